@@ -1,0 +1,3 @@
+from district.cli import main
+
+main()

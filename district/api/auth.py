@@ -1,0 +1,73 @@
+"""Who is calling: a signed school agent, or a bureau user (Bearer token or signed-in session)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import current_app, g, request, session
+
+from district.api.errors import ApiError
+from district.auth.models import User
+from district.auth.services import can_admin_county, can_see_county, can_see_school, user_for_token
+from district.db import db
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def current_user() -> User | None:
+    if "houqin_user" in g:
+        return g.houqin_user  # type: ignore[no-any-return]
+    user: User | None = None
+    header = request.headers.get("Authorization", "")
+    s = db.session()
+    if header.startswith("Bearer "):
+        user = user_for_token(s, header[7:].strip())
+        if user is not None:
+            s.commit()  # last use of the token
+    elif session.get("user_id"):
+        user = s.get(User, session["user_id"])
+    g.houqin_user = user
+    return user
+
+
+def bureau_required(fn: F) -> F:
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if current_user() is None:
+            raise ApiError(401, "unauthenticated", "需要登录或有效的访问令牌 / sign in or send a valid token")
+        return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def not_found() -> ApiError:
+    return ApiError(404, "not_found", "未找到 / not found")
+
+
+def require_county(county_code: str) -> User:
+    user = current_user()
+    assert user is not None
+    if not can_see_county(db.session(), user, county_code):
+        raise not_found()
+    return user
+
+
+def require_county_admin(county_code: str) -> User:
+    user = require_county(county_code)
+    if not can_admin_county(db.session(), user, county_code):
+        raise ApiError(403, "forbidden", "需要县级管理员权限 / county_admin required")
+    return user
+
+
+def require_school(school_code: str) -> User:
+    user = current_user()
+    assert user is not None
+    if not can_see_school(db.session(), user, school_code):
+        raise not_found()
+    return user
+
+
+def config(name: str) -> Any:
+    return current_app.config[name]

@@ -1,0 +1,42 @@
+"""Per-school request limits for the agent API (429 with Retry-After).
+
+Fixed one-minute windows. With a broker configured the counters live in Redis, so every gunicorn worker
+shares them; on the embedded default they live in the process.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+
+class RateLimiter:
+    def __init__(self, per_minute: int, redis_url: str | None = None) -> None:
+        self.per_minute = per_minute
+        self._lock = threading.Lock()
+        self._counts: dict[tuple[str, int], int] = {}
+        self._redis: Any = None
+        if redis_url and redis_url.startswith("redis"):
+            import redis
+
+            self._redis = redis.Redis.from_url(redis_url)
+
+    def hit(self, key: str, now: float | None = None) -> int | None:
+        """Count one request; return None when allowed, else the seconds to wait."""
+        now = time.time() if now is None else now
+        window = int(now // 60)
+        retry_after = 60 - int(now % 60)
+        if self._redis is not None:
+            rkey = f"houqin:rl:{key}:{window}"
+            pipe = self._redis.pipeline()
+            pipe.incr(rkey)
+            pipe.expire(rkey, 120)
+            count = int(pipe.execute()[0])
+        else:
+            with self._lock:
+                count = self._counts.get((key, window), 0) + 1
+                self._counts[(key, window)] = count
+                if len(self._counts) > 10000:
+                    self._counts = {k: v for k, v in self._counts.items() if k[1] >= window}
+        return retry_after if count > self.per_minute else None

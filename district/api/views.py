@@ -1,0 +1,152 @@
+"""The HTTP edge of API.md v1: parse, call a service, render. No business rules here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy import select
+
+from district.api.auth import bureau_required, require_county
+from district.api.errors import ApiError, lang
+from district.api.ratelimit import RateLimiter
+from district.db import db
+from district.registry.crypto import SecretBox
+from district.reports import services as reports
+from district.reports.completeness import county_completeness
+from district.reports.models import ReportRevision
+from houqin_standard import parse_period
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def _box() -> SecretBox:
+    ext = current_app.extensions
+    if "houqin_box" not in ext:
+        ext["houqin_box"] = SecretBox(current_app.config["SERVER_KEY_FILE"])
+    return ext["houqin_box"]  # type: ignore[no-any-return]
+
+
+def _limiter() -> RateLimiter:
+    ext = current_app.extensions
+    if "houqin_limiter" not in ext:
+        ext["houqin_limiter"] = RateLimiter(current_app.config["RATE_LIMIT_PER_MINUTE"],
+                                            current_app.config.get("BROKER_URL"))
+    return ext["houqin_limiter"]  # type: ignore[no-any-return]
+
+
+def _path_with_query() -> str:
+    qs = request.query_string.decode("latin-1")
+    return request.path + ("?" + qs if qs else "")
+
+
+def _read_body_limited() -> bytes:
+    limit = current_app.config["MAX_REPORT_BYTES"]
+    length = request.content_length
+    if length is not None and length > limit:
+        raise reports.IngestError(413, "payload_too_large", f"报表超过 {limit} 字节", f"body over {limit} bytes")
+    body = request.stream.read(limit + 1)
+    if len(body) > limit:
+        raise reports.IngestError(413, "payload_too_large", f"报表超过 {limit} 字节", f"body over {limit} bytes")
+    return body
+
+
+def _signed_school(body: bytes) -> tuple[Any, int]:
+    return reports.authenticate(
+        db.session(), _box(),
+        school_header=request.headers.get("X-Houqin-School"),
+        timestamp_header=request.headers.get("X-Houqin-Timestamp"),
+        signature_header=request.headers.get("X-Houqin-Signature"),
+        method=request.method, path_with_query=_path_with_query(), body=body,
+        window_seconds=current_app.config["SIGNATURE_WINDOW_SECONDS"],
+    )
+
+
+def _refuse(err: reports.IngestError) -> Any:
+    """Log the refusal (and keep the seen signature), commit that alone, answer in the error format."""
+    s = db.session()
+    reports.log_rejection(s, err, remote_addr=request.remote_addr)
+    s.commit()
+    details = [{"path": d["path"], "code": d["code"], "message": d["en" if lang() == "en" else "zh"]}
+               for d in err.details]
+    raise ApiError(err.status, err.code, err.message(lang()), details, headers=err.headers)
+
+
+@bp.post("/reports")
+def submit_report() -> Any:
+    s = db.session()
+    school = None
+    try:
+        body = _read_body_limited()
+        school, cred_id = _signed_school(body)
+        wait = _limiter().hit(school.code)
+        if wait is not None:
+            raise reports.IngestError(429, "rate_limited", f"请求过于频繁，请 {wait} 秒后重试",
+                                      f"too many requests; retry in {wait} s", school_code=school.code,
+                                      headers={"Retry-After": str(wait)})
+        data = reports.parse_body(body, request.headers.get("Content-Type"))
+        receipt, created = reports.submit_report(s, school, cred_id, data)
+    except reports.IngestError as err:
+        if err.school_code is None and school is not None:
+            err.school_code = school.code
+        return _refuse(err)
+    s.commit()
+    if created:
+        reports.notify_revision_accepted(school.county_code, school.code, receipt.period)
+    resp = jsonify(receipt.to_dict(lang()))
+    resp.status_code = 201 if created else 200
+    resp.headers["Location"] = f"/api/v1/reports/{receipt.report_id}"
+    return resp
+
+
+@bp.get("/reports/<report_id>")
+def get_receipt(report_id: str) -> Any:
+    s = db.session()
+    try:
+        school, _cred = _signed_school(b"")
+    except reports.IngestError as err:
+        return _refuse(err)
+    s.commit()
+    rev = s.scalars(select(ReportRevision).where(ReportRevision.report_id == report_id.lower())).first()
+    if rev is None or rev.school_code != school.code:
+        raise ApiError(404, "not_found", "未找到该报表 / no such report of this school")
+    return jsonify(reports.receipt_for(s, rev).to_dict(lang()))
+
+
+@bp.get("/feedback")
+def feedback() -> Any:
+    s = db.session()
+    try:
+        school, _cred = _signed_school(b"")
+    except reports.IngestError as err:
+        return _refuse(err)
+    s.commit()
+    period = request.args.get("period", "")
+    try:
+        parse_period(period)
+    except ValueError:
+        raise ApiError(400, "invalid_period", "period 应为 YYYY-MM / period must be YYYY-MM") from None
+    from district.reports.feedback import school_feedback
+
+    return jsonify(school_feedback(s, school, period, lang=lang()))
+
+
+@bp.get("/counties/<county>/completeness")
+@bureau_required
+def completeness(county: str) -> Any:
+    require_county(county)
+    period = request.args.get("period", "")
+    try:
+        parse_period(period)
+    except ValueError:
+        raise ApiError(400, "invalid_period", "period 应为 YYYY-MM / period must be YYYY-MM") from None
+    return jsonify(county_completeness(db.session(), county, period).to_dict())
+
+
+@bp.get("/openapi.json")
+def openapi() -> Any:
+    from district.api.openapi import OPENAPI_PATH
+
+    return current_app.response_class(OPENAPI_PATH.read_text(encoding="utf-8"), mimetype="application/json")
+
+

@@ -1,0 +1,248 @@
+"""The ``houqin`` command: thin wrappers that open an app context, call a service, commit once, print."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from district.app import create_app
+from district.db import db
+
+
+class Context:
+    def __init__(self) -> None:
+        self._app: Any = None
+
+    @property
+    def app(self) -> Any:
+        if self._app is None:
+            self._app = create_app()
+        return self._app
+
+
+pass_ctx = click.make_pass_decorator(Context, ensure=True)
+
+
+@click.group()
+def main() -> None:
+    """Houqin 后勤 — the county hub's command line."""
+
+
+# ---------------------------------------------------------------- db
+
+
+@main.group("db")
+def db_group() -> None:
+    """Database schema (Alembic)."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head")
+@pass_ctx
+def db_upgrade(ctx: Context, revision: str) -> None:
+    """Create or upgrade the schema by running the migrations."""
+    from district.migrate import upgrade
+
+    with ctx.app.app_context():
+        assert db.engine is not None
+        upgrade(db.engine, revision)
+        click.echo(f"database at {db.engine.url.render_as_string(hide_password=True)} is at {revision}")
+
+
+@db_group.command("check")
+@pass_ctx
+def db_check(ctx: Context) -> None:
+    """Fail when the models and the migrated schema disagree."""
+    from district.migrate import schema_diff
+
+    with ctx.app.app_context():
+        assert db.engine is not None
+        diff = schema_diff(db.engine)
+    if diff:
+        for d in diff:
+            click.echo(f"differs: {d}", err=True)
+        sys.exit(1)
+    click.echo("models and migrations agree")
+
+
+# ---------------------------------------------------------------- schools
+
+
+@main.group("schools")
+def schools_group() -> None:
+    """The school registry."""
+
+
+@schools_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_ctx
+def schools_import(ctx: Context, file: Path) -> None:
+    """Import or update schools from CSV or xlsx (code,name,county_code,township,type,boarding[,opened,closed])."""
+    from district.registry.services import ImportError_, import_schools
+
+    with ctx.app.app_context():
+        try:
+            with db.transaction() as s:
+                result = import_schools(s, file)
+        except ImportError_ as exc:
+            for line in exc.errors:
+                click.echo(line, err=True)
+            click.echo(f"导入失败，共 {len(exc.errors)} 处错误，未写入任何数据 / import failed, nothing written", err=True)
+            sys.exit(1)
+    click.echo(f"新增 {result.created} 所，更新 {result.updated} 所，未变 {result.unchanged} 所 / "
+               f"created {result.created}, updated {result.updated}, unchanged {result.unchanged}")
+
+
+@schools_group.command("credential")
+@click.argument("code")
+@click.option("--json", "as_json", is_flag=True, help="print {school_code, secret} as JSON")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="write the JSON to a file (0600)")
+@pass_ctx
+def schools_credential(ctx: Context, code: str, as_json: bool, output: Path | None) -> None:
+    """Issue or rotate a school's credential and print it ONCE (the hub cannot show it again)."""
+    from district.api.views import SecretBox
+    from district.registry.services import issue_credential
+
+    with ctx.app.app_context():
+        try:
+            with db.transaction() as s:
+                secret = issue_credential(s, SecretBox(ctx.app.config["SERVER_KEY_FILE"]), code)
+        except LookupError:
+            click.echo(f"未登记的学校 / unknown school: {code}", err=True)
+            sys.exit(1)
+    payload = json.dumps({"school_code": code, "secret": secret}, ensure_ascii=False)
+    if output:
+        import os
+
+        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(payload + "\n")
+        click.echo(f"凭据已写入 {output}（仅此一次）/ credential written to {output}")
+    elif as_json:
+        click.echo(payload)
+    else:
+        click.echo(f"学校 {code} 的凭据（只显示这一次，请妥善保存）/ credential, shown once:\n{secret}")
+
+
+# ---------------------------------------------------------------- reporting
+
+
+@main.command("completeness")
+@click.option("--county", required=True)
+@click.option("--period", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def completeness_cmd(ctx: Context, county: str, period: str, as_json: bool) -> None:
+    """Completeness and timeliness of one county's period."""
+    from district.reports.completeness import county_completeness
+
+    with ctx.app.app_context():
+        try:
+            c = county_completeness(db.session(), county, period)
+        except LookupError:
+            click.echo(f"unknown county {county}", err=True)
+            sys.exit(1)
+    if as_json:
+        click.echo(json.dumps(c.to_dict(), ensure_ascii=False, indent=2))
+        return
+    click.echo(format_completeness(c))
+
+
+def format_completeness(c: Any) -> str:
+    if c.break_month:
+        return f"{c.county_code} {c.period}: 假期月份，不要求报送 / break month, no reports expected"
+    pct = (lambda r: "—" if r is None else f"{float(r) * 100:.1f}%")  # display only; exact rates are in --json
+    lines = [
+        f"{c.county_code} {c.period}  应报 {c.expected}  已报 {c.reported}  按时 {c.on_time}  "
+        f"完整率 {pct(c.completeness)}  及时率 {pct(c.timeliness)}",
+    ]
+    if c.missing:
+        lines.append(f"未报送 {len(c.missing)} 所 / missing:")
+        lines += [f"  {m.code} {m.name}（{m.township}）逾期 {m.days_late} 天" for m in c.missing[:50]]
+        if len(c.missing) > 50:
+            lines.append(f"  … 另有 {len(c.missing) - 50} 所")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- users
+
+
+@main.group("users")
+def users_group() -> None:
+    """Bureau users and their API tokens."""
+
+
+@users_group.command("create")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["city_admin", "county_admin", "county_viewer", "school_viewer"]))
+@click.option("--scope", required=True, help="city, county or school code the role applies to")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--name", "display_name", default="")
+@pass_ctx
+def users_create(ctx: Context, username: str, role: str, scope: str, password: str, display_name: str) -> None:
+    """Create a bureau user."""
+    from district.auth.services import create_user
+
+    with ctx.app.app_context():
+        try:
+            with db.transaction() as s:
+                create_user(s, username, password, role, scope=scope, display_name=display_name)
+        except ValueError as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(1)
+    click.echo(f"user {username} ({role} {scope}) created")
+
+
+@users_group.command("token")
+@click.argument("username")
+@click.option("--name", default="cli")
+@pass_ctx
+def users_token(ctx: Context, username: str, name: str) -> None:
+    """Create a personal API token for USERNAME and print it once."""
+    from sqlalchemy import select
+
+    from district.auth.models import User
+    from district.auth.services import create_token
+
+    with ctx.app.app_context():
+        with db.transaction() as s:
+            user = s.scalars(select(User).where(User.username == username)).first()
+            if user is None:
+                click.echo(f"unknown user {username}", err=True)
+                sys.exit(1)
+            token = create_token(s, user, name)
+    click.echo(token)
+
+
+# ---------------------------------------------------------------- serving
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=8000, type=int)
+@pass_ctx
+def serve(ctx: Context, host: str, port: int) -> None:
+    """Development server (production: gunicorn 'district.wsgi:app')."""
+    ctx.app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+def _register_optional_commands() -> None:
+    """Domain packages contribute their own commands (scoring, nutrition, pdf, demo …)."""
+    import importlib
+
+    for mod in ("district.scoring.cli", "district.nutrition.cli", "district.rendering.cli", "district.demo.cli",
+                "district.audit.cli"):
+        try:
+            module = importlib.import_module(mod)
+        except ModuleNotFoundError as exc:
+            if exc.name != mod:
+                raise
+            continue
+        module.register(main)
+
+
+_register_optional_commands()

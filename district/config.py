@@ -1,0 +1,57 @@
+"""Configuration: defaults, then the environment (``HOUQIN_*``), then the caller's override.
+
+The embedded default needs no server: a SQLite file under ``instance/`` and Celery tasks run in-process
+(``task_always_eager``) because no broker is configured. Setting ``HOUQIN_DATABASE_URL`` and
+``HOUQIN_BROKER_URL`` selects the production stack (PostgreSQL, Redis).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_instance() -> Path:
+    return Path(os.environ.get("HOUQIN_INSTANCE_PATH", PROJECT_ROOT / "instance"))
+
+
+def _env_bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+# name -> (default, parser). Every key is settable as HOUQIN_<NAME>.
+_SETTINGS: dict[str, tuple[Any, Any]] = {
+    "DATABASE_URL": (None, str),  # None -> sqlite:///<instance>/houqin.db
+    "BROKER_URL": (None, str),  # None -> tasks run eagerly in-process
+    "RESULT_BACKEND": (None, str),
+    "SERVER_KEY_FILE": (None, str),  # Fernet key that encrypts school credentials at rest
+    "SECRET_KEY": (None, str),  # Flask session signing key; generated into the instance folder when unset
+    "MAX_REPORT_BYTES": (1024 * 1024, int),
+    "SIGNATURE_WINDOW_SECONDS": (300, int),
+    "RATE_LIMIT_PER_MINUTE": (120, int),  # per school, on the agent API
+    "SESSION_COOKIE_SECURE": (False, _env_bool),
+    "PDF_DIR": (None, str),
+    "RANKING_DEBOUNCE_SECONDS": (60, int),
+}
+
+
+def load_config(instance_path: Path, override: dict[str, Any] | None = None) -> dict[str, Any]:
+    cfg: dict[str, Any] = {name: default for name, (default, _parse) in _SETTINGS.items()}
+    for name, (_default, parse) in _SETTINGS.items():
+        raw = os.environ.get(f"HOUQIN_{name}")
+        if raw is not None and raw != "":
+            cfg[name] = parse(raw)
+    if override:
+        cfg.update(override)
+    if not cfg["DATABASE_URL"]:
+        cfg["DATABASE_URL"] = f"sqlite:///{instance_path / 'houqin.db'}"
+    if not cfg["SERVER_KEY_FILE"]:
+        cfg["SERVER_KEY_FILE"] = str(instance_path / "server.key")
+    if not cfg["PDF_DIR"]:
+        cfg["PDF_DIR"] = str(instance_path / "pdf")
+    if not cfg["RESULT_BACKEND"] and cfg["BROKER_URL"]:
+        cfg["RESULT_BACKEND"] = cfg["BROKER_URL"]
+    return cfg

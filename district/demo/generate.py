@@ -1,0 +1,162 @@
+"""Synthetic but realistic monthly reports for the demo and the benchmarks (deterministic by seed).
+
+Figures are internally consistent unless a variation asks otherwise: the balance identity holds, meals stay
+within the entitlement, the carry-over follows the previous month.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from houqin_standard import STANDARD_ID, period_add
+
+CENT = Decimal("0.01")
+DORM_ITEMS = ["rules", "evacuation_map", "door_signs", "bed_spec", "item_positions", "mirror", "bunk_cards",
+              "student_info", "manager_duties"]
+CAMPAIGN = ("shop", "toilets", "hygiene", "wiring", "drinking_water")
+
+
+def money(d: Decimal) -> str:
+    return str(d.quantize(CENT, ROUND_HALF_UP))
+
+
+@dataclass
+class SchoolProfile:
+    """Static facts of a synthetic school from which each month's report is drawn."""
+
+    code: str
+    type: str
+    boarding: bool
+    students: int
+    rng: random.Random
+    participating: bool = True
+    balance: Decimal = Decimal("0.00")
+    campus_area: int = 10000
+    green_ratio: float = 0.3
+    campaign: dict[str, str] = field(default_factory=dict)
+    dorm_items: list[str] = field(default_factory=list)
+    last_energy: tuple[Decimal, Decimal] | None = None
+
+    @classmethod
+    def make(cls, code: str, stype: str, boarding: bool, seed: int) -> SchoolProfile:
+        rng = random.Random(f"{seed}:{code}")
+        base = {"kindergarten": 180, "primary": 600, "junior": 900, "nine_year": 800, "senior": 1800,
+                "complete_secondary": 1500, "teaching_point": 40}[stype]
+        students = max(12, int(rng.gauss(base, base * 0.3)))
+        p = cls(code=code, type=stype, boarding=boarding, students=students, rng=rng,
+                participating=stype in ("primary", "junior", "nine_year", "teaching_point") and rng.random() < 0.9)
+        p.balance = Decimal(rng.randint(0, 3000)).quantize(CENT)
+        p.campus_area = max(800, int(students * rng.uniform(12, 25)))
+        p.green_ratio = rng.uniform(0.15, 0.45)
+        statuses = ["compliant"] * 7 + ["rectifying"] * 2 + ["noncompliant"]
+        p.campaign = {k: rng.choice(statuses) for k in CAMPAIGN}
+        if stype in ("kindergarten", "teaching_point"):
+            p.campaign["shop"] = "not_applicable"
+        p.dorm_items = rng.sample(DORM_ITEMS, rng.randint(5, 9))
+        return p
+
+
+def monthly_report(p: SchoolProfile, period: str, *, prepared_at: str | None = None,
+                   variation: str | None = None) -> dict[str, Any]:
+    """One month's report for the school. ``variation`` injects a named fund anomaly or a veto case."""
+    rng = p.rng
+    students = p.students
+    boarders = int(students * rng.uniform(0.2, 0.5)) if p.boarding else 0
+    staff = max(3, students // 14)
+    meal_days = rng.randint(16, 22)
+    eligible = int(students * rng.uniform(0.85, 1.0))
+    rate = Decimal("5.00")
+    meals = int(eligible * meal_days * rng.uniform(0.93, 0.99))
+    opening = p.balance
+    funds = (Decimal(eligible * meal_days) * rate).quantize(CENT)
+    food = (Decimal(meals) * rate * Decimal(str(round(rng.uniform(0.95, 1.0), 4)))).quantize(CENT)
+    other = Decimal("0.00")
+    if food > opening + funds:
+        food = opening + funds
+    closing = opening + funds - food - other
+    sample_days = meal_days if rng.random() < 0.8 else meal_days - rng.randint(1, 3)
+    accompany = meal_days if rng.random() < 0.75 else meal_days - rng.randint(1, 4)
+    nutrition: dict[str, Any] = {"participating": False}
+    if p.participating:
+        nutrition = {
+            "participating": True, "eligible_students": eligible, "meal_days": meal_days, "meals_served": meals,
+            "subsidy_rate": money(rate), "opening_balance": money(opening), "funds_received": money(funds),
+            "food_spend": money(food), "other_spend": money(other), "closing_balance": money(closing),
+            "supply_mode": rng.choice(["canteen"] * 6 + ["enterprise", "mixed"]),
+            "accompany_meal_days": max(0, accompany), "menu_published_weeks": rng.randint(3, 4),
+        }
+        if variation == "MISUSE":
+            nutrition["other_spend"] = "1200.00"
+            nutrition["closing_balance"] = money(closing - Decimal("1200.00"))
+        elif variation == "BALANCE_MISMATCH":
+            nutrition["closing_balance"] = money(closing + Decimal("350.00"))
+        elif variation == "CARRY_OVER_MISMATCH":
+            nutrition["opening_balance"] = money(opening + Decimal("500.00"))
+            nutrition["closing_balance"] = money(closing + Decimal("500.00"))
+        elif variation == "MEALS_EXCEED_ENTITLEMENT":
+            nutrition["meals_served"] = eligible * meal_days + 40
+        elif variation == "UNDERSPEND":
+            low = (Decimal(meals) * rate * Decimal("0.8")).quantize(CENT)
+            nutrition["food_spend"] = money(low)
+            nutrition["closing_balance"] = money(opening + funds - low)
+        elif variation == "NONSTANDARD_RATE":
+            nutrition["subsidy_rate"] = "4.00"
+        p.balance = Decimal(nutrition["closing_balance"])
+    canteen_staff = max(1, students // 120) if p.participating else 0
+    water = Decimal(str(round(students * rng.uniform(0.6, 1.4), 1)))
+    elec = Decimal(str(round(students * rng.uniform(18, 40), 1)))
+    if variation == "ENERGY_JUMP" and p.last_energy:
+        elec = (p.last_energy[1] * 4).quantize(Decimal("0.1"))
+    p.last_energy = (water, elec)
+    found = rng.randint(0, 4)
+    report: dict[str, Any] = {
+        "standard": STANDARD_ID,
+        "report_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        "school_code": p.code,
+        "period": period,
+        "prepared_by": rng.choice(["李总务", "王会计", "张主任", "赵老师", "刘后勤"]),
+        "prepared_at": prepared_at or f"{period_add(period, 1)}-02T16:00:00+08:00",
+        "enrollment": {"students": students, "boarders": boarders, "staff": staff,
+                       "logistics_staff": max(1, staff // 8)},
+        "nutrition": nutrition,
+        "food_safety": {
+            "canteen_staff": canteen_staff,
+            "health_certified_staff": canteen_staff if rng.random() < 0.9 else max(0, canteen_staff - 1),
+            "sample_retention_days": min(max(0, sample_days), meal_days) if p.participating else 0,
+            "supplier_docs_complete": rng.random() < 0.9, "swill_records_complete": rng.random() < 0.85,
+            "training_hours": rng.randint(0, 4),
+            "poisoning_incidents": 1 if variation == "VETO" else 0,
+        },
+        "finance": {
+            "fees_collected": money(Decimal(rng.randint(0, 30000))), "fee_standards_published": rng.random() < 0.92,
+            "improper_fee_cases": 0, "accounts_disclosed": rng.random() < 0.9,
+            "invoices": (inv := rng.randint(0, 40)), "invoices_fully_signed": inv - (1 if inv and rng.random() < 0.2 else 0),
+        },
+        "assets": {
+            "items_registered": students * 6, "book_value": money(Decimal(students * 380)),
+            "inventory_checked": rng.random() < 0.7, "mismatches": 0 if rng.random() < 0.85 else rng.randint(1, 3),
+            "repairs_requested": (rq := rng.randint(0, 8)), "repairs_completed": rq - rng.randint(0, min(rq, 2)),
+            "disposals": (d := rng.randint(0, 3)), "disposals_approved": d - rng.randint(0, min(d, 1)),
+        },
+        "energy": {"water_m3": str(water), "electricity_kwh": str(elec),
+                   "gas_m3": str(Decimal(str(round(rng.uniform(0, 200), 1))))},
+        "safety": {
+            "inspections": rng.randint(10, 26), "drills": rng.randint(0, 1), "hazards_found": found,
+            "hazards_rectified": max(0, found - rng.randint(0, 2)), "visitor_log_complete": rng.random() < 0.9,
+            "major_accidents": 0,
+        },
+        "campus": {**p.campaign, "campus_area_m2": str(p.campus_area),
+                   "green_area_m2": str(int(p.campus_area * p.green_ratio))},
+        "hazards": [],
+    }
+    if boarders:
+        report["dormitory"] = {"beds": boarders + rng.randint(-5, 30), "unified_items": list(p.dorm_items)}
+    return report
+
+
+def fresh_report_id() -> str:
+    return str(uuid.uuid4())

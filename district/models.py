@@ -1,0 +1,8 @@
+"""Imports every model module so ``Base.metadata`` is complete (Alembic autogenerate, the db check)."""
+
+from district.audit import models as audit_models
+from district.auth import models as auth_models
+from district.registry import models as registry_models
+from district.reports import models as report_models
+
+__all__ = ["audit_models", "auth_models", "registry_models", "report_models"]

@@ -1,0 +1,350 @@
+"""营养餐 fund reconciliation: the anomaly rules of one school-month (the one fund-rule engine).
+
+``month_anomalies`` applies the table "营养餐 fund reconciliation" of ``shared/spec/SCORING.md`` to one
+participating school-month. The scoring engine (indicator C4), the county fund report, the JSON API, the xlsx
+and the PDF all call it; no fund rule is written anywhere else.
+
+Arithmetic and comparisons (an auditor must get the same answer by hand):
+
+- Money is ``Decimal`` end to end, parsed from the report's money strings; a float is refused (``TypeError``).
+  Every product and sum below is exact; nothing is rounded before a comparison.
+- The three "≠" rules (``BALANCE_MISMATCH``, ``CARRY_OVER_MISMATCH``, ``NONSTANDARD_RATE``) use the spec's
+  tolerance: they fire when ``|a − b| > 0.01``. A difference of exactly 0.01 passes, 0.02 fails. The
+  tolerance is applied to all three because the spec states it once for the whole table.
+- The ">" and "<" rules (``MISUSE``, ``MEALS_EXCEED_ENTITLEMENT``, ``SPEND_EXCEEDS_MEALS``, ``UNDERSPEND``,
+  ``HIGH_BALANCE``, ``ACCOMPANY_GAP``, ``SAMPLE_GAP``) compare exactly, with no tolerance: a limit is a limit,
+  and a tolerance there would let ``other_spend = 0.01`` (misuse of one fen) or ``food_spend`` one fen over
+  ``meals_served × subsidy_rate`` pass unnoticed.
+- Figures in messages and in ``figures``: money read from the report is shown with 2 decimals; a computed
+  value is shown exactly, with at least 2 decimals (``0.10 × 70221.00 = 7022.10``, but ``0.10 × 7022.05 =
+  702.205``) so that a message never reads "702.21 > 702.21". Counts are plain integers.
+
+Anomalies of one month come in the order of ``ANOMALY_CODES`` (the order of the spec's table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from types import MappingProxyType
+from typing import Any, NamedTuple
+
+__all__ = [
+    "ANOMALY_CODES",
+    "FUND_COMPLIANCE_CODES",
+    "TOLERANCE",
+    "Anomaly",
+    "AnomalyName",
+    "format_amount",
+    "month_anomalies",
+    "parse_amount",
+]
+
+
+class AnomalyName(NamedTuple):
+    zh: str
+    en: str
+
+
+#: Every anomaly code, in the order of the spec's table, with its name in Chinese and English.
+ANOMALY_CODES: Mapping[str, AnomalyName] = MappingProxyType(
+    {
+        "BALANCE_MISMATCH": AnomalyName("账目不平", "Balance mismatch"),
+        "MISUSE": AnomalyName("挪用补助资金", "Misuse of subsidy funds"),
+        "CARRY_OVER_MISMATCH": AnomalyName("结转不符", "Carry-over mismatch"),
+        "MEALS_EXCEED_ENTITLEMENT": AnomalyName("供餐人次超标", "Meals exceed entitlement"),
+        "SPEND_EXCEEDS_MEALS": AnomalyName("支出超过供餐应支", "Spending exceeds meals served"),
+        "UNDERSPEND": AnomalyName("餐标不足", "Underspending on meals"),
+        "HIGH_BALANCE": AnomalyName("资金沉淀", "Funds left unspent"),
+        "NONSTANDARD_RATE": AnomalyName("补助标准不符", "Non-standard subsidy rate"),
+        "ACCOMPANY_GAP": AnomalyName("陪餐不足", "Accompanied meals short"),
+        "SAMPLE_GAP": AnomalyName("留样不足", "Food samples short"),
+    }
+)
+
+#: The anomalies that make a participating month non-compliant for scoring indicator C4 (营养餐 · 资金合规).
+FUND_COMPLIANCE_CODES: tuple[str, ...] = ("MISUSE", "BALANCE_MISMATCH", "CARRY_OVER_MISMATCH")
+
+#: The spec's tolerance for the "≠" rules, in yuan.
+TOLERANCE = Decimal("0.01")
+
+_UNDERSPEND_SHARE = Decimal("0.9")
+_HIGH_BALANCE_SHARE = Decimal("0.10")
+_CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Anomaly:
+    """One anomaly of one school-month.
+
+    ``figures`` holds the inputs that triggered it and the computed value, all as strings.
+    """
+
+    school_code: str
+    period: str
+    code: str
+    zh: str
+    en: str
+    figures: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name_zh(self) -> str:
+        return ANOMALY_CODES[self.code].zh
+
+    @property
+    def name_en(self) -> str:
+        return ANOMALY_CODES[self.code].en
+
+    def message(self, lang: str = "zh") -> str:
+        return self.en if lang.lower().startswith("en") else self.zh
+
+    def to_dict(self, lang: str = "zh") -> dict[str, Any]:
+        """``{"school_code", "period", "code", "message", "figures"}``; message in English for lang "en"."""
+        return {
+            "school_code": self.school_code,
+            "period": self.period,
+            "code": self.code,
+            "message": self.message(lang),
+            "figures": dict(self.figures),
+        }
+
+
+def parse_amount(value: object) -> Decimal:
+    """A money (or quantity) string of the report as an exact ``Decimal``. Floats are refused."""
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except InvalidOperation:
+            raise ValueError(f"not a decimal amount: {value!r}") from None
+    else:
+        # A float has already lost the exact amount; ints are not a money form of the standard either.
+        raise TypeError(f"money must be a decimal string, got {type(value).__name__}: {value!r}")
+    if not result.is_finite():
+        raise ValueError(f"not a finite amount: {value!r}")
+    return result
+
+
+def format_amount(value: Decimal) -> str:
+    """Exactly, with at least 2 decimals: ``7022.1 → "7022.10"``, ``702.205 → "702.205"``."""
+    normal = value.normalize()
+    exponent = normal.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2:
+        return f"{normal:f}"
+    return f"{value.quantize(_CENT):f}"
+
+
+def _count(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    return value
+
+
+def _differs(a: Decimal, b: Decimal) -> bool:
+    return abs(a - b) > TOLERANCE
+
+
+def month_anomalies(
+    report: Mapping[str, Any],
+    previous_participating: Mapping[str, Any] | None,
+    *,
+    standard_rate: Decimal = Decimal("5.00"),
+) -> list[Anomaly]:
+    """The fund anomalies of one school-month, in ``ANOMALY_CODES`` order.
+
+    ``report`` is a parsed, valid report (``houqin/monthly-report@1``). A month with
+    ``nutrition.participating`` false gives ``[]``.
+
+    ``previous_participating`` is the school's most recent participating report before ``report.period``
+    (across non-participating months and break months), or ``None`` when there is none or it is unknown;
+    ``CARRY_OVER_MISMATCH`` is checked only when it is given. Passing a non-participating report, another
+    school's report, or one that is not earlier is a caller's error (``ValueError``): silently skipping the
+    check would hide a carry-over anomaly.
+
+    ``standard_rate`` is the county's configured subsidy standard (元/生/天) for ``NONSTANDARD_RATE``.
+    """
+    nutrition = report["nutrition"]
+    if not nutrition.get("participating"):
+        return []
+    school_code: str = report["school_code"]
+    period: str = report["period"]
+    standard_rate = parse_amount(standard_rate)
+
+    eligible = _count(nutrition["eligible_students"], "eligible_students")
+    meal_days = _count(nutrition["meal_days"], "meal_days")
+    meals = _count(nutrition["meals_served"], "meals_served")
+    accompany_days = _count(nutrition["accompany_meal_days"], "accompany_meal_days")
+    sample_days = _count(report["food_safety"]["sample_retention_days"], "sample_retention_days")
+    rate = parse_amount(nutrition["subsidy_rate"])
+    opening = parse_amount(nutrition["opening_balance"])
+    received = parse_amount(nutrition["funds_received"])
+    food = parse_amount(nutrition["food_spend"])
+    other = parse_amount(nutrition["other_spend"])
+    closing = parse_amount(nutrition["closing_balance"])
+
+    m = format_amount
+    found: list[Anomaly] = []
+
+    def add(code: str, zh: str, en: str, figures: dict[str, str]) -> None:
+        name = ANOMALY_CODES[code]
+        found.append(Anomaly(school_code, period, code, f"{name.zh}：{zh}", f"{name.en}: {en}", figures))
+
+    # 账目不平 opening + received − food − other ≠ closing
+    expected_closing = opening + received - food - other
+    if _differs(expected_closing, closing):
+        equation = (
+            f"{m(opening)} + {m(received)} − {m(food)} − {m(other)} = {m(expected_closing)} ≠ {m(closing)}"
+        )
+        add(
+            "BALANCE_MISMATCH",
+            equation,
+            equation,
+            {
+                "opening_balance": m(opening),
+                "funds_received": m(received),
+                "food_spend": m(food),
+                "other_spend": m(other),
+                "closing_balance": m(closing),
+                "expected_closing": m(expected_closing),
+                "difference": m(closing - expected_closing),
+            },
+        )
+
+    # 挪用补助资金 other_spend > 0
+    if other > 0:
+        add(
+            "MISUSE",
+            f"补助资金用于食材以外的支出 {m(other)} 元 > 0.00",
+            f"non-food spending from the subsidy {m(other)} yuan > 0.00",
+            {"other_spend": m(other)},
+        )
+
+    # 结转不符 opening ≠ closing of the most recent earlier participating report
+    if previous_participating is not None:
+        prev_period = _check_previous(report, previous_participating)
+        prev_closing = parse_amount(previous_participating["nutrition"]["closing_balance"])
+        if _differs(opening, prev_closing):
+            add(
+                "CARRY_OVER_MISMATCH",
+                f"上月结余 {m(opening)} ≠ {prev_period} 本月结余 {m(prev_closing)}",
+                f"opening balance {m(opening)} ≠ closing balance {m(prev_closing)} of {prev_period}",
+                {
+                    "opening_balance": m(opening),
+                    "previous_period": prev_period,
+                    "previous_closing_balance": m(prev_closing),
+                    "difference": m(opening - prev_closing),
+                },
+            )
+
+    # 供餐人次超标 meals_served > eligible_students × meal_days
+    entitled = eligible * meal_days
+    if meals > entitled:
+        add(
+            "MEALS_EXCEED_ENTITLEMENT",
+            f"实际供餐 {meals} 人次 > {eligible} 人 × {meal_days} 天 = {entitled} 人次",
+            f"{meals} meals served > {eligible} students × {meal_days} days = {entitled} meals",
+            {
+                "meals_served": str(meals),
+                "eligible_students": str(eligible),
+                "meal_days": str(meal_days),
+                "entitled_meals": str(entitled),
+            },
+        )
+
+    # 支出超过供餐应支 food_spend > meals_served × subsidy_rate
+    allowed = meals * rate
+    if food > allowed:
+        add(
+            "SPEND_EXCEEDS_MEALS",
+            f"食材支出 {m(food)} > {meals} 人次 × {m(rate)} = {m(allowed)}",
+            f"food spending {m(food)} > {meals} meals × {m(rate)} = {m(allowed)}",
+            {
+                "food_spend": m(food),
+                "meals_served": str(meals),
+                "subsidy_rate": m(rate),
+                "allowed_spend": m(allowed),
+            },
+        )
+
+    # 餐标不足 food_spend < 0.9 × meals_served × subsidy_rate
+    minimum = _UNDERSPEND_SHARE * meals * rate
+    if food < minimum:
+        add(
+            "UNDERSPEND",
+            f"食材支出 {m(food)} < 0.9 × {meals} 人次 × {m(rate)} = {m(minimum)}",
+            f"food spending {m(food)} < 0.9 × {meals} meals × {m(rate)} = {m(minimum)}",
+            {
+                "food_spend": m(food),
+                "meals_served": str(meals),
+                "subsidy_rate": m(rate),
+                "minimum_spend": m(minimum),
+            },
+        )
+
+    # 资金沉淀 closing_balance > 0.10 × (opening_balance + funds_received)
+    limit = _HIGH_BALANCE_SHARE * (opening + received)
+    if closing > limit:
+        add(
+            "HIGH_BALANCE",
+            f"本月结余 {m(closing)} > 0.10 × ({m(opening)} + {m(received)}) = {m(limit)}",
+            f"closing balance {m(closing)} > 0.10 × ({m(opening)} + {m(received)}) = {m(limit)}",
+            {
+                "closing_balance": m(closing),
+                "opening_balance": m(opening),
+                "funds_received": m(received),
+                "balance_limit": m(limit),
+            },
+        )
+
+    # 补助标准不符 subsidy_rate ≠ the county's standard
+    if _differs(rate, standard_rate):
+        add(
+            "NONSTANDARD_RATE",
+            f"补助标准 {m(rate)} 元/生/天 ≠ 县定标准 {m(standard_rate)} 元/生/天",
+            f"subsidy rate {m(rate)} yuan per student-day ≠ county standard {m(standard_rate)}",
+            {"subsidy_rate": m(rate), "standard_rate": m(standard_rate)},
+        )
+
+    # 陪餐不足 accompany_meal_days < meal_days
+    if accompany_days < meal_days:
+        add(
+            "ACCOMPANY_GAP",
+            f"陪餐 {accompany_days} 天 < 供餐 {meal_days} 天",
+            f"accompanied meals on {accompany_days} days < {meal_days} meal days",
+            {
+                "accompany_meal_days": str(accompany_days),
+                "meal_days": str(meal_days),
+                "shortfall_days": str(meal_days - accompany_days),
+            },
+        )
+
+    # 留样不足 food_safety.sample_retention_days < meal_days
+    if sample_days < meal_days:
+        add(
+            "SAMPLE_GAP",
+            f"留样合规 {sample_days} 天 < 供餐 {meal_days} 天",
+            f"compliant food samples on {sample_days} days < {meal_days} meal days",
+            {
+                "sample_retention_days": str(sample_days),
+                "meal_days": str(meal_days),
+                "shortfall_days": str(meal_days - sample_days),
+            },
+        )
+
+    return found
+
+
+def _check_previous(report: Mapping[str, Any], previous: Mapping[str, Any]) -> str:
+    prev_period = str(previous["period"])
+    if not previous["nutrition"].get("participating"):
+        raise ValueError(f"previous_participating ({prev_period}) is not a participating report")
+    if previous["school_code"] != report["school_code"]:
+        raise ValueError(
+            f"previous_participating is of school {previous['school_code']}, not {report['school_code']}"
+        )
+    # YYYY-MM strings order as the periods do.
+    if not prev_period < report["period"]:
+        raise ValueError(f"previous_participating ({prev_period}) is not before {report['period']}")
+    return prev_period

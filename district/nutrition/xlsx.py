@@ -1,0 +1,386 @@
+"""The county 营养餐 fund report as an xlsx workbook for auditors.
+
+Every figure comes from ``FundReport.to_dict()`` (the engine's one output); this module only lays it out.
+Money is written as a ``Decimal`` parsed from that 2-decimal string, so the file's XML holds the exact decimal
+text (``<v>81900.00</v>``) and Excel shows it with a ¥ format; ratios are the 4-decimal strings written as
+numbers with a percentage format (0.9712 → 97.12%); a ratio with a zero denominator is shown as "—".
+
+Text cells are formula-injection safe (OWASP "CSV injection", which applies to xlsx text that a user may
+re-enter): text starting with ``= + - @`` TAB or CR is written prefixed with ``'`` and always as a string
+cell.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import UTC
+from decimal import Decimal
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from district.nutrition.anomalies import ANOMALY_CODES
+from district.nutrition.engine import STANDARD_ID, FundReport
+
+__all__ = [
+    "HEADER_ROW",
+    "MONEY_FORMAT",
+    "NOT_COMPUTED",
+    "RATIO_FORMAT",
+    "SCHOOL_TYPE_LABELS",
+    "SHEET_NAMES",
+    "SUPPLY_MODE_LABELS",
+    "fund_report_xlsx",
+    "safe_text",
+]
+
+MONEY_FORMAT = '"¥"#,##0.00'
+RATIO_FORMAT = "0.00%"
+COUNT_FORMAT = "#,##0"
+NOT_COMPUTED = "—"  # a ratio whose denominator is 0 (JSON null)
+HEADER_ROW = 6  # rows 1–4 state county, window, generation time and standard; row 6 holds the column titles
+_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+SHEET_NAMES = {
+    "zh": ("汇总", "学校明细", "异常清单", "未报送学校"),
+    "en": ("Summary", "Schools", "Anomalies", "Not reported"),
+}
+
+# Labels of the standard's enums (STANDARD.md), for display only; the JSON keeps the codes.
+SUPPLY_MODE_LABELS = {
+    "zh": {
+        "canteen": "学校食堂供餐",
+        "enterprise": "企业(单位)供餐",
+        "mixed": "混合供餐",
+        "family": "家庭(个人)托餐",
+    },
+    "en": {"canteen": "School canteen", "enterprise": "Enterprise", "mixed": "Mixed", "family": "Family"},
+}
+SCHOOL_TYPE_LABELS = {
+    "zh": {
+        "kindergarten": "幼儿园",
+        "primary": "小学",
+        "junior": "初中",
+        "nine_year": "九年一贯制",
+        "senior": "高中",
+        "complete_secondary": "完全中学",
+        "teaching_point": "教学点",
+    },
+    "en": {
+        "kindergarten": "Kindergarten",
+        "primary": "Primary",
+        "junior": "Junior secondary",
+        "nine_year": "Nine-year",
+        "senior": "Senior secondary",
+        "complete_secondary": "Complete secondary",
+        "teaching_point": "Teaching point",
+    },
+}
+
+_T = {
+    "zh": {
+        "title": "{name}（{code}）营养餐资金报告",
+        "window": "统计期间：{start} 至 {end}",
+        "generated": "生成时间：{at}（Asia/Shanghai）",
+        "standard": "数据标准：{standard}；县定补助标准 {rate} 元/生/天",
+        "scope": "范围",
+        "group": "名称",
+        "county": "全县合计",
+        "township": "乡镇",
+        "supply_mode": "供餐方式",
+        "schools": "学校数",
+        "months_participating": "参与月数",
+        "meal_days": "供餐天数",
+        "meals_served": "供餐人次",
+        "expected_funds": "应拨补助资金",
+        "funds_received": "到账补助资金",
+        "food_spend": "食材支出",
+        "other_spend": "食材以外支出",
+        "opening_balance": "期初结余",
+        "closing_balance": "期末结余",
+        "utilisation": "资金使用率",
+        "per_meal_spend": "每餐支出",
+        "anomaly_count": "异常数",
+        "school_code": "学校标识码",
+        "school_name": "学校名称",
+        "school_type": "学校类型",
+        "participating_periods": "参与月份",
+        "revision_ids": "所用修订",
+        "period": "月份",
+        "code": "代码",
+        "anomaly": "异常",
+        "message": "说明",
+        "figures": "数据",
+        "missing_periods": "未报送月份",
+        "missing_count": "未报送月数",
+        "count": "件数",
+        "unknown": "未填报",
+    },
+    "en": {
+        "title": "Nutrition fund report — {name} ({code})",
+        "window": "Window: {start} to {end}",
+        "generated": "Generated: {at} (Asia/Shanghai)",
+        "standard": "Standard: {standard}; county subsidy rate {rate} yuan per student-day",
+        "scope": "Scope",
+        "group": "Name",
+        "county": "County total",
+        "township": "Township",
+        "supply_mode": "Supply mode",
+        "schools": "Schools",
+        "months_participating": "Months participating",
+        "meal_days": "Meal days",
+        "meals_served": "Meals served",
+        "expected_funds": "Expected funds",
+        "funds_received": "Funds received",
+        "food_spend": "Food spend",
+        "other_spend": "Other spend",
+        "opening_balance": "Opening balance",
+        "closing_balance": "Closing balance",
+        "utilisation": "Utilisation",
+        "per_meal_spend": "Spend per meal",
+        "anomaly_count": "Anomalies",
+        "school_code": "School code",
+        "school_name": "School name",
+        "school_type": "School type",
+        "participating_periods": "Participating months",
+        "revision_ids": "Revisions used",
+        "period": "Period",
+        "code": "Code",
+        "anomaly": "Anomaly",
+        "message": "Message",
+        "figures": "Figures",
+        "missing_periods": "Missing months",
+        "missing_count": "Missing count",
+        "count": "Count",
+        "unknown": "Not stated",
+    },
+}
+
+# The sum columns shared by the summary and the school sheet, with how each is written.
+_SUM_COLUMNS = (
+    ("months_participating", "count"),
+    ("meal_days", "count"),
+    ("meals_served", "count"),
+    ("expected_funds", "money"),
+    ("funds_received", "money"),
+    ("food_spend", "money"),
+    ("other_spend", "money"),
+    ("opening_balance", "money"),
+    ("closing_balance", "money"),
+    ("utilisation", "ratio"),
+    ("per_meal_spend", "money"),
+    ("anomaly_count", "count"),
+)
+
+
+def safe_text(value: str) -> str:
+    """Text as written to a cell: a formula trigger gets a leading ``'``; illegal XML chars become U+FFFD."""
+    value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+    return "'" + value if value.startswith(_FORMULA_TRIGGERS) else value
+
+
+def _put(ws: Worksheet, row: int, col: int, value: Any, kind: str = "text") -> Cell:
+    cell: Cell = ws.cell(row=row, column=col)
+    if kind == "text" or value is None:
+        cell.value = safe_text("" if value is None else str(value))
+        cell.data_type = "s"
+    elif kind == "count":
+        cell.value = int(value)
+        cell.number_format = COUNT_FORMAT
+    elif kind in ("money", "ratio"):
+        # the engine's exact decimal string, as a number
+        cell.value = Decimal(value)
+        cell.number_format = MONEY_FORMAT if kind == "money" else RATIO_FORMAT
+    else:  # pragma: no cover - a programming error
+        raise ValueError(kind)
+    return cell
+
+
+def _display_width(text: str) -> int:
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+
+
+class _Sheet:
+    """One sheet: the statement header, then a table with bold, frozen column titles."""
+
+    def __init__(self, wb: Workbook, title: str, header_lines: Sequence[str], columns: Sequence[str]):
+        self.ws: Worksheet = wb.create_sheet(title)
+        self.widths = [_display_width(c) for c in columns]
+        for i, line in enumerate(header_lines, start=1):
+            cell = _put(self.ws, i, 1, line)
+            cell.font = Font(bold=i == 1)
+        for col, title_text in enumerate(columns, start=1):
+            cell = _put(self.ws, HEADER_ROW, col, title_text)
+            cell.font = Font(bold=True)
+            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        self.ws.freeze_panes = self.ws.cell(row=HEADER_ROW + 1, column=1)
+        self.row = HEADER_ROW
+
+    def append(self, cells: Sequence[tuple[Any, str]], *, bold: bool = False) -> None:
+        self.row += 1
+        for col, (value, kind) in enumerate(cells, start=1):
+            cell = _put(self.ws, self.row, col, value, kind)
+            if bold:
+                cell.font = Font(bold=True)
+            shown = NOT_COMPUTED if value is None else str(value)
+            width = _display_width(shown) + (4 if kind in ("money", "ratio") else 0)
+            if col <= len(self.widths):
+                self.widths[col - 1] = max(self.widths[col - 1], width)
+
+    def finish(self) -> None:
+        for col, width in enumerate(self.widths, start=1):
+            self.ws.column_dimensions[get_column_letter(col)].width = min(max(width + 2, 8), 60)
+
+
+def _sum_cells(totals: dict[str, Any]) -> list[tuple[Any, str]]:
+    cells: list[tuple[Any, str]] = []
+    for key, kind in _SUM_COLUMNS:
+        value = totals[key]
+        cells.append((NOT_COMPUTED, "text") if value is None else (value, kind))
+    return cells
+
+
+def fund_report_xlsx(report: FundReport, lang: str = "zh") -> bytes:
+    """The workbook (sheets 汇总, 学校明细, 异常清单, 未报送学校) of ``report.to_dict(lang)``, as bytes."""
+    lang = "en" if lang.lower().startswith("en") else "zh"
+    t = _T[lang]
+    data = report.to_dict(lang)
+
+    def mode_label(mode: str | None) -> str:
+        return t["unknown"] if mode is None else SUPPLY_MODE_LABELS[lang].get(mode, mode)
+
+    def type_label(school_type: str) -> str:
+        return SCHOOL_TYPE_LABELS[lang].get(school_type, school_type)
+
+    header = [
+        t["title"].format(name=data["county_name"], code=data["county_code"]),
+        t["window"].format(start=data["window_from"], end=data["window_to"]),
+        t["generated"].format(at=report.generated_at_shanghai.strftime("%Y-%m-%d %H:%M:%S")),
+        t["standard"].format(standard=STANDARD_ID, rate=data["standard_rate"]),
+    ]
+    sum_titles = [t[key] for key, _ in _SUM_COLUMNS]
+    wb = Workbook()
+    wb.remove(wb.active)
+    names = SHEET_NAMES[lang]
+
+    # 汇总: county total, townships, supply modes; then the count of each anomaly code
+    summary = _Sheet(wb, names[0], header, [t["scope"], t["group"], t["schools"], *sum_titles])
+
+    def group_row(scope: str, name: str, sub: dict[str, Any]) -> list[tuple[Any, str]]:
+        return [(scope, "text"), (name, "text"), (sub["schools"], "count"), *_sum_cells(sub)]
+
+    summary.append(group_row(t["county"], data["county_name"], data["county"]), bold=True)
+    for sub in data["townships"]:
+        summary.append(group_row(t["township"], sub["township"], sub))
+    for sub in data["supply_modes"]:
+        summary.append(group_row(t["supply_mode"], mode_label(sub["supply_mode"]), sub))
+    summary.row += 1
+    summary.append([(t["code"], "text"), (t["anomaly"], "text"), (t["count"], "text")], bold=True)
+    for code, count in data["anomaly_counts"].items():
+        name = ANOMALY_CODES[code]
+        summary.append([(code, "text"), (name.en if lang == "en" else name.zh, "text"), (count, "count")])
+    summary.finish()
+
+    # 学校明细
+    schools = _Sheet(
+        wb,
+        names[1],
+        header,
+        [
+            t["school_code"],
+            t["school_name"],
+            t["school_type"],
+            t["township"],
+            t["supply_mode"],
+            t["participating_periods"],
+            *sum_titles,
+            t["revision_ids"],
+        ],
+    )
+    for row in data["schools"]:
+        schools.append(
+            [
+                (row["school_code"], "text"),
+                (row["school_name"], "text"),
+                (type_label(row["school_type"]), "text"),
+                (row["township"], "text"),
+                (mode_label(row["supply_mode"]), "text"),
+                (", ".join(row["participating_periods"]), "text"),
+                *_sum_cells(row),
+                (", ".join(f"{p}: {r}" for p, r in row["revision_ids"].items()), "text"),
+            ]
+        )
+    schools.finish()
+
+    # 异常清单
+    names_by_code = {row["school_code"]: row for row in data["schools"]}
+    anomalies = _Sheet(
+        wb,
+        names[2],
+        header,
+        [
+            t["school_code"],
+            t["school_name"],
+            t["township"],
+            t["period"],
+            t["code"],
+            t["anomaly"],
+            t["message"],
+            t["figures"],
+        ],
+    )
+    for a in data["anomalies"]:
+        school = names_by_code[a["school_code"]]
+        name = ANOMALY_CODES[a["code"]]
+        anomalies.append(
+            [
+                (a["school_code"], "text"),
+                (school["school_name"], "text"),
+                (school["township"], "text"),
+                (a["period"], "text"),
+                (a["code"], "text"),
+                (name.en if lang == "en" else name.zh, "text"),
+                (a["message"], "text"),
+                ("; ".join(f"{k}={v}" for k, v in a["figures"].items()), "text"),
+            ]
+        )
+    anomalies.finish()
+
+    # 未报送学校
+    missing = _Sheet(
+        wb,
+        names[3],
+        header,
+        [
+            t["school_code"],
+            t["school_name"],
+            t["school_type"],
+            t["township"],
+            t["missing_periods"],
+            t["missing_count"],
+        ],
+    )
+    for school in data["non_reporting"]:
+        missing.append(
+            [
+                (school["school_code"], "text"),
+                (school["school_name"], "text"),
+                (type_label(school["school_type"]), "text"),
+                (school["township"], "text"),
+                (", ".join(school["missing_periods"]), "text"),
+                (len(school["missing_periods"]), "count"),
+            ]
+        )
+    missing.finish()
+
+    buffer = io.BytesIO()
+    wb.properties.creator = "Houqin"
+    # core properties are written as UTC ("…Z")
+    wb.properties.created = report.generated_at.astimezone(UTC).replace(tzinfo=None)
+    wb.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,31 @@
+"""The one PDF pipeline (PDF 生成): Jinja templates in ``templates/pdf/``, inline SVG charts, WeasyPrint.
+
+Public names are re-exported here; see :mod:`.pdf` for the fetching and bounding rules.
+"""
+
+from district.rendering.charts import RUBRIC_AREAS_ZH, bar_chart_svg, radar_chart_svg
+from district.rendering.pdf import (
+    RenderError,
+    RenderTimeout,
+    RenderTooLarge,
+    StaticURLFetcher,
+    render_pdf,
+    render_pdf_bounded,
+    static_url,
+)
+from district.rendering.templating import pdf_env, render_html
+
+__all__ = [
+    "RUBRIC_AREAS_ZH",
+    "RenderError",
+    "RenderTimeout",
+    "RenderTooLarge",
+    "StaticURLFetcher",
+    "bar_chart_svg",
+    "pdf_env",
+    "radar_chart_svg",
+    "render_html",
+    "render_pdf",
+    "render_pdf_bounded",
+    "static_url",
+]

@@ -1,0 +1,107 @@
+"""Report revisions (append-only), the derived effective-revision index, the hazard ledger, rejections, locks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from district.db import Base, period_str, utc_datetime
+
+
+class ReportRevision(Base):
+    """One accepted report revision. Never updated, never deleted.
+
+    ``content`` is the canonical JSON (sorted keys, no spaces) whose SHA-256 is ``content_sha256``.
+    ``revision`` counts 1, 2, … per (school, period); the highest is the effective one.
+    """
+
+    __tablename__ = "report_revisions"
+    __table_args__ = (
+        UniqueConstraint("school_code", "period", "revision"),
+        Index("ix_report_revisions_school_period", "school_code", "period"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[str] = mapped_column(String(36), unique=True)
+    school_code: Mapped[str] = mapped_column(ForeignKey("schools.code"))
+    period: Mapped[period_str]
+    revision: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[utc_datetime]
+    signer: Mapped[str] = mapped_column(String(40))  # "credential:<id>" of the key that signed it
+    content: Mapped[str] = mapped_column(Text)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    warnings: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    on_time: Mapped[bool] = mapped_column(Boolean)
+
+
+class ReportHead(Base):
+    """Derived index: the effective (newest accepted) revision of each school-period and when it first arrived.
+
+    Rebuildable from ``report_revisions`` alone (``houqin db rebuild-heads``); kept so every read is one join.
+    """
+
+    __tablename__ = "report_heads"
+    school_code: Mapped[str] = mapped_column(ForeignKey("schools.code"), primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    county_code: Mapped[str] = mapped_column(String(6), index=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("report_revisions.id"))
+    revisions: Mapped[int] = mapped_column(Integer)
+    first_received_at: Mapped[utc_datetime]
+    on_time: Mapped[bool] = mapped_column(Boolean)
+
+
+class HazardEntry(Base):
+    """One hazard-ledger entry as one revision stated it. The ledger is the latest entry per (school, ref)."""
+
+    __tablename__ = "hazard_entries"
+    __table_args__ = (Index("ix_hazard_entries_school_ref", "school_code", "ref"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("report_revisions.id"), index=True)
+    school_code: Mapped[str] = mapped_column(String(10))
+    period: Mapped[period_str]
+    ref: Mapped[str] = mapped_column(String(40))
+    found_on: Mapped[dt.date] = mapped_column(Date)
+    category: Mapped[str] = mapped_column(String(20))
+    severity: Mapped[str] = mapped_column(String(10))
+    description: Mapped[str] = mapped_column(Text)
+    deadline: Mapped[dt.date] = mapped_column(Date)
+    rectified_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+
+
+class Rejection(Base):
+    """The only trace a rejected submission leaves: who, when, why — never the body."""
+
+    __tablename__ = "rejections"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    received_at: Mapped[utc_datetime]
+    school_code: Mapped[str | None] = mapped_column(String(10), nullable=True, index=True)
+    report_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    period: Mapped[str | None] = mapped_column(String(7), nullable=True)
+    status: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(60))
+    details: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{path, code}] only
+    remote_addr: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class SeenSignature(Base):
+    """Signatures seen inside the replay window; pruned after the window has passed."""
+
+    __tablename__ = "seen_signatures"
+    signature: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[utc_datetime] = mapped_column(index=True)
+
+
+class PeriodApproval(Base):
+    """Lock (approve) and unlock acts of a county's period, appended; the latest act is the state."""
+
+    __tablename__ = "period_approvals"
+    __table_args__ = (Index("ix_period_approvals_county_period", "county_code", "period"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    county_code: Mapped[str] = mapped_column(ForeignKey("counties.code"))
+    period: Mapped[period_str]
+    action: Mapped[str] = mapped_column(String(10))  # "lock" | "unlock"
+    actor: Mapped[str] = mapped_column(String(100))
+    at: Mapped[utc_datetime]
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -1,0 +1,79 @@
+"""Houqin's monthly logistics report standard ``houqin/monthly-report@1`` (后勤月报数据标准).
+
+Pure Python, standard library only: imported by the school agent (old Windows PCs) and by the district hub.
+Validation, canonical JSON and hashing, request signing, periods and deadlines, field metadata.
+"""
+
+from .canonical import body_sha256, canonical_json, content_sha256
+from .fields import (
+    ENUM_LABELS,
+    HAZARD_FIELDS,
+    HEADER_FIELDS,
+    SECTIONS,
+    SECTIONS_BY_KEY,
+    STANDARD_ID,
+    Field,
+    Section,
+)
+from .issues import Issue, ValidationResult
+from .messages import ALL_CODES, ERROR_CODES, WARNING_CODES
+from .money import format_money, format_quantity, is_money, is_quantity, parse_money, parse_quantity
+from .periods import (
+    SHANGHAI,
+    current_period,
+    format_period,
+    parse_period,
+    period_add,
+    period_deadline,
+    periods_between,
+    today_shanghai,
+)
+from .signing import (
+    SIGNATURE_WINDOW_SECONDS,
+    sign_request,
+    signed_headers,
+    string_to_sign,
+    timestamp_fresh,
+    verify_signature,
+)
+from .validate import validate_report
+
+__all__ = [
+    "ALL_CODES",
+    "ENUM_LABELS",
+    "ERROR_CODES",
+    "HAZARD_FIELDS",
+    "HEADER_FIELDS",
+    "SECTIONS",
+    "SECTIONS_BY_KEY",
+    "SHANGHAI",
+    "SIGNATURE_WINDOW_SECONDS",
+    "STANDARD_ID",
+    "WARNING_CODES",
+    "Field",
+    "Issue",
+    "Section",
+    "ValidationResult",
+    "body_sha256",
+    "canonical_json",
+    "content_sha256",
+    "current_period",
+    "format_money",
+    "format_period",
+    "format_quantity",
+    "is_money",
+    "is_quantity",
+    "parse_money",
+    "parse_period",
+    "parse_quantity",
+    "period_add",
+    "period_deadline",
+    "periods_between",
+    "sign_request",
+    "signed_headers",
+    "string_to_sign",
+    "timestamp_fresh",
+    "today_shanghai",
+    "validate_report",
+    "verify_signature",
+]

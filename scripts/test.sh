@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# README command 2: set up a fresh machine and run the whole suite (lint, db check, SQLite, PostgreSQL).
+# Extra arguments go to pytest, e.g. `bash scripts/test.sh -k ingest`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+bash scripts/services.sh
+
+echo "== ruff"
+python3 -m ruff check .
+
+echo "== models and migrations agree"
+tmp=$(mktemp -d)
+HOUQIN_INSTANCE_PATH="$tmp" houqin db upgrade >/dev/null
+HOUQIN_INSTANCE_PATH="$tmp" houqin db check
+rm -rf "$tmp"
+
+export HOUQIN_TEST_ARTIFACTS="${HOUQIN_TEST_ARTIFACTS:-$PWD/test-artifacts}"
+mkdir -p "$HOUQIN_TEST_ARTIFACTS"
+
+echo "== pytest on SQLite (the embedded default)"
+python3 -m pytest "$@"
+
+echo "== pytest on PostgreSQL + Redis"
+HOUQIN_TEST_POSTGRES_URL="${HOUQIN_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}" \
+  python3 -m pytest -m "not browser" "$@"

@@ -1,0 +1,348 @@
+"""Report factory for the 营养餐 tests: plain dicts shaped as the standard defines them (no database)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from district.nutrition.engine import FundMonth, FundReport, FundSchool, build_fund_report
+
+# The normative example lives beside the repository (CONTRACTS.md: ``../shared/spec/``).
+EXAMPLE_REPORT = Path(__file__).resolve().parents[3].parent / "shared" / "spec" / "example-report.json"
+
+# The example's sections other than nutrition, inline: the factory needs no file outside the repository.
+BASE_REPORT: dict[str, Any] = {
+    "standard": "houqin/monthly-report@1",
+    "report_id": "aeafb905-dc8a-40bb-a35b-4c41d283eb3a",
+    "school_code": "6105260012",
+    "period": "2026-09",
+    "prepared_by": "李总务",
+    "prepared_at": "2026-09-28T16:00:00+08:00",
+    "enrollment": {"students": 805, "boarders": 201, "staff": 57, "logistics_staff": 7},
+    "food_safety": {
+        "canteen_staff": 6,
+        "health_certified_staff": 6,
+        "sample_retention_days": 15,
+        "supplier_docs_complete": True,
+        "swill_records_complete": True,
+        "training_hours": 2,
+        "poisoning_incidents": 0,
+    },
+    "finance": {
+        "fees_collected": "17324.00",
+        "fee_standards_published": True,
+        "improper_fee_cases": 0,
+        "accounts_disclosed": True,
+        "invoices": 2,
+        "invoices_fully_signed": 2,
+    },
+    "assets": {
+        "items_registered": 4770,
+        "book_value": "227838.00",
+        "inventory_checked": True,
+        "mismatches": 0,
+        "repairs_requested": 8,
+        "repairs_completed": 1,
+        "disposals": 3,
+        "disposals_approved": 1,
+    },
+    "energy": {"water_m3": "916.2", "electricity_kwh": "29313.0", "gas_m3": "107.3"},
+    "safety": {
+        "inspections": 14,
+        "drills": 1,
+        "hazards_found": 4,
+        "hazards_rectified": 1,
+        "visitor_log_complete": True,
+        "major_accidents": 0,
+    },
+    "campus": {
+        "shop": "noncompliant",
+        "toilets": "compliant",
+        "hygiene": "not_applicable",
+        "wiring": "compliant",
+        "drinking_water": "compliant",
+        "campus_area_m2": "11771",
+        "green_area_m2": "1629",
+    },
+    "hazards": [
+        {
+            "ref": "H-2026-09-001",
+            "found_on": "2026-09-04",
+            "category": "wiring",
+            "severity": "major",
+            "description": "二楼东侧教室插座松动，线路老化",
+            "deadline": "2026-09-30",
+            "rectified_on": None,
+        },
+        {
+            "ref": "H-2026-06-003",
+            "found_on": "2026-06-12",
+            "category": "toilets",
+            "severity": "general",
+            "description": "学生厕所冲水阀损坏",
+            "deadline": "2026-06-30",
+            "rectified_on": "2026-09-08",
+        },
+    ],
+    "dormitory": {
+        "beds": 206,
+        "unified_items": [
+            "bunk_cards",
+            "evacuation_map",
+            "bed_spec",
+            "mirror",
+            "rules",
+            "student_info",
+            "manager_duties",
+            "item_positions",
+        ],
+    },
+}
+
+# A clean month: no anomaly. 500.00 + 10000.00 − 9750.00 − 0.00 = 750.00; 1950 × 5.00 = 9750.00;
+# 1950 ≤ 100 × 20; 750.00 ≤ 0.10 × 10500.00 = 1050.00.
+CLEAN_NUTRITION: dict[str, Any] = {
+    "participating": True,
+    "eligible_students": 100,
+    "meal_days": 20,
+    "meals_served": 1950,
+    "subsidy_rate": "5.00",
+    "opening_balance": "500.00",
+    "funds_received": "10000.00",
+    "food_spend": "9750.00",
+    "other_spend": "0.00",
+    "closing_balance": "750.00",
+    "supply_mode": "canteen",
+    "accompany_meal_days": 20,
+    "menu_published_weeks": 4,
+}
+
+
+def build_report(
+    school_code: str = "6105280001",
+    period: str = "2026-09",
+    *,
+    participating: bool = True,
+    sample_retention_days: int | None = None,
+    students: int = 120,
+    water_m3: str = "100.0",
+    electricity_kwh: str = "1200.0",
+    **nutrition: Any,
+) -> dict[str, Any]:
+    """A report of the example's shape; ``nutrition`` overrides fields of CLEAN_NUTRITION."""
+    report = copy.deepcopy(BASE_REPORT)
+    report["school_code"] = school_code
+    report["period"] = period
+    report["enrollment"]["students"] = students
+    report["energy"]["water_m3"] = water_m3
+    report["energy"]["electricity_kwh"] = electricity_kwh
+    if participating:
+        report["nutrition"] = {**copy.deepcopy(CLEAN_NUTRITION), **nutrition}
+        days = report["nutrition"]["meal_days"]
+        report["food_safety"]["sample_retention_days"] = (
+            days if sample_retention_days is None else sample_retention_days
+        )
+    else:
+        report["nutrition"] = {"participating": False}
+        report["food_safety"]["sample_retention_days"] = sample_retention_days or 0
+    return report
+
+
+@pytest.fixture
+def make_report() -> Callable[..., dict[str, Any]]:
+    return build_report
+
+
+@pytest.fixture
+def example_report() -> dict[str, Any]:
+    if not EXAMPLE_REPORT.exists():
+        pytest.skip(f"the normative example is not at {EXAMPLE_REPORT}")
+    return json.loads(EXAMPLE_REPORT.read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def make_month() -> Callable[..., FundMonth]:
+    return month
+
+
+@pytest.fixture
+def make_not_participating() -> Callable[[str, str], FundMonth]:
+    return not_participating
+
+
+# ---------------------------------------------------------------------------------------------------------
+# A county of five schools over three months (富平县 610528, 2026-09..2026-11, standard rate 5.00).
+
+WINDOW = ["2026-09", "2026-10", "2026-11"]
+GENERATED = datetime(2026, 12, 6, 2, 30, tzinfo=UTC)  # 10:30 in Shanghai
+
+
+def month(
+    code: str,
+    period: str,
+    *,
+    days: int,
+    eligible: int,
+    meals: int,
+    opening: str,
+    received: str,
+    food: str,
+    closing: str,
+    rate: str = "5.00",
+    other: str = "0.00",
+    mode: str = "canteen",
+    accompany: int | None = None,
+    sample: int | None = None,
+    revision_id: int = 0,
+) -> FundMonth:
+    report = build_report(
+        code,
+        period,
+        sample_retention_days=sample,
+        eligible_students=eligible,
+        meal_days=days,
+        meals_served=meals,
+        subsidy_rate=rate,
+        opening_balance=opening,
+        funds_received=received,
+        food_spend=food,
+        other_spend=other,
+        closing_balance=closing,
+        supply_mode=mode,
+        accompany_meal_days=days if accompany is None else accompany,
+    )
+    return FundMonth(period, revision_id or int(code[-2:]) * 100 + int(period[-2:]), report)
+
+
+def not_participating(code: str, period: str) -> FundMonth:
+    return FundMonth(
+        period, int(code[-2:]) * 100 + int(period[-2:]), build_report(code, period, participating=False)
+    )
+
+
+def previous(code: str, closing: str) -> dict[str, Any]:
+    return build_report(code, "2026-07", closing_balance=closing)
+
+
+A, B, C, D, E = (f"610528000{i}" for i in range(1, 6))
+
+
+def county_schools() -> list[FundSchool]:
+    return [
+        # A 庄里镇 canteen; previous closing 500.00 carries over.
+        # 09: 500.00 + 10000.00 − 9750.00 = 750.00; 1950×5 = 9750.00 clean
+        # 10: 750.00 + 11000.00 − 10750.00 = 1000.00; 2150×5 = 10750.00; 1000.00 ≤ 0.10×11750.00 = 1175.00
+        # 11: 1000.00 + 10500.00 − 9800.00 = 1700.00 > 0.10×11500.00 = 1150.00 → HIGH_BALANCE
+        FundSchool(
+            A,
+            "庄里镇中心小学",
+            "primary",
+            "庄里镇",
+            None,
+            [
+                month(A, "2026-09", days=20, eligible=100, meals=1950, opening="500.00",
+                      received="10000.00", food="9750.00", closing="750.00"),
+                month(A, "2026-10", days=22, eligible=100, meals=2150, opening="750.00",
+                      received="11000.00", food="10750.00", closing="1000.00"),
+                month(A, "2026-11", days=21, eligible=100, meals=2000, opening="1000.00",
+                      received="10500.00", food="9800.00", closing="1700.00"),
+            ],
+            previous(A, "500.00"),
+            WINDOW,
+        ),
+        # B 庄里镇 enterprise; October not participating.
+        # 09: 0.00 + 20000.00 − 20000.00 = 0.00 clean (4000 = 200×20; 20000.00 = 4000×5)
+        # 11: 100.00 + 21000.00 − 20500.00 − 500.00 = 100.00 balanced; other 500.00 → MISUSE;
+        #     opening 100.00 ≠ September's closing 0.00 (across October) → CARRY_OVER_MISMATCH;
+        #     accompany 15 < 21 → ACCOMPANY_GAP
+        FundSchool(
+            B,
+            "庄里镇初级中学",
+            "junior",
+            "庄里镇",
+            "enterprise",
+            [
+                month(B, "2026-09", days=20, eligible=200, meals=4000, opening="0.00",
+                      received="20000.00", food="20000.00", closing="0.00", mode="enterprise"),
+                not_participating(B, "2026-10"),
+                month(B, "2026-11", days=21, eligible=200, meals=4100, opening="100.00",
+                      received="21000.00", food="20500.00", other="500.00", closing="100.00",
+                      mode="enterprise", accompany=15),
+            ],
+            previous(B, "0.00"),
+            WINDOW,
+        ),
+        # C 庄里镇 teaching point; no report for October; no report before the window.
+        # 09: rate 4.00 → NONSTANDARD_RATE; 0.00 + 2400.00 − 2400.00 = 0.00; 600×4.00 = 2400.00
+        # 11: 650 > 30×21 = 630 → MEALS_EXCEED_ENTITLEMENT; samples 18 < 21 → SAMPLE_GAP;
+        #     0.00 + 3150.00 − 3000.00 = 150.00 ≤ 315.00; opening 0.00 = September's closing (across October)
+        FundSchool(
+            C,
+            "庄里镇东村教学点",
+            "teaching_point",
+            "庄里镇",
+            None,
+            [
+                month(C, "2026-09", days=20, eligible=30, meals=600, opening="0.00",
+                      received="2400.00", food="2400.00", closing="0.00", rate="4.00"),
+                month(C, "2026-11", days=21, eligible=30, meals=650, opening="0.00",
+                      received="3150.00", food="3000.00", closing="150.00", sample=18),
+            ],
+            None,
+            WINDOW,
+        ),
+        # D 城关镇, canteen in September, enterprise from October (latest: enterprise).
+        # 09: 1000.00 + 30000.00 − 29000.00 = 2000.00 clean
+        # 10: 2000.00 + 33000.00 − 33000.00 = 2000.00 ≠ 2100.00 → BALANCE_MISMATCH (difference 100.00)
+        # 11: opening 2000.00 ≠ October's closing 2100.00 → CARRY_OVER_MISMATCH (difference −100.00);
+        #     2000.00 + 31500.00 − 31500.00 = 2000.00
+        FundSchool(
+            D,
+            "城关镇第一小学",
+            "primary",
+            "城关镇",
+            None,
+            [
+                month(D, "2026-09", days=20, eligible=300, meals=6000, opening="1000.00",
+                      received="30000.00", food="29000.00", closing="2000.00"),
+                month(D, "2026-10", days=22, eligible=300, meals=6600, opening="2000.00",
+                      received="33000.00", food="33000.00", closing="2100.00", mode="enterprise"),
+                month(D, "2026-11", days=21, eligible=300, meals=6300, opening="2000.00",
+                      received="31500.00", food="31500.00", closing="2000.00", mode="enterprise"),
+            ],
+            previous(D, "1000.00"),
+            WINDOW,
+        ),
+        # E 城关镇: not in the programme; no report for November.
+        FundSchool(
+            E,
+            "城关镇中学",
+            "junior",
+            "城关镇",
+            "canteen",
+            [not_participating(E, "2026-09"), not_participating(E, "2026-10")],
+            None,
+            WINDOW,
+        ),
+    ]  # fmt: skip
+
+
+@pytest.fixture
+def county_report() -> FundReport:
+    """富平县 2026-09..2026-11: five schools, hand-computed in test_nutrition_engine.py."""
+    return build_fund_report(
+        "610528",
+        "富平县",
+        "2026-09",
+        "2026-11",
+        county_schools(),
+        standard_rate=Decimal("5.00"),
+        generated_at=GENERATED,
+    )
