@@ -50,13 +50,28 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+# Domain packages with HTTP routes; each module has ``init_app(app)``. Listed explicitly (no import magic);
+# a package that is not installed in this build is skipped, any other import error is raised.
+ROUTE_MODULES = (
+    "district.auth.views",
+    "district.scoring.api",
+    "district.nutrition.api",
+    "district.rendering.api",
+    "district.dashboard.views",
+    "district.audit.api",
+)
+
+
 def _optional_blueprints() -> list[Any]:
-    """Domain packages that add their own routes register here (kept explicit, no import-time magic)."""
+    import importlib
+
     hooks: list[Any] = []
-    try:
-        from district.scoring.api import init_app as scoring_init
-    except ImportError:  # the package is being built; the hub runs without it
-        pass
-    else:
-        hooks.append(scoring_init)
+    for name in ROUTE_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not name.startswith(exc.name):
+                raise
+            continue
+        hooks.append(module.init_app)
     return hooks

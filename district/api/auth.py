@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import current_app, g, request, session
+from flask import current_app, request, session
 
 from district.api.errors import ApiError
 from district.auth.models import User
@@ -17,8 +17,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def current_user() -> User | None:
-    if "houqin_user" in g:
-        return g.houqin_user  # type: ignore[no-any-return]
+    if "houqin.user" in request.environ:  # per request, not per app context
+        return request.environ["houqin.user"]  # type: ignore[no-any-return]
     user: User | None = None
     header = request.headers.get("Authorization", "")
     s = db.session()
@@ -28,7 +28,7 @@ def current_user() -> User | None:
             s.commit()  # last use of the token
     elif session.get("user_id"):
         user = s.get(User, session["user_id"])
-    g.houqin_user = user
+    request.environ["houqin.user"] = user
     return user
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select
 
-from district.api.auth import bureau_required, require_county
+from district.api.auth import bureau_required, require_county, require_county_admin
 from district.api.errors import ApiError, lang
 from district.api.ratelimit import RateLimiter
 from district.db import db
@@ -141,6 +141,51 @@ def completeness(county: str) -> Any:
     except ValueError:
         raise ApiError(400, "invalid_period", "period 应为 YYYY-MM / period must be YYYY-MM") from None
     return jsonify(county_completeness(db.session(), county, period).to_dict())
+
+
+def _period_arg(period: str) -> str:
+    try:
+        parse_period(period)
+    except ValueError:
+        raise ApiError(400, "invalid_period", "period 应为 YYYY-MM / period must be YYYY-MM") from None
+    return period
+
+
+@bp.post("/periods/<county>/<period>/lock")
+@bureau_required
+def lock_period(county: str, period: str) -> Any:
+    return _set_lock(county, period, lock=True)
+
+
+@bp.post("/periods/<county>/<period>/unlock")
+@bureau_required
+def unlock_period(county: str, period: str) -> Any:
+    return _set_lock(county, period, lock=False)
+
+
+def _set_lock(county: str, period: str, *, lock: bool) -> Any:
+    from district.reports.approval import ApprovalError, set_lock
+
+    user = require_county_admin(county)
+    _period_arg(period)
+    note = (request.get_json(silent=True) or {}).get("note") if request.is_json else None
+    s = db.session()
+    try:
+        state = set_lock(s, county, period, lock=lock, actor=user.username, note=note)
+    except ApprovalError as exc:
+        s.rollback()
+        raise ApiError(409, exc.code, str(exc)) from None
+    s.commit()
+    return jsonify(state.to_dict())
+
+
+@bp.get("/periods/<county>/<period>")
+@bureau_required
+def period_status(county: str, period: str) -> Any:
+    from district.reports.approval import period_state
+
+    require_county(county)
+    return jsonify(period_state(db.session(), county, _period_arg(period)).to_dict())
 
 
 @bp.get("/openapi.json")

@@ -1,9 +1,12 @@
 """The county 营养餐 fund report as an xlsx workbook for auditors.
 
 Every figure comes from ``FundReport.to_dict()`` (the engine's one output); this module only lays it out.
-Money is written as a ``Decimal`` parsed from that 2-decimal string, so the file's XML holds the exact decimal
-text (``<v>81900.00</v>``) and Excel shows it with a ¥ format; ratios are the 4-decimal strings written as
-numbers with a percentage format (0.9712 → 97.12%); a ratio with a zero denominator is shown as "—".
+Money is written as a number (a ``Decimal`` parsed from that 2-decimal string) with a ¥ format; openpyxl
+stores numbers as ``%.16g`` text, which is exact for up to 15 significant digits (any amount below ten
+trillion yuan), so the file holds the engine's figure exactly (``81900.00`` → ``<v>81900</v>``). A figure
+with more digits is written as its exact string instead, right-aligned, rather than rounded. Ratios are the
+4-decimal strings written as numbers with a percentage format (0.9712 → 97.12%); a ratio with a zero
+denominator is shown as "—".
 
 Text cells are formula-injection safe (OWASP "CSV injection", which applies to xlsx text that a user may
 re-enter): text starting with ``= + - @`` TAB or CR is written prefixed with ``'`` and always as a string
@@ -44,6 +47,7 @@ RATIO_FORMAT = "0.00%"
 COUNT_FORMAT = "#,##0"
 NOT_COMPUTED = "—"  # a ratio whose denominator is 0 (JSON null)
 HEADER_ROW = 6  # rows 1–4 state county, window, generation time and standard; row 6 holds the column titles
+_EXACT_DIGITS = 15  # significant digits a double (and openpyxl's "%.16g") always keeps exactly
 _FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 SHEET_NAMES = {
@@ -193,9 +197,15 @@ def _put(ws: Worksheet, row: int, col: int, value: Any, kind: str = "text") -> C
         cell.value = int(value)
         cell.number_format = COUNT_FORMAT
     elif kind in ("money", "ratio"):
-        # the engine's exact decimal string, as a number
-        cell.value = Decimal(value)
-        cell.number_format = MONEY_FORMAT if kind == "money" else RATIO_FORMAT
+        number = Decimal(value)
+        if len(number.as_tuple().digits) > _EXACT_DIGITS:
+            # a float (how a cell holds a number) would round it: keep the engine's exact string
+            cell.value = safe_text(str(value))
+            cell.data_type = "s"
+            cell.alignment = Alignment(horizontal="right")
+        else:
+            cell.value = number
+            cell.number_format = MONEY_FORMAT if kind == "money" else RATIO_FORMAT
     else:  # pragma: no cover - a programming error
         raise ValueError(kind)
     return cell

@@ -35,6 +35,7 @@ import os
 import resource
 import select
 import signal
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, uses_relative
@@ -207,15 +208,21 @@ def _vm_size_bytes() -> int:
     return 0
 
 
-def _child_render(write_fd: int, html: str, base_url: str, timeout_s: float, max_rss_mb: int) -> None:
+def _child_render(
+    write_fd: int, stderr_fd: int, html: str, base_url: str, timeout_s: float, max_rss_mb: int
+) -> None:
     """Runs in the forked child; never returns."""
     code = 70  # EX_SOFTWARE unless the result was written
     try:
+        # C libraries report allocation failures on fd 2, sometimes with megabytes of the offending text;
+        # the parent keeps the tail for its error message instead of flooding the worker's log.
+        os.dup2(stderr_fd, 2)
         for sig in (signal.SIGINT, signal.SIGTERM):  # the worker's handlers are not ours to run
             signal.signal(sig, signal.SIG_DFL)
         # RLIMIT_AS counts the address space inherited from the parent (interpreter, WeasyPrint, mapped
         # fonts), so the bound is "what the render may add": the size at fork plus max_rss_mb.
-        limit = _vm_size_bytes() + max_rss_mb * 1024 * 1024
+        grow = max_rss_mb * 1024 * 1024
+        limit = _vm_size_bytes() + grow
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         # A CPU backstop in case the parent dies before it can kill us.
         cpu = math.ceil(timeout_s) + 1
@@ -225,7 +232,11 @@ def _child_render(write_fd: int, html: str, base_url: str, timeout_s: float, max
         except MemoryError:
             payload = _TAG_MEMORY
         except BaseException as exc:
-            payload = _TAG_ERROR + f"{type(exc).__name__}: {exc}".encode("utf-8", "replace")[:4000]
+            # Out of memory inside C code often surfaces as some other error (SystemError, a cairo status);
+            # an address space within 10% of the limit says which it was.
+            near_limit = _vm_size_bytes() >= limit - grow // 10
+            message = f"{type(exc).__name__}: {exc}".encode("utf-8", "replace")[:4000]
+            payload = (_TAG_MEMORY if near_limit else _TAG_ERROR) + message
         view = memoryview(payload)
         while view:
             view = view[os.write(write_fd, view) :]
@@ -249,12 +260,21 @@ def render_pdf_bounded(
         raise ValueError("timeout_s and max_rss_mb must be positive")
     _warm_up()
     deadline = time.monotonic() + timeout_s
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child's coverage is not collected
-        os.close(read_fd)
-        _child_render(write_fd, html, base, timeout_s, max_rss_mb)
-    os.close(write_fd)
+    with tempfile.TemporaryFile() as stderr_file:
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child's coverage is not collected
+            os.close(read_fd)
+            _child_render(write_fd, stderr_file.fileno(), html, base, timeout_s, max_rss_mb)
+        os.close(write_fd)
+        out, status = _collect(pid, read_fd, deadline, timeout_s)
+        stderr_file.seek(max(0, os.fstat(stderr_file.fileno()).st_size - 600))
+        stderr_tail = stderr_file.read().decode("utf-8", "replace").strip()
+    return _child_result(out, status, max_rss_mb, stderr_tail)
+
+
+def _collect(pid: int, read_fd: int, deadline: float, timeout_s: float) -> tuple[bytes, int]:
+    """Read the child's output until EOF and reap it; on the deadline kill it. Always closes ``read_fd``."""
     chunks: list[bytes] = []
     reaped = False
     try:
@@ -276,25 +296,27 @@ def render_pdf_bounded(
         if not reaped:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
-    return _child_result(b"".join(chunks), status, max_rss_mb)
+    return b"".join(chunks), status
 
 
-def _child_result(out: bytes, status: int, max_rss_mb: int) -> bytes:
+def _child_result(out: bytes, status: int, max_rss_mb: int, stderr_tail: str) -> bytes:
     tag, body = out[:1], out[1:]
-    if tag == _TAG_PDF and os.waitstatus_to_exitcode(status) == 0:
-        return body
-    if tag == _TAG_MEMORY:
-        raise RenderTooLarge(f"PDF render needed more than {max_rss_mb} MiB")
-    if tag == _TAG_ERROR:
-        raise RenderError(body.decode("utf-8", "replace"))
     code = os.waitstatus_to_exitcode(status)
+    if tag == _TAG_PDF and code == 0:
+        return body
+    detail = body.decode("utf-8", "replace") or stderr_tail
+    if tag == _TAG_MEMORY:
+        raise RenderTooLarge(f"PDF render needed more than {max_rss_mb} MiB ({detail})")
+    if tag == _TAG_ERROR:
+        raise RenderError(detail)
     if code < 0:
-        # Under an address-space limit C code (cairo, pango, harfbuzz) that cannot allocate aborts or
-        # crashes instead of raising; SIGXCPU is the CPU backstop.
+        # Under an address-space limit C code (cairo, pango, harfbuzz, GLib) that cannot allocate aborts
+        # or traps instead of raising; SIGXCPU is the CPU backstop.
         if -code == signal.SIGXCPU:
             raise RenderTimeout("PDF render exceeded its CPU time limit")
         raise RenderTooLarge(
-            f"PDF render died from {signal.Signals(-code).name} (likely over the {max_rss_mb} MiB limit)"
+            f"PDF render died from {signal.Signals(-code).name}, likely over the {max_rss_mb} MiB limit "
+            f"({stderr_tail[-300:]})"
         )
-    raise RenderError(f"PDF render process exited with status {code}")
+    raise RenderError(f"PDF render process exited with status {code} ({stderr_tail[-300:]})")
 

@@ -8,13 +8,14 @@ A rubric file holds:
 
 - ``version`` (required; recorded with every ranking), ``title_zh``/``title_en`` (optional),
   ``break_months`` (the county's summer break; default ``[7, 8]``);
-- ``[status]``: ``compliant_score`` (达标 when the rounded score ≥ it) and ``min_coverage`` (数据不全 below it);
+- ``[status]``: ``compliant_score`` (达标 when the rounded score ≥ it) and ``min_coverage``
+  (数据不全 below it);
 - ``[veto]``: ``fields``, the integer report fields whose sum over W > 0 is a 一票否决;
 - ``[campaign.targets]``: campaign year (1 = the campaign's first year) → target share of compliant schools;
 - ``[[grades]]``: ``code``, ``zh``, ``en``, ``min_score``, highest band first, the last starting at 0;
 - ``[[areas]]``: ``code`` (one of the seven ``AREA_CODES``), ``zh``, ``en``;
-- ``[[indicators]]``: ``code``, ``area``, ``name_zh``, ``name_en``, ``points``, ``kind`` (one of ``KINDS``, each
-  implemented by ``district.scoring.engine``) and that kind's parameters, listed in ``KINDS``.
+- ``[[indicators]]``: ``code``, ``area``, ``name_zh``, ``name_en``, ``points``, ``kind`` (one of ``KINDS``,
+  each implemented by ``district.scoring.engine``) and that kind's parameters, listed in ``KINDS``.
 
 Numbers are read as exact decimals (``0.35`` is 35/100, never a binary float) and kept as ``Fraction``.
 Report field names are ``"section.field"`` and are checked against ``houqin_standard.fields`` (the one
@@ -342,7 +343,8 @@ KINDS: Mapping[str, KindSpec] = MappingProxyType(
             {"field": _FLAG},
         ),
         "hazard_rectification": KindSpec(
-            "points × min(1, Σ rectified / Σ found) − major_overdue_penalty × overdue open major hazards, ≥ 0",
+            "points × min(1, Σ rectified / Σ found) − major_overdue_penalty × overdue open major hazards,"
+            " floor 0",
             {"found": _COUNT, "rectified": _COUNT, "major_overdue_penalty": _number(0)},
         ),
         "patrols": KindSpec(
@@ -526,7 +528,12 @@ class _Loader:
             return default
 
     def unknown_keys(
-        self, table: Mapping[str, Any], allowed: Sequence[str], path: tuple[str, ...], index: int | None, label: str
+        self,
+        table: Mapping[str, Any],
+        allowed: Sequence[str],
+        path: tuple[str, ...],
+        index: int | None,
+        label: str,
     ) -> None:
         prefix = f"{label}: " if label else ""
         for key in table:
@@ -602,7 +609,9 @@ class _Loader:
         raw = campaign.get("targets")
         if not isinstance(raw, dict) or not raw:
             line = self.where.line(path) if "targets" in campaign else self.where.line(("campaign",))
-            self.error(line, "campaign.targets must be a table of campaign year = target share, e.g. 1 = 0.50")
+            self.error(
+                line, "campaign.targets must be a table of campaign year = target share, e.g. 1 = 0.50"
+            )
             return {}
         targets: dict[int, Fraction] = {}
         for key, value in raw.items():
@@ -640,7 +649,8 @@ class _Loader:
         if grades and grades[-1].min_score != 0:
             self.error(
                 self.where.line(("grades",), len(grades) - 1, "min_score"),
-                f"the lowest grade must start at 0, not {_show(grades[-1].min_score)}: every score needs a grade",
+                f"the lowest grade must start at 0, not {_show(grades[-1].min_score)}:"
+                " every score needs a grade",
             )
         return grades
 
@@ -730,12 +740,19 @@ class _Loader:
             listed = ", ".join(f"{r.get('code')}={r.get('points')}" for r in raws)
             self.error(
                 self.where.line(("indicators",), 0),
-                f"the indicators' points sum to {_show(total)}, they must sum to exactly 100 (points: {listed})",
+                f"the indicators' points sum to {_show(total)}, they must sum to exactly 100"
+                f" (points: {listed})",
             )
         return indicators
 
     def _cross_check(
-        self, kind: str, params: Mapping[str, Any], points: Fraction, path: tuple[str, ...], i: int, label: str
+        self,
+        kind: str,
+        params: Mapping[str, Any],
+        points: Fraction,
+        path: tuple[str, ...],
+        i: int,
+        label: str,
     ) -> None:
         if kind == "campaign_status":
             for status, value in params["status_points"].items():

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 09:42:47.855466
+Create Date: 2026-11-21 09:45:37.923595
 """
 
 from collections.abc import Sequence
@@ -77,6 +77,39 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("seen_signatures", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_seen_signatures_seen_at"), ["seen_at"], unique=False)
+
+    op.create_table(
+        "users",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("username", sa.String(length=80), nullable=False),
+        sa.Column("display_name", sa.String(length=100), nullable=False),
+        sa.Column("password_hash", sa.String(length=200), nullable=False),
+        sa.Column("role", sa.String(length=20), nullable=False),
+        sa.Column("city_code", sa.String(length=6), nullable=True),
+        sa.Column("county_code", sa.String(length=6), nullable=True),
+        sa.Column("school_code", sa.String(length=10), nullable=True),
+        sa.Column("failed_logins", sa.Integer(), nullable=False),
+        sa.Column("locked_until", district.db.UTCDateTime(), nullable=True),
+        sa.Column("created_at", district.db.UTCDateTime(), nullable=False),
+        sa.Column("language", sa.String(length=5), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
+        sa.UniqueConstraint("username", name=op.f("uq_users_username")),
+    )
+    op.create_table(
+        "api_tokens",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("token_sha256", sa.String(length=64), nullable=False),
+        sa.Column("created_at", district.db.UTCDateTime(), nullable=False),
+        sa.Column("last_used_at", district.db.UTCDateTime(), nullable=True),
+        sa.Column("revoked_at", district.db.UTCDateTime(), nullable=True),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_api_tokens_user_id_users")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_api_tokens")),
+        sa.UniqueConstraint("token_sha256", name=op.f("uq_api_tokens_token_sha256")),
+    )
+    with op.batch_alter_table("api_tokens", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_api_tokens_user_id"), ["user_id"], unique=False)
 
     op.create_table(
         "counties",
@@ -276,6 +309,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_counties_city_code"))
 
     op.drop_table("counties")
+    with op.batch_alter_table("api_tokens", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_api_tokens_user_id"))
+
+    op.drop_table("api_tokens")
+    op.drop_table("users")
     with op.batch_alter_table("seen_signatures", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_seen_signatures_seen_at"))
 

@@ -1,0 +1,1090 @@
+"""The 美丽新校园 scoring engine: the one place where a rubric turns reports into scores, grades and ranks.
+
+Pure Python: no database, no Flask. The caller (the DB service layer, a Celery task, a test) gathers, for one
+county and one window W, each school's effective revisions, expected months, bureau inspections and hazard
+ledger, and calls ``score_county``. The API, the dashboard, the xlsx export and the PDF all show what this
+module returns; none of them recomputes a figure. The rubric (weights, thresholds, veto items) is data:
+``district.scoring.rubric`` (``rubrics/default-v1.toml`` is the default of ``shared/spec/SCORING.md``).
+
+Arithmetic
+    Exact throughout: counts are ints, money and quantity strings are parsed as exact decimals (a float is
+    refused), everything else is ``fractions.Fraction``. Only the final score is rounded, half up, to 2
+    decimals. Indicator rows keep their exact ``earned`` (shown rounded to 2 places, and exactly as
+    ``earned_exact``); the score is 100 × Σ exact earned / available, never a sum of rounded rows, so the
+    rounded rows may differ from the score in the last place.
+
+Terms (SCORING.md "Terms"), and where the spec is silent
+    - Reported months: the expected months of W with a report (``SchoolInput.months`` ∩
+      ``SchoolInput.expected_periods``). A report for a month of W the school was not expected to report (a
+      break month, a month outside its active range) is not scored: it is not in any Σ, not in coverage, not
+      the latest report, not in the veto sums. It still counts as "the school's most recent earlier
+      participating report" for the carry-over check of C4, as the fund engine defines it.
+    - Latest report: the effective revision of the latest reported month.
+    - Sums Σ run over the reported months (C1, C3, C4: over the reported months with
+      ``nutrition.participating`` true).
+    - Coverage = reported months / expected months, exactly (4/5 = 0.8 is not below 0.8).
+    - A school with no expected month in W (not yet open, closed, or W is all break months) is not listed at
+      all: it has nothing to be scored on, is not ranked, and is in no median. So coverage always has a
+      denominator.
+
+Indicators (the rubric's kinds; the default rubric's codes in brackets)
+    - ``campaign_status`` (A1–A5): latest report; ``not_applicable`` → not applicable.
+    - ``green_ratio`` (B1): latest report, points × min(1, (green / campus area) / target); campus area 0 →
+      full (zero denominator: nothing to check).
+    - ``inspection_score`` (B2): of the inspections dated inside W (others are ignored), the most recent by
+      date; on the same date the highest id. earned = points × score / max_score (with the default 5 and 5:
+      the score itself). A score outside 0..max_score is a caller's error (``ValueError``). No inspection →
+      0 points and the flag ``awaiting_inspection``.
+    - ``participating_ratio`` (C1, C3): points × Σ numerator / Σ denominator over participating months;
+      no participating month → not applicable; Σ denominator = 0 → full.
+    - ``staff_ratio`` (C2): over reported months; Σ denominator = 0 → not applicable.
+    - ``sum_ratio`` (E2): over reported months; Σ denominator = 0 → full.
+      Where the spec writes no min(1, …) (C1, C2, C3, E2) the ratio is not capped: the standard already
+      rejects numerator > denominator for those fields.
+    - ``fund_compliance`` (C4): points × participating months without any of the rubric's codes (default
+      ``MISUSE``, ``BALANCE_MISMATCH``, ``CARRY_OVER_MISMATCH``) / participating months, the anomalies coming
+      from ``district.nutrition.anomalies.month_anomalies`` (the one fund-rule engine) with the county's
+      ``standard_rate``. The carry-over basis of a month is the school's most recent earlier participating
+      report: for the first in W ``SchoolInput.previous_participating`` (``None`` → no carry-over check),
+      then the previous participating report inside W. Break months have no reports, so June's closing
+      balance is September's basis. No participating month → not applicable.
+    - ``months_all_true`` (C5, E1) and ``months_flag`` (D4): points × months with the flag(s) true /
+      reported months.
+    - ``hazard_rectification`` (D1): points × min(1, Σ rectified / Σ found) (Σ found = 0 → full), then minus
+      the penalty (2) for each ledger hazard with severity ``major``, deadline < the last day of W, and
+      ``rectified_on`` null or > the last day of W; floor 0. The ledger is taken as given (the latest state
+      of each ref known at the end of W); a ref may appear once.
+    - ``patrols`` (D2): points × min(1, Σ inspections / (20 × reported months)).
+    - ``drills`` (D3): points × min(1, Σ drills / ceil(expected months / 3)); expected months include
+      missing ones (a school cannot lower its drill target by not reporting).
+    - ``assets`` (E3): 1.5 × months with mismatches = 0 / reported months + 1.5 × min(1, Σ repairs_completed
+      / Σ repairs_requested), Σ requested = 0 → full.
+    - ``energy_median`` (F1): e = Σ electricity / Σ students, w = Σ water / Σ students over the school's
+      reported months. m_e, m_w: medians over the schools passed in (one county) of the same type with at
+      least one reported month and Σ students > 0; an even count takes the mean of the two middle values.
+      points/2 × f(e / m_e) + points/2 × f(w / m_w), f(r) = 1 for r ≤ 1.0, 0 for r ≥ 1.5, (1.5 − r) / 0.5
+      between (thresholds from the rubric). A median of 0 → that half full. A school with Σ students = 0
+      has no per-student use to check: both halves full, and it is left out of the medians (it has no e or
+      w to contribute).
+    - ``dormitory_items`` (G1): latest report; ``enrollment.boarders`` = 0 → not applicable; else points ×
+      distinct items in ``dormitory.unified_items`` (at most out_of) / out_of (9).
+
+Normalisation, status, grade, rank
+    - score = 100 × Σ earned / available, available = Σ points of the applicable indicators (= 100 − points of
+      the not-applicable ones). Rounded half up to 2 decimals. If nothing is applicable (impossible with the
+      default rubric: B2, D2–D4, E1–E3 and F1 always apply) the score is ``None``.
+    - status: ``veto`` when Σ over the reported months of the rubric's veto fields > 0 (it comes first: a veto
+      school with poor coverage is ``veto``); else ``insufficient_data`` when coverage < 0.8 (or there is no
+      score); else ``compliant`` when the ROUNDED score ≥ 80 (79.995 → 80.00 is compliant), otherwise
+      ``not_compliant``.
+    - grade from the rounded score alone (89.995 → 90.00 → 优秀); ``None`` without a score.
+    - rank inside the county by rounded score, descending; equal scores share a rank and the next rank skips
+      (1, 2, 2, 4); within a tie, schools are listed by school code. Every school with a score is ranked,
+      whatever its status (the spec unranks only schools without a report). Schools with no report in W
+      come last, by code, with score, grade and rank ``None`` and status ``insufficient_data``; they get no
+      indicator rows. With ``rank_by_type=True`` ranks are counted within each school type and the list is
+      grouped by type, in the standard's order of school types (kindergarten, primary, junior, nine_year,
+      senior, complete_secondary, teaching_point; any other type after them, alphabetically).
+    - flags, in this order: ``veto:<field>=<Σ>`` for each veto field with Σ > 0 (rubric order, the field's
+      own name, e.g. ``veto:poisoning_incidents=1``); ``missing:YYYY-MM`` for each expected month without a
+      report, ascending; ``awaiting_inspection`` when the rubric has an ``inspection_score`` indicator and no
+      inspection is dated inside W (also for schools with no report: the bureau still owes the visit).
+
+Campaign progress: see ``campaign_progress``.
+"""
+
+from __future__ import annotations
+
+import calendar
+import math
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from typing import Any
+
+from district.nutrition.anomalies import month_anomalies
+from district.scoring.rubric import Indicator, Rubric
+from houqin_standard.fields import ENUM_LABELS
+from houqin_standard.periods import parse_period, periods_between
+
+__all__ = [
+    "STATUS_COMPLIANT",
+    "STATUS_INSUFFICIENT_DATA",
+    "STATUS_LABELS",
+    "STATUS_NOT_COMPLIANT",
+    "STATUS_VETO",
+    "HazardInput",
+    "IndicatorRow",
+    "InspectionInput",
+    "MonthInput",
+    "SchoolInput",
+    "SchoolScore",
+    "Window",
+    "campaign_progress",
+    "round_half_up",
+    "score_county",
+]
+
+STATUS_VETO = "veto"
+STATUS_INSUFFICIENT_DATA = "insufficient_data"
+STATUS_COMPLIANT = "compliant"
+STATUS_NOT_COMPLIANT = "not_compliant"
+
+STATUS_LABELS: Mapping[str, tuple[str, str]] = {
+    STATUS_VETO: ("一票否决", "Vetoed"),
+    STATUS_INSUFFICIENT_DATA: ("数据不全", "Insufficient data"),
+    STATUS_COMPLIANT: ("达标", "Compliant"),
+    STATUS_NOT_COMPLIANT: ("未达标", "Not compliant"),
+}
+
+FLAG_AWAITING_INSPECTION = "awaiting_inspection"
+
+_SCHOOL_TYPE_ORDER = tuple(ENUM_LABELS["school_type"])
+_CAMPUS_STATUSES = ("compliant", "rectifying", "noncompliant", "not_applicable")
+
+
+# --------------------------------------------------------------------------------------------------------
+# Inputs
+
+
+@dataclass(frozen=True)
+class MonthInput:
+    """The effective (newest accepted) revision of one reported month: the parsed report dict."""
+
+    period: str
+    revision_id: int
+    report: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class InspectionInput:
+    """A bureau on-site inspection (三化 · 文化与美化), score 0–5 with one decimal."""
+
+    id: int
+    date: date
+    score: Decimal
+
+
+@dataclass(frozen=True)
+class HazardInput:
+    """One entry of the school's hazard ledger 隐患台账: its latest state known at the end of W."""
+
+    ref: str
+    severity: str  # general | major
+    deadline: date
+    rectified_on: date | None
+    found_on: date
+    revision_id: int  # the revision that last set this state
+
+
+@dataclass(frozen=True)
+class SchoolInput:
+    """One school of the county and everything the engine needs about it for one window."""
+
+    code: str
+    name: str
+    type: str
+    township: str
+    months: Sequence[MonthInput]  # reported months inside W, ascending
+    expected_periods: Sequence[str]  # expected months of W (no break months, inside the active range)
+    inspections: Sequence[InspectionInput] = ()  # dated inside W
+    hazards: Sequence[HazardInput] = ()
+    previous_participating: MonthInput | None = None  # most recent participating report before W
+
+    def __post_init__(self) -> None:
+        for name in ("months", "expected_periods", "inspections", "hazards"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+
+
+@dataclass(frozen=True)
+class Window:
+    """The window W: periods ``period_from`` .. ``period_to``, inclusive."""
+
+    period_from: str
+    period_to: str
+
+    def __post_init__(self) -> None:
+        parse_period(self.period_from)
+        parse_period(self.period_to)
+        if self.period_from > self.period_to:
+            raise ValueError(f"window {self.period_from}..{self.period_to}: from is after to")
+
+    @classmethod
+    def for_year(cls, year: int, latest_closed: str | None = None) -> Window:
+        """``year=Y``: Y-01..Y-12, capped at ``latest_closed`` (the latest period past its deadline)."""
+        to = f"{year:04d}-12"
+        if latest_closed is not None and latest_closed < to:
+            to = latest_closed
+        return cls(f"{year:04d}-01", to)
+
+    @property
+    def periods(self) -> tuple[str, ...]:
+        return tuple(periods_between(self.period_from, self.period_to))
+
+    @property
+    def first_day(self) -> date:
+        y, m = parse_period(self.period_from)
+        return date(y, m, 1)
+
+    @property
+    def last_day(self) -> date:
+        y, m = parse_period(self.period_to)
+        return date(y, m, calendar.monthrange(y, m)[1])
+
+    def __contains__(self, period: object) -> bool:
+        return isinstance(period, str) and self.period_from <= period <= self.period_to
+
+
+# --------------------------------------------------------------------------------------------------------
+# Outputs
+
+
+@dataclass(frozen=True)
+class IndicatorRow:
+    """One indicator of one school: what it earned out of what was available, and from which figures."""
+
+    code: str
+    area: str
+    name_zh: str
+    name_en: str
+    points: Fraction
+    applicable: bool
+    earned: Fraction | None  # exact; None when not applicable
+    available: Fraction  # points when applicable, else 0
+    inputs: dict[str, str]  # every figure used
+    revision_ids: list[int]  # the report revisions (and ledger revisions) used
+    note: str
+    area_zh: str = ""
+    area_en: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "area": self.area,
+            "area_zh": self.area_zh,
+            "area_en": self.area_en,
+            "name_zh": self.name_zh,
+            "name_en": self.name_en,
+            "points": exact_figure(self.points),
+            "applicable": self.applicable,
+            "earned": None if self.earned is None else f"{round_half_up(self.earned, 2):f}",
+            "earned_exact": None if self.earned is None else exact_figure(self.earned),
+            "available": exact_figure(self.available),
+            "inputs": dict(self.inputs),
+            "revision_ids": list(self.revision_ids),
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class SchoolScore:
+    code: str
+    name: str
+    type: str
+    township: str
+    score: Decimal | None  # 2 places, half up; None without a report in W
+    raw_score: Fraction | None  # exact, before rounding
+    grade: str | None  # 优秀 / 良好 / 合格 / 不合格
+    grade_code: str | None  # excellent / good / pass / fail
+    status: str
+    rank: int | None
+    coverage: Fraction
+    flags: list[str]
+    indicators: list[IndicatorRow]
+    earned_total: Fraction | None
+    available_total: Fraction | None
+    rubric_version: str
+    reported_periods: tuple[str, ...] = ()
+    expected_periods: tuple[str, ...] = ()
+
+    def to_dict(self, *, audit: bool = False) -> dict[str, Any]:
+        """The ranking row of API.md plus ``indicators``; ``audit=True`` adds the exact totals."""
+        out: dict[str, Any] = {
+            "school_code": self.code,
+            "name": self.name,
+            "type": self.type,
+            "township": self.township,
+            "score": None if self.score is None else f"{self.score:f}",
+            "grade": self.grade,
+            "status": self.status,
+            "rank": self.rank,
+            "coverage": f"{round_half_up(self.coverage, 4):f}",
+            "flags": list(self.flags),
+            "rubric_version": self.rubric_version,
+            "indicators": [row.to_dict() for row in self.indicators],
+        }
+        if audit:
+            out.update(
+                {
+                    "grade_code": self.grade_code,
+                    "raw_score": None if self.raw_score is None else exact_figure(self.raw_score),
+                    "earned_total": None if self.earned_total is None else exact_figure(self.earned_total),
+                    "available_total": (
+                        None if self.available_total is None else exact_figure(self.available_total)
+                    ),
+                    "reported_periods": list(self.reported_periods),
+                    "expected_periods": list(self.expected_periods),
+                }
+            )
+        return out
+
+
+# --------------------------------------------------------------------------------------------------------
+# Exact figures
+
+
+def round_half_up(x: Fraction | Decimal | int, places: int) -> Decimal:
+    """``x`` rounded half up (away from zero on a tie) to ``places`` decimals, computed exactly."""
+    value = Fraction(x)
+    scaled = abs(value) * 10**places
+    q = math.floor(scaled + Fraction(1, 2))
+    return Decimal(-q if value < 0 else q).scaleb(-places)
+
+
+def exact_figure(x: Fraction) -> str:
+    """Exactly: a terminating decimal as such (``"916.2"``, ``"45"``), anything else as ``"p/q"``."""
+    d = x.denominator
+    twos = fives = 0
+    while d % 2 == 0:
+        d //= 2
+        twos += 1
+    while d % 5 == 0:
+        d //= 5
+        fives += 1
+    if d != 1:
+        return f"{x.numerator}/{x.denominator}"
+    places = max(twos, fives)
+    return f"{Decimal(x.numerator * 10**places // x.denominator).scaleb(-places):f}"
+
+
+def _figure(x: Fraction) -> str:
+    """For ``inputs``: exact, with a 6-place reading when it does not terminate (``"90/17 ≈ 5.294118"``)."""
+    exact = exact_figure(x)
+    return exact if "/" not in exact else f"{exact} ≈ {round_half_up(x, 6):f}"
+
+
+def _to_fraction(value: object, what: str) -> Fraction:
+    if isinstance(value, bool):
+        raise ValueError(f"{what}: expected a number, got {value!r}")
+    if isinstance(value, int | Fraction):
+        return Fraction(value)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"{what}: not a finite number: {value}")
+        return Fraction(value)
+    if isinstance(value, str):
+        try:
+            d = Decimal(value.strip())
+        except InvalidOperation:
+            raise ValueError(f"{what}: not a decimal number: {value!r}") from None
+        if not d.is_finite():
+            raise ValueError(f"{what}: not a finite number: {value!r}")
+        return Fraction(d)
+    # floats included: a float has already lost the exact figure (STANDARD.md: "never float").
+    raise ValueError(f"{what}: expected an integer or a decimal string, got {type(value).__name__} {value!r}")
+
+
+def _leaf(field_name: str) -> str:
+    return field_name.rsplit(".", 1)[-1]
+
+
+# --------------------------------------------------------------------------------------------------------
+# One school, prepared
+
+
+@dataclass
+class _School:
+    input: SchoolInput
+    reported: list[MonthInput]  # expected months with a report, ascending
+    chain: list[MonthInput]  # every report of W, ascending (the carry-over basis of C4)
+    missing: list[str]
+
+    @property
+    def code(self) -> str:
+        return self.input.code
+
+    @property
+    def latest(self) -> MonthInput:
+        return self.reported[-1]
+
+    @property
+    def participating(self) -> list[MonthInput]:
+        return [m for m in self.reported if _participates(m)]
+
+    def value(self, month: MonthInput, field_name: str) -> Any:
+        node: Any = month.report
+        for part in field_name.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                raise ValueError(f"school {self.code} {month.period}: the report has no {field_name}")
+            node = node[part]
+        return node
+
+    def number(self, month: MonthInput, field_name: str) -> Fraction:
+        return _to_fraction(self.value(month, field_name), f"school {self.code} {month.period} {field_name}")
+
+    def flag(self, month: MonthInput, field_name: str) -> bool:
+        v = self.value(month, field_name)
+        if not isinstance(v, bool):
+            raise ValueError(
+                f"school {self.code} {month.period} {field_name}: expected true/false, got {v!r}"
+            )
+        return v
+
+    def total(self, months: Sequence[MonthInput], field_name: str) -> Fraction:
+        return sum((self.number(m, field_name) for m in months), Fraction(0))
+
+
+def _participates(month: MonthInput) -> bool:
+    nutrition = month.report.get("nutrition")
+    return isinstance(nutrition, Mapping) and nutrition.get("participating") is True
+
+
+def _prepare(school: SchoolInput, window: Window) -> _School:
+    expected = list(school.expected_periods)
+    for p in expected:
+        parse_period(p)
+        if p not in window:
+            raise ValueError(f"school {school.code}: expected period {p} is outside W")
+    if len(set(expected)) != len(expected):
+        raise ValueError(f"school {school.code}: an expected period is listed twice")
+    by_period: dict[str, MonthInput] = {}
+    for m in school.months:
+        if m.period not in window:
+            raise ValueError(f"school {school.code}: report of {m.period} is outside W")
+        if m.period in by_period:
+            raise ValueError(f"school {school.code}: two reports for {m.period}; pass the effective one only")
+        if m.report.get("period", m.period) != m.period:
+            raise ValueError(
+                f"school {school.code}: revision {m.revision_id} is for {m.report.get('period')}"
+            )
+        if m.report.get("school_code", school.code) != school.code:
+            raise ValueError(f"school {school.code}: revision {m.revision_id} is of another school")
+        by_period[m.period] = m
+    prev = school.previous_participating
+    if prev is not None:
+        if not prev.period < window.period_from:
+            raise ValueError(f"school {school.code}: previous_participating ({prev.period}) is not before W")
+        if not _participates(prev):
+            raise ValueError(
+                f"school {school.code}: previous_participating ({prev.period}) is not participating"
+            )
+    refs = [h.ref for h in school.hazards]
+    if len(set(refs)) != len(refs):
+        raise ValueError(f"school {school.code}: a hazard ref appears twice; pass its latest state once")
+    chain = [by_period[p] for p in sorted(by_period)]
+    expected_set = set(expected)
+    return _School(
+        input=school,
+        reported=[m for m in chain if m.period in expected_set],
+        chain=chain,
+        missing=sorted(p for p in expected if p not in by_period),
+    )
+
+
+# --------------------------------------------------------------------------------------------------------
+# Indicator kinds
+
+
+@dataclass
+class _Result:
+    applicable: bool
+    earned: Fraction | None
+    inputs: dict[str, str]
+    revision_ids: list[int]
+    note: str
+
+
+def _not_applicable(inputs: dict[str, str], revision_ids: list[int], note: str) -> _Result:
+    return _Result(False, None, inputs, revision_ids, f"not applicable: {note}")
+
+
+@dataclass
+class _Context:
+    window: Window
+    rubric: Rubric
+    standard_rate: Decimal
+    medians: dict[tuple[str, str], tuple[Fraction, Fraction, int]]  # (indicator, type) → (m_e, m_w, n)
+
+
+def _revs(months: Sequence[MonthInput]) -> list[int]:
+    return [m.revision_id for m in months]
+
+
+def _campaign_status(ind: Indicator, s: _School, ctx: _Context) -> _Result:
+    latest = s.latest
+    status = s.value(latest, ind.params["field"])
+    if status not in _CAMPUS_STATUSES:
+        raise ValueError(f"school {s.code} {latest.period} {ind.params['field']}: unknown status {status!r}")
+    inputs = {"latest report": latest.period, _leaf(ind.params["field"]): status}
+    if status == "not_applicable":
+        return _not_applicable(
+            inputs, [latest.revision_id], f"{status} in the latest report ({latest.period})"
+        )
+    earned = ind.params["status_points"][status]
+    return _Result(
+        True, earned, inputs, [latest.revision_id], f"{status} in the latest report ({latest.period})"
+    )
+
+
+def _green_ratio(ind: Indicator, s: _School, ctx: _Context) -> _Result:
+    latest = s.latest
+    green_field, area_field, target = (
+        ind.params["green_field"],
+        ind.params["area_field"],
+        ind.params["target"],
+    )
+    green = s.number(latest, green_field)
+    area = s.number(latest, area_field)
+    inputs = {
+        "latest report": latest.period,
+        _leaf(green_field): exact_figure(green),
+        _leaf(area_field): exact_figure(area),
+        "target": exact_figure(target),
+    }
+    if area == 0:
+        return _Result(True, ind.points, inputs, [latest.revision_id], f"{_leaf(area_field)} = 0: full marks")
+    ratio = green / area
+    inputs["ratio"] = _figure(ratio)
+    earned = ind.points * min(Fraction(1), ratio / target)
+    return _Result(True, earned, inputs, [latest.revision_id], f"{ind.points} × min(1, ratio / target)")
+
+
+def _inspection_score(ind: Indicator, s: _School, ctx: _Context) -> _Result:
+    inside = _inspections_in_window(s.input, ctx.window)
+    if not inside:
+        return _Result(
+            True, Fraction(0), {"inspections in W": "0"}, [], "no bureau inspection dated inside W: 0 points"
+        )
+    chosen = max(inside, key=lambda i: (i.date, i.id))
+    max_score = ind.params["max_score"]
+    score = _to_fraction(chosen.score, f"school {s.code} inspection {chosen.id} score")
+    if not 0 <= score <= max_score:
+        raise ValueError(
+            f"school {s.code} inspection {chosen.id}: score {chosen.score}"
+            f" is outside 0..{exact_figure(max_score)}"
+        )
+    inputs = {
+        "inspections in W": str(len(inside)),
+        "inspection id": str(chosen.id),
+        "inspection date": chosen.date.isoformat(),
+        "inspection score": exact_figure(score),
+        "max score": exact_figure(max_score),
+    }
+    earned = ind.points * score / max_score
+    return _Result(True, earned, inputs, [], "the latest inspection inside W (same date: the highest id)")
+
+
+def _inspections_in_window(school: SchoolInput, window: Window) -> list[InspectionInput]:
+    return [i for i in school.inspections if window.first_day <= i.date <= window.last_day]
+
+
+def _ratio_over(
+    ind: Indicator, s: _School, months: Sequence[MonthInput], months_label: str, zero: str
+) -> _Result:
+    num_field, den_field = ind.params["numerator"], ind.params["denominator"]
+    num = s.total(months, num_field)
+    den = s.total(months, den_field)
+    inputs = {
+        months_label: str(len(months)),
+        f"Σ {_leaf(num_field)}": exact_figure(num),
+        f"Σ {_leaf(den_field)}": exact_figure(den),
+    }
+    if den == 0:
+        if zero == "not_applicable":
+            return _not_applicable(inputs, _revs(months), f"Σ {_leaf(den_field)} = 0")
+        return _Result(
+            True, ind.points, inputs, _revs(months), f"Σ {_leaf(den_field)} = 0: nothing to check, full"
+        )
+    earned = ind.points * num / den
+    note = f"{exact_figure(ind.points)} × Σ {_leaf(num_field)} / Σ {_leaf(den_field)}"
+    return _Result(True, earned, inputs, _revs(months), note)
+
+
+def _participating_ratio(ind: Indicator, s: _School, ctx: _Context) -> _Result:
+    months = s.participating
+    if not months:
+        return _not_applicable({"participating months": "0"}, [], "the school participated in no month of W")
+    return _ratio_over(ind, s, months, "participating months", "full")
+
+
+def _staff_ratio(ind: Indicator, s: _School, ctx: _Context) -> _Result:
+    return _ratio_over(ind, s, s.reported, "reported months", "not_applicable")
+
+
+def _sum_ratio(ind: Indicator, s: _School, ctx: _Context) -> _Result:
+    return _ratio_over(ind, s, s.reported, "reported months", "full")
+
+
+def _fund_compliance(ind: Indicator, s: _School, ctx: _Context) -> _Result:
+    codes: tuple[str, ...] = ind.params["codes"]
+    participating = s.participating
+    if not participating:
+        return _not_applicable({"participating months": "0"}, [], "the school participated in no month of W")
+    counted = {m.period for m in participating}
+    previous = s.input.previous_participating
+    revision_ids: list[int] = []
+    inputs: dict[str, str] = {"participating months": str(len(participating))}
+    compliant = 0
+    for month in s.chain:
+        if not _participates(month):
+            continue
+        if month.period in counted:
+            if previous is not None:
+                inputs[f"carry-over basis of {month.period}"] = previous.period
+                if previous.revision_id not in revision_ids:
+                    revision_ids.append(previous.revision_id)
+            found = month_anomalies(
+                month.report, None if previous is None else previous.report, standard_rate=ctx.standard_rate
+            )
+            hits = [a.code for a in found if a.code in codes]
+            if hits:
+                inputs[f"anomalies {month.period}"] = ", ".join(hits)
+            else:
+                compliant += 1
+            if month.revision_id not in revision_ids:
+                revision_ids.append(month.revision_id)
+        previous = month
+    inputs["fund-compliant months"] = str(compliant)
+    earned = ind.points * Fraction(compliant, len(participating))
+    note = f"months with none of {', '.join(codes)} / participating months"
+    return _Result(True, earned, inputs, sorted(revision_ids), note)
+
+
+def _months_with(ind: Indicator, s: _School, fields: Sequence[str]) -> _Result:
+    good = sum(1 for m in s.reported if all(s.flag(m, f) for f in fields))
+    label = " and ".join(_leaf(f) for f in fields)
+    inputs = {"reported months": str(len(s.reported)), f"months with {label}": str(good)}
+    earned = ind.points * Fraction(good, len(s.reported))
+    return _Result(True, earned, inputs, _revs(s.reported), f"months with {label} true / reported months")
+
+
+def _months_all_true(ind: Indicator, s: _School, ctx: _Context) -> _Result:
+    return _months_with(ind, s, ind.params["fields"])
+
+
+def _months_flag(ind: Indicator, s: _School, ctx: _Context) -> _Result:
+    return _months_with(ind, s, (ind.params["field"],))
+
+
+def _hazard_rectification(ind: Indicator, s: _School, ctx: _Context) -> _Result:
+    found_field, rect_field = ind.params["found"], ind.params["rectified"]
+    penalty = ind.params["major_overdue_penalty"]
+    found = s.total(s.reported, found_field)
+    rectified = s.total(s.reported, rect_field)
+    share = Fraction(1) if found == 0 else min(Fraction(1), rectified / found)
+    last_day = ctx.window.last_day
+    overdue = sorted(
+        (
+            h
+            for h in s.input.hazards
+            if h.severity == "major"
+            and h.deadline < last_day
+            and (h.rectified_on is None or h.rectified_on > last_day)
+        ),
+        key=lambda h: (h.deadline, h.ref),
+    )
+    inputs = {
+        f"Σ {_leaf(found_field)}": exact_figure(found),
+        f"Σ {_leaf(rect_field)}": exact_figure(rectified),
+        "overdue open major hazards": str(len(overdue)),
+    }
+    for h in overdue:
+        rectified_on = h.rectified_on.isoformat() if h.rectified_on else "open"
+        inputs[f"hazard {h.ref}"] = f"major, deadline {h.deadline.isoformat()}, rectified_on {rectified_on}"
+    earned = max(Fraction(0), ind.points * share - penalty * len(overdue))
+    note = (
+        f"{exact_figure(ind.points)} × min(1, Σ rectified / Σ found)"
+        + (" (Σ found = 0: full)" if found == 0 else "")
+        + f" − {exact_figure(penalty)} × {len(overdue)} overdue open major hazard(s) at {last_day}, floor 0"
+    )
+    revision_ids = _revs(s.reported) + [h.revision_id for h in overdue]
+    return _Result(True, earned, inputs, sorted(set(revision_ids)), note)
+
+
+def _patrols(ind: Indicator, s: _School, ctx: _Context) -> _Result:
+    done = s.total(s.reported, ind.params["field"])
+    required = ind.params["per_month"] * len(s.reported)
+    inputs = {
+        f"Σ {_leaf(ind.params['field'])}": exact_figure(done),
+        "reported months": str(len(s.reported)),
+        "required": f"{ind.params['per_month']} × {len(s.reported)} = {required}",
+    }
+    earned = ind.points * min(Fraction(1), done / required)
+    return _Result(True, earned, inputs, _revs(s.reported), "min(1, done / required)")
+
+
+def _drills(ind: Indicator, s: _School, ctx: _Context) -> _Result:
+    done = s.total(s.reported, ind.params["field"])
+    expected = len(s.input.expected_periods)
+    every = ind.params["every_months"]
+    required = -(-expected // every)  # ceil
+    inputs = {
+        f"Σ {_leaf(ind.params['field'])}": exact_figure(done),
+        "expected months": str(expected),
+        "required": f"ceil({expected} / {every}) = {required}",
+    }
+    if required == 0:
+        return _Result(True, ind.points, inputs, _revs(s.reported), "nothing required: full")
+    earned = ind.points * min(Fraction(1), done / required)
+    return _Result(True, earned, inputs, _revs(s.reported), "min(1, done / required)")
+
+
+def _assets(ind: Indicator, s: _School, ctx: _Context) -> _Result:
+    p = ind.params
+    clean = sum(1 for m in s.reported if s.number(m, p["mismatches"]) == 0)
+    requested = s.total(s.reported, p["repairs_requested"])
+    completed = s.total(s.reported, p["repairs_completed"])
+    repairs_share = Fraction(1) if requested == 0 else min(Fraction(1), completed / requested)
+    earned = p["mismatch_points"] * Fraction(clean, len(s.reported)) + p["repairs_points"] * repairs_share
+    inputs = {
+        "reported months": str(len(s.reported)),
+        f"months with {_leaf(p['mismatches'])} = 0": str(clean),
+        f"Σ {_leaf(p['repairs_completed'])}": exact_figure(completed),
+        f"Σ {_leaf(p['repairs_requested'])}": exact_figure(requested),
+    }
+    note = (
+        f"{exact_figure(p['mismatch_points'])} × clean months / reported months + "
+        f"{exact_figure(p['repairs_points'])} × min(1, Σ completed / Σ requested)"
+        + (" (Σ requested = 0: full)" if requested == 0 else "")
+    )
+    return _Result(True, earned, inputs, _revs(s.reported), note)
+
+
+def _energy_totals(ind: Indicator, s: _School) -> tuple[Fraction, Fraction, Fraction]:
+    p = ind.params
+    return (
+        s.total(s.reported, p["electricity"]),
+        s.total(s.reported, p["water"]),
+        s.total(s.reported, p["students"]),
+    )
+
+
+def _median(values: Sequence[Fraction]) -> Fraction:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[mid]
+    return (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def _energy_median(ind: Indicator, s: _School, ctx: _Context) -> _Result:
+    p = ind.params
+    electricity, water, students = _energy_totals(ind, s)
+    inputs = {
+        f"Σ {_leaf(p['electricity'])}": exact_figure(electricity),
+        f"Σ {_leaf(p['water'])}": exact_figure(water),
+        f"Σ {_leaf(p['students'])}": exact_figure(students),
+    }
+    if students == 0:
+        return _Result(
+            True, ind.points, inputs, _revs(s.reported), "Σ students = 0: no per-student use to check, full"
+        )
+    m_e, m_w, n = ctx.medians[(ind.code, s.input.type)]
+    lo, hi = p["thresholds"]
+    half = ind.points / 2
+    e, w = electricity / students, water / students
+    inputs.update(
+        {
+            "e": _figure(e),
+            "w": _figure(w),
+            "schools in median": str(n),
+            "median e": _figure(m_e),
+            "median w": _figure(m_w),
+        }
+    )
+    earned = Fraction(0)
+    notes = []
+    for name, value, median in (("e", e, m_e), ("w", w, m_w)):
+        if median == 0:
+            earned += half
+            notes.append(f"median {name} = 0: full")
+            continue
+        r = value / median
+        f = Fraction(1) if r <= lo else Fraction(0) if r >= hi else (hi - r) / (hi - lo)
+        inputs[f"r_{name}"] = _figure(r)
+        inputs[f"f(r_{name})"] = _figure(f)
+        earned += half * f
+    note = f"{exact_figure(half)} × f(e / median e) + {exact_figure(half)} × f(w / median w)"
+    if notes:
+        note += "; " + "; ".join(notes)
+    return _Result(True, earned, inputs, _revs(s.reported), note)
+
+
+def _dormitory_items(ind: Indicator, s: _School, ctx: _Context) -> _Result:
+    latest = s.latest
+    boarders = s.number(latest, ind.params["boarders"])
+    inputs = {"latest report": latest.period, _leaf(ind.params["boarders"]): exact_figure(boarders)}
+    if boarders == 0:
+        return _not_applicable(
+            inputs, [latest.revision_id], f"no boarders in the latest report ({latest.period})"
+        )
+    items = s.value(latest, ind.params["field"])
+    if not isinstance(items, list | tuple):
+        raise ValueError(
+            f"school {s.code} {latest.period} {ind.params['field']}: expected a list, got {items!r}"
+        )
+    out_of = ind.params["out_of"]
+    count = min(len(set(items)), out_of)
+    inputs[_leaf(ind.params["field"])] = str(count)
+    inputs["out of"] = str(out_of)
+    earned = ind.points * Fraction(count, out_of)
+    return _Result(True, earned, inputs, [latest.revision_id], f"items met / {out_of}")
+
+
+_KIND_FUNCTIONS = {
+    "campaign_status": _campaign_status,
+    "green_ratio": _green_ratio,
+    "inspection_score": _inspection_score,
+    "participating_ratio": _participating_ratio,
+    "staff_ratio": _staff_ratio,
+    "sum_ratio": _sum_ratio,
+    "fund_compliance": _fund_compliance,
+    "months_all_true": _months_all_true,
+    "months_flag": _months_flag,
+    "hazard_rectification": _hazard_rectification,
+    "patrols": _patrols,
+    "drills": _drills,
+    "assets": _assets,
+    "energy_median": _energy_median,
+    "dormitory_items": _dormitory_items,
+}
+
+
+# --------------------------------------------------------------------------------------------------------
+# County
+
+
+def score_county(
+    schools: Sequence[SchoolInput],
+    window: Window,
+    rubric: Rubric,
+    *,
+    standard_rate: Decimal = Decimal("5.00"),
+    rank_by_type: bool = False,
+) -> list[SchoolScore]:
+    """Score and rank the schools of ONE county over the window W with ``rubric``.
+
+    Returns one ``SchoolScore`` per school with at least one expected month in W, in ranking order: by
+    rounded score descending, ties (sharing a rank, the next rank skipping: 1, 2, 2, 4) by school code,
+    then the schools without a report in W by code (score, grade, rank ``None``; status
+    ``insufficient_data``). ``rank_by_type=True`` ranks within each school type, grouped by type. The F1
+    medians are taken over the schools passed in, so pass the whole county. ``standard_rate`` is the county's
+    subsidy standard, handed to the fund engine for C4. Every semantic choice is in the module docstring.
+    """
+    unknown = sorted({ind.kind for ind in rubric.indicators} - set(_KIND_FUNCTIONS))
+    if unknown:
+        raise ValueError(
+            f"rubric {rubric.version}: kinds this engine does not implement: {', '.join(unknown)}"
+        )
+    codes = [s.code for s in schools]
+    if len(set(codes)) != len(codes):
+        dup = sorted({c for c in codes if codes.count(c) > 1})
+        raise ValueError(f"school(s) listed twice: {', '.join(dup)}")
+
+    prepared = [_prepare(s, window) for s in schools if s.expected_periods]
+    ctx = _Context(window, rubric, Decimal(standard_rate), _medians(prepared, rubric))
+    scores = [_score_school(s, ctx) for s in prepared]
+    return _rank(scores, rank_by_type)
+
+
+def _medians(
+    prepared: Sequence[_School], rubric: Rubric
+) -> dict[tuple[str, str], tuple[Fraction, Fraction, int]]:
+    medians: dict[tuple[str, str], tuple[Fraction, Fraction, int]] = {}
+    for ind in rubric.indicators:
+        if ind.kind != "energy_median":
+            continue
+        per_type: dict[str, tuple[list[Fraction], list[Fraction]]] = {}
+        for s in prepared:
+            if not s.reported:
+                continue
+            electricity, water, students = _energy_totals(ind, s)
+            if students == 0:
+                continue
+            es, ws = per_type.setdefault(s.input.type, ([], []))
+            es.append(electricity / students)
+            ws.append(water / students)
+        for school_type, (es, ws) in per_type.items():
+            medians[(ind.code, school_type)] = (_median(es), _median(ws), len(es))
+    return medians
+
+
+def _score_school(s: _School, ctx: _Context) -> SchoolScore:
+    rubric = ctx.rubric
+    school = s.input
+    expected = tuple(sorted(school.expected_periods))
+    coverage = Fraction(len(s.reported), len(expected))
+
+    flags: list[str] = []
+    for field_name in rubric.veto_fields:
+        total = s.total(s.reported, field_name) if s.reported else Fraction(0)
+        if total > 0:
+            flags.append(f"veto:{_leaf(field_name)}={exact_figure(total)}")
+    vetoed = bool(flags)
+    flags.extend(f"missing:{p}" for p in s.missing)
+    has_b2 = any(ind.kind == "inspection_score" for ind in rubric.indicators)
+    if has_b2 and not _inspections_in_window(school, ctx.window):
+        flags.append(FLAG_AWAITING_INSPECTION)
+
+    base = {
+        "code": school.code,
+        "name": school.name,
+        "type": school.type,
+        "township": school.township,
+        "rank": None,
+        "coverage": coverage,
+        "flags": flags,
+        "rubric_version": rubric.version,
+        "reported_periods": tuple(m.period for m in s.reported),
+        "expected_periods": expected,
+    }
+    if not s.reported:
+        return SchoolScore(
+            score=None,
+            raw_score=None,
+            grade=None,
+            grade_code=None,
+            status=STATUS_INSUFFICIENT_DATA,
+            indicators=[],
+            earned_total=None,
+            available_total=None,
+            **base,
+        )
+
+    rows = []
+    for ind in rubric.indicators:
+        result = _KIND_FUNCTIONS[ind.kind](ind, s, ctx)
+        area = rubric.area(ind.area)
+        rows.append(
+            IndicatorRow(
+                code=ind.code,
+                area=ind.area,
+                name_zh=ind.name_zh,
+                name_en=ind.name_en,
+                points=ind.points,
+                applicable=result.applicable,
+                earned=result.earned if result.applicable else None,
+                available=ind.points if result.applicable else Fraction(0),
+                inputs=result.inputs,
+                revision_ids=result.revision_ids,
+                note=result.note,
+                area_zh=area.zh,
+                area_en=area.en,
+            )
+        )
+    earned_total = sum((r.earned for r in rows if r.earned is not None), Fraction(0))
+    available_total = sum((r.available for r in rows), Fraction(0))
+
+    raw = 100 * earned_total / available_total if available_total else None
+    score = None if raw is None else round_half_up(raw, 2)
+    band = None if score is None else rubric.grade_for(score)
+    if vetoed:
+        status = STATUS_VETO
+    elif score is None or coverage < rubric.min_coverage:
+        status = STATUS_INSUFFICIENT_DATA
+    elif Fraction(score) >= rubric.compliant_score:
+        status = STATUS_COMPLIANT
+    else:
+        status = STATUS_NOT_COMPLIANT
+    return SchoolScore(
+        score=score,
+        raw_score=raw,
+        grade=None if band is None else band.zh,
+        grade_code=None if band is None else band.code,
+        status=status,
+        indicators=rows,
+        earned_total=earned_total,
+        available_total=available_total,
+        **base,
+    )
+
+
+def _type_order(school_type: str) -> tuple[int, str]:
+    if school_type in _SCHOOL_TYPE_ORDER:
+        return _SCHOOL_TYPE_ORDER.index(school_type), ""
+    return len(_SCHOOL_TYPE_ORDER), school_type
+
+
+def _rank(scores: Sequence[SchoolScore], rank_by_type: bool) -> list[SchoolScore]:
+    if rank_by_type:
+        groups: dict[str, list[SchoolScore]] = {}
+        for s in scores:
+            groups.setdefault(s.type, []).append(s)
+        ordered: list[SchoolScore] = []
+        for school_type in sorted(groups, key=_type_order):
+            ordered.extend(_rank_group(groups[school_type]))
+        return ordered
+    return _rank_group(scores)
+
+
+def _rank_group(scores: Sequence[SchoolScore]) -> list[SchoolScore]:
+    scored = sorted(
+        (s for s in scores if s.score is not None), key=lambda s: (-(s.score or Decimal(0)), s.code)
+    )
+    unscored = sorted((s for s in scores if s.score is None), key=lambda s: s.code)
+    ranked: list[SchoolScore] = []
+    rank = 0
+    previous: Decimal | None = None
+    for position, s in enumerate(scored, 1):
+        if s.score != previous:
+            rank, previous = position, s.score
+        ranked.append(replace(s, rank=rank))
+    return ranked + unscored
+
+
+# --------------------------------------------------------------------------------------------------------
+# Campaign progress
+
+
+def campaign_progress(
+    scores: Sequence[SchoolScore],
+    active_school_count: int,
+    year: int,
+    campaign_start_year: int | None,
+    rubric: Rubric,
+    *,
+    active_codes: Collection[str] | None = None,
+) -> dict[str, Any]:
+    """Campaign progress 创建进度 of a county (or a city: pass all its counties' scores) for year ``year``.
+
+    ``{year, campaign_year, compliant, active, rate, target, met}``:
+
+    - compliant: schools with status ``compliant`` among ``scores``, each code counted once; when
+      ``active_codes`` is given only those schools count (a school closed during the year leaves the
+      numerator as it leaves the denominator). More compliant than active schools is a caller's error
+      (``ValueError``), so the rate never exceeds 1.
+    - rate = compliant / active as a 4-place string (half up); ``None`` when there is no active school.
+    - campaign_year = year − campaign_start_year + 1; target = the rubric's target for it (years after the
+      last listed keep the last target, 100 % by default); no start year configured, or a year before the
+      campaign: campaign_year/target ``None`` and ``met`` false.
+    - met: the EXACT fraction compliant / active ≥ target (not the rounded rate).
+    """
+    if active_school_count < 0:
+        raise ValueError("active_school_count must be ≥ 0")
+    compliant_codes = {
+        s.code
+        for s in scores
+        if s.status == STATUS_COMPLIANT and (active_codes is None or s.code in active_codes)
+    }
+    compliant = len(compliant_codes)
+    if compliant > active_school_count:
+        raise ValueError(
+            f"{compliant} compliant schools but only {active_school_count} active:"
+            " pass the active schools' scores"
+        )
+    campaign_year = None if campaign_start_year is None else year - campaign_start_year + 1
+    target = None if campaign_year is None else rubric.target_for(campaign_year)
+    if campaign_year is not None and campaign_year < 1:
+        campaign_year = None
+    rate = Fraction(compliant, active_school_count) if active_school_count else None
+    return {
+        "year": year,
+        "campaign_year": campaign_year,
+        "compliant": compliant,
+        "active": active_school_count,
+        "rate": None if rate is None else f"{round_half_up(rate, 4):f}",
+        "target": None if target is None else f"{round_half_up(target, 4):f}",
+        "met": rate is not None and target is not None and rate >= target,
+    }
