@@ -94,7 +94,21 @@ def session(app: Any, engine: Engine) -> Iterator[Any]:
         db.session.remove()
         outer.rollback()
         conn.close()
-        db.session_factory.configure(bind=engine, join_transaction_mode="conservative_savepoint")
+        db.session_factory.kw.pop("join_transaction_mode", None)
+        db.session_factory.configure(bind=engine)
+
+
+@pytest.fixture()
+def restore_db_state(app: Any) -> Iterator[None]:
+    """For tests that build another app in-process (the CLI): the process-wide ``db`` is put back after."""
+    saved_engine, saved_kw = db.engine, dict(db.session_factory.kw)
+    try:
+        yield
+    finally:
+        db.session.remove()
+        db.engine = saved_engine
+        db.session_factory.kw.clear()
+        db.session_factory.kw.update(saved_kw)
 
 
 @pytest.fixture()

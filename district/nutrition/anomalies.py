@@ -26,9 +26,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, NamedTuple
+
+from houqin_standard import parse_money
 
 __all__ = [
     "ANOMALY_CODES",
@@ -111,20 +113,16 @@ class Anomaly:
 
 
 def parse_amount(value: object) -> Decimal:
-    """A money (or quantity) string of the report as an exact ``Decimal``. Floats are refused."""
+    """A money string of the report (``houqin_standard.parse_money``: exactly 2 decimals) or a ``Decimal``
+    (a configured figure such as the county's standard rate) as an exact ``Decimal``. Floats are refused."""
     if isinstance(value, Decimal):
-        result = value
-    elif isinstance(value, str):
-        try:
-            result = Decimal(value.strip())
-        except InvalidOperation:
-            raise ValueError(f"not a decimal amount: {value!r}") from None
-    else:
-        # A float has already lost the exact amount; ints are not a money form of the standard either.
-        raise TypeError(f"money must be a decimal string, got {type(value).__name__}: {value!r}")
-    if not result.is_finite():
-        raise ValueError(f"not a finite amount: {value!r}")
-    return result
+        if not value.is_finite():
+            raise ValueError(f"not a finite amount: {value!r}")
+        return value
+    if isinstance(value, str):
+        return parse_money(value)
+    # A float has already lost the exact amount; ints are not a money form of the standard either.
+    raise TypeError(f"money must be a decimal string, got {type(value).__name__}: {value!r}")
 
 
 def format_amount(value: Decimal) -> str:

@@ -7,19 +7,18 @@ rules are ``anomalies.month_anomalies``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from district.nutrition.anomalies import ANOMALY_CODES, Anomaly, month_anomalies, parse_amount
+from houqin_standard import SHANGHAI, STANDARD_ID, format_money, parse_period
+from houqin_standard import periods_between as _periods_between
 
 __all__ = [
-    "STANDARD_ID",
     "SUPPLY_MODES",
     "FundMonth",
     "FundReport",
@@ -29,42 +28,25 @@ __all__ = [
     "FundTotals",
     "NonReportingSchool",
     "build_fund_report",
-    "format_money",
     "format_ratio",
     "periods_between",
     "round_half_up",
 ]
 
-STANDARD_ID = "houqin/monthly-report@1"
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Enum order of the standard (nutrition.supply_mode); subtotals by supply mode follow it.
 SUPPLY_MODES: tuple[str, ...] = ("canteen", "enterprise", "mixed", "family")
 
-_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _ZERO = Decimal("0.00")
 
 
 # --------------------------------------------------------------------------------- periods, rounding
 
 
-def _parse_period(period: str) -> tuple[int, int]:
-    match = _PERIOD.match(period) if isinstance(period, str) else None
-    if match is None:
-        raise ValueError(f"not a period YYYY-MM: {period!r}")
-    return int(match.group(1)), int(match.group(2))
-
-
 def periods_between(first: str, last: str) -> list[str]:
-    """The periods ``first..last``, inclusive."""
-    year, month = _parse_period(first)
-    end = _parse_period(last)
-    if (year, month) > end:
+    """The periods ``first..last``, inclusive; a window that ends before it starts is an error."""
+    if parse_period(first) > parse_period(last):
         raise ValueError(f"window {first}..{last} ends before it starts")
-    out = []
-    while (year, month) <= end:
-        out.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return out
+    return _periods_between(first, last)
 
 
 def round_half_up(numerator: Decimal | int, denominator: Decimal | int, places: int) -> Decimal | None:
@@ -80,11 +62,6 @@ def round_half_up(numerator: Decimal | int, denominator: Decimal | int, places: 
     sign = -1 if scaled < 0 else 1
     whole = int(abs(scaled) + Fraction(1, 2))  # floor(|x| + 1/2): half away from zero
     return Decimal(sign * whole).scaleb(-places)
-
-
-def format_money(value: Decimal) -> str:
-    """A money value as the standard writes it: 2 decimals, half up."""
-    return f"{value.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):f}"
 
 
 def format_ratio(value: Decimal | None, places: int) -> str | None:

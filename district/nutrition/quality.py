@@ -18,6 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
 from district.nutrition.anomalies import parse_amount
+from houqin_standard import parse_quantity
 
 __all__ = ["METRICS", "THRESHOLD", "modified_z_scores", "period_quality_warnings"]
 
@@ -49,7 +50,7 @@ def _per_student(key: str) -> Callable[[Mapping[str, Any]], Decimal | None]:
         students = report["enrollment"]["students"]
         if not students:
             return None
-        return parse_amount(report["energy"][key]) / Decimal(students)
+        return parse_quantity(report["energy"][key]) / Decimal(students)
 
     return metric
 

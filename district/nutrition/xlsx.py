@@ -28,16 +28,15 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from district.nutrition.anomalies import ANOMALY_CODES
-from district.nutrition.engine import STANDARD_ID, FundReport
+from district.nutrition.engine import FundReport
+from houqin_standard import ENUM_LABELS, STANDARD_ID
 
 __all__ = [
     "HEADER_ROW",
     "MONEY_FORMAT",
     "NOT_COMPUTED",
     "RATIO_FORMAT",
-    "SCHOOL_TYPE_LABELS",
     "SHEET_NAMES",
-    "SUPPLY_MODE_LABELS",
     "fund_report_xlsx",
     "safe_text",
 ]
@@ -55,36 +54,14 @@ SHEET_NAMES = {
     "en": ("Summary", "Schools", "Anomalies", "Not reported"),
 }
 
-# Labels of the standard's enums (STANDARD.md), for display only; the JSON keeps the codes.
-SUPPLY_MODE_LABELS = {
-    "zh": {
-        "canteen": "学校食堂供餐",
-        "enterprise": "企业(单位)供餐",
-        "mixed": "混合供餐",
-        "family": "家庭(个人)托餐",
-    },
-    "en": {"canteen": "School canteen", "enterprise": "Enterprise", "mixed": "Mixed", "family": "Family"},
-}
-SCHOOL_TYPE_LABELS = {
-    "zh": {
-        "kindergarten": "幼儿园",
-        "primary": "小学",
-        "junior": "初中",
-        "nine_year": "九年一贯制",
-        "senior": "高中",
-        "complete_secondary": "完全中学",
-        "teaching_point": "教学点",
-    },
-    "en": {
-        "kindergarten": "Kindergarten",
-        "primary": "Primary",
-        "junior": "Junior secondary",
-        "nine_year": "Nine-year",
-        "senior": "Senior secondary",
-        "complete_secondary": "Complete secondary",
-        "teaching_point": "Teaching point",
-    },
-}
+
+def _label(enum_name: str, code: str | None, lang: str) -> str | None:
+    """The standard's label of an enum value (houqin_standard.ENUM_LABELS); an unknown code as it is."""
+    if code is None:
+        return None
+    zh, en = ENUM_LABELS[enum_name].get(code, (code, code))
+    return en if lang == "en" else zh
+
 
 _T = {
     "zh": {
@@ -262,10 +239,10 @@ def fund_report_xlsx(report: FundReport, lang: str = "zh") -> bytes:
     data = report.to_dict(lang)
 
     def mode_label(mode: str | None) -> str:
-        return t["unknown"] if mode is None else SUPPLY_MODE_LABELS[lang].get(mode, mode)
+        return _label("supply_mode", mode, lang) or t["unknown"]
 
     def type_label(school_type: str) -> str:
-        return SCHOOL_TYPE_LABELS[lang].get(school_type, school_type)
+        return _label("school_type", school_type, lang) or ""
 
     header = [
         t["title"].format(name=data["county_name"], code=data["county_code"]),

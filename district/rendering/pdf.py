@@ -268,8 +268,9 @@ def render_pdf_bounded(
             _child_render(write_fd, stderr_file.fileno(), html, base, timeout_s, max_rss_mb)
         os.close(write_fd)
         out, status = _collect(pid, read_fd, deadline, timeout_s)
-        stderr_file.seek(max(0, os.fstat(stderr_file.fileno()).st_size - 600))
-        stderr_tail = stderr_file.read().decode("utf-8", "replace").strip()
+        stderr_file.seek(max(0, os.fstat(stderr_file.fileno()).st_size - 1000))
+        lines = stderr_file.read().decode("utf-8", "replace").strip().splitlines()
+        stderr_tail = lines[-1][-300:] if lines else ""
     return _child_result(out, status, max_rss_mb, stderr_tail)
 
 
@@ -316,7 +317,7 @@ def _child_result(out: bytes, status: int, max_rss_mb: int, stderr_tail: str) ->
             raise RenderTimeout("PDF render exceeded its CPU time limit")
         raise RenderTooLarge(
             f"PDF render died from {signal.Signals(-code).name}, likely over the {max_rss_mb} MiB limit "
-            f"({stderr_tail[-300:]})"
+            f"({stderr_tail})"
         )
-    raise RenderError(f"PDF render process exited with status {code} ({stderr_tail[-300:]})")
+    raise RenderError(f"PDF render process exited with status {code} ({stderr_tail})")
 

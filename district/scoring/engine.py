@@ -299,6 +299,13 @@ class SchoolScore:
     reported_periods: tuple[str, ...] = ()
     expected_periods: tuple[str, ...] = ()
 
+    def row(self, code: str) -> IndicatorRow:
+        """The indicator row ``code`` (``KeyError`` when there is none, e.g. without a report in W)."""
+        for r in self.indicators:
+            if r.code == code:
+                return r
+        raise KeyError(code)
+
     def to_dict(self, *, audit: bool = False) -> dict[str, Any]:
         """The ranking row of API.md plus ``indicators``; ``audit=True`` adds the exact totals."""
         out: dict[str, Any] = {

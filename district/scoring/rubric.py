@@ -228,7 +228,7 @@ def _report_field(*kinds: str, enum_name: str | None = None) -> Callable[[object
             raise _Bad(f"{value!r} is not a field of the report standard")
         if meta.kind not in kinds or (enum_name is not None and meta.enum_name != enum_name):
             wanted = " or ".join(kinds) + (f" ({enum_name})" if enum_name else "")
-            raise _Bad(f"{value} is a {meta.kind} field, this needs a {wanted} field")
+            raise _Bad(f"{value} is of kind {meta.kind}; this parameter needs kind {wanted}")
         return value
 
     return check

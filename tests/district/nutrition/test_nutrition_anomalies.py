@@ -300,7 +300,7 @@ def test_several_anomalies_come_in_table_order(make_report):
 def test_money_must_be_a_decimal_string(make_report):
     with pytest.raises(TypeError, match="decimal string"):
         month_anomalies(make_report(food_spend=9750.0), None)
-    with pytest.raises(ValueError, match="not a decimal amount"):
+    with pytest.raises(ValueError, match="not a money string"):
         month_anomalies(make_report(food_spend="9,750.00"), None)
 
 

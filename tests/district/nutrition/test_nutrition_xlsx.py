@@ -186,7 +186,7 @@ def test_money_is_stored_as_exact_decimal_text(county_report):
         summary = z.read("xl/worksheets/sheet1.xml").decode()
     # county expected funds 172550.00 and utilisation 0.9750, as exact numbers
     assert '<c r="G7" s="5" t="n"><v>172550</v></c>' in summary
-    assert re.search(r'<c r="P7" s="\d+" t="n"><v>0.975</v></c>', summary)
+    assert re.search(r'<c r="M7" s="\d+" t="n"><v>0.975</v></c>', summary)
 
 
 def test_english(county_report):
@@ -243,15 +243,15 @@ def test_formula_injection_is_neutralised(make_month, make_not_participating):
     assert sheets and not any(re.search(r"<f[ >]", xml) for xml in sheets)  # no formula anywhere
 
 
-def test_more_than_15_digits_stay_exact_as_text(make_month):
-    # 12345678901234.56 has 16 significant digits: a float would make it 12345678901234.56 ± 0.002
-    school = FundSchool(
-        "6105280001", "甲校", "primary", "庄里镇", None,
-        [make_month("6105280001", "2026-09", days=20, eligible=100, meals=1950, opening="0.00",
-                    received="12345678901234.56", food="9750.00", closing="12345678891484.56")],
-        None, ["2026-09"],
-    )  # fmt: skip
-    report = build_fund_report("610528", "富平县", "2026-09", "2026-09", [school], standard_rate=Decimal("5.00"))
-    ws = load_workbook(io.BytesIO(fund_report_xlsx(report)))["学校明细"]
-    assert ws["K7"].value == "12345678901234.56" and ws["K7"].data_type == "s"
-    assert ws["J7"].value == 50000 and ws["J7"].number_format == MONEY  # 100 × 20 × 5.00 = 10000.00? no: see below
+def test_more_than_15_digits_stay_exact_as_text():
+    # A report caps money at 12 integer digits, but a sum over a county could (in theory) pass 15 significant
+    # digits, which a float cell would round: such a figure is written as its exact string instead.
+    from openpyxl import Workbook
+
+    from district.nutrition.xlsx import _put
+
+    ws = Workbook().active
+    big = _put(ws, 1, 1, "12345678901234.56", "money")  # 16 significant digits
+    assert (big.value, big.data_type) == ("12345678901234.56", "s")
+    ok = _put(ws, 2, 1, "1234567890123.45", "money")  # 15: exact as a number
+    assert ok.value == Decimal("1234567890123.45") and ok.number_format == MONEY

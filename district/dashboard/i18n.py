@@ -1,0 +1,122 @@
+"""The dashboard's language and display rules: Flask-Babel (zh by default, English on request), times in
+Asia/Shanghai, money from Decimal with 2 places.
+
+Message ids are English; ``district/translations/zh`` translates every one of them (a test checks that the
+catalog is complete and that the committed ``.mo`` files match their ``.po``), ``en`` is the identity.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, session
+from flask_babel import Babel, get_locale
+
+from houqin_standard import ENUM_LABELS, SHANGHAI
+from houqin_standard.fields import label as field_label
+
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+LANGUAGES = {"zh": "中文", "en": "English"}
+DEFAULT_LANGUAGE = "zh"
+_CENT = Decimal("0.01")
+
+
+def select_locale() -> str:
+    """The language chosen in this browser session, else the signed-in user's saved choice, else Chinese."""
+    chosen = session.get("lang")
+    if chosen in LANGUAGES:
+        return str(chosen)
+    from district.api.auth import current_user
+
+    user = current_user()
+    if user is not None and user.language in LANGUAGES:
+        return user.language
+    return DEFAULT_LANGUAGE
+
+
+def lang() -> str:
+    """``"zh"`` or ``"en"``: which of the standard's bilingual labels to show."""
+    locale = get_locale()
+    return "en" if locale is not None and locale.language == "en" else "zh"
+
+
+def init_babel(app: Flask) -> None:
+    """Attach Flask-Babel once (both the auth and the dashboard modules call this) and the display filters."""
+    if "babel" in app.extensions:
+        return
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
+    Babel(app, locale_selector=select_locale)
+    app.jinja_env.filters.update(
+        money=format_money_display,
+        shanghai=format_shanghai,
+        shanghai_date=format_shanghai_date,
+        percent=format_rate,
+        enum_label=enum_label,
+        field_label=localized_field_label,
+    )
+    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, ui_lang=lang)
+
+
+# ---------------------------------------------------------------- display filters
+
+
+def format_money_display(value: Any) -> str:
+    """``Decimal("81900")`` or ``"81900.00"`` → ``"81,900.00"``; None → ``"—"``. Never through a float."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, float):
+        raise TypeError("money must not be a float")
+    try:
+        amount = Decimal(value)
+    except (InvalidOperation, ValueError):
+        return str(value)
+    return f"{amount.quantize(_CENT, rounding=ROUND_HALF_UP):,.2f}"
+
+
+def format_shanghai(value: dt.datetime | None, with_seconds: bool = False) -> str:
+    """An aware datetime shown in Asia/Shanghai (the bureau's clock), e.g. ``2026-10-03 16:05``."""
+    if value is None:
+        return "—"
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the display filter")
+    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S" if with_seconds else "%Y-%m-%d %H:%M")
+
+
+def format_shanghai_date(value: dt.date | dt.datetime | None) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, dt.datetime):
+        return value.astimezone(SHANGHAI).date().isoformat()
+    return value.isoformat()
+
+
+def format_rate(value: Any, places: int = 1) -> str:
+    """A rate string such as ``"0.9500"`` (or a Decimal) → ``"95.0%"``; None → ``"—"``."""
+    if value is None or value == "":
+        return "—"
+    try:
+        rate = Decimal(value) * 100
+    except (InvalidOperation, ValueError):
+        return str(value)
+    quantum = Decimal(1).scaleb(-places)
+    return f"{rate.quantize(quantum, rounding=ROUND_HALF_UP)}%"
+
+
+def enum_label(code: str | None, enum_name: str) -> str:
+    """The standard's label of an enum value in the page's language (unknown values shown as they are)."""
+    if code is None:
+        return "—"
+    pair = ENUM_LABELS.get(enum_name, {}).get(code)
+    if pair is None:
+        return code
+    return pair[1] if lang() == "en" else pair[0]
+
+
+def localized_field_label(path: str) -> str:
+    zh, en = field_label(path)
+    return en if lang() == "en" else zh
