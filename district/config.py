@@ -27,7 +27,8 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
     "DATABASE_URL": (None, str),  # None -> sqlite:///<instance>/houqin.db
     "BROKER_URL": (None, str),  # None -> tasks run eagerly in-process
     "RESULT_BACKEND": (None, str),
-    "SERVER_KEY_FILE": (None, str),  # Fernet key that encrypts school credentials at rest
+    "SERVER_KEY_FILE": (None, str),
+    "SIGNING_KEY_DIR": (None, str),  # the hub's Ed25519 receipt keys (private keys never in the database)  # Fernet key that encrypts school credentials at rest
     "SECRET_KEY": (None, str),  # Flask session signing key; generated into the instance folder when unset
     "MAX_REPORT_BYTES": (1024 * 1024, int),
     "SIGNATURE_WINDOW_SECONDS": (300, int),
@@ -50,6 +51,8 @@ def load_config(instance_path: Path, override: dict[str, Any] | None = None) -> 
         cfg["DATABASE_URL"] = f"sqlite:///{instance_path / 'houqin.db'}"
     if not cfg["SERVER_KEY_FILE"]:
         cfg["SERVER_KEY_FILE"] = str(instance_path / "server.key")
+    if not cfg["SIGNING_KEY_DIR"]:
+        cfg["SIGNING_KEY_DIR"] = str(instance_path / "keys")
     if not cfg["PDF_DIR"]:
         cfg["PDF_DIR"] = str(instance_path / "pdf")
     if not cfg["RESULT_BACKEND"] and cfg["BROKER_URL"]:

@@ -28,6 +28,7 @@ from .periods import (
     periods_between,
     today_shanghai,
 )
+from .receipts import SIGNED_FIELDS, ReceiptError, receipt_payload, verify_receipt
 from .signing import (
     SIGNATURE_WINDOW_SECONDS,
     sign_request,
@@ -48,10 +49,12 @@ __all__ = [
     "SECTIONS_BY_KEY",
     "SHANGHAI",
     "SIGNATURE_WINDOW_SECONDS",
+    "SIGNED_FIELDS",
     "STANDARD_ID",
     "WARNING_CODES",
     "Field",
     "Issue",
+    "ReceiptError",
     "Section",
     "ValidationResult",
     "body_sha256",
@@ -69,11 +72,13 @@ __all__ = [
     "period_add",
     "period_deadline",
     "periods_between",
+    "receipt_payload",
     "sign_request",
     "signed_headers",
     "string_to_sign",
     "timestamp_fresh",
     "today_shanghai",
     "validate_report",
+    "verify_receipt",
     "verify_signature",
 ]

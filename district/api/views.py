@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from district.api.auth import bureau_required, require_county, require_county_admin
 from district.api.errors import ApiError, lang
@@ -25,6 +28,15 @@ def _box() -> SecretBox:
     if "houqin_box" not in ext:
         ext["houqin_box"] = SecretBox(current_app.config["SERVER_KEY_FILE"])
     return ext["houqin_box"]  # type: ignore[no-any-return]
+
+
+def _hub_keys() -> Any:
+    ext = current_app.extensions
+    if "houqin_keys" not in ext:
+        from district.audit.keys import HubKeys
+
+        ext["houqin_keys"] = HubKeys.load(Path(current_app.config["SIGNING_KEY_DIR"]))
+    return ext["houqin_keys"]
 
 
 def _limiter() -> RateLimiter:
@@ -78,25 +90,37 @@ def submit_report() -> Any:
     school = None
     try:
         body = _read_body_limited()
-        school, cred_id = _signed_school(body)
-        wait = _limiter().hit(school.code)
-        if wait is not None:
-            raise reports.IngestError(429, "rate_limited", f"请求过于频繁，请 {wait} 秒后重试",
-                                      f"too many requests; retry in {wait} s", school_code=school.code,
-                                      headers={"Retry-After": str(wait)})
-        data = reports.parse_body(body, request.headers.get("Content-Type"))
-        receipt, created = reports.submit_report(s, school, cred_id, data)
+        for attempt in range(_RACE_RETRIES):
+            try:
+                school, cred_id = _signed_school(body)
+                if attempt == 0 and (wait := _limiter().hit(school.code)) is not None:
+                    raise reports.IngestError(429, "rate_limited", f"请求过于频繁，请 {wait} 秒后重试",
+                                              f"too many requests; retry in {wait} s", school_code=school.code,
+                                              headers={"Retry-After": str(wait)})
+                data = reports.parse_body(body, request.headers.get("Content-Type"))
+                receipt, created = reports.submit_report(s, school, cred_id, data)
+                s.commit()
+                break
+            except (OperationalError, IntegrityError):
+                # lost a race with a concurrent writer (SQLite busy, or the same report/chain position taken):
+                # nothing of this attempt was kept; run it again against the now-committed state
+                s.rollback()
+                if attempt == _RACE_RETRIES - 1:
+                    raise
+                time.sleep(0.02 * (attempt + 1))
     except reports.IngestError as err:
         if err.school_code is None and school is not None:
             err.school_code = school.code
         return _refuse(err)
-    s.commit()
     if created:
         reports.notify_revision_accepted(school.county_code, school.code, receipt.period)
-    resp = jsonify(receipt.to_dict(lang()))
+    resp = jsonify(receipt.sign(_hub_keys()).to_dict(lang()))
     resp.status_code = 201 if created else 200
     resp.headers["Location"] = f"/api/v1/reports/{receipt.report_id}"
     return resp
+
+
+_RACE_RETRIES = 5
 
 
 @bp.get("/reports/<report_id>")
@@ -110,7 +134,13 @@ def get_receipt(report_id: str) -> Any:
     rev = s.scalars(select(ReportRevision).where(ReportRevision.report_id == report_id.lower())).first()
     if rev is None or rev.school_code != school.code:
         raise ApiError(404, "not_found", "未找到该报表 / no such report of this school")
-    return jsonify(reports.receipt_for(s, rev).to_dict(lang()))
+    return jsonify(reports.receipt_for(s, rev).sign(_hub_keys()).to_dict(lang()))
+
+
+@bp.get("/hub-keys")
+def hub_keys() -> Any:
+    """The hub's public receipt-signing keys (current and retired), for agents to pin and auditors to verify."""
+    return jsonify({"algorithm": "Ed25519", "keys": _hub_keys().public_keys()})
 
 
 @bp.get("/feedback")

@@ -35,7 +35,6 @@ DEFAULTS = {
 }
 
 
-
 @functools.cache
 def _dummy_user() -> User:
     """Verified against when the username is unknown, so both cases cost one argon2 verification."""
@@ -71,8 +70,9 @@ class SignInResult:
     retry_after: int = 0
 
 
-def sign_in(session: Session, username: str, password: str, *, remote_addr: str | None,
-            now: dt.datetime | None = None) -> SignInResult:
+def sign_in(
+    session: Session, username: str, password: str, *, remote_addr: str | None, now: dt.datetime | None = None
+) -> SignInResult:
     """Check one sign-in attempt. Flushes the failure count / lockout; the caller commits."""
     now = now or utcnow()
     username = username.strip()
@@ -84,23 +84,47 @@ def sign_in(session: Session, username: str, password: str, *, remote_addr: str 
         return SignInResult(reason="rate_limited", retry_after=max(wait_ip or 0, wait_user or 0))
     user = session.scalars(select(User).where(User.username == username)).first()
     if user is not None and user.locked_until is not None and user.locked_until > now:
-        record(session, actor=user.username, action="user.login_failed", county_code=user.county_code,
-               ip=remote_addr, reason="locked")
+        record(
+            session,
+            actor=user.username,
+            action="user.login_failed",
+            county_code=user.county_code,
+            ip=remote_addr,
+            reason="locked",
+        )
         return SignInResult(reason="locked", retry_after=int((user.locked_until - now).total_seconds()) + 1)
     if user is None:
         check_password(_dummy_user(), password)
-        record(session, actor=username[:100] or "anonymous", action="user.login_failed", ip=remote_addr,
-               reason="unknown_user")
+        record(
+            session,
+            actor=username[:100] or "anonymous",
+            action="user.login_failed",
+            ip=remote_addr,
+            reason="unknown_user",
+        )
         return SignInResult(reason="bad_credentials")
     if not check_password(user, password):
         user.failed_logins = (user.failed_logins or 0) + 1
-        record(session, actor=user.username, action="user.login_failed", county_code=user.county_code,
-               ip=remote_addr, reason="bad_password", failures=user.failed_logins)
+        record(
+            session,
+            actor=user.username,
+            action="user.login_failed",
+            county_code=user.county_code,
+            ip=remote_addr,
+            reason="bad_password",
+            failures=user.failed_logins,
+        )
         if user.failed_logins >= setting("LOGIN_MAX_FAILURES"):
             user.locked_until = now + dt.timedelta(minutes=setting("LOGIN_LOCKOUT_MINUTES"))
             user.failed_logins = 0
-            record(session, actor=user.username, action="user.locked", county_code=user.county_code,
-                   ip=remote_addr, until=user.locked_until.isoformat())
+            record(
+                session,
+                actor=user.username,
+                action="user.locked",
+                county_code=user.county_code,
+                ip=remote_addr,
+                until=user.locked_until.isoformat(),
+            )
             session.flush()
             return SignInResult(reason="locked", retry_after=setting("LOGIN_LOCKOUT_MINUTES") * 60)
         session.flush()

@@ -15,6 +15,7 @@ from district.auth.csrf import init_csrf, rotate_csrf_token
 from district.auth.models import ApiToken
 from district.auth.services import create_token, revoke_token
 from district.auth.signin import setting, sign_in
+from district.dashboard.errors import register_page_errors
 from district.dashboard.i18n import LANGUAGES, init_babel
 from district.db import db, utcnow
 
@@ -26,7 +27,13 @@ def safe_next(target: str | None, default: str = "/") -> str:
     if not target:
         return default
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    if (
+        parts.scheme
+        or parts.netloc
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+    ):
         return default
     return target
 
@@ -53,20 +60,29 @@ def login() -> Any:
         if result.reason == "rate_limited":
             page, status = _login_page(
                 _("Too many sign-in attempts. Try again in %(seconds)s seconds.", seconds=result.retry_after),
-                429, username)
+                429,
+                username,
+            )
             return page, status, {"Retry-After": str(result.retry_after)}
         if result.reason == "locked":
             minutes = max(1, (result.retry_after + 59) // 60)
             return _login_page(
-                _("This account is locked after repeated failed sign-ins. Try again in %(minutes)s minutes.",
-                  minutes=minutes), 423, username)
+                _(
+                    "This account is locked after repeated failed sign-ins. Try again in %(minutes)s minutes.",
+                    minutes=minutes,
+                ),
+                423,
+                username,
+            )
         return _login_page(_("Wrong username or password."), 401, username)
     user = result.user
     chosen = session.get("lang")
     session.clear()  # nothing from before sign-in survives it (session fixation)
     session["user_id"] = user.id
     session["login_at"] = int(utcnow().timestamp())
-    session["lang"] = chosen if chosen in LANGUAGES else (user.language if user.language in LANGUAGES else "zh")
+    session["lang"] = (
+        chosen if chosen in LANGUAGES else (user.language if user.language in LANGUAGES else "zh")
+    )
     rotate_csrf_token()
     return redirect(safe_next(request.form.get("next")))
 
@@ -96,15 +112,21 @@ def set_language() -> Any:
 # ---------------------------------------------------------------- personal API tokens
 
 
-def _tokens_page(new_token: str | None = None, new_name: str | None = None, error: str | None = None,
-                 status: int = 200) -> Any:
+def _tokens_page(
+    new_token: str | None = None, new_name: str | None = None, error: str | None = None, status: int = 200
+) -> Any:
     user = current_user()
     assert user is not None
-    tokens = list(db.session().scalars(
-        select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.revoked_at.is_not(None),
-                                                                      ApiToken.id.desc())))
-    resp = render_template("pages/tokens.html", user=user, tokens=tokens, new_token=new_token, new_name=new_name,
-                           error=error)
+    tokens = list(
+        db.session().scalars(
+            select(ApiToken)
+            .where(ApiToken.user_id == user.id)
+            .order_by(ApiToken.revoked_at.is_not(None), ApiToken.id.desc())
+        )
+    )
+    resp = render_template(
+        "pages/tokens.html", user=user, tokens=tokens, new_token=new_token, new_name=new_name, error=error
+    )
     # the new token is in this page only: never cache it
     return resp, status, {"Cache-Control": "no-store"}
 
@@ -166,4 +188,5 @@ def init_app(app: Flask) -> None:
     init_babel(app)
     app.before_request(_expire_old_sessions)
     init_csrf(app)
+    register_page_errors(bp)
     app.register_blueprint(bp)

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Flask, session
 from flask_babel import Babel, get_locale
+from flask_babel import gettext as _
 
 from houqin_standard import ENUM_LABELS, SHANGHAI
 from houqin_standard.fields import label as field_label
@@ -45,12 +46,14 @@ def lang() -> str:
 
 def init_babel(app: Flask) -> None:
     """Attach Flask-Babel once (both the auth and the dashboard modules call this) and the display filters."""
-    if "babel" in app.extensions:
+    if app.extensions.get("houqin_pages"):
         return
+    app.extensions["houqin_pages"] = True
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
-    Babel(app, locale_selector=select_locale)
+    if "babel" not in app.extensions:
+        Babel(app, locale_selector=select_locale)
     app.jinja_env.filters.update(
         money=format_money_display,
         shanghai=format_shanghai,
@@ -59,7 +62,21 @@ def init_babel(app: Flask) -> None:
         enum_label=enum_label,
         field_label=localized_field_label,
     )
-    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, ui_lang=lang)
+    app.jinja_env.globals.update(
+        LANGUAGES=LANGUAGES,
+        ui_lang=lang,
+        role_label=role_label,
+        status_label=status_label,
+        flag_label=flag_label,
+        anomaly_name=anomaly_name,
+        js_messages=js_messages,
+    )
+
+    @app.context_processor
+    def _page_context() -> dict[str, Any]:
+        from district.api.auth import current_user
+
+        return {"me": current_user()}
 
 
 # ---------------------------------------------------------------- display filters
@@ -120,3 +137,70 @@ def enum_label(code: str | None, enum_name: str) -> str:
 def localized_field_label(path: str) -> str:
     zh, en = field_label(path)
     return en if lang() == "en" else zh
+
+
+def role_label(role: str) -> str:
+    labels = {
+        "city_admin": _("City administrator"),
+        "county_admin": _("County administrator"),
+        "county_viewer": _("County viewer"),
+        "school_viewer": _("School viewer"),
+    }
+    return labels.get(role, role)
+
+
+def status_label(status: str | None) -> str:
+    """The scoring engine's own label of a status (达标, 未达标, 数据不全, 一票否决)."""
+    if not status:
+        return "—"
+    from district.scoring.engine import STATUS_LABELS
+
+    pair = STATUS_LABELS.get(status)
+    if pair is None:
+        return status
+    return pair[1] if lang() == "en" else pair[0]
+
+
+def flag_label(flag: str) -> str:
+    """``awaiting_inspection``, ``missing:2026-03``, ``veto:poisoning_incidents=1`` in words."""
+    if flag == "awaiting_inspection":
+        return _("Awaiting inspection")
+    if flag.startswith("missing:"):
+        return _("Missing %(period)s", period=flag.split(":", 1)[1])
+    if flag.startswith("veto:"):
+        name, _sep, value = flag.split(":", 1)[1].partition("=")
+        section = next((s for s in ("food_safety", "safety", "finance") if _known(f"/{s}/{name}")), None)
+        label = localized_field_label(f"/{section}/{name}") if section else name
+        return _("Veto: %(what)s = %(n)s", what=label, n=value)
+    return flag
+
+
+def _known(path: str) -> bool:
+    zh, _en = field_label(path)
+    return zh != path
+
+
+def anomaly_name(code: str) -> str:
+    from district.nutrition.anomalies import ANOMALY_CODES
+
+    name = ANOMALY_CODES.get(code)
+    if name is None:
+        return code
+    return name.en if lang() == "en" else name.zh
+
+
+def js_messages() -> dict[str, str]:
+    """The few words the dashboard's scripts show, in the page's language."""
+    return {
+        "loading": _("Loading…"),
+        "explain_failed": _("The explanation could not be loaded."),
+        "job": _("PDF job"),
+        "job_starting": _("Starting…"),
+        "job_failed": _("The PDF job failed:"),
+        "state_queued": _("queued"),
+        "state_pending": _("queued"),
+        "state_running": _("running"),
+        "state_done": _("done"),
+        "state_succeeded": _("done"),
+        "state_failed": _("failed"),
+    }

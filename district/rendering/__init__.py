@@ -3,7 +3,7 @@
 Public names are re-exported here; see :mod:`.pdf` for the fetching and bounding rules.
 """
 
-from district.rendering.charts import RUBRIC_AREAS_ZH, bar_chart_svg, radar_chart_svg
+from district.rendering.charts import bar_chart_svg, radar_chart_svg
 from district.rendering.pdf import (
     RenderError,
     RenderTimeout,
@@ -16,7 +16,6 @@ from district.rendering.pdf import (
 from district.rendering.templating import pdf_env, render_html
 
 __all__ = [
-    "RUBRIC_AREAS_ZH",
     "RenderError",
     "RenderTimeout",
     "RenderTooLarge",

@@ -1,9 +1,9 @@
 """Server-side charts as inline SVG (图表): no JavaScript, drawn by WeasyPrint like any other markup.
 
-Both functions return :class:`markupsafe.Markup`, so a template writes ``{{ chart }}`` without ``|safe``; every
-piece of text inside (title, labels, values) is escaped here. They print legibly in black and white: dark
-grey bars on white tracks with black outlines, a grey-filled radar polygon with a solid outline and a dashed
-reference polygon, and every value written out as text beside its mark.
+Both functions return :class:`markupsafe.Markup`, so a template writes ``{{ chart }}`` without
+``|safe``; every piece of text inside (title, labels, values) is escaped here. They print legibly in black
+and white: dark grey bars on white tracks with black outlines, a grey-filled radar polygon with a solid
+outline and a dashed reference polygon, and every value written out as text beside its mark.
 
 Geometry is in SVG user units (CSS px, 0.75 pt); the ``width`` attribute fixes the printed size and
 ``max-width: 100%`` in ``report.css`` shrinks a chart that would not fit its column.
@@ -17,18 +17,7 @@ from decimal import Decimal
 
 from markupsafe import Markup, escape
 
-__all__ = ["RUBRIC_AREAS_ZH", "bar_chart_svg", "radar_chart_svg"]
-
-#: The seven rubric areas (评估七个方面) in the order the evaluation report draws them.
-RUBRIC_AREAS_ZH: tuple[str, ...] = (
-    "五项整治",
-    "三化",
-    "食品安全与营养餐",
-    "安全",
-    "财务与资产",
-    "节约",
-    "学生公寓",
-)
+__all__ = ["bar_chart_svg", "radar_chart_svg"]
 
 Number = int | float | Decimal
 Item = tuple[str, Number | None, Number]
@@ -81,8 +70,8 @@ def _attrs(**attrs: object) -> str:
 def _svg_open(width: float, height: float, title: str) -> list[str]:
     return [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart-svg" role="img" '
-        f'{_attrs(width=_r(width), height=_r(height), viewBox=f"0 0 {_r(width)} {_r(height)}")} '
-        f'{_attrs(aria_label=title, font_family=_FONT)}>',
+        f"{_attrs(width=_r(width), height=_r(height), viewBox=f'0 0 {_r(width)} {_r(height)}')} "
+        f"{_attrs(aria_label=title, font_family=_FONT)}>",
         f"<title>{escape(title)}</title>",
     ]
 
@@ -119,15 +108,13 @@ def bar_chart_svg(
 
     out = _svg_open(width, total_h, title)
     if title:
-        out.append(
-            f'<text {_attrs(x=0, y=18, font_size=13, font_weight="bold", fill=_INK)}>{escape(title)}</text>'
-        )
+        out.append(f"<text {_attrs(x=0, y=18, font_size=13, font_weight='bold', fill=_INK)}>{escape(title)}</text>")
     # Quarter gridlines behind the bars help read values without colour.
     grid_bottom = top + row_h * len(items)
     for q in (0.25, 0.5, 0.75):
         x = _r(x0 + track_w * q)
         out.append(
-            f'<line {_attrs(x1=x, y1=_r(top), x2=x, y2=_r(grid_bottom), stroke=_GRID, stroke_width=0.5)} '
+            f"<line {_attrs(x1=x, y1=_r(top), x2=x, y2=_r(grid_bottom), stroke=_GRID, stroke_width=0.5)} "
             f'stroke-dasharray="2 2"/>'
         )
     for i, (label, value, maximum) in enumerate(items):
@@ -136,22 +123,22 @@ def bar_chart_svg(
         text_y = _r(y + row_h / 2 + font * 0.36)
         shown = _fit(str(label), font, label_w - 8)
         out.append(
-            f'<text {_attrs(x=_r(x0 - 6), y=text_y, font_size=_r(font), text_anchor="end", fill=_INK)}>'
+            f"<text {_attrs(x=_r(x0 - 6), y=text_y, font_size=_r(font), text_anchor='end', fill=_INK)}>"
             f"{escape(shown)}</text>"
         )
         out.append(
-            f'<rect {_attrs(x=_r(x0), y=_r(bar_y), width=_r(track_w), height=_r(bar_h), fill="#fff")} '
-            f'{_attrs(stroke=_INK, stroke_width=0.6)}/>'
+            f"<rect {_attrs(x=_r(x0), y=_r(bar_y), width=_r(track_w), height=_r(bar_h), fill='#fff')} "
+            f"{_attrs(stroke=_INK, stroke_width=0.6)}/>"
         )
         top_value = _number(maximum)
         ratio = 0.0 if top_value <= 0 else min(1.0, max(0.0, _number(value) / top_value))
         if value is not None and ratio > 0:
             out.append(
-                f'<rect {_attrs(x=_r(x0), y=_r(bar_y), width=_r(track_w * ratio), height=_r(bar_h))} '
-                f'{_attrs(fill=_BAR, stroke=_INK, stroke_width=0.6)}/>'
+                f"<rect {_attrs(x=_r(x0), y=_r(bar_y), width=_r(track_w * ratio), height=_r(bar_h))} "
+                f"{_attrs(fill=_BAR, stroke=_INK, stroke_width=0.6)}/>"
             )
         out.append(
-            f'<text {_attrs(x=_r(x0 + track_w + 6), y=text_y, font_size=_r(font), fill=_INK)}>'
+            f"<text {_attrs(x=_r(x0 + track_w + 6), y=text_y, font_size=_r(font), fill=_INK)}>"
             f"{escape(value_format(value, maximum))}</text>"
         )
     out.append("</svg>")
@@ -170,7 +157,8 @@ def radar_chart_svg(
 ) -> Markup:
     """A radar (蛛网图) of ``(label, value, maximum)`` per axis, each axis scaled to its own maximum.
 
-    Meant for the seven rubric areas (:data:`RUBRIC_AREAS_ZH`), but any three or more axes work. The school's
+    Meant for the seven rubric areas (labels from ``district.scoring.rubric``: 五项整治 … 学生公寓), but any
+    three or more axes work. The school's
     polygon is grey-filled with a solid outline and round points; ``reference`` (same order, same maxima,
     e.g. the county average) is a dashed outline with square points. Axis labels carry the value.
     """
@@ -199,41 +187,36 @@ def radar_chart_svg(
 
     out = _svg_open(width, height, title)
     if title:
-        out.append(
-            f'<text {_attrs(x=0, y=18, font_size=13, font_weight="bold", fill=_INK)}>{escape(title)}</text>'
-        )
+        out.append(f"<text {_attrs(x=0, y=18, font_size=13, font_weight='bold', fill=_INK)}>{escape(title)}</text>")
     for ring in (0.2, 0.4, 0.6, 0.8, 1.0):
         out.append(
-            f'<polygon {_attrs(points=polygon([ring] * n), fill="none", stroke=_GRID)} '
+            f"<polygon {_attrs(points=polygon([ring] * n), fill='none', stroke=_GRID)} "
             f'stroke-width="{0.9 if ring == 1.0 else 0.5}"/>'
         )
     for i in range(n):
         x, y = point(i, 1.0)
-        out.append(
-            f'<line {_attrs(x1=_r(cx), y1=_r(cy), x2=_r(x), y2=_r(y), stroke=_GRID, stroke_width=0.5)}/>'
-        )
+        out.append(f"<line {_attrs(x1=_r(cx), y1=_r(cy), x2=_r(x), y2=_r(y), stroke=_GRID, stroke_width=0.5)}/>")
     for ring in (0.2, 0.4, 0.6, 0.8, 1.0):  # percentage scale along the first axis
         x, y = point(0, ring)
-        out.append(
-            f'<text {_attrs(x=_r(x + 3), y=_r(y + 3), font_size=7.5, fill="#555")}>{int(ring * 100)}%</text>'
-        )
+        out.append(f"<text {_attrs(x=_r(x + 3), y=_r(y + 3), font_size=7.5, fill='#555')}>{int(ring * 100)}%</text>")
 
     if reference is not None:
         ref = [fraction(v, m) for v, (_, _, m) in zip(reference, items, strict=True)]
         out.append(
-            f'<polygon {_attrs(points=polygon(ref), fill="none", stroke=_INK, stroke_width=1.2)} '
+            f"<polygon {_attrs(points=polygon(ref), fill='none', stroke=_INK, stroke_width=1.2)} "
             f'stroke-dasharray="5 3"/>'
         )
         for i, f in enumerate(ref):
             x, y = point(i, f)
-            out.append(f'<rect {_attrs(x=_r(x - 2.5), y=_r(y - 2.5), width=5, height=5, fill=_INK)}/>')
+            out.append(f"<rect {_attrs(x=_r(x - 2.5), y=_r(y - 2.5), width=5, height=5, fill=_INK)}/>")
     own = [fraction(v, m) for _, v, m in items]
     out.append(
-        f'<polygon {_attrs(points=polygon(own), fill=_BAR, fill_opacity=0.35, stroke=_INK, stroke_width=1.6)}/>'
+        f"<polygon {_attrs(points=polygon(own), fill=_BAR, fill_opacity=0.35)} "
+        f"{_attrs(stroke=_INK, stroke_width=1.6)}/>"
     )
     for i, f in enumerate(own):
         x, y = point(i, f)
-        out.append(f'<circle {_attrs(cx=_r(x), cy=_r(y), r=2.6, fill=_INK)}/>')
+        out.append(f"<circle {_attrs(cx=_r(x), cy=_r(y), r=2.6, fill=_INK)}/>")
 
     for i, (label, value, _maximum) in enumerate(items):
         x, y = point(i, 1.0)
@@ -244,27 +227,28 @@ def radar_chart_svg(
         ly = y + (-22 if dy < -radius * 0.85 else 14 if dy > radius * 0.85 else -2)
         room = width / 2 - radius - 14 if anchor != "middle" else width * 0.45
         out.append(
-            f'<text {_attrs(x=_r(lx), y=_r(ly), font_size=_r(font), text_anchor=anchor, fill=_INK)}>'
+            f"<text {_attrs(x=_r(lx), y=_r(ly), font_size=_r(font), text_anchor=anchor, fill=_INK)}>"
             f"{escape(_fit(str(label), font, room))}</text>"
         )
         out.append(
-            f'<text {_attrs(x=_r(lx), y=_r(ly + font + 1), font_size=_r(font - 1), text_anchor=anchor)} '
-            f'{_attrs(fill=_INK, font_weight="bold")}>{escape(_fmt(value))}</text>'
+            f"<text {_attrs(x=_r(lx), y=_r(ly + font + 1), font_size=_r(font - 1), text_anchor=anchor)} "
+            f"{_attrs(fill=_INK, font_weight='bold')}>{escape(_fmt(value))}</text>"
         )
 
     # Legend, bottom left: the marks themselves, so it reads the same in black and white.
     ly = height - 8
     out.append(
-        f'<rect {_attrs(x=0, y=_r(ly - 9), width=16, height=10, fill=_BAR, fill_opacity=0.35)} '
-        f'{_attrs(stroke=_INK, stroke_width=1.2)}/>'
-        f'<text {_attrs(x=22, y=_r(ly), font_size=10, fill=_INK)}>{escape(series_label)}</text>'
+        f"<rect {_attrs(x=0, y=_r(ly - 9), width=16, height=10, fill=_BAR, fill_opacity=0.35)} "
+        f"{_attrs(stroke=_INK, stroke_width=1.2)}/>"
+        f"<text {_attrs(x=22, y=_r(ly), font_size=10, fill=_INK)}>{escape(series_label)}</text>"
     )
     if reference is not None:
         lx = 32 + _text_width(series_label, 10) + 16
         out.append(
-            f'<line {_attrs(x1=_r(lx), y1=_r(ly - 4), x2=_r(lx + 18), y2=_r(ly - 4), stroke=_INK)} '
+            f"<line {_attrs(x1=_r(lx), y1=_r(ly - 4), x2=_r(lx + 18), y2=_r(ly - 4), stroke=_INK)} "
             f'stroke-width="1.2" stroke-dasharray="5 3"/>'
-            f'<text {_attrs(x=_r(lx + 24), y=_r(ly), font_size=10, fill=_INK)}>{escape(reference_label)}</text>'
+            f"<text {_attrs(x=_r(lx + 24), y=_r(ly), font_size=10, fill=_INK)}>"
+            f"{escape(reference_label)}</text>"
         )
     out.append("</svg>")
     return Markup("\n".join(out))  # noqa: S704 - every interpolated text above went through escape()

@@ -6,19 +6,20 @@ Both the 营养餐 fund report and the per-school evaluation reports go through 
     pdf = render_pdf_bounded(html)          # in the Celery ``pdf`` worker
     pdf = render_pdf(html)                  # in-process (tests, CLI, small documents)
 
-Fetching. WeasyPrint's default fetcher follows ``file://``, ``http(s)://``, ``ftp://`` and ``data:`` and
-follows redirects, so a school name holding ``<img src="file:///etc/passwd">`` or a CSS ``url(http://…)`` could
-read local files into the PDF or make the hub issue requests (SSRF). Every document is therefore rendered
-with :class:`StaticURLFetcher`, which serves only regular files below ``district/static/`` addressed as
-``houqin-static:/path`` (or relative to a ``houqin-static:`` base URL) and refuses everything else — other
-schemes, ``data:`` included, hosts, ``..`` escapes, symlinks out of the root, hidden files, unknown file
-types. A refusal is an ordinary exception, which WeasyPrint logs as a failed fetch and skips: the render
-goes on without that resource. It never opens a socket, so it has no redirects to follow. Our charts are
-inline SVG (:mod:`district.rendering.charts`), so no ``data:`` image is ever needed. Templates are autoescaped
-as well (:func:`district.rendering.templating.pdf_env`); the fetcher is the second wall.
+Fetching. WeasyPrint's default fetcher opens ``file://``, ``http(s)://``, ``ftp://`` and ``data:`` URLs and
+follows redirects, so a school name holding ``<img src="file:///etc/passwd">`` or a CSS
+``url(http://…)`` could read local files into the PDF or make the hub issue requests (SSRF). Every
+document is therefore rendered with :class:`StaticURLFetcher`, which serves only regular files below
+``district/static/`` addressed as ``houqin-static:/path`` (or relative to a ``houqin-static:`` base URL)
+and refuses everything else: other schemes (``data:`` included), hosts, ``..`` escapes, symlinks out of
+the root, hidden files, unknown file types. A refusal is an ordinary exception, which WeasyPrint logs as a
+failed fetch and skips: the render goes on without that resource. The fetcher never opens a socket, so
+there is no redirect to follow. Our charts are inline SVG (:mod:`district.rendering.charts`), so no
+``data:`` image is needed. Templates are autoescaped as well (:func:`district.rendering.templating.pdf_env`);
+the fetcher is the second wall.
 
-Fonts come from fontconfig ("Noto Sans CJK SC", "Noto Serif CJK SC", Debian package ``fonts-noto-cjk``), never
-through the fetcher; WeasyPrint embeds them as subsets.
+Fonts come from fontconfig ("Noto Sans CJK SC", "Noto Serif CJK SC", Debian package ``fonts-noto-cjk``),
+never through the fetcher; WeasyPrint embeds them as subsets.
 
 Bounds. A render is bounded in time and memory by :func:`render_pdf_bounded`: it forks, limits the child's
 address space (``RLIMIT_AS``) and CPU time, and kills the child at the deadline. The worker that calls it
@@ -89,7 +90,7 @@ def static_url(path: str) -> str:
     return f"{SCHEME}:/{path.lstrip('/')}"
 
 
-class URLRefused(ValueError):  # noqa: N818 - reads as "the URL was refused", like the stdlib's FileNotFoundError
+class URLRefused(ValueError):
     """The fetcher will not load this URL. WeasyPrint catches it, logs it and renders without the resource."""
 
 
@@ -100,8 +101,8 @@ class StaticURLFetcher(URLFetcher):
     """
 
     def __init__(self, root: Path | str = STATIC_ROOT) -> None:
-        # The parent's urllib machinery is never used (``fetch`` below does not call it); the arguments make it
-        # refuse too, should any WeasyPrint path ever reach it.
+        # The parent's urllib machinery is never used (``fetch`` below does not call it); these arguments
+        # make it refuse too, should any WeasyPrint code path ever reach it.
         super().__init__(allowed_protocols=(SCHEME,), allow_redirects=False, fail_on_errors=False)
         self.root = Path(root).resolve()
         self.refused: list[str] = []
@@ -173,11 +174,11 @@ class RenderError(RuntimeError):
     """The bounded render failed; the message carries the child's exception or exit status."""
 
 
-class RenderTimeout(RenderError):  # noqa: N818 - the name the workers and the lead's task code use
+class RenderTimeout(RenderError):
     """The render did not finish within ``timeout_s``; the child was killed."""
 
 
-class RenderTooLarge(RenderError):  # noqa: N818 - idem
+class RenderTooLarge(RenderError):
     """The render needed more memory than ``max_rss_mb`` (or died the way allocation failures die)."""
 
 
@@ -185,7 +186,7 @@ _TAG_PDF, _TAG_MEMORY, _TAG_ERROR = b"P", b"M", b"E"
 
 _WARM_UP_HTML = (
     '<html lang="zh-CN"><body><p style="font-family: \'Noto Sans CJK SC\'">后勤</p>'
-    '<p style="font-family: \'Noto Serif CJK SC\'; font-weight: bold">后勤</p></body></html>'
+    "<p style=\"font-family: 'Noto Serif CJK SC'; font-weight: bold\">后勤</p></body></html>"
 )
 
 
@@ -208,9 +209,7 @@ def _vm_size_bytes() -> int:
     return 0
 
 
-def _child_render(
-    write_fd: int, stderr_fd: int, html: str, base_url: str, timeout_s: float, max_rss_mb: int
-) -> None:
+def _child_render(write_fd: int, stderr_fd: int, html: str, base_url: str, timeout_s: float, max_rss_mb: int) -> None:
     """Runs in the forked child; never returns."""
     code = 70  # EX_SOFTWARE unless the result was written
     try:
@@ -316,8 +315,6 @@ def _child_result(out: bytes, status: int, max_rss_mb: int, stderr_tail: str) ->
         if -code == signal.SIGXCPU:
             raise RenderTimeout("PDF render exceeded its CPU time limit")
         raise RenderTooLarge(
-            f"PDF render died from {signal.Signals(-code).name}, likely over the {max_rss_mb} MiB limit "
-            f"({stderr_tail})"
+            f"PDF render died from {signal.Signals(-code).name}, likely over the {max_rss_mb} MiB limit ({stderr_tail})"
         )
     raise RenderError(f"PDF render process exited with status {code} ({stderr_tail})")
-

@@ -21,6 +21,8 @@ class ReportRevision(Base):
     __tablename__ = "report_revisions"
     __table_args__ = (
         UniqueConstraint("school_code", "period", "revision"),
+        # one successor per link: a school's chain can never fork, whatever the race
+        UniqueConstraint("school_code", "chain_seq", name="uq_report_revisions_school_chain_seq"),
         Index("ix_report_revisions_school_period", "school_code", "period"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -34,6 +36,10 @@ class ReportRevision(Base):
     content_sha256: Mapped[str] = mapped_column(String(64))
     warnings: Mapped[list[Any]] = mapped_column(JSON, default=list)
     on_time: Mapped[bool] = mapped_column(Boolean)
+    # tamper evidence (docs/AUDIT.md): position in the school's chain, the previous link, and this link
+    chain_seq: Mapped[int] = mapped_column(Integer)
+    prev_chain_hash: Mapped[str] = mapped_column(String(64))
+    chain_hash: Mapped[str] = mapped_column(String(64))
 
 
 class ReportHead(Base):

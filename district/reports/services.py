@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from district.audit.chain import genesis, revision_link
 from district.audit.services import record
 from district.db import utcnow
 from district.registry.crypto import SecretBox
@@ -78,18 +79,36 @@ class Receipt:
     on_time: bool
     content_sha256: str
     warnings: list[dict[str, str]]
+    chain_hash: str
+    hub_key_id: str | None = None
+    signature: str | None = None
 
-    def to_dict(self, lang: str = "zh") -> dict[str, Any]:
+    def signed_fields(self) -> dict[str, Any]:
         return {
             "report_id": self.report_id,
             "school_code": self.school_code,
             "period": self.period,
             "revision": self.revision,
-            "received_at": self.received_at.astimezone(SHANGHAI).isoformat(),
+            "received_at": self.received_at.astimezone(SHANGHAI).isoformat(timespec="microseconds"),
             "on_time": self.on_time,
             "content_sha256": self.content_sha256,
-            "warnings": [_issue_dict(w, lang) for w in self.warnings],
+            "chain_hash": self.chain_hash,
+            "hub_key_id": self.hub_key_id,
         }
+
+    def sign(self, keys: Any) -> Receipt:
+        """Sign with the hub's current Ed25519 key (district.audit.keys)."""
+        from district.audit.keys import receipt_payload
+
+        self.hub_key_id = keys.current_id
+        self.signature = keys.sign(receipt_payload(self.signed_fields()))
+        return self
+
+    def to_dict(self, lang: str = "zh") -> dict[str, Any]:
+        out = self.signed_fields()
+        out["warnings"] = [_issue_dict(w, lang) for w in self.warnings]
+        out["signature"] = self.signature
+        return out
 
 
 def _issue_dict(stored: dict[str, str], lang: str) -> dict[str, str]:
@@ -203,6 +222,7 @@ def receipt_for(session: Session, rev: ReportRevision) -> Receipt:
         on_time=head.on_time if head else rev.on_time,
         content_sha256=rev.content_sha256,
         warnings=list(rev.warnings or []),
+        chain_hash=rev.chain_hash,
     )
 
 
@@ -260,10 +280,19 @@ def submit_report(
     revision_no = (head.revisions + 1) if head else 1
     on_time_now = now <= period_deadline(period, county.deadline_day)
     warnings = [{"path": w.path, "code": w.code, "zh": w.zh, "en": w.en} for w in result.warnings]
+    last_link = session.execute(
+        select(ReportRevision.chain_seq, ReportRevision.chain_hash)
+        .where(ReportRevision.school_code == school.code)
+        .order_by(ReportRevision.chain_seq.desc())
+        .limit(1)
+    ).first()
+    prev_hash = last_link[1] if last_link else genesis(school.code)
     rev = ReportRevision(
         report_id=report_id, school_code=school.code, period=period, revision=revision_no, received_at=now,
         signer=f"credential:{credential_id}", content=canonical_json(data).decode("utf-8"), content_sha256=digest,
-        warnings=warnings, on_time=on_time_now,
+        warnings=warnings, on_time=on_time_now, chain_seq=(last_link[0] + 1) if last_link else 1,
+        prev_chain_hash=prev_hash,
+        chain_hash=revision_link(prev_hash, digest, report_id, period, revision_no, now),
     )
     session.add(rev)
     session.flush()

@@ -90,6 +90,17 @@ Normalisation, status, grade, rank
       report, ascending; ``awaiting_inspection`` when the rubric has an ``inspection_score`` indicator and no
       inspection is dated inside W (also for schools with no report: the bureau still owes the visit).
 
+Audit trail
+    Each ``IndicatorRow`` lists in ``inputs`` every figure it used (sums, counts, the latest period, the
+    chosen inspection's id/date/score, the medians and ratios of F1 — a non-terminating value as
+    ``"p/q ≈ decimal"``), and in ``revision_ids`` the report revisions it read (C4 adds the revision of its
+    carry-over basis, D1 the ledger revisions of the penalised hazards; B2 reads no revision).
+
+Input checks (``ValueError``, never a silent skip): the same school twice; an expected period or a report
+    outside W; two reports for one period; a report whose ``period``/``school_code`` disagrees with its
+    place; ``previous_participating`` not before W or not participating; a hazard ref twice; an inspection
+    score outside 0..max_score; a field the rubric needs missing from a report, or a float/odd value in it.
+
 Campaign progress: see ``campaign_progress``.
 """
 
@@ -935,56 +946,35 @@ def _score_school(s: _School, ctx: _Context) -> SchoolScore:
     if has_b2 and not _inspections_in_window(school, ctx.window):
         flags.append(FLAG_AWAITING_INSPECTION)
 
-    base = {
-        "code": school.code,
-        "name": school.name,
-        "type": school.type,
-        "township": school.township,
-        "rank": None,
-        "coverage": coverage,
-        "flags": flags,
-        "rubric_version": rubric.version,
-        "reported_periods": tuple(m.period for m in s.reported),
-        "expected_periods": expected,
-    }
-    if not s.reported:
-        return SchoolScore(
-            score=None,
-            raw_score=None,
-            grade=None,
-            grade_code=None,
-            status=STATUS_INSUFFICIENT_DATA,
-            indicators=[],
-            earned_total=None,
-            available_total=None,
-            **base,
-        )
-
-    rows = []
-    for ind in rubric.indicators:
-        result = _KIND_FUNCTIONS[ind.kind](ind, s, ctx)
-        area = rubric.area(ind.area)
-        rows.append(
-            IndicatorRow(
-                code=ind.code,
-                area=ind.area,
-                name_zh=ind.name_zh,
-                name_en=ind.name_en,
-                points=ind.points,
-                applicable=result.applicable,
-                earned=result.earned if result.applicable else None,
-                available=ind.points if result.applicable else Fraction(0),
-                inputs=result.inputs,
-                revision_ids=result.revision_ids,
-                note=result.note,
-                area_zh=area.zh,
-                area_en=area.en,
+    rows: list[IndicatorRow] = []
+    earned_total: Fraction | None = None
+    available_total: Fraction | None = None
+    raw: Fraction | None = None
+    if s.reported:  # a school without a report in W gets no rows and no score
+        for ind in rubric.indicators:
+            result = _KIND_FUNCTIONS[ind.kind](ind, s, ctx)
+            area = rubric.area(ind.area)
+            rows.append(
+                IndicatorRow(
+                    code=ind.code,
+                    area=ind.area,
+                    name_zh=ind.name_zh,
+                    name_en=ind.name_en,
+                    points=ind.points,
+                    applicable=result.applicable,
+                    earned=result.earned if result.applicable else None,
+                    available=ind.points if result.applicable else Fraction(0),
+                    inputs=result.inputs,
+                    revision_ids=result.revision_ids,
+                    note=result.note,
+                    area_zh=area.zh,
+                    area_en=area.en,
+                )
             )
-        )
-    earned_total = sum((r.earned for r in rows if r.earned is not None), Fraction(0))
-    available_total = sum((r.available for r in rows), Fraction(0))
+        earned_total = sum((r.earned for r in rows if r.earned is not None), Fraction(0))
+        available_total = sum((r.available for r in rows), Fraction(0))
+        raw = 100 * earned_total / available_total if available_total else None
 
-    raw = 100 * earned_total / available_total if available_total else None
     score = None if raw is None else round_half_up(raw, 2)
     band = None if score is None else rubric.grade_for(score)
     if vetoed:
@@ -996,15 +986,24 @@ def _score_school(s: _School, ctx: _Context) -> SchoolScore:
     else:
         status = STATUS_NOT_COMPLIANT
     return SchoolScore(
+        code=school.code,
+        name=school.name,
+        type=school.type,
+        township=school.township,
         score=score,
         raw_score=raw,
         grade=None if band is None else band.zh,
         grade_code=None if band is None else band.code,
         status=status,
+        rank=None,
+        coverage=coverage,
+        flags=flags,
         indicators=rows,
         earned_total=earned_total,
         available_total=available_total,
-        **base,
+        rubric_version=rubric.version,
+        reported_periods=tuple(m.period for m in s.reported),
+        expected_periods=expected,
     )
 
 

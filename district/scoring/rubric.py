@@ -711,14 +711,15 @@ class _Loader:
                 points_ok = False
             else:
                 total += points
-            kind = raw.get("kind")
-            spec = KINDS.get(kind) if isinstance(kind, str) else None
+            raw_kind = raw.get("kind")
+            kind = raw_kind if isinstance(raw_kind, str) else ""
+            spec = KINDS.get(kind)
             if "kind" not in raw:
                 self.error(header, f"{label}: missing kind")
             elif spec is None:
                 self.error(
                     self.where.line(path, i, "kind"),
-                    f"{label}: unknown kind {kind!r} (known: {', '.join(KINDS)})",
+                    f"{label}: unknown kind {raw_kind!r} (known: {', '.join(KINDS)})",
                 )
             allowed = _INDICATOR_KEYS + tuple(spec.params if spec else ())
             if spec is not None:

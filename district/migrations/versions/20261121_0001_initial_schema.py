@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 09:45:37.923595
+Create Date: 2026-11-21 09:52:28.066814
 """
 
 from collections.abc import Sequence
@@ -29,13 +29,30 @@ def upgrade() -> None:
         sa.Column("county_code", sa.String(length=6), nullable=True),
         sa.Column("school_code", sa.String(length=10), nullable=True),
         sa.Column("details", sa.JSON(), nullable=False),
+        sa.Column("chain_key", sa.String(length=10), nullable=True),
+        sa.Column("chain_seq", sa.Integer(), nullable=True),
+        sa.Column("prev_hash", sa.String(length=64), nullable=True),
+        sa.Column("entry_hash", sa.String(length=64), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
+        sa.UniqueConstraint("chain_key", "chain_seq", name="uq_audit_log_chain_key_seq"),
     )
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_audit_log_action"), ["action"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_log_at"), ["at"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_log_county_code"), ["county_code"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_log_school_code"), ["school_code"], unique=False)
+
+    op.create_table(
+        "chain_head_records",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("county_code", sa.String(length=6), nullable=False),
+        sa.Column("recorded_at", district.db.UTCDateTime(), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("heads", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_chain_head_records")),
+    )
+    with op.batch_alter_table("chain_head_records", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_chain_head_records_county_code"), ["county_code"], unique=False)
 
     op.create_table(
         "cities",
@@ -152,9 +169,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("county_code", sa.String(length=6), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["county_code"], ["counties.code"], name=op.f("fk_townships_county_code_counties")
-        ),
+        sa.ForeignKeyConstraint(["county_code"], ["counties.code"], name=op.f("fk_townships_county_code_counties")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_townships")),
         sa.UniqueConstraint("county_code", "name", name=op.f("uq_townships_county_code")),
     )
@@ -172,12 +187,8 @@ def upgrade() -> None:
         sa.Column("opened", sa.Date(), nullable=True),
         sa.Column("closed", sa.Date(), nullable=True),
         sa.Column("merged_into", sa.String(length=10), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["county_code"], ["counties.code"], name=op.f("fk_schools_county_code_counties")
-        ),
-        sa.ForeignKeyConstraint(
-            ["township_id"], ["townships.id"], name=op.f("fk_schools_township_id_townships")
-        ),
+        sa.ForeignKeyConstraint(["county_code"], ["counties.code"], name=op.f("fk_schools_county_code_counties")),
+        sa.ForeignKeyConstraint(["township_id"], ["townships.id"], name=op.f("fk_schools_township_id_townships")),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_schools")),
     )
     with op.batch_alter_table("schools", schema=None) as batch_op:
@@ -191,9 +202,7 @@ def upgrade() -> None:
         sa.Column("secret_encrypted", sa.LargeBinary(), nullable=False),
         sa.Column("created_at", district.db.UTCDateTime(), nullable=False),
         sa.Column("revoked_at", district.db.UTCDateTime(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["school_code"], ["schools.code"], name=op.f("fk_credentials_school_code_schools")
-        ),
+        sa.ForeignKeyConstraint(["school_code"], ["schools.code"], name=op.f("fk_credentials_school_code_schools")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_credentials")),
     )
     with op.batch_alter_table("credentials", schema=None) as batch_op:
@@ -212,14 +221,16 @@ def upgrade() -> None:
         sa.Column("content_sha256", sa.String(length=64), nullable=False),
         sa.Column("warnings", sa.JSON(), nullable=False),
         sa.Column("on_time", sa.Boolean(), nullable=False),
+        sa.Column("chain_seq", sa.Integer(), nullable=False),
+        sa.Column("prev_chain_hash", sa.String(length=64), nullable=False),
+        sa.Column("chain_hash", sa.String(length=64), nullable=False),
         sa.ForeignKeyConstraint(
             ["school_code"], ["schools.code"], name=op.f("fk_report_revisions_school_code_schools")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_report_revisions")),
         sa.UniqueConstraint("report_id", name=op.f("uq_report_revisions_report_id")),
-        sa.UniqueConstraint(
-            "school_code", "period", "revision", name=op.f("uq_report_revisions_school_code")
-        ),
+        sa.UniqueConstraint("school_code", "chain_seq", name="uq_report_revisions_school_chain_seq"),
+        sa.UniqueConstraint("school_code", "period", "revision", name=op.f("uq_report_revisions_school_code")),
     )
     with op.batch_alter_table("report_revisions", schema=None) as batch_op:
         batch_op.create_index("ix_report_revisions_school_period", ["school_code", "period"], unique=False)
@@ -238,9 +249,7 @@ def upgrade() -> None:
         sa.Column("deadline", sa.Date(), nullable=False),
         sa.Column("rectified_on", sa.Date(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["revision_id"],
-            ["report_revisions.id"],
-            name=op.f("fk_hazard_entries_revision_id_report_revisions"),
+            ["revision_id"], ["report_revisions.id"], name=op.f("fk_hazard_entries_revision_id_report_revisions")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_hazard_entries")),
     )
@@ -258,13 +267,9 @@ def upgrade() -> None:
         sa.Column("first_received_at", district.db.UTCDateTime(), nullable=False),
         sa.Column("on_time", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["revision_id"],
-            ["report_revisions.id"],
-            name=op.f("fk_report_heads_revision_id_report_revisions"),
+            ["revision_id"], ["report_revisions.id"], name=op.f("fk_report_heads_revision_id_report_revisions")
         ),
-        sa.ForeignKeyConstraint(
-            ["school_code"], ["schools.code"], name=op.f("fk_report_heads_school_code_schools")
-        ),
+        sa.ForeignKeyConstraint(["school_code"], ["schools.code"], name=op.f("fk_report_heads_school_code_schools")),
         sa.PrimaryKeyConstraint("school_code", "period", name=op.f("pk_report_heads")),
     )
     with op.batch_alter_table("report_heads", schema=None) as batch_op:
@@ -324,6 +329,10 @@ def downgrade() -> None:
 
     op.drop_table("rejections")
     op.drop_table("cities")
+    with op.batch_alter_table("chain_head_records", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_chain_head_records_county_code"))
+
+    op.drop_table("chain_head_records")
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_audit_log_school_code"))
         batch_op.drop_index(batch_op.f("ix_audit_log_county_code"))

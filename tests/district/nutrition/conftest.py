@@ -1,4 +1,6 @@
-"""Report factory for the 营养餐 tests: plain dicts shaped as the standard defines them (no database)."""
+"""Fixtures of the 营养餐 tests: plain report dicts shaped as the standard defines them and a five-school county
+for the pure engine (no database); at the end, the same kind of county in the database, its reports submitted
+through the signed API (``fund_county``, ``fund_agents``, ``submit``, ``fund_scenario``)."""
 
 from __future__ import annotations
 
@@ -344,3 +346,143 @@ def county_report() -> FundReport:
         standard_rate=Decimal("5.00"),
         generated_at=GENERATED,
     )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The same kind of county in the database, every report submitted through the signed API (tests/conftest.py's
+# ``county``: 富平县 610528 with 0001, 0002 in 庄里镇, 0003 closed 2026-06-30 and 0004 opened 2026-10-01 in
+# 城关街道; this adds 0005 in 城关街道 and 0006 in 庄里镇). Hand-computed in test_nutrition_services.py.
+
+FUND_SCHOOLS = ("6105280001", "6105280002", "6105280004", "6105280005", "6105280006")
+
+
+@pytest.fixture
+def fund_county(session: Any, county: Any) -> Any:
+    from district.registry.models import School, Township
+
+    townships = {t.name: t.id for t in session.query(Township).filter_by(county_code="610528")}
+    session.add_all(
+        [
+            School(code="6105280005", name="城关第二小学", county_code="610528",
+                   township_id=townships["城关街道"], type="primary", boarding=False),
+            School(code="6105280006", name="庄里镇东村教学点", county_code="610528",
+                   township_id=townships["庄里镇"], type="teaching_point", boarding=False),
+        ]
+    )  # fmt: skip
+    session.flush()
+    return county
+
+
+@pytest.fixture
+def fund_agents(app: Any, client: Any, session: Any, fund_county: Any) -> dict[str, Any]:
+    """A signed agent (tests/conftest.py SignedClient) for each of the five reporting schools."""
+    from district.registry.crypto import SecretBox
+    from district.registry.services import issue_credential
+    from tests.conftest import SignedClient
+
+    box = SecretBox(app.config["SERVER_KEY_FILE"])
+    return {code: SignedClient(client, code, issue_credential(session, box, code)) for code in FUND_SCHOOLS}
+
+
+@pytest.fixture
+def submit(fund_agents: dict[str, Any]) -> Callable[..., dict[str, Any]]:
+    """``submit(code, period, **nutrition)``: a report of ``build_report``'s shape through POST /api/v1/reports;
+    returns the receipt. ``participating=False`` and ``sample_retention_days=`` as ``build_report``."""
+    import uuid
+
+    def post(code: str, period: str, **fields: Any) -> dict[str, Any]:
+        report = build_report(code, period, students=1000, **fields)
+        report["report_id"] = str(uuid.uuid4())
+        report["hazards"] = []
+        resp = fund_agents[code].post_report(report)
+        assert resp.status_code == 201, resp.json
+        return resp.json  # type: ignore[no-any-return]
+
+    return post
+
+
+def fund(
+    days: int,
+    eligible: int,
+    meals: int,
+    opening: str,
+    received: str,
+    food: str,
+    closing: str,
+    *,
+    rate: str = "5.00",
+    other: str = "0.00",
+    mode: str = "canteen",
+    accompany: int | None = None,
+    sample: int | None = None,
+) -> dict[str, Any]:
+    """``submit`` keywords for a participating month (accompanied meals and samples on every day unless given)."""
+    return {
+        "eligible_students": eligible,
+        "meal_days": days,
+        "meals_served": meals,
+        "subsidy_rate": rate,
+        "opening_balance": opening,
+        "funds_received": received,
+        "food_spend": food,
+        "other_spend": other,
+        "closing_balance": closing,
+        "supply_mode": mode,
+        "accompany_meal_days": days if accompany is None else accompany,
+        "sample_retention_days": sample,
+    }
+
+
+@pytest.fixture
+def fund_scenario(submit: Callable[..., dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """富平县 2026-09..2026-11 in the database; returns the receipts by (school, period) of the effective ones.
+
+    Every month's figures are checked by hand in the comments; the window's table is in
+    test_nutrition_services.py.
+    """
+    s1, s2, s4, s5, s6 = FUND_SCHOOLS
+    receipts: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def send(code: str, period: str, **fields: Any) -> None:
+        receipts[(code, period)] = submit(code, period, **fields)
+
+    # Before the window (the carry-over basis of each school's first participating month in it).
+    send(s1, "2026-06", **fund(20, 100, 1950, "300.00", "10000.00", "9800.00", "500.00"))
+    send(s2, "2026-06", **fund(20, 200, 4000, "0.00", "20000.00", "20000.00", "0.00", mode="enterprise"))
+    send(s5, "2026-05", **fund(20, 30, 600, "0.00", "2600.00", "2400.00", "200.00"))
+    send(s5, "2026-06", participating=False)  # the carry-over looks past it, to May
+    send(s6, "2026-06", participating=False)
+
+    # 0001 庄里镇 canteen. 09: 500.00 (June) + 10000.00 − 9750.00 = 750.00; 1950 × 5.00 = 9750.00: clean.
+    send(s1, "2026-09", **fund(20, 100, 1950, "500.00", "10000.00", "9750.00", "750.00"))
+    # 10, revision 1: 750.00 + 11000.00 − 10700.00 = 1050.00 ≠ 1000.00 (BALANCE_MISMATCH) ...
+    send(s1, "2026-10", **fund(22, 100, 2150, "750.00", "11000.00", "10700.00", "1000.00"))
+    # ... corrected by revision 2: 750.00 + 11000.00 − 10750.00 = 1000.00; 1000.00 ≤ 0.10 × 11750.00: clean.
+    send(s1, "2026-10", **fund(22, 100, 2150, "750.00", "11000.00", "10750.00", "1000.00"))
+    # 11: 1000.00 + 10500.00 − 9800.00 = 1700.00 > 0.10 × 11500.00 = 1150.00 → HIGH_BALANCE.
+    send(s1, "2026-11", **fund(21, 100, 2000, "1000.00", "10500.00", "9800.00", "1700.00"))
+
+    # 0002 庄里镇 enterprise. 09: 0.00 + 20000.00 − 20000.00 = 0.00; 4000 = 200 × 20: clean.
+    send(s2, "2026-09", **fund(20, 200, 4000, "0.00", "20000.00", "20000.00", "0.00", mode="enterprise"))
+    send(s2, "2026-10", participating=False)
+    # 11: 100.00 + 21000.00 − 20500.00 − 500.00 = 100.00 balanced; other 500.00 → MISUSE; opening 100.00 ≠
+    #     September's closing 0.00 (across October) → CARRY_OVER_MISMATCH; accompanied 15 < 21 → ACCOMPANY_GAP.
+    send(s2, "2026-11", **fund(21, 200, 4100, "100.00", "21000.00", "20500.00", "100.00", other="500.00",
+                               mode="enterprise", accompany=15))  # fmt: skip
+
+    # 0004 城关街道 mixed, opened 2026-10-01 (not expected in September). 10: 0.00 + 33000.00 − 33000.00 = 0.00 ≠
+    #     100.00 → BALANCE_MISMATCH. 11: opening 0.00 ≠ October's closing 100.00 → CARRY_OVER_MISMATCH.
+    send(s4, "2026-10", **fund(22, 300, 6600, "0.00", "33000.00", "33000.00", "100.00", mode="mixed"))
+    send(s4, "2026-11", **fund(21, 300, 6300, "0.00", "31500.00", "31500.00", "0.00", mode="mixed"))
+
+    # 0005 城关街道 canteen. 09: rate 4.00 → NONSTANDARD_RATE; 200.00 (May) + 2400.00 − 2400.00 = 200.00;
+    #     2400.00 = 600 × 4.00; 200.00 ≤ 0.10 × 2600.00 = 260.00. No October report.
+    send(s5, "2026-09", **fund(20, 30, 600, "200.00", "2400.00", "2400.00", "200.00", rate="4.00"))
+    # 11: 650 > 30 × 21 = 630 → MEALS_EXCEED_ENTITLEMENT; samples 18 < 21 → SAMPLE_GAP;
+    #     200.00 + 3150.00 − 3150.00 = 200.00 ≤ 0.10 × 3350.00 = 335.00; 3150.00 ≤ 650 × 5.00 = 3250.00.
+    send(s5, "2026-11", **fund(21, 30, 650, "200.00", "3150.00", "3150.00", "200.00", sample=18))
+
+    # 0006 庄里镇: not in the programme; no November report.
+    send(s6, "2026-09", participating=False)
+    send(s6, "2026-10", participating=False)
+    return receipts

@@ -27,11 +27,14 @@ REPORT = """{% extends "base.html" %}
 {% block content %}
 <h2>一、资金收支</h2>
 <table>
-<thead><tr><th style="width:10%">序号</th><th>供餐学校名称</th><th class="num" style="width:22%">补助金额（元）</th></tr>
-</thead>
+<thead><tr>
+  <th style="width:10%">序号</th><th>供餐学校名称</th><th class="num" style="width:22%">补助金额（元）</th>
+</tr></thead>
 <tbody>
 {% for row in rows %}
-<tr><td class="center">{{ loop.index }}</td><td>{{ row.name }}</td><td class="num">{{ row.amount|money }}</td></tr>
+<tr>
+  <td class="center">{{ loop.index }}</td><td>{{ row.name }}</td><td class="num">{{ row.amount|money }}</td>
+</tr>
 {% endfor %}
 </tbody>
 </table>
@@ -121,7 +124,7 @@ def test_portrait_by_default_and_landscape_on_request(pdf_file, run_tool):
 
     whole = pdf_env().from_string(
         '{% extends "base.html" %}{% block title %}横版{% endblock %}'
-        '{% block body_class %}landscape{% endblock %}{% block content %}<p>宽表</p>{% endblock %}'
+        "{% block body_class %}landscape{% endblock %}{% block content %}<p>宽表</p>{% endblock %}"
     )
     sizes = _page_sizes(render_pdf(whole.render()), pdf_file, run_tool)
     assert [tuple(round(x, 2) for x in s) for s in sizes] == [a4[::-1]]
@@ -137,6 +140,7 @@ def test_portrait_by_default_and_landscape_on_request(pdf_file, run_tool):
 def test_render_html_uses_the_file_templates(pdftotext):
     html = render_html("base.html", county="富平县")
     assert 'href="houqin-static:/pdf/report.css"' in html
+    assert '<span class="standard">houqin/monthly-report@1</span>' in html  # houqin_standard.STANDARD_ID
     assert '<span class="county">富平县</span>' in html
     # the stylesheet loaded through our fetcher: the footer only exists in report.css
     assert "第 1 页 共 1 页" in pdftotext(render_pdf(html))
@@ -149,7 +153,7 @@ def test_base_url_must_be_ours():
     assert render_pdf("<p>x</p>", base_url="houqin-static:/pdf/").startswith(b"%PDF-")
 
 
-# --- bounded render -------------------------------------------------------------------------------------------
+# --- bounded render ------------------------------------------------------------------------------------
 
 
 def test_bounded_render_returns_the_same_document(pdftotext):

@@ -68,7 +68,7 @@ class Handler(BaseHTTPRequestHandler):
 @pytest.fixture
 def server() -> Iterator[Recorder]:
     srv = Recorder()
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield srv
@@ -87,9 +87,9 @@ def untrusted_references(base: str) -> list[str]:
     ]
 
 
-def raw_attack_page(base: str, secret: Path | str = "/etc/passwd") -> str:
+def raw_attack_page(base: str, local_file: Path | None = None) -> str:
     """Unescaped markup with every way we know for a document to load something."""
-    secret_url = secret if isinstance(secret, str) else secret.as_uri()
+    secret_url = local_file.as_uri() if local_file else "file:///etc/passwd"
     refs = "\n".join(f"<div>{r}</div>" for r in untrusted_references(base))
     return f"""<!DOCTYPE html><html lang="zh-CN"><head>
 <style>@import url({base}/import.css);
@@ -144,12 +144,13 @@ def test_our_fetcher_refuses_raw_markup(server, pdftotext, pdf_file, run_tool, c
 
 
 def test_control_default_fetcher_would_leak(server, tmp_path, pdf_file, run_tool):
-    """Without our fetcher the same page calls the server and embeds a local file: the tests above can fail."""
+    """Without our fetcher the same page calls the server and embeds a local file: the tests above can
+    fail."""
     secret = tmp_path / "secret.txt"
     secret.write_text("root:x:0:0:secret\n")
     pdf = weasyprint.HTML(string=raw_attack_page(server.base, secret)).write_pdf()
     assert "/x.css" in server.hits and "/y.png" in server.hits
-    assert attachments(pdf_file(pdf), run_tool) == 1
+    assert attachments(pdf_file(pdf), run_tool) == 2  # <link rel=attachment> and <a rel=attachment>
 
 
 REFUSED = [
@@ -187,9 +188,13 @@ def test_fetcher_serves_our_stylesheet_and_relative_urls():
     response = fetcher.fetch("houqin-static:/pdf/report.css")
     assert response.content_type == "text/css"
     assert response.read() == (STATIC_ROOT / "pdf" / "report.css").read_bytes()
-    # relative references resolve inside our scheme, and ".." stops at its root
-    assert urljoin("houqin-static:/pdf/", "report.css") == "houqin-static:/pdf/report.css"
-    assert urljoin("houqin-static:/pdf/", "../../../etc/passwd") == "houqin-static:/etc/passwd"
+    # relative references resolve inside our scheme (how WeasyPrint joins them) ...
+    assert urljoin("houqin-static:/", "pdf/report.css") == "houqin-static:/pdf/report.css"
+    assert urljoin("houqin-static:/pdf/x.css", "report.css") == "houqin-static:/pdf/report.css"
+    # ... and climbing out of the root gives URLs that are refused
+    for escape in ("../../../etc/passwd", "/etc/passwd", "../../../../district/rendering/pdf.py"):
+        with pytest.raises(URLRefused):
+            fetcher.fetch(urljoin("houqin-static:/pdf/", escape))
 
 
 def test_fetcher_does_not_follow_symlinks_out_of_its_root(tmp_path):

@@ -33,7 +33,7 @@ def test_accepts_the_example_report_and_returns_a_receipt(agent: SignedClient, s
     assert resp.status_code == 201, resp.json
     receipt = resp.json
     assert set(receipt) == {"report_id", "school_code", "period", "revision", "received_at", "on_time",
-                            "content_sha256", "warnings"}
+                            "content_sha256", "warnings", "chain_hash", "hub_key_id", "signature"}
     assert receipt["report_id"] == report["report_id"]
     assert receipt["school_code"] == "6105280001"
     assert receipt["period"] == "2026-09"

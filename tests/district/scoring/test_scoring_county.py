@@ -17,6 +17,7 @@ from district.scoring.engine import (
     round_half_up,
     score_county,
 )
+from district.scoring.rubric import DEFAULT_RUBRIC_PATH, load_rubric
 
 SEP, OCT, NOV = "2026-09", "2026-10", "2026-11"
 FALL = [SEP, OCT, NOV, "2026-12", "2027-01"]
@@ -413,3 +414,31 @@ def test_window(make_school):
     assert w.periods == ("2026-01", "2026-02", "2026-03")
     assert Window.for_year(2026, latest_closed="2026-04") == Window("2026-01", "2026-04")
     assert Window("2028-02", "2028-02").last_day == date(2028, 2, 29)
+
+
+def test_a_county_rubric_changes_the_weights(make_school):
+    text = DEFAULT_RUBRIC_PATH.read_text(encoding="utf-8")
+    text = text.replace('version = "default-1"', 'version = "fuping-2027"')
+    text = text.replace('name_en = "Greening"\npoints = 10', 'name_en = "Greening"\npoints = 8')
+    text = text.replace(
+        'name_en = "Dormitory: unified standard items"\npoints = 5',
+        'name_en = "Dormitory: unified standard items"\npoints = 7',
+    )
+    county = load_rubric(text, source="fuping.toml")
+    school = make_school(
+        months=[
+            (
+                SEP,
+                {
+                    "campus.green_area_m2": "3000",  # B1 8 × (0.25 / 0.35) = 40/7
+                    "dormitory.unified_items": ["rules", "mirror", "bed_spec"],  # G1 7 × 3/9 = 7/3
+                },
+            )
+        ]
+    )
+    [result] = score_county([school], Window(SEP, SEP), county)
+    # 100 − 8 + 40/7 − 7 + 7/3 = 85 + 169/21 = 93.0476…
+    assert result.raw_score == 85 + Fraction(169, 21)
+    assert result.score == Decimal("93.05")
+    assert result.rubric_version == "fuping-2027"
+    assert result.row("B1").points == 8

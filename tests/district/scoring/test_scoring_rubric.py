@@ -266,3 +266,23 @@ def test_a_county_rubric_with_other_weights_loads():
     assert rubric.version == "fuping-2027"
     assert rubric.indicator("B1").points == 8 and rubric.indicator("G1").points == 7
     assert rubric.source == SOURCE
+
+
+def test_unknown_top_level_key_and_missing_kind():
+    text = edited("break_months = [7, 8]", "break_month = [7, 8]")
+    text = edited('kind = "months_flag"\n', "", text)
+    header = line_of(text, 'code = "D4"') - 1
+    assert errors_of(text) == [
+        f"{SOURCE}:{line_of(text, 'break_month =')}: unknown key 'break_month' (allowed: version, title_zh,"
+        " title_en, break_months, status, veto, campaign, grades, areas, indicators)",
+        f"{SOURCE}:{header}: indicator D4: missing kind",
+    ]
+
+
+def test_break_months_default_to_july_and_august():
+    rubric = load_rubric(edited("break_months = [7, 8]\n", ""), source=SOURCE)
+    assert rubric.break_months == (7, 8)
+    text = edited("break_months = [7, 8]", "break_months = [1, 2, 13]")
+    assert errors_of(text) == [
+        f"{SOURCE}:{line_of(text, 'break_months')}: break_months: 13 is not a month 1–12"
+    ]

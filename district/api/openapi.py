@@ -1,0 +1,903 @@
+"""The hub's OpenAPI 3.1 document (API.md v1), built from code so it cannot drift from the standard.
+
+``OPENAPI_PATH`` is the committed ``openapi.json`` that ``GET /api/v1/openapi.json`` serves as is. The report
+schema is generated from the field metadata of ``houqin_standard.fields`` (sections, kinds, ranges, enums,
+labels), so a new field of the standard changes the document the next time it is regenerated::
+
+    python3 -m district.api.openapi          # rewrite district/api/openapi.json
+    python3 -m district.api.openapi --check  # exit 1 when the committed file is stale
+
+``tests/district/api/test_openapi.py`` asserts that the committed file equals :func:`render`, that every
+``/api/v1`` route of the app is documented, and runs schemathesis against the app with it.
+
+What JSON Schema cannot say (cross-field rules such as ``boarders ≤ students``, "not in the future",
+idempotency, the period lock) the hub checks itself and answers with the documented 4xx error bodies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from district.nutrition.anomalies import ANOMALY_CODES
+from houqin_standard import ERROR_CODES, HAZARD_FIELDS, HEADER_FIELDS, SECTIONS, STANDARD_ID, WARNING_CODES
+from houqin_standard.fields import ENUM_LABELS, MAX_COUNT, Field
+from houqin_standard.money import MAX_INTEGER_DIGITS, MONEY_RE, QUANTITY_RE
+from houqin_standard.periods import EARLIEST_PERIOD, PERIOD_RE
+from houqin_standard.receipts import SIGNED_FIELDS
+from houqin_standard.validate import _DATE_RE, _DATETIME_RE, _SCHOOL_CODE_RE, _UUID_RE
+
+OPENAPI_PATH = Path(__file__).resolve().with_name("openapi.json")
+
+Schema = dict[str, Any]
+
+API = "/api/v1"
+JSON = "application/json"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PDF = "application/pdf"
+
+
+def ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def nullable(schema: Schema) -> Schema:
+    """``schema`` or JSON null (OpenAPI 3.1 has no ``nullable``)."""
+    if set(schema) == {"$ref"}:
+        return {"anyOf": [schema, {"type": "null"}]}
+    out = dict(schema)
+    out["type"] = [schema["type"], "null"]
+    return out
+
+
+def anchored(pattern: str) -> str:
+    return f"^{pattern}$"
+
+
+def _bounded_digits(pattern: str) -> str:
+    """The standard's money/quantity regex with its integer part capped at ``MAX_INTEGER_DIGITS`` digits
+    (the validator checks the cap separately; a schema has to say it in the pattern)."""
+    unbounded = "[1-9][0-9]*"
+    assert unbounded in pattern, pattern
+    return pattern.replace(unbounded, f"[1-9][0-9]{{0,{MAX_INTEGER_DIGITS - 1}}}")
+
+
+MONEY_PATTERN = anchored(_bounded_digits(MONEY_RE.pattern))
+QUANTITY_PATTERN = anchored(_bounded_digits(QUANTITY_RE.pattern))
+PERIOD_PATTERN = anchored(PERIOD_RE.pattern)
+# A period the standard accepts: YYYY-MM from EARLIEST_PERIOD on (the hub refuses earlier ones).
+assert EARLIEST_PERIOD == "2010-01", "update REPORTABLE_PERIOD_PATTERN"
+REPORTABLE_PERIOD_PATTERN = "^(?:20[1-9][0-9]|2[1-9][0-9]{2}|[3-9][0-9]{3})-(?:0[1-9]|1[0-2])$"
+SCHOOL_CODE_PATTERN = anchored(_SCHOOL_CODE_RE.pattern)
+COUNTY_CODE_PATTERN = "^[0-9]{6}$"
+UUID_PATTERN = anchored(_UUID_RE.pattern)
+DATE_PATTERN = anchored(_DATE_RE.pattern)
+DATETIME_PATTERN = anchored(_DATETIME_RE.pattern)
+SHA256_PATTERN = "^[0-9a-f]{64}$"
+RATE_PATTERN = r"^[0-9]+\.[0-9]{4}$"  # ratios as strings with 4 decimals ("0.9500")
+SCORE_PATTERN = r"^[0-9]+\.[0-9]{2}$"
+
+
+# ------------------------------------------------------------------------------------------ the report
+
+
+def field_schema(f: Field) -> Schema:
+    """JSON Schema of one field of ``houqin/monthly-report@1`` from its metadata (kind, range, enum)."""
+    s: Schema
+    if f.kind == "int":
+        s = {"type": "integer", "minimum": f.minimum or 0, "maximum": f.maximum if f.maximum is not None
+             else MAX_COUNT}
+    elif f.kind == "money":
+        s = {"type": "string", "pattern": MONEY_PATTERN}
+    elif f.kind == "quantity":
+        s = {"type": "string", "pattern": QUANTITY_PATTERN}
+    elif f.kind == "bool":
+        s = {"type": "boolean"}
+    elif f.kind == "enum":
+        s = {"type": "string", "enum": list(f.enum or ())}
+    elif f.kind == "list":
+        s = {"type": "array", "items": {"type": "string", "enum": list(f.enum or ())}, "uniqueItems": True,
+             "maxItems": len(f.enum or ())}
+    elif f.kind == "date":
+        s = {"type": "string", "format": "date", "pattern": DATE_PATTERN}
+    elif f.kind == "datetime":
+        s = {"type": "string", "format": "date-time", "pattern": DATETIME_PATTERN}
+    elif f.kind == "str" and f.fmt == "standard":
+        s = {"type": "string", "const": STANDARD_ID}
+    elif f.kind == "str" and f.fmt == "uuid":
+        s = {"type": "string", "format": "uuid", "pattern": UUID_PATTERN}
+    elif f.kind == "str" and f.fmt == "school_code":
+        s = {"type": "string", "pattern": SCHOOL_CODE_PATTERN}
+    elif f.kind == "str" and f.fmt == "period":
+        s = {"type": "string", "pattern": REPORTABLE_PERIOD_PATTERN}
+    elif f.kind == "str":
+        s = {"type": "string"}
+        if f.minimum:
+            s["minLength"] = f.minimum
+        if f.maximum is not None:
+            s["maxLength"] = f.maximum
+    else:  # pragma: no cover - a new kind must be mapped here; the test that regenerates the file fails
+        raise AssertionError(f"no JSON Schema for field kind {f.kind!r}")
+    if f.nullable:
+        s = nullable(s)
+    s["title"] = f.label_en
+    s["description"] = f.label_zh + (f"（单位：{f.unit}）" if f.unit else "")
+    if f.unit:
+        s["x-unit"] = f.unit
+    if f.enum_name:
+        s["x-enum-labels"] = {value: list(ENUM_LABELS[f.enum_name][value]) for value in f.enum or ()}
+    return s
+
+
+def object_schema(fields: tuple[Field, ...], required: list[str] | None = None, **extra: Any) -> Schema:
+    return {
+        "type": "object",
+        **extra,
+        "properties": {f.key: field_schema(f) for f in fields},
+        "required": [f.key for f in fields if f.required] if required is None else required,
+        "additionalProperties": False,
+    }
+
+
+def report_schemas() -> dict[str, Schema]:
+    """``Report`` and one schema per section and for a hazard entry, from ``houqin_standard.fields``."""
+    schemas: dict[str, Schema] = {}
+    for section in SECTIONS:
+        name = "Report" + "".join(part.title() for part in section.key.split("_"))
+        extra: dict[str, Any] = {"title": section.label_en, "description": section.label_zh}
+        required = None
+        if section.key == "nutrition":
+            # STANDARD.md: the other fields are required only while the school takes part in the programme.
+            required = ["participating"]
+            extra["description"] += "。participating 为 true 时其余字段均为必填。"
+            extra["if"] = {"properties": {"participating": {"const": True}}, "required": ["participating"]}
+            extra["then"] = {"required": [f.key for f in section.fields if f.required]}
+        schemas[name] = object_schema(section.fields, required, **extra)
+    schemas["ReportHazard"] = object_schema(HAZARD_FIELDS, title="Hazard ledger entry", description="隐患台账条目")
+    section_refs = {s.key: ref("Report" + "".join(p.title() for p in s.key.split("_"))) for s in SECTIONS}
+    schemas["Report"] = {
+        "type": "object",
+        "title": f"Monthly report {STANDARD_ID}",
+        "description": (
+            "学校后勤月报（STANDARD.md）。Money is a string with exactly 2 decimals, quantities a string with at "
+            f"most 1 decimal; periods from {EARLIEST_PERIOD} up to the current month (Asia/Shanghai). The "
+            "cross-field rules of STANDARD.md (e.g. boarders ≤ students, green area ≤ campus area, a hazard's "
+            "deadline not before it was found) are checked by the hub and answered with 422 listing every "
+            "violation. `dormitory` is required when `enrollment.boarders` > 0."
+        ),
+        "properties": {
+            **{f.key: field_schema(f) for f in HEADER_FIELDS},
+            **section_refs,
+            "hazards": {"type": "array", "items": ref("ReportHazard"), "title": "Hazard ledger",
+                        "description": "隐患台账（没有隐患时为 []）"},
+        },
+        "required": [
+            *(f.key for f in HEADER_FIELDS if f.required),
+            *(s.key for s in SECTIONS if s.required),
+            "hazards",
+        ],
+        "additionalProperties": False,
+        "if": {"properties": {"enrollment": {"properties": {"boarders": {"type": "integer", "minimum": 1}},
+                                             "required": ["boarders"]}},
+               "required": ["enrollment"]},
+        "then": {"required": ["dormitory"]},
+    }
+    return schemas
+
+
+# ------------------------------------------------------------------------------------------ other schemas
+
+
+def _issue() -> Schema:
+    return {
+        "type": "object",
+        "description": "One error or warning about a report: JSON pointer, stable code, message (zh, or en with "
+                       "`Accept-Language: en`).",
+        "properties": {
+            "path": {"type": "string", "description": 'JSON pointer into the report ("" is the whole report)'},
+            "code": {"type": "string"},
+            "message": {"type": "string"},
+        },
+        "required": ["path", "code", "message"],
+        "additionalProperties": False,
+    }
+
+
+def _error(details: Schema, description: str) -> Schema:
+    return {
+        "type": "object",
+        "description": description,
+        "properties": {
+            "error": {
+                "type": "object",
+                "properties": {
+                    "code": {"type": "string", "description": "stable machine code, e.g. `bad_signature`"},
+                    "message": {"type": "string"},
+                    "details": {"type": "array", "items": details},
+                },
+                "required": ["code", "message", "details"],
+                "additionalProperties": False,
+            }
+        },
+        "required": ["error"],
+        "additionalProperties": False,
+    }
+
+
+def _receipt() -> Schema:
+    """The receipt of API.md plus what the hub signs (``houqin_standard.receipts.SIGNED_FIELDS``)."""
+    fields: dict[str, Schema] = {
+        "report_id": {"type": "string", "pattern": UUID_PATTERN},
+        "school_code": {"type": "string", "pattern": SCHOOL_CODE_PATTERN},
+        "period": {"type": "string", "pattern": PERIOD_PATTERN},
+        "revision": {"type": "integer", "minimum": 1, "description": "1 for the school-period's first revision"},
+        "received_at": {"type": "string", "format": "date-time", "description": "Asia/Shanghai (+08:00)"},
+        "on_time": {"type": "boolean", "description": "the school's timeliness for the period (its first "
+                                                      "accepted revision before the deadline)"},
+        "content_sha256": {"type": "string", "pattern": SHA256_PATTERN,
+                           "description": "SHA-256 of the canonical JSON of the report"},
+        "chain_hash": {"type": "string", "pattern": SHA256_PATTERN,
+                       "description": "this revision's link in the school's hash chain (docs/AUDIT.md)"},
+        "hub_key_id": {"type": ["string", "null"], "description": "the hub key that signed the receipt"},
+    }
+    if set(fields) != set(SIGNED_FIELDS):  # the signed receipt changed: describe its fields here
+        raise AssertionError(f"receipt fields {sorted(fields)} != SIGNED_FIELDS {sorted(SIGNED_FIELDS)}")
+    return {
+        "type": "object",
+        "description": "回执: the hub's acknowledgement of one accepted revision, signed by the hub (Ed25519 over "
+                       "the canonical JSON of every field but `warnings` and `signature`; keys at "
+                       "`GET /api/v1/hub-keys`).",
+        "properties": {
+            **{k: fields[k] for k in SIGNED_FIELDS},
+            "warnings": {"type": "array", "items": ref("Issue")},
+            "signature": {"type": ["string", "null"], "pattern": "^[0-9a-f]+$",
+                          "description": "hex Ed25519 signature"},
+        },
+        "required": [*SIGNED_FIELDS, "warnings", "signature"],
+        "additionalProperties": False,
+    }
+
+
+def _hub_keys() -> Schema:
+    return {
+        "type": "object",
+        "description": "The hub's public receipt-signing keys, current and retired.",
+        "properties": {
+            "algorithm": {"type": "string", "const": "Ed25519"},
+            "keys": {"type": "array", "items": {
+                "type": "object",
+                "properties": {"key_id": {"type": "string"}, "algorithm": {"type": "string"},
+                               "public_key": {"type": "string", "description": "raw public key, base64"},
+                               "created_at": {"type": "string", "format": "date-time"},
+                               "current": {"type": "boolean"}},
+                "required": ["key_id", "public_key", "current"],
+            }},
+        },
+        "required": ["algorithm", "keys"],
+    }
+
+
+def _anomaly() -> Schema:
+    return {
+        "type": "object",
+        "description": "营养餐 fund anomaly of one school-month (SCORING.md).",
+        "properties": {
+            "school_code": {"type": "string", "pattern": SCHOOL_CODE_PATTERN},
+            "period": {"type": "string", "pattern": PERIOD_PATTERN},
+            "code": {"type": "string", "enum": list(ANOMALY_CODES),
+                     "x-enum-labels": {k: [v.zh, v.en] for k, v in ANOMALY_CODES.items()}},
+            "message": {"type": "string"},
+            "figures": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
+        "required": ["school_code", "period", "code", "message", "figures"],
+    }
+
+
+def _feedback() -> Schema:
+    return {
+        "type": "object",
+        "description": "What the bureau sees of the signer's school for one period.",
+        "properties": {
+            "school_code": {"type": "string", "pattern": SCHOOL_CODE_PATTERN},
+            "period": {"type": "string", "pattern": PERIOD_PATTERN},
+            "deadline": {"type": "string", "format": "date-time"},
+            "locked": {"type": "boolean"},
+            "revision": {**nullable(ref("Receipt")), "description": "the receipt of the revision in effect"},
+            "revisions": {"type": "integer", "minimum": 0},
+            "warnings": {"type": "array", "items": ref("Issue")},
+            "fund_anomalies": {"type": "array", "items": ref("FundAnomaly")},
+            "score": {"type": ["string", "number", "null"], "description": "latest score (null before the first "
+                                                                          "ranking)"},
+            "rank": {"type": ["integer", "null"], "minimum": 1, "description": "latest rank in the county"},
+            "reminders": {"type": "array"},
+        },
+        "required": ["school_code", "period", "deadline", "locked", "revision", "revisions", "warnings",
+                     "fund_anomalies", "score", "rank", "reminders"],
+    }
+
+
+def _rate(description: str) -> Schema:
+    return {"type": ["string", "null"], "pattern": RATE_PATTERN, "description": description}
+
+
+def _completeness() -> Schema:
+    counts = {"expected": {"type": "integer", "minimum": 0}, "reported": {"type": "integer", "minimum": 0},
+              "on_time": {"type": "integer", "minimum": 0}}
+    return {
+        "type": "object",
+        "description": "Completeness and timeliness of a county's period; never above 100 %.",
+        "properties": {
+            "county_code": {"type": "string", "pattern": COUNTY_CODE_PATTERN},
+            "period": {"type": "string", "pattern": PERIOD_PATTERN},
+            "break_month": {"type": "boolean", "description": "no school is expected (e.g. July, August)"},
+            "deadline": {"type": "string", "format": "date-time"},
+            **counts,
+            "completeness": _rate("reported / expected; null when no school is expected"),
+            "timeliness": _rate("on_time / expected; null when no school is expected"),
+            "missing": {"type": "array", "items": {
+                "type": "object",
+                "properties": {"school_code": {"type": "string", "pattern": SCHOOL_CODE_PATTERN},
+                               "name": {"type": "string"}, "township": {"type": "string"},
+                               "days_late": {"type": "integer", "minimum": 0}},
+                "required": ["school_code", "name", "township", "days_late"],
+                "additionalProperties": False,
+            }},
+            "by_township": {"type": "array", "items": {
+                "type": "object",
+                "properties": {"township": {"type": "string"}, **counts,
+                               "completeness": _rate("reported / expected"),
+                               "timeliness": _rate("on_time / expected")},
+                "required": ["township", "expected", "reported", "on_time", "completeness", "timeliness"],
+                "additionalProperties": False,
+            }},
+        },
+        "required": ["county_code", "period", "break_month", "deadline", "expected", "reported", "on_time",
+                     "completeness", "timeliness", "missing", "by_township"],
+        "additionalProperties": False,
+    }
+
+
+def _period_state() -> Schema:
+    return {
+        "type": "object",
+        "description": "Approval state of a county's period; the latest act (lock or unlock) is the state.",
+        "properties": {
+            "county_code": {"type": "string", "pattern": COUNTY_CODE_PATTERN},
+            "period": {"type": "string", "pattern": PERIOD_PATTERN},
+            "locked": {"type": "boolean"},
+            "revisions_since_approval": {"type": "integer", "minimum": 0,
+                                         "description": "revisions that arrived after the first lock"},
+            "history": {"type": "array", "items": {
+                "type": "object",
+                "properties": {"action": {"type": "string", "enum": ["lock", "unlock"]},
+                               "actor": {"type": "string"}, "at": {"type": "string", "format": "date-time"},
+                               "note": {"type": ["string", "null"]}},
+                "required": ["action", "actor", "at", "note"],
+                "additionalProperties": False,
+            }},
+        },
+        "required": ["county_code", "period", "locked", "revisions_since_approval", "history"],
+        "additionalProperties": False,
+    }
+
+
+def _ranking_row() -> Schema:
+    return {
+        "type": "object",
+        "description": "One school's line of the ranking (SCORING.md: score, grade, status, rank).",
+        "properties": {
+            "school_code": {"type": "string", "pattern": SCHOOL_CODE_PATTERN},
+            "name": {"type": "string"},
+            "type": {"type": "string", "enum": list(ENUM_LABELS["school_type"])},
+            "township": {"type": "string"},
+            "score": {"type": ["string", "null"], "pattern": SCORE_PATTERN,
+                      "description": "0–100, 2 decimals; null without a report in the window"},
+            "grade": {"type": ["string", "null"], "description": "优秀 / 良好 / 合格 / 不合格"},
+            "status": {"type": "string", "enum": ["compliant", "not_compliant", "insufficient_data", "veto"]},
+            "rank": {"type": ["integer", "null"], "minimum": 1},
+            "coverage": {"type": "string", "pattern": RATE_PATTERN},
+            "flags": {"type": "array", "items": {"type": "string"}},
+            "rubric_version": {"type": "string"},
+        },
+        "required": ["school_code", "name", "type", "township", "score", "grade", "status", "rank", "coverage",
+                     "flags", "rubric_version"],
+    }
+
+
+def _indicator_row() -> Schema:
+    return {
+        "type": "object",
+        "description": "One indicator of SCORING.md: earned of available, with the inputs and revisions used.",
+        "properties": {
+            "code": {"type": "string"},
+            "points": {"type": "string"},
+            "applicable": {"type": "boolean"},
+            "earned": {"type": ["string", "null"]},
+            "available": {"type": "string"},
+            "inputs": {"type": "object"},
+            "revision_ids": {"type": "array", "items": {"type": "integer"}},
+        },
+        "required": ["code", "applicable", "earned", "available", "inputs", "revision_ids"],
+    }
+
+
+def _school_score() -> Schema:
+    return {
+        "allOf": [ref("RankingRow")],
+        "type": "object",
+        "properties": {"indicators": {"type": "array", "items": ref("IndicatorRow")}},
+        "required": ["indicators"],
+    }
+
+
+def _campaign() -> Schema:
+    return {
+        "type": "object",
+        "description": "Campaign progress (创建进度): compliant / active schools against the year's target.",
+        "properties": {
+            "year": {"type": "integer"},
+            "campaign_year": {"type": ["integer", "null"]},
+            "compliant": {"type": "integer", "minimum": 0},
+            "active": {"type": "integer", "minimum": 0},
+            "rate": _rate("compliant / active"),
+            "target": _rate("the year's target"),
+            "met": {"type": "boolean"},
+        },
+        "required": ["year", "compliant", "active", "rate", "target", "met"],
+    }
+
+
+def _rankings() -> Schema:
+    return {
+        "type": "object",
+        "description": "A county's ranking for a window, with its campaign progress.",
+        "properties": {
+            "county_code": {"type": "string", "pattern": COUNTY_CODE_PATTERN},
+            "rubric_version": {"type": "string"},
+            "schools": {"type": "array", "items": ref("RankingRow")},
+            "campaign": ref("CampaignProgress"),
+        },
+    }
+
+
+def _fund_report() -> Schema:
+    money = {"type": "string", "pattern": MONEY_PATTERN}
+    return {
+        "type": "object",
+        "description": "The county fund report of SCORING.md (营养餐); the xlsx and PDF show the same figures.",
+        "properties": {
+            "standard": {"type": "string", "const": STANDARD_ID},
+            "county_code": {"type": "string", "pattern": COUNTY_CODE_PATTERN},
+            "county_name": {"type": "string"},
+            "window_from": {"type": "string", "pattern": PERIOD_PATTERN},
+            "window_to": {"type": "string", "pattern": PERIOD_PATTERN},
+            "standard_rate": money,
+            "generated_at": {"type": "string", "format": "date-time"},
+            "schools": {"type": "array", "items": {"type": "object"}},
+            "townships": {"type": "array", "items": {"type": "object"}},
+            "supply_modes": {"type": "array", "items": {"type": "object"}},
+            "county": {"type": "object"},
+            "non_reporting": {"type": "array", "items": {"type": "object"}},
+            "anomalies": {"type": "array", "items": ref("FundAnomaly")},
+            "anomaly_counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+        },
+        "required": ["county_code", "window_from", "window_to", "schools", "county", "non_reporting",
+                     "anomalies"],
+    }
+
+
+def _inspection_request() -> Schema:
+    return {
+        "type": "object",
+        "description": "An on-site inspection by the bureau (indicator B2).",
+        "properties": {
+            "date": {"type": "string", "format": "date", "pattern": DATE_PATTERN},
+            "score": {"type": "number", "minimum": 0, "maximum": 5, "multipleOf": 0.1,
+                      "description": "0–5, one decimal"},
+            "inspector": {"type": "string", "minLength": 1},
+            "notes": {"type": "string"},
+        },
+        "required": ["date", "score", "inspector"],
+        "additionalProperties": False,
+    }
+
+
+def _inspection() -> Schema:
+    request = _inspection_request()
+    return {
+        "type": "object",
+        "description": "A recorded inspection.",
+        "properties": {**request["properties"], "id": {"type": "integer"},
+                       "school_code": {"type": "string", "pattern": SCHOOL_CODE_PATTERN}},
+        "required": request["required"],
+    }
+
+
+def _pdf_job_request() -> Schema:
+    return {
+        "type": "object",
+        "description": "PDF evaluation reports for one school (`school_code`) or every school of the county.",
+        "properties": {
+            "school_code": {"type": "string", "pattern": SCHOOL_CODE_PATTERN},
+            "from": {"type": "string", "pattern": REPORTABLE_PERIOD_PATTERN},
+            "to": {"type": "string", "pattern": REPORTABLE_PERIOD_PATTERN},
+            "year": {"type": "integer", "minimum": 2010},
+        },
+    }
+
+
+def _job() -> Schema:
+    return {
+        "type": "object",
+        "description": "A long-running job on the workers (PDF reports): its state and, when done, its files.",
+        "properties": {
+            "id": {"type": "string"},
+            "state": {"type": "string", "description": "e.g. queued, running, done, failed"},
+            "progress": {"type": "object"},
+            "files": {"type": "array", "items": {"type": "object"}},
+        },
+        "required": ["id", "state"],
+    }
+
+
+def components_schemas() -> dict[str, Schema]:
+    detail = {"type": "object", "properties": {"path": {"type": "string"}, "code": {"type": "string"},
+                                               "message": {"type": "string"}}}
+    return {
+        "Error": _error(detail, "Every error body of the API: a stable `code`, a message, and details."),
+        "ValidationError": _error(ref("Issue"), "422: every violation of the standard, each once."),
+        "Issue": _issue(),
+        "Receipt": _receipt(),
+        "HubKeys": _hub_keys(),
+        **report_schemas(),
+        "FundAnomaly": _anomaly(),
+        "Feedback": _feedback(),
+        "Completeness": _completeness(),
+        "PeriodState": _period_state(),
+        "PeriodNote": {"type": "object", "properties": {"note": {"type": "string", "maxLength": 2000}},
+                       "additionalProperties": False},
+        "RankingRow": _ranking_row(),
+        "IndicatorRow": _indicator_row(),
+        "SchoolScore": _school_score(),
+        "CampaignProgress": _campaign(),
+        "Rankings": _rankings(),
+        "FundReport": _fund_report(),
+        "InspectionRequest": _inspection_request(),
+        "Inspection": _inspection(),
+        "PdfJobRequest": _pdf_job_request(),
+        "JobAccepted": {"type": "object", "properties": {"job_id": {"type": "string"}}, "required": ["job_id"]},
+        "Job": _job(),
+    }
+
+
+# ------------------------------------------------------------------------------------------ operations
+
+AGENT_SECURITY = [{"houqinSchool": [], "houqinTimestamp": [], "houqinSignature": []}]
+BUREAU_SECURITY = [{"bearerToken": []}, {"bureauSession": []}]
+
+# Why each status happens; the `code` values listed are the stable error codes the hub answers with.
+WHY: dict[int, str] = {
+    400: "Bad query or path parameter (`invalid_period`, ...).",
+    401: "Agent: unknown school or no active credential (`unknown_school`), missing or bad signature headers "
+         "(`missing_signature`, `bad_timestamp`, `bad_signature`), timestamp more than 300 s from the hub's "
+         "clock (`stale_timestamp`), replayed request (`replay`). Bureau: no valid token or session "
+         "(`unauthenticated`).",
+    403: "Not allowed (`forbidden`: county_admin required).",
+    404: "No such object, or it is outside the caller's scope (`not_found`) — never its data.",
+    409: "Conflict.",
+    413: "Body over 1 MiB (`payload_too_large`).",
+    415: "Not JSON: wrong Content-Type (`unsupported_media_type`) or malformed JSON (`malformed_json`).",
+    422: "Invalid input.",
+    429: "Too many requests from this school (`rate_limited`); retry after `Retry-After` seconds.",
+}
+
+
+def error_response(status: int, description: str | None = None, schema: str = "Error") -> Schema:
+    resp: Schema = {"description": description or WHY[status], "content": {JSON: {"schema": ref(schema)}}}
+    if status == 429:
+        resp["headers"] = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}
+    return resp
+
+
+def json_response(description: str, schema: Schema, headers: Schema | None = None) -> Schema:
+    resp: Schema = {"description": description, "content": {JSON: {"schema": schema}}}
+    if headers:
+        resp["headers"] = headers
+    return resp
+
+
+def path_param(name: str, pattern: str | None, description: str, example: str) -> Schema:
+    schema: Schema = {"type": "string"}
+    if pattern:
+        schema["pattern"] = pattern
+    return {"name": name, "in": "path", "required": True, "description": description, "schema": schema,
+            "example": example}
+
+
+def query_param(name: str, schema: Schema, description: str, *, required: bool = False,
+                example: Any = None) -> Schema:
+    p: Schema = {"name": name, "in": "query", "required": required, "description": description,
+                 "schema": schema}
+    if example is not None:
+        p["example"] = example
+    return p
+
+
+COUNTY = path_param("county", COUNTY_CODE_PATTERN, "county code (县级行政区划代码, 6 digits)", "610528")
+SCHOOL = path_param("code", SCHOOL_CODE_PATTERN, "school code (学校标识码, 10 digits)", "6105280001")
+PERIOD_PATH = path_param("period", None, "period YYYY-MM (anything else is 400 `invalid_period`)", "2026-09")
+ACCEPT_LANGUAGE = {"$ref": "#/components/parameters/AcceptLanguage"}
+PERIOD_QUERY = {"type": "string", "pattern": REPORTABLE_PERIOD_PATTERN}
+WINDOW = [
+    query_param("from", PERIOD_QUERY, "first period of the window (YYYY-MM)", example="2026-03"),
+    query_param("to", PERIOD_QUERY, "last period of the window (YYYY-MM)", example="2026-09"),
+    query_param("year", {"type": "integer", "minimum": 2010}, "the calendar year instead of from/to "
+                "(capped at the latest period whose deadline has passed)"),
+]
+
+
+def _agent(summary: str, description: str, responses: dict[str, Schema], **extra: Any) -> Schema:
+    return {"tags": ["school agents"], "summary": summary, "description": description, "security": AGENT_SECURITY,
+            **extra, "responses": responses}
+
+
+def _bureau(summary: str, description: str, responses: dict[str, Schema], **extra: Any) -> Schema:
+    return {"tags": ["bureau"], "summary": summary, "description": description, "security": BUREAU_SECURITY,
+            **extra, "responses": {"401": error_response(401, "No valid bearer token or session "
+                                                              "(`unauthenticated`)."), **responses}}
+
+
+def _example_report() -> dict[str, Any]:
+    """The spec's example report (shared/spec/example-report.json) as the request example."""
+    path = Path(__file__).resolve().parents[2] / "tests" / "data" / "example-report.json"
+    return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def paths() -> dict[str, Schema]:
+    receipt_headers = {"Location": {"description": "the receipt's URL", "schema": {"type": "string"}}}
+    lock_responses = {
+        "200": json_response("The period's new approval state.", ref("PeriodState")),
+        "400": error_response(400, "Not a period YYYY-MM (`invalid_period`)."),
+        "403": error_response(403, "Only a county_admin of the county (or a city_admin) may lock or unlock "
+                                   "(`forbidden`)."),
+        "404": error_response(404),
+        "409": error_response(409, "Locking a locked period (`already_locked`) or unlocking an open one "
+                                   "(`not_locked`)."),
+    }
+    lock_body = {"required": False, "content": {JSON: {"schema": ref("PeriodNote")}}}
+    return {
+        f"{API}/reports": {"post": _agent(
+            "Submit one monthly report",
+            "Signed by the school's credential (API.md). Checks, in this order: 413 → 401 → 429 → 415 → 403 → "
+            "422 → idempotency (200 / 409) → period lock (409) → 201 (docs/DECISIONS.md). Every refusal is "
+            "logged (who, when, why — never the body) and stores nothing else.",
+            {
+                "201": json_response("A new revision was stored; its receipt.", ref("Receipt"), receipt_headers),
+                "200": json_response("The same `report_id` with the same content again: the same receipt, "
+                                     "nothing stored.", ref("Receipt"), receipt_headers),
+                "401": error_response(401),
+                "403": error_response(403, "`school_code` in the body is not the signer's (`school_mismatch`)."),
+                "409": error_response(409, "The `report_id` was already used with other content "
+                                           "(`report_id_conflict`), or the period is locked by the bureau "
+                                           "(`period_locked`)."),
+                "413": error_response(413),
+                "415": error_response(415),
+                "422": error_response(422, "Rule violations of the standard (`validation_failed`); `details` "
+                                           "lists every one as {path, code, message}.", "ValidationError"),
+                "429": error_response(429),
+            },
+            operationId="submitReport",
+            parameters=[ACCEPT_LANGUAGE],
+            requestBody={"required": True, "content": {JSON: {
+                "schema": ref("Report"), "example": _example_report()}}},
+        )},
+        f"{API}/reports/{{report_id}}": {"get": _agent(
+            "The receipt of one of the signer's own reports",
+            "Another school's report is 404, like an unknown one.",
+            {"200": json_response("The receipt.", ref("Receipt")), "401": error_response(401),
+             "404": error_response(404, "No such report of the signer's school (`not_found`).")},
+            operationId="getReceipt",
+            parameters=[path_param("report_id", UUID_PATTERN, "the report's `report_id`",
+                                   "aeafb905-dc8a-40bb-a35b-4c41d283eb3a"), ACCEPT_LANGUAGE],
+        )},
+        f"{API}/feedback": {"get": _agent(
+            "What the bureau sees of the signer's school for a period",
+            "Revision in effect, warnings, fund anomalies, latest score and rank, reminders.",
+            {"200": json_response("The school's feedback.", ref("Feedback")),
+             "400": error_response(400, "`period` is not YYYY-MM (`invalid_period`)."),
+             "401": error_response(401)},
+            operationId="getFeedback",
+            parameters=[query_param("period", PERIOD_QUERY, "YYYY-MM",
+                                    required=True, example="2026-09"), ACCEPT_LANGUAGE],
+        )},
+        f"{API}/counties/{{county}}/rankings": {"get": _bureau(
+            "A county's ranking",
+            "Per school {school_code, name, type, township, score, grade, status, rank, coverage, flags, "
+            "rubric_version}, plus the county's campaign progress. Window `from`+`to`, or `year`.",
+            {"200": json_response("The ranking.", ref("Rankings")),
+             "400": error_response(400, "Bad or missing window (`invalid_period`, `invalid_window`)."),
+             "404": error_response(404)},
+            operationId="getRankings",
+            parameters=[COUNTY, *WINDOW],
+        )},
+        f"{API}/schools/{{code}}/score": {"get": _bureau(
+            "One school's score with its indicator rows",
+            "The indicator rows of SCORING.md (earned, available, inputs, revision ids) and the flags.",
+            {"200": json_response("The school's score.", ref("SchoolScore")),
+             "400": error_response(400, "Bad or missing window (`invalid_period`, `invalid_window`)."),
+             "404": error_response(404)},
+            operationId="getSchoolScore",
+            parameters=[SCHOOL, *WINDOW[:2]],
+        )},
+        f"{API}/counties/{{county}}/completeness": {"get": _bureau(
+            "Completeness and timeliness of a county's period",
+            "Expected, reported, on time and missing schools, in total and by township.",
+            {"200": json_response("Completeness of the period.", ref("Completeness")),
+             "400": error_response(400, "`period` is not YYYY-MM (`invalid_period`)."),
+             "404": error_response(404)},
+            operationId="getCompleteness",
+            parameters=[COUNTY, query_param("period", PERIOD_QUERY, "YYYY-MM",
+                                            required=True, example="2026-09")],
+        )},
+        f"{API}/counties/{{county}}/nutrition": {"get": _bureau(
+            "The county's 营养餐 fund report",
+            "JSON by default; `format=xlsx` or `format=pdf` for the files auditors take (same figures).",
+            {"200": {"description": "The fund report.", "content": {
+                JSON: {"schema": ref("FundReport")},
+                XLSX: {"schema": {"type": "string", "format": "binary"}},
+                PDF: {"schema": {"type": "string", "format": "binary"}},
+            }},
+             "400": error_response(400, "Bad window or format (`invalid_period`, `invalid_window`, "
+                                        "`invalid_format`)."),
+             "404": error_response(404),
+             "503": error_response(503, "The PDF took too long to render (`pdf_timeout`): ask for a shorter "
+                                        "window.")},
+            operationId="getFundReport",
+            parameters=[COUNTY, *WINDOW[:2],
+                        query_param("format", {"type": "string", "enum": ["json", "xlsx", "pdf"],
+                                               "default": "json"}, "the representation")],
+        )},
+        f"{API}/schools/{{code}}/inspections": {"post": _bureau(
+            "Record an on-site inspection (county_admin)",
+            "The bureau's on-site inspection score (0–5, indicator B2); audited; the county's ranking is "
+            "recomputed after the commit.",
+            {"201": json_response("The inspection was recorded.", ref("Inspection")),
+             "400": error_response(400, "Malformed request."),
+             "403": error_response(403),
+             "404": error_response(404),
+             "415": error_response(415, "Not JSON (`unsupported_media_type`, `malformed_json`)."),
+             "422": error_response(422, "Invalid inspection (`validation_failed`): details name each field.")},
+            operationId="recordInspection",
+            parameters=[SCHOOL],
+            requestBody={"required": True, "content": {JSON: {"schema": ref("InspectionRequest"), "example": {
+                "date": "2026-10-15", "score": 4.5, "inspector": "教育局后勤科", "notes": "文化墙完成"}}}},
+        )},
+        f"{API}/periods/{{county}}/{{period}}": {"get": _bureau(
+            "A county's period: approval state and history",
+            "Locked or not, every lock and unlock act, and the revisions that arrived after the first lock.",
+            {"200": json_response("The period's approval state.", ref("PeriodState")),
+             "400": error_response(400, "Not a period YYYY-MM (`invalid_period`)."),
+             "404": error_response(404)},
+            operationId="getPeriodState",
+            parameters=[COUNTY, PERIOD_PATH],
+        )},
+        f"{API}/periods/{{county}}/{{period}}/lock": {"post": _bureau(
+            "Approve (lock) a period (county_admin)",
+            "While locked, new revisions of the county's schools for the period are refused (409).",
+            lock_responses, operationId="lockPeriod", parameters=[COUNTY, PERIOD_PATH], requestBody=lock_body,
+        )},
+        f"{API}/periods/{{county}}/{{period}}/unlock": {"post": _bureau(
+            "Reopen (unlock) a period (county_admin)",
+            "New revisions are accepted again.",
+            lock_responses, operationId="unlockPeriod", parameters=[COUNTY, PERIOD_PATH], requestBody=lock_body,
+        )},
+        f"{API}/counties/{{county}}/reports/pdf": {"post": _bureau(
+            "Ask for PDF evaluation reports (one school or all)",
+            "Returns at once with a job id; the PDFs are made on the workers' `pdf` queue.",
+            {"202": json_response("The job was queued.", ref("JobAccepted"), {
+                "Location": {"description": "the job's URL", "schema": {"type": "string"}}}),
+             "400": error_response(400, "Bad window (`invalid_period`, `invalid_window`)."),
+             "404": error_response(404),
+             "415": error_response(415, "Not JSON (`unsupported_media_type`, `malformed_json`)."),
+             "422": error_response(422, "Invalid request (`validation_failed`).")},
+            operationId="requestPdfReports",
+            parameters=[COUNTY],
+            requestBody={"required": False, "content": {JSON: {"schema": ref("PdfJobRequest")}}},
+        )},
+        f"{API}/jobs/{{id}}": {"get": _bureau(
+            "A job's state and, when done, its files",
+            "Progress while running; the files (a zip for a county batch) when done.",
+            {"200": json_response("The job.", ref("Job")), "404": error_response(404)},
+            operationId="getJob",
+            parameters=[path_param("id", None, "the job id from the 202 answer", "1")],
+        )},
+        f"{API}/hub-keys": {"get": {
+            "tags": ["school agents"], "summary": "The hub's public receipt-signing keys",
+            "description": "For agents to pin and auditors to verify receipts; public.",
+            "operationId": "getHubKeys", "security": [],
+            "responses": {"200": json_response("The keys.", ref("HubKeys"))},
+        }},
+        f"{API}/openapi.json": {"get": {
+            "tags": ["meta"], "summary": "This document", "operationId": "getOpenApi", "security": [],
+            "responses": {"200": {"description": "The OpenAPI 3.1 document of the hub.",
+                                  "content": {JSON: {"schema": {"type": "object"}}}}},
+        }},
+    }
+
+
+def build() -> dict[str, Any]:
+    """The whole OpenAPI document as a dict (deterministic: same code, same bytes)."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Houqin 后勤 hub API",
+            "version": "1",
+            "description": (
+                "The hub's HTTP contract v1 (shared/spec/API.md). JSON in and out, UTF-8. Every error body is "
+                '`{"error": {"code", "message", "details"}}` with a stable `code`; messages are Chinese, '
+                "English with `Accept-Language: en`. Times are ISO 8601 in Asia/Shanghai (+08:00).\n\n"
+                "School agents sign every request: `X-Houqin-Signature` is the hex HMAC-SHA256, keyed with the "
+                "school's secret (UTF-8), of `timestamp + \"\\n\" + METHOD + \"\\n\" + path_with_query + \"\\n\" "
+                "+ hex(SHA-256(body))`. A timestamp more than 300 s from the hub's clock, or an exact signature "
+                "already seen inside that window (a replay), is refused with 401. Bureau users send "
+                "`Authorization: Bearer <personal token>` or their signed-in session cookie; anything outside "
+                "their scope is 404."
+            ),
+        },
+        "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
+        "tags": [
+            {"name": "school agents", "description": "Signed requests of a school's `houqin-agent`."},
+            {"name": "bureau", "description": "Bureau users: city_admin, county_admin, county_viewer, "
+                                              "school_viewer."},
+            {"name": "meta"},
+        ],
+        "paths": paths(),
+        "components": {
+            "schemas": components_schemas(),
+            "parameters": {"AcceptLanguage": {
+                "name": "Accept-Language", "in": "header", "required": False,
+                "description": "`en` for English messages (default Chinese)",
+                "schema": {"type": "string", "enum": ["zh-CN", "en"]}}},
+            "securitySchemes": {
+                "houqinSchool": {"type": "apiKey", "in": "header", "name": "X-Houqin-School",
+                                 "description": "the signing school's code (10 digits)"},
+                "houqinTimestamp": {"type": "apiKey", "in": "header", "name": "X-Houqin-Timestamp",
+                                    "description": "unix seconds; refused when more than 300 s from the hub's "
+                                                   "clock"},
+                "houqinSignature": {"type": "apiKey", "in": "header", "name": "X-Houqin-Signature",
+                                    "description": "hex HMAC-SHA256(secret, timestamp \\n METHOD \\n "
+                                                   "path_with_query \\n hex SHA-256(body))"},
+                "bearerToken": {"type": "http", "scheme": "bearer",
+                                "description": "a bureau user's personal API token (revocable)"},
+                "bureauSession": {"type": "apiKey", "in": "cookie", "name": "session",
+                                  "description": "a bureau user signed in on the web pages"},
+            },
+        },
+        "x-report-issue-codes": {"errors": list(ERROR_CODES), "warnings": list(WARNING_CODES)},
+    }
+
+
+def render() -> str:
+    return json.dumps(build(), ensure_ascii=False, indent=2) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python3 -m district.api.openapi", description=__doc__.split("\n")[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 when the committed document is stale")
+    args = parser.parse_args(argv)
+    text = render()
+    if args.check:
+        if not OPENAPI_PATH.exists() or OPENAPI_PATH.read_text(encoding="utf-8") != text:
+            print(f"{OPENAPI_PATH} is stale: run python3 -m district.api.openapi", file=sys.stderr)
+            return 1
+        return 0
+    OPENAPI_PATH.write_text(text, encoding="utf-8")
+    print(f"wrote {OPENAPI_PATH}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,611 @@
+"""The bureau dashboard pages (HTTP only: check scope, call services and queries, render).
+
+Scope: an object outside the signed-in user's scope answers 404 (it does not exist for them); an action their
+role may not take on an object they can see answers 403. Not signed in: a redirect to /login.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Blueprint, Flask, abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from district.api.auth import current_user
+from district.auth.models import User
+from district.auth.services import can_admin_county, can_see_county, can_see_school, visible_counties
+from district.dashboard import queries, sources
+from district.dashboard.errors import register_page_errors
+from district.dashboard.i18n import init_babel, lang
+from district.db import db
+from district.registry.models import County, School
+from district.reports.hazards import hazard_ledger, overdue_hazards
+from houqin_standard import current_period, parse_period, period_add, periods_between, today_shanghai
+
+bp = Blueprint("dashboard", __name__)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+# ---------------------------------------------------------------- access
+
+
+def signed_in(fn: F) -> F:
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if current_user() is None:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _user() -> User:
+    user = current_user()
+    assert user is not None
+    return user
+
+
+def county_in_scope(code: str) -> County:
+    s = db.session()
+    county = s.get(County, code)
+    if county is None or not can_see_county(s, _user(), code):
+        abort(404)
+    return county
+
+
+def school_in_scope(code: str) -> School:
+    s = db.session()
+    school = s.get(School, code)
+    if school is None or not can_see_school(s, _user(), code):
+        abort(404)
+    return school
+
+
+def require_admin(county_code: str) -> None:
+    if not can_admin_county(db.session(), _user(), county_code):
+        abort(403)
+
+
+# ---------------------------------------------------------------- request arguments
+
+
+def last_closed_period() -> str:
+    """The latest month whose reports are due (the 5th of this month has come or not: last month either way)."""
+    return period_add(current_period(), -1)
+
+
+def period_arg(name: str = "period", default: str | None = None) -> str:
+    value = request.args.get(name) or default or last_closed_period()
+    try:
+        parse_period(value)
+    except ValueError:
+        abort(400, description=_("The period must be written YYYY-MM."))
+    return value
+
+
+def window_args() -> tuple[str, str, int | None]:
+    """``?year=Y`` (Y-01..Y-12, capped at the latest closed period) or ``?from=&to=``; default: this year."""
+    latest = last_closed_period()
+    frm, to = request.args.get("from"), request.args.get("to")
+    if frm or to:
+        frm = frm or to
+        to = to or frm
+        try:
+            parse_period(frm or "")
+            parse_period(to or "")
+        except ValueError:
+            abort(400, description=_("The period must be written YYYY-MM."))
+        assert frm is not None and to is not None
+        if frm > to:
+            abort(400, description=_("The window ends before it starts."))
+        return frm, to, None
+    try:
+        year = int(request.args.get("year") or latest[:4])
+    except ValueError:
+        abort(400, description=_("The year must be a number."))
+    if not 2010 <= year <= 2100:
+        abort(400, description=_("The year must be a number."))
+    to = min(f"{year:04d}-12", latest)
+    frm = f"{year:04d}-01"
+    return frm, max(frm, to), year
+
+
+def recent_periods(count: int = 13) -> list[str]:
+    now = current_period()
+    return [period_add(now, -i) for i in range(count)]
+
+
+# ---------------------------------------------------------------- home and county picker
+
+
+@bp.get("/")
+@signed_in
+def home() -> Any:
+    user = _user()
+    if user.role == "school_viewer" and user.school_code:
+        return redirect(url_for("dashboard.school", code=user.school_code))
+    if user.role in ("county_admin", "county_viewer") and user.county_code:
+        return redirect(url_for("dashboard.overview", county=user.county_code))
+    return redirect(url_for("dashboard.counties"))
+
+
+@bp.get("/counties")
+@signed_in
+def counties() -> Any:
+    user = _user()
+    if user.role == "school_viewer":
+        abort(404)
+    rows = visible_counties(db.session(), user)
+    if len(rows) == 1 and user.role != "city_admin":
+        return redirect(url_for("dashboard.overview", county=rows[0].code))
+    return render_template("pages/counties.html", counties=rows)
+
+
+# ---------------------------------------------------------------- overview
+
+
+@bp.get("/counties/<county>/")
+@signed_in
+def overview(county: str) -> Any:
+    c = county_in_scope(county)
+    period = period_arg()
+    s = db.session()
+    from district.reports.completeness import county_completeness
+
+    completeness = county_completeness(s, county, period)
+    overdue = overdue_hazards(s, county, today_shanghai())
+    anomalies = period_fund_anomalies(c, period)
+    progress = campaign_progress(c, int(period[:4]))
+    chart = {
+        "townships": [t for t in sorted(completeness.by_township)],
+        "completeness": [_pct(v["reported"], v["expected"]) for _t, v in sorted(completeness.by_township.items())],
+        "timeliness": [_pct(v["on_time"], v["expected"]) for _t, v in sorted(completeness.by_township.items())],
+        "labels": {"completeness": _("Completeness"), "timeliness": _("Timeliness")},
+    }
+    return render_template(
+        "pages/overview.html",
+        county=c,
+        period=period,
+        periods=recent_periods(),
+        completeness=c_dict(completeness),
+        raw=completeness,
+        overdue=overdue,
+        today=today_shanghai(),
+        anomalies=anomalies,
+        progress=progress,
+        chart=chart,
+        can_admin=can_admin_county(s, _user(), county),
+    )
+
+
+def c_dict(completeness: Any) -> dict[str, Any]:
+    return completeness.to_dict()  # type: ignore[no-any-return]
+
+
+def _pct(n: int, d: int) -> float | None:
+    # chart coordinates only (ECharts draws numbers); the tables show the exact rate strings
+    return None if d == 0 else round(100 * n / d, 1)
+
+
+def period_fund_anomalies(county: County, period: str) -> list[dict[str, Any]]:
+    """This period's fund anomalies of the county's schools, from the one fund-rule engine.
+
+    When the nutrition service offers ``county_period_anomalies`` the dashboard shows what it returns; until
+    then it hands each school's effective report (and its carry-over basis) to ``month_anomalies`` itself.
+    """
+    s = db.session()
+    svc = sources.nutrition()
+    if sources.has(svc, "county_period_anomalies"):
+        found = sources.call(svc, "county_period_anomalies", s, county.code, period)
+    else:
+        from district.nutrition.anomalies import month_anomalies
+
+        reports = queries.county_period_reports(s, county.code, period)
+        taking_part = [code for code, m in reports.items() if queries.participating(m.report)]
+        previous = queries.previous_participating_reports(s, county.code, period, taking_part)
+        found = []
+        for code in sorted(taking_part):
+            found += month_anomalies(reports[code].report, previous.get(code), standard_rate=county.subsidy_standard)
+    names = {r.code: r for r in queries.county_schools(s, county.code)}
+    out = []
+    for a in found:
+        school = names.get(a.school_code)
+        out.append(
+            {
+                "school_code": a.school_code,
+                "school_name": school.name if school else a.school_code,
+                "township": school.township if school else "",
+                "period": a.period,
+                "code": a.code,
+                "name": a.name_en if lang() == "en" else a.name_zh,
+                "message": a.message(lang()),
+                "figures": a.figures,
+            }
+        )
+    return out
+
+
+def campaign_progress(county: County, year: int) -> dict[str, Any] | None:
+    """The county's campaign progress for the year, from the scoring service (None until it is there)."""
+    svc = sources.scoring()
+    if not sources.has(svc, "county_campaign_progress"):
+        return None
+    result = sources.call(svc, "county_campaign_progress", db.session(), county.code, year)
+    return result if isinstance(result, dict) else None
+
+
+# ---------------------------------------------------------------- ranking
+
+
+SORT_KEYS = ("rank", "score", "school_code", "name", "township", "type", "coverage", "status")
+
+
+@bp.get("/counties/<county>/ranking")
+@signed_in
+def ranking(county: str) -> Any:
+    c = county_in_scope(county)
+    frm, to, year = window_args()
+    township = request.args.get("township") or ""
+    school_type = request.args.get("type") or ""
+    sort = request.args.get("sort") if request.args.get("sort") in SORT_KEYS else "rank"
+    order = "desc" if request.args.get("order") == "desc" else "asc"
+    s = db.session()
+    result = county_ranking(c, frm, to, year)
+    rows: list[dict[str, Any]] = []
+    progress = None
+    if result is not None:
+        rows = list(result.get("schools", []))
+        progress = result.get("campaign_progress")
+        if township:
+            rows = [r for r in rows if r.get("township") == township]
+        if school_type:
+            rows = [r for r in rows if r.get("type") == school_type]
+        rows = sort_rows(rows, sort, order)
+    return render_template(
+        "pages/ranking.html",
+        county=c,
+        rows=rows,
+        result=result,
+        progress=progress,
+        frm=frm,
+        to=to,
+        year=year,
+        township=township,
+        school_type=school_type,
+        sort=sort,
+        order=order,
+        townships=queries.townships(s, county),
+        types=_types_present(s, county),
+        can_admin=can_admin_county(s, _user(), county),
+    )
+
+
+def _types_present(s: Any, county: str) -> list[str]:
+    from houqin_standard import ENUM_LABELS
+
+    present = {r.type for r in queries.county_schools(s, county)}
+    return [t for t in ENUM_LABELS["school_type"] if t in present]
+
+
+def sort_rows(rows: list[dict[str, Any]], key: str, order: str) -> list[dict[str, Any]]:
+    """Sort the ranking's rows for display; rows without the value (no score, no rank) always go last."""
+
+    def value(r: dict[str, Any]) -> Any:
+        v = r.get(key)
+        if key in ("score", "coverage") and v is not None:
+            try:
+                return Decimal(str(v))
+            except InvalidOperation:
+                return None
+        return v
+
+    present = [r for r in rows if value(r) is not None]
+    missing = [r for r in rows if value(r) is None]
+    present.sort(key=lambda r: (value(r), r.get("school_code", "")), reverse=(order == "desc"))
+    if order == "desc":  # ties stay by school code ascending
+        present.sort(key=lambda r: value(r), reverse=True)
+    return present + sorted(missing, key=lambda r: r.get("school_code", ""))
+
+
+def county_ranking(county: County, frm: str, to: str, year: int | None) -> dict[str, Any] | None:
+    """The ranking as API.md shapes it (``schools`` + ``campaign_progress``), from the scoring service."""
+    svc = sources.scoring()
+    if not sources.has(svc, "county_ranking"):
+        return None
+    result = sources.call(svc, "county_ranking", db.session(), county.code, frm, to)
+    return result if isinstance(result, dict) else None
+
+
+def school_indicators(school: School, frm: str, to: str) -> dict[str, Any] | None:
+    """One school's score with its indicator rows, from the scoring service."""
+    svc = sources.scoring()
+    if not sources.has(svc, "school_score"):
+        return None
+    result = sources.call(svc, "school_score", db.session(), school.code, frm, to)
+    return result if isinstance(result, dict) else None
+
+
+@bp.get("/schools/<code>/explain")
+@signed_in
+def explain(code: str) -> Any:
+    """The indicator rows of one score (a fragment the ranking page opens inline; a page without script)."""
+    school = school_in_scope(code)
+    frm, to, _year = window_args()
+    score = school_indicators(school, frm, to)
+    template = "pages/_explain.html" if request.args.get("fragment") else "pages/explain.html"
+    return render_template(template, school=school, county=school.county, score=score, frm=frm, to=to)
+
+
+# ---------------------------------------------------------------- school
+
+
+@bp.get("/schools/<code>/")
+@signed_in
+def school(code: str) -> Any:
+    sch = school_in_scope(code)
+    frm, to, year = window_args()
+    s = db.session()
+    months = queries.school_months(s, code)
+    ledger = hazard_ledger(s, school_code=code)
+    fund = school_fund_history(sch)
+    score = school_indicators(sch, frm, to)
+    user = _user()
+    return render_template(
+        "pages/school.html",
+        school=sch,
+        county=sch.county,
+        months=months,
+        all_revisions=[(m.period, r) for m in months for r in reversed(m.revisions)],
+        ledger=ledger,
+        today=today_shanghai(),
+        fund=fund,
+        score=score,
+        frm=frm,
+        to=to,
+        year=year,
+        can_admin=can_admin_county(s, user, sch.county_code),
+        can_see_county=can_see_county(s, user, sch.county_code),
+    )
+
+
+def school_fund_history(sch: School) -> list[dict[str, Any]]:
+    """Month by month 营养餐 figures of the school's effective revisions, with the fund engine's anomalies."""
+    from district.nutrition.anomalies import month_anomalies
+
+    months = queries.effective_months(db.session(), sch.code)
+    rows: list[dict[str, Any]] = []
+    previous: dict[str, Any] | None = None
+    if months:
+        from district.reports.feedback import previous_participating
+
+        previous = previous_participating(db.session(), sch.code, months[0].period)
+    for m in months:
+        nutrition = m.report.get("nutrition", {})
+        taking_part = queries.participating(m.report)
+        found = month_anomalies(m.report, previous, standard_rate=sch.county.subsidy_standard) if taking_part else []
+        rows.append(
+            {
+                "period": m.period,
+                "revision_id": m.revision_id,
+                "participating": taking_part,
+                "n": nutrition,
+                "anomalies": [
+                    {"code": a.code, "name": a.name_en if lang() == "en" else a.name_zh, "message": a.message(lang())}
+                    for a in found
+                ],
+            }
+        )
+        if taking_part:
+            previous = m.report
+    rows.reverse()
+    return rows
+
+
+@bp.get("/schools/<code>/diff")
+@signed_in
+def diff(code: str) -> Any:
+    sch = school_in_scope(code)
+    s = db.session()
+    try:
+        a_id, b_id = int(request.args.get("a", "")), int(request.args.get("b", ""))
+        rev_a, content_a = queries.revision_content(s, code, a_id)
+        rev_b, content_b = queries.revision_content(s, code, b_id)
+    except (ValueError, LookupError):
+        abort(404)
+    if (rev_a.period, rev_a.revision, rev_a.id) > (rev_b.period, rev_b.revision, rev_b.id):
+        (rev_a, content_a), (rev_b, content_b) = (rev_b, content_b), (rev_a, content_a)  # older on the left
+    changes = queries.revision_diff(content_a, content_b)
+    return render_template(
+        "pages/diff.html",
+        school=sch,
+        county=sch.county,
+        a=rev_a,
+        b=rev_b,
+        changes=changes,
+        is_absent=queries.is_absent,
+    )
+
+
+# ---------------------------------------------------------------- fund report
+
+
+@bp.get("/counties/<county>/fund")
+@signed_in
+def fund(county: str) -> Any:
+    c = county_in_scope(county)
+    frm, to, _year = window_args()
+    report = county_fund_report(c, frm, to)
+    return render_template("pages/fund.html", county=c, frm=frm, to=to, report=report)
+
+
+def county_fund_report(county: County, frm: str, to: str) -> dict[str, Any] | None:
+    """The fund report JSON (the same figures as the xlsx and the PDF), from the nutrition service."""
+    svc = sources.nutrition()
+    if not sources.has(svc, "county_fund_report"):
+        return None
+    report = sources.call(svc, "county_fund_report", db.session(), county.code, frm, to)
+    if report is None:
+        return None
+    return report.to_dict(lang()) if hasattr(report, "to_dict") else dict(report)
+
+
+# ---------------------------------------------------------------- period approval
+
+
+@bp.get("/counties/<county>/approval")
+@signed_in
+def approval(county: str) -> Any:
+    c = county_in_scope(county)
+    period = period_arg()
+    return _approval_page(c, period)
+
+
+def _approval_page(c: County, period: str, error: str | None = None, status: int = 200) -> Any:
+    from district.reports.approval import period_state
+
+    s = db.session()
+    state = period_state(s, c.code, period)
+    since = queries.revisions_since(s, c.code, period, state.history) if state.history else []
+    return render_template(
+        "pages/approval.html",
+        county=c,
+        period=period,
+        periods=recent_periods(),
+        state=state,
+        since=since,
+        error=error,
+        can_admin=can_admin_county(s, _user(), c.code),
+    ), status
+
+
+@bp.post("/counties/<county>/approval/<period>/<action>")
+@signed_in
+def approval_act(county: str, period: str, action: str) -> Any:
+    from district.reports.approval import ApprovalError, set_lock
+
+    c = county_in_scope(county)
+    if action not in ("lock", "unlock"):
+        abort(404)
+    try:
+        parse_period(period)
+    except ValueError:
+        abort(404)
+    require_admin(county)
+    note = (request.form.get("note") or "").strip()[:500] or None
+    s = db.session()
+    try:
+        set_lock(s, county, period, lock=(action == "lock"), actor=_user().username, note=note)
+    except ApprovalError as exc:
+        s.rollback()
+        message = (
+            _("This period is already locked.") if exc.code == "already_locked" else _("This period is not locked.")
+        )
+        return _approval_page(c, period, error=message, status=409)
+    s.commit()
+    return redirect(url_for("dashboard.approval", county=county, period=period))
+
+
+# ---------------------------------------------------------------- on-site inspection
+
+
+@bp.route("/schools/<code>/inspection", methods=["GET", "POST"])
+@signed_in
+def inspection(code: str) -> Any:
+    sch = school_in_scope(code)
+    require_admin(sch.county_code)
+    svc = sources.scoring()
+    ready = sources.has(svc, "record_inspection")
+    form = {
+        "date": today_shanghai().isoformat(),
+        "score": "",
+        "inspector": _user().display_name or "",
+        "notes": "",
+    }
+    errors: list[str] = []
+    if request.method == "POST":
+        form = {k: (request.form.get(k) or "").strip() for k in form}
+        parsed = _parse_inspection(form, errors)
+        if not ready:
+            errors.append(_("The scoring service is not available yet; the inspection was not recorded."))
+        if not errors and parsed is not None:
+            s = db.session()
+            try:
+                sources.call(
+                    svc,
+                    "record_inspection",
+                    s,
+                    sch.code,
+                    date=parsed[0],
+                    score=parsed[1],
+                    inspector=form["inspector"],
+                    notes=form["notes"],
+                    actor=_user().username,
+                )
+            except ValueError as exc:
+                s.rollback()
+                errors.append(str(exc))
+            else:
+                s.commit()
+                return redirect(url_for("dashboard.school", code=code, saved="inspection"))
+    status = 400 if errors else 200
+    return render_template(
+        "pages/inspection.html", school=sch, county=sch.county, form=form, errors=errors, ready=ready
+    ), status
+
+
+def _parse_inspection(form: dict[str, str], errors: list[str]) -> tuple[dt.date, Decimal] | None:
+    try:
+        day = dt.date.fromisoformat(form["date"])
+    except ValueError:
+        errors.append(_("The date must be written YYYY-MM-DD."))
+        return None
+    if day > today_shanghai():
+        errors.append(_("The inspection date cannot be in the future."))
+    try:
+        score = Decimal(form["score"])
+    except InvalidOperation:
+        errors.append(_("The score must be a number from 0 to 5 with at most one decimal."))
+        return None
+    if not score.is_finite() or not Decimal(0) <= score <= Decimal(5) or score != score.quantize(Decimal("0.1")):
+        errors.append(_("The score must be a number from 0 to 5 with at most one decimal."))
+    if not form["inspector"] or len(form["inspector"]) > 100:
+        errors.append(_("Name the inspector (up to 100 characters)."))
+    if len(form["notes"]) > 2000:
+        errors.append(_("Notes are limited to 2000 characters."))
+    return (day, score) if not errors else None
+
+
+# ---------------------------------------------------------------- errors and wiring
+
+
+@bp.app_template_global()
+def period_options(selected: str) -> list[str]:
+    periods = recent_periods()
+    if selected not in periods:
+        periods.append(selected)
+    return periods
+
+
+def _security_headers(resp: Any) -> Any:
+    if resp.mimetype == "text/html":
+        resp.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+            "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+        )
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return resp
+
+
+def init_app(app: Flask) -> None:
+    init_babel(app)
+    register_page_errors(bp)
+    app.register_blueprint(bp)
+    app.after_request(_security_headers)
+    app.jinja_env.globals.update(periods_between=periods_between)

@@ -1,0 +1,80 @@
+"""HTTP edge of the 营养餐 fund report: ``GET /api/v1/counties/<county>/nutrition?from=&to=[&format=]``.
+
+Parse, call ``services.fund_report`` once, render that one ``FundReport`` as JSON (``to_dict``), xlsx
+(``xlsx.fund_report_xlsx``) or PDF (``pdf.fund_report_pdf``). Check order: 401 (no bureau user) → 404
+(county outside the user's scope, or unknown) → 400 (bad window or format).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
+
+from district.api.auth import bureau_required, require_county
+from district.api.errors import ApiError, lang
+from district.db import db
+from district.nutrition import services
+from district.nutrition.engine import FundReport
+
+bp = Blueprint("nutrition_api", __name__, url_prefix="/api/v1")
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FORMATS = ("json", "xlsx", "pdf")
+
+
+def attachment(report: FundReport, extension: str, body: bytes, mimetype: str) -> Response:
+    """The file as a download named for its content: an ASCII ``filename`` for old clients and the UTF-8
+    name as RFC 5987 / RFC 6266 ``filename*``."""
+    utf8_name = services.fund_report_filename(report, extension)
+    ascii_name = services.fund_report_filename(report, extension, ascii_only=True)
+    resp = current_app.response_class(body, mimetype=mimetype)
+    resp.headers["Content-Disposition"] = (
+        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(utf8_name, safe='')}"
+    )
+    resp.headers["Cache-Control"] = "private, no-store"  # audit figures of a county: never in a shared cache
+    return resp
+
+
+@bp.get("/counties/<county>/nutrition")
+@bureau_required
+def county_nutrition(county: str) -> Any:
+    require_county(county)
+    fmt = request.args.get("format", "json")
+    if fmt not in FORMATS:
+        raise ApiError(400, "invalid_format", "format 应为 json、xlsx 或 pdf / format must be json, xlsx or pdf")
+    try:
+        report = services.fund_report(db.session(), county, request.args.get("from"), request.args.get("to"))
+    except services.WindowError as exc:
+        raise ApiError(400, exc.code, f"{exc.zh} / {exc.en}") from None
+    except LookupError:
+        raise ApiError(404, "not_found", "未找到 / not found") from None
+    if fmt == "xlsx":
+        from district.nutrition.xlsx import fund_report_xlsx
+
+        return attachment(report, "xlsx", fund_report_xlsx(report, lang()), XLSX_MIMETYPE)
+    if fmt == "pdf":
+        from district.nutrition.pdf import fund_report_pdf
+        from district.rendering import RenderError, RenderTimeout
+
+        try:
+            pdf = fund_report_pdf(
+                report,
+                bounded=True,
+                timeout_s=current_app.config.get("NUTRITION_PDF_TIMEOUT_S", 120),
+                max_rss_mb=current_app.config.get("NUTRITION_PDF_MAX_MB", 1024),
+            )
+        except RenderTimeout:
+            raise ApiError(
+                503, "pdf_timeout", "生成 PDF 超时，请缩短统计期间后重试 / PDF rendering timed out"
+            ) from None
+        except RenderError as exc:
+            current_app.logger.error("fund report PDF for %s failed: %s", county, exc)
+            raise ApiError(500, "pdf_failed", "生成 PDF 失败 / PDF rendering failed") from None
+        return attachment(report, "pdf", pdf, "application/pdf")
+    return jsonify(report.to_dict(lang()))
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

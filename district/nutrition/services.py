@@ -1,0 +1,459 @@
+"""营养餐 fund services: read the effective revisions from the database and hand them to the pure engine.
+
+Nothing here computes a figure. ``fund_report`` gathers, for one county and one window, exactly the inputs
+``engine.build_fund_report`` needs (effective revisions, each school's previous participating report,
+expected periods, the county's subsidy standard); the JSON API, the xlsx, the PDF and the CLI all show that
+one ``FundReport``. Anomalies are therefore computed at read time from the effective revisions: when a
+correction changes a closing balance, the carry-over check of the later months moves with it, without
+anything stored to recompute.
+
+Queries (``fund_report``), whatever the county's size:
+
+1. the county's schools with their township names;
+2. the effective revisions inside the window — ``report_heads`` (the effective-revision index, filtered by
+   its ``county_code`` and the period range) joined to ``report_revisions``;
+3. each school's most recent effective *participating* revision before the window (for the carry-over check
+   of its first participating month in the window), see :func:`_previous_participating`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from district.db import utcnow
+from district.nutrition.anomalies import Anomaly
+from district.nutrition.engine import FundMonth, FundReport, FundSchool, FundSchoolRow, build_fund_report
+from district.nutrition.quality import period_quality_warnings
+from district.registry.models import County, School, Township
+from district.reports.models import ReportHead, ReportRevision
+from houqin_standard import format_money, parse_period, periods_between
+
+__all__ = [
+    "MAX_WINDOW_MONTHS",
+    "PARTICIPATING_MARK",
+    "SchoolFundHistory",
+    "SchoolFundMonth",
+    "WindowError",
+    "check_window",
+    "county_period_anomalies",
+    "county_quality_warnings",
+    "expected_periods",
+    "fund_report",
+    "fund_report_filename",
+    "school_fund_history",
+]
+
+#: The longest window a fund report covers (three school years); longer asks are refused, not truncated.
+MAX_WINDOW_MONTHS = 36
+
+#: How ``nutrition.participating = true`` reads inside a stored revision. ``report_revisions.content`` is the
+#: canonical JSON of the report (``houqin_standard.canonical_json``: sorted keys, separators ``,`` and ``:``
+#: without spaces), and ``participating`` is a key of the standard only inside ``nutrition`` (unknown fields
+#: are rejected at ingestion). Inside a JSON string every ``"`` is escaped, so these characters can only be
+#: that key followed by the literal ``true``: a plain ``LIKE`` finds participating revisions on SQLite and
+#: PostgreSQL alike, without parsing JSON in the database. Each hit is still parsed and checked in Python.
+PARTICIPATING_MARK = '"participating":true'
+
+
+class WindowError(ValueError):
+    """A window the fund report refuses; ``code`` is the API's error code."""
+
+    def __init__(self, code: str, zh: str, en: str) -> None:
+        super().__init__(en)
+        self.code, self.zh, self.en = code, zh, en
+
+    def message(self, lang: str = "zh") -> str:
+        return self.en if lang == "en" else self.zh
+
+
+def check_window(period_from: str | None, period_to: str | None) -> list[str]:
+    """The periods of ``period_from..period_to`` (inclusive), or :class:`WindowError`:
+
+    ``invalid_period`` (missing or not ``YYYY-MM``), ``invalid_window`` (from after to),
+    ``window_too_long`` (more than :data:`MAX_WINDOW_MONTHS` months).
+    """
+    for name, value in (("from", period_from), ("to", period_to)):
+        try:
+            parse_period(value or "")
+        except ValueError:
+            raise WindowError(
+                "invalid_period",
+                f"{name} 应为 YYYY-MM 格式的月份",
+                f"{name} must be a period YYYY-MM",
+            ) from None
+    assert period_from is not None and period_to is not None
+    if period_from > period_to:  # YYYY-MM strings order as the periods do
+        raise WindowError(
+            "invalid_window",
+            f"起始月份 {period_from} 晚于截止月份 {period_to}",
+            f"from {period_from} is after to {period_to}",
+        )
+    periods = periods_between(period_from, period_to)
+    if len(periods) > MAX_WINDOW_MONTHS:
+        raise WindowError(
+            "window_too_long",
+            f"统计期间为 {len(periods)} 个月，最长 {MAX_WINDOW_MONTHS} 个月",
+            f"the window is {len(periods)} months; at most {MAX_WINDOW_MONTHS}",
+        )
+    return periods
+
+
+def expected_periods(school: School, county: County, periods: Iterable[str]) -> list[str]:
+    """The periods a school is expected to report: not a break month of its county, inside its active range."""
+    breaks = county.break_month_set
+    return [p for p in periods if int(p[5:7]) not in breaks and school.active_in(p)]
+
+
+# ------------------------------------------------------------------------------------------- queries
+
+
+@dataclass(frozen=True)
+class _Head:
+    school_code: str
+    period: str
+    revision_id: int
+    revision: int
+    report: dict[str, Any]
+
+
+def _window_heads(
+    session: Session, county_code: str, period_from: str, period_to: str, school_code: str | None = None
+) -> list[_Head]:
+    """The effective revisions of the window, by school code and period (one query)."""
+    q = (
+        select(
+            ReportHead.school_code,
+            ReportHead.period,
+            ReportRevision.id,
+            ReportRevision.revision,
+            ReportRevision.content,
+        )
+        .join(ReportRevision, ReportRevision.id == ReportHead.revision_id)
+        .where(
+            ReportHead.county_code == county_code,
+            ReportHead.period >= period_from,
+            ReportHead.period <= period_to,
+        )
+        .order_by(ReportHead.school_code, ReportHead.period)
+    )
+    if school_code is not None:
+        q = q.where(ReportHead.school_code == school_code)
+    return [
+        _Head(code, period, rev_id, revision, json.loads(content))
+        for code, period, rev_id, revision, content in session.execute(q)
+    ]
+
+
+def _is_participating(report: Mapping[str, Any]) -> bool:
+    return bool((report.get("nutrition") or {}).get("participating") is True)
+
+
+def _previous_participating(
+    session: Session, county_code: str, before: str, school_code: str | None = None
+) -> dict[str, dict[str, Any]]:
+    """school code → its most recent effective participating report before ``before`` (one query).
+
+    The same report ``district.reports.feedback.previous_participating`` finds for one school (the feedback a
+    school sees and the county report must agree), for all the county's schools at once: effective revisions
+    (``report_heads``) of the county before the window whose content holds :data:`PARTICIPATING_MARK`,
+    ranked per school by period descending (``ROW_NUMBER``), rank 1 kept. There is no look-back bound: the
+    spec's carry-over runs to the most recent earlier participating report however old, and the
+    ``LIKE`` keeps the scan in the database — only one row per school comes back.
+    """
+    rank = (
+        func.row_number()
+        .over(partition_by=ReportHead.school_code, order_by=ReportHead.period.desc())
+        .label("rank")
+    )
+    ranked = (
+        select(ReportHead.school_code, ReportRevision.content, rank)
+        .join(ReportRevision, ReportRevision.id == ReportHead.revision_id)
+        .where(
+            ReportHead.county_code == county_code,
+            ReportHead.period < before,
+            ReportRevision.content.contains(PARTICIPATING_MARK),
+        )
+    )
+    if school_code is not None:
+        ranked = ranked.where(ReportHead.school_code == school_code)
+    sub = ranked.subquery()
+    found: dict[str, dict[str, Any]] = {}
+    for code, content in session.execute(select(sub.c.school_code, sub.c.content).where(sub.c.rank == 1)):
+        report = json.loads(content)
+        if not _is_participating(report):  # pragma: no cover - impossible for canonical content
+            from district.reports.feedback import previous_participating
+
+            fallback = previous_participating(session, code, before)
+            if fallback is None:
+                continue
+            report = fallback
+        found[code] = report
+    return found
+
+
+def _county(session: Session, county_code: str) -> County:
+    county = session.get(County, county_code)
+    if county is None:
+        raise LookupError(f"unknown county {county_code}")
+    return county
+
+
+def _fund_schools(
+    county: County,
+    schools: Sequence[tuple[School, str]],
+    heads: Sequence[_Head],
+    previous: Mapping[str, Mapping[str, Any]],
+    periods: Sequence[str],
+) -> list[FundSchool]:
+    by_school: dict[str, list[FundMonth]] = defaultdict(list)
+    for head in heads:
+        by_school[head.school_code].append(FundMonth(head.period, head.revision_id, head.report))
+    return [
+        FundSchool(
+            code=school.code,
+            name=school.name,
+            type=school.type,
+            township=township,
+            supply_mode_hint=None,  # the registry keeps no supply mode; the reports state it
+            months=by_school.get(school.code, []),
+            previous_participating=previous.get(school.code),
+            expected_periods=expected_periods(school, county, periods),
+        )
+        for school, township in schools
+    ]
+
+
+# ------------------------------------------------------------------------------------------- services
+
+
+def fund_report(
+    session: Session,
+    county_code: str,
+    period_from: str,
+    period_to: str,
+    *,
+    now: dt.datetime | None = None,
+) -> FundReport:
+    """The county's 营养餐 fund report over ``period_from..period_to`` (SCORING.md, "营养餐 fund reconciliation").
+
+    Inputs, read in three queries (module docstring): every school registered in the county with its township
+    name; the effective (newest accepted) revision of each school-period inside the window; each school's
+    most recent effective participating report before the window. A school's expected periods are the
+    window's periods that are not one of the county's break months and that its active range covers; a
+    closed school or one not yet opened is expected for none and is listed only if it reported. The
+    county's ``subsidy_standard`` is the standard rate of ``NONSTANDARD_RATE``. ``now`` (default: the current
+    time) is the report's generation time.
+
+    Raises ``LookupError`` for an unknown county and :class:`WindowError` for a bad window.
+    """
+    periods = check_window(period_from, period_to)
+    county = _county(session, county_code)
+    schools = session.execute(
+        select(School, Township.name)
+        .join(Township, Township.id == School.township_id)
+        .where(School.county_code == county_code)
+        .order_by(School.code)
+    ).all()
+    heads = _window_heads(session, county_code, period_from, period_to)
+    registered = {school.code for school, _ in schools}
+    strays = sorted({h.school_code for h in heads} - registered)
+    if strays:  # a head's county_code is its school's: this would be a broken registry, not a report
+        raise RuntimeError(f"effective revisions of schools not registered in {county_code}: {strays}")
+    previous = _previous_participating(session, county_code, period_from)
+    return build_fund_report(
+        county.code,
+        county.name,
+        period_from,
+        period_to,
+        _fund_schools(county, [(s, t) for s, t in schools], heads, previous, periods),
+        standard_rate=county.subsidy_standard,
+        generated_at=now or utcnow(),
+    )
+
+
+def county_period_anomalies(session: Session, county_code: str, period: str) -> list[Anomaly]:
+    """The fund anomalies of one period over the county's schools (the dashboard's period page): exactly the
+    anomaly list of ``fund_report(session, county_code, period, period)``, sorted by school code and code."""
+    return list(fund_report(session, county_code, period, period).anomalies)
+
+
+_UNSAFE_IN_FILENAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+
+
+def fund_report_filename(report: FundReport, extension: str, *, ascii_only: bool = False) -> str:
+    """A file name saying what the file holds: ``610528_富平县_营养餐资金报表_2026-09_2026-11.xlsx``.
+
+    ``ascii_only`` gives the fallback for clients without RFC 5987 (``610528_nutrition_fund_report_…``).
+    Characters that no file system or header accepts are replaced with ``_``.
+    """
+    if ascii_only:
+        stem = f"{report.county_code}_nutrition_fund_report_{report.window_from}_{report.window_to}"
+    else:
+        name = _UNSAFE_IN_FILENAME.sub("_", report.county_name).strip(" .") or report.county_code
+        stem = f"{report.county_code}_{name}_营养餐资金报表_{report.window_from}_{report.window_to}"
+    return f"{stem}.{extension}"
+
+
+# ---------------------------------------------------------------------------------- one school's history
+
+
+@dataclass(frozen=True)
+class SchoolFundMonth:
+    """One period of a school's fund history: the effective revision (if any) and its anomalies."""
+
+    period: str
+    expected: bool
+    revision_id: int | None
+    revision: int | None
+    participating: bool | None  # None: no report
+    nutrition: Mapping[str, Any] | None
+    anomalies: tuple[Anomaly, ...]
+
+    def to_dict(self, lang: str = "zh") -> dict[str, Any]:
+        return {
+            "period": self.period,
+            "expected": self.expected,
+            "reported": self.revision_id is not None,
+            "revision_id": self.revision_id,
+            "revision": self.revision,
+            "participating": self.participating,
+            "nutrition": dict(self.nutrition) if self.nutrition is not None else None,
+            "anomalies": [a.to_dict(lang) for a in self.anomalies],
+        }
+
+
+@dataclass(frozen=True)
+class SchoolFundHistory:
+    """A school's 营养餐 months over a window, with the totals row of the county report (same engine)."""
+
+    county_code: str
+    school_code: str
+    school_name: str
+    township: str
+    window_from: str
+    window_to: str
+    standard_rate: Decimal
+    months: tuple[SchoolFundMonth, ...]
+    totals: FundSchoolRow | None  # None: the school participated in no month of the window
+    previous_period: str | None  # the participating month before the window its first month carries over from
+
+    def to_dict(self, lang: str = "zh") -> dict[str, Any]:
+        return {
+            "county_code": self.county_code,
+            "school_code": self.school_code,
+            "school_name": self.school_name,
+            "township": self.township,
+            "window_from": self.window_from,
+            "window_to": self.window_to,
+            "standard_rate": format_money(self.standard_rate),
+            "previous_participating_period": self.previous_period,
+            "months": [m.to_dict(lang) for m in self.months],
+            "totals": self.totals.to_dict(lang) if self.totals is not None else None,
+        }
+
+
+def school_fund_history(
+    session: Session, school_code: str, period_from: str, period_to: str
+) -> SchoolFundHistory:
+    """One school's fund months over the window, for the dashboard's school page.
+
+    Every period of the window is listed (expected or not, reported or not) with the effective revision's
+    nutrition section as reported and that month's anomalies; ``totals`` is exactly the school's row of the
+    county fund report for the same window (built by the same engine from the same inputs).
+    Raises ``LookupError`` for an unknown school and :class:`WindowError` for a bad window.
+    """
+    periods = check_window(period_from, period_to)
+    row = session.execute(
+        select(School, Township.name)
+        .join(Township, Township.id == School.township_id)
+        .where(School.code == school_code)
+    ).first()
+    if row is None:
+        raise LookupError(f"unknown school {school_code}")
+    school, township = row
+    county = _county(session, school.county_code)
+    heads = _window_heads(session, county.code, period_from, period_to, school_code=school.code)
+    previous = _previous_participating(session, county.code, period_from, school_code=school.code)
+    fund_school = _fund_schools(county, [(school, township)], heads, previous, periods)[0]
+    report = build_fund_report(
+        county.code,
+        county.name,
+        period_from,
+        period_to,
+        [fund_school],
+        standard_rate=county.subsidy_standard,
+        generated_at=utcnow(),
+    )
+    totals = report.schools[0] if report.schools else None
+    by_period = {h.period: h for h in heads}
+    anomalies: dict[str, list[Anomaly]] = defaultdict(list)
+    for a in report.anomalies:
+        anomalies[a.period].append(a)
+    expected = set(fund_school.expected_periods)
+    months = []
+    for period in periods:
+        head = by_period.get(period)
+        months.append(
+            SchoolFundMonth(
+                period=period,
+                expected=period in expected,
+                revision_id=head.revision_id if head else None,
+                revision=head.revision if head else None,
+                participating=_is_participating(head.report) if head else None,
+                nutrition=head.report.get("nutrition") if head else None,
+                anomalies=tuple(anomalies.get(period, ())),
+            )
+        )
+    prev = previous.get(school.code)
+    return SchoolFundHistory(
+        county_code=county.code,
+        school_code=school.code,
+        school_name=school.name,
+        township=township,
+        window_from=period_from,
+        window_to=period_to,
+        standard_rate=county.subsidy_standard,
+        months=tuple(months),
+        totals=totals,
+        previous_period=prev["period"] if prev else None,
+    )
+
+
+# ------------------------------------------------------------------------------------- data quality
+
+
+def county_quality_warnings(session: Session, county_code: str, period: str) -> list[dict[str, str]]:
+    """Outlier warnings (modified z-score, ``quality.period_quality_warnings``) over the effective reports of
+    the county's schools for one period, each with the school's name added. Warnings, never errors."""
+    try:
+        parse_period(period)
+    except ValueError:
+        raise WindowError("invalid_period", "period 应为 YYYY-MM 格式的月份", "period must be YYYY-MM") from None
+    _county(session, county_code)
+    rows = session.execute(
+        select(ReportRevision.content, School.name)
+        .join(ReportHead, ReportHead.revision_id == ReportRevision.id)
+        .join(School, School.code == ReportHead.school_code)
+        .where(ReportHead.county_code == county_code, ReportHead.period == period)
+        .order_by(ReportHead.school_code)
+    ).all()
+    names = {}
+    reports = []
+    for content, name in rows:
+        report = json.loads(content)
+        names[report["school_code"]] = name
+        reports.append(report)
+    return [
+        {"school_code": w["school_code"], "school_name": names[w["school_code"]], **w}
+        for w in period_quality_warnings(period, reports)
+    ]

@@ -1,0 +1,93 @@
+"""The hazard ledger 隐患台账 (STANDARD.md): per school, the latest state of each hazard ``ref``.
+
+One query shared by scoring (D1), the dashboard, the reminders and the PDFs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from district.registry.models import School, Township
+from district.reports.models import HazardEntry, ReportHead
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """The latest state of one hazard (school, ref), as the effective revision of its latest month states it."""
+
+    school_code: str
+    school_name: str
+    township: str
+    ref: str
+    period: str  # the month whose effective revision last stated this entry
+    revision_id: int
+    found_on: dt.date
+    category: str
+    severity: str
+    description: str
+    deadline: dt.date
+    rectified_on: dt.date | None
+
+    def is_open(self, on: dt.date) -> bool:
+        """Open on day ``on``: not rectified, or rectified only after that day."""
+        return self.rectified_on is None or self.rectified_on > on
+
+    def days_overdue(self, on: dt.date) -> int:
+        """Whole days past the deadline while still open on ``on`` (0 when not overdue)."""
+        if not self.is_open(on) or self.deadline >= on:
+            return 0
+        return (on - self.deadline).days
+
+
+def hazard_ledger(session: Session, *, county_code: str | None = None,
+                  school_code: str | None = None, as_of_period: str | None = None) -> list[LedgerEntry]:
+    """The hazard ledger: for each (school, ref), the entry of the latest month among EFFECTIVE revisions.
+
+    Only entries written by a revision that is its month's effective one (``ReportHead.revision_id``) count, so
+    a corrected revision replaces what the superseded one said. Within the effective revisions, the latest
+    period wins (the same ref in a later month updates the entry), then the highest entry id.
+    With ``as_of_period`` only months up to and including it count (the ledger as it stood then).
+    Ordered by school code, then ref.
+    """
+    if county_code is None and school_code is None:
+        raise ValueError("give a county or a school")
+    ranked = (
+        select(
+            HazardEntry.id.label("id"),
+            func.row_number().over(
+                partition_by=(HazardEntry.school_code, HazardEntry.ref),
+                order_by=(HazardEntry.period.desc(), HazardEntry.id.desc()),
+            ).label("rn"),
+        )
+        .join(ReportHead, ReportHead.revision_id == HazardEntry.revision_id)
+    )
+    if county_code is not None:
+        ranked = ranked.where(ReportHead.county_code == county_code)
+    if school_code is not None:
+        ranked = ranked.where(ReportHead.school_code == school_code)
+    if as_of_period is not None:
+        ranked = ranked.where(HazardEntry.period <= as_of_period)
+    latest = ranked.subquery()
+    rows = session.execute(
+        select(HazardEntry, School.name, Township.name)
+        .join(latest, latest.c.id == HazardEntry.id)
+        .join(School, School.code == HazardEntry.school_code)
+        .join(Township, Township.id == School.township_id)
+        .where(latest.c.rn == 1)
+        .order_by(HazardEntry.school_code, HazardEntry.ref)
+    ).all()
+    return [
+        LedgerEntry(h.school_code, name, township, h.ref, h.period, h.revision_id, h.found_on, h.category,
+                    h.severity, h.description, h.deadline, h.rectified_on)
+        for h, name, township in rows
+    ]
+
+
+def overdue_hazards(session: Session, county_code: str, on: dt.date) -> list[LedgerEntry]:
+    """Ledger entries still open on ``on`` whose deadline is before that day: major first, then most overdue."""
+    entries = [e for e in hazard_ledger(session, county_code=county_code) if e.days_overdue(on) > 0]
+    return sorted(entries, key=lambda e: (e.severity != "major", -e.days_overdue(on), e.school_code, e.ref))

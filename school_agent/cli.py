@@ -1,0 +1,730 @@
+"""``houqin-agent``: the school clerk's command line (学校端上报程序).
+
+    houqin-agent setup --hub URL --credential-file FILE     配置服务器地址、学校和凭据
+    houqin-agent template 2026-10                           生成本月的 Excel 月报模板
+    houqin-agent submit 后勤月报_6105280001_2026-10.xlsx     检查、保存到发件箱、发送
+    houqin-agent sync                                       发送发件箱中所有待发送的报表（计划任务用）
+    houqin-agent status                                     发件箱状态、回执、教育局反馈、截止时间
+    houqin-agent correct 2026-10 更正后的文件.xlsx           已上报月份的更正（新的一版）
+    houqin-agent retry 编号                                  被退回/冲突的报表重新排队
+
+Exit codes: 0 done; 1 the file or the report is wrong (nothing saved); 2 wrong command line; 3 saved in the
+outbox but not sent yet (will be sent by a later sync); 4 the hub refused it (rejected / conflict / bad
+credential); 5 not configured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from houqin_standard import (
+    SHANGHAI,
+    STANDARD_ID,
+    canonical_json,
+    current_period,
+    parse_period,
+    period_add,
+    period_deadline,
+    today_shanghai,
+    validate_report,
+)
+
+from . import __version__
+from .client import HubClient, HubUnreachable
+from .config import (
+    LOCK_NAME,
+    OUTBOX_NAME,
+    AgentConfig,
+    ConfigError,
+    check_school_code,
+    check_secret,
+    config_mode_ok,
+    default_home,
+    load_config,
+    normalise_hub_url,
+    read_credential_file,
+    save_config,
+)
+from .lock import FileLock
+from .outbox import Outbox, OutboxItem
+from .reader import InputError, ReadResult, read_file
+from .sync import Pusher, SyncOptions, SyncResult
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 1
+EXIT_USAGE = 2
+EXIT_QUEUED = 3
+EXIT_REFUSED = 4
+EXIT_CONFIG = 5
+
+STATE_ZH = {"pending": "待发送", "sent": "已送达", "rejected": "被退回", "conflict": "冲突"}
+
+
+def out(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def err(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+class Fail(Exception):
+    """End the command with a message (stderr) and an exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_BAD_INPUT) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+
+def _fmt_time(iso: str | None) -> str:
+    if not iso:
+        return "—"
+    try:
+        return datetime.fromisoformat(iso).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return iso
+
+
+def _content_key(report: dict[str, Any]) -> bytes:
+    """What makes two submissions the same report: everything but report_id and prepared_at."""
+    return canonical_json({k: v for k, v in report.items() if k not in ("report_id", "prepared_at")})
+
+
+def _client(cfg: AgentConfig, timeout: float | None = None) -> HubClient:
+    return HubClient(cfg.hub_url, cfg.school_code, cfg.secret, read_timeout=timeout or 60.0)
+
+
+def _outbox(home: Path) -> Outbox:
+    return Outbox(home / OUTBOX_NAME)
+
+
+def _config(home: Path) -> AgentConfig:
+    try:
+        cfg = load_config(home)
+    except ConfigError as exc:
+        raise Fail(str(exc), EXIT_CONFIG) from None
+    if not config_mode_ok(home):
+        err(f"注意：配置文件 {home / 'config.json'} 其他用户也可读取，已改为仅本用户可读")
+        (home / "config.json").chmod(0o600)
+    return cfg
+
+
+def _period_arg(value: str) -> str:
+    try:
+        parse_period(value)
+    except ValueError:
+        raise Fail(f"月份格式应为 YYYY-MM，例如 2026-10（现为 {value!r}）", EXIT_USAGE) from None
+    return value
+
+
+def _print_receipt(item: OutboxItem, prefix: str = "") -> None:
+    r = item.receipt or {}
+    on_time = "按时" if r.get("on_time") else "逾期"
+    out(f"{prefix}已送达教育局：{item.period} 第 {r.get('revision', '?')} 版，"
+        f"接收时间 {_fmt_time(r.get('received_at'))}（{on_time}），回执校验码 {str(r.get('content_sha256', ''))[:12]}")
+    for w in r.get("warnings") or []:
+        out(f"{prefix}  提示：{w.get('message', w.get('code', ''))}")
+
+
+def _print_refusal(item: OutboxItem, read: ReadResult | None = None, prefix: str = "") -> None:
+    e = item.hub_error or {}
+    what = "被教育局退回" if item.state == "rejected" else "未被接收（冲突）"
+    out(f"{prefix}{item.period} 报表{what}（HTTP {item.http_status}）：{e.get('message', '')}")
+    code = e.get("code")
+    if code == "period_locked":
+        out(f"{prefix}  该月份已由教育局审核锁定。请联系教育局解锁后运行：houqin-agent retry {item.report_id[:8]}")
+    elif code == "report_id_conflict":
+        out(f"{prefix}  同一编号已提交过不同内容。如需修改，请使用 houqin-agent correct {item.period} 文件名")
+    for d in e.get("details") or []:
+        path = str(d.get("path", ""))
+        where = read.where(path) if read is not None else (path or "/")
+        out(f"{prefix}  {where} {d.get('message', d.get('code', ''))}")
+
+
+# ------------------------------------------------------------------------------------------------ setup
+
+
+def cmd_setup(args: argparse.Namespace, home: Path) -> int:
+    try:
+        existing: AgentConfig | None = load_config(home)
+    except ConfigError:
+        existing = None
+    interactive = sys.stdin.isatty()
+
+    def ask(prompt: str) -> str:
+        if not interactive:
+            raise Fail(f"缺少参数：{prompt}（非交互方式运行时请用命令行参数给出）", EXIT_USAGE)
+        return input(prompt)
+
+    try:
+        hub = normalise_hub_url(args.hub or (existing.hub_url if existing else "") or ask("教育局服务器地址："))
+        file_school: str | None = None
+        secret: str | None = None
+        if args.credential_file:
+            file_school, secret = read_credential_file(Path(args.credential_file))
+        school = check_school_code(args.school or file_school or (existing.school_code if existing else "")
+                                   or ask("学校标识码（10 位数字）："))
+        if file_school is not None and file_school != school:
+            raise Fail(f"凭据文件是学校 {file_school} 的，不是 {school} 的", EXIT_CONFIG)
+        if secret is None and args.secret_stdin:
+            secret = check_secret(sys.stdin.readline())
+        if secret is None and existing is not None and existing.school_code == school:
+            secret = existing.secret  # changing only the address or the names keeps the credential
+        if secret is None:
+            if not interactive:
+                raise Fail("缺少凭据：请用 --credential-file 给出教育局发放的凭据文件", EXIT_USAGE)
+            secret = check_secret(getpass.getpass("凭据（输入时不显示）："))
+    except ConfigError as exc:
+        raise Fail(str(exc), EXIT_CONFIG) from None
+    cfg = AgentConfig(
+        hub_url=hub, school_code=school, secret=secret,
+        school_name=args.name if args.name is not None else (existing.school_name if existing else None),
+        clerk=args.clerk if args.clerk is not None else (existing.clerk if existing else None),
+    )
+    if not args.no_check:
+        try:
+            resp = _client(cfg, 20.0).feedback(current_period())
+        except HubUnreachable as exc:
+            err(f"注意：暂时连不上教育局服务器（{exc}）。配置照常保存；报表会先存入发件箱，网络恢复后发送")
+        else:
+            if resp.status == 401:
+                raise Fail(f"教育局服务器不认可这个凭据（{resp.error.get('message', '')}）：配置未保存。"
+                           "请确认学校标识码和凭据文件是教育局最新发放的", EXIT_CONFIG)
+            if resp.status == 200:
+                out("已连接教育局服务器，凭据有效")
+            else:
+                err(f"注意：服务器回复 HTTP {resp.status}，请确认服务器地址是否正确（配置照常保存）")
+    path = save_config(home, cfg)
+    out(f"配置已保存：{path}（仅本用户可读）")
+    out(f"  服务器：{cfg.hub_url}")
+    out(f"  学校：{cfg.school_code}{' ' + cfg.school_name if cfg.school_name else ''}")
+    out("  凭据：已保存（不会再显示）")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------------------------ template
+
+
+def _open_hazards(items: list[OutboxItem]) -> list[dict[str, Any]]:
+    """The school's ledger as its own reports left it: the latest entry per ref, those not rectified."""
+    ledger: dict[str, dict[str, Any]] = {}
+    for item in items:  # by period, then queue order: later entries update earlier ones
+        for h in item.report.get("hazards") or []:
+            if isinstance(h, dict) and isinstance(h.get("ref"), str):
+                ledger[h["ref"]] = h
+    open_ = [h for h in ledger.values() if not h.get("rectified_on")]
+    return sorted(open_, key=lambda h: (str(h.get("found_on", "")), h["ref"]))
+
+
+def cmd_template(args: argparse.Namespace, home: Path) -> int:
+    from .template import build_template, prefill_values
+
+    cfg = _config(home)
+    period = _period_arg(args.period)
+    if period > current_period():
+        raise Fail(f"不能生成未来月份（{period}）的模板，本月是 {current_period()}")
+    target = Path(args.output) if args.output else Path.cwd() / f"后勤月报_{cfg.school_code}_{period}.xlsx"
+    if target.exists() and not args.force:
+        raise Fail(f"文件已存在：{target}（里面可能已有填写的内容）。如需重新生成，请加 --force 或用 -o 指定新文件名")
+    with _outbox(home) as ob:
+        same = ob.for_period(cfg.school_code, period)
+        earlier = ob.accepted_reports(cfg.school_code, before_period=period)
+    if same:
+        source = same[-1]
+        prefill = prefill_values(source.report, full=True)
+        hazards = [h for h in source.report.get("hazards") or [] if isinstance(h, dict)]
+        note = f"{period} 已提交过：已按已提交的报表预填全部数值，修改后请用 houqin-agent correct {period} 提交更正"
+    else:
+        previous = earlier[-1] if earlier else None
+        prefill = prefill_values(previous.report if previous else None)
+        hazards = _open_hazards(earlier)
+        note = (f"已按 {previous.period} 的报表预填不变的数值（在校人数、占地面积、床位数等）" if previous
+                else "发件箱中没有以前的报表，模板未预填")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        build_template(target, school_code=cfg.school_code, period=period, school_name=cfg.school_name,
+                       prefill=prefill, hazards=hazards, prepared_by=cfg.clerk)
+    except PermissionError:
+        raise Fail(f"无法写入 {target}：请先在 Excel 中关闭该文件") from None
+    out(f"已生成 {period} 月报模板：{target}")
+    out(f"  {note}")
+    out(f"  隐患台账已预填未整改的隐患 {len(hazards)} 条")
+    out(f"  填好并关闭 Excel 后运行：houqin-agent submit \"{target.name}\"")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------------------------ submit
+
+
+def _sync_options(args: argparse.Namespace, *, quick: bool) -> SyncOptions:
+    return SyncOptions(
+        max_attempts=args.max_attempts or (3 if quick else 5),
+        backoff_base=args.backoff_base if args.backoff_base is not None else 1.0,
+        max_time=args.max_time or (60.0 if quick else 600.0),
+        verbose=not getattr(args, "quiet", False),
+    )
+
+
+def _push(home: Path, cfg: AgentConfig, options: SyncOptions, *, lock_wait: float,
+          timeout: float | None) -> SyncResult | None:
+    """Run the pusher under the sync lock; None when another process holds it."""
+    lock = FileLock(home / LOCK_NAME)
+    if not lock.acquire(timeout=lock_wait):
+        return None
+    try:
+        with _outbox(home) as ob:
+            return Pusher(ob, _client(cfg, timeout), options, out=out).run()
+    finally:
+        lock.release()
+
+
+def _read_checked(path: Path, cfg: AgentConfig, expected_period: str | None) -> ReadResult:
+    try:
+        read = read_file(path)
+    except InputError as exc:
+        raise Fail(str(exc)) from None
+    what = "模板" if read.kind == "xlsx" else "报表"
+    if read.school_code is not None and read.school_code != cfg.school_code:
+        raise Fail(f"这是学校 {read.school_code} 的{what}，本机配置的学校是 {cfg.school_code}，不能代替其他学校提交。"
+                   f"请运行 houqin-agent template 月份 生成本校的模板")
+    if expected_period is not None and read.period is not None and read.period != expected_period:
+        raise Fail(f"这是 {read.period} 的{what}，不是 {expected_period} 的。请运行 houqin-agent template "
+                   f"{expected_period} 生成该月模板，或检查月份是否写错")
+    return read
+
+
+def _complete_report(read: ReadResult, cfg: AgentConfig, period: str | None, *, new_id: bool) -> dict[str, Any]:
+    report = dict(read.report)
+    report.setdefault("standard", STANDARD_ID)
+    report.setdefault("school_code", cfg.school_code)
+    if period is not None:
+        report.setdefault("period", period)
+    if "prepared_by" not in report and cfg.clerk:
+        report["prepared_by"] = cfg.clerk
+        read.notices.append(f"填报人未填写，已使用本机设置的填报人：{cfg.clerk}")
+    if read.kind == "xlsx" or "prepared_at" not in report:
+        report["prepared_at"] = datetime.now(SHANGHAI).replace(microsecond=0).isoformat()
+    if new_id or read.kind == "xlsx" or "report_id" not in report:
+        report["report_id"] = str(uuid.uuid4())
+    elif isinstance(report["report_id"], str):
+        report["report_id"] = report["report_id"].lower()
+    return report
+
+
+def _previous_month(ob: Outbox, school: str, period: Any) -> dict[str, Any] | None:
+    try:
+        prev = period_add(period, -1)
+    except (ValueError, TypeError):
+        return None
+    items = ob.for_period(school, prev)
+    return items[-1].report if items else None
+
+
+def _validate(read: ReadResult, report: dict[str, Any], previous: dict[str, Any] | None) -> None:
+    result = validate_report(report, previous=previous)
+    bad_paths = [i.path for i in read.issues if i.path]
+    errors = [e for e in result.errors
+              if not any(e.path == p or e.path.startswith(p + "/") for p in bad_paths)]
+    lines = [str(i) for i in read.issues] + [read.describe(e) for e in errors]
+    for notice in read.notices:
+        out(f"说明：{notice}")
+    if lines:
+        err(f"报表有 {len(lines)} 处错误，未保存、未发送。请修改后重新提交：")
+        for line in lines:
+            err(f"  {line}")
+        raise Fail("", EXIT_BAD_INPUT)
+    for w in result.warnings:
+        out(f"提示（不影响上报）：{read.describe(w)}")
+
+
+def _accept(args: argparse.Namespace, home: Path, *, correct_period: str | None) -> int:
+    """submit and correct: read, check, validate, queue durably, then push."""
+    cfg = _config(home)
+    expected = correct_period or (_period_arg(args.period) if args.period else None)
+    path = Path(args.file)
+    read = _read_checked(path, cfg, expected)
+    report = _complete_report(read, cfg, expected, new_id=correct_period is not None)
+    outbox_path = home / OUTBOX_NAME
+    previous = None
+    if outbox_path.exists():
+        with _outbox(home) as ob:
+            previous = _previous_month(ob, cfg.school_code, report.get("period"))
+    _validate(read, report, previous)
+    period = str(report["period"])
+    key = _content_key(report)
+
+    with _outbox(home) as ob:
+        same_id = ob.get(report["report_id"])
+        if same_id is not None:
+            if _content_key(same_id.report) != key:
+                raise Fail(f"报表编号 {report['report_id']} 已用于另一份内容不同的报表；修改已上报的数据请使用 "
+                           f"houqin-agent correct {period} {path.name}")
+            item = same_id
+            out(f"这份报表已在发件箱中（编号 {item.report_id[:8]}，{STATE_ZH[item.state]}），不再重复保存")
+        else:
+            existing = ob.for_period(cfg.school_code, period)
+            if correct_period is None and existing:
+                twin = next((e for e in existing if _content_key(e.report) == key), None)
+                if twin is None:
+                    raise Fail(f"{period} 的报表已经提交过（编号 {existing[-1].report_id[:8]}，"
+                               f"{STATE_ZH[existing[-1].state]}）。如需修改已上报的数据，请使用：\n"
+                               f"  houqin-agent correct {period} \"{path.name}\"")
+                item = twin
+                out(f"{period} 的这份报表已在发件箱中（编号 {item.report_id[:8]}，{STATE_ZH[item.state]}），"
+                    "不再重复保存")
+            else:
+                if correct_period is not None:
+                    if not existing:
+                        raise Fail(f"{period} 还没有提交过报表，请使用 houqin-agent submit \"{path.name}\"")
+                    if _content_key(existing[-1].report) == key:
+                        raise Fail(f"内容与已提交的 {period} 报表完全相同，无需更正")
+                item = ob.add(report, kind="correction" if correct_period else "report", source=path.name)
+                what = "更正" if correct_period else "报表"
+                out(f"已保存到发件箱：{period} {what}（编号 {item.report_id}）")
+
+    if item.state == "sent":
+        _print_receipt(item)
+        return EXIT_OK
+    if item.state in ("rejected", "conflict"):
+        _print_refusal(item, read)
+        return EXIT_REFUSED
+    if args.no_push:
+        out("未发送（--no-push）：运行 houqin-agent sync 发送")
+        return EXIT_OK
+    result = _push(home, cfg, _sync_options(args, quick=True), lock_wait=5.0, timeout=args.timeout)
+    with _outbox(home) as ob:
+        final = ob.get(item.report_id)
+    assert final is not None
+    if result is None and final.state == "pending":
+        out("另一个同步正在进行，这份报表已安全保存在发件箱，将由它或下一次同步发送")
+        return EXIT_QUEUED
+    if final.state == "sent":
+        _print_receipt(final)
+        return EXIT_OK
+    if final.state in ("rejected", "conflict"):
+        _print_refusal(final, read)
+        return EXIT_REFUSED
+    reason = (result.stopped if result is not None else None) or final.last_error or "未知原因"
+    out(f"暂时未能送达：{reason}")
+    out("报表已安全保存在本机发件箱，不会丢失。网络恢复后运行 houqin-agent sync（或等待计划任务自动发送）")
+    return EXIT_REFUSED if result is not None and result.auth_failed else EXIT_QUEUED
+
+
+def cmd_submit(args: argparse.Namespace, home: Path) -> int:
+    return _accept(args, home, correct_period=None)
+
+
+def cmd_correct(args: argparse.Namespace, home: Path) -> int:
+    return _accept(args, home, correct_period=_period_arg(args.period))
+
+
+# ------------------------------------------------------------------------------------------------ sync
+
+
+def cmd_sync(args: argparse.Namespace, home: Path) -> int:
+    cfg = _config(home)
+    quiet = args.quiet
+    if not (home / OUTBOX_NAME).exists():
+        if not quiet:
+            out("发件箱是空的，没有待发送的报表")
+        return EXIT_OK
+    with _outbox(home) as ob:
+        pending = ob.count("pending")
+    if pending == 0:
+        if not quiet:
+            out("没有待发送的报表")
+        return EXIT_OK
+    result = _push(home, cfg, _sync_options(args, quick=False), lock_wait=args.wait_lock, timeout=args.timeout)
+    if result is None:
+        if not quiet:
+            out("另一个同步正在进行，本次不重复发送")
+        return EXIT_OK
+    for item in result.sent:
+        _print_receipt(item)
+    for item in result.refused:
+        _print_refusal(item)
+    out(f"本次同步：送达 {len(result.sent)} 份，被退回 {len(result.refused)} 份，仍待发送 {result.pending_left} 份")
+    if result.pending_left:
+        out(f"未能全部发送：{result.stopped or '未知原因'}。报表保存在发件箱，下次同步会继续")
+    if result.auth_failed or result.refused:
+        return EXIT_REFUSED
+    return EXIT_QUEUED if result.pending_left else EXIT_OK
+
+
+def cmd_retry(args: argparse.Namespace, home: Path) -> int:
+    cfg = _config(home)
+    with _outbox(home) as ob:
+        matches = ob.find(args.report_id)
+        if len(matches) != 1:
+            raise Fail(f"发件箱中{'没有' if not matches else '有多份'}编号以 {args.report_id} 开头的报表")
+        item = matches[0]
+        if item.state not in ("rejected", "conflict"):
+            raise Fail(f"编号 {item.report_id[:8]} 的报表状态是“{STATE_ZH[item.state]}”，无需重新排队")
+        ob.requeue(item.report_id)
+    out(f"{item.period} 报表（编号 {item.report_id[:8]}）已重新排队")
+    if args.no_push:
+        return EXIT_OK
+    args.quiet = False
+    args.wait_lock = 5.0
+    _ = cfg  # configured: checked above
+    return cmd_sync(args, home)
+
+
+# ------------------------------------------------------------------------------------------------ status
+
+
+def _deadline_lines(ob: Outbox | None, school: str, deadline_day: int, today: date) -> list[str]:
+    cur = current_period(today)
+    prev = period_add(cur, -1)
+    lines = []
+
+    def left(period: str) -> tuple[str, int]:
+        d = period_deadline(period, deadline_day).astimezone(SHANGHAI)
+        return d.strftime("%Y-%m-%d %H:%M"), (d.date() - today).days
+
+    prev_done = bool(ob.for_period(school, prev)) if ob is not None else False
+    if not prev_done:
+        when, days = left(prev)
+        if days >= 0:
+            soon = "今天截止！" if days == 0 else f"还有 {days} 天"
+            lines.append(f"上月（{prev}）报表尚未提交：截止 {when}，{soon}")
+        else:
+            lines.append(f"上月（{prev}）报表尚未提交，已逾期 {-days} 天（截止 {when}），请尽快提交")
+    when, days = left(cur)
+    lines.append(f"本月（{cur}）报表截止 {when}，还有 {days} 天")
+    return lines
+
+
+def _feedback_lines(fb: dict[str, Any]) -> list[str]:
+    lines = []
+    rev = fb.get("revision")
+    if rev:
+        on_time = "按时" if rev.get("on_time") else "逾期"
+        lines.append(f"生效版本：第 {rev.get('revision')} 版（共 {fb.get('revisions')} 版），"
+                     f"接收时间 {_fmt_time(rev.get('received_at'))}（{on_time}）")
+    else:
+        lines.append("教育局尚未收到该月报表")
+    if fb.get("locked"):
+        lines.append("该月份已由教育局审核锁定")
+    for w in fb.get("warnings") or []:
+        lines.append(f"提示：{w.get('message', w.get('code'))}")
+    for a in fb.get("fund_anomalies") or []:
+        lines.append(f"资金异常：{a.get('message', a.get('code'))}")
+    score, rank = fb.get("score"), fb.get("rank")
+    if score is not None:
+        lines.append(f"得分：{_plain(score)}")
+    if rank is not None:
+        lines.append(f"排名：{_plain(rank)}")
+    if score is None and rank is None:
+        lines.append("得分和排名：尚未计算")
+    for r in fb.get("reminders") or []:
+        lines.append(f"提醒：{_plain(r)}")
+    known = {"school_code", "period", "deadline", "locked", "revision", "revisions", "warnings", "fund_anomalies",
+             "score", "rank", "reminders"}
+    for k, v in fb.items():
+        if k not in known and v not in (None, [], {}):
+            lines.append(f"{k}：{_plain(v)}")
+    return lines
+
+
+def _plain(v: Any) -> str:
+    if isinstance(v, dict):
+        if "message" in v:
+            return str(v["message"])
+        return "，".join(f"{k} {_plain(x)}" for k, x in v.items() if x is not None)
+    if isinstance(v, list):
+        return "；".join(_plain(x) for x in v)
+    return str(v)
+
+
+def cmd_status(args: argparse.Namespace, home: Path) -> int:
+    cfg = _config(home)
+    limit = None if args.all else 12
+    ob = _outbox(home) if (home / OUTBOX_NAME).exists() else None
+    try:
+        counts = ob.counts() if ob else {"pending": 0, "sent": 0, "rejected": 0, "conflict": 0}
+        items = ob.items(newest_first=True, limit=None) if ob else []
+        sent_periods = sorted({i.period for i in items if i.state in ("sent", "pending")})
+        period = _period_arg(args.period) if args.period else (
+            sent_periods[-1] if sent_periods else period_add(current_period(), -1))
+        feedback: dict[str, Any] | None = None
+        feedback_error: str | None = None
+        if not args.offline:
+            try:
+                resp = _client(cfg, 20.0).feedback(period)
+                if resp.status == 200 and isinstance(resp.json, dict):
+                    feedback = resp.json
+                else:
+                    feedback_error = f"HTTP {resp.status}：{resp.error.get('message', '')}"
+            except HubUnreachable as exc:
+                feedback_error = str(exc)
+        deadline_day = 5
+        if feedback and isinstance(feedback.get("deadline"), str):
+            try:
+                deadline_day = datetime.fromisoformat(feedback["deadline"]).day
+            except ValueError:
+                pass
+        deadlines = _deadline_lines(ob, cfg.school_code, deadline_day, today_shanghai())
+        if args.json:
+            out(json.dumps({
+                "config": cfg.public(), "counts": counts,
+                "items": [{"report_id": i.report_id, "period": i.period, "kind": i.kind, "state": i.state,
+                           "attempts": i.attempts, "last_error": i.last_error, "receipt": i.receipt,
+                           "hub_error": i.hub_error, "created_at": i.created_at} for i in items[:limit]],
+                "feedback_period": period, "feedback": feedback, "feedback_error": feedback_error,
+                "deadlines": deadlines,
+            }, ensure_ascii=False, indent=2))
+            return EXIT_OK
+        out(f"学校：{cfg.school_code}{' ' + cfg.school_name if cfg.school_name else ''}    服务器：{cfg.hub_url}")
+        out(f"发件箱：待发送 {counts['pending']} 份，已送达 {counts['sent']} 份，被退回 {counts['rejected']} 份，"
+            f"冲突 {counts['conflict']} 份")
+        pending = [i for i in items if i.state == "pending"]
+        if pending:
+            out("待发送：")
+            for i in sorted(pending, key=lambda x: x.seq)[:limit]:
+                out(f"  {i.period}  编号 {i.report_id[:8]}  已尝试 {i.attempts} 次"
+                    + (f"  最近错误：{i.last_error}" if i.last_error else ""))
+        sent = [i for i in items if i.state == "sent"][:limit]
+        if sent:
+            out("已送达：")
+            for i in sent:
+                r = i.receipt or {}
+                out(f"  {i.period}  第 {r.get('revision', '?')} 版  {_fmt_time(r.get('received_at'))} 接收"
+                    f"  {'按时' if r.get('on_time') else '逾期'}  编号 {i.report_id[:8]}"
+                    f"  回执校验码 {str(r.get('content_sha256', ''))[:12]}")
+        refused = [i for i in items if i.state in ("rejected", "conflict")][:limit]
+        if refused:
+            out("被退回 / 冲突：")
+            for i in refused:
+                _print_refusal(i, prefix="  ")
+        out(f"教育局反馈（{period}）：")
+        if feedback is not None:
+            for line in _feedback_lines(feedback):
+                out(f"  {line}")
+        elif args.offline:
+            out("  （--offline：未连接服务器）")
+        else:
+            out(f"  暂时无法获取：{feedback_error}")
+        out("截止时间：")
+        for line in deadlines:
+            out(f"  {line}")
+        return EXIT_OK
+    finally:
+        if ob is not None:
+            ob.close()
+
+
+# ------------------------------------------------------------------------------------------------ main
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse's own words, plus a Chinese hint; exit code 2
+        self.print_usage(sys.stderr)
+        err(f"命令参数有误：{message}\n运行 houqin-agent --help 查看用法")
+        raise SystemExit(EXIT_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="houqin-agent", description="学校后勤月报上报程序（Houqin 后勤）",
+                epilog="退出码：0 完成；1 文件或报表有误（未保存）；2 命令参数有误；3 已保存在发件箱但尚未送达；"
+                       "4 教育局退回或凭据无效；5 尚未配置")
+    p.add_argument("--version", action="version", version=f"houqin-agent {__version__}")
+    p.add_argument("--home", help="数据目录（默认：环境变量 HOUQIN_AGENT_HOME 或用户目录）")
+    sub = p.add_subparsers(dest="command", metavar="命令", parser_class=_Parser)
+
+    s = sub.add_parser("setup", help="配置服务器地址、学校标识码和凭据")
+    s.add_argument("--hub", help="教育局服务器地址，如 https://houqin.example.gov.cn")
+    s.add_argument("--school", help="学校标识码（10 位数字）")
+    s.add_argument("-c", "--credential-file", help="教育局发放的凭据文件（houqin schools credential -o 生成的 JSON）")
+    s.add_argument("--secret-stdin", action="store_true", help="从标准输入读取凭据（自动化部署用）")
+    s.add_argument("--name", help="学校名称（显示在模板上）")
+    s.add_argument("--clerk", help="默认填报人")
+    s.add_argument("--no-check", action="store_true", help="不连接服务器检查凭据")
+    s.set_defaults(func=cmd_setup)
+
+    t = sub.add_parser("template", help="生成某月的 Excel 月报模板")
+    t.add_argument("period", metavar="月份", help="YYYY-MM，如 2026-10")
+    t.add_argument("-o", "--output", help="保存为（默认：当前目录下 后勤月报_学校_月份.xlsx）")
+    t.add_argument("--force", action="store_true", help="覆盖已存在的文件")
+    t.set_defaults(func=cmd_template)
+
+    def push_options(x: argparse.ArgumentParser) -> None:
+        x.add_argument("--max-attempts", type=int, default=None, help="每份报表本次最多尝试次数")
+        x.add_argument("--max-time", type=float, default=None, help="本次最多用时（秒）")
+        x.add_argument("--backoff-base", type=float, default=None, help="重试等待的起始秒数（默认 1）")
+        x.add_argument("--timeout", type=float, default=None, help="等待服务器回复的秒数（默认 60）")
+
+    su = sub.add_parser("submit", help="检查并提交填好的月报（.xlsx 或 .json）")
+    su.add_argument("file", metavar="文件")
+    su.add_argument("--period", help="确认月份（YYYY-MM）：文件不是该月的则拒绝")
+    su.add_argument("--no-push", action="store_true", help="只保存到发件箱，不发送")
+    push_options(su)
+    su.set_defaults(func=cmd_submit)
+
+    sy = sub.add_parser("sync", help="发送发件箱中所有待发送的报表（可由计划任务定时运行）")
+    sy.add_argument("--quiet", action="store_true", help="没有待发送的报表时不输出")
+    sy.add_argument("--wait-lock", type=float, default=0.0, help="另一个同步正在运行时最多等待的秒数")
+    push_options(sy)
+    sy.set_defaults(func=cmd_sync)
+
+    st = sub.add_parser("status", help="发件箱状态、回执、教育局反馈和截止时间")
+    st.add_argument("--period", help="查看哪个月的教育局反馈（默认：最近提交的月份）")
+    st.add_argument("--all", action="store_true", help="列出全部报表")
+    st.add_argument("--offline", action="store_true", help="不连接服务器")
+    st.add_argument("--json", action="store_true", help="以 JSON 输出")
+    st.set_defaults(func=cmd_status)
+
+    c = sub.add_parser("correct", help="更正已提交月份的报表（提交新的一版）")
+    c.add_argument("period", metavar="月份")
+    c.add_argument("file", metavar="文件")
+    c.add_argument("--no-push", action="store_true", help="只保存到发件箱，不发送")
+    push_options(c)
+    c.set_defaults(func=cmd_correct)
+
+    r = sub.add_parser("retry", help="把被退回或冲突的报表重新排队发送（如教育局已解锁该月份）")
+    r.add_argument("report_id", metavar="编号", help="报表编号（可只写前几位）")
+    r.add_argument("--no-push", action="store_true")
+    push_options(r)
+    r.set_defaults(func=cmd_retry)
+    return p
+
+
+def _console() -> None:
+    # A Windows console or a redirected log in GBK must not crash on m² or an unusual character.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="replace")
+            except (ValueError, OSError):
+                pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _console()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    home = Path(args.home) if args.home else default_home()
+    try:
+        return int(args.func(args, home))
+    except Fail as exc:
+        if str(exc):
+            err(str(exc))
+        return exc.code
+    except KeyboardInterrupt:
+        err("已中断。已保存到发件箱的报表不会丢失")
+        return 130

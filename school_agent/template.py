@@ -1,0 +1,317 @@
+"""The month's Excel template (月报模板): Chinese labels and units, drop-downs, number checks, pre-filled values.
+
+The workbook is what the clerk fills on the school's PC (Excel or WPS). What it guards against is typing:
+drop-downs for every enum and yes/no, whole numbers ≥ 0 for counts, two-decimal amounts for money, dates for
+dates. Only the yellow cells are unlocked; the sheets and the workbook structure are protected (without a
+password, so a clerk who must can unprotect) and the very hidden ``_meta`` sheet records school and month.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from houqin_standard import ENUM_LABELS, HAZARD_FIELDS, SECTIONS, STANDARD_ID, Field
+
+from . import __version__
+from .layout import (
+    BOOL_LABELS,
+    COVER_PERIOD,
+    COVER_PREPARED_BY,
+    COVER_SCHOOL,
+    COVER_SCHOOL_NAME,
+    COVER_SHEET,
+    FIRST_ROW,
+    HAZARD_BLANK_ROWS,
+    HAZARD_COLUMNS,
+    HAZARD_SHEET,
+    LAYOUT_VERSION,
+    META_MARKER,
+    META_SHEET,
+    SHEET_NAMES,
+    STATIC_FIELDS,
+    Slot,
+    enum_label,
+    section_slots,
+)
+
+INPUT_FILL = "FFF2CC"  # the pale yellow of "fill me in"
+HEADER_FILL = "D9E1F2"
+
+
+def _hint(f: Field) -> str:
+    if f.kind == "int":
+        if f.maximum is not None and f.maximum < 10_000:
+            return f"整数，{f.minimum or 0}～{f.maximum}"
+        return "整数，不小于 0"
+    if f.kind == "money":
+        return "金额（元），保留两位小数"
+    if f.kind == "quantity":
+        return "数量，最多一位小数"
+    if f.kind == "bool":
+        return "下拉选择：是 / 否"
+    if f.kind in ("enum", "list"):
+        return "下拉选择"
+    if f.kind == "date":
+        return "日期，如 2026-09-04"
+    return ""
+
+
+def _excel_value(f: Field, value: Any) -> Any:
+    """A report value as the cell should hold it (numbers as numbers, enums as their Chinese label)."""
+    if value is None:
+        return None
+    if f.kind == "bool":
+        return BOOL_LABELS.get(value) if isinstance(value, bool) else None
+    if f.kind == "enum" and isinstance(value, str) and f.enum_name and value in ENUM_LABELS[f.enum_name]:
+        return enum_label(f.enum_name, value)
+    if f.kind in ("money", "quantity") and isinstance(value, str):
+        try:
+            return Decimal(value)
+        except ArithmeticError:
+            return None
+    if f.kind == "int" and type(value) is int:
+        return value
+    if f.kind == "date" and isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return value
+    if f.kind == "str" and isinstance(value, str):
+        return value
+    return None
+
+
+def prefill_values(previous: Mapping[str, Any] | None, *, full: bool = False) -> dict[str, Any]:
+    """Pointer-keyed values to pre-fill: the static ones of an earlier month, or all of ``previous`` (full)."""
+    out: dict[str, Any] = {}
+    if not isinstance(previous, Mapping):
+        return out
+    for section in SECTIONS:
+        data = previous.get(section.key)
+        if not isinstance(data, Mapping):
+            continue
+        keys = [f.key for f in section.fields] if full else list(STATIC_FIELDS.get(section.key, ()))
+        for key in keys:
+            if key in data:
+                out[f"/{section.key}/{key}"] = data[key]
+    if not full:
+        nutrition = previous.get("nutrition")
+        if isinstance(nutrition, Mapping) and "closing_balance" in nutrition:
+            out["/nutrition/opening_balance"] = nutrition["closing_balance"]
+    if isinstance(previous.get("prepared_by"), str):
+        out["/prepared_by"] = previous["prepared_by"]
+    return out
+
+
+def build_template(
+    path: Path,
+    *,
+    school_code: str,
+    period: str,
+    school_name: str | None = None,
+    prefill: Mapping[str, Any] | None = None,
+    hazards: list[Mapping[str, Any]] | None = None,
+    prepared_by: str | None = None,
+) -> None:
+    """Write the month's workbook to ``path`` (any existing file there is replaced)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill, Protection
+    from openpyxl.workbook.protection import WorkbookProtection
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    prefill = dict(prefill or {})
+    hazards = list(hazards or [])
+    wb = Workbook()
+    default = wb.active
+    if default is not None:
+        wb.remove(default)
+    bold = Font(bold=True)
+    title_font = Font(bold=True, size=14)
+    input_fill = PatternFill("solid", fgColor=INPUT_FILL)
+    header_fill = PatternFill("solid", fgColor=HEADER_FILL)
+    unlocked = Protection(locked=False)
+    y, m = int(period[:4]), int(period[5:])
+    month_zh = f"{y}年{m}月"
+
+    def protect(ws: Any) -> None:
+        ws.protection.sheet = True
+        # Let the clerk still resize columns and rows; structure stays fixed.
+        ws.protection.formatColumns = False
+        ws.protection.formatRows = False
+
+    def input_cell(ws: Any, ref: str, value: Any = None, number_format: str | None = None) -> None:
+        c = ws[ref]
+        c.value = value
+        c.fill = input_fill
+        c.protection = unlocked
+        if number_format:
+            c.number_format = number_format
+
+    # ------------------------------------------------------------------ cover
+    ws = wb.create_sheet(COVER_SHEET)
+    ws["A1"] = f"学校后勤月报 · {month_zh}"
+    ws["A1"].font = title_font
+    for ref, label_zh, value in (
+        (COVER_SCHOOL, "学校标识码", school_code),
+        (COVER_SCHOOL_NAME, "学校名称", school_name or ""),
+        (COVER_PERIOD, "报表月份", period),
+    ):
+        ws[f"A{ref[1:]}"] = label_zh
+        ws[f"A{ref[1:]}"].font = bold
+        ws[ref] = value
+    ws["A6"] = "填报人"
+    ws["A6"].font = bold
+    input_cell(ws, COVER_PREPARED_BY, prefill.get("/prepared_by") or prepared_by or None)
+    ws["D6"] = "填报人姓名，1～50 字"
+    notes = [
+        "填写说明：",
+        "1. 只需填写黄色单元格；各工作表对应月报的一个部分，单位见 B 列。",
+        "2. 人数、次数等填整数；金额填到分（两位小数）；面积、用水、用电最多一位小数。",
+        "3. 带下拉箭头的单元格请从下拉列表中选择，不要手工输入其他文字。",
+        "4. 请直接填写数值，不要使用公式，不要合并单元格，不要改动或删除工作表。",
+        "5. 上月不变的数值（在校人数、占地面积、床位数等）已按上月报表预填，如有变化请修改。",
+        f"6. 填好后保存并关闭 Excel，再运行：houqin-agent submit 本文件名.xlsx（月份 {period}）",
+        "7. 本模板只能用于上面的学校和月份；更正已上报的月份请运行 houqin-agent correct 月份 文件名。",
+    ]
+    for i, text in enumerate(notes, start=8):
+        ws[f"A{i}"] = text
+    for col, width in (("A", 14), ("B", 4), ("C", 26), ("D", 30)):
+        ws.column_dimensions[col].width = width
+    protect(ws)
+
+    # ------------------------------------------------------------------ sections
+    validations: dict[str, Any] = {}
+
+    def validation(ws: Any, f: Field) -> Any:
+        key = f"{ws.title}:{f.kind}:{f.enum_name}:{f.maximum}"
+        if key in validations:
+            return validations[key]
+        dv: Any
+        if f.kind == "int":
+            if f.maximum is not None and f.maximum < 10_000:
+                dv = DataValidation(type="whole", operator="between", formula1="0", formula2=str(f.maximum))
+                dv.error = f"请填写 0 到 {f.maximum} 之间的整数"
+            else:
+                dv = DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0")
+                dv.error = "请填写不小于 0 的整数"
+        elif f.kind in ("money", "quantity"):
+            dv = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0")
+            dv.error = "请填写不小于 0 的数" + ("（金额保留两位小数）" if f.kind == "money" else "")
+        elif f.kind in ("bool", "list"):
+            dv = DataValidation(type="list", formula1='"是,否"')
+            dv.error = "请从下拉列表中选择“是”或“否”"
+        elif f.kind == "enum":
+            labels = ",".join(zh for zh, _en in ENUM_LABELS[f.enum_name or ""].values())
+            dv = DataValidation(type="list", formula1=f'"{labels}"')
+            dv.error = "请从下拉列表中选择"
+        elif f.kind == "date":
+            dv = DataValidation(type="date", operator="greaterThan", formula1="DATE(2000,1,1)")
+            dv.error = "请填写日期，如 2026-09-04"
+        else:
+            return None
+        dv.allow_blank = True
+        dv.showErrorMessage = True
+        dv.errorTitle = "输入有误"
+        validations[key] = dv
+        ws.add_data_validation(dv)
+        return dv
+
+    number_formats = {"int": "0", "money": "0.00", "quantity": "0.0", "date": "yyyy-mm-dd"}
+
+    for section in SECTIONS:
+        sheet = SHEET_NAMES[section.key]
+        ws = wb.create_sheet(sheet)
+        ws["A1"] = f"{section.label_zh}（{month_zh}）"
+        ws["A1"].font = title_font
+        if section.key == "nutrition":
+            ws["A2"] = "未参加营养改善计划的月份：第一项选“否”，其余各项可不填。"
+        elif section.key == "dormitory":
+            ws["A2"] = "有住宿生（在校人数表“住宿生数”大于 0）的学校必须填写；没有住宿生的学校可留空。"
+        else:
+            ws["A2"] = "请填写黄色单元格。"
+        for col, text in (("A", "项目"), ("B", "单位"), ("C", "填报值"), ("D", "填写说明")):
+            ws[f"{col}3"] = text
+            ws[f"{col}3"].font = bold
+            ws[f"{col}3"].fill = header_fill
+        validations.clear()
+        slot: Slot
+        for slot in section_slots(section.key):
+            f = slot.field
+            ws[f"A{slot.row}"] = slot.label
+            ws[f"B{slot.row}"] = "" if f.kind == "list" else f.unit
+            ws[f"D{slot.row}"] = _hint(f)
+            value = prefill.get(f"/{section.key}/{f.key}")
+            if slot.item is not None:
+                cell_value = (
+                    BOOL_LABELS[slot.item in value] if isinstance(value, list) else None
+                )
+            else:
+                cell_value = _excel_value(f, value)
+            input_cell(ws, slot.cell, cell_value, number_formats.get(f.kind))
+            dv = validation(ws, f)
+            if dv is not None:
+                dv.add(slot.cell)
+        ws.column_dimensions["A"].width = 34
+        ws.column_dimensions["B"].width = 10
+        ws.column_dimensions["C"].width = 18
+        ws.column_dimensions["D"].width = 26
+        ws.freeze_panes = "A4"
+        protect(ws)
+
+    # ------------------------------------------------------------------ hazard ledger
+    ws = wb.create_sheet(HAZARD_SHEET)
+    ws["A1"] = f"隐患台账（{month_zh}）"
+    ws["A1"].font = title_font
+    ws["A2"] = ("已预填本校尚未整改完成的隐患；整改完成的请填写“整改完成日期”。本月新发现的隐患请在下面空行登记"
+                "（隐患编号可留空，系统自动编号）。")
+    for col, f in zip(HAZARD_COLUMNS, HAZARD_FIELDS, strict=True):
+        ws[f"{col}3"] = f.label_zh
+        ws[f"{col}3"].font = bold
+        ws[f"{col}3"].fill = header_fill
+    last_row = FIRST_ROW + len(hazards) + HAZARD_BLANK_ROWS - 1
+    validations.clear()
+    for col, f in zip(HAZARD_COLUMNS, HAZARD_FIELDS, strict=True):
+        for row in range(FIRST_ROW, last_row + 1):
+            input_cell(ws, f"{col}{row}", None, number_formats.get(f.kind))
+        dv = validation(ws, f)
+        if dv is not None:
+            dv.add(f"{col}{FIRST_ROW}:{col}{last_row}")
+    for i, h in enumerate(hazards):
+        row = FIRST_ROW + i
+        for col, f in zip(HAZARD_COLUMNS, HAZARD_FIELDS, strict=True):
+            ws[f"{col}{row}"].value = _excel_value(f, h.get(f.key))
+        # The ref of a known hazard is its identity on the hub's ledger: not editable.
+        ref_cell = ws[f"{HAZARD_COLUMNS[0]}{row}"]
+        ref_cell.protection = Protection(locked=True)
+        ref_cell.fill = PatternFill(fill_type=None)
+    for col, width in zip(HAZARD_COLUMNS, (16, 12, 10, 8, 40, 12, 14), strict=True):
+        ws.column_dimensions[col].width = width
+    ws.freeze_panes = "A4"
+    protect(ws)
+
+    # ------------------------------------------------------------------ metadata
+    meta = wb.create_sheet(META_SHEET)
+    meta_rows = [
+        ("marker", META_MARKER),
+        ("standard", STANDARD_ID),
+        ("layout", LAYOUT_VERSION),
+        ("school_code", school_code),
+        ("period", period),
+        ("generated_at", datetime.now(UTC).replace(microsecond=0).isoformat()),
+        ("agent", __version__),
+    ]
+    for i, (k, v) in enumerate(meta_rows, start=1):
+        meta[f"A{i}"] = k
+        meta[f"B{i}"] = v
+    meta.sheet_state = "veryHidden"
+    meta.protection.sheet = True
+    wb.security = WorkbookProtection(lockStructure=True)
+    wb.active = 0
+    tmp = path.with_name(path.name + ".tmp")
+    wb.save(tmp)
+    wb.close()
+    tmp.replace(path)

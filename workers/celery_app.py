@@ -1,0 +1,102 @@
+"""The Celery app, built from the Flask app factory (Flask's "Background Tasks with Celery" pattern).
+
+``make_celery(flask_app)`` configures Celery from the hub's config: broker and result store Redis in production
+(``HOUQIN_BROKER_URL``), JSON only, ``acks_late``, results ignored unless a task asks, a separate ``pdf`` queue.
+Without a broker (the embedded default) tasks run in-process, eagerly, in the caller's thread — the same code.
+
+Process entry points create the app: ``celery -A workers.worker worker -Q default`` (see workers/worker.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from celery import Celery, Task
+from celery.schedules import crontab
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+PDF_QUEUE = "pdf"
+DEFAULT_QUEUE = "default"
+# the longest task (a county's PDF batch part, a city-wide recompute) is far below this
+VISIBILITY_TIMEOUT = 2 * 3600
+
+
+def make_celery(flask_app: Flask) -> Celery:
+    class FlaskTask(Task):  # type: ignore[misc]
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            with flask_app.app_context():
+                return self.run(*args, **kwargs)
+
+    broker = flask_app.config.get("BROKER_URL")
+    celery = Celery(flask_app.name, task_cls=FlaskTask)
+    celery.conf.update(
+        broker_url=broker or "memory://",
+        result_backend=flask_app.config.get("RESULT_BACKEND") or None,
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_ignore_result=True,
+        worker_prefetch_multiplier=1,
+        task_default_queue=DEFAULT_QUEUE,
+        task_routes={"workers.tasks.pdf.*": {"queue": PDF_QUEUE}},
+        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
+        result_backend_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
+        broker_connection_retry_on_startup=True,
+        timezone="Asia/Shanghai",
+        enable_utc=True,
+        task_always_eager=not broker,
+        task_eager_propagates=True,
+        imports=("workers.tasks",),
+        beat_schedule={
+            "record-chain-heads-daily": {
+                "task": "workers.tasks.audit.record_all_chain_heads",
+                "schedule": crontab(hour=1, minute=0),
+            },
+            "prune-seen-signatures": {
+                "task": "workers.tasks.maintenance.prune_seen_signatures",
+                "schedule": 600.0,
+            },
+        },
+    )
+    celery.set_default()
+    flask_app.extensions["celery"] = celery
+    import workers.tasks  # noqa: F401  - registers the shared tasks on this app
+
+    return celery
+
+
+def celery_app() -> Celery:
+    """The Celery app of the current Flask app (made on first use)."""
+    from flask import current_app
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    return app.extensions.get("celery") or make_celery(app)
+
+
+def enqueue_after_commit(session: Session, fn: Callable[[], Any]) -> None:
+    """Run ``fn`` (which enqueues a task) only once the session's transaction has committed.
+
+    Never inside an open transaction: a worker must not pick up a task for rows it cannot see yet
+    (warehouse's ``WarehouseTask.apply_async``). A rollback drops the pending calls.
+    """
+    pending: list[Callable[[], Any]] = session.info.setdefault("houqin_after_commit", [])
+    pending.append(fn)
+    if session.info.get("houqin_after_commit_hooked"):
+        return
+    session.info["houqin_after_commit_hooked"] = True
+
+    @event.listens_for(session, "after_commit")
+    def _run(sess: Session) -> None:
+        calls = list(sess.info.get("houqin_after_commit", []))
+        sess.info["houqin_after_commit"] = []
+        for call in calls:
+            call()
+
+    @event.listens_for(session, "after_rollback")
+    def _drop(sess: Session) -> None:
+        sess.info["houqin_after_commit"] = []
