@@ -4,5 +4,6 @@ from district.audit import models as audit_models
 from district.auth import models as auth_models
 from district.registry import models as registry_models
 from district.reports import models as report_models
+from district.scoring import models as scoring_models
 
-__all__ = ["audit_models", "auth_models", "registry_models", "report_models"]
+__all__ = ["audit_models", "auth_models", "registry_models", "report_models", "scoring_models"]

@@ -240,6 +240,7 @@ def cmd_template(args: argparse.Namespace, home: Path) -> int:
     with _outbox(home) as ob:
         same = ob.for_period(cfg.school_code, period)
         earlier = ob.accepted_reports(cfg.school_code, before_period=period)
+    correcting = bool(same)
     if same:
         source = same[-1]
         prefill = prefill_values(source.report, full=True)
@@ -259,8 +260,12 @@ def cmd_template(args: argparse.Namespace, home: Path) -> int:
         raise Fail(f"无法写入 {target}：请先在 Excel 中关闭该文件") from None
     out(f"已生成 {period} 月报模板：{target}")
     out(f"  {note}")
-    out(f"  隐患台账已预填未整改的隐患 {len(hazards)} 条")
-    out(f"  填好并关闭 Excel 后运行：houqin-agent submit \"{target.name}\"")
+    if correcting:
+        out(f"  隐患台账已预填该月报表中的隐患 {len(hazards)} 条")
+        out(f"  改好并关闭 Excel 后运行：houqin-agent correct {period} \"{target.name}\"")
+    else:
+        out(f"  隐患台账已预填未整改的隐患 {len(hazards)} 条")
+        out(f"  填好并关闭 Excel 后运行：houqin-agent submit \"{target.name}\"")
     return EXIT_OK
 
 

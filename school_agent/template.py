@@ -186,8 +186,10 @@ def build_template(
     # ------------------------------------------------------------------ sections
     validations: dict[str, Any] = {}
 
-    def validation(ws: Any, f: Field) -> Any:
+    def validation(ws: Any, f: Field, cell: str | None = None) -> Any:
         key = f"{ws.title}:{f.kind}:{f.enum_name}:{f.maximum}"
+        if f.kind in ("money", "quantity") and cell is not None:
+            key += f":{cell}"  # a formula relative to its own cell: one rule per cell
         if key in validations:
             return validations[key]
         dv: Any
@@ -198,9 +200,15 @@ def build_template(
             else:
                 dv = DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0")
                 dv.error = "请填写不小于 0 的整数"
+        elif f.kind in ("money", "quantity") and cell is not None:
+            places = 2 if f.kind == "money" else 1
+            rule = f"AND(ISNUMBER({cell}),{cell}>=0,ROUND({cell},{places})={cell})"
+            dv = DataValidation(type="custom", formula1=rule)
+            dv.error = ("请填写不小于 0 的金额，最多两位小数（到分）" if f.kind == "money"
+                        else "请填写不小于 0 的数，最多一位小数")
         elif f.kind in ("money", "quantity"):
             dv = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0")
-            dv.error = "请填写不小于 0 的数" + ("（金额保留两位小数）" if f.kind == "money" else "")
+            dv.error = "请填写不小于 0 的数"
         elif f.kind in ("bool", "list"):
             dv = DataValidation(type="list", formula1='"是,否"')
             dv.error = "请从下拉列表中选择“是”或“否”"
@@ -252,7 +260,7 @@ def build_template(
             else:
                 cell_value = _excel_value(f, value)
             input_cell(ws, slot.cell, cell_value, number_formats.get(f.kind))
-            dv = validation(ws, f)
+            dv = validation(ws, f, slot.cell)
             if dv is not None:
                 dv.add(slot.cell)
         ws.column_dimensions["A"].width = 34

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -302,13 +302,15 @@ def submit_report(
     else:
         head.revision_id = rev.id
         head.revisions = revision_no
-    for h in data.get("hazards", []):
-        session.add(HazardEntry(
-            revision_id=rev.id, school_code=school.code, period=period, ref=h["ref"],
-            found_on=dt.date.fromisoformat(h["found_on"]), category=h["category"], severity=h["severity"],
-            description=h["description"], deadline=dt.date.fromisoformat(h["deadline"]),
-            rectified_on=dt.date.fromisoformat(h["rectified_on"]) if h.get("rectified_on") else None,
-        ))
+    hazards = [
+        {"revision_id": rev.id, "school_code": school.code, "period": period, "ref": h["ref"],
+         "found_on": dt.date.fromisoformat(h["found_on"]), "category": h["category"], "severity": h["severity"],
+         "description": h["description"], "deadline": dt.date.fromisoformat(h["deadline"]),
+         "rectified_on": dt.date.fromisoformat(h["rectified_on"]) if h.get("rectified_on") else None}
+        for h in data.get("hazards", [])
+    ]
+    if hazards:
+        session.execute(insert(HazardEntry), hazards)
     record(session, actor=f"school:{school.code}", action="report.accepted", county_code=school.county_code,
            school_code=school.code, report_id=report_id, period=period, revision=revision_no, content_sha256=digest)
     session.flush()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 09:52:28.066814
+Create Date: 2026-11-21 09:55:31.960530
 """
 
 from collections.abc import Sequence
@@ -165,6 +165,50 @@ def upgrade() -> None:
         batch_op.create_index("ix_period_approvals_county_period", ["county_code", "period"], unique=False)
 
     op.create_table(
+        "ranking_snapshots",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("county_code", sa.String(length=6), nullable=False),
+        sa.Column("period_from", sa.String(length=7), nullable=False),
+        sa.Column("period_to", sa.String(length=7), nullable=False),
+        sa.Column("rubric_version", sa.String(length=80), nullable=False),
+        sa.Column("computed_at", district.db.UTCDateTime(), nullable=False),
+        sa.Column("trigger", sa.String(length=40), nullable=False),
+        sa.Column("max_revision_id", sa.Integer(), nullable=False),
+        sa.Column("max_inspection_id", sa.Integer(), nullable=False),
+        sa.Column("registry_sha256", sa.String(length=64), nullable=False),
+        sa.Column("inputs", sa.JSON(), nullable=False),
+        sa.Column("results", sa.JSON(), nullable=False),
+        sa.Column("type_ranking", sa.JSON(), nullable=False),
+        sa.Column("campaign", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["county_code"], ["counties.code"], name=op.f("fk_ranking_snapshots_county_code_counties")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ranking_snapshots")),
+    )
+    with op.batch_alter_table("ranking_snapshots", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_ranking_snapshots_window",
+            ["county_code", "period_from", "period_to", "rubric_version", "id"],
+            unique=False,
+        )
+
+    op.create_table(
+        "reminder_lists",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("county_code", sa.String(length=6), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("period", sa.String(length=7), nullable=False),
+        sa.Column("computed_at", district.db.UTCDateTime(), nullable=False),
+        sa.Column("items", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["county_code"], ["counties.code"], name=op.f("fk_reminder_lists_county_code_counties")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_reminder_lists")),
+    )
+    with op.batch_alter_table("reminder_lists", schema=None) as batch_op:
+        batch_op.create_index("ix_reminder_lists_county_day", ["county_code", "day", "id"], unique=False)
+
+    op.create_table(
         "townships",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("county_code", sa.String(length=6), nullable=False),
@@ -207,6 +251,25 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("credentials", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_credentials_school_code"), ["school_code"], unique=False)
+
+    op.create_table(
+        "inspections",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("school_code", sa.String(length=10), nullable=False),
+        sa.Column("county_code", sa.String(length=6), nullable=False),
+        sa.Column("date", sa.Date(), nullable=False),
+        sa.Column("score", sa.Numeric(precision=3, scale=1), nullable=False),
+        sa.Column("inspector", sa.String(length=50), nullable=False),
+        sa.Column("notes", sa.Text(), nullable=True),
+        sa.Column("recorded_by", sa.String(length=100), nullable=False),
+        sa.Column("recorded_at", district.db.UTCDateTime(), nullable=False),
+        sa.CheckConstraint("score >= 0 AND score <= 5", name=op.f("ck_inspections_score_range")),
+        sa.ForeignKeyConstraint(["school_code"], ["schools.code"], name=op.f("fk_inspections_school_code_schools")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_inspections")),
+    )
+    with op.batch_alter_table("inspections", schema=None) as batch_op:
+        batch_op.create_index("ix_inspections_county_date", ["county_code", "date"], unique=False)
+        batch_op.create_index("ix_inspections_school_date", ["school_code", "date"], unique=False)
 
     op.create_table(
         "report_revisions",
@@ -293,6 +356,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_report_revisions_school_period")
 
     op.drop_table("report_revisions")
+    with op.batch_alter_table("inspections", schema=None) as batch_op:
+        batch_op.drop_index("ix_inspections_school_date")
+        batch_op.drop_index("ix_inspections_county_date")
+
+    op.drop_table("inspections")
     with op.batch_alter_table("credentials", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_credentials_school_code"))
 
@@ -306,6 +374,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_townships_county_code"))
 
     op.drop_table("townships")
+    with op.batch_alter_table("reminder_lists", schema=None) as batch_op:
+        batch_op.drop_index("ix_reminder_lists_county_day")
+
+    op.drop_table("reminder_lists")
+    with op.batch_alter_table("ranking_snapshots", schema=None) as batch_op:
+        batch_op.drop_index("ix_ranking_snapshots_window")
+
+    op.drop_table("ranking_snapshots")
     with op.batch_alter_table("period_approvals", schema=None) as batch_op:
         batch_op.drop_index("ix_period_approvals_county_period")
 

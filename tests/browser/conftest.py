@@ -1,0 +1,228 @@
+"""A real hub for the browser tests: its own instance folder and SQLite file, migrated with ``houqin db upgrade``,
+a small county imported with ``houqin schools import``, a county admin made with ``houqin users create``, the
+hub started with ``houqin serve`` on a loopback port, and the schools' reports sent over signed HTTP.
+
+Headless Debian Chromium (``/usr/bin/chromium``) driven by Playwright for Python; screenshots go to
+``$HOUQIN_TEST_ARTIFACTS/screenshots/`` (default ``./test-artifacts``).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from district.config import PROJECT_ROOT
+from district.demo.cli import post_signed, sample_registry
+from district.demo.generate import SchoolProfile, monthly_report
+from houqin_standard import SHANGHAI, current_period, period_add
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+COUNTY = "610528"
+ADMIN = ("bureau_admin", "Fuping-admin-2026")
+SCHOOLS = 16  # 10 primary schools, 3 junior, 3 kindergartens (the demo registry's type mix)
+MISSING_SCHOOL = f"{COUNTY}0007"  # sends nothing for the latest period
+REVISED_SCHOOL = f"{COUNTY}0001"  # sends the latest period twice
+HAZARD_SCHOOL = f"{COUNTY}0002"  # has a major hazard past its deadline
+MISUSE_SCHOOL = f"{COUNTY}0003"  # spends subsidy on something else than food
+
+
+def artifacts_dir() -> Path:
+    base = Path(os.environ.get("HOUQIN_TEST_ARTIFACTS") or PROJECT_ROOT / "test-artifacts")
+    out = base / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def reporting_periods(count: int = 2) -> list[str]:
+    """The latest ``count`` months before the current one that are not summer-break months, oldest first."""
+    out: list[str] = []
+    p = period_add(current_period(), -1)
+    while len(out) < count:
+        if p[5:] not in ("07", "08"):
+            out.append(p)
+        p = period_add(p, -1)
+    return sorted(out)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _houqin(env: dict[str, str], *args: str) -> str:
+    out = subprocess.run([sys.executable, "-m", "district", *args], env=env, cwd=PROJECT_ROOT, check=True,
+                         capture_output=True, text=True, timeout=120)
+    return out.stdout
+
+
+# Issuing every credential in one process (one `houqin schools credential` per school costs seconds each).
+_ISSUE_CREDENTIALS = """
+import json, sys
+from district.app import create_app
+from district.db import db
+from district.registry.crypto import SecretBox
+from district.registry.services import issue_credential
+app = create_app()
+with app.app_context():
+    with db.transaction() as s:
+        box = SecretBox(app.config["SERVER_KEY_FILE"])
+        print(json.dumps({code: issue_credential(s, box, code) for code in sys.argv[1:]}))
+"""
+
+
+@dataclass
+class Hub:
+    base: str
+    env: dict[str, str]
+    instance: Path
+    secrets: dict[str, str]
+    periods: list[str]
+    process: subprocess.Popen[bytes]
+    profiles: dict[str, SchoolProfile] = field(default_factory=dict)
+    receipts: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    reports: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+
+    def post(self, code: str, report: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        return post_signed(self.base, code, self.secrets[code], report)
+
+    def get_json(self, path: str, token: str) -> Any:
+        req = urllib.request.Request(self.base + path, headers={"Authorization": f"Bearer {token}"})  # noqa: S310
+        with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - loopback hub we started
+            return json.loads(resp.read())
+
+    def routes(self) -> set[str]:
+        out = subprocess.run(
+            [sys.executable, "-c", "from district.app import create_app; "
+             "print('\\n'.join(r.rule for r in create_app().url_map.iter_rules()))"],
+            env=self.env, cwd=PROJECT_ROOT, check=True, capture_output=True, text=True, timeout=60)
+        return set(out.stdout.split())
+
+
+def _wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the hub exited with {process.returncode}")
+        try:
+            urllib.request.urlopen(base + "/login", timeout=1)  # noqa: S310 - loopback hub we started
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("the hub did not start within 60 s")
+
+
+def _send_reports(hub: Hub, rows: list[dict[str, str]]) -> None:
+    now = dt.datetime.now(SHANGHAI).replace(microsecond=0).isoformat()
+    for row in rows:
+        hub.profiles[row["code"]] = SchoolProfile.make(row["code"], row["type"], row["boarding"] == "true", 7)
+        hub.profiles[row["code"]].participating = row["type"] in ("primary", "junior", "nine_year",
+                                                                   "teaching_point")
+    first, last = hub.periods
+    for period in (first, last):
+        for code, prof in hub.profiles.items():
+            if period == last and code == MISSING_SCHOOL:
+                continue
+            variation = "MISUSE" if (code == MISUSE_SCHOOL and period == last) else None
+            report = monthly_report(prof, period, prepared_at=now, variation=variation)
+            if code == HAZARD_SCHOOL and period == first:
+                y, m = int(period[:4]), int(period[5:])
+                report["hazards"] = [{
+                    "ref": "YH-2026-01", "found_on": f"{y:04d}-{m:02d}-03", "category": "wiring",
+                    "severity": "major", "description": "教学楼二层配电箱线路老化，存在漏电风险",
+                    "deadline": f"{y:04d}-{m:02d}-20", "rectified_on": None,
+                }]
+            status, body = hub.post(code, report)
+            assert status == 201, (code, period, status, body)
+            hub.receipts.setdefault((code, period), []).append(body)
+            hub.reports[(code, period)] = report
+    # a second revision of the latest month: the clerk corrects two figures of the first one
+    report = copy.deepcopy(hub.reports[(REVISED_SCHOOL, last)])
+    report["report_id"] = str(uuid.uuid4())
+    report["food_safety"]["training_hours"] = report["food_safety"]["training_hours"] + 6
+    report["safety"]["drills"] = 2
+    status, body = hub.post(REVISED_SCHOOL, report)
+    assert status == 201 and body["revision"] == 2, body
+    hub.receipts.setdefault((REVISED_SCHOOL, last), []).append(body)
+
+
+@pytest.fixture(scope="session")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    instance = tmp_path_factory.mktemp("hub")
+    env = {**os.environ, "HOUQIN_INSTANCE_PATH": str(instance), "PYTHONPATH": str(PROJECT_ROOT)}
+    for name in ("HOUQIN_DATABASE_URL", "HOUQIN_BROKER_URL", "HOUQIN_SESSION_COOKIE_SECURE"):
+        env.pop(name, None)
+    _houqin(env, "db", "upgrade")
+    rows = sample_registry(instance / "schools.csv", SCHOOLS, county=COUNTY)
+    _houqin(env, "schools", "import", str(instance / "schools.csv"))
+    out = subprocess.run([sys.executable, "-c", _ISSUE_CREDENTIALS, *[r["code"] for r in rows]], env=env,
+                         cwd=PROJECT_ROOT, check=True, capture_output=True, text=True, timeout=120)
+    secrets = json.loads(out.stdout)
+    _houqin(env, "users", "create", ADMIN[0], "--role", "county_admin", "--scope", COUNTY,
+            "--password", ADMIN[1], "--name", "富平县教育局 王科长")
+    port = _free_port()
+    log = (instance / "hub.log").open("wb")
+    process = subprocess.Popen([sys.executable, "-m", "district", "serve", "--port", str(port)], env=env,
+                               cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
+    hub = Hub(f"http://127.0.0.1:{port}", env, instance, secrets, reporting_periods(), process)
+    try:
+        _wait_until_up(hub.base, process)
+        _send_reports(hub, rows)
+        yield hub
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser: Any, hub: Hub) -> Iterator[Any]:
+    """One signed-in-ready browser tab for a module's steps (they run in order, like a user's morning)."""
+    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", accept_downloads=True,
+                                  viewport={"width": 1360, "height": 900}, base_url=hub.base)
+    tab = context.new_page()
+    tab.set_default_timeout(15000)
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+def shot(page: Any, name: str) -> Path:
+    path = artifacts_dir() / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
