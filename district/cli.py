@@ -91,10 +91,14 @@ def schools_import(ctx: Context, file: Path) -> None:
         except ImportError_ as exc:
             for line in exc.errors:
                 click.echo(line, err=True)
-            click.echo(f"导入失败，共 {len(exc.errors)} 处错误，未写入任何数据 / import failed, nothing written", err=True)
+            click.echo(
+                f"导入失败，共 {len(exc.errors)} 处错误，未写入任何数据 / import failed, nothing written", err=True
+            )
             sys.exit(1)
-    click.echo(f"新增 {result.created} 所，更新 {result.updated} 所，未变 {result.unchanged} 所 / "
-               f"created {result.created}, updated {result.updated}, unchanged {result.unchanged}")
+    click.echo(
+        f"新增 {result.created} 所，更新 {result.updated} 所，未变 {result.unchanged} 所 / "
+        f"created {result.created}, updated {result.updated}, unchanged {result.unchanged}"
+    )
 
 
 @schools_group.command("credential")
@@ -155,7 +159,10 @@ def completeness_cmd(ctx: Context, county: str, period: str, as_json: bool) -> N
 def format_completeness(c: Any) -> str:
     if c.break_month:
         return f"{c.county_code} {c.period}: 假期月份，不要求报送 / break month, no reports expected"
-    pct = (lambda r: "—" if r is None else f"{float(r) * 100:.1f}%")  # display only; exact rates are in --json
+
+    def pct(r: str | None) -> str:  # display only; the exact rates are in --json
+        return "—" if r is None else f"{float(r) * 100:.1f}%"
+
     lines = [
         f"{c.county_code} {c.period}  应报 {c.expected}  已报 {c.reported}  按时 {c.on_time}  "
         f"完整率 {pct(c.completeness)}  及时率 {pct(c.timeliness)}",
@@ -178,7 +185,9 @@ def users_group() -> None:
 
 @users_group.command("create")
 @click.argument("username")
-@click.option("--role", required=True, type=click.Choice(["city_admin", "county_admin", "county_viewer", "school_viewer"]))
+@click.option(
+    "--role", required=True, type=click.Choice(["city_admin", "county_admin", "county_viewer", "school_viewer"])
+)
 @click.option("--scope", required=True, help="city, county or school code the role applies to")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--name", "display_name", default="")
@@ -234,8 +243,13 @@ def _register_optional_commands() -> None:
     """Domain packages contribute their own commands (scoring, nutrition, pdf, demo …)."""
     import importlib
 
-    for mod in ("district.scoring.cli", "district.nutrition.cli", "district.rendering.cli", "district.demo.cli",
-                "district.audit.cli"):
+    for mod in (
+        "district.scoring.cli",
+        "district.nutrition.cli",
+        "district.rendering.cli",
+        "district.demo.cli",
+        "district.audit.cli",
+    ):
         try:
             module = importlib.import_module(mod)
         except ModuleNotFoundError as exc:

@@ -27,8 +27,8 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
     "DATABASE_URL": (None, str),  # None -> sqlite:///<instance>/houqin.db
     "BROKER_URL": (None, str),  # None -> tasks run eagerly in-process
     "RESULT_BACKEND": (None, str),
-    "SERVER_KEY_FILE": (None, str),
-    "SIGNING_KEY_DIR": (None, str),  # the hub's Ed25519 receipt keys (private keys never in the database)  # Fernet key that encrypts school credentials at rest
+    "SERVER_KEY_FILE": (None, str),  # Fernet key that encrypts school credentials at rest
+    "SIGNING_KEY_DIR": (None, str),  # the hub's Ed25519 receipt keys (private keys never in the database)
     "SECRET_KEY": (None, str),  # Flask session signing key; generated into the instance folder when unset
     "MAX_REPORT_BYTES": (1024 * 1024, int),
     "SIGNATURE_WINDOW_SECONDS": (300, int),

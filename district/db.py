@@ -9,7 +9,7 @@ import datetime as dt
 import decimal
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from sqlalchemy import JSON, DateTime, MetaData, Numeric, String, create_engine, event
 from sqlalchemy.engine import Engine
@@ -53,7 +53,7 @@ period_str = Annotated[str, mapped_column(String(7))]
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
 def utcnow() -> dt.datetime:

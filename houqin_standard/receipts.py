@@ -12,8 +12,17 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-SIGNED_FIELDS = ("report_id", "school_code", "period", "revision", "received_at", "on_time", "content_sha256",
-                 "chain_hash", "hub_key_id")
+SIGNED_FIELDS = (
+    "report_id",
+    "school_code",
+    "period",
+    "revision",
+    "received_at",
+    "on_time",
+    "content_sha256",
+    "chain_hash",
+    "hub_key_id",
+)
 
 
 class ReceiptError(Exception):
@@ -28,8 +37,9 @@ def receipt_payload(receipt: Mapping[str, Any]) -> bytes:
     missing = [k for k in SIGNED_FIELDS if k not in receipt]
     if missing:
         raise ReceiptError("missing_field", f"receipt lacks {', '.join(missing)}")
-    return json.dumps({k: receipt[k] for k in SIGNED_FIELDS}, sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False).encode("utf-8")
+    return json.dumps(
+        {k: receipt[k] for k in SIGNED_FIELDS}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode("utf-8")
 
 
 def _raw_key(value: bytes | str) -> bytes:

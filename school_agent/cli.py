@@ -338,10 +338,11 @@ def _previous_month(ob: Outbox, school: str, period: Any) -> dict[str, Any] | No
 
 def _validate(read: ReadResult, report: dict[str, Any], previous: dict[str, Any] | None) -> None:
     result = validate_report(report, previous=previous)
-    bad_paths = [i.path for i in read.issues if i.path]
-    errors = [e for e in result.errors
-              if not any(e.path == p or e.path.startswith(p + "/") for p in bad_paths)]
-    lines = [str(i) for i in read.issues] + [read.describe(e) for e in errors]
+    errors = [e for e in result.errors if not read.covered(e.path)]
+    located = [(i.where, str(i)) for i in read.issues] + [(read.where(e.path), read.describe(e)) for e in errors]
+    if read.kind == "xlsx":
+        located.sort(key=lambda pair: read.sort_key(pair[0]))
+    lines = [text for _where, text in located]
     for notice in read.notices:
         out(f"说明：{notice}")
     if lines:

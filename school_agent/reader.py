@@ -77,6 +77,11 @@ class ReadResult:
     issues: list[CellIssue] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     hazard_rows: list[int] = field(default_factory=list)
+    bad_paths: set[str] = field(default_factory=set)  # values already reported by an issue above
+
+    def covered(self, path: str) -> bool:
+        """True when a validator issue at ``path`` would only repeat a cell issue."""
+        return any(path == p or path.startswith(p + "/") for p in self.bad_paths)
 
     def where(self, path: str) -> str:
         if self.kind == "xlsx":
@@ -90,11 +95,20 @@ class ReadResult:
         label = field_label(issue.path)[0] if issue.path else "报表"
         msg = issue.zh
         name = f"{label}（{issue.path or '/'}）"
-        if msg.startswith(name):
+        if issue.code == "required":  # "缺少必填项：本月收费（/finance/fees_collected）" at 财务!C4
+            msg = msg.replace(name, "").replace("：（", "（").rstrip("：")
+        elif msg.startswith(name):
             msg = msg[len(name):].lstrip("：:，, ")
         else:
             msg = msg.replace(name, label)
         return f"{self.where(issue.path)} {label}：{msg}"
+
+    def sort_key(self, where: str) -> tuple[int, int, str]:
+        """Workbook order (sheet, then row) for a list of messages."""
+        sheet, _, cell = where.partition("!")
+        order = DATA_SHEETS.index(sheet) if sheet in DATA_SHEETS else len(DATA_SHEETS)
+        digits = "".join(ch for ch in cell.split(":")[0] if ch.isdigit())
+        return (order, int(digits) if digits else 0, cell)
 
 
 # ------------------------------------------------------------------------------------------------ the file
@@ -269,9 +283,17 @@ def _read_workbook(wb: Any, name: str) -> ReadResult:
     if period is not None:
         report["period"] = period
 
+    slots_by_sheet: dict[str, list[Slot]] = {}
+    for section in SECTIONS:
+        slots_by_sheet[SHEET_NAMES[section.key]] = section_slots(section.key)
     for sheet in DATA_SHEETS:
         ws = wb[sheet]
-        for rng in sorted(str(r) for r in ws.merged_cells.ranges):
+        for rng in sorted(ws.merged_cells.ranges, key=str):
+            inside = [s for s in slots_by_sheet.get(sheet, [])
+                      if rng.min_row <= s.row <= rng.max_row and rng.min_col <= 3 <= rng.max_col]
+            result.bad_paths.update(f"/{s.section}/{s.field.key}" for s in inside)
+            if sheet == HAZARD_SHEET:
+                result.bad_paths.add("/hazards")
             result.issues.append(
                 CellIssue("", f"{sheet}!{rng}", "合并单元格", "模板中不能合并单元格，请取消合并后再提交")
             )
@@ -308,7 +330,7 @@ def _read_workbook(wb: Any, name: str) -> ReadResult:
         if section.key == "nutrition" and obj.get("participating") is False and len(obj) > 1:
             result.notices.append("本月未参加营养改善计划（营养餐表第一项为“否”），营养餐表的其余各项不上报")
             obj = {"participating": False}
-        if section.key == "dormitory" and not obj and not _any_bad(result, "/dormitory"):
+        if section.key == "dormitory" and not obj and not result.covered("/dormitory"):
             continue  # no boarders, sheet left empty: the section is optional
         report[section.key] = obj
 
@@ -317,14 +339,11 @@ def _read_workbook(wb: Any, name: str) -> ReadResult:
     return result
 
 
-def _any_bad(result: ReadResult, prefix: str) -> bool:
-    return any(i.path.startswith(prefix) for i in result.issues)
-
-
 def _layout_intact(ws: Any, slots: list[Slot], result: ReadResult) -> bool:
     for slot in slots:
         found = ws[f"{LABEL_COL}{slot.row}"].value
         if found != slot.label:
+            result.bad_paths.add(f"/{slot.section}")
             result.issues.append(CellIssue(
                 f"/{slot.section}", f"{ws.title}!{LABEL_COL}{slot.row}", slot.label,
                 f"模板结构被改动：第 {slot.row} 行应为“{slot.label}”，现为“{'' if found is None else found}”。"
@@ -352,6 +371,7 @@ def _convert(
 
     def bad(message: str) -> _Bad:
         result.issues.append(CellIssue(path, where, label, message))
+        result.bad_paths.add(path)
         return _BAD
 
     if _is_formula(cell):
@@ -396,7 +416,7 @@ def _convert(
         except (InvalidOperation, TypeError):
             return bad("数值无效")
         if exponent < -places:
-            return bad(f"最多 {places} 位小数（现为 {d.normalize():f}）")
+            return bad(f"最多{'两' if places == 2 else '一'}位小数（现为 {d.normalize():f}）")
         return format_money(d) if kind == "money" else format_quantity(d)
     if kind == "bool":
         if isinstance(v, bool):
@@ -448,6 +468,7 @@ def _read_hazards(ws: Any, result: ReadResult, period: str) -> list[dict[str, An
     last = min(ws.max_row, FIRST_ROW + MAX_HAZARD_ROWS)
     for col, f in zip(HAZARD_COLUMNS, HAZARD_FIELDS, strict=True):
         if ws[f"{col}3"].value != f.label_zh:
+            result.bad_paths.add("/hazards")
             result.issues.append(CellIssue(
                 "/hazards", f"{HAZARD_SHEET}!{col}3", f.label_zh,
                 f"模板结构被改动：{col} 列应为“{f.label_zh}”。请不要插入或删除列；请重新生成模板后填写",
@@ -474,7 +495,7 @@ def _read_hazards(ws: Any, result: ReadResult, period: str) -> list[dict[str, An
     used = {h["ref"] for h in hazards if isinstance(h.get("ref"), str)}
     n = 0
     for h, row in zip(hazards, rows, strict=True):
-        if "ref" not in h and not _any_bad(result, f"/hazards/{rows.index(row)}/ref"):
+        if "ref" not in h and not result.covered(f"/hazards/{rows.index(row)}/ref"):
             n += 1
             while f"H-{period}-{n:03d}" in used:
                 n += 1

@@ -70,8 +70,9 @@ def app(engine: Engine, database_url: str, tmp_path_factory: pytest.TempPathFact
     from district.app import create_app
 
     instance = tmp_path_factory.mktemp("instance")
-    application = create_app({"DATABASE_URL": database_url, "INSTANCE_PATH": str(instance), "TESTING": True,
-                              "RATE_LIMIT_PER_MINUTE": 100000})
+    application = create_app(
+        {"DATABASE_URL": database_url, "INSTANCE_PATH": str(instance), "TESTING": True, "RATE_LIMIT_PER_MINUTE": 100000}
+    )
     # the tests' transaction-bound sessions use the session-wide engine
     db.engine = engine
     return application
@@ -147,16 +148,44 @@ def county(session: Any) -> Any:
     t2 = Township(county_code="610528", name="城关街道")
     session.add_all([t1, t2])
     session.flush()
-    session.add_all([
-        School(code="6105280001", name="庄里镇中心小学", county_code="610528", township_id=t1.id, type="primary",
-               boarding=True),
-        School(code="6105280002", name="庄里镇初级中学", county_code="610528", township_id=t1.id, type="junior",
-               boarding=True),
-        School(code="6105280003", name="城关第一小学", county_code="610528", township_id=t2.id, type="primary",
-               boarding=False, closed=dt.date(2026, 6, 30)),
-        School(code="6105280004", name="城关新区小学", county_code="610528", township_id=t2.id, type="primary",
-               boarding=False, opened=dt.date(2026, 10, 1)),
-    ])
+    session.add_all(
+        [
+            School(
+                code="6105280001",
+                name="庄里镇中心小学",
+                county_code="610528",
+                township_id=t1.id,
+                type="primary",
+                boarding=True,
+            ),
+            School(
+                code="6105280002",
+                name="庄里镇初级中学",
+                county_code="610528",
+                township_id=t1.id,
+                type="junior",
+                boarding=True,
+            ),
+            School(
+                code="6105280003",
+                name="城关第一小学",
+                county_code="610528",
+                township_id=t2.id,
+                type="primary",
+                boarding=False,
+                closed=dt.date(2026, 6, 30),
+            ),
+            School(
+                code="6105280004",
+                name="城关新区小学",
+                county_code="610528",
+                township_id=t2.id,
+                type="primary",
+                boarding=False,
+                opened=dt.date(2026, 10, 1),
+            ),
+        ]
+    )
     session.flush()
     return session.get(County, "610528")
 
@@ -167,8 +196,16 @@ class SignedClient:
     def __init__(self, client: Any, school_code: str, secret: str) -> None:
         self.client, self.school_code, self.secret = client, school_code, secret
 
-    def headers(self, method: str, path: str, body: bytes, *, ts: int | None = None,
-                school: str | None = None, secret: str | None = None) -> dict[str, str]:
+    def headers(
+        self,
+        method: str,
+        path: str,
+        body: bytes,
+        *,
+        ts: int | None = None,
+        school: str | None = None,
+        secret: str | None = None,
+    ) -> dict[str, str]:
         from houqin_standard import sign_request
 
         ts = int(time.time()) if ts is None else ts
@@ -178,8 +215,15 @@ class SignedClient:
             "X-Houqin-Signature": sign_request(secret or self.secret, ts, method, path, body),
         }
 
-    def post_report(self, report: Any, *, body: bytes | None = None, content_type: str = "application/json",
-                    lang: str | None = None, **sign: Any) -> Any:
+    def post_report(
+        self,
+        report: Any,
+        *,
+        body: bytes | None = None,
+        content_type: str = "application/json",
+        lang: str | None = None,
+        **sign: Any,
+    ) -> Any:
         raw = body if body is not None else json.dumps(report, ensure_ascii=False).encode("utf-8")
         headers = self.headers("POST", "/api/v1/reports", raw, **sign)
         headers["Content-Type"] = content_type

@@ -31,18 +31,35 @@ def free_port() -> int:
 
 
 class LiveHub:
-    def __init__(self, tmp: Path, *, schools: list[dict[str, str]] | None = None, postgres: bool | None = None,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        *,
+        schools: list[dict[str, str]] | None = None,
+        postgres: bool | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.tmp = tmp
         self.instance = tmp / "hub-instance"
         self.schools = schools or [
-            {"code": "6105280001", "name": "庄里镇中心小学", "county_code": "610528", "township": "庄里镇",
-             "type": "primary", "boarding": "true"},
+            {
+                "code": "6105280001",
+                "name": "庄里镇中心小学",
+                "county_code": "610528",
+                "township": "庄里镇",
+                "type": "primary",
+                "boarding": "true",
+            },
         ]
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "HOUQIN_INSTANCE_PATH": str(self.instance), "PYTHONPATH": str(ROOT),
-                    "HOUQIN_RATE_LIMIT_PER_MINUTE": "100000", **(env or {})}
+        self.env = {
+            **os.environ,
+            "HOUQIN_INSTANCE_PATH": str(self.instance),
+            "PYTHONPATH": str(ROOT),
+            "HOUQIN_RATE_LIMIT_PER_MINUTE": "100000",
+            **(env or {}),
+        }
         self.env.pop("HOUQIN_DATABASE_URL", None)
         self._drop: Any = None
         use_pg = bool(os.environ.get("HOUQIN_TEST_POSTGRES_URL")) if postgres is None else postgres
@@ -56,8 +73,14 @@ class LiveHub:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def cli(self, *args: str) -> str:
-        out = subprocess.run([sys.executable, "-m", "district", *args], env=self.env, cwd=ROOT,
-                             capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [sys.executable, "-m", "district", *args],
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if out.returncode != 0:
             raise RuntimeError(f"houqin {' '.join(args)} failed: {out.stderr}")
         return out.stdout
@@ -79,16 +102,23 @@ class LiveHub:
         if not self.secrets:
             self.prepare()
         if gunicorn_workers:
-            cmd = [sys.executable, "-m", "gunicorn", "-w", str(gunicorn_workers), "-b", f"127.0.0.1:{self.port}",
-                   "district.wsgi:app"]
+            cmd = [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-w",
+                str(gunicorn_workers),
+                "-b",
+                f"127.0.0.1:{self.port}",
+                "district.wsgi:app",
+            ]
         else:
             cmd = [sys.executable, "-m", "district", "serve", "--port", str(self.port)]
-        self.proc = subprocess.Popen(cmd, env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(cmd, env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 30
         while time.time() < deadline:
             try:
-                with urllib.request.urlopen(self.url + "/api/v1/hub-keys", timeout=1):  # noqa: S310
+                with urllib.request.urlopen(self.url + "/api/v1/hub-keys", timeout=1):
                     return self
             except (OSError, urllib.error.URLError):
                 time.sleep(0.1)
@@ -114,11 +144,19 @@ class LiveHub:
         code = school or report["school_code"]
         body = json.dumps(report, ensure_ascii=False).encode("utf-8")
         ts = int(time.time())
-        req = urllib.request.Request(self.url + "/api/v1/reports", data=body, method="POST", headers={
-            "Content-Type": "application/json", "X-Houqin-School": code, "X-Houqin-Timestamp": str(ts),
-            "X-Houqin-Signature": sign_request(self.secrets[code], ts, "POST", "/api/v1/reports", body)})
+        req = urllib.request.Request(
+            self.url + "/api/v1/reports",
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "X-Houqin-School": code,
+                "X-Houqin-Timestamp": str(ts),
+                "X-Houqin-Signature": sign_request(self.secrets[code], ts, "POST", "/api/v1/reports", body),
+            },
+        )
         try:
-            with urllib.request.urlopen(req, timeout=60) as resp:  # noqa: S310 - loopback
+            with urllib.request.urlopen(req, timeout=60) as resp:
                 return resp.status, json.loads(resp.read())
         except urllib.error.HTTPError as exc:
             payload = exc.read()

@@ -9,6 +9,7 @@ Process entry points create the app: ``celery -A workers.worker worker -Q defaul
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -20,8 +21,9 @@ from sqlalchemy.orm import Session
 
 PDF_QUEUE = "pdf"
 DEFAULT_QUEUE = "default"
-# the longest task (a county's PDF batch part, a city-wide recompute) is far below this
-VISIBILITY_TIMEOUT = 2 * 3600
+# the longest task (a county's PDF batch part, a city-wide recompute) is far below this; the integration
+# test shortens it (HOUQIN_VISIBILITY_TIMEOUT_SECONDS) to see a killed worker's task redelivered
+VISIBILITY_TIMEOUT = int(os.environ.get("HOUQIN_VISIBILITY_TIMEOUT_SECONDS") or 2 * 3600)
 
 
 def make_celery(flask_app: Flask) -> Celery:
@@ -60,6 +62,16 @@ def make_celery(flask_app: Flask) -> Celery:
             "prune-seen-signatures": {
                 "task": "workers.tasks.maintenance.prune_seen_signatures",
                 "schedule": 600.0,
+            },
+            # rankings: the nightly full recompute and the daily reminders (each takes a lock; see
+            # workers/tasks/scoring.py)
+            "scoring-nightly-recompute": {
+                "task": "workers.tasks.scoring.nightly_recompute",
+                "schedule": crontab(hour=2, minute=30),
+            },
+            "scoring-daily-reminders": {
+                "task": "workers.tasks.scoring.daily_reminders",
+                "schedule": crontab(hour=7, minute=0),
             },
         },
     )

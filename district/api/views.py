@@ -42,8 +42,9 @@ def _hub_keys() -> Any:
 def _limiter() -> RateLimiter:
     ext = current_app.extensions
     if "houqin_limiter" not in ext:
-        ext["houqin_limiter"] = RateLimiter(current_app.config["RATE_LIMIT_PER_MINUTE"],
-                                            current_app.config.get("BROKER_URL"))
+        ext["houqin_limiter"] = RateLimiter(
+            current_app.config["RATE_LIMIT_PER_MINUTE"], current_app.config.get("BROKER_URL")
+        )
     return ext["houqin_limiter"]  # type: ignore[no-any-return]
 
 
@@ -65,11 +66,14 @@ def _read_body_limited() -> bytes:
 
 def _signed_school(body: bytes) -> tuple[Any, int]:
     return reports.authenticate(
-        db.session(), _box(),
+        db.session(),
+        _box(),
         school_header=request.headers.get("X-Houqin-School"),
         timestamp_header=request.headers.get("X-Houqin-Timestamp"),
         signature_header=request.headers.get("X-Houqin-Signature"),
-        method=request.method, path_with_query=_path_with_query(), body=body,
+        method=request.method,
+        path_with_query=_path_with_query(),
+        body=body,
         window_seconds=current_app.config["SIGNATURE_WINDOW_SECONDS"],
     )
 
@@ -79,8 +83,9 @@ def _refuse(err: reports.IngestError) -> Any:
     s = db.session()
     reports.log_rejection(s, err, remote_addr=request.remote_addr)
     s.commit()
-    details = [{"path": d["path"], "code": d["code"], "message": d["en" if lang() == "en" else "zh"]}
-               for d in err.details]
+    details = [
+        {"path": d["path"], "code": d["code"], "message": d["en" if lang() == "en" else "zh"]} for d in err.details
+    ]
     raise ApiError(err.status, err.code, err.message(lang()), details, headers=err.headers)
 
 
@@ -94,9 +99,14 @@ def submit_report() -> Any:
             try:
                 school, cred_id = _signed_school(body)
                 if attempt == 0 and (wait := _limiter().hit(school.code)) is not None:
-                    raise reports.IngestError(429, "rate_limited", f"请求过于频繁，请 {wait} 秒后重试",
-                                              f"too many requests; retry in {wait} s", school_code=school.code,
-                                              headers={"Retry-After": str(wait)})
+                    raise reports.IngestError(
+                        429,
+                        "rate_limited",
+                        f"请求过于频繁，请 {wait} 秒后重试",
+                        f"too many requests; retry in {wait} s",
+                        school_code=school.code,
+                        headers={"Retry-After": str(wait)},
+                    )
                 data = reports.parse_body(body, request.headers.get("Content-Type"))
                 receipt, created = reports.submit_report(s, school, cred_id, data)
                 s.commit()
@@ -223,5 +233,3 @@ def openapi() -> Any:
     from district.api.openapi import OPENAPI_PATH
 
     return current_app.response_class(OPENAPI_PATH.read_text(encoding="utf-8"), mimetype="application/json")
-
-

@@ -30,14 +30,22 @@ def utc_stamp(t: dt.datetime) -> str:
     return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def revision_link(prev: str, content_sha256: str, report_id: str, period: str, revision: int,
-                  received_at: dt.datetime) -> str:
+def revision_link(
+    prev: str, content_sha256: str, report_id: str, period: str, revision: int, received_at: dt.datetime
+) -> str:
     parts = [prev, content_sha256, report_id, period, str(revision), utc_stamp(received_at)]
     return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
 
 
-def audit_link(prev: str, at: dt.datetime, actor: str, action: str, county_code: str | None,
-               school_code: str | None, details: dict[str, Any]) -> str:
+def audit_link(
+    prev: str,
+    at: dt.datetime,
+    actor: str,
+    action: str,
+    county_code: str | None,
+    school_code: str | None,
+    details: dict[str, Any],
+) -> str:
     body = json.dumps(details, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     parts = [prev, utc_stamp(at), actor, action, county_code or "", school_code or "", body]
     return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()

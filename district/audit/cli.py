@@ -65,8 +65,10 @@ def audit_verify(county: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
-        click.echo(f"checked {result.schools} school chains, {result.revisions} revisions, "
-                   f"{result.audit_entries} chained audit entries")
+        click.echo(
+            f"checked {result.schools} school chains, {result.revisions} revisions, "
+            f"{result.audit_entries} chained audit entries"
+        )
         for f in result.findings:
             click.echo(f"BROKEN  {f}")
         click.echo("all chains intact" if result.ok else f"{len(result.findings)} broken chain(s)")

@@ -47,8 +47,12 @@ def county_heads(session: Session, county_code: str) -> CountyHeads:
 
 def record_heads(session: Session, county_code: str) -> ChainHeadRecord:
     heads = county_heads(session, county_code)
-    rec = ChainHeadRecord(county_code=county_code, recorded_at=utcnow(), digest=heads.digest,
-                          heads={k: [v[0], v[1]] for k, v in heads.heads.items()})
+    rec = ChainHeadRecord(
+        county_code=county_code,
+        recorded_at=utcnow(),
+        digest=heads.digest,
+        heads={k: [v[0], v[1]] for k, v in heads.heads.items()},
+    )
     session.add(rec)
     session.flush()
     return rec

@@ -38,14 +38,23 @@ def init_keys(directory: Path) -> str:
     priv = Ed25519PrivateKey.generate()
     raw = _raw_public(priv)
     kid = key_id(raw)
-    pem = priv.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+    pem = priv.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     fd = os.open(directory / f"{kid}.key", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(pem)
     (directory / f"{kid}.pub").write_text(
-        json.dumps({"key_id": kid, "algorithm": "Ed25519", "public_key": base64.b64encode(raw).decode(),
-                    "created_at": dt.datetime.now(dt.UTC).isoformat()}) + "\n")
+        json.dumps(
+            {
+                "key_id": kid,
+                "algorithm": "Ed25519",
+                "public_key": base64.b64encode(raw).decode(),
+                "created_at": dt.datetime.now(dt.UTC).isoformat(),
+            }
+        )
+        + "\n"
+    )
     tmp = directory / "current.tmp"
     tmp.write_text(kid + "\n")
     tmp.replace(directory / "current")

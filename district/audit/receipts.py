@@ -13,8 +13,9 @@ from district.reports.services import receipt_for
 from houqin_standard import ReceiptError, verify_receipt
 
 
-def check_receipts(session: Session, receipts: Sequence[Mapping[str, Any]],
-                   keys: Mapping[str, bytes]) -> list[tuple[Mapping[str, Any], str]]:
+def check_receipts(
+    session: Session, receipts: Sequence[Mapping[str, Any]], keys: Mapping[str, bytes]
+) -> list[tuple[Mapping[str, Any], str]]:
     """Return (receipt, problem) for each receipt that is forged or that the hub's chain contradicts."""
     problems: list[tuple[Mapping[str, Any], str]] = []
     for r in receipts:
@@ -28,8 +29,11 @@ def check_receipts(session: Session, receipts: Sequence[Mapping[str, Any]],
             problems.append((r, "validly signed, but the hub has no such revision: a row was deleted"))
             continue
         stored = receipt_for(session, rev).signed_fields()
-        diff = [k for k in ("school_code", "period", "revision", "received_at", "content_sha256", "chain_hash")
-                if stored[k] != r[k]]
+        diff = [
+            k
+            for k in ("school_code", "period", "revision", "received_at", "content_sha256", "chain_hash")
+            if stored[k] != r[k]
+        ]
         if diff:
             problems.append((r, "validly signed, but the hub's records now differ in " + ", ".join(diff)))
     return problems

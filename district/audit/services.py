@@ -48,5 +48,6 @@ def _link(session: Session, entry: AuditEntry) -> None:
     entry.chain_key = key
     entry.chain_seq = (last[0] + 1) if last else 1
     entry.prev_hash = last[1] if last else genesis(f"county:{key}")
-    entry.entry_hash = audit_link(entry.prev_hash, entry.at, entry.actor, entry.action, entry.county_code,
-                                  entry.school_code, entry.details)
+    entry.entry_hash = audit_link(
+        entry.prev_hash, entry.at, entry.actor, entry.action, entry.county_code, entry.school_code, entry.details
+    )

@@ -45,9 +45,13 @@ class VerifyResult:
         return not self.findings
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "schools": self.schools, "revisions": self.revisions,
-                "audit_entries": self.audit_entries,
-                "findings": [{"chain": f.chain, "row": f.row, "problem": f.problem} for f in self.findings]}
+        return {
+            "ok": self.ok,
+            "schools": self.schools,
+            "revisions": self.revisions,
+            "audit_entries": self.audit_entries,
+            "findings": [{"chain": f.chain, "row": f.row, "problem": f.problem} for f in self.findings],
+        }
 
 
 def _revisions_by_school(session: Session, county_code: str | None) -> Iterator[tuple[str, list[ReportRevision]]]:
@@ -74,18 +78,26 @@ def verify_school_chain(school_code: str, revisions: list[ReportRevision]) -> Fi
         row = f"report_revisions.id={rev.id} (report_id {rev.report_id}, {rev.period} revision {rev.revision})"
         actual = hashlib.sha256(rev.content.encode("utf-8")).hexdigest()
         if actual != rev.content_sha256:
-            return Finding(chain, row, f"content was changed: its SHA-256 is {actual}, the chain recorded "
-                                       f"{rev.content_sha256}")
+            return Finding(
+                chain, row, f"content was changed: its SHA-256 is {actual}, the chain recorded {rev.content_sha256}"
+            )
         if rev.chain_seq != expected_seq:
             what = "a row is missing (deleted)" if rev.chain_seq > expected_seq else "a row was inserted or duplicated"
             return Finding(chain, row, f"chain position {rev.chain_seq} where {expected_seq} was expected: {what}")
         if rev.prev_chain_hash != prev:
-            return Finding(chain, row, f"previous link is {rev.prev_chain_hash}, the chain has {prev}: "
-                                       "rows were reordered or replaced")
+            return Finding(
+                chain,
+                row,
+                f"previous link is {rev.prev_chain_hash}, the chain has {prev}: rows were reordered or replaced",
+            )
         link = revision_link(prev, rev.content_sha256, rev.report_id, rev.period, rev.revision, rev.received_at)
         if link != rev.chain_hash:
-            return Finding(chain, row, f"link recomputes to {link}, stored {rev.chain_hash}: one of content hash, "
-                                       "report_id, period, revision or arrival time was changed")
+            return Finding(
+                chain,
+                row,
+                f"link recomputes to {link}, stored {rev.chain_hash}: one of content hash, "
+                "report_id, period, revision or arrival time was changed",
+            )
         prev = rev.chain_hash
     return None
 
@@ -96,8 +108,11 @@ def verify_audit_chain(key: str, entries: list[AuditEntry]) -> Finding | None:
     for expected_seq, e in enumerate(entries, start=1):
         row = f"audit_log.id={e.id} ({e.action} by {e.actor})"
         if e.chain_seq != expected_seq:
-            return Finding(chain, row, f"chain position {e.chain_seq} where {expected_seq} was expected: "
-                                       "an entry is missing or was inserted")
+            return Finding(
+                chain,
+                row,
+                f"chain position {e.chain_seq} where {expected_seq} was expected: an entry is missing or was inserted",
+            )
         if e.prev_hash != prev:
             return Finding(chain, row, "previous link differs: entries were reordered or replaced")
         link = audit_link(prev, e.at, e.actor, e.action, e.county_code, e.school_code, e.details)
@@ -124,21 +139,35 @@ def verify(session: Session, county_code: str | None = None) -> VerifyResult:
         hq = hq.where(ReportHead.county_code == county_code)
     for head in session.scalars(hq):
         if head.revision_id not in heads_by_school.get(head.school_code, set()):
-            result.findings.append(Finding(f"school:{head.school_code}", f"report_heads ({head.period})",
-                                           f"the effective revision id {head.revision_id} is missing (deleted)"))
+            result.findings.append(
+                Finding(
+                    f"school:{head.school_code}",
+                    f"report_heads ({head.period})",
+                    f"the effective revision id {head.revision_id} is missing (deleted)",
+                )
+            )
     aq = select(AuditEntry).where(AuditEntry.action == "report.accepted")
     if county_code:
         aq = aq.where(AuditEntry.county_code == county_code)
     known = {rid for ids in heads_by_school.values() for rid in ids}
-    report_ids = set(session.scalars(select(ReportRevision.report_id).where(ReportRevision.id.in_(known)))) \
-        if len(known) < 50000 else set(session.scalars(select(ReportRevision.report_id)))
+    report_ids = (
+        set(session.scalars(select(ReportRevision.report_id).where(ReportRevision.id.in_(known))))
+        if len(known) < 50000
+        else set(session.scalars(select(ReportRevision.report_id)))
+    )
     for entry in session.scalars(aq):
         rid = (entry.details or {}).get("report_id")
         if rid and rid not in report_ids:
-            result.findings.append(Finding(f"school:{entry.school_code}", f"audit_log.id={entry.id}",
-                                           f"accepted report {rid} has no revision row (deleted)"))
-    cq = select(AuditEntry).where(AuditEntry.chain_key.is_not(None)).order_by(AuditEntry.chain_key,
-                                                                                AuditEntry.chain_seq)
+            result.findings.append(
+                Finding(
+                    f"school:{entry.school_code}",
+                    f"audit_log.id={entry.id}",
+                    f"accepted report {rid} has no revision row (deleted)",
+                )
+            )
+    cq = (
+        select(AuditEntry).where(AuditEntry.chain_key.is_not(None)).order_by(AuditEntry.chain_key, AuditEntry.chain_seq)
+    )
     if county_code:
         cq = cq.where(AuditEntry.chain_key == county_code)
     by_key: dict[str, list[AuditEntry]] = {}
@@ -160,12 +189,20 @@ def _verify_recorded_heads(session: Session, county_code: str | None, result: Ve
     q = select(ChainHeadRecord).order_by(ChainHeadRecord.id)
     if county_code:
         q = q.where(ChainHeadRecord.county_code == county_code)
-    links = {(code, seq): h for code, seq, h in session.execute(
-        select(ReportRevision.school_code, ReportRevision.chain_seq, ReportRevision.chain_hash))}
+    links = {
+        (code, seq): h
+        for code, seq, h in session.execute(
+            select(ReportRevision.school_code, ReportRevision.chain_seq, ReportRevision.chain_hash)
+        )
+    }
     for rec in session.scalars(q):
         for code, (seq, h) in sorted(rec.heads.items()):
             if links.get((code, seq)) != h:
-                result.findings.append(Finding(
-                    f"school:{code}", f"chain_head_records.id={rec.id} ({rec.digest[:12]}…)",
-                    f"the head recorded at position {seq} ({h[:12]}…) is no longer in the chain"))
+                result.findings.append(
+                    Finding(
+                        f"school:{code}",
+                        f"chain_head_records.id={rec.id} ({rec.digest[:12]}…)",
+                        f"the head recorded at position {seq} ({h[:12]}…) is no longer in the chain",
+                    )
+                )
                 break

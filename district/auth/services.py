@@ -47,8 +47,13 @@ def create_user(
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     if len(password) < 8:
         raise ValueError("password must be at least 8 characters")
-    user = User(username=username, password_hash=hash_password(password), role=role, created_at=utcnow(),
-                display_name=display_name or username)
+    user = User(
+        username=username,
+        password_hash=hash_password(password),
+        role=role,
+        created_at=utcnow(),
+        display_name=display_name or username,
+    )
     if role == "city_admin":
         if not scope or session.get(City, scope) is None:
             raise ValueError(f"unknown city {scope!r}")

@@ -70,8 +70,7 @@ def write_catalog(catalog: Catalog, locale: str) -> None:
     catalog.last_translator = "Houqin"
     catalog.language_team = locale
     with path.open("wb") as fh:
-        write_po(fh, catalog, width=110, no_location=True, omit_header=False, sort_output=True,
-                 include_previous=False)
+        write_po(fh, catalog, width=110, no_location=True, omit_header=False, sort_output=True, include_previous=False)
 
 
 def compile_catalog(locale: str) -> bytes:

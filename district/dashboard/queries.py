@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +19,7 @@ from district.registry.models import County, School, Township
 # the hazard ledger lives in the reports domain
 from district.reports.hazards import LedgerEntry, hazard_ledger, overdue_hazards  # noqa: F401
 from district.reports.models import ReportHead, ReportRevision
-from houqin_standard import HAZARD_FIELDS, HEADER_FIELDS, SECTIONS, Field, period_add
+from houqin_standard import HAZARD_FIELDS, HEADER_FIELDS, SECTIONS, Field
 
 # ---------------------------------------------------------------- revisions of one school
 
@@ -188,73 +188,6 @@ def _by_ref(items: Any) -> dict[str, Mapping[str, Any]]:
     if not isinstance(items, list):
         return {}
     return {str(h["ref"]): h for h in items if isinstance(h, Mapping) and "ref" in h}
-
-
-# ---------------------------------------------------------------- effective reports (for the fund rules)
-
-
-@dataclass(frozen=True)
-class EffectiveMonth:
-    period: str
-    revision_id: int
-    report: dict[str, Any]
-
-
-def effective_months(
-    session: Session, school_code: str, *, first: str | None = None, last: str | None = None
-) -> list[EffectiveMonth]:
-    """The school's effective revisions (parsed), ascending by period, optionally inside ``first..last``."""
-    q = (
-        select(ReportHead.period, ReportRevision.id, ReportRevision.content)
-        .join(ReportRevision, ReportRevision.id == ReportHead.revision_id)
-        .where(ReportHead.school_code == school_code)
-        .order_by(ReportHead.period)
-    )
-    if first is not None:
-        q = q.where(ReportHead.period >= first)
-    if last is not None:
-        q = q.where(ReportHead.period <= last)
-    return [EffectiveMonth(p, rid, json.loads(content)) for p, rid, content in session.execute(q)]
-
-
-def county_period_reports(session: Session, county_code: str, period: str) -> dict[str, EffectiveMonth]:
-    """Effective revisions of every school of the county for one period, by school code."""
-    rows = session.execute(
-        select(ReportHead.school_code, ReportRevision.id, ReportRevision.content)
-        .join(ReportRevision, ReportRevision.id == ReportHead.revision_id)
-        .where(ReportHead.county_code == county_code, ReportHead.period == period)
-    )
-    return {code: EffectiveMonth(period, rid, json.loads(content)) for code, rid, content in rows}
-
-
-def participating(report: Mapping[str, Any] | None) -> bool:
-    return bool(report and isinstance(report.get("nutrition"), Mapping) and report["nutrition"].get("participating"))
-
-
-def previous_participating_reports(
-    session: Session, county_code: str, period: str, school_codes: Iterable[str]
-) -> dict[str, dict[str, Any]]:
-    """For each school, its most recent participating effective report before ``period`` (the carry-over basis).
-
-    Most schools participated the month before, so that month is fetched for all of them at once; the few
-    others are looked up one by one with the reports domain's own helper.
-    """
-    wanted = set(school_codes)
-    if not wanted:
-        return {}
-    found: dict[str, dict[str, Any]] = {}
-    prev = county_period_reports(session, county_code, period_add(period, -1))
-    for code in wanted:
-        month = prev.get(code)
-        if month is not None and participating(month.report):
-            found[code] = month.report
-    from district.reports.feedback import previous_participating
-
-    for code in sorted(wanted - set(found)):
-        report = previous_participating(session, code, period)
-        if report is not None:
-            found[code] = report
-    return found
 
 
 # ---------------------------------------------------------------- registry helpers

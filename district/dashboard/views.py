@@ -22,6 +22,8 @@ from district.dashboard import queries, sources
 from district.dashboard.errors import register_page_errors
 from district.dashboard.i18n import init_babel, lang
 from district.db import db
+from district.nutrition import services as fund_services
+from district.nutrition.anomalies import ANOMALY_CODES
 from district.registry.models import County, School
 from district.reports.hazards import hazard_ledger, overdue_hazards
 from houqin_standard import current_period, parse_period, period_add, periods_between, today_shanghai
@@ -158,7 +160,7 @@ def overview(county: str) -> Any:
 
     completeness = county_completeness(s, county, period)
     overdue = overdue_hazards(s, county, today_shanghai())
-    anomalies = period_fund_anomalies(c, period)
+    anomalies, anomaly_counts = period_fund_anomalies(c, period)
     progress = campaign_progress(c, int(period[:4]))
     chart = {
         "townships": [t for t in sorted(completeness.by_township)],
@@ -175,7 +177,9 @@ def overview(county: str) -> Any:
         raw=completeness,
         overdue=overdue,
         today=today_shanghai(),
-        anomalies=anomalies,
+        anomalies=anomalies[:OVERVIEW_ANOMALY_ROWS],
+        anomaly_total=len(anomalies),
+        anomaly_counts=anomaly_counts,
         progress=progress,
         chart=chart,
         can_admin=can_admin_county(s, _user(), county),
@@ -191,28 +195,24 @@ def _pct(n: int, d: int) -> float | None:
     return None if d == 0 else round(100 * n / d, 1)
 
 
-def period_fund_anomalies(county: County, period: str) -> list[dict[str, Any]]:
-    """This period's fund anomalies of the county's schools, from the one fund-rule engine.
+OVERVIEW_ANOMALY_ROWS = 50
 
-    When the nutrition service offers ``county_period_anomalies`` the dashboard shows what it returns; until
-    then it hands each school's effective report (and its carry-over basis) to ``month_anomalies`` itself.
+
+def period_fund_anomalies(county: County, period: str) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """This period's fund anomalies (the nutrition service's list), most serious kinds first, and their counts.
+
+    Kinds follow the spec's table order (账目不平, 挪用补助资金, 结转不符 first); the overview lists at most
+    ``OVERVIEW_ANOMALY_ROWS`` of them and links to the fund report for the rest.
     """
     s = db.session()
-    svc = sources.nutrition()
-    if sources.has(svc, "county_period_anomalies"):
-        found = sources.call(svc, "county_period_anomalies", s, county.code, period)
-    else:
-        from district.nutrition.anomalies import month_anomalies
-
-        reports = queries.county_period_reports(s, county.code, period)
-        taking_part = [code for code, m in reports.items() if queries.participating(m.report)]
-        previous = queries.previous_participating_reports(s, county.code, period, taking_part)
-        found = []
-        for code in sorted(taking_part):
-            found += month_anomalies(reports[code].report, previous.get(code), standard_rate=county.subsidy_standard)
+    found = fund_services.county_period_anomalies(s, county.code, period)
+    order = {code: i for i, code in enumerate(ANOMALY_CODES)}
+    found = sorted(found, key=lambda a: (order.get(a.code, len(order)), a.school_code))
     names = {r.code: r for r in queries.county_schools(s, county.code)}
+    counts: dict[str, int] = {}
     out = []
     for a in found:
+        counts[a.code] = counts.get(a.code, 0) + 1
         school = names.get(a.school_code)
         out.append(
             {
@@ -221,12 +221,10 @@ def period_fund_anomalies(county: County, period: str) -> list[dict[str, Any]]:
                 "township": school.township if school else "",
                 "period": a.period,
                 "code": a.code,
-                "name": a.name_en if lang() == "en" else a.name_zh,
                 "message": a.message(lang()),
-                "figures": a.figures,
             }
         )
-    return out
+    return out, counts
 
 
 def campaign_progress(county: County, year: int) -> dict[str, Any] | None:
@@ -351,7 +349,7 @@ def school(code: str) -> Any:
     s = db.session()
     months = queries.school_months(s, code)
     ledger = hazard_ledger(s, school_code=code)
-    fund = school_fund_history(sch)
+    fund, fund_error = school_fund_history(sch, frm, to)
     score = school_indicators(sch, frm, to)
     user = _user()
     return render_template(
@@ -363,6 +361,7 @@ def school(code: str) -> Any:
         ledger=ledger,
         today=today_shanghai(),
         fund=fund,
+        fund_error=fund_error,
         score=score,
         frm=frm,
         to=to,
@@ -372,37 +371,12 @@ def school(code: str) -> Any:
     )
 
 
-def school_fund_history(sch: School) -> list[dict[str, Any]]:
-    """Month by month 营养餐 figures of the school's effective revisions, with the fund engine's anomalies."""
-    from district.nutrition.anomalies import month_anomalies
-
-    months = queries.effective_months(db.session(), sch.code)
-    rows: list[dict[str, Any]] = []
-    previous: dict[str, Any] | None = None
-    if months:
-        from district.reports.feedback import previous_participating
-
-        previous = previous_participating(db.session(), sch.code, months[0].period)
-    for m in months:
-        nutrition = m.report.get("nutrition", {})
-        taking_part = queries.participating(m.report)
-        found = month_anomalies(m.report, previous, standard_rate=sch.county.subsidy_standard) if taking_part else []
-        rows.append(
-            {
-                "period": m.period,
-                "revision_id": m.revision_id,
-                "participating": taking_part,
-                "n": nutrition,
-                "anomalies": [
-                    {"code": a.code, "name": a.name_en if lang() == "en" else a.name_zh, "message": a.message(lang())}
-                    for a in found
-                ],
-            }
-        )
-        if taking_part:
-            previous = m.report
-    rows.reverse()
-    return rows
+def school_fund_history(sch: School, frm: str, to: str) -> tuple[Any, str | None]:
+    """The school's 营养餐 months over the window (the nutrition service's history), or why there is none."""
+    try:
+        return fund_services.school_fund_history(db.session(), sch.code, frm, to), None
+    except fund_services.WindowError as exc:
+        return None, exc.message(lang())
 
 
 @bp.get("/schools/<code>/diff")
@@ -438,19 +412,19 @@ def diff(code: str) -> Any:
 def fund(county: str) -> Any:
     c = county_in_scope(county)
     frm, to, _year = window_args()
-    report = county_fund_report(c, frm, to)
-    return render_template("pages/fund.html", county=c, frm=frm, to=to, report=report)
+    report, error = county_fund_report(c, frm, to)
+    return render_template("pages/fund.html", county=c, frm=frm, to=to, report=report, error=error), (
+        400 if error else 200
+    )
 
 
-def county_fund_report(county: County, frm: str, to: str) -> dict[str, Any] | None:
-    """The fund report JSON (the same figures as the xlsx and the PDF), from the nutrition service."""
-    svc = sources.nutrition()
-    if not sources.has(svc, "county_fund_report"):
-        return None
-    report = sources.call(svc, "county_fund_report", db.session(), county.code, frm, to)
-    if report is None:
-        return None
-    return report.to_dict(lang()) if hasattr(report, "to_dict") else dict(report)
+def county_fund_report(county: County, frm: str, to: str) -> tuple[dict[str, Any] | None, str | None]:
+    """The fund report JSON (the same figures as the xlsx and the PDF) from the nutrition service, or why not."""
+    try:
+        report = fund_services.fund_report(db.session(), county.code, frm, to)
+    except fund_services.WindowError as exc:
+        return None, exc.message(lang())
+    return report.to_dict(lang()), None
 
 
 # ---------------------------------------------------------------- period approval

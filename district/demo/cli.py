@@ -35,17 +35,33 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def sample_registry(path: Path, schools: int, county: str = "610528", county_name: str = "富平县") -> list[dict[str, str]]:
+def sample_registry(
+    path: Path, schools: int, county: str = "610528", county_name: str = "富平县"
+) -> list[dict[str, str]]:
     rows = []
     for i in range(schools):
         stype = TYPE_MIX[i % len(TYPE_MIX)]
         township = SAMPLE_TOWNSHIPS[i % len(SAMPLE_TOWNSHIPS)]
-        kind = {"primary": "小学", "junior": "初级中学", "kindergarten": "幼儿园", "nine_year": "九年制学校",
-                "teaching_point": "教学点"}[stype]
-        rows.append({"code": f"{county}{i + 1:04d}", "name": f"{county_name}{township}第{i // 5 + 1}{kind}",
-                     "county_code": county, "township": township, "type": stype,
-                     "boarding": "true" if stype in ("junior", "nine_year") else "false",
-                     "county_name": county_name, "city_code": county[:4] + "00", "city_name": "渭南市"})
+        kind = {
+            "primary": "小学",
+            "junior": "初级中学",
+            "kindergarten": "幼儿园",
+            "nine_year": "九年制学校",
+            "teaching_point": "教学点",
+        }[stype]
+        rows.append(
+            {
+                "code": f"{county}{i + 1:04d}",
+                "name": f"{county_name}{township}第{i // 5 + 1}{kind}",
+                "county_code": county,
+                "township": township,
+                "type": stype,
+                "boarding": "true" if stype in ("junior", "nine_year") else "false",
+                "county_name": county_name,
+                "city_code": county[:4] + "00",
+                "city_name": "渭南市",
+            }
+        )
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -56,19 +72,26 @@ def sample_registry(path: Path, schools: int, county: str = "610528", county_nam
 def post_signed(base: str, school: str, secret: str, report: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     body = json.dumps(report, ensure_ascii=False).encode("utf-8")
     ts = int(time.time())
-    req = urllib.request.Request(base + "/api/v1/reports", data=body, method="POST", headers={
-        "Content-Type": "application/json", "X-Houqin-School": school, "X-Houqin-Timestamp": str(ts),
-        "X-Houqin-Signature": sign_request(secret, ts, "POST", "/api/v1/reports", body)})
+    req = urllib.request.Request(
+        base + "/api/v1/reports",
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "X-Houqin-School": school,
+            "X-Houqin-Timestamp": str(ts),
+            "X-Houqin-Signature": sign_request(secret, ts, "POST", "/api/v1/reports", body),
+        },
+    )
     try:
-        with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - loopback URL we built
+        with urllib.request.urlopen(req, timeout=30) as resp:
             return resp.status, json.loads(resp.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read() or b"{}")
 
 
 def _houqin(env: dict[str, str], *args: str) -> str:
-    out = subprocess.run([sys.executable, "-m", "district", *args], env=env, check=True, capture_output=True,
-                         text=True)
+    out = subprocess.run([sys.executable, "-m", "district", *args], env=env, check=True, capture_output=True, text=True)
     return out.stdout
 
 
@@ -76,8 +99,12 @@ def _houqin(env: dict[str, str], *args: str) -> str:
 @click.option("--schools", default=20, show_default=True, help="schools in the sample county")
 @click.option("--months", default=3, show_default=True, help="months reported, ending last month")
 @click.option("--seed", default=2026, show_default=True)
-@click.option("--instance", type=click.Path(file_okay=False, path_type=Path),
-              default=PROJECT_ROOT / "instance" / "demo", show_default=True)
+@click.option(
+    "--instance",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=PROJECT_ROOT / "instance" / "demo",
+    show_default=True,
+)
 @click.option("--serve/--no-serve", default=True, help="leave the hub running at the end")
 @click.option("--port", default=0, type=int, help="hub port (0: a free one)")
 def demo(schools: int, months: int, seed: int, instance: Path, serve: bool, port: int) -> None:
@@ -90,19 +117,25 @@ def demo(schools: int, months: int, seed: int, instance: Path, serve: bool, port
     _houqin(env, "db", "upgrade")
     registry = instance / "schools.csv"
     rows = sample_registry(registry, schools)
-    click.echo(f"② 导入样例县 / importing {len(rows)} schools: " + _houqin(env, "schools", "import", str(registry)).strip())
+    click.echo(
+        f"② 导入样例县 / importing {len(rows)} schools: " + _houqin(env, "schools", "import", str(registry)).strip()
+    )
     secrets: dict[str, str] = {}
     with click.progressbar(rows, label="③ 签发凭据 / credentials") as bar:
         for row in bar:
             secrets[row["code"]] = json.loads(_houqin(env, "schools", "credential", row["code"], "--json"))["secret"]
     port = port or _free_port()
     base = f"http://127.0.0.1:{port}"
-    hub = subprocess.Popen([sys.executable, "-m", "district", "serve", "--port", str(port)], env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    hub = subprocess.Popen(
+        [sys.executable, "-m", "district", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         for _ in range(100):
             try:
-                urllib.request.urlopen(base + "/api/v1/openapi.json", timeout=1)  # noqa: S310
+                urllib.request.urlopen(base + "/api/v1/openapi.json", timeout=1)
                 break
             except OSError:
                 time.sleep(0.1)

@@ -15,8 +15,17 @@ from typing import Any
 from houqin_standard import STANDARD_ID, period_add
 
 CENT = Decimal("0.01")
-DORM_ITEMS = ["rules", "evacuation_map", "door_signs", "bed_spec", "item_positions", "mirror", "bunk_cards",
-              "student_info", "manager_duties"]
+DORM_ITEMS = [
+    "rules",
+    "evacuation_map",
+    "door_signs",
+    "bed_spec",
+    "item_positions",
+    "mirror",
+    "bunk_cards",
+    "student_info",
+    "manager_duties",
+]
 CAMPAIGN = ("shop", "toilets", "hygiene", "wiring", "drinking_water")
 
 
@@ -44,11 +53,24 @@ class SchoolProfile:
     @classmethod
     def make(cls, code: str, stype: str, boarding: bool, seed: int) -> SchoolProfile:
         rng = random.Random(f"{seed}:{code}")
-        base = {"kindergarten": 180, "primary": 600, "junior": 900, "nine_year": 800, "senior": 1800,
-                "complete_secondary": 1500, "teaching_point": 40}[stype]
+        base = {
+            "kindergarten": 180,
+            "primary": 600,
+            "junior": 900,
+            "nine_year": 800,
+            "senior": 1800,
+            "complete_secondary": 1500,
+            "teaching_point": 40,
+        }[stype]
         students = max(12, int(rng.gauss(base, base * 0.3)))
-        p = cls(code=code, type=stype, boarding=boarding, students=students, rng=rng,
-                participating=stype in ("primary", "junior", "nine_year", "teaching_point") and rng.random() < 0.9)
+        p = cls(
+            code=code,
+            type=stype,
+            boarding=boarding,
+            students=students,
+            rng=rng,
+            participating=stype in ("primary", "junior", "nine_year", "teaching_point") and rng.random() < 0.9,
+        )
         p.balance = Decimal(rng.randint(0, 3000)).quantize(CENT)
         p.campus_area = max(800, int(students * rng.uniform(12, 25)))
         p.green_ratio = rng.uniform(0.15, 0.45)
@@ -60,8 +82,9 @@ class SchoolProfile:
         return p
 
 
-def monthly_report(p: SchoolProfile, period: str, *, prepared_at: str | None = None,
-                   variation: str | None = None) -> dict[str, Any]:
+def monthly_report(
+    p: SchoolProfile, period: str, *, prepared_at: str | None = None, variation: str | None = None
+) -> dict[str, Any]:
     """One month's report for the school. ``variation`` injects a named fund anomaly or a veto case."""
     rng = p.rng
     students = p.students
@@ -83,11 +106,19 @@ def monthly_report(p: SchoolProfile, period: str, *, prepared_at: str | None = N
     nutrition: dict[str, Any] = {"participating": False}
     if p.participating:
         nutrition = {
-            "participating": True, "eligible_students": eligible, "meal_days": meal_days, "meals_served": meals,
-            "subsidy_rate": money(rate), "opening_balance": money(opening), "funds_received": money(funds),
-            "food_spend": money(food), "other_spend": money(other), "closing_balance": money(closing),
+            "participating": True,
+            "eligible_students": eligible,
+            "meal_days": meal_days,
+            "meals_served": meals,
+            "subsidy_rate": money(rate),
+            "opening_balance": money(opening),
+            "funds_received": money(funds),
+            "food_spend": money(food),
+            "other_spend": money(other),
+            "closing_balance": money(closing),
             "supply_mode": rng.choice(["canteen"] * 6 + ["enterprise", "mixed"]),
-            "accompany_meal_days": max(0, accompany), "menu_published_weeks": rng.randint(3, 4),
+            "accompany_meal_days": max(0, accompany),
+            "menu_published_weeks": rng.randint(3, 4),
         }
         if variation == "MISUSE":
             nutrition["other_spend"] = "1200.00"
@@ -120,37 +151,58 @@ def monthly_report(p: SchoolProfile, period: str, *, prepared_at: str | None = N
         "period": period,
         "prepared_by": rng.choice(["李总务", "王会计", "张主任", "赵老师", "刘后勤"]),
         "prepared_at": prepared_at or f"{period_add(period, 1)}-02T16:00:00+08:00",
-        "enrollment": {"students": students, "boarders": boarders, "staff": staff,
-                       "logistics_staff": max(1, staff // 8)},
+        "enrollment": {
+            "students": students,
+            "boarders": boarders,
+            "staff": staff,
+            "logistics_staff": max(1, staff // 8),
+        },
         "nutrition": nutrition,
         "food_safety": {
             "canteen_staff": canteen_staff,
             "health_certified_staff": canteen_staff if rng.random() < 0.9 else max(0, canteen_staff - 1),
             "sample_retention_days": min(max(0, sample_days), meal_days) if p.participating else 0,
-            "supplier_docs_complete": rng.random() < 0.9, "swill_records_complete": rng.random() < 0.85,
+            "supplier_docs_complete": rng.random() < 0.9,
+            "swill_records_complete": rng.random() < 0.85,
             "training_hours": rng.randint(0, 4),
             "poisoning_incidents": 1 if variation == "VETO" else 0,
         },
         "finance": {
-            "fees_collected": money(Decimal(rng.randint(0, 30000))), "fee_standards_published": rng.random() < 0.92,
-            "improper_fee_cases": 0, "accounts_disclosed": rng.random() < 0.9,
-            "invoices": (inv := rng.randint(0, 40)), "invoices_fully_signed": inv - (1 if inv and rng.random() < 0.2 else 0),
+            "fees_collected": money(Decimal(rng.randint(0, 30000))),
+            "fee_standards_published": rng.random() < 0.92,
+            "improper_fee_cases": 0,
+            "accounts_disclosed": rng.random() < 0.9,
+            "invoices": (inv := rng.randint(0, 40)),
+            "invoices_fully_signed": inv - (1 if inv and rng.random() < 0.2 else 0),
         },
         "assets": {
-            "items_registered": students * 6, "book_value": money(Decimal(students * 380)),
-            "inventory_checked": rng.random() < 0.7, "mismatches": 0 if rng.random() < 0.85 else rng.randint(1, 3),
-            "repairs_requested": (rq := rng.randint(0, 8)), "repairs_completed": rq - rng.randint(0, min(rq, 2)),
-            "disposals": (d := rng.randint(0, 3)), "disposals_approved": d - rng.randint(0, min(d, 1)),
+            "items_registered": students * 6,
+            "book_value": money(Decimal(students * 380)),
+            "inventory_checked": rng.random() < 0.7,
+            "mismatches": 0 if rng.random() < 0.85 else rng.randint(1, 3),
+            "repairs_requested": (rq := rng.randint(0, 8)),
+            "repairs_completed": rq - rng.randint(0, min(rq, 2)),
+            "disposals": (d := rng.randint(0, 3)),
+            "disposals_approved": d - rng.randint(0, min(d, 1)),
         },
-        "energy": {"water_m3": str(water), "electricity_kwh": str(elec),
-                   "gas_m3": str(Decimal(str(round(rng.uniform(0, 200), 1))))},
+        "energy": {
+            "water_m3": str(water),
+            "electricity_kwh": str(elec),
+            "gas_m3": str(Decimal(str(round(rng.uniform(0, 200), 1)))),
+        },
         "safety": {
-            "inspections": rng.randint(10, 26), "drills": rng.randint(0, 1), "hazards_found": found,
-            "hazards_rectified": max(0, found - rng.randint(0, 2)), "visitor_log_complete": rng.random() < 0.9,
+            "inspections": rng.randint(10, 26),
+            "drills": rng.randint(0, 1),
+            "hazards_found": found,
+            "hazards_rectified": max(0, found - rng.randint(0, 2)),
+            "visitor_log_complete": rng.random() < 0.9,
             "major_accidents": 0,
         },
-        "campus": {**p.campaign, "campus_area_m2": str(p.campus_area),
-                   "green_area_m2": str(int(p.campus_area * p.green_ratio))},
+        "campus": {
+            **p.campaign,
+            "campus_area_m2": str(p.campus_area),
+            "green_area_m2": str(int(p.campus_area * p.green_ratio)),
+        },
         "hazards": [],
     }
     if boarders:

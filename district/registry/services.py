@@ -25,7 +25,7 @@ _TRUE = {"1", "true", "yes", "y", "是", "寄宿"}
 _FALSE = {"0", "false", "no", "n", "否", "", "走读"}
 
 
-class ImportError_(Exception):  # noqa: N801 - trailing underscore avoids shadowing the builtin
+class ImportError_(Exception):
     """The file has errors; nothing was written. ``errors`` name the line and column of each."""
 
     def __init__(self, errors: list[str]) -> None:
@@ -116,7 +116,11 @@ def import_schools(session: Session, path: Path, *, actor: str = "cli") -> Impor
             err("name", "学校名称不能为空且不超过 200 字", "name must be 1-200 characters")
         county = cell("county_code")
         if not re.fullmatch(r"\d{6}", county):
-            err("county_code", f"县级行政区划代码必须是 6 位数字: {county!r}", f"county code must be 6 digits: {county!r}")
+            err(
+                "county_code",
+                f"县级行政区划代码必须是 6 位数字: {county!r}",
+                f"county code must be 6 digits: {county!r}",
+            )
         elif re.fullmatch(r"\d{10}", code) and not code.startswith(county):
             pass  # codes need not share the county prefix in real registries; we accept it
         township = cell("township")
@@ -127,7 +131,11 @@ def import_schools(session: Session, path: Path, *, actor: str = "cli") -> Impor
             err("type", f"学校类型无效: {stype!r}（可选 {', '.join(SCHOOL_TYPES)}）", f"invalid type {stype!r}")
         boarding_raw = cell("boarding").lower()
         if boarding_raw not in _TRUE | _FALSE:
-            err("boarding", f"是否寄宿无效: {boarding_raw!r}（填 true/false）", f"boarding must be true/false: {boarding_raw!r}")
+            err(
+                "boarding",
+                f"是否寄宿无效: {boarding_raw!r}（填 true/false）",
+                f"boarding must be true/false: {boarding_raw!r}",
+            )
         dates: dict[str, dt.date | None] = {}
         for dcol in ("opened", "closed"):
             raw = cell(dcol)
@@ -141,9 +149,17 @@ def import_schools(session: Session, path: Path, *, actor: str = "cli") -> Impor
             err("closed", "停办日期早于开办日期", "closed is before opened")
         parsed.append(
             {
-                "code": code, "name": name, "county_code": county, "township": township, "type": stype,
-                "boarding": boarding_raw in _TRUE, "opened": dates["opened"], "closed": dates["closed"],
-                "county_name": cell("county_name"), "city_code": cell("city_code"), "city_name": cell("city_name"),
+                "code": code,
+                "name": name,
+                "county_code": county,
+                "township": township,
+                "type": stype,
+                "boarding": boarding_raw in _TRUE,
+                "opened": dates["opened"],
+                "closed": dates["closed"],
+                "county_name": cell("county_name"),
+                "city_code": cell("city_code"),
+                "city_name": cell("city_name"),
             }
         )
     if errors:
@@ -177,8 +193,13 @@ def _apply_import(session: Session, rows: Sequence[dict[str, object]], *, actor:
             session.flush()
             townships[key] = township
         values = {
-            "name": row["name"], "county_code": county_code, "township_id": townships[key].id, "type": row["type"],
-            "boarding": row["boarding"], "opened": row["opened"], "closed": row["closed"],
+            "name": row["name"],
+            "county_code": county_code,
+            "township_id": townships[key].id,
+            "type": row["type"],
+            "boarding": row["boarding"],
+            "opened": row["opened"],
+            "closed": row["closed"],
         }
         school = existing.get(str(row["code"]))
         if school is None:
@@ -217,8 +238,12 @@ def issue_credential(session: Session, box: SecretBox, school_code: str, *, acto
     session.add(cred)
     session.flush()
     record(
-        session, actor=actor, action="credential.rotate" if rotated else "credential.issue",
-        county_code=school.county_code, school_code=school_code, credential_id=cred.id,
+        session,
+        actor=actor,
+        action="credential.rotate" if rotated else "credential.issue",
+        county_code=school.county_code,
+        school_code=school_code,
+        credential_id=cred.id,
     )
     return secret
 

@@ -47,24 +47,36 @@ class PeriodState:
 
 
 def period_state(session: Session, county_code: str, period: str) -> PeriodState:
-    history = list(session.scalars(
-        select(PeriodApproval)
-        .where(PeriodApproval.county_code == county_code, PeriodApproval.period == period)
-        .order_by(PeriodApproval.id)
-    ))
+    history = list(
+        session.scalars(
+            select(PeriodApproval)
+            .where(PeriodApproval.county_code == county_code, PeriodApproval.period == period)
+            .order_by(PeriodApproval.id)
+        )
+    )
     locked = bool(history) and history[-1].action == "lock"
     first_lock = next((a for a in history if a.action == "lock"), None)
     since = 0
     if first_lock is not None:
-        since = int(session.scalar(
-            select(func.count()).select_from(ReportRevision).join(School, School.code == ReportRevision.school_code)
-            .where(School.county_code == county_code, ReportRevision.period == period,
-                   ReportRevision.received_at > first_lock.at)
-        ) or 0)
+        since = int(
+            session.scalar(
+                select(func.count())
+                .select_from(ReportRevision)
+                .join(School, School.code == ReportRevision.school_code)
+                .where(
+                    School.county_code == county_code,
+                    ReportRevision.period == period,
+                    ReportRevision.received_at > first_lock.at,
+                )
+            )
+            or 0
+        )
     return PeriodState(county_code, period, locked, history, since)
 
 
-def set_lock(session: Session, county_code: str, period: str, *, lock: bool, actor: str, note: str | None = None) -> PeriodState:
+def set_lock(
+    session: Session, county_code: str, period: str, *, lock: bool, actor: str, note: str | None = None
+) -> PeriodState:
     """Lock or unlock; locking a locked period (or unlocking an open one) is refused with ``already_*``."""
     if session.get(County, county_code) is None:
         raise LookupError(county_code)
@@ -76,8 +88,9 @@ def set_lock(session: Session, county_code: str, period: str, *, lock: bool, act
     if not lock and not state.locked:
         raise ApprovalError("not_locked", f"{period} 未锁定 / not locked")
     action = "lock" if lock else "unlock"
-    session.add(PeriodApproval(county_code=county_code, period=period, action=action, actor=actor, at=utcnow(),
-                               note=note))
+    session.add(
+        PeriodApproval(county_code=county_code, period=period, action=action, actor=actor, at=utcnow(), note=note)
+    )
     record(session, actor=actor, action=f"period.{action}", county_code=county_code, period=period, note=note)
     session.flush()
     return period_state(session, county_code, period)

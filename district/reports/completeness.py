@@ -71,15 +71,20 @@ class Completeness:
                 for m in self.missing
             ],
             "by_township": [
-                {"township": t, **v,
-                 "completeness": self._rate(v["reported"], v["expected"]),
-                 "timeliness": self._rate(v["on_time"], v["expected"])}
+                {
+                    "township": t,
+                    **v,
+                    "completeness": self._rate(v["reported"], v["expected"]),
+                    "timeliness": self._rate(v["on_time"], v["expected"]),
+                }
                 for t, v in sorted(self.by_township.items())
             ],
         }
 
 
-def county_completeness(session: Session, county_code: str, period: str, *, now: dt.datetime | None = None) -> Completeness:
+def county_completeness(
+    session: Session, county_code: str, period: str, *, now: dt.datetime | None = None
+) -> Completeness:
     """Expected, reported, on-time and missing schools of one county for one period."""
     county = session.get(County, county_code)
     if county is None:
@@ -91,11 +96,17 @@ def county_completeness(session: Session, county_code: str, period: str, *, now:
     if result.break_month:
         return result
     rows = session.execute(
-        select(School, Township.name).join(Township, School.township_id == Township.id)
-        .where(School.county_code == county_code).order_by(School.code)
+        select(School, Township.name)
+        .join(Township, School.township_id == Township.id)
+        .where(School.county_code == county_code)
+        .order_by(School.code)
     ).all()
-    heads = {h.school_code: h for h in session.scalars(
-        select(ReportHead).where(ReportHead.county_code == county_code, ReportHead.period == period))}
+    heads = {
+        h.school_code: h
+        for h in session.scalars(
+            select(ReportHead).where(ReportHead.county_code == county_code, ReportHead.period == period)
+        )
+    }
     late_days = max(0, (now - deadline).days) if now > deadline else 0
     for school, township in rows:
         if not school.active_in(period):

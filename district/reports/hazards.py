@@ -43,8 +43,9 @@ class LedgerEntry:
         return (on - self.deadline).days
 
 
-def hazard_ledger(session: Session, *, county_code: str | None = None,
-                  school_code: str | None = None, as_of_period: str | None = None) -> list[LedgerEntry]:
+def hazard_ledger(
+    session: Session, *, county_code: str | None = None, school_code: str | None = None, as_of_period: str | None = None
+) -> list[LedgerEntry]:
     """The hazard ledger: for each (school, ref), the entry of the latest month among EFFECTIVE revisions.
 
     Only entries written by a revision that is its month's effective one (``ReportHead.revision_id``) count, so
@@ -55,16 +56,15 @@ def hazard_ledger(session: Session, *, county_code: str | None = None,
     """
     if county_code is None and school_code is None:
         raise ValueError("give a county or a school")
-    ranked = (
-        select(
-            HazardEntry.id.label("id"),
-            func.row_number().over(
-                partition_by=(HazardEntry.school_code, HazardEntry.ref),
-                order_by=(HazardEntry.period.desc(), HazardEntry.id.desc()),
-            ).label("rn"),
+    ranked = select(
+        HazardEntry.id.label("id"),
+        func.row_number()
+        .over(
+            partition_by=(HazardEntry.school_code, HazardEntry.ref),
+            order_by=(HazardEntry.period.desc(), HazardEntry.id.desc()),
         )
-        .join(ReportHead, ReportHead.revision_id == HazardEntry.revision_id)
-    )
+        .label("rn"),
+    ).join(ReportHead, ReportHead.revision_id == HazardEntry.revision_id)
     if county_code is not None:
         ranked = ranked.where(ReportHead.county_code == county_code)
     if school_code is not None:
@@ -81,8 +81,20 @@ def hazard_ledger(session: Session, *, county_code: str | None = None,
         .order_by(HazardEntry.school_code, HazardEntry.ref)
     ).all()
     return [
-        LedgerEntry(h.school_code, name, township, h.ref, h.period, h.revision_id, h.found_on, h.category,
-                    h.severity, h.description, h.deadline, h.rectified_on)
+        LedgerEntry(
+            h.school_code,
+            name,
+            township,
+            h.ref,
+            h.period,
+            h.revision_id,
+            h.found_on,
+            h.category,
+            h.severity,
+            h.description,
+            h.deadline,
+            h.rectified_on,
+        )
         for h, name, township in rows
     ]
 

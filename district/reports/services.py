@@ -34,8 +34,8 @@ from district.reports.models import (
 )
 from houqin_standard import (
     SHANGHAI,
-    content_sha256,
     canonical_json,
+    content_sha256,
     period_add,
     period_deadline,
     validate_report,
@@ -142,26 +142,45 @@ def authenticate(
     """
     now = time.time() if now is None else now
     if not school_header or not timestamp_header or not signature_header:
-        raise IngestError(401, "missing_signature", "缺少签名请求头 X-Houqin-School / X-Houqin-Timestamp / "
-                          "X-Houqin-Signature", "missing signature headers")
+        raise IngestError(
+            401,
+            "missing_signature",
+            "缺少签名请求头 X-Houqin-School / X-Houqin-Timestamp / X-Houqin-Signature",
+            "missing signature headers",
+        )
     try:
         ts = int(timestamp_header)
     except ValueError:
-        raise IngestError(401, "bad_timestamp", "X-Houqin-Timestamp 必须是 Unix 秒数",
-                          "X-Houqin-Timestamp must be unix seconds", school_code=school_header) from None
+        raise IngestError(
+            401,
+            "bad_timestamp",
+            "X-Houqin-Timestamp 必须是 Unix 秒数",
+            "X-Houqin-Timestamp must be unix seconds",
+            school_code=school_header,
+        ) from None
     if abs(now - ts) > window_seconds:
-        raise IngestError(401, "stale_timestamp", f"请求时间戳与服务器时间相差超过 {window_seconds} 秒，请校准电脑时间",
-                          f"timestamp is more than {window_seconds} s from the hub's clock",
-                          school_code=school_header)
+        raise IngestError(
+            401,
+            "stale_timestamp",
+            f"请求时间戳与服务器时间相差超过 {window_seconds} 秒，请校准电脑时间",
+            f"timestamp is more than {window_seconds} s from the hub's clock",
+            school_code=school_header,
+        )
     school = session.get(School, school_header) if len(school_header) == 10 else None
     cred = active_credential(session, school_header) if school is not None else None
     if school is None or cred is None:
-        raise IngestError(401, "unknown_school", "学校未登记或没有有效的凭据", "unknown school or no active credential",
-                          school_code=None)
+        raise IngestError(
+            401,
+            "unknown_school",
+            "学校未登记或没有有效的凭据",
+            "unknown school or no active credential",
+            school_code=None,
+        )
     secret = box.open(cred.secret_encrypted)
     if not verify_signature(secret, timestamp_header, method, path_with_query, body, signature_header.lower()):
-        raise IngestError(401, "bad_signature", "签名无效（凭据错误或已轮换）", "bad signature",
-                          school_code=school.code)
+        raise IngestError(
+            401, "bad_signature", "签名无效（凭据错误或已轮换）", "bad signature", school_code=school.code
+        )
     sig = signature_header.lower()
     if session.get(SeenSignature, sig) is not None:
         raise IngestError(401, "replay", "重复的请求（重放）已被拒绝", "replayed request", school_code=school.code)
@@ -170,8 +189,9 @@ def authenticate(
         session.flush()
     except IntegrityError:  # a concurrent twin of this exact request won the insert
         session.rollback()
-        raise IngestError(401, "replay", "重复的请求（重放）已被拒绝", "replayed request",
-                          school_code=school.code) from None
+        raise IngestError(
+            401, "replay", "重复的请求（重放）已被拒绝", "replayed request", school_code=school.code
+        ) from None
     return school, cred.id
 
 
@@ -187,13 +207,18 @@ def prune_seen_signatures(session: Session, window_seconds: int = 300) -> int:
 def parse_body(body: bytes, content_type: str | None) -> Any:
     mime = (content_type or "").split(";")[0].strip().lower()
     if mime != "application/json":
-        raise IngestError(415, "unsupported_media_type", "请求体必须是 JSON（Content-Type: application/json）",
-                          "the body must be JSON (Content-Type: application/json)")
+        raise IngestError(
+            415,
+            "unsupported_media_type",
+            "请求体必须是 JSON（Content-Type: application/json）",
+            "the body must be JSON (Content-Type: application/json)",
+        )
     try:
         return json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise IngestError(415, "malformed_json", f"请求体不是有效的 JSON：{exc}", f"the body is not valid JSON: {exc}")\
-            from None
+        raise IngestError(
+            415, "malformed_json", f"请求体不是有效的 JSON：{exc}", f"the body is not valid JSON: {exc}"
+        ) from None
 
 
 def period_locked(session: Session, county_code: str, period: str) -> bool:
@@ -240,9 +265,14 @@ def submit_report(
     """
     now = now or utcnow()
     if isinstance(data, dict) and isinstance(data.get("school_code"), str) and data["school_code"] != school.code:
-        raise IngestError(403, "school_mismatch", "报表中的学校标识码与签名学校不一致",
-                          "school_code in the body is not the signer's school", school_code=school.code,
-                          report_id=_str_or_none(data.get("report_id")))
+        raise IngestError(
+            403,
+            "school_mismatch",
+            "报表中的学校标识码与签名学校不一致",
+            "school_code in the body is not the signer's school",
+            school_code=school.code,
+            report_id=_str_or_none(data.get("report_id")),
+        )
     period_hint = data.get("period") if isinstance(data, dict) and isinstance(data.get("period"), str) else None
     previous = None
     if period_hint and len(period_hint) == 7:
@@ -254,9 +284,14 @@ def submit_report(
     result = validate_report(data, today=now.astimezone(SHANGHAI).date(), previous=previous)
     if result.errors:
         raise IngestError(
-            422, "validation_failed", f"报表有 {len(result.errors)} 处错误", f"the report has {len(result.errors)} errors",
+            422,
+            "validation_failed",
+            f"报表有 {len(result.errors)} 处错误",
+            f"the report has {len(result.errors)} errors",
             details=[{"path": e.path, "code": e.code, "zh": e.zh, "en": e.en} for e in result.errors],
-            school_code=school.code, report_id=_str_or_none(data.get("report_id")), period=period_hint,
+            school_code=school.code,
+            report_id=_str_or_none(data.get("report_id")),
+            period=period_hint,
         )
     report_id = data["report_id"].lower()
     period = data["period"]
@@ -265,17 +300,29 @@ def submit_report(
     if existing is not None:
         if existing.content_sha256 == digest and existing.school_code == school.code:
             return receipt_for(session, existing), False
-        raise IngestError(409, "report_id_conflict", "同一 report_id 已提交过不同的内容；修改报表请使用新的 report_id",
-                          "this report_id was already used with other content", school_code=school.code,
-                          report_id=report_id, period=period)
+        raise IngestError(
+            409,
+            "report_id_conflict",
+            "同一 report_id 已提交过不同的内容；修改报表请使用新的 report_id",
+            "this report_id was already used with other content",
+            school_code=school.code,
+            report_id=report_id,
+            period=period,
+        )
     county = session.get(County, school.county_code)
     assert county is not None
     # serialise revisions of one school (PostgreSQL row lock; SQLite serialises writers anyway)
     session.execute(select(School.code).where(School.code == school.code).with_for_update())
     if period_locked(session, school.county_code, period):
-        raise IngestError(409, "period_locked", f"{period} 已由教育局审核锁定，暂不接受新的修订",
-                          f"period {period} is locked by the bureau", school_code=school.code,
-                          report_id=report_id, period=period)
+        raise IngestError(
+            409,
+            "period_locked",
+            f"{period} 已由教育局审核锁定，暂不接受新的修订",
+            f"period {period} is locked by the bureau",
+            school_code=school.code,
+            report_id=report_id,
+            period=period,
+        )
     head = session.get(ReportHead, (school.code, period))
     revision_no = (head.revisions + 1) if head else 1
     on_time_now = now <= period_deadline(period, county.deadline_day)
@@ -288,42 +335,92 @@ def submit_report(
     ).first()
     prev_hash = last_link[1] if last_link else genesis(school.code)
     rev = ReportRevision(
-        report_id=report_id, school_code=school.code, period=period, revision=revision_no, received_at=now,
-        signer=f"credential:{credential_id}", content=canonical_json(data).decode("utf-8"), content_sha256=digest,
-        warnings=warnings, on_time=on_time_now, chain_seq=(last_link[0] + 1) if last_link else 1,
+        report_id=report_id,
+        school_code=school.code,
+        period=period,
+        revision=revision_no,
+        received_at=now,
+        signer=f"credential:{credential_id}",
+        content=canonical_json(data).decode("utf-8"),
+        content_sha256=digest,
+        warnings=warnings,
+        on_time=on_time_now,
+        chain_seq=(last_link[0] + 1) if last_link else 1,
         prev_chain_hash=prev_hash,
         chain_hash=revision_link(prev_hash, digest, report_id, period, revision_no, now),
     )
     session.add(rev)
     session.flush()
     if head is None:
-        session.add(ReportHead(school_code=school.code, period=period, county_code=school.county_code,
-                               revision_id=rev.id, revisions=1, first_received_at=now, on_time=on_time_now))
+        session.add(
+            ReportHead(
+                school_code=school.code,
+                period=period,
+                county_code=school.county_code,
+                revision_id=rev.id,
+                revisions=1,
+                first_received_at=now,
+                on_time=on_time_now,
+            )
+        )
     else:
         head.revision_id = rev.id
         head.revisions = revision_no
     hazards = [
-        {"revision_id": rev.id, "school_code": school.code, "period": period, "ref": h["ref"],
-         "found_on": dt.date.fromisoformat(h["found_on"]), "category": h["category"], "severity": h["severity"],
-         "description": h["description"], "deadline": dt.date.fromisoformat(h["deadline"]),
-         "rectified_on": dt.date.fromisoformat(h["rectified_on"]) if h.get("rectified_on") else None}
+        {
+            "revision_id": rev.id,
+            "school_code": school.code,
+            "period": period,
+            "ref": h["ref"],
+            "found_on": dt.date.fromisoformat(h["found_on"]),
+            "category": h["category"],
+            "severity": h["severity"],
+            "description": h["description"],
+            "deadline": dt.date.fromisoformat(h["deadline"]),
+            "rectified_on": dt.date.fromisoformat(h["rectified_on"]) if h.get("rectified_on") else None,
+        }
         for h in data.get("hazards", [])
     ]
     if hazards:
         session.execute(insert(HazardEntry), hazards)
-    record(session, actor=f"school:{school.code}", action="report.accepted", county_code=school.county_code,
-           school_code=school.code, report_id=report_id, period=period, revision=revision_no, content_sha256=digest)
+    record(
+        session,
+        actor=f"school:{school.code}",
+        action="report.accepted",
+        county_code=school.county_code,
+        school_code=school.code,
+        report_id=report_id,
+        period=period,
+        revision=revision_no,
+        content_sha256=digest,
+    )
     session.flush()
     return receipt_for(session, rev), True
 
 
 def log_rejection(session: Session, err: IngestError, *, remote_addr: str | None) -> None:
     details = [{"path": d.get("path", ""), "code": d.get("code", "")} for d in err.details]
-    session.add(Rejection(received_at=utcnow(), school_code=err.school_code, report_id=err.report_id,
-                          period=err.period, status=err.status, code=err.code, details=details,
-                          remote_addr=remote_addr))
-    record(session, actor=f"school:{err.school_code}" if err.school_code else "anonymous", action="report.rejected",
-           school_code=err.school_code, status=err.status, code=err.code, report_id=err.report_id)
+    session.add(
+        Rejection(
+            received_at=utcnow(),
+            school_code=err.school_code,
+            report_id=err.report_id,
+            period=err.period,
+            status=err.status,
+            code=err.code,
+            details=details,
+            remote_addr=remote_addr,
+        )
+    )
+    record(
+        session,
+        actor=f"school:{err.school_code}" if err.school_code else "anonymous",
+        action="report.rejected",
+        school_code=err.school_code,
+        status=err.status,
+        code=err.code,
+        report_id=err.report_id,
+    )
 
 
 def _str_or_none(v: Any) -> str | None:
@@ -348,5 +445,11 @@ def notify_revision_accepted(county_code: str, school_code: str, period: str) ->
 
 
 def revision_count(session: Session, school_code: str, period: str) -> int:
-    return int(session.scalar(select(func.count()).select_from(ReportRevision).where(
-        ReportRevision.school_code == school_code, ReportRevision.period == period)) or 0)
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(ReportRevision)
+            .where(ReportRevision.school_code == school_code, ReportRevision.period == period)
+        )
+        or 0
+    )

@@ -51,9 +51,7 @@ class RankingSnapshot(Base):
 
     __tablename__ = "ranking_snapshots"
     __table_args__ = (
-        Index(
-            "ix_ranking_snapshots_window", "county_code", "period_from", "period_to", "rubric_version", "id"
-        ),
+        Index("ix_ranking_snapshots_window", "county_code", "period_from", "period_to", "rubric_version", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     county_code: Mapped[str] = mapped_column(ForeignKey("counties.code"))

@@ -43,8 +43,9 @@ def test_untouched_chain_verifies_and_links_follow_the_formula(agent: SignedClie
     genesis = hashlib.sha256(b"houqin/chain-genesis@1:6105280001").hexdigest()
     assert first.prev_chain_hash == genesis
     stamp = first.received_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    by_hand = hashlib.sha256("\n".join([genesis, first.content_sha256, first.report_id, "2026-09", "1", stamp])
-                             .encode()).hexdigest()
+    by_hand = hashlib.sha256(
+        "\n".join([genesis, first.content_sha256, first.report_id, "2026-09", "1", stamp]).encode()
+    ).hexdigest()
     assert first.chain_hash == by_hand == receipts[0]["chain_hash"]
     assert second.prev_chain_hash == first.chain_hash
 
@@ -59,8 +60,12 @@ def test_changed_content_is_found(agent: SignedClient, session: Any) -> None:
     target = revs(session)[1]
     content = json.loads(target.content)
     content["nutrition"]["food_spend"] = "60000.00"
-    _tamper(session, "UPDATE report_revisions SET content = :c WHERE id = :i",
-            c=json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False), i=target.id)
+    _tamper(
+        session,
+        "UPDATE report_revisions SET content = :c WHERE id = :i",
+        c=json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
+        i=target.id,
+    )
     result = verify(session)
     assert len(result.findings) == 1
     f = result.findings[0]

@@ -39,8 +39,13 @@ def test_verify_and_verify_receipt_commands(tmp_path: Path) -> None:
         import subprocess
         import sys
 
-        res = subprocess.run([sys.executable, "-m", "district", "audit", "verify"], env=hub.env,
-                             capture_output=True, text=True, check=False)
+        res = subprocess.run(
+            [sys.executable, "-m", "district", "audit", "verify"],
+            env=hub.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert res.returncode == 1
         assert "BROKEN  school:6105280001: report_revisions.id=2" in res.stdout
         assert "arrival time" in res.stdout

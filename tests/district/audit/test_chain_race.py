@@ -28,8 +28,9 @@ def test_concurrent_submissions_never_fork_the_chain(tmp_path: Path) -> None:
 
         def agent(n: int) -> None:
             for i in range(10):
-                report = example_report(period=["2026-09", "2026-10"][i % 2], report_id=str(uuid.uuid4()),
-                                        prepared_by=f"agent{n}-{i}")
+                report = example_report(
+                    period=["2026-09", "2026-10"][i % 2], report_id=str(uuid.uuid4()), prepared_by=f"agent{n}-{i}"
+                )
                 status, _ = hub.post_report(report)
                 with lock:
                     statuses.append(status)

@@ -170,10 +170,7 @@ def test_anomaly_figures_and_messages(report_data: dict[str, Any]) -> None:
 
 def test_effective_revisions_are_used_and_traced(session: Any, fund_scenario: Any, report_data: Any) -> None:
     row = next(r for r in report_data["schools"] if r["school_code"] == S1)
-    heads = {
-        h.period: h.revision_id
-        for h in session.scalars(select(ReportHead).where(ReportHead.school_code == S1))
-    }
+    heads = {h.period: h.revision_id for h in session.scalars(select(ReportHead).where(ReportHead.school_code == S1))}
     assert row["revision_ids"] == {p: heads[p] for p in ("2026-09", "2026-10", "2026-11")}
     # revision 1 of October had a balance mismatch; only the effective revision 2 counts
     assert not any(a["school_code"] == S1 and a["period"] == "2026-10" for a in report_data["anomalies"])

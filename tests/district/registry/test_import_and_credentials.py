@@ -25,12 +25,18 @@ def write(tmp_path: Path, text: str, name: str = "schools.csv") -> Path:
 
 
 def test_import_creates_then_updates_without_duplicates(session: Any, tmp_path: Path) -> None:
-    f = write(tmp_path, HEADER + "6105280001,庄里镇中心小学,610528,庄里镇,primary,true,,\n"
-                                 "6105280002,庄里镇初级中学,610528,庄里镇,junior,true,2001-09-01,\n")
+    f = write(
+        tmp_path,
+        HEADER + "6105280001,庄里镇中心小学,610528,庄里镇,primary,true,,\n"
+        "6105280002,庄里镇初级中学,610528,庄里镇,junior,true,2001-09-01,\n",
+    )
     r1 = import_schools(session, f)
     assert (r1.created, r1.updated) == (2, 0)
-    f2 = write(tmp_path, HEADER + "6105280001,庄里镇中心小学（更名）,610528,庄里镇,primary,false,,\n"
-                                  "6105280002,庄里镇初级中学,610528,庄里镇,junior,true,2001-09-01,2026-06-30\n")
+    f2 = write(
+        tmp_path,
+        HEADER + "6105280001,庄里镇中心小学（更名）,610528,庄里镇,primary,false,,\n"
+        "6105280002,庄里镇初级中学,610528,庄里镇,junior,true,2001-09-01,2026-06-30\n",
+    )
     r2 = import_schools(session, f2)
     assert (r2.created, r2.updated, r2.unchanged) == (0, 2, 0)
     assert session.scalar(select(func.count()).select_from(School)) == 2
@@ -63,9 +69,12 @@ def test_import_errors_name_line_and_column_and_write_nothing(
 
 
 def test_import_reports_every_error_and_duplicates(session: Any, tmp_path: Path) -> None:
-    f = write(tmp_path, HEADER + "6105280001,甲,610528,镇,primary,true,,\n"
-                                 "6105280001,乙,610528,镇,primary,true,,\n"
-                                 "6105280003,丙,610528,镇,bad,true,,\n")
+    f = write(
+        tmp_path,
+        HEADER + "6105280001,甲,610528,镇,primary,true,,\n"
+        "6105280001,乙,610528,镇,primary,true,,\n"
+        "6105280003,丙,610528,镇,bad,true,,\n",
+    )
     with pytest.raises(ImportError_) as exc:
         import_schools(session, f)
     assert any("第 3 行 code 列" in e and "第 2 行重复" in e for e in exc.value.errors)

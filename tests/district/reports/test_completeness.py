@@ -16,8 +16,13 @@ def submit(session: Any, code: str, period: str, at: dt.datetime) -> None:
     from district.registry.models import School
 
     school = session.get(School, code)
-    submit_report(session, school, 1, example_report(school_code=code, period=period,
-                                                     dormitory={"beds": 206, "unified_items": ["rules"]}), now=at)
+    submit_report(
+        session,
+        school,
+        1,
+        example_report(school_code=code, period=period, dormitory={"beds": 206, "unified_items": ["rules"]}),
+        now=at,
+    )
 
 
 def test_rates_count_only_active_schools(session: Any, county: Any) -> None:
@@ -69,10 +74,19 @@ def test_completeness_api_requires_a_bureau_user_in_scope(client: Any, session: 
     user = create_user(session, "viewer", "correct horse battery", "county_viewer", scope="610528")
     token = create_token(session, user, "t")
     assert client.get("/api/v1/counties/610528/completeness?period=2026-09").status_code == 401
-    resp = client.get("/api/v1/counties/610528/completeness?period=2026-09",
-                      headers={"Authorization": f"Bearer {token}"})
+    resp = client.get(
+        "/api/v1/counties/610528/completeness?period=2026-09", headers={"Authorization": f"Bearer {token}"}
+    )
     assert resp.status_code == 200 and resp.json["expected"] == 2
-    assert client.get("/api/v1/counties/610526/completeness?period=2026-09",
-                      headers={"Authorization": f"Bearer {token}"}).status_code == 404
-    assert client.get("/api/v1/counties/610528/completeness?period=bad",
-                      headers={"Authorization": f"Bearer {token}"}).status_code == 400
+    assert (
+        client.get(
+            "/api/v1/counties/610526/completeness?period=2026-09", headers={"Authorization": f"Bearer {token}"}
+        ).status_code
+        == 404
+    )
+    assert (
+        client.get(
+            "/api/v1/counties/610528/completeness?period=bad", headers={"Authorization": f"Bearer {token}"}
+        ).status_code
+        == 400
+    )

@@ -32,8 +32,19 @@ def test_accepts_the_example_report_and_returns_a_receipt(agent: SignedClient, s
     resp = agent.post_report(report)
     assert resp.status_code == 201, resp.json
     receipt = resp.json
-    assert set(receipt) == {"report_id", "school_code", "period", "revision", "received_at", "on_time",
-                            "content_sha256", "warnings", "chain_hash", "hub_key_id", "signature"}
+    assert set(receipt) == {
+        "report_id",
+        "school_code",
+        "period",
+        "revision",
+        "received_at",
+        "on_time",
+        "content_sha256",
+        "warnings",
+        "chain_hash",
+        "hub_key_id",
+        "signature",
+    }
     assert receipt["report_id"] == report["report_id"]
     assert receipt["school_code"] == "6105280001"
     assert receipt["period"] == "2026-09"
@@ -248,8 +259,15 @@ def test_html_and_sql_in_free_text_are_stored_verbatim(agent: SignedClient, sess
 def test_five_thousand_hazards_answer_within_a_second(agent: SignedClient, session: Any) -> None:
     report = example_report()
     report["hazards"] = [
-        {"ref": f"H-{i:05d}", "found_on": "2026-09-01", "category": "other", "severity": "general",
-         "description": "门窗损坏", "deadline": "2026-09-30", "rectified_on": None}
+        {
+            "ref": f"H-{i:05d}",
+            "found_on": "2026-09-01",
+            "category": "other",
+            "severity": "general",
+            "description": "门窗损坏",
+            "deadline": "2026-09-30",
+            "rectified_on": None,
+        }
         for i in range(5000)
     ]
     started = time.perf_counter()

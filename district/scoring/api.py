@@ -1,0 +1,155 @@
+"""The scoring part of API.md v1: rankings, one school's score, on-site inspections. HTTP only: parse, call a
+service, render; the figures are the engine's, read from ranking snapshots."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from flask import Blueprint, Flask, jsonify, request
+
+from district.api.auth import bureau_required, not_found, require_county, require_county_admin, require_school
+from district.api.errors import ApiError, lang
+from district.db import db
+from district.registry.models import County, School
+from district.scoring import services
+
+bp = Blueprint("scoring_api", __name__, url_prefix="/api/v1")
+
+INSPECTION_FIELDS = ("date", "score", "inspector", "notes")
+
+
+def init_app(app: Flask) -> None:
+    import district.scoring.tasks  # noqa: F401  - registers the debounced recompute on accepted revisions
+
+    app.register_blueprint(bp)
+
+
+def _window(county: County) -> Any:
+    try:
+        return services.resolve_window(
+            county,
+            period_from=request.args.get("from") or None,
+            period_to=request.args.get("to") or None,
+            year=request.args.get("year") or None,
+        )
+    except services.WindowError as exc:
+        raise ApiError(400, exc.code, exc.message(lang())) from None
+
+
+def _flag(name: str) -> bool:
+    return (request.args.get(name) or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _snapshot_arg(county_code: str) -> Any:
+    """``?snapshot=ID``: a stored ranking exactly as it was computed (never recomputed)."""
+    raw = request.args.get("snapshot")
+    if raw is None:
+        return None
+    if not raw.isdigit() or len(raw) > 12:
+        raise ApiError(400, "invalid_snapshot", "snapshot 应为排名快照编号 / snapshot must be a snapshot id")
+    snapshot = services.snapshot_by_id(db.session(), county_code, int(raw))
+    if snapshot is None:
+        raise not_found()
+    return snapshot
+
+
+@bp.get("/counties/<county>/rankings")
+@bureau_required
+def rankings(county: str) -> Any:
+    """``?from=&to=`` or ``?year=`` (default: the current year); ``&by_type=1`` ranks within each school type;
+    ``&snapshot=ID`` shows a stored ranking as it was."""
+    require_county(county)
+    s = db.session()
+    snapshot = _snapshot_arg(county)
+    if snapshot is None:
+        c = s.get(County, county)
+        if c is None:  # pragma: no cover - require_county answered 404 already
+            raise not_found()
+        snapshot = services.latest_ranking(s, county, _window(c), trigger="api")
+    body = services.ranking_view(s, snapshot, by_type=_flag("by_type"))
+    s.commit()  # a recomputed ranking is stored as a snapshot
+    return jsonify(body)
+
+
+@bp.get("/schools/<code>/score")
+@bureau_required
+def school_score(code: str) -> Any:
+    """One school's indicator rows (earned, available, inputs, revision ids) and flags over the window."""
+    require_school(code)
+    s = db.session()
+    school = s.get(School, code)
+    if school is None:  # pragma: no cover - require_school answered 404 already
+        raise not_found()
+    snapshot = _snapshot_arg(school.county_code)
+    if snapshot is None:
+        county = s.get(County, school.county_code)
+        assert county is not None
+        snapshot = services.latest_ranking(s, school.county_code, _window(county), trigger="api")
+    s.commit()
+    try:
+        return jsonify(services.school_view(snapshot, code))
+    except services.NotRanked:
+        raise ApiError(
+            404,
+            "not_found",
+            "该校在此期间没有应报送的月份 / the school has no expected month in this window",
+        ) from None
+
+
+def _json_body() -> Any:
+    mime = (request.mimetype or "").lower()
+    if mime != "application/json":
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            "请求体必须是 JSON（Content-Type: application/json）/ the body must be JSON",
+        )
+    try:
+        # parse_float=Decimal: a score of 4.5 is read as exactly 4.5
+        return json.loads(request.get_data().decode("utf-8"), parse_float=Decimal)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ApiError(415, "malformed_json", f"请求体不是有效的 JSON / the body is not valid JSON: {exc}") from None
+
+
+@bp.post("/schools/<code>/inspections")
+@bureau_required
+def add_inspection(code: str) -> Any:
+    """Record an on-site inspection (county_admin of the school's county): 201 with the inspection."""
+    require_school(code)
+    s = db.session()
+    school = s.get(School, code)
+    if school is None:  # pragma: no cover - require_school answered 404 already
+        raise not_found()
+    user = require_county_admin(school.county_code)
+    data = _json_body()
+    en = lang() == "en"
+    if not isinstance(data, dict):
+        raise ApiError(
+            422,
+            "validation_failed",
+            "the body must be a JSON object" if en else "请求体应为 JSON 对象",
+            [{"path": "", "code": "invalid_type", "message": "expected an object" if en else "应为 JSON 对象"}],
+        )
+    details = [
+        {"path": f"/{k}", "code": "unknown_field", "message": f"unknown field {k}" if en else f"未知字段 {k}"}
+        for k in sorted(set(data) - set(INSPECTION_FIELDS))
+    ]
+    fields = {k: data.get(k) for k in INSPECTION_FIELDS}
+    try:
+        services.validate_inspection(**fields)
+    except services.InspectionError as exc:
+        details += exc.details(lang())
+    if details:  # every problem at once: unknown fields and the field rules
+        raise ApiError(
+            422,
+            "validation_failed",
+            f"the inspection has {len(details)} errors" if en else f"督查记录有 {len(details)} 处错误",
+            details,
+        )
+    insp = services.record_inspection(s, code, **fields, actor=user.username)
+    s.commit()  # the recompute request is sent after this commit (services.record_inspection)
+    resp = jsonify(services.inspection_dict(insp))
+    resp.status_code = 201
+    return resp

@@ -1,0 +1,1037 @@
+"""Scoring services: gather a county's inputs from the database, run the one engine, keep ranking snapshots.
+
+The figures themselves are the engine's (``district.scoring.engine``); this module only reads what it needs,
+hands it over, and stores what comes back. Services ``flush()``; the caller (request, CLI command, task)
+commits once.
+
+Where the spec is silent (see also docs/DECISIONS.md):
+
+- Expected months of a school in W: W's periods, less the county's break months (``County.break_months``,
+  the registry setting that completeness uses too), where ``School.active_in(period)``.
+- ``year=Y``: ``Y-01 .. Y-12`` capped at the latest period whose deadline (``period_deadline`` with the
+  county's ``deadline_day``) has passed. A year none of whose periods has passed its deadline has no window
+  (``WindowError``).
+- Campaign progress is computed from the statuses of the ranking's window, for the year of the window's last
+  period. Active schools: those whose active range covers the window's last period (a school that closed
+  during the year leaves numerator and denominator). For ``year=Y`` this is the campaign progress of Y.
+- A city's campaign progress pools its counties' year rankings; its start year is the earliest start year
+  configured among its counties, its targets the default rubric's.
+- Snapshots: a ranking is stored with the watermarks of its inputs. It is *current* while no revision of a
+  month up to W's end, no inspection dated in W and no change of the county's schools or settings has
+  arrived since; ``latest_ranking`` recomputes (and stores a new snapshot) only when it is not. Older
+  snapshots stay as they were, so a past ranking can be shown as it was after corrections arrived.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, cast
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from district.audit.services import record
+from district.db import utcnow
+from district.registry.models import City, County, School, Township
+from district.registry.models import Rubric as RubricRow
+from district.reports.feedback import feedback_part
+from district.reports.hazards import hazard_ledger
+from district.reports.models import ReportHead, ReportRevision
+from district.scoring.engine import (
+    STATUS_LABELS,
+    HazardInput,
+    InspectionInput,
+    MonthInput,
+    SchoolInput,
+    SchoolScore,
+    Window,
+    _rank,  # the engine's own ranking rule (ties, by-type order): reused so ranks are computed in one place
+    campaign_progress,
+    score_county,
+)
+from district.scoring.models import Inspection, RankingSnapshot, ReminderList
+from district.scoring.rubric import Rubric, RubricError, load_default_rubric, load_rubric
+from houqin_standard import SHANGHAI, current_period, parse_period, period_add, period_deadline, today_shanghai
+
+try:  # the reports are canonical JSON without floats: orjson reads them ~4x faster, with the same result
+    import orjson
+
+    _loads: Any = orjson.loads
+except ImportError:  # pragma: no cover - orjson is optional
+    _loads = json.loads
+
+__all__ = [
+    "InspectionError",
+    "NotRanked",
+    "WindowError",
+    "city_campaign_progress",
+    "compute_ranking",
+    "county_campaign_progress",
+    "county_inputs",
+    "county_ranking",
+    "county_rubric",
+    "current_year_window",
+    "is_current",
+    "latest_closed_period",
+    "latest_ranking",
+    "latest_reminders",
+    "load_county_rubric",
+    "ranking_view",
+    "record_inspection",
+    "reminder_period",
+    "reminders",
+    "resolve_window",
+    "school_score",
+    "snapshot_by_id",
+    "store_reminders",
+    "year_window",
+]
+
+_PARTICIPATING = '"participating":true'  # exactly how canonical JSON writes it (sorted keys, no spaces)
+
+
+class WindowError(ValueError):
+    """A window that cannot be used (``code``: ``invalid_period`` or ``invalid_window``)."""
+
+    def __init__(self, code: str, zh: str, en: str) -> None:
+        super().__init__(en)
+        self.code, self.zh, self.en = code, zh, en
+
+    def message(self, lang: str = "zh") -> str:
+        return self.en if lang == "en" else self.zh
+
+
+class NotRanked(LookupError):
+    """The school has no expected month in the window, so the engine does not list it."""
+
+
+# ------------------------------------------------------------------------------------------------ rubrics
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed_rubric(text: str, source: str) -> Rubric:
+    return load_rubric(text, source)
+
+
+@functools.lru_cache(maxsize=1)
+def _default_rubric() -> Rubric:
+    return load_default_rubric()
+
+
+def county_rubric(session: Session, county: County) -> Rubric:
+    """The county's rubric (``County.rubric_id``), or the default rubric of SCORING.md."""
+    if county.rubric_id is None:
+        return _default_rubric()
+    row = session.get(RubricRow, county.rubric_id)
+    if row is None:  # pragma: no cover - a foreign key prevents it
+        raise LookupError(f"rubric {county.rubric_id}")
+    return _parsed_rubric(row.source, f"rubric {row.version}")
+
+
+def load_county_rubric(session: Session, county_code: str, text: str, source: str, *, actor: str = "cli") -> RubricRow:
+    """Validate a rubric file and make it the county's rubric; audited as ``rubric.load``.
+
+    Raises ``RubricError`` (every message names ``source`` and the line) or ``LookupError`` (no such county).
+    A version is loaded once: the same text again is reused, other text under a loaded version is refused
+    (every ranking records the version, so one version must always mean one rubric).
+    """
+    county = session.get(County, county_code)
+    if county is None:
+        raise LookupError(county_code)
+    rubric = load_rubric(text, source)
+    row = session.scalars(select(RubricRow).where(RubricRow.version == rubric.version)).first()
+    if row is not None and row.source != text:
+        match = re.search(r"(?m)^\s*version\s*=", text)
+        line = text.count("\n", 0, match.start()) + 1 if match else 1
+        raise RubricError(
+            [
+                f"{source}:{line}: version {rubric.version!r} is already loaded with other content; "
+                "a changed rubric needs a new version / 该版本号已用于另一份评分细则，修改后请使用新的版本号"
+            ]
+        )
+    if row is None:
+        row = RubricRow(version=rubric.version, source=text, loaded_at=utcnow(), county_code=county_code)
+        session.add(row)
+        session.flush()
+    previous = county.rubric_id
+    county.rubric_id = row.id
+    record(
+        session,
+        actor=actor,
+        action="rubric.load",
+        county_code=county_code,
+        rubric_id=row.id,
+        version=rubric.version,
+        previous_rubric_id=previous,
+        source=source,
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        indicators=len(rubric.indicators),
+    )
+    session.flush()
+    return row
+
+
+# ------------------------------------------------------------------------------------------------ windows
+
+
+def latest_closed_period(deadline_day: int = 5, now: dt.datetime | None = None) -> str:
+    """The latest period whose reporting deadline has passed at ``now``."""
+    now = now or utcnow()
+    period = period_add(current_period(today_shanghai(now)), -1)
+    while period_deadline(period, deadline_day) >= now:
+        period = period_add(period, -1)
+    return period
+
+
+def year_window(county: County, year: int, now: dt.datetime | None = None) -> Window:
+    """``year=Y``: ``Y-01 .. Y-12`` capped at the county's latest period past its deadline."""
+    if not 2010 <= year <= 9999:
+        raise WindowError("invalid_window", f"年份 {year} 无效", f"no such year: {year}")
+    latest = latest_closed_period(county.deadline_day, now)
+    if latest < f"{year:04d}-01":
+        raise WindowError(
+            "invalid_window",
+            f"{year} 年尚无已过报送截止日期的月份",
+            f"no period of {year} has passed its reporting deadline yet",
+        )
+    return Window.for_year(year, latest)
+
+
+def current_year_window(county: County, now: dt.datetime | None = None) -> Window:
+    """The year window of the latest period past its deadline (what the bureau looks at by default)."""
+    latest = latest_closed_period(county.deadline_day, now)
+    return Window.for_year(int(latest[:4]), latest)
+
+
+MAX_WINDOW_MONTHS = 120
+
+
+def resolve_window(
+    county: County,
+    *,
+    period_from: str | None = None,
+    period_to: str | None = None,
+    year: str | int | None = None,
+    now: dt.datetime | None = None,
+) -> Window:
+    """The window of a request: ``from``+``to``, or ``year``, or (neither) the current year window.
+
+    Refused (``WindowError``): a malformed period or year, ``from`` without ``to``, ``from`` after ``to``, a
+    window ending after the current period, or longer than ten years.
+    """
+    if (period_from or period_to) and year not in (None, ""):
+        raise WindowError("invalid_window", "请给出 from/to 或 year，不要同时给出", "give from/to or year, not both")
+    if year not in (None, ""):
+        try:
+            y = int(str(year))
+        except ValueError:
+            raise WindowError("invalid_window", "year 应为四位年份", "year must be a year, e.g. 2026") from None
+        return year_window(county, y, now)
+    if not period_from and not period_to:
+        return current_year_window(county, now)
+    if not period_from or not period_to:
+        raise WindowError("invalid_window", "from 与 to 须同时给出", "give both from and to")
+    for p in (period_from, period_to):
+        try:
+            parse_period(p)
+        except ValueError:
+            raise WindowError(
+                "invalid_period", f"{p[:20]} 不是 YYYY-MM 格式的月份", f"not a period YYYY-MM: {p[:20]}"
+            ) from None
+    if period_from > period_to:
+        raise WindowError("invalid_window", "from 晚于 to", "from is after to")
+    if period_to > current_period(today_shanghai(now)):
+        raise WindowError("invalid_window", "窗口不能包含未来的月份", "the window ends in the future")
+    window = Window(period_from, period_to)
+    if len(window.periods) > MAX_WINDOW_MONTHS:
+        raise WindowError("invalid_window", "窗口最长十年", "a window spans at most ten years")
+    return window
+
+
+# ------------------------------------------------------------------------------------------------ inputs
+
+
+@dataclass
+class CountyInputs:
+    """Everything the engine needs about one county for one window, and what it was read from."""
+
+    county: County
+    window: Window
+    rubric: Rubric
+    schools: list[SchoolInput]
+    active_codes: set[str]  # active at the window's last period (campaign progress)
+    revision_ids: list[int]
+    inspection_ids: list[int]
+    max_revision_id: int
+    max_inspection_id: int
+    registry_sha256: str
+    school_rows: list[tuple[School, str]] = field(default_factory=list)
+
+
+def _school_rows(session: Session, county_code: str) -> list[tuple[School, str]]:
+    rows = session.execute(
+        select(School, Township.name)
+        .join(Township, Township.id == School.township_id)
+        .where(School.county_code == county_code)
+        .order_by(School.code)
+    ).all()
+    return [(school, township) for school, township in rows]
+
+
+def _registry_sha256(county: County, rows: Sequence[tuple[School, str]]) -> str:
+    """A fingerprint of what the ranking depends on besides reports and inspections."""
+    doc = {
+        "break_months": sorted(county.break_month_set),
+        "subsidy_standard": str(county.subsidy_standard),
+        "campaign_start_year": county.campaign_start_year,
+        "schools": [
+            [s.code, s.name, s.type, township, str(s.opened or ""), str(s.closed or "")] for s, township in rows
+        ],
+    }
+    return hashlib.sha256(json.dumps(doc, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def _watermarks(session: Session, county_code: str, window: Window) -> tuple[int, int]:
+    max_rev = session.scalar(
+        select(func.coalesce(func.max(ReportHead.revision_id), 0)).where(
+            ReportHead.county_code == county_code, ReportHead.period <= window.period_to
+        )
+    )
+    max_insp = session.scalar(
+        select(func.coalesce(func.max(Inspection.id), 0)).where(
+            Inspection.county_code == county_code,
+            Inspection.date >= window.first_day,
+            Inspection.date <= window.last_day,
+        )
+    )
+    return int(max_rev or 0), int(max_insp or 0)
+
+
+def county_inputs(session: Session, county_code: str, window: Window) -> CountyInputs:
+    """Read one county's inputs for W: schools, effective revisions, carry-over bases, inspections, ledger."""
+    county = session.get(County, county_code)
+    if county is None:
+        raise LookupError(county_code)
+    rubric = county_rubric(session, county)
+    rows = _school_rows(session, county_code)
+    max_rev, max_insp = _watermarks(session, county_code, window)
+
+    # every effective revision of the county in W: one query through the derived head index
+    months: dict[str, list[MonthInput]] = {}
+    revision_ids: set[int] = set()
+    for school_code, period, revision_id, content in session.execute(
+        select(ReportHead.school_code, ReportHead.period, ReportRevision.id, ReportRevision.content)
+        .join(ReportRevision, ReportRevision.id == ReportHead.revision_id)
+        .where(
+            ReportHead.county_code == county_code,
+            ReportHead.period >= window.period_from,
+            ReportHead.period <= window.period_to,
+        )
+    ):
+        months.setdefault(school_code, []).append(MonthInput(period, revision_id, _loads(content)))
+        revision_ids.add(revision_id)
+
+    # each school's most recent participating effective report before W (the carry-over basis of C4)
+    ranked = (
+        select(
+            ReportHead.school_code.label("school_code"),
+            ReportHead.period.label("period"),
+            ReportRevision.id.label("revision_id"),
+            ReportRevision.content.label("content"),
+            func.row_number().over(partition_by=ReportHead.school_code, order_by=ReportHead.period.desc()).label("rn"),
+        )
+        .join(ReportRevision, ReportRevision.id == ReportHead.revision_id)
+        .where(
+            ReportHead.county_code == county_code,
+            ReportHead.period < window.period_from,
+            ReportRevision.content.contains(_PARTICIPATING, autoescape=True),
+        )
+        .subquery()
+    )
+    previous: dict[str, MonthInput] = {}
+    for school_code, period, revision_id, content in session.execute(
+        select(ranked.c.school_code, ranked.c.period, ranked.c.revision_id, ranked.c.content).where(ranked.c.rn == 1)
+    ):
+        previous[school_code] = MonthInput(period, revision_id, _loads(content))
+        revision_ids.add(revision_id)
+
+    inspections: dict[str, list[InspectionInput]] = {}
+    inspection_ids: list[int] = []
+    for insp in session.scalars(
+        select(Inspection)
+        .where(
+            Inspection.county_code == county_code,
+            Inspection.date >= window.first_day,
+            Inspection.date <= window.last_day,
+        )
+        .order_by(Inspection.id)
+    ):
+        inspections.setdefault(insp.school_code, []).append(InspectionInput(insp.id, insp.date, insp.score))
+        inspection_ids.append(insp.id)
+
+    hazards: dict[str, list[HazardInput]] = {}
+    for entry in hazard_ledger(session, county_code=county_code, as_of_period=window.period_to):
+        hazards.setdefault(entry.school_code, []).append(
+            HazardInput(
+                entry.ref, entry.severity, entry.deadline, entry.rectified_on, entry.found_on, entry.revision_id
+            )
+        )
+        revision_ids.add(entry.revision_id)
+
+    breaks = county.break_month_set
+    periods = [p for p in window.periods if int(p[5:7]) not in breaks]
+    schools: list[SchoolInput] = []
+    active: set[str] = set()
+    for school, township in rows:
+        if school.active_in(window.period_to):
+            active.add(school.code)
+        expected = [p for p in periods if school.active_in(p)]
+        school_months = sorted(months.get(school.code, ()), key=lambda m: m.period)
+        if not expected and not school_months:
+            continue
+        schools.append(
+            SchoolInput(
+                code=school.code,
+                name=school.name,
+                type=school.type,
+                township=township,
+                months=school_months,
+                expected_periods=expected,
+                inspections=inspections.get(school.code, ()),
+                hazards=hazards.get(school.code, ()),
+                previous_participating=previous.get(school.code),
+            )
+        )
+    return CountyInputs(
+        county=county,
+        window=window,
+        rubric=rubric,
+        schools=schools,
+        active_codes=active,
+        revision_ids=sorted(revision_ids),
+        inspection_ids=inspection_ids,
+        max_revision_id=max_rev,
+        max_inspection_id=max_insp,
+        registry_sha256=_registry_sha256(county, rows),
+        school_rows=rows,
+    )
+
+
+# ------------------------------------------------------------------------------------------------ rankings
+
+
+def compute_ranking(session: Session, county_code: str, window: Window, *, trigger: str) -> RankingSnapshot:
+    """Score and rank the county over W with its rubric now, and store the result as a new snapshot."""
+    inputs = county_inputs(session, county_code, window)
+    county = inputs.county
+    scores = score_county(inputs.schools, window, inputs.rubric, standard_rate=county.subsidy_standard)
+    by_type = _rank(scores, True)
+    type_rank = {s.code: s.rank for s in by_type}
+    results = []
+    for s in scores:
+        row = s.to_dict(audit=True)
+        row["type_rank"] = type_rank[s.code]
+        results.append(row)
+    progress = campaign_progress(
+        scores,
+        len(inputs.active_codes),
+        int(window.period_to[:4]),
+        county.campaign_start_year,
+        inputs.rubric,
+        active_codes=inputs.active_codes,
+    )
+    snapshot = RankingSnapshot(
+        county_code=county_code,
+        period_from=window.period_from,
+        period_to=window.period_to,
+        rubric_version=inputs.rubric.version,
+        computed_at=utcnow(),
+        trigger=trigger[:40],
+        max_revision_id=inputs.max_revision_id,
+        max_inspection_id=inputs.max_inspection_id,
+        registry_sha256=inputs.registry_sha256,
+        inputs={
+            "revision_ids": inputs.revision_ids,
+            "inspection_ids": inputs.inspection_ids,
+            "active_school_codes": sorted(inputs.active_codes),
+        },
+        results=results,
+        type_ranking=[[s.code, s.rank] for s in by_type],
+        campaign=progress,
+    )
+    session.add(snapshot)
+    session.flush()
+    return snapshot
+
+
+def _newest_snapshot(session: Session, county_code: str, window: Window, rubric_version: str) -> RankingSnapshot | None:
+    return session.scalars(
+        select(RankingSnapshot)
+        .where(
+            RankingSnapshot.county_code == county_code,
+            RankingSnapshot.period_from == window.period_from,
+            RankingSnapshot.period_to == window.period_to,
+            RankingSnapshot.rubric_version == rubric_version,
+        )
+        .order_by(RankingSnapshot.id.desc())
+        .limit(1)
+    ).first()
+
+
+def is_current(session: Session, snapshot: RankingSnapshot) -> bool:
+    """True while nothing the snapshot was computed from has changed (three small queries)."""
+    county = session.get(County, snapshot.county_code)
+    if county is None:  # pragma: no cover - a foreign key prevents it
+        return False
+    if county_rubric(session, county).version != snapshot.rubric_version:
+        return False
+    window = Window(snapshot.period_from, snapshot.period_to)
+    if _watermarks(session, snapshot.county_code, window) != (snapshot.max_revision_id, snapshot.max_inspection_id):
+        return False
+    return _registry_sha256(county, _school_rows(session, county.code)) == snapshot.registry_sha256
+
+
+def latest_ranking(
+    session: Session, county_code: str, window: Window, *, trigger: str = "read", recompute: bool = True
+) -> RankingSnapshot | None:
+    """The newest snapshot of the county for W under its current rubric, recomputed first when not current.
+
+    With ``recompute=False`` the newest snapshot is returned as it is (``None`` when there is none).
+    """
+    county = session.get(County, county_code)
+    if county is None:
+        raise LookupError(county_code)
+    snapshot = _newest_snapshot(session, county_code, window, county_rubric(session, county).version)
+    if not recompute:
+        return snapshot
+    if snapshot is not None and is_current(session, snapshot):
+        return snapshot
+    return compute_ranking(session, county_code, window, trigger=trigger)
+
+
+def snapshot_by_id(session: Session, county_code: str, snapshot_id: int) -> RankingSnapshot | None:
+    """A stored snapshot of that county, exactly as it was computed (never recomputed)."""
+    snapshot = session.get(RankingSnapshot, snapshot_id)
+    if snapshot is None or snapshot.county_code != county_code:
+        return None
+    return snapshot
+
+
+RANKING_FIELDS = (
+    "school_code",
+    "name",
+    "type",
+    "township",
+    "score",
+    "grade",
+    "status",
+    "rank",
+    "coverage",
+    "flags",
+    "rubric_version",
+)
+
+
+def _iso(t: dt.datetime) -> str:
+    return t.astimezone(SHANGHAI).isoformat()
+
+
+def ranking_view(session: Session, snapshot: RankingSnapshot, *, by_type: bool = False) -> dict[str, Any]:
+    """The ranking as API.md shapes it: per school the ranking fields, plus the campaign progress.
+
+    ``by_type``: ranks within each school type, grouped by type (the engine's order).
+    """
+    county = session.get(County, snapshot.county_code)
+    rows = {r["school_code"]: r for r in snapshot.results}
+    if by_type:
+        schools = []
+        for code, type_rank in snapshot.type_ranking:
+            row = {k: rows[code][k] for k in RANKING_FIELDS}
+            row["county_rank"] = row["rank"]
+            row["rank"] = type_rank
+            schools.append(row)
+    else:
+        schools = [{k: r[k] for k in RANKING_FIELDS} for r in snapshot.results]
+    return {
+        "county_code": snapshot.county_code,
+        "county_name": county.name if county else "",
+        "window": {"from": snapshot.period_from, "to": snapshot.period_to},
+        "rubric_version": snapshot.rubric_version,
+        "snapshot_id": snapshot.id,
+        "computed_at": _iso(snapshot.computed_at),
+        "trigger": snapshot.trigger,
+        "by_type": by_type,
+        "schools": schools,
+        "campaign_progress": dict(snapshot.campaign),
+    }
+
+
+def county_ranking(
+    session: Session,
+    county_code: str,
+    period_from: str,
+    period_to: str,
+    *,
+    by_type: bool = False,
+    trigger: str = "read",
+) -> dict[str, Any]:
+    """The county's current ranking for ``period_from .. period_to`` (recomputed when stale), as a dict."""
+    snapshot = latest_ranking(session, county_code, Window(period_from, period_to), trigger=trigger)
+    assert snapshot is not None
+    return ranking_view(session, snapshot, by_type=by_type)
+
+
+def school_score(
+    session: Session,
+    school_code: str,
+    window: Window | str,
+    period_to: str | None = None,
+    *,
+    trigger: str = "read",
+) -> dict[str, Any]:
+    """One school's score over W with its indicator rows (earned, available, inputs, revision ids) and flags.
+
+    F1 compares the school with the medians of its county, and the rank is the county's, so the whole
+    county is scored (the current snapshot, recomputed when stale) and the school picked from it.
+    Raises ``LookupError`` for an unknown school, ``NotRanked`` when it has no expected month in W.
+    """
+    if not isinstance(window, Window):
+        window = Window(window, period_to or window)
+    school = session.get(School, school_code)
+    if school is None:
+        raise LookupError(school_code)
+    snapshot = latest_ranking(session, school.county_code, window, trigger=trigger)
+    assert snapshot is not None
+    return school_view(snapshot, school_code)
+
+
+def school_view(snapshot: RankingSnapshot, school_code: str) -> dict[str, Any]:
+    for row in snapshot.results:
+        if row["school_code"] == school_code:
+            return {
+                **row,
+                "county_code": snapshot.county_code,
+                "window": {"from": snapshot.period_from, "to": snapshot.period_to},
+                "snapshot_id": snapshot.id,
+                "computed_at": _iso(snapshot.computed_at),
+                "schools_ranked": sum(1 for r in snapshot.results if r["rank"] is not None),
+            }
+    raise NotRanked(school_code)
+
+
+# ------------------------------------------------------------------------------------------------ campaign
+
+
+def county_campaign_progress(
+    session: Session, county_code: str, year: int, *, trigger: str = "read", now: dt.datetime | None = None
+) -> dict[str, Any] | None:
+    """The county's campaign progress 创建进度 for ``year`` (from its year ranking); ``None`` before any period
+    of that year has passed its deadline."""
+    county = session.get(County, county_code)
+    if county is None:
+        raise LookupError(county_code)
+    try:
+        window = year_window(county, year, now)
+    except WindowError:
+        return None
+    snapshot = latest_ranking(session, county_code, window, trigger=trigger)
+    assert snapshot is not None
+    return {
+        "county_code": county_code,
+        "window": {"from": window.period_from, "to": window.period_to},
+        **snapshot.campaign,
+    }
+
+
+@dataclass(frozen=True)
+class _Status:  # what campaign_progress reads of a SchoolScore
+    code: str
+    status: str
+
+
+def city_campaign_progress(
+    session: Session, city_code: str, year: int, *, trigger: str = "read", now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """A city's campaign progress for ``year``: each county's, and the city's pooled over its counties."""
+    if session.get(City, city_code) is None:
+        raise LookupError(city_code)
+    counties = list(session.scalars(select(County).where(County.city_code == city_code).order_by(County.code)))
+    per_county = []
+    statuses: list[_Status] = []
+    active = 0
+    for county in counties:
+        try:
+            window = year_window(county, year, now)
+        except WindowError:
+            continue
+        snapshot = latest_ranking(session, county.code, window, trigger=trigger)
+        assert snapshot is not None
+        per_county.append(
+            {
+                "county_code": county.code,
+                "name": county.name,
+                "window": {"from": window.period_from, "to": window.period_to},
+                **snapshot.campaign,
+            }
+        )
+        active += snapshot.campaign["active"]
+        active_codes = set(snapshot.inputs["active_school_codes"])
+        statuses += [
+            _Status(r["school_code"], r["status"]) for r in snapshot.results if r["school_code"] in active_codes
+        ]
+    starts = [c.campaign_start_year for c in counties if c.campaign_start_year is not None]
+    total = campaign_progress(
+        cast(Sequence[SchoolScore], statuses), active, year, min(starts) if starts else None, _default_rubric()
+    )
+    return {"city_code": city_code, **total, "counties": per_county}
+
+
+# ------------------------------------------------------------------------------------------------ inspections
+
+
+class InspectionError(ValueError):
+    """An invalid inspection; ``issues``: ``{path, code, zh, en}`` for every problem."""
+
+    def __init__(self, issues: list[dict[str, str]]) -> None:
+        self.issues = issues
+        super().__init__("；".join(i["zh"] for i in issues))
+
+    def details(self, lang: str = "zh") -> list[dict[str, str]]:
+        return [
+            {"path": i["path"], "code": i["code"], "message": i["en" if lang == "en" else "zh"]} for i in self.issues
+        ]
+
+
+EARLIEST_INSPECTION = dt.date(2010, 1, 1)
+INSPECTOR_MAX = 50
+NOTES_MAX = 2000
+_TENTH = Decimal("0.1")
+
+
+def _issue(path: str, code: str, zh: str, en: str) -> dict[str, str]:
+    return {"path": path, "code": code, "zh": zh, "en": en}
+
+
+def validate_inspection(
+    *, date: object, score: object, inspector: object, notes: object = None, today: dt.date | None = None
+) -> tuple[dt.date, Decimal, str, str | None]:
+    """Check an inspection's fields; returns them parsed, or raises ``InspectionError`` listing every issue."""
+    issues: list[dict[str, str]] = []
+    today = today or today_shanghai()
+    day: dt.date | None = None
+    if isinstance(date, dt.datetime):
+        date = date.date()
+    if isinstance(date, dt.date):
+        day = date
+    elif isinstance(date, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", date):
+        try:
+            day = dt.date.fromisoformat(date)
+        except ValueError:
+            pass
+    if date is None:
+        issues.append(_issue("/date", "required", "缺少督查日期", "date is required"))
+    elif day is None:
+        issues.append(_issue("/date", "invalid_date", "督查日期应为 YYYY-MM-DD", "date must be YYYY-MM-DD"))
+    elif day > today:
+        issues.append(_issue("/date", "date_in_future", "督查日期不能晚于今天", "the date is in the future"))
+    elif day < EARLIEST_INSPECTION:
+        issues.append(_issue("/date", "date_too_early", "督查日期不能早于 2010-01-01", "the date is before 2010-01-01"))
+
+    value: Decimal | None = None
+    if isinstance(score, bool) or score is None:
+        value = None
+    elif isinstance(score, Decimal | int):
+        value = Decimal(score)
+    elif isinstance(score, float | str):
+        try:
+            value = Decimal(str(score).strip())
+        except InvalidOperation:
+            value = None
+    if score is None:
+        issues.append(_issue("/score", "required", "缺少督查得分", "score is required"))
+    elif value is None or not value.is_finite():
+        issues.append(_issue("/score", "not_a_number", "督查得分应为 0–5 的数", "score must be a number from 0 to 5"))
+    elif not Decimal(0) <= value <= Decimal(5):
+        issues.append(_issue("/score", "score_out_of_range", "督查得分应在 0 到 5 之间", "score must be from 0 to 5"))
+    elif value != value.quantize(_TENTH):
+        issues.append(_issue("/score", "score_precision", "督查得分最多一位小数", "score has at most one decimal"))
+
+    name = inspector.strip() if isinstance(inspector, str) else None
+    if inspector is None:
+        issues.append(_issue("/inspector", "required", "缺少督查人", "inspector is required"))
+    elif name is None or not 1 <= len(name) <= INSPECTOR_MAX:
+        issues.append(
+            _issue(
+                "/inspector",
+                "inspector_length",
+                f"督查人应为 1–{INSPECTOR_MAX} 个字符",
+                f"inspector must be 1–{INSPECTOR_MAX} characters",
+            )
+        )
+
+    text: str | None = None
+    if notes is not None:
+        if not isinstance(notes, str):
+            issues.append(_issue("/notes", "invalid_type", "备注应为文字", "notes must be text"))
+        elif len(notes.strip()) > NOTES_MAX:
+            issues.append(
+                _issue(
+                    "/notes",
+                    "notes_too_long",
+                    f"备注最多 {NOTES_MAX} 个字符",
+                    f"notes are at most {NOTES_MAX} characters",
+                )
+            )
+        else:
+            text = notes.strip() or None
+    if issues:
+        raise InspectionError(issues)
+    assert day is not None and value is not None and name is not None
+    return day, value.quantize(_TENTH), name, text
+
+
+def record_inspection(
+    session: Session,
+    school_code: str,
+    *,
+    date: object,
+    score: object,
+    inspector: object,
+    notes: object = None,
+    actor: str,
+) -> Inspection:
+    """Record a bureau on-site inspection (B2), audited as ``inspection.add``.
+
+    Appended, never updated: a correction is a new inspection. Raises ``LookupError`` (unknown school) or
+    ``InspectionError``. After the caller commits, the county's ranking recompute is requested (debounced).
+    """
+    school = session.get(School, school_code)
+    if school is None:
+        raise LookupError(school_code)
+    day, value, name, text = validate_inspection(date=date, score=score, inspector=inspector, notes=notes)
+    insp = Inspection(
+        school_code=school.code,
+        county_code=school.county_code,
+        date=day,
+        score=value,
+        inspector=name,
+        notes=text,
+        recorded_by=actor[:100],
+        recorded_at=utcnow(),
+    )
+    session.add(insp)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="inspection.add",
+        county_code=school.county_code,
+        school_code=school.code,
+        inspection_id=insp.id,
+        date=day.isoformat(),
+        score=f"{value:f}",
+        inspector=name,
+        notes=text,
+    )
+    from district.scoring.tasks import recompute_after_commit
+
+    recompute_after_commit(session, school.county_code, reason=f"inspection:{insp.id}")
+    return insp
+
+
+def inspection_dict(insp: Inspection) -> dict[str, Any]:
+    return {
+        "id": insp.id,
+        "school_code": insp.school_code,
+        "date": insp.date.isoformat(),
+        "score": float(insp.score),  # one decimal, 0–5: exact as a JSON number (OpenAPI: number)
+        "inspector": insp.inspector,
+        "notes": insp.notes or "",
+        "recorded_by": insp.recorded_by,
+        "recorded_at": _iso(insp.recorded_at),
+    }
+
+
+# ------------------------------------------------------------------------------------------------ reminders
+
+
+def reminder_period(today: dt.date) -> str:
+    """The period whose report is being asked for on ``today``: the month before (due on the county's
+    deadline day of this month, overdue after it)."""
+    return period_add(f"{today.year:04d}-{today.month:02d}", -1)
+
+
+def reminders(
+    session: Session,
+    county_code: str,
+    today: dt.date | None = None,
+    *,
+    school_code: str | None = None,
+    lang: str = "zh",
+) -> list[dict[str, Any]]:
+    """Reminders 提醒 of a county (or one school of it) on ``today``.
+
+    - ``report_missing``: an active school that has not reported the reminder period (the month before
+      ``today``; none in a break month), with the deadline and the days past it;
+    - ``hazard_overdue``: a ledger hazard still open on ``today`` whose deadline is before it (major first,
+      then the most overdue).
+    """
+    county = session.get(County, county_code)
+    if county is None:
+        raise LookupError(county_code)
+    today = today or today_shanghai()
+    period = reminder_period(today)
+    deadline = period_deadline(period, county.deadline_day)
+    deadline_day = deadline.astimezone(SHANGHAI).date()
+    days_late = max(0, (today - deadline_day).days)
+    out: list[dict[str, Any]] = []
+    if int(period[5:7]) not in county.break_month_set:
+        q = (
+            select(School, Township.name)
+            .join(Township, Township.id == School.township_id)
+            .outerjoin(ReportHead, (ReportHead.school_code == School.code) & (ReportHead.period == period))
+            .where(School.county_code == county_code, ReportHead.revision_id.is_(None))
+            .order_by(School.code)
+        )
+        if school_code is not None:
+            q = q.where(School.code == school_code)
+        for school, township in session.execute(q):
+            if not school.active_in(period):
+                continue
+            zh = (
+                f"{period} 月报尚未报送，已逾期 {days_late} 天"
+                if today > deadline_day
+                else f"{period} 月报尚未报送，截止日期 {deadline_day.isoformat()}"
+            )
+            en = (
+                f"the {period} report is missing, {days_late} days past the deadline"
+                if today > deadline_day
+                else f"the {period} report is due by {deadline_day.isoformat()}"
+            )
+            out.append(
+                {
+                    "kind": "report_missing",
+                    "school_code": school.code,
+                    "school_name": school.name,
+                    "township": township,
+                    "period": period,
+                    "deadline": _iso(deadline),
+                    "overdue": today > deadline_day,
+                    "days_late": days_late,
+                    "message": en if lang == "en" else zh,
+                    "message_zh": zh,
+                    "message_en": en,
+                }
+            )
+    if school_code is not None:
+        ledger = hazard_ledger(session, school_code=school_code)
+    else:
+        ledger = hazard_ledger(session, county_code=county_code)
+    overdue = sorted(
+        (e for e in ledger if e.days_overdue(today) > 0),
+        key=lambda e: (e.severity != "major", -e.days_overdue(today), e.school_code, e.ref),
+    )
+    for e in overdue:
+        severity_zh = "重大" if e.severity == "major" else "一般"
+        zh = (
+            f"{severity_zh}隐患 {e.ref}（{e.description[:40]}）整改期限 {e.deadline.isoformat()}，"
+            f"已逾期 {e.days_overdue(today)} 天"
+        )
+        en = f"{e.severity} hazard {e.ref} was due {e.deadline.isoformat()}, {e.days_overdue(today)} days overdue"
+        out.append(
+            {
+                "kind": "hazard_overdue",
+                "school_code": e.school_code,
+                "school_name": e.school_name,
+                "township": e.township,
+                "ref": e.ref,
+                "category": e.category,
+                "severity": e.severity,
+                "description": e.description,
+                "deadline": e.deadline.isoformat(),
+                "days_overdue": e.days_overdue(today),
+                "period": e.period,
+                "revision_id": e.revision_id,
+                "message": en if lang == "en" else zh,
+                "message_zh": zh,
+                "message_en": en,
+            }
+        )
+    return out
+
+
+def store_reminders(session: Session, county_code: str, today: dt.date | None = None) -> ReminderList:
+    """The daily job: store the county's reminders of ``today`` (the bureau's list; history is kept)."""
+    today = today or today_shanghai()
+    items = reminders(session, county_code, today)
+    row = ReminderList(
+        county_code=county_code, day=today, period=reminder_period(today), computed_at=utcnow(), items=items
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def latest_reminders(session: Session, county_code: str) -> ReminderList | None:
+    """The newest stored reminder list of the county (``None`` before the daily job first ran)."""
+    return session.scalars(
+        select(ReminderList).where(ReminderList.county_code == county_code).order_by(ReminderList.id.desc()).limit(1)
+    ).first()
+
+
+# ------------------------------------------------------------------------------------------------ feedback
+
+
+def _year_snapshot(session: Session, county: County, year: int) -> RankingSnapshot | None:
+    """The newest stored ranking of the county's year ``year`` (any year-to-date window) under its rubric."""
+    return session.scalars(
+        select(RankingSnapshot)
+        .where(
+            RankingSnapshot.county_code == county.code,
+            RankingSnapshot.period_from == f"{year:04d}-01",
+            RankingSnapshot.period_to <= f"{year:04d}-12",
+            RankingSnapshot.rubric_version == county_rubric(session, county).version,
+        )
+        .order_by(RankingSnapshot.period_to.desc(), RankingSnapshot.id.desc())
+        .limit(1)
+    ).first()
+
+
+@feedback_part
+def score_feedback(session: Session, school: School, period: str, lang: str) -> dict[str, Any]:
+    """The agent's feedback: the school's latest score and rank (the newest stored ranking of the period's
+    year; never computed on this request, so hundreds of agents asking at once cost nothing) and its
+    reminders of today."""
+    county = session.get(County, school.county_code)
+    assert county is not None
+    out: dict[str, Any] = {"score": None, "rank": None, "ranking": None}
+    snapshot = _year_snapshot(session, county, int(period[:4]))
+    if snapshot is not None:
+        for row in snapshot.results:
+            if row["school_code"] == school.code:
+                out["score"], out["rank"] = row["score"], row["rank"]
+                out["ranking"] = {
+                    "window": {"from": snapshot.period_from, "to": snapshot.period_to},
+                    "grade": row["grade"],
+                    "status": row["status"],
+                    "status_label": STATUS_LABELS[row["status"]][1 if lang == "en" else 0],
+                    "coverage": row["coverage"],
+                    "flags": row["flags"],
+                    "schools_ranked": sum(1 for r in snapshot.results if r["rank"] is not None),
+                    "rubric_version": snapshot.rubric_version,
+                    "snapshot_id": snapshot.id,
+                    "computed_at": _iso(snapshot.computed_at),
+                }
+                break
+    out["reminders"] = [
+        {k: v for k, v in r.items() if k not in ("message_zh", "message_en")}
+        for r in reminders(session, school.county_code, school_code=school.code, lang=lang)
+    ]
+    return out

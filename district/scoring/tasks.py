@@ -1,0 +1,155 @@
+"""How a change of a county's inputs reaches its ranking: a debounced recompute on the Celery workers.
+
+With a broker (Redis): an accepted revision or an inspection, once committed, sets the key
+``<prefix>:rank:pending:<county>`` (``SET NX`` with a TTL) and, only when it was newly set, enqueues
+``workers.tasks.scoring.recompute_county`` with ``countdown=RANKING_DEBOUNCE_SECONDS``. The task deletes the key
+when it starts, so everything that arrives while it is pending is covered by that one run, and anything that
+arrives after it started sets the key again and gets its own run: 300 reports in the last hour before the
+deadline cause at most one recompute per debounce interval, never one per report, and none is lost.
+
+Without a broker (the embedded default) nothing is enqueued: each snapshot carries the watermarks of its inputs,
+so the next read of the ranking sees that it is stale and recomputes it (``services.latest_ranking``).
+
+``periodic_lock`` keeps two runs of a periodic job (nightly recompute, daily reminders) from overlapping.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy.orm import Session
+
+from district.reports.services import on_revision_accepted
+
+log = logging.getLogger(__name__)
+
+RECOMPUTE_TASK = "workers.tasks.scoring.recompute_county"
+
+
+def _app() -> Flask:
+    return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
+
+
+def _broker(app: Flask) -> str | None:
+    url = app.config.get("BROKER_URL")
+    return url if isinstance(url, str) and url.startswith(("redis://", "rediss://", "unix://")) else None
+
+
+def redis_client(app: Flask) -> Any | None:
+    """The app's Redis client (the broker's), or ``None`` on the embedded default."""
+    url = _broker(app)
+    if url is None:
+        return None
+    client = app.extensions.get("houqin_scoring_redis")
+    if client is None:
+        import redis
+
+        client = redis.Redis.from_url(url)
+        app.extensions["houqin_scoring_redis"] = client
+    return client
+
+
+def _prefix(app: Flask) -> str:
+    return str(app.config.get("RANKING_KEY_PREFIX") or "houqin")
+
+
+def pending_key(app: Flask, county_code: str) -> str:
+    return f"{_prefix(app)}:rank:pending:{county_code}"
+
+
+def request_recompute(county_code: str, *, reason: str, app: Flask | None = None) -> bool:
+    """Ask for a debounced recompute of the county's ranking. Call it only after the commit.
+
+    Returns True when a task was enqueued, False when one is already pending or there is no broker (then the
+    next read recomputes). Never raises: the change it follows is already committed, and a lost request is
+    made good by the next read, the next change or the nightly run.
+    """
+    app = app or _app()
+    client = redis_client(app)
+    if client is None:
+        return False
+    delay = max(0, int(app.config.get("RANKING_DEBOUNCE_SECONDS") or 0))
+    key = pending_key(app, county_code)
+    try:
+        # the TTL only frees the key if the task was lost; a normal run deletes it when it starts
+        if not client.set(key, reason[:200], nx=True, ex=max(2 * delay, delay + 60)):
+            return False
+    except Exception:
+        log.exception("ranking recompute of county %s not requested (Redis)", county_code)
+        return False
+    try:
+        from workers.celery_app import make_celery
+
+        celery = app.extensions.get("celery") or make_celery(app)
+        celery.send_task(RECOMPUTE_TASK, args=(county_code, None, None, "debounced"), countdown=delay)
+    except Exception:
+        client.delete(key)
+        log.exception("ranking recompute of county %s not enqueued", county_code)
+        return False
+    return True
+
+
+def clear_pending(county_code: str, app: Flask | None = None) -> None:
+    """Called by the recompute task when it starts: later changes will ask for a new run."""
+    app = app or _app()
+    client = redis_client(app)
+    if client is not None:
+        client.delete(pending_key(app, county_code))
+
+
+def recompute_after_commit(session: Session, county_code: str, *, reason: str) -> None:
+    """Request the recompute once ``session`` commits (never for a rolled-back change)."""
+    try:
+        app = _app()
+    except RuntimeError:  # no app context: a bare script; the next read recomputes
+        return
+    if _broker(app) is None:
+        return
+    from workers.celery_app import enqueue_after_commit
+
+    enqueue_after_commit(session, lambda: request_recompute(county_code, reason=reason, app=app))
+
+
+@on_revision_accepted
+def _revision_accepted(county_code: str, school_code: str, period: str) -> None:
+    request_recompute(county_code, reason=f"revision:{school_code}:{period}")
+
+
+# ------------------------------------------------------------------------------------------------ locks
+
+_local_locks: dict[str, threading.Lock] = {}
+_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+
+
+@contextmanager
+def periodic_lock(name: str, ttl_seconds: int, app: Flask | None = None) -> Iterator[bool]:
+    """Yield True when this run holds the lock ``name``, False when another run does (then do nothing).
+
+    Redis ``SET NX`` with a TTL (longer than the job; a crashed run's lock expires) and a token, released only
+    by its holder. Without Redis the lock is the process's own (the embedded default runs one process).
+    """
+    app = app or _app()
+    client = redis_client(app)
+    if client is None:
+        lock = _local_locks.setdefault(name, threading.Lock())
+        got = lock.acquire(blocking=False)
+        try:
+            yield got
+        finally:
+            if got:
+                lock.release()
+        return
+    key = f"{_prefix(app)}:lock:{name}"
+    token = secrets.token_hex(16)
+    got = bool(client.set(key, token, nx=True, ex=ttl_seconds))
+    try:
+        yield got
+    finally:
+        if got:
+            client.eval(_RELEASE, 1, key, token)
