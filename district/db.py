@@ -81,7 +81,10 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
+            # a transaction that will write (ingestion) asks for the write lock up front, so concurrent writers
+            # wait on busy_timeout instead of failing when a read snapshot goes stale (SQLITE_BUSY_SNAPSHOT)
+            mode = conn.get_execution_options().get("sqlite_begin", "")
+            conn.exec_driver_sql(f"BEGIN {mode}".strip())
 
     return engine
 
@@ -102,6 +105,14 @@ class Database:
         @app.teardown_appcontext
         def _remove_session(_exc: BaseException | None) -> None:
             self.session.remove()
+
+    def begin_write(self, session: Session) -> None:
+        """Start ``session``'s transaction as a writer (SQLite: BEGIN IMMEDIATE; other databases: no-op).
+
+        Only when no transaction is under way (a session joined to an outer transaction, as in tests, keeps it).
+        """
+        if not session.in_transaction():
+            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -203,24 +203,26 @@ class Outbox:
 
     def mark_sent(self, report_id: str, status: int, receipt: dict[str, Any]) -> None:
         with self._tx():
-            self.conn.execute(
+            cur = self.conn.execute(
                 "UPDATE outbox SET state = 'sent', http_status = ?, receipt = ?, revision = ?, finished_at = ?,"
                 " last_error = NULL, next_attempt_at = NULL WHERE report_id = ? AND state = 'pending'",
                 (status, json.dumps(receipt, ensure_ascii=False), receipt.get("revision"), _now_iso(), report_id),
             )
-            self._event(report_id, "sent", status, f"revision {receipt.get('revision')}")
+            if cur.rowcount:
+                self._event(report_id, "sent", status, f"revision {receipt.get('revision')}")
 
     def mark_refused(self, report_id: str, state: str, status: int, error: dict[str, Any]) -> None:
         """The hub refused it for good: ``rejected`` (422, 403, 413, 415) or ``conflict`` (409)."""
         assert state in ("rejected", "conflict")
         with self._tx():
-            self.conn.execute(
+            cur = self.conn.execute(
                 "UPDATE outbox SET state = ?, http_status = ?, hub_error = ?, finished_at = ?, last_error = ?,"
                 " next_attempt_at = NULL WHERE report_id = ? AND state = 'pending'",
                 (state, status, json.dumps(error, ensure_ascii=False), _now_iso(),
                  str(error.get("message") or error.get("code") or status), report_id),
             )
-            self._event(report_id, state, status, str(error.get("code") or ""))
+            if cur.rowcount:
+                self._event(report_id, state, status, str(error.get("code") or ""))
 
     def note_failure(self, report_id: str, message: str, *, status: int | None = None,
                      next_attempt_at: int | None = None) -> None:

@@ -17,6 +17,7 @@ Two timestamps are never reused for one report (the hub would take the second re
 from __future__ import annotations
 
 import email.utils
+import math
 import random
 import time
 from collections.abc import Callable
@@ -115,7 +116,7 @@ class Pusher:
             if item.next_attempt_at and item.next_attempt_at > self.wall():
                 wait = item.next_attempt_at - self.wall()
                 if self.clock() - started + wait > self.opt.max_time:
-                    result.stopped = f"教育局服务器要求 {int(wait) + 1} 秒后再发送（请求过于频繁），稍后自动重试"
+                    result.stopped = f"教育局服务器要求 {math.ceil(wait)} 秒后再发送（请求过于频繁），稍后自动重试"
                     break
                 self.sleep(wait)
             outcome = self._push_one(item, result, started)
@@ -167,8 +168,8 @@ class Pusher:
                                                                                  self.opt.backoff_cap, self.rand)
                 if self.clock() - started + wait > self.opt.max_time:
                     self.outbox.note_failure(item.report_id, message, status=429,
-                                             next_attempt_at=int(self.wall() + wait + 0.999))
-                    result.stopped = f"{message}；将在 {int(wait) + 1} 秒后由下一次同步继续"
+                                             next_attempt_at=math.ceil(self.wall() + wait))
+                    result.stopped = f"{message}；将在 {math.ceil(wait)} 秒后由下一次同步继续"
                     return "stop"
                 self.outbox.note_failure(item.report_id, message, status=429)
                 self._say(f"  {item.period} {message}，等待 {wait:.0f} 秒")

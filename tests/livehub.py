@@ -114,7 +114,9 @@ class LiveHub:
             ]
         else:
             cmd = [sys.executable, "-m", "district", "serve", "--port", str(self.port)]
-        self.proc = subprocess.Popen(cmd, env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.log = self.tmp / "hub.log"
+        with self.log.open("ab") as log:  # the hub's own output, for a failing test to show
+            self.proc = subprocess.Popen(cmd, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.time() + 30
         while time.time() < deadline:
             try:

@@ -97,6 +97,7 @@ def submit_report() -> Any:
         body = _read_body_limited()
         for attempt in range(_RACE_RETRIES):
             try:
+                db.begin_write(s)
                 school, cred_id = _signed_school(body)
                 if attempt == 0 and (wait := _limiter().hit(school.code)) is not None:
                     raise reports.IngestError(

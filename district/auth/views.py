@@ -185,6 +185,10 @@ def _expire_old_sessions() -> None:
 
 
 def init_app(app: Flask) -> None:
+    # Flask's own default for SameSite is None, so a ``setdefault`` cannot set it: say it here.
+    if not app.config.get("SESSION_COOKIE_SAMESITE"):
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
     init_babel(app)
     app.before_request(_expire_old_sessions)
     init_csrf(app)

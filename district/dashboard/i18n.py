@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import flask_babel
 from flask import Flask, session
 from flask_babel import Babel, get_locale
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 from houqin_standard import ENUM_LABELS, SHANGHAI
 from houqin_standard.fields import label as field_label
@@ -54,6 +57,9 @@ def init_babel(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     if "babel" not in app.extensions:
         Babel(app, locale_selector=select_locale)
+    # Flask-Babel caches the locale on the app context; requests that share one (a test holding a context
+    # open) must still each choose their own language.
+    app.before_request(flask_babel.refresh)
     app.jinja_env.filters.update(
         money=format_money_display,
         shanghai=format_shanghai,
@@ -61,6 +67,7 @@ def init_babel(app: Flask) -> None:
         percent=format_rate,
         enum_label=enum_label,
         field_label=localized_field_label,
+        exact=format_exact,
     )
     app.jinja_env.globals.update(
         LANGUAGES=LANGUAGES,
@@ -110,6 +117,23 @@ def format_shanghai_date(value: dt.date | dt.datetime | None) -> str:
     if isinstance(value, dt.datetime):
         return value.astimezone(SHANGHAI).date().isoformat()
     return value.isoformat()
+
+
+def format_exact(value: Any, places: int = 2) -> Markup:
+    """An exact figure of the scoring engine (``"916.2"`` or ``"p/q"``) for reading: a terminating decimal as
+    it is, a fraction as ``≈ 86.17`` with the exact value in the tooltip. Display only; nothing is computed."""
+    if value is None or value == "":
+        return Markup("—")
+    text = str(value)
+    if "/" not in text:
+        return Markup.escape(text)
+    try:
+        approx = Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        return Markup.escape(text)
+    quantum = Decimal(1).scaleb(-places)
+    shown = (Decimal(approx.numerator) / Decimal(approx.denominator)).quantize(quantum, rounding=ROUND_HALF_UP)
+    return Markup('<abbr title="{}">≈ {}</abbr>').format(text, shown)
 
 
 def format_rate(value: Any, places: int = 1) -> str:

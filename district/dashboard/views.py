@@ -6,7 +6,6 @@ role may not take on an object they can see answers 403. Not signed in: a redire
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from functools import wraps
@@ -18,7 +17,7 @@ from flask_babel import gettext as _
 from district.api.auth import current_user
 from district.auth.models import User
 from district.auth.services import can_admin_county, can_see_county, can_see_school, visible_counties
-from district.dashboard import queries, sources
+from district.dashboard import queries
 from district.dashboard.errors import register_page_errors
 from district.dashboard.i18n import init_babel, lang
 from district.db import db
@@ -26,7 +25,8 @@ from district.nutrition import services as fund_services
 from district.nutrition.anomalies import ANOMALY_CODES
 from district.registry.models import County, School
 from district.reports.hazards import hazard_ledger, overdue_hazards
-from houqin_standard import current_period, parse_period, period_add, periods_between, today_shanghai
+from district.scoring import services as scoring
+from houqin_standard import ENUM_LABELS, current_period, parse_period, period_add, periods_between, today_shanghai
 
 bp = Blueprint("dashboard", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -89,31 +89,21 @@ def period_arg(name: str = "period", default: str | None = None) -> str:
     return value
 
 
-def window_args() -> tuple[str, str, int | None]:
-    """``?year=Y`` (Y-01..Y-12, capped at the latest closed period) or ``?from=&to=``; default: this year."""
-    latest = last_closed_period()
-    frm, to = request.args.get("from"), request.args.get("to")
-    if frm or to:
-        frm = frm or to
-        to = to or frm
-        try:
-            parse_period(frm or "")
-            parse_period(to or "")
-        except ValueError:
-            abort(400, description=_("The period must be written YYYY-MM."))
-        assert frm is not None and to is not None
-        if frm > to:
-            abort(400, description=_("The window ends before it starts."))
-        return frm, to, None
+def window_args(county: County) -> tuple[str, str, int | None]:
+    """The window W of a page, read exactly as the API reads it (the scoring service's ``resolve_window``):
+    ``?from=&to=`` or ``?year=``, by default the current year up to the latest period past its deadline."""
+    year_arg = request.args.get("year") or None
     try:
-        year = int(request.args.get("year") or latest[:4])
-    except ValueError:
-        abort(400, description=_("The year must be a number."))
-    if not 2010 <= year <= 2100:
-        abort(400, description=_("The year must be a number."))
-    to = min(f"{year:04d}-12", latest)
-    frm = f"{year:04d}-01"
-    return frm, max(frm, to), year
+        window = scoring.resolve_window(
+            county,
+            period_from=request.args.get("from") or None,
+            period_to=request.args.get("to") or None,
+            year=year_arg,
+        )
+    except scoring.WindowError as exc:
+        abort(400, description=exc.message(lang()))
+    year = int(year_arg) if year_arg else None
+    return window.period_from, window.period_to, year
 
 
 def recent_periods(count: int = 13) -> list[str]:
@@ -228,12 +218,12 @@ def period_fund_anomalies(county: County, period: str) -> tuple[list[dict[str, A
 
 
 def campaign_progress(county: County, year: int) -> dict[str, Any] | None:
-    """The county's campaign progress for the year, from the scoring service (None until it is there)."""
-    svc = sources.scoring()
-    if not sources.has(svc, "county_campaign_progress"):
-        return None
-    result = sources.call(svc, "county_campaign_progress", db.session(), county.code, year)
-    return result if isinstance(result, dict) else None
+    """The county's campaign progress for the year (the scoring service's, from its year ranking snapshot);
+    ``None`` while no period of that year has passed its deadline."""
+    s = db.session()
+    progress = scoring.county_campaign_progress(s, county.code, year, trigger="dashboard")
+    s.commit()  # a recomputed ranking is stored as a snapshot for the next reader
+    return progress
 
 
 # ---------------------------------------------------------------- ranking
@@ -246,23 +236,22 @@ SORT_KEYS = ("rank", "score", "school_code", "name", "township", "type", "covera
 @signed_in
 def ranking(county: str) -> Any:
     c = county_in_scope(county)
-    frm, to, year = window_args()
+    frm, to, year = window_args(c)
+    by_type = request.args.get("by_type") == "1"
     township = request.args.get("township") or ""
     school_type = request.args.get("type") or ""
     sort = request.args.get("sort") if request.args.get("sort") in SORT_KEYS else "rank"
     order = "desc" if request.args.get("order") == "desc" else "asc"
     s = db.session()
-    result = county_ranking(c, frm, to, year)
-    rows: list[dict[str, Any]] = []
-    progress = None
-    if result is not None:
-        rows = list(result.get("schools", []))
-        progress = result.get("campaign_progress")
-        if township:
-            rows = [r for r in rows if r.get("township") == township]
-        if school_type:
-            rows = [r for r in rows if r.get("type") == school_type]
-        rows = sort_rows(rows, sort, order)
+    result = scoring.county_ranking(s, county, frm, to, by_type=by_type, trigger="dashboard")
+    s.commit()  # a recomputed ranking is stored as a snapshot
+    rows = list(result["schools"])
+    progress = result.get("campaign_progress")
+    if township:
+        rows = [r for r in rows if r["township"] == township]
+    if school_type:
+        rows = [r for r in rows if r["type"] == school_type]
+    rows = sort_rows(rows, sort, order)
     return render_template(
         "pages/ranking.html",
         county=c,
@@ -274,6 +263,7 @@ def ranking(county: str) -> Any:
         year=year,
         township=township,
         school_type=school_type,
+        by_type=by_type,
         sort=sort,
         order=order,
         townships=queries.townships(s, county),
@@ -283,48 +273,50 @@ def ranking(county: str) -> Any:
 
 
 def _types_present(s: Any, county: str) -> list[str]:
-    from houqin_standard import ENUM_LABELS
-
     present = {r.type for r in queries.county_schools(s, county)}
     return [t for t in ENUM_LABELS["school_type"] if t in present]
 
 
+_TYPE_ORDER = {t: i for i, t in enumerate(ENUM_LABELS["school_type"])}
+_STATUS_ORDER = {"compliant": 0, "not_compliant": 1, "insufficient_data": 2, "veto": 3}
+
+
 def sort_rows(rows: list[dict[str, Any]], key: str, order: str) -> list[dict[str, Any]]:
-    """Sort the ranking's rows for display; rows without the value (no score, no rank) always go last."""
+    """The ranking's rows in display order: by ``key`` (types and statuses in their natural order), ties by
+    school code ascending; rows without the value (no score, no rank) always last, by school code."""
 
     def value(r: dict[str, Any]) -> Any:
         v = r.get(key)
-        if key in ("score", "coverage") and v is not None:
+        if v is None:
+            return None
+        if key in ("score", "coverage"):
             try:
                 return Decimal(str(v))
             except InvalidOperation:
                 return None
+        if key == "type":
+            return _TYPE_ORDER.get(v, len(_TYPE_ORDER))
+        if key == "status":
+            return _STATUS_ORDER.get(v, len(_STATUS_ORDER))
         return v
 
-    present = [r for r in rows if value(r) is not None]
-    missing = [r for r in rows if value(r) is None]
-    present.sort(key=lambda r: (value(r), r.get("school_code", "")), reverse=(order == "desc"))
-    if order == "desc":  # ties stay by school code ascending
-        present.sort(key=lambda r: value(r), reverse=True)
-    return present + sorted(missing, key=lambda r: r.get("school_code", ""))
-
-
-def county_ranking(county: County, frm: str, to: str, year: int | None) -> dict[str, Any] | None:
-    """The ranking as API.md shapes it (``schools`` + ``campaign_progress``), from the scoring service."""
-    svc = sources.scoring()
-    if not sources.has(svc, "county_ranking"):
-        return None
-    result = sources.call(svc, "county_ranking", db.session(), county.code, frm, to)
-    return result if isinstance(result, dict) else None
+    by_code = sorted(rows, key=lambda r: r["school_code"])
+    present = [r for r in by_code if value(r) is not None]
+    missing = [r for r in by_code if value(r) is None]
+    present.sort(key=value, reverse=(order == "desc"))  # stable: ties keep the school-code order
+    return present + missing
 
 
 def school_indicators(school: School, frm: str, to: str) -> dict[str, Any] | None:
-    """One school's score with its indicator rows, from the scoring service."""
-    svc = sources.scoring()
-    if not sources.has(svc, "school_score"):
-        return None
-    result = sources.call(svc, "school_score", db.session(), school.code, frm, to)
-    return result if isinstance(result, dict) else None
+    """One school's score with its indicator rows (the scoring service's snapshot); None when the school has
+    no expected month in the window."""
+    s = db.session()
+    try:
+        score = scoring.school_score(s, school.code, frm, to, trigger="dashboard")
+    except scoring.NotRanked:
+        score = None
+    s.commit()  # a recomputed ranking is stored as a snapshot
+    return score
 
 
 @bp.get("/schools/<code>/explain")
@@ -332,7 +324,7 @@ def school_indicators(school: School, frm: str, to: str) -> dict[str, Any] | Non
 def explain(code: str) -> Any:
     """The indicator rows of one score (a fragment the ranking page opens inline; a page without script)."""
     school = school_in_scope(code)
-    frm, to, _year = window_args()
+    frm, to, _year = window_args(school.county)
     score = school_indicators(school, frm, to)
     template = "pages/_explain.html" if request.args.get("fragment") else "pages/explain.html"
     return render_template(template, school=school, county=school.county, score=score, frm=frm, to=to)
@@ -345,7 +337,7 @@ def explain(code: str) -> Any:
 @signed_in
 def school(code: str) -> Any:
     sch = school_in_scope(code)
-    frm, to, year = window_args()
+    frm, to, year = window_args(sch.county)
     s = db.session()
     months = queries.school_months(s, code)
     ledger = hazard_ledger(s, school_code=code)
@@ -386,10 +378,13 @@ def diff(code: str) -> Any:
     s = db.session()
     try:
         a_id, b_id = int(request.args.get("a", "")), int(request.args.get("b", ""))
+    except ValueError:
+        abort(400, description=_("Choose two revisions to compare."))
+    try:
         rev_a, content_a = queries.revision_content(s, code, a_id)
         rev_b, content_b = queries.revision_content(s, code, b_id)
-    except (ValueError, LookupError):
-        abort(404)
+    except LookupError:
+        abort(404)  # not a revision of this school
     if (rev_a.period, rev_a.revision, rev_a.id) > (rev_b.period, rev_b.revision, rev_b.id):
         (rev_a, content_a), (rev_b, content_b) = (rev_b, content_b), (rev_a, content_a)  # older on the left
     changes = queries.revision_diff(content_a, content_b)
@@ -411,7 +406,7 @@ def diff(code: str) -> Any:
 @signed_in
 def fund(county: str) -> Any:
     c = county_in_scope(county)
-    frm, to, _year = window_args()
+    frm, to, _year = window_args(c)
     report, error = county_fund_report(c, frm, to)
     return render_template("pages/fund.html", county=c, frm=frm, to=to, report=report, error=error), (
         400 if error else 200
@@ -489,68 +484,33 @@ def approval_act(county: str, period: str, action: str) -> Any:
 @bp.route("/schools/<code>/inspection", methods=["GET", "POST"])
 @signed_in
 def inspection(code: str) -> Any:
+    """On-site inspection entry (B2): the scoring service validates and records it (audited)."""
     sch = school_in_scope(code)
     require_admin(sch.county_code)
-    svc = sources.scoring()
-    ready = sources.has(svc, "record_inspection")
-    form = {
-        "date": today_shanghai().isoformat(),
-        "score": "",
-        "inspector": _user().display_name or "",
-        "notes": "",
-    }
+    form = {"date": today_shanghai().isoformat(), "score": "", "inspector": _user().display_name or "", "notes": ""}
     errors: list[str] = []
     if request.method == "POST":
         form = {k: (request.form.get(k) or "").strip() for k in form}
-        parsed = _parse_inspection(form, errors)
-        if not ready:
-            errors.append(_("The scoring service is not available yet; the inspection was not recorded."))
-        if not errors and parsed is not None:
-            s = db.session()
-            try:
-                sources.call(
-                    svc,
-                    "record_inspection",
-                    s,
-                    sch.code,
-                    date=parsed[0],
-                    score=parsed[1],
-                    inspector=form["inspector"],
-                    notes=form["notes"],
-                    actor=_user().username,
-                )
-            except ValueError as exc:
-                s.rollback()
-                errors.append(str(exc))
-            else:
-                s.commit()
-                return redirect(url_for("dashboard.school", code=code, saved="inspection"))
-    status = 400 if errors else 200
-    return render_template(
-        "pages/inspection.html", school=sch, county=sch.county, form=form, errors=errors, ready=ready
-    ), status
-
-
-def _parse_inspection(form: dict[str, str], errors: list[str]) -> tuple[dt.date, Decimal] | None:
-    try:
-        day = dt.date.fromisoformat(form["date"])
-    except ValueError:
-        errors.append(_("The date must be written YYYY-MM-DD."))
-        return None
-    if day > today_shanghai():
-        errors.append(_("The inspection date cannot be in the future."))
-    try:
-        score = Decimal(form["score"])
-    except InvalidOperation:
-        errors.append(_("The score must be a number from 0 to 5 with at most one decimal."))
-        return None
-    if not score.is_finite() or not Decimal(0) <= score <= Decimal(5) or score != score.quantize(Decimal("0.1")):
-        errors.append(_("The score must be a number from 0 to 5 with at most one decimal."))
-    if not form["inspector"] or len(form["inspector"]) > 100:
-        errors.append(_("Name the inspector (up to 100 characters)."))
-    if len(form["notes"]) > 2000:
-        errors.append(_("Notes are limited to 2000 characters."))
-    return (day, score) if not errors else None
+        s = db.session()
+        try:
+            scoring.record_inspection(
+                s,
+                sch.code,
+                date=form["date"] or None,
+                score=form["score"] or None,
+                inspector=form["inspector"] or None,
+                notes=form["notes"] or None,
+                actor=_user().username,
+            )
+        except scoring.InspectionError as exc:
+            s.rollback()
+            errors = [d["message"] for d in exc.details(lang())]
+        else:
+            s.commit()
+            return redirect(url_for("dashboard.school", code=code, saved="inspection") + "#score")
+    return render_template("pages/inspection.html", school=sch, county=sch.county, form=form, errors=errors), (
+        400 if errors else 200
+    )
 
 
 # ---------------------------------------------------------------- errors and wiring

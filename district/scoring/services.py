@@ -148,7 +148,7 @@ def load_county_rubric(session: Session, county_code: str, text: str, source: st
     rubric = load_rubric(text, source)
     row = session.scalars(select(RubricRow).where(RubricRow.version == rubric.version)).first()
     if row is not None and row.source != text:
-        match = re.search(r"(?m)^\s*version\s*=", text)
+        match = re.search(r"(?m)^[ \t]*version[ \t]*=", text)
         line = text.count("\n", 0, match.start()) + 1 if match else 1
         raise RubricError(
             [

@@ -42,9 +42,7 @@ def submit(home: Path, capsys: Any) -> Callable[..., tuple[int, str]]:
 
     def run(path: Path, *extra: str, command: str = "submit") -> tuple[int, str]:
         before = snapshot(home)
-        args = ["--home", str(home), command, *extra, str(path)] if command == "submit" else [
-            "--home", str(home), command, *extra, str(path)]
-        code = main(args)
+        code = main(["--home", str(home), command, *extra, str(path)])
         captured = capsys.readouterr()
         assert snapshot(home) == before, "the outbox must stay untouched"
         return code, captured.err + captured.out

@@ -1,0 +1,56 @@
+"""Helpers for the scoring tests that use the database: submit reports, add users with tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from district.reports.services import submit_report
+from houqin_standard import period_deadline
+from tests.conftest import example_report
+
+UTC = dt.UTC
+# "today" in these tests is real time; the example period 2026-09 and the months before it are closed
+YEAR_FROM, YEAR_TO = "2026-01", "2026-10"
+
+
+def report(code: str, period: str, **overrides: Any) -> dict[str, Any]:
+    """The spec's example for ``code``/``period``; without hazards unless asked (their dates are September's)."""
+    overrides.setdefault("hazards", [])
+    return example_report(school_code=code, period=period, **overrides)
+
+
+def submit(session: Any, code: str, period: str, data: dict[str, Any] | None = None, **overrides: Any) -> int:
+    """Store a revision as an on-time submission would; returns the revision id."""
+    from district.registry.models import School
+    from district.reports.models import ReportHead
+
+    school = session.get(School, code)
+    data = data or report(code, period, **overrides)
+    at = period_deadline(period) - dt.timedelta(days=2)
+    submit_report(session, school, 1, data, now=at)
+    session.flush()
+    head = session.get(ReportHead, (code, period))
+    return int(head.revision_id)
+
+
+def bearer(session: Any, role: str, scope: str, name: str) -> dict[str, str]:
+    from district.auth.services import create_token, create_user
+
+    user = create_user(session, name, "correct horse battery", role, scope=scope)
+    return {"Authorization": f"Bearer {create_token(session, user, 't')}"}
+
+
+def seed_county(session: Any) -> dict[str, int]:
+    """Reports for the fixture county: 0001 and 0002 every expected month 2026-03..2026-10 (0001 with the
+    September hazards), 0003 (closed in June) March–June, 0004 (opened in October) none."""
+    ids: dict[str, int] = {}
+    for period in ("2026-03", "2026-04", "2026-05", "2026-06", "2026-09", "2026-10"):
+        for code in ("6105280001", "6105280002"):
+            extra: dict[str, Any] = {}
+            if code == "6105280001" and period == "2026-09":
+                extra["hazards"] = example_report()["hazards"]
+            ids[f"{code}:{period}"] = submit(session, code, period, **extra)
+    for period in ("2026-03", "2026-04", "2026-05", "2026-06"):
+        ids[f"6105280003:{period}"] = submit(session, "6105280003", period)
+    return ids

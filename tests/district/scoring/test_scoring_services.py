@@ -1,0 +1,362 @@
+"""Scoring services against the real database: inputs, snapshots and their staleness, inspections, rubrics,
+windows, campaign progress, reminders and the agent's feedback."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from district.audit.models import AuditEntry
+from district.scoring import services
+from district.scoring.engine import Window, score_county
+from district.scoring.models import Inspection, RankingSnapshot
+from district.scoring.rubric import DEFAULT_RUBRIC_PATH, RubricError
+from tests.district.scoring.helpers_scoring_db import YEAR_FROM, YEAR_TO, report, seed_county, submit
+
+W = Window(YEAR_FROM, YEAR_TO)
+UTC = dt.UTC
+
+
+@pytest.fixture()
+def seeded(session: Any, county: Any) -> dict[str, int]:
+    return seed_county(session)
+
+
+def _row(snapshot: RankingSnapshot, code: str) -> dict[str, Any]:
+    return next(r for r in snapshot.results if r["school_code"] == code)
+
+
+# ------------------------------------------------------------------------------------------------ inputs
+
+
+def test_inputs_expected_months_follow_break_months_and_active_ranges(session: Any, seeded: dict[str, int]) -> None:
+    inputs = services.county_inputs(session, "610528", W)
+    by_code = {s.code: s for s in inputs.schools}
+    months = ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06", "2026-09", "2026-10"]
+    assert list(by_code["6105280001"].expected_periods) == months  # July and August are break months
+    assert list(by_code["6105280003"].expected_periods) == months[:6]  # closed 2026-06-30
+    assert list(by_code["6105280004"].expected_periods) == ["2026-10"]  # opened 2026-10-01
+    assert [m.period for m in by_code["6105280001"].months] == months[2:]
+    assert inputs.active_codes == {"6105280001", "6105280002", "6105280004"}  # at 2026-10
+    assert {h.ref for h in by_code["6105280001"].hazards} == {"H-2026-09-001", "H-2026-06-003"}
+    assert by_code["6105280001"].previous_participating is None
+
+
+def test_inputs_use_the_effective_revision_and_the_carry_over_basis_before_w(
+    session: Any, seeded: dict[str, int]
+) -> None:
+    newer = submit(session, "6105280001", "2026-09", enrollment={"students": 805, "boarders": 201, "staff": 58,
+                                                                 "logistics_staff": 7})
+    inputs = services.county_inputs(session, "610528", Window("2026-09", "2026-10"))
+    school = next(s for s in inputs.schools if s.code == "6105280001")
+    september = next(m for m in school.months if m.period == "2026-09")
+    assert september.revision_id == newer and september.report["enrollment"]["staff"] == 58
+    assert seeded["6105280001:2026-09"] not in inputs.revision_ids and newer in inputs.revision_ids
+    # the most recent participating report before W is June's (July/August are break months, not reported)
+    assert school.previous_participating is not None
+    assert school.previous_participating.period == "2026-06"
+    assert school.previous_participating.revision_id == seeded["6105280001:2026-06"]
+
+
+def test_previous_participating_skips_non_participating_months(session: Any, county: Any) -> None:
+    submit(session, "6105280001", "2026-05")
+    submit(session, "6105280001", "2026-06", nutrition={"participating": False})
+    inputs = services.county_inputs(session, "610528", Window("2026-09", "2026-09"))
+    school = next(s for s in inputs.schools if s.code == "6105280001")
+    assert school.previous_participating is not None and school.previous_participating.period == "2026-05"
+
+
+# ------------------------------------------------------------------------------------------------ snapshots
+
+
+def test_compute_ranking_stores_what_the_engine_says(session: Any, seeded: dict[str, int]) -> None:
+    snapshot = services.compute_ranking(session, "610528", W, trigger="test")
+    inputs = services.county_inputs(session, "610528", W)
+    expected = score_county(inputs.schools, W, inputs.rubric, standard_rate=Decimal("5.00"))
+    assert [r["school_code"] for r in snapshot.results] == [s.code for s in expected]
+    for row, score in zip(snapshot.results, expected, strict=True):
+        assert {k: v for k, v in row.items() if k != "type_rank"} == score.to_dict(audit=True)
+    assert snapshot.rubric_version == "default-1"
+    assert snapshot.inputs["revision_ids"] == inputs.revision_ids
+    assert set(snapshot.inputs["revision_ids"]) >= set(seeded.values()) - {
+        v for k, v in seeded.items() if k.endswith(("2026-11",))
+    }
+    # 0004 opened in October and never reported: listed last, no score
+    last = snapshot.results[-1]
+    assert last["school_code"] == "6105280004" and last["score"] is None and last["rank"] is None
+    assert last["status"] == "insufficient_data" and last["flags"] == ["missing:2026-10", "awaiting_inspection"]
+    # 0001 and 0002 have identical reports except the hazards: 0001 pays 2 points for the overdue major hazard
+    d1 = next(i for i in _row(snapshot, "6105280001")["indicators"] if i["code"] == "D1")
+    assert d1["inputs"]["overdue open major hazards"] == "1"
+    assert seeded["6105280001:2026-09"] in d1["revision_ids"]
+
+
+def test_latest_ranking_is_reused_until_an_input_changes(session: Any, seeded: dict[str, int]) -> None:
+    first = services.latest_ranking(session, "610528", W)
+    assert first is not None
+    assert services.latest_ranking(session, "610528", W) is first  # nothing changed: no recompute
+    # a report of a month after W changes nothing of W
+    submit(session, "6105280001", "2026-11")
+    assert services.latest_ranking(session, "610528", W) is first
+    # a new revision inside W does
+    submit(session, "6105280002", "2026-10")
+    second = services.latest_ranking(session, "610528", W)
+    assert second is not None and second.id > first.id
+    # so does an inspection dated in W
+    services.record_inspection(session, "6105280001", date="2026-10-15", score="4.5", inspector="后勤科", actor="t")
+    third = services.latest_ranking(session, "610528", W)
+    assert third is not None and third.id > second.id
+    assert third.inputs["inspection_ids"] == [session.scalars(select(Inspection.id)).one()]
+    # and a change of the registry (a school closes)
+    from district.registry.models import School
+
+    session.get(School, "6105280004").closed = dt.date(2026, 10, 31)
+    session.flush()
+    fourth = services.latest_ranking(session, "610528", W)
+    assert fourth is not None and fourth.id > third.id
+    assert services.latest_ranking(session, "610528", W, recompute=False) is fourth
+
+
+def test_a_past_ranking_is_shown_as_it_was_after_a_correction(session: Any, seeded: dict[str, int]) -> None:
+    before = services.latest_ranking(session, "610528", W)
+    assert before is not None
+    old_rev = seeded["6105280002:2026-10"]
+    old = _row(before, "6105280002")
+    # 0002 corrects October: toilets were in fact noncompliant (A2 loses its 6 points)
+    corrected = report("6105280002", "2026-10")
+    corrected["campus"]["toilets"] = "noncompliant"
+    new_rev = submit(session, "6105280002", "2026-10", corrected)
+    after = services.latest_ranking(session, "610528", W)
+    assert after is not None and after.id != before.id
+    assert Decimal(_row(after, "6105280002")["score"]) < Decimal(old["score"])
+    assert new_rev in after.inputs["revision_ids"] and old_rev not in after.inputs["revision_ids"]
+    # the earlier snapshot is untouched, with the revision it used
+    session.expire_all()
+    kept = services.snapshot_by_id(session, "610528", before.id)
+    assert kept is not None and _row(kept, "6105280002") == old
+    assert old_rev in kept.inputs["revision_ids"] and new_rev not in kept.inputs["revision_ids"]
+    a2 = next(i for i in _row(kept, "6105280002")["indicators"] if i["code"] == "A2")
+    assert a2["earned"] == "6.00" and a2["revision_ids"] == [old_rev]
+    assert services.snapshot_by_id(session, "610526", before.id) is None  # another county's id: nothing
+
+
+def test_ranking_view_by_type_and_school_view(session: Any, seeded: dict[str, int]) -> None:
+    snapshot = services.latest_ranking(session, "610528", W)
+    assert snapshot is not None
+    view = services.ranking_view(session, snapshot)
+    assert set(view["schools"][0]) == set(services.RANKING_FIELDS)
+    assert view["campaign_progress"]["active"] == 3
+    by_type = services.ranking_view(session, snapshot, by_type=True)
+    # three primaries then the junior school; 0001 pays for its overdue major hazard, so 0003 leads
+    scores = {r["school_code"]: Decimal(r["score"]) for r in snapshot.results if r["score"] is not None}
+    assert scores["6105280003"] > scores["6105280001"]
+    assert [(r["school_code"], r["rank"], r["county_rank"]) for r in by_type["schools"]] == [
+        ("6105280003", 1, _row(snapshot, "6105280003")["rank"]),
+        ("6105280001", 2, _row(snapshot, "6105280001")["rank"]),
+        ("6105280004", None, None),
+        ("6105280002", 1, _row(snapshot, "6105280002")["rank"]),
+    ]
+    one = services.school_score(session, "6105280002", YEAR_FROM, YEAR_TO)
+    assert one["snapshot_id"] == snapshot.id and one["type_rank"] == 1
+    assert [i["code"] for i in one["indicators"]][:3] == ["A1", "A2", "A3"]
+    with pytest.raises(services.NotRanked):
+        services.school_score(session, "6105280004", Window("2026-03", "2026-09"))
+
+
+# ------------------------------------------------------------------------------------------------ windows
+
+
+def test_year_window_is_capped_at_the_latest_period_past_its_deadline(session: Any, county: Any) -> None:
+    at = dt.datetime(2026, 11, 5, 15, 59, 59, tzinfo=UTC)  # 23:59:59 on 5 November in Shanghai: October is open
+    assert services.latest_closed_period(5, at) == "2026-09"
+    assert services.latest_closed_period(5, at + dt.timedelta(seconds=1)) == "2026-10"
+    assert services.year_window(county, 2026, at) == Window("2026-01", "2026-09")
+    assert services.year_window(county, 2025, at) == Window("2025-01", "2025-12")
+    with pytest.raises(services.WindowError) as err:
+        services.year_window(county, 2027, at)
+    assert err.value.code == "invalid_window"
+    county.deadline_day = 10  # the county's own deadline day moves the cap
+    assert services.resolve_window(county, year="2026", now=at + dt.timedelta(days=3)) == Window("2026-01", "2026-09")
+    assert services.resolve_window(county, now=at) == Window("2026-01", "2026-09")  # default: this year
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "code"),
+    [
+        ({"period_from": "2026-13", "period_to": "2026-09"}, "invalid_period"),
+        ({"period_from": "2026-09"}, "invalid_window"),
+        ({"period_from": "2026-09", "period_to": "2026-03"}, "invalid_window"),
+        ({"period_from": "2026-09", "period_to": "2099-01"}, "invalid_window"),
+        ({"period_from": "2010-01", "period_to": "2026-09"}, "invalid_window"),
+        ({"year": "twenty"}, "invalid_window"),
+        ({"year": "2026", "period_from": "2026-01"}, "invalid_window"),
+    ],
+)
+def test_bad_windows_are_refused(county: Any, kwargs: dict[str, str], code: str) -> None:
+    with pytest.raises(services.WindowError) as err:
+        services.resolve_window(county, **kwargs)
+    assert err.value.code == code
+
+
+# ------------------------------------------------------------------------------------------------ inspections
+
+
+@pytest.mark.parametrize(
+    ("fields", "issues"),
+    [
+        ({"date": "2026-10-32", "score": "4", "inspector": "x"}, [("/date", "invalid_date")]),
+        ({"date": "2099-01-01", "score": "4", "inspector": "x"}, [("/date", "date_in_future")]),
+        ({"date": "2009-12-31", "score": "4", "inspector": "x"}, [("/date", "date_too_early")]),
+        ({"date": "2026-10-01", "score": "5.1", "inspector": "x"}, [("/score", "score_out_of_range")]),
+        ({"date": "2026-10-01", "score": "-0.1", "inspector": "x"}, [("/score", "score_out_of_range")]),
+        ({"date": "2026-10-01", "score": "4.25", "inspector": "x"}, [("/score", "score_precision")]),
+        ({"date": "2026-10-01", "score": True, "inspector": "x"}, [("/score", "not_a_number")]),
+        ({"date": "2026-10-01", "score": "4", "inspector": " "}, [("/inspector", "inspector_length")]),
+        ({"date": "2026-10-01", "score": "4", "inspector": "张" * 51}, [("/inspector", "inspector_length")]),
+        ({"date": None, "score": None, "inspector": None},
+         [("/date", "required"), ("/score", "required"), ("/inspector", "required")]),
+    ],
+)
+def test_inspection_rules(session: Any, county: Any, fields: dict[str, Any], issues: list[tuple[str, str]]) -> None:
+    with pytest.raises(services.InspectionError) as err:
+        services.record_inspection(session, "6105280001", **fields, actor="t")
+    assert [(i["path"], i["code"]) for i in err.value.issues] == issues
+    assert session.scalars(select(Inspection)).all() == []
+
+
+def test_inspection_is_appended_and_audited_in_the_county_chain(session: Any, county: Any) -> None:
+    first = services.record_inspection(
+        session, "6105280001", date=dt.date(2026, 10, 15), score=Decimal("4"), inspector=" 后勤科 ", actor="admin"
+    )
+    second = services.record_inspection(
+        session, "6105280001", date="2026-10-15", score="4.5", inspector="后勤科", notes="更正", actor="admin"
+    )
+    assert (first.score, second.score) == (Decimal("4.0"), Decimal("4.5"))
+    assert first.inspector == "后勤科" and first.county_code == "610528"
+    entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "inspection.add")).all()
+    assert [e.details["inspection_id"] for e in entries] == [first.id, second.id]
+    assert entries[1].details["score"] == "4.5" and entries[1].chain_key == "610528"
+    assert entries[1].chain_seq == entries[0].chain_seq + 1
+    with pytest.raises(LookupError):
+        services.record_inspection(session, "6105289999", date="2026-10-15", score="4", inspector="x", actor="t")
+
+
+def test_the_correction_of_an_inspection_is_what_b2_uses(session: Any, seeded: dict[str, int]) -> None:
+    services.record_inspection(session, "6105280002", date="2026-10-15", score="3", inspector="x", actor="t")
+    services.record_inspection(session, "6105280002", date="2026-10-15", score="4.5", inspector="x", actor="t")
+    services.record_inspection(session, "6105280002", date="2026-11-02", score="1", inspector="x", actor="t")  # after W
+    b2 = next(i for i in services.school_score(session, "6105280002", W)["indicators"] if i["code"] == "B2")
+    assert b2["earned"] == "4.50" and b2["inputs"]["inspections in W"] == "2"
+
+
+# ------------------------------------------------------------------------------------------------ rubrics
+
+
+def _custom_rubric(version: str = "610528-2026") -> str:
+    text = DEFAULT_RUBRIC_PATH.read_text(encoding="utf-8")
+    return text.replace('version = "default-1"', f'version = "{version}"').replace(
+        "compliant_score = 80", "compliant_score = 60"
+    )
+
+
+def test_a_county_rubric_is_loaded_audited_and_used(session: Any, seeded: dict[str, int]) -> None:
+    default = services.latest_ranking(session, "610528", W)
+    assert default is not None and default.rubric_version == "default-1"
+    row = services.load_county_rubric(session, "610528", _custom_rubric(), "fuping.toml", actor="admin")
+    assert row.version == "610528-2026" and row.county_code == "610528"
+    entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "rubric.load")).one()
+    assert entry.details["version"] == "610528-2026" and entry.chain_key == "610528"
+    custom = services.latest_ranking(session, "610528", W)
+    assert custom is not None and custom.rubric_version == "610528-2026" and custom.id != default.id
+    assert all(r["rubric_version"] == "610528-2026" for r in custom.results)
+    # the same file again is the same rubric; other content under that version is refused, naming the line
+    assert services.load_county_rubric(session, "610528", _custom_rubric(), "fuping.toml").id == row.id
+    with pytest.raises(RubricError) as err:
+        services.load_county_rubric(session, "610528", _custom_rubric().replace("= 60", "= 70"), "f2.toml")
+    assert err.value.messages[0].startswith("f2.toml:8: version '610528-2026' is already loaded")
+
+
+def test_a_bad_rubric_names_its_lines_and_changes_nothing(session: Any, county: Any) -> None:
+    text = _custom_rubric().replace('kind = "drills"', 'kind = "drill"')
+    with pytest.raises(RubricError) as err:
+        services.load_county_rubric(session, "610528", text, "bad.toml")
+    line = text.splitlines().index('kind = "drill"') + 1
+    assert any(m.startswith(f"bad.toml:{line}: ") and "unknown kind 'drill'" in m for m in err.value.messages)
+    assert county.rubric_id is None
+
+
+# ------------------------------------------------------------------------------------------------ campaign
+
+
+def test_county_and_city_campaign_progress(session: Any, seeded: dict[str, int], county: Any) -> None:
+    from district.registry.models import County, School, Township
+
+    county.campaign_start_year = 2025
+    session.add(County(code="610526", city_code="610500", name="蒲城县", campaign_start_year=2026))
+    session.flush()
+    t = Township(county_code="610526", name="城关镇")
+    session.add(t)
+    session.flush()
+    session.add(School(code="6105260001", name="蒲城一小", county_code="610526", township_id=t.id, type="primary"))
+    session.flush()
+    now = dt.datetime(2026, 11, 21, tzinfo=UTC)
+    progress = services.county_campaign_progress(session, "610528", 2026, now=now)
+    assert progress is not None
+    snapshot = services.latest_ranking(session, "610528", W)
+    assert snapshot is not None
+    compliant = sum(1 for r in snapshot.results if r["status"] == "compliant" and r["school_code"] != "6105280003")
+    assert progress["window"] == {"from": "2026-01", "to": "2026-10"}
+    assert (progress["campaign_year"], progress["target"], progress["active"]) == (2, "0.7000", 3)
+    assert progress["compliant"] == compliant
+    city = services.city_campaign_progress(session, "610500", 2026, now=now)
+    assert [c["county_code"] for c in city["counties"]] == ["610526", "610528"]
+    assert city["active"] == 4 and city["compliant"] == compliant
+    assert (city["campaign_year"], city["target"]) == (2, "0.7000")  # the earliest county started in 2025
+    assert services.county_campaign_progress(session, "610528", 2027, now=now) is None
+
+
+# ------------------------------------------------------------------------------------------------ reminders
+
+
+def test_reminders_list_missing_reports_and_overdue_hazards(session: Any, seeded: dict[str, int]) -> None:
+    submit(session, "6105280002", "2026-11")
+    today = dt.date(2026, 12, 9)  # November's deadline was 5 December
+    items = services.reminders(session, "610528", today)
+    missing = [(r["school_code"], r["days_late"]) for r in items if r["kind"] == "report_missing"]
+    assert missing == [("6105280001", 4), ("6105280004", 4)]  # 0003 closed in June
+    hazards = [r for r in items if r["kind"] == "hazard_overdue"]
+    assert [(h["school_code"], h["ref"], h["severity"], h["days_overdue"]) for h in hazards] == [
+        ("6105280001", "H-2026-09-001", "major", 70)
+    ]
+    assert hazards[0]["message"].startswith("重大隐患 H-2026-09-001")
+    before = services.reminders(session, "610528", dt.date(2026, 12, 3), school_code="6105280001", lang="en")
+    assert before[0]["kind"] == "report_missing" and before[0]["overdue"] is False
+    assert before[0]["message"] == "the 2026-11 report is due by 2026-12-05"
+    assert services.reminders(session, "610528", dt.date(2026, 8, 10)) == hazards_on(session, dt.date(2026, 8, 10))
+    stored = services.store_reminders(session, "610528", today)
+    assert stored.period == "2026-11" and stored.items == items
+    assert services.latest_reminders(session, "610528") is stored
+
+
+def hazards_on(session: Any, day: dt.date) -> list[dict[str, Any]]:
+    # July is a break month: no report is asked for on 10 August; only hazards past deadline remain
+    return [r for r in services.reminders(session, "610528", day) if r["kind"] == "hazard_overdue"]
+
+
+def test_feedback_shows_the_latest_stored_score_and_the_reminders(session: Any, agent: Any, county: Any) -> None:
+    for period in ("2026-09", "2026-10"):
+        assert agent.post_report(report("6105280001", period)).status_code == 201
+    fb = agent.get("/api/v1/feedback?period=2026-09").json
+    assert (fb["score"], fb["rank"], fb["ranking"]) == (None, None, None)  # no ranking computed yet
+    snapshot = services.latest_ranking(session, "610528", services.current_year_window(county))
+    assert snapshot is not None
+    fb = agent.get("/api/v1/feedback?period=2026-09", ts=int(time.time()) + 1).json  # not a replay
+    row = _row(snapshot, "6105280001")
+    assert (fb["score"], fb["rank"]) == (row["score"], row["rank"]) and fb["rank"] == 1
+    assert fb["ranking"]["snapshot_id"] == snapshot.id and fb["ranking"]["status_label"]
+    assert all(r["school_code"] == "6105280001" for r in fb["reminders"])
