@@ -62,9 +62,9 @@ def run_child(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, flo
     _pid, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
-    scale = 1024 * 1024 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
-    return proc.returncode, wall, usage.ru_maxrss * 1024 / scale / 1024 / 1024 * 1024 if False else (
-        usage.ru_maxrss / (1024 * 1024) if sys.platform == "darwin" else usage.ru_maxrss / 1024), output
+    # ru_maxrss is in bytes on macOS, KiB on Linux
+    mb = usage.ru_maxrss / (1024 * 1024) if sys.platform == "darwin" else usage.ru_maxrss / 1024
+    return proc.returncode, wall, mb, output
 
 
 def reports_for(n: int) -> list[dict[str, Any]]:
@@ -131,7 +131,8 @@ def main() -> int:
                     ok = False
                 walls.append(wall)
                 rss.append(mb)
-                if hub.revisions_for(period) != [(hub.revisions_for(period) or [("", 0)])[0][0], 1)]:
+                revisions = hub.revisions_for(period)
+                if len(revisions) != 1 or revisions[0][1] != 1:
                     ok = False
         finally:
             hub.stop()

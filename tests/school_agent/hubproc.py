@@ -104,7 +104,7 @@ class Hub:
 
     def start(self, timeout: float = 30.0) -> Hub:
         assert self.proc is None
-        self._log = open(self.instance / "serve.log", "ab")  # noqa: SIM115 - closed in stop()
+        self._log = open(self.instance / "serve.log", "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "district", "serve", "--port", str(self.port)],
             cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
@@ -114,7 +114,7 @@ class Hub:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"hub exited: {(self.instance / 'serve.log').read_text()[-2000:]}")
             try:  # any HTTP answer (a 404 here) proves the server is up
-                with urllib.request.urlopen(f"{self.url}/api/v1/__ping__", timeout=1):  # noqa: S310
+                with urllib.request.urlopen(f"{self.url}/api/v1/__ping__", timeout=1):
                     pass
                 return self
             except urllib.error.HTTPError as exc:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ class Scripted:
             def log_message(self, *_a: Any) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 outer.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
                 status, headers, payload = outer.script.pop(0) if outer.script else (500, {}, b"")
