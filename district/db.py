@@ -9,6 +9,7 @@ import datetime as dt
 import decimal
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
 from sqlalchemy import JSON, DateTime, MetaData, Numeric, String, create_engine, event
@@ -57,7 +58,29 @@ class Base(DeclarativeBase):
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    """The hub's clock: real UTC, unless a demo clock is configured (``HOUQIN_DEMO_CLOCK_FILE``).
+
+    The demo (``houqin demo``) replays a school year in minutes; it writes the simulated instant into that file
+    so arrival times, deadlines and "on time" behave as they would have. A production hub never sets it.
+    """
+    real = dt.datetime.now(dt.UTC)
+    path = _demo_clock_file()
+    if path is None:
+        return real
+    try:
+        offset = float(Path(path).read_text().strip() or 0)
+    except (OSError, ValueError):
+        return real
+    return real + dt.timedelta(seconds=offset)
+
+
+def _demo_clock_file() -> str | None:
+    try:
+        from flask import current_app
+
+        return current_app.config.get("DEMO_CLOCK_FILE") or None  # type: ignore[no-any-return]
+    except RuntimeError:  # outside an app context (pure functions, the agent) the real clock applies
+        return None
 
 
 def make_engine(url: str) -> Engine:

@@ -131,8 +131,12 @@ def _period_arg(value: str) -> str:
 def _print_receipt(item: OutboxItem, prefix: str = "") -> None:
     r = item.receipt or {}
     on_time = "按时" if r.get("on_time") else "逾期"
-    out(f"{prefix}已送达教育局：{item.period} 第 {r.get('revision', '?')} 版，"
-        f"接收时间 {_fmt_time(r.get('received_at'))}（{on_time}），回执校验码 {str(r.get('content_sha256', ''))[:12]}")
+    out(
+        f"{prefix}已送达教育局：{item.period} 第 {r.get('revision', '?')} 版，"
+        f"接收时间 {_fmt_time(r.get('received_at'))}（{on_time}），回执校验码 {str(r.get('content_sha256', ''))[:12]}"
+    )
+    if r.get("content_sha256") and r.get("content_sha256") != item.content_sha256:
+        out(f"{prefix}  注意：回执中的校验码与本机保存的报表不一致，请把报表编号 {item.report_id} 告知教育局核对")
     for w in r.get("warnings") or []:
         out(f"{prefix}  提示：{w.get('message', w.get('code', ''))}")
 
@@ -173,8 +177,9 @@ def cmd_setup(args: argparse.Namespace, home: Path) -> int:
         secret: str | None = None
         if args.credential_file:
             file_school, secret = read_credential_file(Path(args.credential_file))
-        school = check_school_code(args.school or file_school or (existing.school_code if existing else "")
-                                   or ask("学校标识码（10 位数字）："))
+        school = check_school_code(
+            args.school or file_school or (existing.school_code if existing else "") or ask("学校标识码（10 位数字）：")
+        )
         if file_school is not None and file_school != school:
             raise Fail(f"凭据文件是学校 {file_school} 的，不是 {school} 的", EXIT_CONFIG)
         if secret is None and args.secret_stdin:
@@ -188,7 +193,9 @@ def cmd_setup(args: argparse.Namespace, home: Path) -> int:
     except ConfigError as exc:
         raise Fail(str(exc), EXIT_CONFIG) from None
     cfg = AgentConfig(
-        hub_url=hub, school_code=school, secret=secret,
+        hub_url=hub,
+        school_code=school,
+        secret=secret,
         school_name=args.name if args.name is not None else (existing.school_name if existing else None),
         clerk=args.clerk if args.clerk is not None else (existing.clerk if existing else None),
     )
@@ -199,8 +206,11 @@ def cmd_setup(args: argparse.Namespace, home: Path) -> int:
             err(f"注意：暂时连不上教育局服务器（{exc}）。配置照常保存；报表会先存入发件箱，网络恢复后发送")
         else:
             if resp.status == 401:
-                raise Fail(f"教育局服务器不认可这个凭据（{resp.error.get('message', '')}）：配置未保存。"
-                           "请确认学校标识码和凭据文件是教育局最新发放的", EXIT_CONFIG)
+                raise Fail(
+                    f"教育局服务器不认可这个凭据（{resp.error.get('message', '')}）：配置未保存。"
+                    "请确认学校标识码和凭据文件是教育局最新发放的",
+                    EXIT_CONFIG,
+                )
             if resp.status == 200:
                 out("已连接教育局服务器，凭据有效")
             else:
@@ -250,22 +260,32 @@ def cmd_template(args: argparse.Namespace, home: Path) -> int:
         previous = earlier[-1] if earlier else None
         prefill = prefill_values(previous.report if previous else None)
         hazards = _open_hazards(earlier)
-        note = (f"已按 {previous.period} 的报表预填不变的数值（在校人数、占地面积、床位数等）" if previous
-                else "发件箱中没有以前的报表，模板未预填")
+        note = (
+            f"已按 {previous.period} 的报表预填不变的数值（在校人数、占地面积、床位数等）"
+            if previous
+            else "发件箱中没有以前的报表，模板未预填"
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        build_template(target, school_code=cfg.school_code, period=period, school_name=cfg.school_name,
-                       prefill=prefill, hazards=hazards, prepared_by=cfg.clerk)
+        build_template(
+            target,
+            school_code=cfg.school_code,
+            period=period,
+            school_name=cfg.school_name,
+            prefill=prefill,
+            hazards=hazards,
+            prepared_by=cfg.clerk,
+        )
     except PermissionError:
         raise Fail(f"无法写入 {target}：请先在 Excel 中关闭该文件") from None
     out(f"已生成 {period} 月报模板：{target}")
     out(f"  {note}")
     if correcting:
         out(f"  隐患台账已预填该月报表中的隐患 {len(hazards)} 条")
-        out(f"  改好并关闭 Excel 后运行：houqin-agent correct {period} \"{target.name}\"")
+        out(f'  改好并关闭 Excel 后运行：houqin-agent correct {period} "{target.name}"')
     else:
         out(f"  隐患台账已预填未整改的隐患 {len(hazards)} 条")
-        out(f"  填好并关闭 Excel 后运行：houqin-agent submit \"{target.name}\"")
+        out(f'  填好并关闭 Excel 后运行：houqin-agent submit "{target.name}"')
     return EXIT_OK
 
 
@@ -281,8 +301,9 @@ def _sync_options(args: argparse.Namespace, *, quick: bool) -> SyncOptions:
     )
 
 
-def _push(home: Path, cfg: AgentConfig, options: SyncOptions, *, lock_wait: float,
-          timeout: float | None) -> SyncResult | None:
+def _push(
+    home: Path, cfg: AgentConfig, options: SyncOptions, *, lock_wait: float, timeout: float | None
+) -> SyncResult | None:
     """Run the pusher under the sync lock; None when another process holds it."""
     lock = FileLock(home / LOCK_NAME)
     if not lock.acquire(timeout=lock_wait):
@@ -301,11 +322,15 @@ def _read_checked(path: Path, cfg: AgentConfig, expected_period: str | None) -> 
         raise Fail(str(exc)) from None
     what = "模板" if read.kind == "xlsx" else "报表"
     if read.school_code is not None and read.school_code != cfg.school_code:
-        raise Fail(f"这是学校 {read.school_code} 的{what}，本机配置的学校是 {cfg.school_code}，不能代替其他学校提交。"
-                   f"请运行 houqin-agent template 月份 生成本校的模板")
+        raise Fail(
+            f"这是学校 {read.school_code} 的{what}，本机配置的学校是 {cfg.school_code}，不能代替其他学校提交。"
+            f"请运行 houqin-agent template 月份 生成本校的模板"
+        )
     if expected_period is not None and read.period is not None and read.period != expected_period:
-        raise Fail(f"这是 {read.period} 的{what}，不是 {expected_period} 的。请运行 houqin-agent template "
-                   f"{expected_period} 生成该月模板，或检查月份是否写错")
+        raise Fail(
+            f"这是 {read.period} 的{what}，不是 {expected_period} 的。请运行 houqin-agent template "
+            f"{expected_period} 生成该月模板，或检查月份是否写错"
+        )
     return read
 
 
@@ -374,8 +399,10 @@ def _accept(args: argparse.Namespace, home: Path, *, correct_period: str | None)
         same_id = ob.get(report["report_id"])
         if same_id is not None:
             if _content_key(same_id.report) != key:
-                raise Fail(f"报表编号 {report['report_id']} 已用于另一份内容不同的报表；修改已上报的数据请使用 "
-                           f"houqin-agent correct {period} {path.name}")
+                raise Fail(
+                    f"报表编号 {report['report_id']} 已用于另一份内容不同的报表；修改已上报的数据请使用 "
+                    f"houqin-agent correct {period} {path.name}"
+                )
             item = same_id
             out(f"这份报表已在发件箱中（编号 {item.report_id[:8]}，{STATE_ZH[item.state]}），不再重复保存")
         else:
@@ -383,16 +410,20 @@ def _accept(args: argparse.Namespace, home: Path, *, correct_period: str | None)
             if correct_period is None and existing:
                 twin = next((e for e in existing if _content_key(e.report) == key), None)
                 if twin is None:
-                    raise Fail(f"{period} 的报表已经提交过（编号 {existing[-1].report_id[:8]}，"
-                               f"{STATE_ZH[existing[-1].state]}）。如需修改已上报的数据，请使用：\n"
-                               f"  houqin-agent correct {period} \"{path.name}\"")
+                    raise Fail(
+                        f"{period} 的报表已经提交过（编号 {existing[-1].report_id[:8]}，"
+                        f"{STATE_ZH[existing[-1].state]}）。如需修改已上报的数据，请使用：\n"
+                        f'  houqin-agent correct {period} "{path.name}"'
+                    )
                 item = twin
-                out(f"{period} 的这份报表已在发件箱中（编号 {item.report_id[:8]}，{STATE_ZH[item.state]}），"
-                    "不再重复保存")
+                out(
+                    f"{period} 的这份报表已在发件箱中（编号 {item.report_id[:8]}，{STATE_ZH[item.state]}），"
+                    "不再重复保存"
+                )
             else:
                 if correct_period is not None:
                     if not existing:
-                        raise Fail(f"{period} 还没有提交过报表，请使用 houqin-agent submit \"{path.name}\"")
+                        raise Fail(f'{period} 还没有提交过报表，请使用 houqin-agent submit "{path.name}"')
                     if _content_key(existing[-1].report) == key:
                         raise Fail(f"内容与已提交的 {period} 报表完全相同，无需更正")
                 item = ob.add(report, kind="correction" if correct_period else "report", source=path.name)
@@ -408,10 +439,17 @@ def _accept(args: argparse.Namespace, home: Path, *, correct_period: str | None)
     if args.no_push:
         out("未发送（--no-push）：运行 houqin-agent sync 发送")
         return EXIT_OK
-    result = _push(home, cfg, _sync_options(args, quick=True), lock_wait=5.0, timeout=args.timeout)
+    result = _push(home, cfg, _sync_options(args, quick=True), lock_wait=args.wait_lock, timeout=args.timeout)
     with _outbox(home) as ob:
         final = ob.get(item.report_id)
     assert final is not None
+    if result is not None:  # older reports this push settled on the way
+        others = [i for i in result.sent if i.report_id != item.report_id]
+        if others:
+            out(f"另外送达了以前未发送的报表 {len(others)} 份：{'、'.join(sorted({i.period for i in others}))}")
+        for other in result.refused:
+            if other.report_id != item.report_id:
+                _print_refusal(other)
     if result is None and final.state == "pending":
         out("另一个同步正在进行，这份报表已安全保存在发件箱，将由它或下一次同步发送")
         return EXIT_QUEUED
@@ -517,8 +555,10 @@ def _feedback_lines(fb: dict[str, Any]) -> list[str]:
     rev = fb.get("revision")
     if rev:
         on_time = "按时" if rev.get("on_time") else "逾期"
-        lines.append(f"生效版本：第 {rev.get('revision')} 版（共 {fb.get('revisions')} 版），"
-                     f"接收时间 {_fmt_time(rev.get('received_at'))}（{on_time}）")
+        lines.append(
+            f"生效版本：第 {rev.get('revision')} 版（共 {fb.get('revisions')} 版），"
+            f"接收时间 {_fmt_time(rev.get('received_at'))}（{on_time}）"
+        )
     else:
         lines.append("教育局尚未收到该月报表")
     if fb.get("locked"):
@@ -536,8 +576,19 @@ def _feedback_lines(fb: dict[str, Any]) -> list[str]:
         lines.append("得分和排名：尚未计算")
     for r in fb.get("reminders") or []:
         lines.append(f"提醒：{_plain(r)}")
-    known = {"school_code", "period", "deadline", "locked", "revision", "revisions", "warnings", "fund_anomalies",
-             "score", "rank", "reminders"}
+    known = {
+        "school_code",
+        "period",
+        "deadline",
+        "locked",
+        "revision",
+        "revisions",
+        "warnings",
+        "fund_anomalies",
+        "score",
+        "rank",
+        "reminders",
+    }
     for k, v in fb.items():
         if k not in known and v not in (None, [], {}):
             lines.append(f"{k}：{_plain(v)}")
@@ -562,8 +613,11 @@ def cmd_status(args: argparse.Namespace, home: Path) -> int:
         counts = ob.counts() if ob else {"pending": 0, "sent": 0, "rejected": 0, "conflict": 0}
         items = ob.items(newest_first=True, limit=None) if ob else []
         sent_periods = sorted({i.period for i in items if i.state in ("sent", "pending")})
-        period = _period_arg(args.period) if args.period else (
-            sent_periods[-1] if sent_periods else period_add(current_period(), -1))
+        period = (
+            _period_arg(args.period)
+            if args.period
+            else (sent_periods[-1] if sent_periods else period_add(current_period(), -1))
+        )
         feedback: dict[str, Any] | None = None
         feedback_error: str | None = None
         if not args.offline:
@@ -583,32 +637,58 @@ def cmd_status(args: argparse.Namespace, home: Path) -> int:
                 pass
         deadlines = _deadline_lines(ob, cfg.school_code, deadline_day, today_shanghai())
         if args.json:
-            out(json.dumps({
-                "config": cfg.public(), "counts": counts,
-                "items": [{"report_id": i.report_id, "period": i.period, "kind": i.kind, "state": i.state,
-                           "attempts": i.attempts, "last_error": i.last_error, "receipt": i.receipt,
-                           "hub_error": i.hub_error, "created_at": i.created_at} for i in items[:limit]],
-                "feedback_period": period, "feedback": feedback, "feedback_error": feedback_error,
-                "deadlines": deadlines,
-            }, ensure_ascii=False, indent=2))
+            out(
+                json.dumps(
+                    {
+                        "config": cfg.public(),
+                        "counts": counts,
+                        "items": [
+                            {
+                                "report_id": i.report_id,
+                                "period": i.period,
+                                "kind": i.kind,
+                                "state": i.state,
+                                "attempts": i.attempts,
+                                "last_error": i.last_error,
+                                "receipt": i.receipt,
+                                "hub_error": i.hub_error,
+                                "created_at": i.created_at,
+                            }
+                            for i in items[:limit]
+                        ],
+                        "feedback_period": period,
+                        "feedback": feedback,
+                        "feedback_error": feedback_error,
+                        "deadlines": deadlines,
+                    },
+                    ensure_ascii=False,
+                    indent=2,
+                )
+            )
             return EXIT_OK
         out(f"学校：{cfg.school_code}{' ' + cfg.school_name if cfg.school_name else ''}    服务器：{cfg.hub_url}")
-        out(f"发件箱：待发送 {counts['pending']} 份，已送达 {counts['sent']} 份，被退回 {counts['rejected']} 份，"
-            f"冲突 {counts['conflict']} 份")
+        out(
+            f"发件箱：待发送 {counts['pending']} 份，已送达 {counts['sent']} 份，被退回 {counts['rejected']} 份，"
+            f"冲突 {counts['conflict']} 份"
+        )
         pending = [i for i in items if i.state == "pending"]
         if pending:
             out("待发送：")
             for i in sorted(pending, key=lambda x: x.seq)[:limit]:
-                out(f"  {i.period}  编号 {i.report_id[:8]}  已尝试 {i.attempts} 次"
-                    + (f"  最近错误：{i.last_error}" if i.last_error else ""))
+                out(
+                    f"  {i.period}  编号 {i.report_id[:8]}  已尝试 {i.attempts} 次"
+                    + (f"  最近错误：{i.last_error}" if i.last_error else "")
+                )
         sent = [i for i in items if i.state == "sent"][:limit]
         if sent:
             out("已送达：")
             for i in sent:
                 r = i.receipt or {}
-                out(f"  {i.period}  第 {r.get('revision', '?')} 版  {_fmt_time(r.get('received_at'))} 接收"
+                out(
+                    f"  {i.period}  第 {r.get('revision', '?')} 版  {_fmt_time(r.get('received_at'))} 接收"
                     f"  {'按时' if r.get('on_time') else '逾期'}  编号 {i.report_id[:8]}"
-                    f"  回执校验码 {str(r.get('content_sha256', ''))[:12]}")
+                    f"  回执校验码 {str(r.get('content_sha256', ''))[:12]}"
+                )
         refused = [i for i in items if i.state in ("rejected", "conflict")][:limit]
         if refused:
             out("被退回 / 冲突：")
@@ -642,9 +722,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="houqin-agent", description="学校后勤月报上报程序（Houqin 后勤）",
-                epilog="退出码：0 完成；1 文件或报表有误（未保存）；2 命令参数有误；3 已保存在发件箱但尚未送达；"
-                       "4 教育局退回或凭据无效；5 尚未配置")
+    p = _Parser(
+        prog="houqin-agent",
+        description="学校后勤月报上报程序（Houqin 后勤）",
+        epilog="退出码：0 完成；1 文件或报表有误（未保存）；2 命令参数有误；3 已保存在发件箱但尚未送达；"
+        "4 教育局退回或凭据无效；5 尚未配置",
+    )
     p.add_argument("--version", action="version", version=f"houqin-agent {__version__}")
     p.add_argument("--home", help="数据目录（默认：环境变量 HOUQIN_AGENT_HOME 或用户目录）")
     sub = p.add_subparsers(dest="command", metavar="命令", parser_class=_Parser)
@@ -675,6 +758,7 @@ def build_parser() -> argparse.ArgumentParser:
     su.add_argument("file", metavar="文件")
     su.add_argument("--period", help="确认月份（YYYY-MM）：文件不是该月的则拒绝")
     su.add_argument("--no-push", action="store_true", help="只保存到发件箱，不发送")
+    su.add_argument("--wait-lock", type=float, default=5.0, help="另一个同步正在运行时最多等待的秒数（默认 5）")
     push_options(su)
     su.set_defaults(func=cmd_submit)
 
@@ -695,6 +779,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("period", metavar="月份")
     c.add_argument("file", metavar="文件")
     c.add_argument("--no-push", action="store_true", help="只保存到发件箱，不发送")
+    c.add_argument("--wait-lock", type=float, default=5.0, help="另一个同步正在运行时最多等待的秒数（默认 5）")
     push_options(c)
     c.set_defaults(func=cmd_correct)
 

@@ -48,7 +48,8 @@ class HubResponse:
         """The ``error`` object of API.md's error body, or a stand-in for a body that is not one."""
         data = self.json
         if isinstance(data, dict) and isinstance(data.get("error"), dict):
-            return data["error"]  # type: ignore[no-any-return]
+            error: dict[str, Any] = data["error"]
+            return error
         text = self.body[:200].decode("utf-8", "replace").strip()
         return {"code": f"http_{self.status}", "message": text or f"HTTP {self.status}", "details": []}
 
@@ -64,8 +65,14 @@ def describe_network_error(exc: BaseException) -> str:
         return f"HTTPS 证书校验失败：{exc.verify_message or exc}（请联系教育局信息中心）"
     if isinstance(exc, ssl.SSLError):
         return f"HTTPS 连接失败：{exc.reason or exc}"
-    if isinstance(exc, http.client.RemoteDisconnected | ConnectionResetError | BrokenPipeError |
-                  ConnectionAbortedError | http.client.IncompleteRead):
+    if isinstance(
+        exc,
+        http.client.RemoteDisconnected
+        | ConnectionResetError
+        | BrokenPipeError
+        | ConnectionAbortedError
+        | http.client.IncompleteRead,
+    ):
         return "与教育局服务器的连接中断（服务器未回复就断开了）"
     if isinstance(exc, http.client.HTTPException):
         return f"教育局服务器的回复无法识别（{type(exc).__name__}）"
@@ -75,8 +82,9 @@ def describe_network_error(exc: BaseException) -> str:
 
 
 class HubClient:
-    def __init__(self, hub_url: str, school_code: str, secret: str, *, connect_timeout: float = 15.0,
-                 read_timeout: float = 60.0) -> None:
+    def __init__(
+        self, hub_url: str, school_code: str, secret: str, *, connect_timeout: float = 15.0, read_timeout: float = 60.0
+    ) -> None:
         parts = urlsplit(hub_url)
         self.scheme = parts.scheme
         self.host = parts.hostname or ""
@@ -96,26 +104,31 @@ class HubClient:
             proxy = getproxies().get("https")
             if proxy and not proxy_bypass(self.host):
                 p = urlsplit(proxy if "://" in proxy else "http://" + proxy)
-                conn = http.client.HTTPSConnection(p.hostname or "", p.port or 8080, timeout=self.connect_timeout,
-                                                   context=ctx)
+                conn = http.client.HTTPSConnection(
+                    p.hostname or "", p.port or 8080, timeout=self.connect_timeout, context=ctx
+                )
                 conn.set_tunnel(self.host, self.port)
                 return conn
             return http.client.HTTPSConnection(self.host, self.port, timeout=self.connect_timeout, context=ctx)
         return http.client.HTTPConnection(self.host, self.port, timeout=self.connect_timeout)
 
-    def request(self, method: str, path_with_query: str, body: bytes = b"", *, ts: int | None = None,
-                hooks: bool = False) -> HubResponse:
+    def request(
+        self, method: str, path_with_query: str, body: bytes = b"", *, ts: int | None = None, hooks: bool = False
+    ) -> HubResponse:
         """One signed request. ``path_with_query`` is the API path (``/api/v1/...``); the hub URL's own path
         prefix, if any, is put in front of it and signed with it. ``hooks`` enables the crash test points."""
         full_path = self.prefix + path_with_query
-        headers = signed_headers(self.school_code, self._secret, method, full_path, body,
-                                 now=int(time.time()) if ts is None else ts)
-        headers.update({
-            "Accept": "application/json",
-            "Accept-Language": "zh-CN",
-            "User-Agent": f"houqin-agent/{__version__}",
-            "Connection": "close",
-        })
+        headers = signed_headers(
+            self.school_code, self._secret, method, full_path, body, now=int(time.time()) if ts is None else ts
+        )
+        headers.update(
+            {
+                "Accept": "application/json",
+                "Accept-Language": "zh-CN",
+                "User-Agent": f"houqin-agent/{__version__}",
+                "Connection": "close",
+            }
+        )
         if method == "POST":
             headers["Content-Type"] = "application/json; charset=utf-8"
         conn = self._connection()
@@ -129,8 +142,7 @@ class HubClient:
                     crash.point("after_request_sent")
                 resp = conn.getresponse()
                 data = resp.read(MAX_RESPONSE_BYTES + 1)
-                return HubResponse(resp.status, {k.lower(): v for k, v in resp.getheaders()},
-                                   data[:MAX_RESPONSE_BYTES])
+                return HubResponse(resp.status, {k.lower(): v for k, v in resp.getheaders()}, data[:MAX_RESPONSE_BYTES])
             except (OSError, http.client.HTTPException) as exc:
                 raise HubUnreachable(describe_network_error(exc)) from exc
         finally:

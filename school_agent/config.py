@@ -61,8 +61,12 @@ class AgentConfig:
 
     def public(self) -> dict[str, Any]:
         """What may be shown: everything but the secret."""
-        return {"hub_url": self.hub_url, "school_code": self.school_code, "school_name": self.school_name,
-                "clerk": self.clerk}
+        return {
+            "hub_url": self.hub_url,
+            "school_code": self.school_code,
+            "school_name": self.school_name,
+            "clerk": self.clerk,
+        }
 
 
 def normalise_hub_url(url: str) -> str:
@@ -99,8 +103,10 @@ def read_credential_file(path: Path) -> tuple[str, str]:
         data = json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise ConfigError(f"凭据文件 {path.name} 格式不对：应为教育局导出的 JSON 文件") from None
-    if not isinstance(data, dict) or not isinstance(data.get("secret"), str) or not isinstance(
-        data.get("school_code"), str
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("secret"), str)
+        or not isinstance(data.get("school_code"), str)
     ):
         raise ConfigError(f"凭据文件 {path.name} 缺少 school_code 或 secret")
     return check_school_code(data["school_code"]), check_secret(data["secret"])

@@ -53,8 +53,20 @@ HAZARD_COLUMNS: tuple[str, ...] = ("A", "B", "C", "D", "E", "F", "G")
 HAZARD_BLANK_ROWS = 30  # empty, validated rows left for new hazards
 
 BOOL_LABELS = {True: "是", False: "否"}
-BOOL_FROM_TEXT = {"是": True, "否": False, "true": True, "false": False, "yes": True, "no": False,
-                  "y": True, "n": False, "1": True, "0": False, "√": True, "×": False}
+BOOL_FROM_TEXT = {
+    "是": True,
+    "否": False,
+    "true": True,
+    "false": False,
+    "yes": True,
+    "no": False,
+    "y": True,
+    "n": False,
+    "1": True,
+    "0": False,
+    "√": True,
+    "×": False,
+}
 
 DORMITORY_ITEMS: tuple[str, ...] = tuple(ENUM_LABELS["dormitory_item"])
 

@@ -98,7 +98,7 @@ class ReadResult:
         if issue.code == "required":  # "缺少必填项：本月收费（/finance/fees_collected）" at 财务!C4
             msg = msg.replace(name, "").replace("：（", "（").rstrip("：")
         elif msg.startswith(name):
-            msg = msg[len(name):].lstrip("：:，, ")
+            msg = msg[len(name) :].lstrip("：:，, ")
         else:
             msg = msg.replace(name, label)
         return f"{self.where(issue.path)} {label}：{msg}"
@@ -289,8 +289,11 @@ def _read_workbook(wb: Any, name: str) -> ReadResult:
     for sheet in DATA_SHEETS:
         ws = wb[sheet]
         for rng in sorted(ws.merged_cells.ranges, key=str):
-            inside = [s for s in slots_by_sheet.get(sheet, [])
-                      if rng.min_row <= s.row <= rng.max_row and rng.min_col <= 3 <= rng.max_col]
+            inside = [
+                s
+                for s in slots_by_sheet.get(sheet, [])
+                if rng.min_row <= s.row <= rng.max_row and rng.min_col <= 3 <= rng.max_col
+            ]
             result.bad_paths.update(f"/{s.section}/{s.field.key}" for s in inside)
             if sheet == HAZARD_SHEET:
                 result.bad_paths.add("/hazards")
@@ -344,24 +347,36 @@ def _layout_intact(ws: Any, slots: list[Slot], result: ReadResult) -> bool:
         found = ws[f"{LABEL_COL}{slot.row}"].value
         if found != slot.label:
             result.bad_paths.add(f"/{slot.section}")
-            result.issues.append(CellIssue(
-                f"/{slot.section}", f"{ws.title}!{LABEL_COL}{slot.row}", slot.label,
-                f"模板结构被改动：第 {slot.row} 行应为“{slot.label}”，现为“{'' if found is None else found}”。"
-                "请不要插入或删除行；请重新生成模板后填写",
-            ))
+            result.issues.append(
+                CellIssue(
+                    f"/{slot.section}",
+                    f"{ws.title}!{LABEL_COL}{slot.row}",
+                    slot.label,
+                    f"模板结构被改动：第 {slot.row} 行应为“{slot.label}”，现为“{'' if found is None else found}”。"
+                    "请不要插入或删除行；请重新生成模板后填写",
+                )
+            )
             return False
     return True
 
 
 def _is_formula(cell: Any) -> bool:
     v = cell.value
-    return getattr(cell, "data_type", None) == "f" or (isinstance(v, str) and v.startswith("=")) or (
-        type(v).__name__ in ("ArrayFormula", "DataTableFormula")
+    return (
+        getattr(cell, "data_type", None) == "f"
+        or (isinstance(v, str) and v.startswith("="))
+        or (type(v).__name__ in ("ArrayFormula", "DataTableFormula"))
     )
 
 
 def _convert(
-    cell: Any, f: Field, result: ReadResult, path: str, where: str, *, kind: str | None = None,
+    cell: Any,
+    f: Field,
+    result: ReadResult,
+    path: str,
+    where: str,
+    *,
+    kind: str | None = None,
     label: str | None = None,
 ) -> Any:
     """The cell's value in the report's form; None when blank; ``_BAD`` after recording a CellIssue."""
@@ -465,14 +480,30 @@ def _short(v: Any) -> str:
 def _read_hazards(ws: Any, result: ReadResult, period: str) -> list[dict[str, Any]]:
     hazards: list[dict[str, Any]] = []
     rows: list[int] = []
-    last = min(ws.max_row, FIRST_ROW + MAX_HAZARD_ROWS)
+    last = min(ws.max_row, FIRST_ROW + MAX_HAZARD_ROWS - 1)
+    for row in ws.iter_rows(min_row=last + 1, max_col=len(HAZARD_COLUMNS), values_only=True):
+        if any(v is not None and str(v).strip() for v in row):
+            result.bad_paths.add("/hazards")
+            result.issues.append(
+                CellIssue(
+                    "/hazards",
+                    f"{HAZARD_SHEET}!A{last + 1}",
+                    "隐患台账",
+                    f"隐患台账最多登记 {MAX_HAZARD_ROWS} 条，多出的行不能上报，请联系教育局",
+                )
+            )
+            break
     for col, f in zip(HAZARD_COLUMNS, HAZARD_FIELDS, strict=True):
         if ws[f"{col}3"].value != f.label_zh:
             result.bad_paths.add("/hazards")
-            result.issues.append(CellIssue(
-                "/hazards", f"{HAZARD_SHEET}!{col}3", f.label_zh,
-                f"模板结构被改动：{col} 列应为“{f.label_zh}”。请不要插入或删除列；请重新生成模板后填写",
-            ))
+            result.issues.append(
+                CellIssue(
+                    "/hazards",
+                    f"{HAZARD_SHEET}!{col}3",
+                    f.label_zh,
+                    f"模板结构被改动：{col} 列应为“{f.label_zh}”。请不要插入或删除列；请重新生成模板后填写",
+                )
+            )
             return []
     for row in range(FIRST_ROW, last + 1):
         cells = [ws[f"{col}{row}"] for col in HAZARD_COLUMNS]

@@ -88,10 +88,18 @@ def _is_receipt(resp: HubResponse, item: OutboxItem) -> dict[str, Any] | None:
 
 
 class Pusher:
-    def __init__(self, outbox: Outbox, client: HubClient, options: SyncOptions | None = None, *,
-                 out: Printer = print, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time,
-                 rand: Callable[[], float] = random.random) -> None:
+    def __init__(
+        self,
+        outbox: Outbox,
+        client: HubClient,
+        options: SyncOptions | None = None,
+        *,
+        out: Printer = print,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
         self.outbox, self.client = outbox, client
         self.opt = options or SyncOptions()
         self.out, self.sleep, self.clock, self.wall, self.rand = out, sleep, clock, wall, rand
@@ -124,8 +132,7 @@ class Pusher:
                 break
             done += 1
             if every and (done % every == 0 or done == total):
-                self._say(f"进度 {done}/{max(total, done)}：已发送 {len(result.sent)}，"
-                          f"被退回 {len(result.refused)}")
+                self._say(f"进度 {done}/{max(total, done)}：已发送 {len(result.sent)}，被退回 {len(result.refused)}")
         result.pending_left = self.outbox.count("pending")
         return result
 
@@ -164,11 +171,15 @@ class Pusher:
                     retry_after = retry_after_seconds(resp.headers.get("retry-after"))
                 message = self._failure_message(resp)
             if status == 429:
-                wait = retry_after if retry_after is not None else backoff_delay(failures, self.opt.backoff_base,
-                                                                                 self.opt.backoff_cap, self.rand)
+                wait = (
+                    retry_after
+                    if retry_after is not None
+                    else backoff_delay(failures, self.opt.backoff_base, self.opt.backoff_cap, self.rand)
+                )
                 if self.clock() - started + wait > self.opt.max_time:
-                    self.outbox.note_failure(item.report_id, message, status=429,
-                                             next_attempt_at=math.ceil(self.wall() + wait))
+                    self.outbox.note_failure(
+                        item.report_id, message, status=429, next_attempt_at=math.ceil(self.wall() + wait)
+                    )
                     result.stopped = f"{message}；将在 {math.ceil(wait)} 秒后由下一次同步继续"
                     return "stop"
                 self.outbox.note_failure(item.report_id, message, status=429)

@@ -8,7 +8,7 @@ password, so a clerk who must can unprotect) and the very hidden ``_meta`` sheet
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -114,7 +114,7 @@ def build_template(
     period: str,
     school_name: str | None = None,
     prefill: Mapping[str, Any] | None = None,
-    hazards: list[Mapping[str, Any]] | None = None,
+    hazards: Sequence[Mapping[str, Any]] | None = None,
     prepared_by: str | None = None,
 ) -> None:
     """Write the month's workbook to ``path`` (any existing file there is replaced)."""
@@ -204,8 +204,11 @@ def build_template(
             places = 2 if f.kind == "money" else 1
             rule = f"AND(ISNUMBER({cell}),{cell}>=0,ROUND({cell},{places})={cell})"
             dv = DataValidation(type="custom", formula1=rule)
-            dv.error = ("请填写不小于 0 的金额，最多两位小数（到分）" if f.kind == "money"
-                        else "请填写不小于 0 的数，最多一位小数")
+            dv.error = (
+                "请填写不小于 0 的金额，最多两位小数（到分）"
+                if f.kind == "money"
+                else "请填写不小于 0 的数，最多一位小数"
+            )
         elif f.kind in ("money", "quantity"):
             dv = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0")
             dv.error = "请填写不小于 0 的数"
@@ -252,13 +255,11 @@ def build_template(
             ws[f"A{slot.row}"] = slot.label
             ws[f"B{slot.row}"] = "" if f.kind == "list" else f.unit
             ws[f"D{slot.row}"] = _hint(f)
-            value = prefill.get(f"/{section.key}/{f.key}")
+            prefilled = prefill.get(f"/{section.key}/{f.key}")
             if slot.item is not None:
-                cell_value = (
-                    BOOL_LABELS[slot.item in value] if isinstance(value, list) else None
-                )
+                cell_value = BOOL_LABELS[slot.item in prefilled] if isinstance(prefilled, list) else None
             else:
-                cell_value = _excel_value(f, value)
+                cell_value = _excel_value(f, prefilled)
             input_cell(ws, slot.cell, cell_value, number_formats.get(f.kind))
             dv = validation(ws, f, slot.cell)
             if dv is not None:
@@ -274,8 +275,10 @@ def build_template(
     ws = wb.create_sheet(HAZARD_SHEET)
     ws["A1"] = f"隐患台账（{month_zh}）"
     ws["A1"].font = title_font
-    ws["A2"] = ("已预填本校尚未整改完成的隐患；整改完成的请填写“整改完成日期”。本月新发现的隐患请在下面空行登记"
-                "（隐患编号可留空，系统自动编号）。")
+    ws["A2"] = (
+        "已预填本校尚未整改完成的隐患；整改完成的请填写“整改完成日期”。本月新发现的隐患请在下面空行登记"
+        "（隐患编号可留空，系统自动编号）。"
+    )
     for col, f in zip(HAZARD_COLUMNS, HAZARD_FIELDS, strict=True):
         ws[f"{col}3"] = f.label_zh
         ws[f"{col}3"].font = bold

@@ -54,8 +54,13 @@ RSS_TARGET_MB = 80.0
 def run_child(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, float, float, str]:
     """(exit code, wall seconds, peak RSS in MB, output) of one agent child process."""
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "school_agent", *args], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "school_agent", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     assert proc.stdout is not None
     output = proc.stdout.read().decode("utf-8", "replace")
     proc.stdout.close()
@@ -169,27 +174,42 @@ def main() -> int:
 
     n = args.reports
     print()
-    print(f"houqin-agent bench — Python {platform.python_version()}, {platform.system()} {platform.machine()}, "
-          f"{os.cpu_count()} CPUs; hub: python3 -m district serve (SQLite)")
+    print(
+        f"houqin-agent bench — Python {platform.python_version()}, {platform.system()} {platform.machine()}, "
+        f"{os.cpu_count()} CPUs; hub: python3 -m district serve (SQLite)"
+    )
     print(f"{'what':<58} {'wall':>9} {'peak RSS':>10} {'rate':>16}")
     print(f"{'template PERIOD (child process)':<58} {statistics.median(t_walls):>8.2f}s {max(t_rss):>8.1f}MB")
     verdict = "ok" if max(rss) <= RSS_TARGET_MB else "OVER TARGET"
-    print(f"{'submit FILLED.xlsx, pushed to the hub (child process)':<58} {statistics.median(walls):>8.2f}s "
-          f"{max(rss):>8.1f}MB   target ≤ {RSS_TARGET_MB:.0f} MB: {verdict}")
-    print(f"{f'queue {n} reports in the outbox, hub down (fsync each)':<58} {queue_s:>8.2f}s {'':>10} "
-          f"{n / queue_s:>10.1f} rep/s")
-    print(f"{f'sync {n} queued reports to a local hub (child process)':<58} {sync_s:>8.2f}s {sync_mb:>8.1f}MB "
-          f"{n / sync_s:>10.1f} rep/s")
-    print(f"{f'the hub alone: {n} signed POSTs from one plain client':<58} {raw_s:>8.2f}s {'':>10} "
-          f"{n / raw_s:>10.1f} rep/s")
+    print(
+        f"{'submit FILLED.xlsx, pushed to the hub (child process)':<58} {statistics.median(walls):>8.2f}s "
+        f"{max(rss):>8.1f}MB   target ≤ {RSS_TARGET_MB:.0f} MB: {verdict}"
+    )
+    print(
+        f"{f'queue {n} reports in the outbox, hub down (fsync each)':<58} {queue_s:>8.2f}s {'':>10} "
+        f"{n / queue_s:>10.1f} rep/s"
+    )
+    print(
+        f"{f'sync {n} queued reports to a local hub (child process)':<58} {sync_s:>8.2f}s {sync_mb:>8.1f}MB "
+        f"{n / sync_s:>10.1f} rep/s"
+    )
+    print(
+        f"{f'the hub alone: {n} signed POSTs from one plain client':<58} {raw_s:>8.2f}s {'':>10} "
+        f"{n / raw_s:>10.1f} rep/s"
+    )
     print(f"agent sync / hub alone: {raw_s / sync_s:.2f}")
     if max(rss) > RSS_TARGET_MB:
         ok = False
     if args.with_ingest:
         print()
         print("bench/ingest/run.py --quick (the hub's own ingestion figure: PostgreSQL, gunicorn -w 2, 8 clients):")
-        r = subprocess.run([sys.executable, str(ROOT / "bench" / "ingest" / "run.py"), "--quick"], cwd=ROOT,
-                           capture_output=True, text=True, timeout=1800)
+        r = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "ingest" / "run.py"), "--quick"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
         print(r.stdout[-3000:] if r.returncode == 0 else f"  not available (exit {r.returncode}): {r.stderr[-500:]}")
     print("all reports arrived exactly once" if ok else "FAILED: see above")
     return 0 if ok else 1

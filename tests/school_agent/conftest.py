@@ -77,8 +77,13 @@ def offline_home(tmp_path: Path) -> Path:
 
     home = tmp_path / "agent-offline"
     home.mkdir()
-    cfg = {"hub_url": "http://127.0.0.1:9", "school_code": SCHOOL, "secret": "s" * 43, "school_name": "庄里镇中心小学",
-           "clerk": "李总务"}
+    cfg = {
+        "hub_url": "http://127.0.0.1:9",
+        "school_code": SCHOOL,
+        "secret": "s" * 43,
+        "school_name": "庄里镇中心小学",
+        "clerk": "李总务",
+    }
     (home / "config.json").write_text(json.dumps(cfg, ensure_ascii=False), encoding="utf-8")
     (home / "config.json").chmod(0o600)
     return home

@@ -41,11 +41,13 @@ def free_port() -> int:
 
 def hub_env(instance: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOUQIN_")}
-    env.update({
-        "HOUQIN_INSTANCE_PATH": str(instance),
-        "HOUQIN_RATE_LIMIT_PER_MINUTE": "1000000",
-        "PYTHONPATH": str(ROOT),
-    })
+    env.update(
+        {
+            "HOUQIN_INSTANCE_PATH": str(instance),
+            "HOUQIN_RATE_LIMIT_PER_MINUTE": "1000000",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     env.update(extra)
     return env
 
@@ -71,8 +73,14 @@ def prepare_instance(instance: Path) -> dict[str, str]:
     creds = {code: str(instance / f"cred-{code}.json") for code in (SCHOOL, OTHER_SCHOOL)}
     commands = ["db\tupgrade", f"schools\timport\t{csv}"]
     commands += [f"schools\tcredential\t{code}\t-o\t{path}" for code, path in creds.items()]
-    subprocess.run([sys.executable, "-c", _PREPARE, *commands], cwd=ROOT, env=hub_env(instance), check=True,
-                   capture_output=True, timeout=180)
+    subprocess.run(
+        [sys.executable, "-c", _PREPARE, *commands],
+        cwd=ROOT,
+        env=hub_env(instance),
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
     return creds
 
 
@@ -107,7 +115,10 @@ class Hub:
         self._log = open(self.instance / "serve.log", "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "district", "serve", "--port", str(self.port)],
-            cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -159,15 +170,24 @@ class Hub:
         return int(self.query("SELECT count(*) FROM report_revisions WHERE report_id = ?", report_id.lower())[0][0])
 
     def revisions_for(self, period: str, school: str = SCHOOL) -> list[tuple[str, int]]:
-        return [(r[0], int(r[1])) for r in self.query(
-            "SELECT report_id, revision FROM report_revisions WHERE school_code = ? AND period = ? ORDER BY revision",
-            school, period)]
+        return [
+            (r[0], int(r[1]))
+            for r in self.query(
+                "SELECT report_id, revision FROM report_revisions"
+                " WHERE school_code = ? AND period = ? ORDER BY revision",
+                school,
+                period,
+            )
+        ]
 
     def lock_period(self, period: str, county: str = "610528") -> None:
         conn = sqlite3.connect(self.db_path, timeout=30)
         try:
-            conn.execute("INSERT INTO period_approvals (county_code, period, action, actor, at) "
-                         "VALUES (?, ?, 'lock', 'test', '2026-01-01 00:00:00.000000')", (county, period))
+            conn.execute(
+                "INSERT INTO period_approvals (county_code, period, action, actor, at) "
+                "VALUES (?, ?, 'lock', 'test', '2026-01-01 00:00:00.000000')",
+                (county, period),
+            )
             conn.commit()
         finally:
             conn.close()
@@ -183,11 +203,17 @@ def agent_env(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def run_agent(home: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120,
-              cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_agent(
+    home: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "school_agent", *args], cwd=cwd or ROOT, env={**agent_env(home), **(env or {})},
-        capture_output=True, text=True, encoding="utf-8", timeout=timeout,
+        [sys.executable, "-m", "school_agent", *args],
+        cwd=cwd or ROOT,
+        env={**agent_env(home), **(env or {})},
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=timeout,
     )
 
 
@@ -195,8 +221,13 @@ def setup_agent(home: Path, hub: Hub, school: str = SCHOOL, *, check: bool = Fal
     """Configure an agent home for ``hub`` (the same files ``houqin-agent setup`` writes)."""
     cred = json.loads(hub.credential_file(school).read_text(encoding="utf-8"))
     home.mkdir(parents=True, exist_ok=True)
-    cfg = {"hub_url": hub.url, "school_code": school, "secret": cred["secret"], "school_name": "庄里镇中心小学",
-           "clerk": "李总务"}
+    cfg = {
+        "hub_url": hub.url,
+        "school_code": school,
+        "secret": cred["secret"],
+        "school_name": "庄里镇中心小学",
+        "clerk": "李总务",
+    }
     path = home / "config.json"
     path.write_text(json.dumps(cfg, ensure_ascii=False), encoding="utf-8")
     path.chmod(0o600)

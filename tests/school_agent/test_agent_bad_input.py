@@ -30,8 +30,10 @@ def home(offline_home: Path) -> Path:
 def snapshot(home: Path) -> list[Any]:
     conn = sqlite3.connect(home / "outbox.sqlite3")
     try:
-        return [list(conn.execute("SELECT * FROM outbox ORDER BY seq")),
-                list(conn.execute("SELECT * FROM events ORDER BY id"))]
+        return [
+            list(conn.execute("SELECT * FROM outbox ORDER BY seq")),
+            list(conn.execute("SELECT * FROM events ORDER BY id")),
+        ]
     finally:
         conn.close()
 
@@ -176,8 +178,9 @@ def test_an_empty_file(tmp_path: Path, submit: Any) -> None:
         assert f"文件 {name} 是空的（0 字节）" in text
 
 
-def test_a_50_mb_file_is_refused_by_its_size_before_parsing(tmp_path: Path, submit: Any,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_50_mb_file_is_refused_by_its_size_before_parsing(
+    tmp_path: Path, submit: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "huge.xlsx"
     with open(path, "wb") as fh:
         fh.write(b"PK\x03\x04")
@@ -203,8 +206,7 @@ def test_a_file_open_in_excel_owner_file(tmp_path: Path, submit: Any) -> None:
     assert "请先在 Excel 中关闭该文件" in text and "~$后勤月报.xlsx" in text
 
 
-def test_a_file_locked_by_excel_permission_error(tmp_path: Path, submit: Any,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_file_locked_by_excel_permission_error(tmp_path: Path, submit: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     path = filled(tmp_path)
 
     def locked(*_a: Any, **_k: Any) -> Any:  # what Windows answers while Excel holds the file open

@@ -37,12 +37,21 @@ def make_filled(home: Path, tmp_path: Path, capsys: Any, period: str, **changes:
 # ---------------------------------------------------------------------------------------------- setup
 
 
-def test_setup_reads_the_credential_file_stores_it_0600_and_never_prints_it(tmp_path: Path,
-                                                                          shared_hub: Hub) -> None:
+def test_setup_reads_the_credential_file_stores_it_0600_and_never_prints_it(tmp_path: Path, shared_hub: Hub) -> None:
     home = tmp_path / "agent"
     secret = json.loads(shared_hub.credential_file().read_text())["secret"]
-    r = run_agent(home, "setup", "--hub", shared_hub.url + "/", "-c", str(shared_hub.credential_file()),
-                  "--name", "庄里镇中心小学", "--clerk", "李总务")
+    r = run_agent(
+        home,
+        "setup",
+        "--hub",
+        shared_hub.url + "/",
+        "-c",
+        str(shared_hub.credential_file()),
+        "--name",
+        "庄里镇中心小学",
+        "--clerk",
+        "李总务",
+    )
     assert r.returncode == 0, r.stderr
     assert "已连接教育局服务器，凭据有效" in r.stdout and "凭据：已保存（不会再显示）" in r.stdout
     config = home / "config.json"
@@ -65,13 +74,18 @@ def test_setup_refuses_a_credential_the_hub_does_not_know(tmp_path: Path, shared
     assert not (home / "config.json").exists()
 
 
-def test_setup_asks_for_the_secret_without_echo(tmp_path: Path, shared_hub: Hub, capsys: Any,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_setup_asks_for_the_secret_without_echo(
+    tmp_path: Path, shared_hub: Hub, capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     secret = json.loads(shared_hub.credential_file().read_text())["secret"]
     asked: list[str] = []
     monkeypatch.setattr("sys.stdin.isatty", lambda: True)
-    monkeypatch.setattr("builtins.input", lambda prompt: asked.append(prompt) or {
-        "教育局服务器地址：": shared_hub.url, "学校标识码（10 位数字）：": SCHOOL}[prompt])
+    monkeypatch.setattr(
+        "builtins.input",
+        lambda prompt: (
+            asked.append(prompt) or {"教育局服务器地址：": shared_hub.url, "学校标识码（10 位数字）：": SCHOOL}[prompt]
+        ),
+    )
     monkeypatch.setattr("getpass.getpass", lambda prompt: asked.append(prompt) or secret)
     code, text = agent(tmp_path / "agent", capsys, "setup")
     assert code == 0, text
@@ -82,8 +96,9 @@ def test_setup_asks_for_the_secret_without_echo(tmp_path: Path, shared_hub: Hub,
 def test_setup_from_stdin_for_unattended_installs(tmp_path: Path, shared_hub: Hub) -> None:
     secret = json.loads(shared_hub.credential_file().read_text())["secret"]
     home = tmp_path / "agent"
-    r = subprocess_run_with_input(home, secret + "\n", "setup", "--hub", shared_hub.url, "--school", SCHOOL,
-                                  "--secret-stdin")
+    r = subprocess_run_with_input(
+        home, secret + "\n", "setup", "--hub", shared_hub.url, "--school", SCHOOL, "--secret-stdin"
+    )
     assert r.returncode == 0, r.stderr
     assert json.loads((home / "config.json").read_text())["secret"] == secret
 
@@ -94,15 +109,24 @@ def subprocess_run_with_input(home: Path, stdin: str, *args: str) -> Any:
 
     from tests.school_agent.hubproc import ROOT, agent_env
 
-    return subprocess.run([sys.executable, "-m", "school_agent", *args], cwd=ROOT, env=agent_env(home),
-                          input=stdin, capture_output=True, text=True, encoding="utf-8", timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "school_agent", *args],
+        cwd=ROOT,
+        env=agent_env(home),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+    )
 
 
 # ---------------------------------------------------------------------------------------------- submit
 
 
-def test_submit_a_filled_template_then_status(agent_home: Path, tmp_path: Path, capsys: Any, shared_hub: Hub,
-                                              next_period: Callable[[], str]) -> None:
+def test_submit_a_filled_template_then_status(
+    agent_home: Path, tmp_path: Path, capsys: Any, shared_hub: Hub, next_period: Callable[[], str]
+) -> None:
     period = next_period()
     path = make_filled(agent_home, tmp_path, capsys, period)
     code, text = agent(agent_home, capsys, "submit", str(path))
@@ -125,8 +149,9 @@ def test_submit_a_filled_template_then_status(agent_home: Path, tmp_path: Path, 
     assert len(shared_hub.revisions_for(period)) == 1
 
 
-def test_correct_sends_a_new_revision_with_a_new_report_id(agent_home: Path, tmp_path: Path, capsys: Any,
-                                                           shared_hub: Hub, next_period: Callable[[], str]) -> None:
+def test_correct_sends_a_new_revision_with_a_new_report_id(
+    agent_home: Path, tmp_path: Path, capsys: Any, shared_hub: Hub, next_period: Callable[[], str]
+) -> None:
     period = next_period()
     code, text = agent(agent_home, capsys, "submit", str(make_filled(agent_home, tmp_path, capsys, period)))
     assert code == 0, text
@@ -153,8 +178,9 @@ def test_correct_sends_a_new_revision_with_a_new_report_id(agent_home: Path, tmp
     assert code == 1 and "无需更正" in text
 
 
-def test_correct_needs_an_earlier_submission(agent_home: Path, tmp_path: Path, capsys: Any,
-                                             next_period: Callable[[], str]) -> None:
+def test_correct_needs_an_earlier_submission(
+    agent_home: Path, tmp_path: Path, capsys: Any, next_period: Callable[[], str]
+) -> None:
     period = next_period()
     code, text = agent(agent_home, capsys, "correct", period, str(make_filled(agent_home, tmp_path, capsys, period)))
     assert code == 1 and "还没有提交过报表，请使用 houqin-agent submit" in text
@@ -164,9 +190,9 @@ def test_correct_needs_an_earlier_submission(agent_home: Path, tmp_path: Path, c
 # ---------------------------------------------------------------------------------------------- refusals
 
 
-def test_a_hub_rejection_is_kept_with_its_reasons_and_not_retried(agent_home: Path, capsys: Any,
-                                                                  shared_hub: Hub,
-                                                                  next_period: Callable[[], str]) -> None:
+def test_a_hub_rejection_is_kept_with_its_reasons_and_not_retried(
+    agent_home: Path, capsys: Any, shared_hub: Hub, next_period: Callable[[], str]
+) -> None:
     # an older agent's report that today's standard rejects: the hub says 422, the agent keeps the reasons
     report = example_report(next_period())
     report["nutrition"]["meals_served"] = -1
@@ -186,8 +212,9 @@ def test_a_hub_rejection_is_kept_with_its_reasons_and_not_retried(agent_home: Pa
     assert shared_hub.revisions_of(item.report_id) == 0
 
 
-def test_the_same_report_id_with_other_content_is_a_conflict(tmp_path: Path, capsys: Any, shared_hub: Hub,
-                                                             next_period: Callable[[], str]) -> None:
+def test_the_same_report_id_with_other_content_is_a_conflict(
+    tmp_path: Path, capsys: Any, shared_hub: Hub, next_period: Callable[[], str]
+) -> None:
     report = example_report(next_period())
     pc1, pc2 = tmp_path / "pc1", tmp_path / "pc2"
     setup_agent(pc1, shared_hub)
@@ -203,9 +230,9 @@ def test_the_same_report_id_with_other_content_is_a_conflict(tmp_path: Path, cap
     assert shared_hub.revisions_of(report["report_id"]) == 1
 
 
-def test_a_locked_period_is_a_conflict_until_unlocked_then_retry(agent_home: Path, tmp_path: Path, capsys: Any,
-                                                                 shared_hub: Hub,
-                                                                 next_period: Callable[[], str]) -> None:
+def test_a_locked_period_is_a_conflict_until_unlocked_then_retry(
+    agent_home: Path, tmp_path: Path, capsys: Any, shared_hub: Hub, next_period: Callable[[], str]
+) -> None:
     period = next_period()
     shared_hub.lock_period(period)
     report = example_report(period)
@@ -214,8 +241,11 @@ def test_a_locked_period_is_a_conflict_until_unlocked_then_retry(agent_home: Pat
     assert "已由教育局审核锁定" in text and f"houqin-agent retry {report['report_id'][:8]}" in text
     conn = sqlite3.connect(shared_hub.db_path, timeout=30)
     try:
-        conn.execute("INSERT INTO period_approvals (county_code, period, action, actor, at) "
-                     "VALUES ('610528', ?, 'unlock', 'test', '2026-01-02 00:00:00.000000')", (period,))
+        conn.execute(
+            "INSERT INTO period_approvals (county_code, period, action, actor, at) "
+            "VALUES ('610528', ?, 'unlock', 'test', '2026-01-02 00:00:00.000000')",
+            (period,),
+        )
         conn.commit()
     finally:
         conn.close()
@@ -225,14 +255,16 @@ def test_a_locked_period_is_a_conflict_until_unlocked_then_retry(agent_home: Pat
     assert shared_hub.revisions_of(report["report_id"]) == 1
 
 
-def test_a_rate_limited_hub_defers_to_the_next_run(tmp_path: Path, capsys: Any,
-                                                   hub_factory: Callable[..., Hub]) -> None:
+def test_a_rate_limited_hub_defers_to_the_next_run(
+    tmp_path: Path, capsys: Any, hub_factory: Callable[..., Hub]
+) -> None:
     hub = hub_factory(HOUQIN_RATE_LIMIT_PER_MINUTE="1").start()
     home = tmp_path / "agent"
     setup_agent(home, hub)
     for period in ("2026-07", "2026-08"):
-        code, _ = agent(home, capsys, "submit", "--no-push", str(write_json(tmp_path / f"{period}.json",
-                                                                           example_report(period))))
+        code, _ = agent(
+            home, capsys, "submit", "--no-push", str(write_json(tmp_path / f"{period}.json", example_report(period)))
+        )
         assert code == 0
     code, text = agent(home, capsys, "sync", "--max-time", "5")
     assert code == 3

@@ -47,8 +47,11 @@ def test_the_agent_imports_only_the_standard_module_openpyxl_and_the_stdlib() ->
         foreign = {n for n in _imports(path) if n not in sys.stdlib_module_names and n not in AGENT_DEPS}
         assert not foreign, f"{path.relative_to(ROOT)} imports {foreign}"
     for path in (ROOT / "houqin_standard").rglob("*.py"):  # what importing the standard module pulls in
-        foreign = {n for n in _imports(path, module_level_only=True)
-                   if n not in sys.stdlib_module_names and n != "houqin_standard"}
+        foreign = {
+            n
+            for n in _imports(path, module_level_only=True)
+            if n not in sys.stdlib_module_names and n != "houqin_standard"
+        }
         assert not foreign, f"{path.relative_to(ROOT)} imports {foreign} when imported"
 
 
@@ -62,13 +65,19 @@ def test_the_wheel_holds_the_agent_and_the_standard_and_needs_only_openpyxl(tmp_
     assert tops == {"school_agent", "houqin_standard"}
     assert not any("packaging" in n for n in names)
     assert [line for line in metadata.splitlines() if line.startswith("Requires-Dist")] == [
-        "Requires-Dist: openpyxl>=3.1,<4"]
+        "Requires-Dist: openpyxl>=3.1,<4"
+    ]
     assert "houqin-agent = school_agent.cli:main" in entry_points
 
 
 def build_wheel(out: Path) -> Path:
-    r = subprocess.run([sys.executable, str(ROOT / "school_agent" / "packaging" / "build_wheel.py"), "-o", str(out)],
-                       capture_output=True, text=True, check=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "school_agent" / "packaging" / "build_wheel.py"), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     return Path(r.stdout.strip())
 
 
@@ -79,23 +88,42 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if given:
         return Path(given)
     house = tmp_path_factory.mktemp("wheelhouse")
-    r = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:", "-d", str(house),
-                        "openpyxl>=3.1,<4"], capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--only-binary=:all:",
+            "-d",
+            str(house),
+            "openpyxl>=3.1,<4",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if r.returncode != 0:
         pytest.skip(f"openpyxl wheel not available (no PyPI?): {r.stderr[-300:]}")
     return house
 
 
 @pytest.mark.slow
-def test_a_fresh_venv_with_only_the_agent_runs_and_submits(tmp_path: Path, wheelhouse: Path, shared_hub: Hub,
-                                                           next_period: Callable[[], str]) -> None:
+def test_a_fresh_venv_with_only_the_agent_runs_and_submits(
+    tmp_path: Path, wheelhouse: Path, shared_hub: Hub, next_period: Callable[[], str]
+) -> None:
     wheel = build_wheel(tmp_path / "dist")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300, capture_output=True)
     bindir = venv / ("Scripts" if os.name == "nt" else "bin")
     python = bindir / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-index", "--find-links", str(wheelhouse),
-                    str(wheel)], check=True, timeout=300, capture_output=True)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--no-index", "--find-links", str(wheelhouse), str(wheel)],
+        check=True,
+        timeout=300,
+        capture_output=True,
+    )
     work = tmp_path / "school-pc"  # far from the repository: nothing of it is importable
     work.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "HOUQIN_", "VIRTUAL_ENV"))}
@@ -103,11 +131,24 @@ def test_a_fresh_venv_with_only_the_agent_runs_and_submits(tmp_path: Path, wheel
     env["PYTHONIOENCODING"] = "utf-8"
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(bindir / "houqin-agent"), *args], cwd=work, env=env, capture_output=True,
-                              text=True, encoding="utf-8", timeout=120)
+        return subprocess.run(
+            [str(bindir / "houqin-agent"), *args],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=120,
+        )
 
-    r = subprocess.run([str(python), "-m", "pip", "list", "--format=json"], cwd=work, env=env, capture_output=True,
-                       text=True, check=True)
+    r = subprocess.run(
+        [str(python), "-m", "pip", "list", "--format=json"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     installed = {p["name"].lower() for p in json.loads(r.stdout)}
     assert {"houqin-agent", "openpyxl"} <= installed
     assert not installed & {"flask", "sqlalchemy", "celery", "houqin", "click", "requests"}
@@ -115,9 +156,11 @@ def test_a_fresh_venv_with_only_the_agent_runs_and_submits(tmp_path: Path, wheel
     r = run("--help")
     assert r.returncode == 0 and "学校后勤月报上报程序" in r.stdout
 
-    probe = ("import sys, school_agent.cli, school_agent.template, school_agent.reader, school_agent.sync; "
-             "print(school_agent.cli.__file__); "
-             "print(sorted({m.split('.')[0] for m in sys.modules} & {'flask','sqlalchemy','celery','district'}))")
+    probe = (
+        "import sys, school_agent.cli, school_agent.template, school_agent.reader, school_agent.sync; "
+        "print(school_agent.cli.__file__); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'flask','sqlalchemy','celery','district'}))"
+    )
     r = subprocess.run([str(python), "-c", probe], cwd=work, env=env, capture_output=True, text=True, check=True)
     where, loaded = r.stdout.splitlines()
     assert where.startswith(str(venv)) and loaded == "[]"

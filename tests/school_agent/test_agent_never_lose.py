@@ -77,8 +77,9 @@ def assert_delivered_once(hub: Hub, home: Path, period: str) -> OutboxItem:
 
 
 @pytest.mark.parametrize("point", POINTS)
-def test_kill_9_at_each_stage_of_submit_then_sync(point: str, tmp_path: Path, shared_hub: Hub,
-                                                  next_period: Callable[[], str]) -> None:
+def test_kill_9_at_each_stage_of_submit_then_sync(
+    point: str, tmp_path: Path, shared_hub: Hub, next_period: Callable[[], str]
+) -> None:
     home = tmp_path / "agent"
     setup_agent(home, shared_hub)
     period = next_period()
@@ -103,9 +104,9 @@ def test_kill_9_at_each_stage_of_submit_then_sync(point: str, tmp_path: Path, sh
 
 
 @pytest.mark.parametrize("point", ["after_outbox_commit", "after_request_sent", "after_response_before_mark"])
-def test_kill_9_during_submit_then_the_clerk_submits_the_same_file_again(point: str, tmp_path: Path,
-                                                                        shared_hub: Hub,
-                                                                        next_period: Callable[[], str]) -> None:
+def test_kill_9_during_submit_then_the_clerk_submits_the_same_file_again(
+    point: str, tmp_path: Path, shared_hub: Hub, next_period: Callable[[], str]
+) -> None:
     home = tmp_path / "agent"
     setup_agent(home, shared_hub)
     period = next_period()
@@ -121,10 +122,10 @@ def test_kill_9_during_submit_then_the_clerk_submits_the_same_file_again(point: 
 # ------------------------------------------------------------------------------------------ kill -9 of sync
 
 
-@pytest.mark.parametrize("point", ["before_request", "after_request_sent", "after_response_before_mark",
-                                   "after_mark"])
-def test_kill_9_at_each_stage_of_sync(point: str, tmp_path: Path, shared_hub: Hub,
-                                      next_period: Callable[[], str]) -> None:
+@pytest.mark.parametrize("point", ["before_request", "after_request_sent", "after_response_before_mark", "after_mark"])
+def test_kill_9_at_each_stage_of_sync(
+    point: str, tmp_path: Path, shared_hub: Hub, next_period: Callable[[], str]
+) -> None:
     home = tmp_path / "agent"
     setup_agent(home, shared_hub)
     periods = [next_period() for _ in range(3)]
@@ -141,16 +142,22 @@ def test_kill_9_at_each_stage_of_sync(point: str, tmp_path: Path, shared_hub: Hu
         assert_delivered_once(shared_hub, home, p)
 
 
-def test_kill_9_from_outside_in_the_middle_of_a_long_sync(tmp_path: Path, shared_hub: Hub,
-                                                          next_period: Callable[[], str]) -> None:
+def test_kill_9_from_outside_in_the_middle_of_a_long_sync(
+    tmp_path: Path, shared_hub: Hub, next_period: Callable[[], str]
+) -> None:
     home = tmp_path / "agent"
     setup_agent(home, shared_hub)
     periods = [next_period() for _ in range(12)]
     with Outbox(home / "outbox.sqlite3") as ob:
         for p in periods:
             ob.add(example_report(p))
-    proc = subprocess.Popen([sys.executable, "-m", "school_agent", "sync"], cwd=ROOT, env=agent_env(home),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "school_agent", "sync"],
+        cwd=ROOT,
+        env=agent_env(home),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and sum(i.state == "sent" for i in items(home)) < 3:
@@ -169,8 +176,9 @@ def test_kill_9_from_outside_in_the_middle_of_a_long_sync(tmp_path: Path, shared
 # ------------------------------------------------------------------------------------------ the hub's side
 
 
-def test_hub_down_for_the_whole_submit_and_started_later(tmp_path: Path, hub_factory: Callable[..., Hub],
-                                                         next_period: Callable[[], str]) -> None:
+def test_hub_down_for_the_whole_submit_and_started_later(
+    tmp_path: Path, hub_factory: Callable[..., Hub], next_period: Callable[[], str]
+) -> None:
     hub = hub_factory()  # not started: nothing listens on its port
     home = tmp_path / "agent"
     setup_agent(home, hub)
@@ -188,17 +196,24 @@ def test_hub_down_for_the_whole_submit_and_started_later(tmp_path: Path, hub_fac
     assert_delivered_once(hub, home, period)
 
 
-def test_hub_stopped_mid_request(tmp_path: Path, hub_factory: Callable[..., Hub],
-                                 next_period: Callable[[], str]) -> None:
+def test_hub_stopped_mid_request(
+    tmp_path: Path, hub_factory: Callable[..., Hub], next_period: Callable[[], str]
+) -> None:
     hub = hub_factory().start()
     home = tmp_path / "agent"
     setup_agent(home, hub)
     period = next_period()
     path = filled_template(tmp_path, period)
     hub.pause()  # SIGSTOP: the kernel still takes the connection and the request, the hub never answers
-    proc = subprocess.Popen([sys.executable, "-m", "school_agent", "submit", str(path), *FAST, "--timeout", "60"],
-                            cwd=ROOT, env=agent_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, encoding="utf-8")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "school_agent", "submit", str(path), *FAST, "--timeout", "60"],
+        cwd=ROOT,
+        env=agent_env(home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+    )
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not any(i.attempts for i in items(home)):
@@ -221,8 +236,9 @@ def test_hub_stopped_mid_request(tmp_path: Path, hub_factory: Callable[..., Hub]
     assert_delivered_once(hub, home, period)
 
 
-def test_connection_dropped_after_the_hub_committed(tmp_path: Path, shared_hub: Hub,
-                                                    next_period: Callable[[], str]) -> None:
+def test_connection_dropped_after_the_hub_committed(
+    tmp_path: Path, shared_hub: Hub, next_period: Callable[[], str]
+) -> None:
     proxy = DropProxy(shared_hub.port, drop=1)
     try:
         home = tmp_path / "agent"
@@ -241,8 +257,9 @@ def test_connection_dropped_after_the_hub_committed(tmp_path: Path, shared_hub: 
         proxy.close()
 
 
-def test_every_answer_lost_during_submit_then_sync_later(tmp_path: Path, shared_hub: Hub,
-                                                         next_period: Callable[[], str]) -> None:
+def test_every_answer_lost_during_submit_then_sync_later(
+    tmp_path: Path, shared_hub: Hub, next_period: Callable[[], str]
+) -> None:
     proxy = DropProxy(shared_hub.port, drop=1000)
     try:
         home = tmp_path / "agent"
@@ -267,17 +284,27 @@ def test_every_answer_lost_during_submit_then_sync_later(tmp_path: Path, shared_
 # ------------------------------------------------------------------------------------------ two syncs at once
 
 
-def test_two_syncs_at_once_send_each_report_once(tmp_path: Path, shared_hub: Hub,
-                                                 next_period: Callable[[], str]) -> None:
+def test_two_syncs_at_once_send_each_report_once(
+    tmp_path: Path, shared_hub: Hub, next_period: Callable[[], str]
+) -> None:
     home = tmp_path / "agent"
     setup_agent(home, shared_hub)
     periods = [next_period() for _ in range(8)]
     with Outbox(home / "outbox.sqlite3") as ob:
         for p in periods:
             ob.add(example_report(p))
-    procs = [subprocess.Popen([sys.executable, "-m", "school_agent", "sync"], cwd=ROOT, env=agent_env(home),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "school_agent", "sync"],
+            cwd=ROOT,
+            env=agent_env(home),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+        )
+        for _ in range(2)
+    ]
     outputs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
     assert sum(i.attempts for i in items(home)) == len(periods)  # one POST per report, not two
@@ -288,10 +315,17 @@ def test_two_syncs_at_once_send_each_report_once(tmp_path: Path, shared_hub: Hub
 def test_the_sync_lock_is_exclusive_and_dies_with_its_holder(tmp_path: Path) -> None:
     lock_path = tmp_path / "sync.lock"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from pathlib import Path; from school_agent.lock import FileLock; "
-         "lock = FileLock(Path(sys.argv[1])); assert lock.acquire(); print('held', flush=True); time.sleep(60)",
-         str(lock_path)],
-        cwd=ROOT, env=agent_env(tmp_path), stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from school_agent.lock import FileLock; "
+            "lock = FileLock(Path(sys.argv[1])); assert lock.acquire(); print('held', flush=True); time.sleep(60)",
+            str(lock_path),
+        ],
+        cwd=ROOT,
+        env=agent_env(tmp_path),
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"

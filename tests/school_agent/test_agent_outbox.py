@@ -38,7 +38,8 @@ def test_a_committed_row_is_seen_by_another_connection_at_once(tmp_path: Path) -
         other = sqlite3.connect(path)
         try:
             assert other.execute("SELECT state FROM outbox WHERE report_id = ?", (item.report_id,)).fetchone() == (
-                "pending",)
+                "pending",
+            )
         finally:
             other.close()
 
@@ -62,12 +63,23 @@ def test_queue_order_and_state_machine(tmp_path: Path) -> None:
         ob.record_attempt(a.report_id, 1_800_000_000)
         ob.note_failure(a.report_id, "无法连接", status=None)
         again = ob.get(a.report_id)
-        assert again is not None and (again.state, again.attempts, again.last_signed_ts) == ("pending", 1,
-                                                                                            1_800_000_000)
+        assert again is not None and (again.state, again.attempts, again.last_signed_ts) == (
+            "pending",
+            1,
+            1_800_000_000,
+        )
         receipt = {"report_id": a.report_id, "revision": 1, "received_at": "2026-10-01T10:00:00+08:00"}
         ob.mark_sent(a.report_id, 201, receipt)
-        ob.mark_refused(b.report_id, "rejected", 422, {"code": "validation_failed", "message": "报表有 1 处错误",
-                                                       "details": [{"path": "/x", "code": "c", "message": "m"}]})
+        ob.mark_refused(
+            b.report_id,
+            "rejected",
+            422,
+            {
+                "code": "validation_failed",
+                "message": "报表有 1 处错误",
+                "details": [{"path": "/x", "code": "c", "message": "m"}],
+            },
+        )
         ob.mark_refused(c.report_id, "conflict", 409, {"code": "period_locked", "message": "已锁定"})
         assert ob.next_pending() is None
         assert ob.counts() == {"pending": 0, "sent": 1, "rejected": 1, "conflict": 1}

@@ -42,9 +42,16 @@ class Scripted:
                 status, headers, payload = outer.script.pop(0) if outer.script else (500, {}, b"")
                 if payload == "receipt":
                     report = json.loads(body)
-                    payload = {"report_id": report["report_id"], "school_code": SCHOOL, "period": report["period"],
-                               "revision": 1, "received_at": "2026-10-02T09:00:00+08:00", "on_time": True,
-                               "content_sha256": "0" * 64, "warnings": []}
+                    payload = {
+                        "report_id": report["report_id"],
+                        "school_code": SCHOOL,
+                        "period": report["period"],
+                        "revision": 1,
+                        "received_at": "2026-10-02T09:00:00+08:00",
+                        "on_time": True,
+                        "content_sha256": "0" * 64,
+                        "warnings": [],
+                    }
                 data = json.dumps(payload).encode() if isinstance(payload, dict) else payload
                 self.send_response(status)
                 for k, v in headers.items():
@@ -87,8 +94,16 @@ class Run:
         self.now += s
 
     def pusher(self, **opts: Any) -> Pusher:
-        return Pusher(self.ob, self.client, SyncOptions(**opts), out=self.lines.append, sleep=self.sleep,
-                      clock=lambda: self.now, wall=lambda: self.now, rand=lambda: 0.5)
+        return Pusher(
+            self.ob,
+            self.client,
+            SyncOptions(**opts),
+            out=self.lines.append,
+            sleep=self.sleep,
+            clock=lambda: self.now,
+            wall=lambda: self.now,
+            rand=lambda: 0.5,
+        )
 
 
 @pytest.fixture()
@@ -111,8 +126,9 @@ def test_requests_are_signed_for_the_hub(run: Run, hub: Scripted) -> None:
     h = req["headers"]
     assert req["path"] == "/api/v1/reports" and req["body"] == item.body
     assert h["X-Houqin-School"] == SCHOOL and h["Content-Type"].startswith("application/json")
-    assert verify_signature(SECRET, h["X-Houqin-Timestamp"], "POST", "/api/v1/reports", item.body,
-                            h["X-Houqin-Signature"])
+    assert verify_signature(
+        SECRET, h["X-Houqin-Timestamp"], "POST", "/api/v1/reports", item.body, h["X-Houqin-Signature"]
+    )
     sent = run.ob.get(item.report_id)
     assert sent is not None and sent.state == "sent" and sent.receipt is not None and sent.receipt["revision"] == 1
 
@@ -193,8 +209,11 @@ def test_401_stops_the_run_and_keeps_everything_pending(run: Run, hub: Scripted)
 
 def test_a_2xx_without_our_receipt_is_not_taken_as_sent(run: Run, hub: Scripted) -> None:
     item = run.ob.add(example_report("2026-09"))
-    hub.script = [(200, {}, b"<html>captive portal</html>"), (200, {}, {"report_id": "someone-else"}),
-                  (200, {}, "receipt")]
+    hub.script = [
+        (200, {}, b"<html>captive portal</html>"),
+        (200, {}, {"report_id": "someone-else"}),
+        (200, {}, "receipt"),
+    ]
     result = run.pusher().run()
     assert len(hub.requests) == 3 and [i.report_id for i in result.sent] == [item.report_id]
 

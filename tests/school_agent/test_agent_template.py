@@ -43,8 +43,10 @@ def test_one_sheet_per_section_with_chinese_labels_units_and_hidden_metadata(tmp
         meta = wb[META_SHEET]
         assert meta.sheet_state == "veryHidden" and meta.protection.sheet
         recorded = {meta[f"A{i}"].value: meta[f"B{i}"].value for i in range(1, 8)}
-        assert recorded.items() >= {
-            "school_code": SCHOOL, "period": "2026-09", "standard": "houqin/monthly-report@1"}.items()
+        assert (
+            recorded.items()
+            >= {"school_code": SCHOOL, "period": "2026-09", "standard": "houqin/monthly-report@1"}.items()
+        )
         assert wb.security.lockStructure  # sheets cannot be renamed or deleted in Excel
         ws = wb["营养餐"]
         assert ws.protection.sheet
@@ -159,8 +161,17 @@ def test_not_participating_drops_the_other_nutrition_cells_with_a_notice(tmp_pat
 
 def test_new_hazards_without_a_ref_are_numbered(tmp_path: Path) -> None:
     report = example_report("2026-09")
-    report["hazards"].append({"ref": None, "found_on": "2026-09-10", "category": "fire", "severity": "general",
-                              "description": "灭火器过期", "deadline": "2026-09-20", "rectified_on": None})
+    report["hazards"].append(
+        {
+            "ref": None,
+            "found_on": "2026-09-10",
+            "category": "fire",
+            "severity": "general",
+            "description": "灭火器过期",
+            "deadline": "2026-09-20",
+            "rectified_on": None,
+        }
+    )
     read = read_file(fill_template(_template(tmp_path), report))
     assert [h["ref"] for h in read.report["hazards"]] == ["H-2026-09-001", "H-2026-06-003", "H-2026-09-002"]
     assert any("自动编号 H-2026-09-002" in n for n in read.notices)
@@ -179,12 +190,30 @@ def test_a_school_without_boarders_may_leave_the_dormitory_sheet_empty(tmp_path:
 
 def test_template_prefills_last_months_static_values_and_open_hazards(tmp_path: Path, offline_home: Path) -> None:
     earlier = example_report("2026-08")
-    earlier["hazards"].append({"ref": "H-OLD", "found_on": "2026-05-01", "category": "fire", "severity": "major",
-                               "description": "消防通道堵塞", "deadline": "2026-05-10", "rectified_on": None})
+    earlier["hazards"].append(
+        {
+            "ref": "H-OLD",
+            "found_on": "2026-05-01",
+            "category": "fire",
+            "severity": "major",
+            "description": "消防通道堵塞",
+            "deadline": "2026-05-10",
+            "rectified_on": None,
+        }
+    )
     last = example_report("2026-09")  # H-2026-09-001 still open; H-2026-06-003 rectified
     last["enrollment"]["students"] = 812
-    last["hazards"].append({"ref": "H-OLD", "found_on": "2026-05-01", "category": "fire", "severity": "major",
-                            "description": "消防通道堵塞", "deadline": "2026-05-10", "rectified_on": "2026-09-02"})
+    last["hazards"].append(
+        {
+            "ref": "H-OLD",
+            "found_on": "2026-05-01",
+            "category": "fire",
+            "severity": "major",
+            "description": "消防通道堵塞",
+            "deadline": "2026-05-10",
+            "rectified_on": "2026-09-02",
+        }
+    )
     with Outbox(offline_home / "outbox.sqlite3") as ob:
         ob.add(earlier)
         ob.add(last)
@@ -208,8 +237,9 @@ def test_template_prefills_last_months_static_values_and_open_hazards(tmp_path: 
         wb.close()
 
 
-def test_template_of_a_sent_month_prefills_everything_for_a_correction(tmp_path: Path, offline_home: Path,
-                                                                      capsys: Any) -> None:
+def test_template_of_a_sent_month_prefills_everything_for_a_correction(
+    tmp_path: Path, offline_home: Path, capsys: Any
+) -> None:
     sent = example_report("2026-09")
     with Outbox(offline_home / "outbox.sqlite3") as ob:
         ob.add(sent)
@@ -220,8 +250,7 @@ def test_template_of_a_sent_month_prefills_everything_for_a_correction(tmp_path:
     assert _normalised(read.report) == _normalised(sent)
 
 
-def test_template_refuses_a_future_month_and_an_existing_file(tmp_path: Path, offline_home: Path,
-                                                             capsys: Any) -> None:
+def test_template_refuses_a_future_month_and_an_existing_file(tmp_path: Path, offline_home: Path, capsys: Any) -> None:
     assert main(["--home", str(offline_home), "template", "2999-01", "-o", str(tmp_path / "x.xlsx")]) == 1
     assert "不能生成未来月份" in capsys.readouterr().err
     existing = tmp_path / "filled.xlsx"

@@ -39,6 +39,16 @@ def _fresh_login_limits(app: Any) -> Any:
     yield
 
 
+@pytest.fixture(autouse=True)
+def _cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Still argon2id, with the smallest cost: the tests sign in hundreds of times."""
+    from argon2 import PasswordHasher
+
+    from district.auth import services
+
+    monkeypatch.setattr(services, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
 @pytest.fixture()
 def other_county(session: Any, county: Any) -> Any:
     """蒲城县 610526 in the same city, with one school, and 华州区 610503 in another city."""
@@ -52,10 +62,26 @@ def other_county(session: Any, county: Any) -> Any:
     t2 = Township(county_code="610303", name="东风路街道")
     session.add_all([t, t2])
     session.flush()
-    session.add(School(code="6105260001", name="蒲城县城关小学", county_code="610526", township_id=t.id,
-                       type="primary", boarding=False))
-    session.add(School(code="6103030001", name="金台区东风路小学", county_code="610303", township_id=t2.id,
-                       type="primary", boarding=False))
+    session.add(
+        School(
+            code="6105260001",
+            name="蒲城县城关小学",
+            county_code="610526",
+            township_id=t.id,
+            type="primary",
+            boarding=False,
+        )
+    )
+    session.add(
+        School(
+            code="6103030001",
+            name="金台区东风路小学",
+            county_code="610303",
+            township_id=t2.id,
+            type="primary",
+            boarding=False,
+        )
+    )
     session.flush()
     return session.get(County, "610526")
 

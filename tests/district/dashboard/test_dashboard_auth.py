@@ -35,8 +35,9 @@ def config(app: Any, **values: Any) -> Iterator[None]:
 
 
 def actions(session: Any) -> list[str]:
-    return list(session.scalars(select(AuditEntry.action).where(AuditEntry.action.like("user.%"))
-                                .order_by(AuditEntry.id)))
+    return list(
+        session.scalars(select(AuditEntry.action).where(AuditEntry.action.like("user.%")).order_by(AuditEntry.id))
+    )
 
 
 # ---------------------------------------------------------------- password and cookies
@@ -112,8 +113,7 @@ def test_rate_limited_per_username_and_per_ip(app: Any, client: Any, session: An
         assert sign_in(other_ip, "city").status_code == 302
 
 
-def test_throttled_attempts_do_not_count_towards_the_lockout(app: Any, client: Any, session: Any,
-                                                             users: Any) -> None:
+def test_throttled_attempts_do_not_count_towards_the_lockout(app: Any, client: Any, session: Any, users: Any) -> None:
     with config(app, LOGIN_PER_USER_PER_MINUTE=2):
         for _ in range(6):
             sign_in(client, "viewer", "wrong")
@@ -135,9 +135,13 @@ def test_every_dashboard_post_needs_the_token(client: Any, session: Any, users: 
     from district.reports.approval import period_state
 
     sign_in(client, "admin")
-    for path, data in [("/counties/610528/approval/2026-09/lock", {"note": "x"}),
-                       ("/account/tokens", {"name": "x"}), ("/language", {"lang": "en"}), ("/logout", {}),
-                       ("/schools/6105280001/inspection", {"date": "2026-10-01", "score": "4", "inspector": "x"})]:
+    for path, data in [
+        ("/counties/610528/approval/2026-09/lock", {"note": "x"}),
+        ("/account/tokens", {"name": "x"}),
+        ("/language", {"lang": "en"}),
+        ("/logout", {}),
+        ("/schools/6105280001/inspection", {"date": "2026-10-01", "score": "4", "inspector": "x"}),
+    ]:
         resp = client.post(path, data=data)
         assert resp.status_code == 400, path
     assert not period_state(session, "610528", "2026-09").locked
@@ -154,8 +158,7 @@ def test_token_from_before_sign_in_is_replaced(client: Any, session: Any, users:
     assert resp.status_code == 400
 
 
-def test_session_api_calls_need_the_csrf_header_bearer_calls_do_not(client: Any, session: Any,
-                                                                   users: Any) -> None:
+def test_session_api_calls_need_the_csrf_header_bearer_calls_do_not(client: Any, session: Any, users: Any) -> None:
     from district.auth.services import create_token
 
     sign_in(client, "admin")
@@ -256,8 +259,7 @@ def test_chinese_by_default_english_on_request_and_remembered(client: Any, sessi
     page = client.get("/login").get_data(as_text=True)
     assert '<html lang="zh-CN">' in page and "登录" in page
     sign_in(client, "admin")
-    resp = client.post("/language", data={"lang": "en", "next": "/counties/610528/",
-                                          "csrf_token": page_csrf(client)})
+    resp = client.post("/language", data={"lang": "en", "next": "/counties/610528/", "csrf_token": page_csrf(client)})
     assert resp.headers["Location"] == "/counties/610528/"
     page = client.get("/counties/610528/?period=2026-09").get_data(as_text=True)
     assert '<html lang="en">' in page and "Schools that have not reported" in page

@@ -25,8 +25,17 @@ ROLES = ("city", "admin", "viewer", "school")
 FOREIGN_NAMES = ("蒲城县", "金台区", "蒲城县城关小学", "金台区东风路小学", "庄里镇初级中学")
 
 # Routes that are not about any object (nothing to be in or out of scope of), and the agents' signed routes.
-UNSCOPED = {"/", "/counties", "/login", "/logout", "/language", "/account/tokens", "/api/v1/openapi.json",
-            "/api/v1/hub-keys", "/static/<path:filename>"}
+UNSCOPED = {
+    "/",
+    "/counties",
+    "/login",
+    "/logout",
+    "/language",
+    "/account/tokens",
+    "/api/v1/openapi.json",
+    "/api/v1/hub-keys",
+    "/static/<path:filename>",
+}
 AGENT_ONLY = {"/api/v1/reports", "/api/v1/reports/<report_id>", "/api/v1/feedback"}
 
 
@@ -71,9 +80,13 @@ NO_INSIDE = {("school", "county")}  # (role, argument): the role has nothing in 
 # Deviations from the rule that live in other packages' code, reported to their owners; the matrix xfails
 # (naming them) while they remain, and fails on anything else.
 KNOWN_DEVIATIONS = {
-    ("school", "POST", "/api/v1/schools/<code>/inspections", "in"):
-        "scoring API answers 404, not 403, to a school viewer posting an inspection of their own school "
-        "(district/scoring/api.py add_inspection calls require_county_admin, whose require_county 404s)",
+    (
+        "school",
+        "POST",
+        "/api/v1/schools/<code>/inspections",
+        "in",
+    ): "scoring API answers 404, not 403, to a school viewer posting an inspection of their own school "
+    "(district/scoring/api.py add_inspection calls require_county_admin, whose require_county 404s)",
 }
 
 JSON_BODIES = {
@@ -105,8 +118,7 @@ def _routes(app: Any) -> list[tuple[Any, str]]:
     return out
 
 
-def _request(client: Any, rule: Any, method: str, path: str, role: str, tokens: dict[str, str],
-             csrf: str) -> Any:
+def _request(client: Any, rule: Any, method: str, path: str, role: str, tokens: dict[str, str], csrf: str) -> Any:
     if rule.rule.startswith("/api/"):
         headers = {"Authorization": f"Bearer {tokens[role]}"}
         if method == "GET":
@@ -114,8 +126,14 @@ def _request(client: Any, rule: Any, method: str, path: str, role: str, tokens: 
         return client.open(path, method=method, headers=headers, json=JSON_BODIES.get(rule.rule, {}))
     if method == "GET":
         return client.get(path)
-    data = {"csrf_token": csrf, "note": "matrix", "date": "2026-10-10", "score": "4.5", "inspector": "督导 李",
-            "notes": ""}
+    data = {
+        "csrf_token": csrf,
+        "note": "matrix",
+        "date": "2026-10-10",
+        "score": "4.5",
+        "inspector": "督导 李",
+        "notes": "",
+    }
     return client.open(path, method=method, data=data)
 
 
@@ -144,8 +162,9 @@ def world(session: Any, users: dict[str, Any]) -> tuple[World, dict[str, str]]:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_scope_matrix(app: Any, client: Any, session: Any, users: dict[str, Any],
-                      world: tuple[World, dict[str, str]], role: str) -> None:
+def test_scope_matrix(
+    app: Any, client: Any, session: Any, users: dict[str, Any], world: tuple[World, dict[str, str]], role: str
+) -> None:
     w, tokens = world
     assert sign_in(client, role).status_code == 302
     csrf = page_csrf(client)
@@ -162,8 +181,9 @@ def test_scope_matrix(app: Any, client: Any, session: Any, users: dict[str, Any]
         if rule.rule in AGENT_ONLY:
             resp = _request(client, rule, method, _build(rule, role, True, w), role, tokens, csrf)
             if resp.status_code != 401:
-                problems.append(f"{method} {rule.rule}: a bureau user must not pass as a school agent "
-                                f"({resp.status_code})")
+                problems.append(
+                    f"{method} {rule.rule}: a bureau user must not pass as a school agent ({resp.status_code})"
+                )
             continue
         no_inside = any((role, arg) in NO_INSIDE for arg in rule.arguments)
         outside = _build(rule, role, False, w)
@@ -178,8 +198,9 @@ def test_scope_matrix(app: Any, client: Any, session: Any, users: dict[str, Any]
         resp = _request(client, rule, method, inside, role, tokens, csrf)
         if no_inside:
             if resp.status_code != 404:
-                problem(f"{method} {inside} (nothing in scope for {role}): {resp.status_code}, not 404", rule,
-                        method, "in")
+                problem(
+                    f"{method} {inside} (nothing in scope for {role}): {resp.status_code}, not 404", rule, method, "in"
+                )
         elif resp.status_code in (401, 404) or resp.status_code >= 500:
             problem(f"{method} {inside} (in scope): {resp.status_code}", rule, method, "in")
     assert not problems, "\n".join(problems)
@@ -188,8 +209,14 @@ def test_scope_matrix(app: Any, client: Any, session: Any, users: dict[str, Any]
 
 
 def test_matrix_knows_every_argument(app: Any) -> None:
-    unknown = sorted({(r.rule, a) for r in app.url_map.iter_rules() for a in r.arguments
-                      if r.rule not in UNSCOPED and r.rule not in AGENT_ONLY and a not in ARGUMENTS})
+    unknown = sorted(
+        {
+            (r.rule, a)
+            for r in app.url_map.iter_rules()
+            for a in r.arguments
+            if r.rule not in UNSCOPED and r.rule not in AGENT_ONLY and a not in ARGUMENTS
+        }
+    )
     assert not unknown, f"add these URL arguments to the scope matrix: {unknown}"
 
 

@@ -250,8 +250,8 @@ def test_more_than_15_digits_stay_exact_as_text():
 
     from district.nutrition.xlsx import _put
 
-    ws = Workbook().active
-    big = _put(ws, 1, 1, "12345678901234.56", "money")  # 16 significant digits
+    ws = Workbook(write_only=True).create_sheet()
+    big = _put(ws, "12345678901234.56", "money")  # 16 significant digits
     assert (big.value, big.data_type) == ("12345678901234.56", "s")
-    ok = _put(ws, 2, 1, "1234567890123.45", "money")  # 15: exact as a number
+    ok = _put(ws, "1234567890123.45", "money")  # 15: exact as a number
     assert ok.value == Decimal("1234567890123.45") and ok.number_format == MONEY

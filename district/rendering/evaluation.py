@@ -1,0 +1,710 @@
+"""What the evaluation reports (评估报告) print: context builders for ``school_evaluation.html`` and
+``county_summary.html``.
+
+Every figure comes from a service; nothing here scores anything:
+
+- the score, grade, status, rank, coverage, flags and indicator rows: the ranking snapshot the job pinned
+  (``district.scoring.services.school_view`` / ``ranking_view``: the one scoring engine's output);
+- month-by-month reporting: ``ReportHead`` (``on_time``, ``first_received_at``) against the engine's expected
+  months; deadlines from ``houqin_standard.period_deadline`` with the county's deadline day;
+- the hazard rectification list (整改清单): ``district.reports.hazards.hazard_ledger``;
+- the fund summary and its anomalies: ``district.nutrition.services.school_fund_history`` (the fund engine);
+- completeness and timeliness by township: ``district.reports.completeness.county_completeness``;
+- campaign progress: ``district.scoring.services.county_campaign_progress``;
+- the chain head digest: ``district.audit.heads.county_heads`` (pinned by the job when it starts).
+
+What is added here is presentation only: the engine's exact indicator figures summed per area for the
+seven-area chart (and averaged over the county's schools for its dashed reference), counts of schools per
+grade, the count of schools per indicator whose earned/available is below 60 %, and the engine's English input
+names turned into the report standard's Chinese field labels.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from district.nutrition.anomalies import ANOMALY_CODES
+from district.registry.models import County, School, Township
+from district.rendering.charts import bar_chart_svg, radar_chart_svg
+from district.rendering.templating import period_zh, render_html
+from district.reports.completeness import county_completeness
+from district.reports.hazards import LedgerEntry, hazard_ledger
+from district.reports.models import ReportHead, ReportRevision
+from district.scoring import services as scoring
+from district.scoring.engine import STATUS_LABELS, Window, round_half_up
+from district.scoring.models import RankingSnapshot
+from houqin_standard import SHANGHAI, STANDARD_ID, period_deadline, today_shanghai
+from houqin_standard.fields import ENUM_LABELS, SECTIONS
+
+__all__ = [
+    "COUNTY_TEMPLATE",
+    "FAILING_SHARE",
+    "SCHOOL_TEMPLATE",
+    "Verification",
+    "area_rates",
+    "county_summary_context",
+    "county_summary_html",
+    "failing_indicators",
+    "grade_distribution",
+    "inputs_zh",
+    "school_evaluation_context",
+    "school_evaluation_html",
+    "window_label",
+]
+
+SCHOOL_TEMPLATE = "school_evaluation.html"
+COUNTY_TEMPLATE = "county_summary.html"
+#: An indicator "fails" for a school when earned / available is below this share (county summary).
+FAILING_SHARE = Fraction(3, 5)
+#: Periods per table of the township completeness grid (more would not fit an A4 landscape page).
+PERIODS_PER_TABLE = 12
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What a PDF says about itself: its document number, when it was made, the chain heads it was built on and
+    where to check it. The file's own SHA-256 cannot be printed inside it; the hub records it after rendering."""
+
+    document_no: str
+    made_at: dt.datetime
+    chain_digest: str
+    verify_base: str | None = None
+    job_id: int | None = None
+
+    @property
+    def url_pattern(self) -> str:
+        base = (self.verify_base or "").rstrip("/")
+        return f"{base}/verify/<本文件的 SHA-256>"
+
+
+def window_label(window: Window) -> str:
+    """``"2026年1月—2026年10月"`` (one month: ``"2026年10月"``)."""
+    if window.period_from == window.period_to:
+        return period_zh(window.period_from)
+    return f"{period_zh(window.period_from)}—{period_zh(window.period_to)}"
+
+
+def _iso_shanghai(t: dt.datetime, seconds: bool = True) -> str:
+    return t.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def _fraction(text: str | None) -> Fraction | None:
+    """An exact figure of the engine (``"45"``, ``"916.2"``, ``"325800/82397"``)."""
+    if text is None:
+        return None
+    return Fraction(text)
+
+
+def _percent(ratio: Fraction | None, places: int = 1) -> Decimal | None:
+    return None if ratio is None else round_half_up(ratio * 100, places)
+
+
+def exact_display(text: str | None, places: int = 4) -> str | None:
+    """An exact engine figure for print: ``"45"`` as it is, ``"325800/82397"`` as ``"≈ 3.9541"``."""
+    if text is None or "/" not in text:
+        return text
+    return f"≈ {round_half_up(Fraction(text), places):f}"
+
+
+# ------------------------------------------------------------------------------------------------ labels
+
+_FIELD_ZH: dict[str, str] = {f.key: f.label_zh for s in SECTIONS for f in s.fields}
+_STATUS_ZH = {code: pair[0] for code, pair in ENUM_LABELS["campus_status"].items()}
+_ANOMALY_ZH = {code: name.zh for code, name in ANOMALY_CODES.items()}
+_SEVERITY_ZH = {"major": "重大", "general": "一般"}
+
+# The engine's input names (district/scoring/engine.py) in the report's language. Unknown names stay as
+# they are: a new engine input shows up in English rather than disappearing.
+_INPUT_ZH = {
+    "latest report": "最近一期报表",
+    "reported months": "已报送月数",
+    "participating months": "参加营养餐月数",
+    "expected months": "应报送月数",
+    "inspections in W": "期内现场督查次数",
+    "inspection id": "督查记录编号",
+    "inspection date": "督查日期",
+    "inspection score": "督查得分",
+    "max score": "满分",
+    "target": "目标比例",
+    "ratio": "比例",
+    "required": "应达次数",
+    "fund-compliant months": "资金合规月数",
+    "overdue open major hazards": "逾期未整改重大隐患",
+    "schools in median": "参与中位数的同类学校",
+    "e": "生均用电 e",
+    "w": "生均用水 w",
+    "median e": "同类学校生均用电中位数",
+    "median w": "同类学校生均用水中位数",
+    "r_e": "用电比 e/中位数",
+    "r_w": "用水比 w/中位数",
+    "f(r_e)": "用电得分系数",
+    "f(r_w)": "用水得分系数",
+    "out of": "满项数",
+}
+_NOTE_PHRASES = (
+    ("not applicable: ", "不适用："),
+    ("in the latest report", "（最近一期报表）"),
+    ("the school participated in no month of W", "期内未参加营养改善计划"),
+    ("no boarders in the latest report", "最近一期报表无住宿生"),
+    ("no bureau inspection dated inside W: 0 points", "期内无县局现场督查：0 分"),
+    ("the latest inspection inside W (same date: the highest id)", "取期内最近一次现场督查（同日取编号最大者）"),
+    ("nothing to check, full", "无需核查，满分"),
+    ("nothing required: full", "无要求，满分"),
+    (": full marks", "：满分"),
+    (": full", "：满分"),
+    ("reported months", "已报送月数"),
+    ("participating months", "参加营养餐月数"),
+    ("clean months", "帐物相符月数"),
+    ("months with none of", "无下列异常的月数："),
+    ("months with", "月数："),
+    ("overdue open major hazard(s) at", "项逾期未整改重大隐患，截至"),
+    ("floor 0", "最低 0 分"),
+    ("items met", "达标项数"),
+    ("done / required", "完成 / 应达"),
+    (" true", ""),
+    (" and ", "且"),
+)
+
+
+def _leaf_zh(name: str) -> str:
+    return _FIELD_ZH.get(name, name)
+
+
+def _input_name_zh(name: str) -> str:
+    if name in _INPUT_ZH:
+        return _INPUT_ZH[name]
+    if m := re.fullmatch(r"Σ (\w+)", name):
+        return f"Σ {_leaf_zh(m[1])}"
+    if m := re.fullmatch(r"months with (\w+) = 0", name):
+        return f"{_leaf_zh(m[1])}为 0 的月数"
+    if m := re.fullmatch(r"months with ([\w ]+)", name):
+        return "、".join(_leaf_zh(f) for f in m[1].split(" and ")) + "均为“是”的月数"
+    if m := re.fullmatch(r"carry-over basis of (\d{4}-\d{2})", name):
+        return f"{m[1]} 结转依据月份"
+    if m := re.fullmatch(r"anomalies (\d{4}-\d{2})", name):
+        return f"{m[1]} 资金异常"
+    if m := re.fullmatch(r"hazard (.+)", name):
+        return f"隐患 {m[1]}"
+    return _leaf_zh(name)
+
+
+def _input_value_zh(name: str, value: str) -> str:
+    if value in _STATUS_ZH:
+        return f"{_STATUS_ZH[value]}"
+    if name.startswith("anomalies "):
+        return "、".join(_ANOMALY_ZH.get(c.strip(), c.strip()) for c in value.split(","))
+    if m := re.fullmatch(r"(major|general), deadline (\S+), rectified_on (\S+)", value):
+        done = "未整改" if m[3] == "open" else f"{m[3]} 整改完成"
+        return f"{_SEVERITY_ZH[m[1]]}，整改期限 {m[2]}，{done}"
+    return value
+
+
+def inputs_zh(inputs: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The figures an indicator used, named with the standard's Chinese labels: ``("Σ 本月供餐天数", "68")``."""
+    return [(_input_name_zh(k), _input_value_zh(k, v)) for k, v in inputs.items()]
+
+
+def note_zh(note: str) -> str:
+    """The engine's formula note with field names in Chinese (anomaly codes by their Chinese names)."""
+    text = note
+    for code, zh in _ANOMALY_ZH.items():
+        text = text.replace(code, zh)
+    text = re.sub(r"\b[a-z]+(?:_[a-z0-9]+)+\b|\b(?:shop|toilets|hygiene|wiring|boarders|invoices|drills)\b",
+                  lambda m: _leaf_zh(m[0]), text)  # fmt: skip
+    for en, zh in _NOTE_PHRASES:
+        text = text.replace(en, zh)
+    for code, zh in _STATUS_ZH.items():
+        text = re.sub(rf"\b{code}\b", zh, text)
+    return text
+
+
+def flag_zh(flag: str) -> str:
+    """``missing:2026-03`` → 缺报 2026年3月; ``awaiting_inspection`` → 待县局现场督查; ``veto:x=1`` → 一票否决。"""
+    if flag == "awaiting_inspection":
+        return "期内尚无县局现场督查"
+    if flag.startswith("missing:"):
+        return f"缺报 {period_zh(flag.split(':', 1)[1])}"
+    if flag.startswith("veto:"):
+        name, _sep, value = flag.split(":", 1)[1].partition("=")
+        return f"一票否决：{_leaf_zh(name)} {value}"
+    return flag
+
+
+# ------------------------------------------------------------------------------------------------ areas
+
+
+def area_rates(row: Mapping[str, Any]) -> dict[str, tuple[Fraction, Fraction]]:
+    """Per area of one school's indicator rows: (Σ exact earned, Σ available) over the applicable rows."""
+    out: dict[str, tuple[Fraction, Fraction]] = {}
+    for ind in row.get("indicators") or ():
+        earned, available = out.get(ind["area"], (Fraction(0), Fraction(0)))
+        if ind["applicable"]:
+            earned += _fraction(ind["earned_exact"]) or Fraction(0)
+            available += _fraction(ind["available"]) or Fraction(0)
+        out[ind["area"]] = (earned, available)
+    return out
+
+
+def _areas(results: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """(code, Chinese label) of the rubric's areas, in the rubric's order (as the engine listed the rows)."""
+    seen: dict[str, str] = {}
+    for row in results:
+        for ind in row.get("indicators") or ():
+            seen.setdefault(ind["area"], ind.get("area_zh") or ind["area"])
+        if seen:
+            break
+    return list(seen.items())
+
+
+def _county_area_means(results: Sequence[Mapping[str, Any]]) -> dict[str, Fraction]:
+    """The mean over the county's scored schools of each school's area rate (schools where it applies)."""
+    sums: dict[str, list[Fraction]] = {}
+    for row in results:
+        for area, (earned, available) in area_rates(row).items():
+            if available > 0:
+                sums.setdefault(area, []).append(earned / available)
+    return {area: sum(rates, Fraction(0)) / len(rates) for area, rates in sums.items()}
+
+
+def _area_chart(row: Mapping[str, Any], results: Sequence[Mapping[str, Any]]) -> tuple[Any, list[dict[str, Any]]]:
+    areas = _areas(results)
+    mine = area_rates(row)
+    means = _county_area_means(results)
+    table = []
+    for code, label in areas:
+        earned, available = mine.get(code, (Fraction(0), Fraction(0)))
+        rate = earned / available if available > 0 else None
+        table.append(
+            {
+                "label": label,
+                "earned": round_half_up(earned, 2) if available > 0 else None,
+                "available": round_half_up(available, 2),
+                "rate": _percent(rate),
+                "county_rate": _percent(means.get(code)),
+            }
+        )
+    if len(areas) < 3 or not row.get("indicators"):
+        return None, table
+    chart = radar_chart_svg(
+        [(t["label"], t["rate"], 100) for t in table],
+        width=520,
+        height=330,
+        reference=[t["county_rate"] for t in table],
+        series_label="本校得分率（%）",
+        reference_label="全县平均得分率（%）",
+    )
+    return chart, table
+
+
+# ------------------------------------------------------------------------------------------------ school
+
+
+def _school(session: Session, school_code: str) -> tuple[School, str, County]:
+    row = session.execute(
+        select(School, Township.name).join(Township, Township.id == School.township_id).where(School.code == school_code)
+    ).first()
+    if row is None:
+        raise LookupError(school_code)
+    school, township = row
+    county = session.get(County, school.county_code)
+    assert county is not None
+    return school, township, county
+
+
+def _month_rows(
+    session: Session, school: School, county: County, window: Window, expected: Iterable[str], now: dt.datetime
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    heads = {
+        h.period: h
+        for h in session.scalars(
+            select(ReportHead).where(
+                ReportHead.school_code == school.code,
+                ReportHead.period >= window.period_from,
+                ReportHead.period <= window.period_to,
+            )
+        )
+    }
+    expected_set = set(expected)
+    counts = {"expected": 0, "on_time": 0, "late": 0, "missing": 0, "pending": 0}
+    rows = []
+    for period in window.periods:
+        deadline = period_deadline(period, county.deadline_day)
+        head = heads.get(period)
+        row: dict[str, Any] = {
+            "period": period,
+            "deadline": deadline.astimezone(SHANGHAI).date(),
+            "first_received_at": _iso_shanghai(head.first_received_at, False) if head else None,
+            "revisions": head.revisions if head else None,
+            "revision_id": head.revision_id if head else None,
+            "days_late": None,
+        }
+        if period not in expected_set:
+            off = int(period[5:7]) in county.break_month_set
+            row.update(state="break" if off else "inactive", label="假期，不需报送" if off else "不在办学期内")
+        elif head is not None:
+            counts["expected"] += 1
+            if head.on_time:
+                counts["on_time"] += 1
+                row.update(state="on_time", label="按时")
+            else:
+                counts["late"] += 1
+                late = (head.first_received_at.astimezone(SHANGHAI).date() - row["deadline"]).days
+                row.update(state="late", label="逾期", days_late=max(1, late))
+        elif now > deadline:
+            counts["expected"] += 1
+            counts["missing"] += 1
+            row.update(state="missing", label="未报送")
+        else:
+            counts["expected"] += 1
+            counts["pending"] += 1
+            row.update(state="pending", label="未到截止日期")
+        rows.append(row)
+    return rows, counts
+
+
+def _hazard_rows(
+    session: Session, school_code: str, window: Window, as_of: dt.date
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The 整改清单: ledger entries open on ``as_of`` or rectified inside the window, overdue first."""
+    entries: list[LedgerEntry] = [
+        e
+        for e in hazard_ledger(session, school_code=school_code, as_of_period=window.period_to)
+        if e.found_on <= as_of and (e.is_open(as_of) or (e.rectified_on is not None and e.rectified_on >= window.first_day))
+    ]
+
+    def order(e: LedgerEntry) -> tuple[int, int, int, str]:
+        overdue = e.days_overdue(as_of)
+        rank = 0 if overdue else (1 if e.is_open(as_of) else 2)
+        return (rank, e.severity != "major", -overdue, e.ref)
+
+    rows = []
+    counts = {"total": 0, "open": 0, "overdue": 0, "overdue_major": 0, "rectified": 0}
+    for e in sorted(entries, key=order):
+        overdue = e.days_overdue(as_of)
+        counts["total"] += 1
+        if e.is_open(as_of):
+            counts["open"] += 1
+            if overdue:
+                counts["overdue"] += 1
+                counts["overdue_major"] += e.severity == "major"
+            state, label = ("overdue", f"逾期 {overdue} 天") if overdue else ("open", "整改中")
+        else:
+            counts["rectified"] += 1
+            state, label = "rectified", "已整改"
+        rows.append(
+            {
+                "ref": e.ref,
+                "category": ENUM_LABELS["hazard_category"].get(e.category, (e.category, ""))[0],
+                "severity": e.severity,
+                "severity_zh": _SEVERITY_ZH.get(e.severity, e.severity),
+                "description": e.description,
+                "found_on": e.found_on,
+                "deadline": e.deadline,
+                "rectified_on": e.rectified_on if e.rectified_on and e.rectified_on <= as_of else None,
+                "state": state,
+                "label": label,
+                "period": e.period,
+                "revision_id": e.revision_id,
+            }
+        )
+    return rows, counts
+
+
+def _fund(session: Session, school_code: str, window: Window) -> dict[str, Any]:
+    from district.nutrition import services as nutrition
+
+    try:
+        history = nutrition.school_fund_history(session, school_code, window.period_from, window.period_to)
+    except nutrition.WindowError as exc:
+        return {"available": False, "reason": exc.zh, "totals": None, "anomalies": []}
+    totals = history.totals.to_dict("zh") if history.totals is not None else None
+    anomalies = [
+        {"period": a.period, "code": a.code, "name": a.name_zh, "message": a.zh}
+        for m in history.months
+        for a in m.anomalies
+    ]
+    return {
+        "available": True,
+        "reason": None,
+        "totals": totals,
+        "anomalies": anomalies,
+        "standard_rate": history.standard_rate,
+        "supply_mode": (
+            ENUM_LABELS["supply_mode"].get(totals["supply_mode"], (totals["supply_mode"], ""))[0]
+            if totals and totals.get("supply_mode")
+            else None
+        ),
+    }
+
+
+def _revisions(session: Session, revision_ids: Iterable[int]) -> list[dict[str, Any]]:
+    ids = sorted(set(revision_ids))
+    if not ids:
+        return []
+    rows = session.scalars(select(ReportRevision).where(ReportRevision.id.in_(ids)))
+    return [
+        {
+            "id": r.id,
+            "period": r.period,
+            "revision": r.revision,
+            "received_at": _iso_shanghai(r.received_at),
+            "content_sha256": r.content_sha256,
+            "chain_seq": r.chain_seq,
+            "chain_hash": r.chain_hash,
+        }
+        for r in sorted(rows, key=lambda r: (r.period, r.revision, r.id))
+    ]
+
+
+def school_evaluation_context(
+    session: Session,
+    snapshot: RankingSnapshot,
+    school_code: str,
+    verification: Verification,
+    *,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """Everything ``school_evaluation.html`` prints for one school, from ``snapshot`` (the pinned ranking).
+
+    Raises ``LookupError`` (unknown school) or ``district.scoring.services.NotRanked`` (no expected month in the
+    snapshot's window, so the engine did not list it).
+    """
+    school, township, county = _school(session, school_code)
+    if school.county_code != snapshot.county_code:
+        raise LookupError(school_code)
+    now = now or verification.made_at
+    window = Window(snapshot.period_from, snapshot.period_to)
+    row = scoring.school_view(snapshot, school_code)
+    results: list[dict[str, Any]] = list(snapshot.results)
+    chart, areas = _area_chart(row, results)
+    months, month_counts = _month_rows(session, school, county, window, row.get("expected_periods") or (), now)
+    as_of = min(window.last_day, today_shanghai(now))
+    hazards, hazard_counts = _hazard_rows(session, school.code, window, as_of)
+    indicators = []
+    revision_ids: list[int] = []
+    for ind in row.get("indicators") or ():
+        revision_ids += ind["revision_ids"]
+        indicators.append(
+            {
+                **ind,
+                "inputs_zh": inputs_zh(ind["inputs"]),
+                "note_zh": note_zh(ind["note"]),
+            }
+        )
+    schools_ranked = row["schools_ranked"]
+    same_type = sum(1 for r in results if r["type"] == row["type"] and r.get("rank") is not None)
+    return {
+        "kind": "school_evaluation",
+        "school": {
+            "code": school.code,
+            "name": school.name,
+            "type": ENUM_LABELS["school_type"].get(school.type, (school.type, ""))[0],
+            "township": township,
+            "boarding": school.boarding,
+        },
+        "county": f"{county.name}（{county.code}）",
+        "county_name": county.name,
+        "county_code": county.code,
+        "window": window_label(window),
+        "window_from": window.period_from,
+        "window_to": window.period_to,
+        "generated_at": verification.made_at,
+        "standard_id": STANDARD_ID,
+        "score": row,
+        "status_zh": STATUS_LABELS.get(row["status"], (row["status"], ""))[0],
+        "coverage": Decimal(row["coverage"]),
+        "earned_total": exact_display(row.get("earned_total")),
+        "available_total": exact_display(row.get("available_total")),
+        "flags": [flag_zh(f) for f in row["flags"]],
+        "schools_ranked": schools_ranked,
+        "schools_same_type": same_type,
+        "indicators": indicators,
+        "area_chart": chart,
+        "areas": areas,
+        "months": months,
+        "month_counts": month_counts,
+        "hazards": hazards,
+        "hazard_counts": hazard_counts,
+        "hazards_as_of": as_of,
+        "fund": _fund(session, school.code, window),
+        "revisions": _revisions(session, revision_ids),
+        "snapshot": {
+            "id": snapshot.id,
+            "computed_at": _iso_shanghai(snapshot.computed_at, False),
+            "rubric_version": snapshot.rubric_version,
+        },
+        "verification": verification,
+    }
+
+
+def school_evaluation_html(context: Mapping[str, Any]) -> str:
+    return render_html(SCHOOL_TEMPLATE, **context)
+
+
+# ------------------------------------------------------------------------------------------------ county
+
+
+def grade_distribution(results: Sequence[Mapping[str, Any]], grades: Sequence[str]) -> list[dict[str, Any]]:
+    """Schools per grade (in ``grades`` order, best first), then those without a score."""
+    counts = {g: 0 for g in grades}
+    unscored = 0
+    for r in results:
+        if r.get("grade") is None:
+            unscored += 1
+        else:
+            counts[r["grade"]] = counts.get(r["grade"], 0) + 1
+    total = len(results)
+    def share(n: int) -> Decimal | None:
+        return round_half_up(Fraction(n, total), 4) if total else None
+
+    rows = [{"grade": g, "count": n, "share": share(n)} for g, n in counts.items()]
+    rows.append({"grade": "无成绩（期内无报表）", "count": unscored, "share": share(unscored)})
+    return rows
+
+
+def failing_indicators(results: Sequence[Mapping[str, Any]], limit: int | None = 10) -> list[dict[str, Any]]:
+    """Indicators most often below ``FAILING_SHARE`` of their available points, counted across schools.
+
+    For each indicator code: ``failing`` = schools whose row is applicable with exact earned / available below
+    60 %, ``applicable`` = schools whose row is applicable. Most failing first, then by code; only indicators
+    with at least one failing school.
+    """
+    stats: dict[str, dict[str, Any]] = {}
+    for r in results:
+        for ind in r.get("indicators") or ():
+            entry = stats.setdefault(
+                ind["code"],
+                {"code": ind["code"], "name": ind["name_zh"], "area": ind.get("area_zh") or ind["area"],
+                 "points": ind["points"], "failing": 0, "applicable": 0},
+            )  # fmt: skip
+            if not ind["applicable"]:
+                continue
+            available = _fraction(ind["available"]) or Fraction(0)
+            if available <= 0:
+                continue
+            entry["applicable"] += 1
+            earned = _fraction(ind["earned_exact"]) or Fraction(0)
+            if earned / available < FAILING_SHARE:
+                entry["failing"] += 1
+    rows = [s for s in stats.values() if s["failing"] > 0]
+    for s in rows:
+        s["share"] = round_half_up(Fraction(s["failing"], s["applicable"]), 4)
+    rows.sort(key=lambda s: (-s["failing"], s["code"]))
+    return rows if limit is None else rows[:limit]
+
+
+def _completeness_tables(
+    session: Session, county_code: str, window: Window, now: dt.datetime
+) -> list[dict[str, Any]]:
+    """The completeness service's figures per township and period, cut into tables of 12 periods."""
+    per_period = [county_completeness(session, county_code, p, now=now).to_dict() for p in window.periods]
+    by_township = [{t["township"]: t for t in c["by_township"]} for c in per_period]
+    townships = sorted({name for d in by_township for name in d})
+    tables = []
+    for start in range(0, len(per_period), PERIODS_PER_TABLE):
+        chunk = range(start, min(start + PERIODS_PER_TABLE, len(per_period)))
+        rows = []
+        for name in townships:
+            cells = []
+            for i in chunk:
+                cell = by_township[i].get(name)
+                cells.append(None if per_period[i]["break_month"] or not cell or not cell["expected"] else cell)
+            rows.append({"township": name, "cells": cells})
+        total = [
+            None if per_period[i]["break_month"] or not per_period[i]["expected"] else per_period[i] for i in chunk
+        ]
+        tables.append(
+            {
+                "periods": [per_period[i]["period"] for i in chunk],
+                "breaks": [per_period[i]["break_month"] for i in chunk],
+                "rows": rows,
+                "total": total,
+            }
+        )
+    return tables
+
+
+def county_summary_context(
+    session: Session, snapshot: RankingSnapshot, verification: Verification, *, now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """Everything ``county_summary.html`` prints for the county of ``snapshot`` (the pinned ranking)."""
+    county = session.get(County, snapshot.county_code)
+    if county is None:
+        raise LookupError(snapshot.county_code)
+    now = now or verification.made_at
+    window = Window(snapshot.period_from, snapshot.period_to)
+    view = scoring.ranking_view(session, snapshot)
+    results: list[dict[str, Any]] = list(snapshot.results)
+    year = int(window.period_to[:4])
+    progress = scoring.county_campaign_progress(session, county.code, year, trigger="pdf", now=now)
+    if progress is None:  # no period of that year past its deadline: the window's own figures
+        progress = {"county_code": county.code, "window": view["window"], **dict(snapshot.campaign)}
+    rubric = scoring.county_rubric(session, county)
+    grades = [g.zh for g in rubric.grades] if rubric.version == snapshot.rubric_version else []
+    distribution = grade_distribution(results, grades or sorted({r["grade"] for r in results if r["grade"]}))
+    total = len(results)
+    chart = None
+    if total:
+        chart = bar_chart_svg(
+            [(d["grade"], d["count"], total) for d in distribution],
+            width=560,
+            title="",
+            value_format=lambda v, m: f"{v} 所",
+        )
+    status_counts: dict[str, int] = {}
+    for r in results:
+        status_counts[r["status"]] = status_counts.get(r["status"], 0) + 1
+    statuses = [
+        {"status": code, "label": zh, "count": status_counts.get(code, 0)} for code, (zh, _en) in STATUS_LABELS.items()
+    ]
+    rows = [
+        {
+            **r,
+            "type_zh": ENUM_LABELS["school_type"].get(r["type"], (r["type"], ""))[0],
+            "status_zh": STATUS_LABELS.get(r["status"], (r["status"], ""))[0],
+            "missing": sum(1 for f in r["flags"] if f.startswith("missing:")),
+            "awaiting_inspection": "awaiting_inspection" in r["flags"],
+            "veto": [flag_zh(f) for f in r["flags"] if f.startswith("veto:")],
+        }
+        for r in view["schools"]
+    ]
+    return {
+        "kind": "county_summary",
+        "county": f"{county.name}（{county.code}）",
+        "county_name": county.name,
+        "county_code": county.code,
+        "window": window_label(window),
+        "window_from": window.period_from,
+        "window_to": window.period_to,
+        "generated_at": verification.made_at,
+        "standard_id": STANDARD_ID,
+        "rows": rows,
+        "schools_listed": total,
+        "schools_ranked": sum(1 for r in results if r["rank"] is not None),
+        "progress": progress,
+        "distribution": distribution,
+        "grade_chart": chart,
+        "statuses": statuses,
+        "failing": failing_indicators(results),
+        "failing_share": round_half_up(FAILING_SHARE, 2),
+        "completeness": _completeness_tables(session, county.code, window, now),
+        "snapshot": {
+            "id": snapshot.id,
+            "computed_at": _iso_shanghai(snapshot.computed_at, False),
+            "rubric_version": snapshot.rubric_version,
+        },
+        "verification": verification,
+    }
+
+
+def county_summary_html(context: Mapping[str, Any]) -> str:
+    return render_html(COUNTY_TEMPLATE, **context)

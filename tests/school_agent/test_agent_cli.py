@@ -1,0 +1,64 @@
+"""Command-line details: the deadline lines of status, a submit while another sync holds the lock, --version."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from school_agent import __version__
+from school_agent.cli import _deadline_lines, main
+from school_agent.config import LOCK_NAME
+from school_agent.lock import FileLock
+from school_agent.outbox import Outbox
+from tests.school_agent.hubproc import SCHOOL, example_report, write_json
+
+
+def test_deadlines_days_left_and_overdue(tmp_path: Path) -> None:
+    with Outbox(tmp_path / "o.sqlite3") as ob:
+        assert _deadline_lines(ob, SCHOOL, 5, date(2026, 11, 3)) == [
+            "上月（2026-10）报表尚未提交：截止 2026-11-05 23:59，还有 2 天",
+            "本月（2026-11）报表截止 2026-12-05 23:59，还有 32 天",
+        ]
+        assert _deadline_lines(ob, SCHOOL, 5, date(2026, 11, 5))[0].endswith("今天截止！")
+        assert _deadline_lines(ob, SCHOOL, 5, date(2026, 11, 21))[0] == (
+            "上月（2026-10）报表尚未提交，已逾期 16 天（截止 2026-11-05 23:59），请尽快提交"
+        )
+        ob.add(example_report("2026-10"))
+        assert _deadline_lines(ob, SCHOOL, 10, date(2026, 11, 21)) == [
+            "本月（2026-11）报表截止 2026-12-10 23:59，还有 19 天"  # a county whose deadline day is the 10th
+        ]
+
+
+def test_submit_while_another_sync_holds_the_lock_keeps_the_report_queued(
+    tmp_path: Path, offline_home: Path, capsys: Any
+) -> None:
+    lock = FileLock(offline_home / LOCK_NAME)
+    assert lock.acquire()
+    try:
+        path = write_json(tmp_path / "r.json", example_report("2026-09"))
+        code = main(["--home", str(offline_home), "submit", str(path), "--wait-lock", "0.2"])
+        text = capsys.readouterr().out
+    finally:
+        lock.release()
+    assert code == 3
+    assert "另一个同步正在进行，这份报表已安全保存在发件箱" in text
+    with Outbox(offline_home / "outbox.sqlite3") as ob:
+        (item,) = ob.items()
+    assert item.state == "pending" and item.attempts == 0
+    assert main(["--home", str(offline_home), "sync", "--max-attempts", "1"]) == 3  # the hub is not there
+
+
+def test_a_scheduled_sync_with_nothing_to_do_is_silent(offline_home: Path, capsys: Any) -> None:
+    assert main(["--home", str(offline_home), "sync", "--quiet"]) == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_version_and_help(capsys: Any) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0 and __version__ in capsys.readouterr().out
+    assert main([]) == 2
+    assert "学校后勤月报上报程序" in capsys.readouterr().out
