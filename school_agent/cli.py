@@ -55,7 +55,7 @@ from .config import (
 )
 from .lock import FileLock
 from .outbox import Outbox, OutboxItem
-from .reader import InputError, ReadResult, read_file
+from .reader import InputError, ReadResult, describe_issue, read_file, where_in_template
 from .sync import Pusher, SyncOptions, SyncResult
 
 EXIT_OK = 0
@@ -150,10 +150,14 @@ def _print_refusal(item: OutboxItem, read: ReadResult | None = None, prefix: str
         out(f"{prefix}  该月份已由教育局审核锁定。请联系教育局解锁后运行：houqin-agent retry {item.report_id[:8]}")
     elif code == "report_id_conflict":
         out(f"{prefix}  同一编号已提交过不同内容。如需修改，请使用 houqin-agent correct {item.period} 文件名")
+    from_template = (item.source or "").lower().endswith((".xlsx", ".xlsm"))
     for d in e.get("details") or []:
         path = str(d.get("path", ""))
-        where = read.where(path) if read is not None else (path or "/")
-        out(f"{prefix}  {where} {d.get('message', d.get('code', ''))}")
+        if read is not None:
+            where = read.where(path)
+        else:
+            where = where_in_template(path) if from_template else (path or "/")
+        out(f"{prefix}  {describe_issue(where, path, str(d.get('code', '')), str(d.get('message', '')))}")
 
 
 # ------------------------------------------------------------------------------------------------ setup
@@ -395,7 +399,8 @@ def _accept(args: argparse.Namespace, home: Path, *, correct_period: str | None)
     period = str(report["period"])
     key = _content_key(report)
 
-    with _outbox(home) as ob:
+    def check(ob: Outbox) -> OutboxItem | None:
+        """Inside the outbox's write transaction: is this report (or another one for the month) there?"""
         same_id = ob.get(report["report_id"])
         if same_id is not None:
             if _content_key(same_id.report) != key:
@@ -403,32 +408,31 @@ def _accept(args: argparse.Namespace, home: Path, *, correct_period: str | None)
                     f"报表编号 {report['report_id']} 已用于另一份内容不同的报表；修改已上报的数据请使用 "
                     f"houqin-agent correct {period} {path.name}"
                 )
-            item = same_id
-            out(f"这份报表已在发件箱中（编号 {item.report_id[:8]}，{STATE_ZH[item.state]}），不再重复保存")
-        else:
-            existing = ob.for_period(cfg.school_code, period)
-            if correct_period is None and existing:
-                twin = next((e for e in existing if _content_key(e.report) == key), None)
-                if twin is None:
-                    raise Fail(
-                        f"{period} 的报表已经提交过（编号 {existing[-1].report_id[:8]}，"
-                        f"{STATE_ZH[existing[-1].state]}）。如需修改已上报的数据，请使用：\n"
-                        f'  houqin-agent correct {period} "{path.name}"'
-                    )
-                item = twin
-                out(
-                    f"{period} 的这份报表已在发件箱中（编号 {item.report_id[:8]}，{STATE_ZH[item.state]}），"
-                    "不再重复保存"
+            return same_id
+        existing = ob.for_period(cfg.school_code, period)
+        if correct_period is None and existing:
+            twin = next((e for e in existing if _content_key(e.report) == key), None)
+            if twin is None:
+                raise Fail(
+                    f"{period} 的报表已经提交过（编号 {existing[-1].report_id[:8]}，"
+                    f"{STATE_ZH[existing[-1].state]}）。如需修改已上报的数据，请使用：\n"
+                    f'  houqin-agent correct {period} "{path.name}"'
                 )
-            else:
-                if correct_period is not None:
-                    if not existing:
-                        raise Fail(f'{period} 还没有提交过报表，请使用 houqin-agent submit "{path.name}"')
-                    if _content_key(existing[-1].report) == key:
-                        raise Fail(f"内容与已提交的 {period} 报表完全相同，无需更正")
-                item = ob.add(report, kind="correction" if correct_period else "report", source=path.name)
-                what = "更正" if correct_period else "报表"
-                out(f"已保存到发件箱：{period} {what}（编号 {item.report_id}）")
+            return twin
+        if correct_period is not None:
+            if not existing:
+                raise Fail(f'{period} 还没有提交过报表，请使用 houqin-agent submit "{path.name}"')
+            if _content_key(existing[-1].report) == key:
+                raise Fail(f"内容与已提交的 {period} 报表完全相同，无需更正")
+        return None
+
+    with _outbox(home) as ob:
+        kind = "correction" if correct_period else "report"
+        item, added = ob.queue(report, kind=kind, source=path.name, check=check)
+    if added:
+        out(f"已保存到发件箱：{period} {'更正' if correct_period else '报表'}（编号 {item.report_id}）")
+    else:
+        out(f"{period} 的这份报表已在发件箱中（编号 {item.report_id[:8]}，{STATE_ZH[item.state]}），不再重复保存")
 
     if item.state == "sent":
         _print_receipt(item)
@@ -494,8 +498,16 @@ def cmd_sync(args: argparse.Namespace, home: Path) -> int:
         if not quiet:
             out("另一个同步正在进行，本次不重复发送")
         return EXIT_OK
-    for item in result.sent:
-        _print_receipt(item)
+    if len(result.sent) <= 10:
+        for item in result.sent:
+            _print_receipt(item)
+    else:  # a backlog: one line, not hundreds
+        periods = sorted({i.period for i in result.sent})
+        warned = sum(1 for i in result.sent if (i.receipt or {}).get("warnings"))
+        out(
+            f"已送达教育局 {len(result.sent)} 份（{periods[0]} 至 {periods[-1]}），其中带提示的 {warned} 份；"
+            "回执见 houqin-agent status --all"
+        )
     for item in result.refused:
         _print_refusal(item)
     out(f"本次同步：送达 {len(result.sent)} 份，被退回 {len(result.refused)} 份，仍待发送 {result.pending_left} 份")

@@ -20,7 +20,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -177,9 +177,29 @@ class Outbox:
 
     def add(self, report: dict[str, Any], *, kind: str = "report", source: str | None = None) -> OutboxItem:
         """Queue a validated report; durable (fsynced) when this returns. ``report_id`` must be set."""
+        return self.queue(report, kind=kind, source=source)[0]
+
+    def queue(
+        self,
+        report: dict[str, Any],
+        *,
+        kind: str = "report",
+        source: str | None = None,
+        check: Callable[[Outbox], OutboxItem | None] | None = None,
+    ) -> tuple[OutboxItem, bool]:
+        """:meth:`add`, after ``check``; returns ``(item, added)``.
+
+        ``check`` runs inside the same write transaction, before the insert, so no other process can queue a
+        competing report between the check and the insert: it may raise (nothing is written) or return an
+        existing item to use instead (nothing is written either). Returns ``(item, added)``.
+        """
         body = canonical_json(report)
         rid = str(report["report_id"]).lower()
         with self._tx():
+            if check is not None:
+                existing = check(self)
+                if existing is not None:
+                    return existing, False
             self.conn.execute(
                 "INSERT INTO outbox (report_id, school_code, period, kind, body, content_sha256, source, state,"
                 " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
@@ -190,7 +210,7 @@ class Outbox:
         crash.point("after_outbox_commit")
         item = self.get(rid)
         assert item is not None
-        return item
+        return item, True
 
     def record_attempt(self, report_id: str, signed_ts: int) -> None:
         """Committed BEFORE the request goes out: the attempt count and the timestamp about to be signed.

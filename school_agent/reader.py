@@ -92,16 +92,7 @@ class ReadResult:
 
     def describe(self, issue: Issue) -> str:
         """One validator issue as the clerk reads it: ``营养餐!C7 实际供餐人次：必须是不小于 0 的整数``."""
-        label = field_label(issue.path)[0] if issue.path else "报表"
-        msg = issue.zh
-        name = f"{label}（{issue.path or '/'}）"
-        if issue.code == "required":  # "缺少必填项：本月收费（/finance/fees_collected）" at 财务!C4
-            msg = msg.replace(name, "").replace("：（", "（").rstrip("：")
-        elif msg.startswith(name):
-            msg = msg[len(name) :].lstrip("：:，, ")
-        else:
-            msg = msg.replace(name, label)
-        return f"{self.where(issue.path)} {label}：{msg}"
+        return describe_issue(self.where(issue.path), issue.path, issue.code, issue.zh)
 
     def sort_key(self, where: str) -> tuple[int, int, str]:
         """Workbook order (sheet, then row) for a list of messages."""
@@ -109,6 +100,30 @@ class ReadResult:
         order = DATA_SHEETS.index(sheet) if sheet in DATA_SHEETS else len(DATA_SHEETS)
         digits = "".join(ch for ch in cell.split(":")[0] if ch.isdigit())
         return (order, int(digits) if digits else 0, cell)
+
+
+def describe_issue(where: str, path: str, code: str, message: str) -> str:
+    """``{where} {label}：{message}``, the message without the "label（/json/pointer）" the standard puts in it
+    (the clerk reads cells, not JSON pointers). Used for local errors and for the hub's reasons alike."""
+    label = field_label(path)[0] if path else "报表"
+    name = f"{label}（{path or '/'}）"
+    if code == "required":  # "缺少必填项：本月收费（/finance/fees_collected）" at 财务!C4
+        message = message.replace(name, "").replace("：（", "（").rstrip("：")
+    elif message.startswith(name):
+        message = message[len(name) :].lstrip("：:，, ")
+    else:
+        message = message.replace(name, label)
+    return f"{where} {label}：{message}"
+
+
+def where_in_template(path: str) -> str:
+    """Where a JSON pointer sits in the month's template when the file itself is not at hand (hazard rows are
+    then counted, not addressed)."""
+    parts = path.split("/")
+    if len(parts) >= 3 and parts[1] == "hazards" and parts[2].isdigit():
+        return f"{HAZARD_SHEET} 第 {int(parts[2]) + 1} 条"
+    loc = cell_for_path(path)
+    return f"{loc[0]}!{loc[1]}" if loc is not None else (path or "/")
 
 
 # ------------------------------------------------------------------------------------------------ the file

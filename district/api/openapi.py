@@ -312,7 +312,8 @@ def _feedback() -> Schema:
             "score": {"type": ["string", "number", "null"], "description": "latest score (null before the first "
                                                                           "ranking)"},
             "rank": {"type": ["integer", "null"], "minimum": 1, "description": "latest rank in the county"},
-            "reminders": {"type": "array"},
+            "ranking": {"type": ["object", "null"], "description": "the ranking the score comes from"},
+            "reminders": {"type": "array", "items": {"type": "object"}},
         },
         "required": ["school_code", "period", "deadline", "locked", "revision", "revisions", "warnings",
                      "fund_anomalies", "score", "rank", "reminders"],
@@ -424,12 +425,27 @@ def _indicator_row() -> Schema:
     }
 
 
+def _window() -> Schema:
+    return {"type": "object", "description": "the window of periods, both included",
+            "properties": {"from": {"type": "string", "pattern": PERIOD_PATTERN},
+                           "to": {"type": "string", "pattern": PERIOD_PATTERN}},
+            "required": ["from", "to"]}
+
+
 def _school_score() -> Schema:
     return {
         "allOf": [ref("RankingRow")],
         "type": "object",
-        "properties": {"indicators": {"type": "array", "items": ref("IndicatorRow")}},
-        "required": ["indicators"],
+        "description": "One school's line of the ranking with its indicator rows, from the ranking snapshot.",
+        "properties": {
+            "indicators": {"type": "array", "items": ref("IndicatorRow")},
+            "county_code": {"type": "string", "pattern": COUNTY_CODE_PATTERN},
+            "window": ref("Window"),
+            "snapshot_id": {"type": "integer"},
+            "computed_at": {"type": "string", "format": "date-time"},
+            "schools_ranked": {"type": "integer", "minimum": 0},
+        },
+        "required": ["indicators", "county_code", "window"],
     }
 
 
@@ -453,13 +469,21 @@ def _campaign() -> Schema:
 def _rankings() -> Schema:
     return {
         "type": "object",
-        "description": "A county's ranking for a window, with its campaign progress.",
+        "description": "A county's ranking for a window (a stored snapshot, recomputed when its inputs changed), "
+                       "with its campaign progress.",
         "properties": {
             "county_code": {"type": "string", "pattern": COUNTY_CODE_PATTERN},
+            "county_name": {"type": "string"},
+            "window": ref("Window"),
             "rubric_version": {"type": "string"},
+            "snapshot_id": {"type": "integer"},
+            "computed_at": {"type": "string", "format": "date-time"},
+            "trigger": {"type": "string"},
+            "by_type": {"type": "boolean", "description": "ranks are within each school type"},
             "schools": {"type": "array", "items": ref("RankingRow")},
-            "campaign": ref("CampaignProgress"),
+            "campaign_progress": ref("CampaignProgress"),
         },
+        "required": ["county_code", "window", "rubric_version", "schools", "campaign_progress"],
     }
 
 
@@ -495,8 +519,8 @@ def _inspection_request() -> Schema:
         "description": "An on-site inspection by the bureau (indicator B2).",
         "properties": {
             "date": {"type": "string", "format": "date", "pattern": DATE_PATTERN},
-            "score": {"type": "number", "minimum": 0, "maximum": 5, "multipleOf": 0.1,
-                      "description": "0–5, one decimal"},
+            "score": {"type": "number", "minimum": 0, "maximum": 5,
+                      "description": "0–5 with at most one decimal (4.5); more decimals are 422"},
             "inspector": {"type": "string", "minLength": 1},
             "notes": {"type": "string"},
         },
@@ -511,35 +535,53 @@ def _inspection() -> Schema:
         "type": "object",
         "description": "A recorded inspection.",
         "properties": {**request["properties"], "id": {"type": "integer"},
-                       "school_code": {"type": "string", "pattern": SCHOOL_CODE_PATTERN}},
-        "required": request["required"],
+                       "school_code": {"type": "string", "pattern": SCHOOL_CODE_PATTERN},
+                       "recorded_by": {"type": "string"}, "recorded_at": {"type": "string", "format": "date-time"}},
+        "required": ["id", "school_code", *request["required"]],
     }
 
 
 def _pdf_job_request() -> Schema:
+    period = {"type": "string", "pattern": REPORTABLE_PERIOD_PATTERN}
     return {
         "type": "object",
-        "description": "PDF evaluation reports for one school (`school_code`) or every school of the county.",
+        "description": "PDF evaluation reports for one school (`school`) or, without it, every school of the county "
+                       "with the county summary and a zip (county or city admin). Window `from`+`to` or `year`; "
+                       "neither: the current year. An empty body is the county's batch for the current year.",
         "properties": {
-            "school_code": {"type": "string", "pattern": SCHOOL_CODE_PATTERN},
-            "from": {"type": "string", "pattern": REPORTABLE_PERIOD_PATTERN},
-            "to": {"type": "string", "pattern": REPORTABLE_PERIOD_PATTERN},
-            "year": {"type": "integer", "minimum": 2010},
+            "school": {"type": "string", "pattern": SCHOOL_CODE_PATTERN},
+            "school_code": {"type": "string", "pattern": SCHOOL_CODE_PATTERN, "description": "alias of `school`"},
+            "from": period,
+            "to": period,
+            "year": {"type": ["integer", "string"], "description": "a calendar year, e.g. 2026"},
         },
+        "additionalProperties": False,
     }
 
 
 def _job() -> Schema:
     return {
         "type": "object",
-        "description": "A long-running job on the workers (PDF reports): its state and, when done, its files.",
+        "description": "A PDF job on the workers: its state, progress and, when done, its files (the zip first).",
         "properties": {
-            "id": {"type": "string"},
-            "state": {"type": "string", "description": "e.g. queued, running, done, failed"},
-            "progress": {"type": "object"},
-            "files": {"type": "array", "items": {"type": "object"}},
+            "job_id": {"type": "integer"},
+            "state": {"type": "string", "enum": ["queued", "running", "done", "failed"]},
+            "done": {"type": "integer", "minimum": 0},
+            "total": {"type": "integer", "minimum": 0},
+            "files": {"type": "array", "items": {
+                "type": "object",
+                "properties": {"name": {"type": "string"}, "url": {"type": "string"},
+                               "sha256": {"type": "string", "pattern": SHA256_PATTERN},
+                               "size": {"type": "integer", "minimum": 0}, "kind": {"type": "string"}},
+                "required": ["name", "url", "sha256", "size"],
+            }},
+            "kind": {"type": "string", "enum": ["school", "batch"]},
+            "county_code": {"type": "string", "pattern": COUNTY_CODE_PATTERN},
+            "school_code": {"type": ["string", "null"]},
+            "window": ref("Window"),
+            "errors": {"type": "array", "items": {"type": "object"}},
         },
-        "required": ["id", "state"],
+        "required": ["job_id", "state", "done", "total", "files"],
     }
 
 
@@ -564,11 +606,11 @@ def components_schemas() -> dict[str, Schema]:
         "SchoolScore": _school_score(),
         "CampaignProgress": _campaign(),
         "Rankings": _rankings(),
+        "Window": _window(),
         "FundReport": _fund_report(),
         "InspectionRequest": _inspection_request(),
         "Inspection": _inspection(),
         "PdfJobRequest": _pdf_job_request(),
-        "JobAccepted": {"type": "object", "properties": {"job_id": {"type": "string"}}, "required": ["job_id"]},
         "Job": _job(),
     }
 
@@ -630,6 +672,10 @@ COUNTY = path_param("county", COUNTY_CODE_PATTERN, "county code (县级行政区
 SCHOOL = path_param("code", SCHOOL_CODE_PATTERN, "school code (学校标识码, 10 digits)", "6105280001")
 PERIOD_PATH = path_param("period", None, "period YYYY-MM (anything else is 400 `invalid_period`)", "2026-09")
 ACCEPT_LANGUAGE = {"$ref": "#/components/parameters/AcceptLanguage"}
+JOB_ID = {"name": "job_id", "in": "path", "required": True, "description": "the job id from the 202 answer",
+          "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}, "example": 1}
+SNAPSHOT = query_param("snapshot", {"type": "string", "pattern": "^[0-9]{1,9}$"},
+                       "a stored ranking snapshot's id: the ranking exactly as it was computed")
 PERIOD_QUERY = {"type": "string", "pattern": REPORTABLE_PERIOD_PATTERN}
 WINDOW = [
     query_param("from", PERIOD_QUERY, "first period of the window (YYYY-MM)", example="2026-03"),
@@ -718,19 +764,25 @@ def paths() -> dict[str, Schema]:
             "Per school {school_code, name, type, township, score, grade, status, rank, coverage, flags, "
             "rubric_version}, plus the county's campaign progress. Window `from`+`to`, or `year`.",
             {"200": json_response("The ranking.", ref("Rankings")),
-             "400": error_response(400, "Bad or missing window (`invalid_period`, `invalid_window`)."),
+             "400": error_response(400, "Bad window or snapshot (`invalid_period`, `invalid_window`, "
+                                        "`invalid_snapshot`)."),
              "404": error_response(404)},
             operationId="getRankings",
-            parameters=[COUNTY, *WINDOW],
+            parameters=[COUNTY, *WINDOW,
+                        query_param("by_type", {"type": "string", "enum": ["0", "1", "true", "false"]},
+                                    "`1`: rank within each school type"),
+                        SNAPSHOT],
         )},
         f"{API}/schools/{{code}}/score": {"get": _bureau(
             "One school's score with its indicator rows",
             "The indicator rows of SCORING.md (earned, available, inputs, revision ids) and the flags.",
             {"200": json_response("The school's score.", ref("SchoolScore")),
-             "400": error_response(400, "Bad or missing window (`invalid_period`, `invalid_window`)."),
-             "404": error_response(404)},
+             "400": error_response(400, "Bad window or snapshot (`invalid_period`, `invalid_window`, "
+                                        "`invalid_snapshot`)."),
+             "404": error_response(404, "No such school in the caller's scope, or the school has no expected "
+                                        "month in the window (`not_found`).")},
             operationId="getSchoolScore",
-            parameters=[SCHOOL, *WINDOW[:2]],
+            parameters=[SCHOOL, *WINDOW, SNAPSHOT],
         )},
         f"{API}/counties/{{county}}/completeness": {"get": _bureau(
             "Completeness and timeliness of a county's period",
@@ -765,7 +817,6 @@ def paths() -> dict[str, Schema]:
             "The bureau's on-site inspection score (0–5, indicator B2); audited; the county's ranking is "
             "recomputed after the commit.",
             {"201": json_response("The inspection was recorded.", ref("Inspection")),
-             "400": error_response(400, "Malformed request."),
              "403": error_response(403),
              "404": error_response(404),
              "415": error_response(415, "Not JSON (`unsupported_media_type`, `malformed_json`)."),
@@ -796,23 +847,40 @@ def paths() -> dict[str, Schema]:
         )},
         f"{API}/counties/{{county}}/reports/pdf": {"post": _bureau(
             "Ask for PDF evaluation reports (one school or all)",
-            "Returns at once with a job id; the PDFs are made on the workers' `pdf` queue.",
-            {"202": json_response("The job was queued.", ref("JobAccepted"), {
+            "Returns at once with the job; the PDFs are made on the workers' `pdf` queue (on the embedded "
+            "default, without a broker, in this request, so the answer already says `done`). Check order: "
+            "401 → 415 → 422 (body) → 404 (scope) → 403 → 400 (window) → 422 (nothing to print).",
+            {"202": json_response("The job was accepted.", ref("Job"), {
                 "Location": {"description": "the job's URL", "schema": {"type": "string"}}}),
              "400": error_response(400, "Bad window (`invalid_period`, `invalid_window`)."),
+             "403": error_response(403, "A batch for the whole county needs a county or city admin (`forbidden`)."),
              "404": error_response(404),
              "415": error_response(415, "Not JSON (`unsupported_media_type`, `malformed_json`)."),
-             "422": error_response(422, "Invalid request (`validation_failed`).")},
+             "422": error_response(422, "Invalid request (`validation_failed`), or nothing to print: the school "
+                                        "(`no_expected_month`) or the county (`no_schools`) has no expected month "
+                                        "in the window.")},
             operationId="requestPdfReports",
             parameters=[COUNTY],
-            requestBody={"required": False, "content": {JSON: {"schema": ref("PdfJobRequest")}}},
+            requestBody={"required": False, "content": {JSON: {"schema": ref("PdfJobRequest"), "example": {
+                "school": "6105280001", "year": 2026}}}},
         )},
-        f"{API}/jobs/{{id}}": {"get": _bureau(
-            "A job's state and, when done, its files",
+        f"{API}/jobs/{{job_id}}": {"get": _bureau(
+            "A PDF job's state and, when done, its files",
             "Progress while running; the files (a zip for a county batch) when done.",
             {"200": json_response("The job.", ref("Job")), "404": error_response(404)},
             operationId="getJob",
-            parameters=[path_param("id", None, "the job id from the 202 answer", "1")],
+            parameters=[JOB_ID],
+        )},
+        f"{API}/jobs/{{job_id}}/files/{{name}}": {"get": _bureau(
+            "One finished file of a PDF job",
+            "Sent as an attachment named for its content (RFC 5987 `filename*` with an ASCII fallback).",
+            {"200": {"description": "The file.", "content": {
+                PDF: {"schema": {"type": "string", "format": "binary"}},
+                "application/zip": {"schema": {"type": "string", "format": "binary"}}}},
+             "404": error_response(404, "No such job in the caller's scope, or no such finished file.")},
+            operationId="getJobFile",
+            parameters=[JOB_ID, path_param("name", None, "the file's name as the job lists it",
+                                           "610528_2026_county_evaluation.zip")],
         )},
         f"{API}/hub-keys": {"get": {
             "tags": ["school agents"], "summary": "The hub's public receipt-signing keys",

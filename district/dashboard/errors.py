@@ -15,5 +15,8 @@ def page_error(exc: HTTPException) -> Any:
 
 
 def register_page_errors(bp: Blueprint) -> None:
+    # blueprints are module-level and a process may build several apps (CLI, tests): set them up once
+    if bp.error_handler_spec:
+        return
     for status in PAGE_ERRORS:
         bp.register_error_handler(status, page_error)

@@ -24,6 +24,7 @@ Anomalies of one month come in the order of ``ANOMALY_CODES`` (the order of the 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -120,9 +121,16 @@ def parse_amount(value: object) -> Decimal:
             raise ValueError(f"not a finite amount: {value!r}")
         return value
     if isinstance(value, str):
-        return parse_money(value)
+        return _parse_money(value)
     # A float has already lost the exact amount; ints are not a money form of the standard either.
     raise TypeError(f"money must be a decimal string, got {type(value).__name__}: {value!r}")
+
+
+@functools.lru_cache(maxsize=16384)
+def _parse_money(value: str) -> Decimal:
+    # A county report parses each amount of a month twice (the rules, then the sums) and many amounts repeat
+    # ("0.00", "5.00"); a Decimal is immutable, so sharing one is safe. Errors are not cached.
+    return parse_money(value)
 
 
 def format_amount(value: Decimal) -> str:

@@ -45,7 +45,7 @@ def county_nutrition(county: str) -> Any:
     if fmt not in FORMATS:
         raise ApiError(400, "invalid_format", "format 应为 json、xlsx 或 pdf / format must be json, xlsx or pdf")
     try:
-        report = services.fund_report(db.session(), county, request.args.get("from"), request.args.get("to"))
+        report = services.fund_report(db.session(), county, request.args.get("from", ""), request.args.get("to", ""))
     except services.WindowError as exc:
         raise ApiError(400, exc.code, f"{exc.zh} / {exc.en}") from None
     except LookupError:

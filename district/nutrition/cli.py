@@ -23,10 +23,20 @@ __all__ = ["nutrition", "register"]
 @click.option("--from", "period_from", required=True, metavar="YYYY-MM", help="first period of the window")
 @click.option("--to", "period_to", required=True, metavar="YYYY-MM", help="last period of the window")
 @click.option("--format", "fmt", type=click.Choice(["json", "xlsx", "pdf"]), default="json", show_default=True)
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
-              help="language of messages and labels in json and xlsx (the PDF is Chinese)")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="file to write ('-' for standard output); default: the content-named file here")
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    default="zh",
+    show_default=True,
+    help="language of messages and labels in json and xlsx (the PDF is Chinese)",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="file to write ('-' for standard output); default: the content-named file here",
+)
 def nutrition(county: str, period_from: str, period_to: str, fmt: str, lang: str, output: Path | None) -> None:
     """The 营养餐 fund report of a county over a window (from..to, inclusive)."""
     from district.cli import Context

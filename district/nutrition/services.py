@@ -7,13 +7,16 @@ one ``FundReport``. Anomalies are therefore computed at read time from the effec
 correction changes a closing balance, the carry-over check of the later months moves with it, without
 anything stored to recompute.
 
-Queries (``fund_report``), whatever the county's size:
+Queries (``fund_report``), whatever the county's size — besides the county's own row:
 
 1. the county's schools with their township names;
 2. the effective revisions inside the window — ``report_heads`` (the effective-revision index, filtered by
-   its ``county_code`` and the period range) joined to ``report_revisions``;
+   its ``county_code`` and the period range) joined to ``report_revisions``, reading only the parts of each
+   report the fund rules use (see :func:`_fund_parts`);
 3. each school's most recent effective *participating* revision before the window (for the carry-over check
    of its first participating month in the window), see :func:`_previous_participating`.
+
+``bench/nutrition/run.py`` times them on a county of 1,000 schools × 10 months.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import JSON, ColumnElement, Text, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from district.db import utcnow
@@ -123,35 +126,65 @@ class _Head:
     period: str
     revision_id: int
     revision: int
-    report: dict[str, Any]
+    report: dict[str, Any]  # the parts of the report the fund engine reads (see _fund_parts)
+
+
+def _fund_parts(session: Session) -> tuple[ColumnElement[Any], ColumnElement[Any]] | None:
+    """SQL for the two parts of a stored report the fund engine reads besides school and period: the
+    ``nutrition`` section (as JSON text) and ``food_safety.sample_retention_days``.
+
+    Extracting them in the database (SQLite ``json_extract``, PostgreSQL ``json ->``) instead of parsing each
+    whole report in Python cuts the report's parsing time about sixfold on SQLite (a county of 1,000 schools ×
+    10 months: 0.19 s → 0.03 s of CPU) and what PostgreSQL sends by two thirds. Another dialect gets the whole
+    content (parsed in Python, same result).
+    """
+    content = ReportRevision.content
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        return func.json_extract(content, "$.nutrition"), func.json_extract(
+            content, "$.food_safety.sample_retention_days"
+        )
+    if dialect == "postgresql":
+        doc = cast(content, JSON)
+        return cast(doc["nutrition"], Text), doc[("food_safety", "sample_retention_days")].as_integer()
+    return None
 
 
 def _window_heads(
     session: Session, county_code: str, period_from: str, period_to: str, school_code: str | None = None
 ) -> list[_Head]:
-    """The effective revisions of the window, by school code and period (one query)."""
+    """The effective revisions of the window, by school code and period (one query).
+
+    Each ``report`` holds what ``month_anomalies`` and the engine read: ``school_code``, ``period``,
+    ``nutrition`` and ``food_safety.sample_retention_days``. Sorted here rather than by the database: an
+    ORDER BY over the wide rows made PostgreSQL sort them on disk.
+    """
+    parts = _fund_parts(session)
+    nutrition, sample_days = parts if parts is not None else (ReportRevision.content, literal(None))
     q = (
-        select(
-            ReportHead.school_code,
-            ReportHead.period,
-            ReportRevision.id,
-            ReportRevision.revision,
-            ReportRevision.content,
-        )
+        select(ReportHead.school_code, ReportHead.period, ReportRevision.id, ReportRevision.revision, nutrition,
+               sample_days)
         .join(ReportRevision, ReportRevision.id == ReportHead.revision_id)
         .where(
             ReportHead.county_code == county_code,
             ReportHead.period >= period_from,
             ReportHead.period <= period_to,
         )
-        .order_by(ReportHead.school_code, ReportHead.period)
-    )
+    )  # fmt: skip
     if school_code is not None:
         q = q.where(ReportHead.school_code == school_code)
-    return [
-        _Head(code, period, rev_id, revision, json.loads(content))
-        for code, period, rev_id, revision, content in session.execute(q)
-    ]
+    heads = []
+    for code, period, rev_id, revision, part, days in session.execute(q):
+        if parts is None:  # the whole report came back
+            whole = json.loads(part)
+            part, days = whole["nutrition"], whole["food_safety"]["sample_retention_days"]
+        elif isinstance(part, str):
+            part = json.loads(part)
+        report = {"school_code": code, "period": period, "nutrition": part,
+                  "food_safety": {"sample_retention_days": days}}  # fmt: skip
+        heads.append(_Head(code, period, rev_id, revision, report))
+    heads.sort(key=lambda h: (h.school_code, h.period))
+    return heads
 
 
 def _is_participating(report: Mapping[str, Any]) -> bool:
@@ -170,11 +203,7 @@ def _previous_participating(
     spec's carry-over runs to the most recent earlier participating report however old, and the
     ``LIKE`` keeps the scan in the database — only one row per school comes back.
     """
-    rank = (
-        func.row_number()
-        .over(partition_by=ReportHead.school_code, order_by=ReportHead.period.desc())
-        .label("rank")
-    )
+    rank = func.row_number().over(partition_by=ReportHead.school_code, order_by=ReportHead.period.desc()).label("rank")
     ranked = (
         select(ReportHead.school_code, ReportRevision.content, rank)
         .join(ReportRevision, ReportRevision.id == ReportHead.revision_id)
@@ -246,7 +275,7 @@ def fund_report(
 ) -> FundReport:
     """The county's 营养餐 fund report over ``period_from..period_to`` (SCORING.md, "营养餐 fund reconciliation").
 
-    Inputs, read in three queries (module docstring): every school registered in the county with its township
+    Inputs, read in three queries (module docstring) besides the county's row: every school registered in the county with its township
     name; the effective (newest accepted) revision of each school-period inside the window; each school's
     most recent effective participating report before the window. A school's expected periods are the
     window's periods that are not one of the county's break months and that its active range covers; a
@@ -362,9 +391,7 @@ class SchoolFundHistory:
         }
 
 
-def school_fund_history(
-    session: Session, school_code: str, period_from: str, period_to: str
-) -> SchoolFundHistory:
+def school_fund_history(session: Session, school_code: str, period_from: str, period_to: str) -> SchoolFundHistory:
     """One school's fund months over the window, for the dashboard's school page.
 
     Every period of the window is listed (expected or not, reported or not) with the effective revision's

@@ -152,9 +152,7 @@ _INPUT_ZH = {
 }
 _NOTE_PHRASES = (
     ("not applicable: ", "不适用："),
-    ("in the latest report", "（最近一期报表）"),
     ("the school participated in no month of W", "期内未参加营养改善计划"),
-    ("no boarders in the latest report", "最近一期报表无住宿生"),
     ("no bureau inspection dated inside W: 0 points", "期内无县局现场督查：0 分"),
     ("the latest inspection inside W (same date: the highest id)", "取期内最近一次现场督查（同日取编号最大者）"),
     ("nothing to check, full", "无需核查，满分"),
@@ -215,7 +213,8 @@ def inputs_zh(inputs: Mapping[str, str]) -> list[tuple[str, str]]:
 
 def note_zh(note: str) -> str:
     """The engine's formula note with field names in Chinese (anomaly codes by their Chinese names)."""
-    text = note
+    text = re.sub(r"no boarders in the latest report \((\d{4}-\d{2})\)", r"最近一期报表（\1）无住宿生", note)
+    text = re.sub(r" in the latest report \((\d{4}-\d{2})\)", r"（最近一期报表 \1）", text)
     for code, zh in _ANOMALY_ZH.items():
         text = text.replace(code, zh)
     text = re.sub(r"\b[a-z]+(?:_[a-z0-9]+)+\b|\b(?:shop|toilets|hygiene|wiring|boarders|invoices|drills)\b",

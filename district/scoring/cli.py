@@ -266,19 +266,22 @@ def inspections_add(school: str, day: str, score: str, inspector: str, notes: st
 @click.command("reminders")
 @click.option("--county", required=True)
 @click.option("--stored", is_flag=True, help="the list the daily job stored last, instead of now")
+@click.option("--store", is_flag=True, help="compute today's list and store it (the daily job, by hand)")
 @click.option("--json", "as_json", is_flag=True)
-def reminders_cmd(county: str, stored: bool, as_json: bool) -> None:
+def reminders_cmd(county: str, stored: bool, store: bool, as_json: bool) -> None:
     """Schools that have not reported the month, and hazards past their deadline."""
     from district.scoring import services
 
     with _app().app_context():
-        s = db.session()
         try:
-            if stored:
-                row = services.latest_reminders(s, county)
-                items = [] if row is None else row.items
-            else:
-                items = services.reminders(s, county)
+            with db.transaction() as s:
+                if store:
+                    items = services.store_reminders(s, county).items
+                elif stored:
+                    row = services.latest_reminders(s, county)
+                    items = [] if row is None else row.items
+                else:
+                    items = services.reminders(s, county)
         except LookupError:
             _fail(f"未登记的县 / unknown county: {county}")
     if as_json:

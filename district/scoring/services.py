@@ -485,6 +485,19 @@ def _newest_snapshot(session: Session, county_code: str, window: Window, rubric_
     ).first()
 
 
+def _is_current(
+    session: Session,
+    county: County,
+    window: Window,
+    max_revision_id: int,
+    max_inspection_id: int,
+    registry_sha256: str,
+) -> bool:
+    if _watermarks(session, county.code, window) != (max_revision_id, max_inspection_id):
+        return False
+    return _registry_sha256(county, _school_rows(session, county.code)) == registry_sha256
+
+
 def is_current(session: Session, snapshot: RankingSnapshot) -> bool:
     """True while nothing the snapshot was computed from has changed (three small queries)."""
     county = session.get(County, snapshot.county_code)
@@ -492,10 +505,14 @@ def is_current(session: Session, snapshot: RankingSnapshot) -> bool:
         return False
     if county_rubric(session, county).version != snapshot.rubric_version:
         return False
-    window = Window(snapshot.period_from, snapshot.period_to)
-    if _watermarks(session, snapshot.county_code, window) != (snapshot.max_revision_id, snapshot.max_inspection_id):
-        return False
-    return _registry_sha256(county, _school_rows(session, county.code)) == snapshot.registry_sha256
+    return _is_current(
+        session,
+        county,
+        Window(snapshot.period_from, snapshot.period_to),
+        snapshot.max_revision_id,
+        snapshot.max_inspection_id,
+        snapshot.registry_sha256,
+    )
 
 
 def latest_ranking(
@@ -508,11 +525,28 @@ def latest_ranking(
     county = session.get(County, county_code)
     if county is None:
         raise LookupError(county_code)
-    snapshot = _newest_snapshot(session, county_code, window, county_rubric(session, county).version)
+    version = county_rubric(session, county).version
     if not recompute:
-        return snapshot
-    if snapshot is not None and is_current(session, snapshot):
-        return snapshot
+        return _newest_snapshot(session, county_code, window, version)
+    # the watermarks first: a stale snapshot's results (megabytes of JSON) are never loaded
+    newest = session.execute(
+        select(
+            RankingSnapshot.id,
+            RankingSnapshot.max_revision_id,
+            RankingSnapshot.max_inspection_id,
+            RankingSnapshot.registry_sha256,
+        )
+        .where(
+            RankingSnapshot.county_code == county_code,
+            RankingSnapshot.period_from == window.period_from,
+            RankingSnapshot.period_to == window.period_to,
+            RankingSnapshot.rubric_version == version,
+        )
+        .order_by(RankingSnapshot.id.desc())
+        .limit(1)
+    ).first()
+    if newest is not None and _is_current(session, county, window, *newest[1:]):
+        return session.get(RankingSnapshot, newest[0])
     return compute_ranking(session, county_code, window, trigger=trigger)
 
 

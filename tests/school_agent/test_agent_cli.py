@@ -62,3 +62,33 @@ def test_version_and_help(capsys: Any) -> None:
     assert exc.value.code == 0 and __version__ in capsys.readouterr().out
     assert main([]) == 2
     assert "学校后勤月报上报程序" in capsys.readouterr().out
+
+
+def test_two_submits_of_one_file_at_once_queue_it_once(tmp_path: Path, offline_home: Path) -> None:
+    import subprocess
+    import sys
+
+    from school_agent.template import build_template
+    from tests.school_agent.hubproc import ROOT, agent_env, fill_template
+
+    path = tmp_path / "t.xlsx"
+    build_template(path, school_code=SCHOOL, period="2026-09")
+    fill_template(path, example_report("2026-09"))
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "school_agent", "submit", "--no-push", str(path)],
+            cwd=ROOT,
+            env=agent_env(offline_home),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    with Outbox(offline_home / "outbox.sqlite3") as ob:
+        assert ob.count() == 1
+    said = "".join(o for o, _e in outputs)
+    assert said.count("已保存到发件箱") == 1 and said.count("已在发件箱中") == 1

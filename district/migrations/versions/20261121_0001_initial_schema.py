@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 09:55:31.960530
+Create Date: 2026-11-21 10:16:49.905373
 """
 
 from collections.abc import Sequence
@@ -272,6 +272,36 @@ def upgrade() -> None:
         batch_op.create_index("ix_inspections_school_date", ["school_code", "date"], unique=False)
 
     op.create_table(
+        "pdf_jobs",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("county_code", sa.String(length=6), nullable=False),
+        sa.Column("school_code", sa.String(length=10), nullable=True),
+        sa.Column("period_from", sa.String(length=7), nullable=False),
+        sa.Column("period_to", sa.String(length=7), nullable=False),
+        sa.Column("year", sa.Integer(), nullable=True),
+        sa.Column("requested_by", sa.String(length=100), nullable=False),
+        sa.Column("created_at", district.db.UTCDateTime(), nullable=False),
+        sa.Column("state", sa.String(length=10), nullable=False),
+        sa.Column("started_at", district.db.UTCDateTime(), nullable=True),
+        sa.Column("finished_at", district.db.UTCDateTime(), nullable=True),
+        sa.Column("snapshot_id", sa.Integer(), nullable=True),
+        sa.Column("chain_digest", sa.String(length=64), nullable=True),
+        sa.Column("verify_base", sa.String(length=200), nullable=True),
+        sa.Column("zip_name", sa.String(length=255), nullable=True),
+        sa.Column("zip_sha256", sa.String(length=64), nullable=True),
+        sa.Column("zip_size", sa.Integer(), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(["county_code"], ["counties.code"], name=op.f("fk_pdf_jobs_county_code_counties")),
+        sa.ForeignKeyConstraint(["school_code"], ["schools.code"], name=op.f("fk_pdf_jobs_school_code_schools")),
+        sa.ForeignKeyConstraint(
+            ["snapshot_id"], ["ranking_snapshots.id"], name=op.f("fk_pdf_jobs_snapshot_id_ranking_snapshots")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_pdf_jobs")),
+    )
+    with op.batch_alter_table("pdf_jobs", schema=None) as batch_op:
+        batch_op.create_index("ix_pdf_jobs_county_created", ["county_code", "created_at"], unique=False)
+
+    op.create_table(
         "report_revisions",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("report_id", sa.String(length=36), nullable=False),
@@ -321,6 +351,33 @@ def upgrade() -> None:
         batch_op.create_index("ix_hazard_entries_school_ref", ["school_code", "ref"], unique=False)
 
     op.create_table(
+        "pdf_documents",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("document_no", sa.String(length=40), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("county_code", sa.String(length=6), nullable=False),
+        sa.Column("school_code", sa.String(length=10), nullable=True),
+        sa.Column("period_from", sa.String(length=7), nullable=False),
+        sa.Column("period_to", sa.String(length=7), nullable=False),
+        sa.Column("made_at", district.db.UTCDateTime(), nullable=False),
+        sa.Column("job_id", sa.Integer(), nullable=False),
+        sa.Column("chain_digest", sa.String(length=64), nullable=False),
+        sa.Column("snapshot_id", sa.Integer(), nullable=True),
+        sa.Column("rubric_version", sa.String(length=80), nullable=True),
+        sa.Column("filename", sa.String(length=255), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["job_id"], ["pdf_jobs.id"], name=op.f("fk_pdf_documents_job_id_pdf_jobs")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_pdf_documents")),
+        sa.UniqueConstraint("document_no", name=op.f("uq_pdf_documents_document_no")),
+        sa.UniqueConstraint("sha256", name=op.f("uq_pdf_documents_sha256")),
+    )
+    with op.batch_alter_table("pdf_documents", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_pdf_documents_county_code"), ["county_code"], unique=False)
+        batch_op.create_index(batch_op.f("ix_pdf_documents_job_id"), ["job_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_pdf_documents_school_code"), ["school_code"], unique=False)
+
+    op.create_table(
         "report_heads",
         sa.Column("school_code", sa.String(length=10), nullable=False),
         sa.Column("period", sa.String(length=7), nullable=False),
@@ -338,15 +395,46 @@ def upgrade() -> None:
     with op.batch_alter_table("report_heads", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_report_heads_county_code"), ["county_code"], unique=False)
 
+    op.create_table(
+        "pdf_job_parts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("job_id", sa.Integer(), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("school_code", sa.String(length=10), nullable=True),
+        sa.Column("filename", sa.String(length=255), nullable=False),
+        sa.Column("state", sa.String(length=10), nullable=False),
+        sa.Column("document_id", sa.Integer(), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["document_id"], ["pdf_documents.id"], name=op.f("fk_pdf_job_parts_document_id_pdf_documents")
+        ),
+        sa.ForeignKeyConstraint(["job_id"], ["pdf_jobs.id"], name=op.f("fk_pdf_job_parts_job_id_pdf_jobs")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_pdf_job_parts")),
+        sa.UniqueConstraint("job_id", "seq", name="uq_pdf_job_parts_job_seq"),
+    )
+    with op.batch_alter_table("pdf_job_parts", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_pdf_job_parts_job_id"), ["job_id"], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("pdf_job_parts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_pdf_job_parts_job_id"))
+
+    op.drop_table("pdf_job_parts")
     with op.batch_alter_table("report_heads", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_report_heads_county_code"))
 
     op.drop_table("report_heads")
+    with op.batch_alter_table("pdf_documents", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_pdf_documents_school_code"))
+        batch_op.drop_index(batch_op.f("ix_pdf_documents_job_id"))
+        batch_op.drop_index(batch_op.f("ix_pdf_documents_county_code"))
+
+    op.drop_table("pdf_documents")
     with op.batch_alter_table("hazard_entries", schema=None) as batch_op:
         batch_op.drop_index("ix_hazard_entries_school_ref")
         batch_op.drop_index(batch_op.f("ix_hazard_entries_revision_id"))
@@ -356,6 +444,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_report_revisions_school_period")
 
     op.drop_table("report_revisions")
+    with op.batch_alter_table("pdf_jobs", schema=None) as batch_op:
+        batch_op.drop_index("ix_pdf_jobs_county_created")
+
+    op.drop_table("pdf_jobs")
     with op.batch_alter_table("inspections", schema=None) as batch_op:
         batch_op.drop_index("ix_inspections_school_date")
         batch_op.drop_index("ix_inspections_county_date")

@@ -35,6 +35,7 @@ UNSCOPED = {
     "/api/v1/openapi.json",
     "/api/v1/hub-keys",
     "/static/<path:filename>",
+    "/verify/<sha256>",  # public by design: a PDF's printed hash says whether this hub made it
 }
 AGENT_ONLY = {"/api/v1/reports", "/api/v1/reports/<report_id>", "/api/v1/feedback"}
 
@@ -46,6 +47,9 @@ class World:
     token_ids: dict[str, int]
     foreign_token_id: int
     report_id: str
+    job_in: int  # a PDF job of 6105280001 (every role sees that school), rendered: it has a file
+    jobs_out: dict[str, int]  # per role, a job of a school outside its scope
+    file_name: str
 
 
 def _county(role: str, inside: bool) -> str:
@@ -74,7 +78,13 @@ ARGUMENTS: dict[str, Callable[[str, bool, World], str]] = {
     "action": lambda role, inside, w: "lock",
     "token_id": lambda role, inside, w: str(w.token_ids[role] if inside else w.foreign_token_id),
     "report_id": lambda role, inside, w: w.report_id,  # agent routes only: users get 401 whatever the id
+    "job_id": lambda role, inside, w: str(w.job_in if inside else w.jobs_out[role]),
+    "name": lambda role, inside, w: w.file_name,
 }
+COUNTY_OF = {"6105280001": "610528", "6105280002": "610528", "6105260001": "610526", "6103030001": "610303"}
+
+# Routes whose object is named in the body: the county in the path is the named school's.
+BODY_OBJECT_ROUTES = {"/api/v1/counties/<county>/reports/pdf"}
 NO_INSIDE = {("school", "county")}  # (role, argument): the role has nothing in scope of that kind
 
 # Deviations from the rule that live in other packages' code, reported to their owners; the matrix xfails
@@ -89,10 +99,13 @@ KNOWN_DEVIATIONS = {
     "(district/scoring/api.py add_inspection calls require_county_admin, whose require_county 404s)",
 }
 
-JSON_BODIES = {
-    "/api/v1/schools/<code>/inspections": {"date": "2026-10-10", "score": 4.5, "inspector": "督导 李", "notes": ""},
-    "/api/v1/periods/<county>/<period>/lock": {"note": "matrix"},
-}
+JSON_BODIES: dict[str, Callable[[str, bool], dict[str, Any]]] = {
+    "/api/v1/schools/<code>/inspections":
+        lambda role, inside: {"date": "2026-10-10", "score": 4.5, "inspector": "督导 李", "notes": ""},
+    "/api/v1/periods/<county>/<period>/lock": lambda role, inside: {"note": "matrix"},
+    "/api/v1/counties/<county>/reports/pdf":
+        lambda role, inside: {"school": _school(role, inside), "from": "2026-09", "to": "2026-09"},
+}  # fmt: skip
 
 
 def _build(rule: Any, role: str, inside: bool, world: World) -> str:
@@ -101,6 +114,8 @@ def _build(rule: Any, role: str, inside: bool, world: World) -> str:
         if arg not in ARGUMENTS:
             pytest.fail(f"{rule.rule}: unknown URL argument <{arg}>; add it to ARGUMENTS in {__file__}")
         values[arg] = ARGUMENTS[arg](role, inside, world)
+    if rule.rule in BODY_OBJECT_ROUTES:
+        values["county"] = COUNTY_OF[_school(role, inside)]
     path = rule.rule
     for arg, value in values.items():
         for conv in ("", "int:", "string:", "path:"):
@@ -118,12 +133,15 @@ def _routes(app: Any) -> list[tuple[Any, str]]:
     return out
 
 
-def _request(client: Any, rule: Any, method: str, path: str, role: str, tokens: dict[str, str], csrf: str) -> Any:
+def _request(
+    client: Any, rule: Any, method: str, path: str, role: str, tokens: dict[str, str], csrf: str, inside: bool
+) -> Any:
     if rule.rule.startswith("/api/"):
         headers = {"Authorization": f"Bearer {tokens[role]}"}
         if method == "GET":
             return client.get(path, headers=headers)
-        return client.open(path, method=method, headers=headers, json=JSON_BODIES.get(rule.rule, {}))
+        body = JSON_BODIES[rule.rule](role, inside) if rule.rule in JSON_BODIES else {}
+        return client.open(path, method=method, headers=headers, json=body)
     if method == "GET":
         return client.get(path)
     data = {
@@ -138,10 +156,13 @@ def _request(client: Any, rule: Any, method: str, path: str, role: str, tokens: 
 
 
 @pytest.fixture()
-def world(session: Any, users: dict[str, Any]) -> tuple[World, dict[str, str]]:
+def world(app: Any, client: Any, session: Any, users: dict[str, Any], tmp_path: Any) -> Any:
     from district.auth.services import create_token, create_user
+    from district.rendering.jobs import create_job
+    from district.scoring.engine import Window
 
     receipt = submit(session, "6105280001", "2026-09", dt.datetime(2026, 10, 3, tzinfo=UTC))
+    submit(session, "6105280002", "2026-09", dt.datetime(2026, 10, 3, tzinfo=UTC))
     submit(session, "6105260001", "2026-09", dt.datetime(2026, 10, 3, tzinfo=UTC))
     submit(session, "6103030001", "2026-09", dt.datetime(2026, 10, 3, tzinfo=UTC))
     from sqlalchemy import select
@@ -158,7 +179,26 @@ def world(session: Any, users: dict[str, Any]) -> tuple[World, dict[str, str]]:
     create_token(session, stranger, "theirs")
     foreign = session.scalars(select(ApiToken.id).where(ApiToken.user_id == stranger.id)).one()
     session.flush()
-    return World(ids, foreign, receipt.report_id), tokens
+    # the PDF jobs: for each role one of a school outside its scope (planned only: its scope check comes
+    # first), then one rendered through the API (on the embedded default the request renders it). The API
+    # call is the last database work here: its eager tasks replace the thread's session.
+    window = Window("2026-09", "2026-09")
+    jobs_out = {}
+    for role in ROLES:
+        code = _school(role, False)
+        jobs_out[role] = create_job(session, COUNTY_OF[code], window, requested_by="matrix", school_code=code).id
+    setup = {"Authorization": f"Bearer {create_token(session, users['admin'], 'setup')}"}
+    session.flush()
+    saved_pdf_dir = app.config["PDF_DIR"]
+    app.config["PDF_DIR"] = str(tmp_path / "pdf")  # job ids repeat once a test's rows are rolled back
+    made = client.post(
+        "/api/v1/counties/610528/reports/pdf",
+        headers=setup,
+        json={"school": "6105280001", "from": "2026-09", "to": "2026-09"},
+    )
+    assert made.status_code == 202 and made.json["state"] == "done", made.json
+    yield World(ids, foreign, receipt.report_id, made.json["job_id"], jobs_out, made.json["files"][0]["name"]), tokens
+    app.config["PDF_DIR"] = saved_pdf_dir
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -179,15 +219,15 @@ def test_scope_matrix(
 
     for rule, method in routes:
         if rule.rule in AGENT_ONLY:
-            resp = _request(client, rule, method, _build(rule, role, True, w), role, tokens, csrf)
+            resp = _request(client, rule, method, _build(rule, role, True, w), role, tokens, csrf, True)
             if resp.status_code != 401:
                 problems.append(
                     f"{method} {rule.rule}: a bureau user must not pass as a school agent ({resp.status_code})"
                 )
             continue
-        no_inside = any((role, arg) in NO_INSIDE for arg in rule.arguments)
+        no_inside = rule.rule not in BODY_OBJECT_ROUTES and any((role, arg) in NO_INSIDE for arg in rule.arguments)
         outside = _build(rule, role, False, w)
-        resp = _request(client, rule, method, outside, role, tokens, csrf)
+        resp = _request(client, rule, method, outside, role, tokens, csrf, False)
         body = resp.get_data(as_text=True)
         if resp.status_code != 404:
             problem(f"{method} {outside} (out of scope): {resp.status_code}, not 404", rule, method, "out")
@@ -195,7 +235,7 @@ def test_scope_matrix(
         if leaked:
             problem(f"{method} {outside} (out of scope) shows {leaked}", rule, method, "out")
         inside = _build(rule, role, True, w)
-        resp = _request(client, rule, method, inside, role, tokens, csrf)
+        resp = _request(client, rule, method, inside, role, tokens, csrf, True)
         if no_inside:
             if resp.status_code != 404:
                 problem(
@@ -220,13 +260,15 @@ def test_matrix_knows_every_argument(app: Any) -> None:
     assert not unknown, f"add these URL arguments to the scope matrix: {unknown}"
 
 
-def test_anonymous_gets_the_sign_in_page_or_401(app: Any, client: Any, session: Any, county: Any) -> None:
+def test_anonymous_gets_the_sign_in_page_or_401(
+    app: Any, client: Any, session: Any, world: tuple[World, dict[str, str]]
+) -> None:
+    anonymous = app.test_client()
     for rule, method in _routes(app):
-        if method != "GET":
+        if method != "GET" or rule.rule in AGENT_ONLY:
             continue
-        path = rule.rule.replace("<county>", "610528").replace("<code>", "6105280001")
-        path = path.replace("<period>", "2026-09").replace("<report_id>", "x")
-        resp = client.get(path)
+        path = _build(rule, "admin", True, world[0])
+        resp = anonymous.get(path)
         if rule.rule.startswith("/api/"):
             assert resp.status_code == 401, (path, resp.status_code)
         else:

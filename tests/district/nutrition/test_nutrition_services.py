@@ -334,3 +334,11 @@ def test_filename_names_the_content(session: Any, fund_county: Any) -> None:
     session.flush()
     report = services.fund_report(session, "610528", "2026-09", "2026-11", now=NOW)
     assert services.fund_report_filename(report, "json") == "610528_a_b_c_d__营养餐资金报表_2026-09_2026-11.json"
+
+
+def test_without_extraction_in_the_database_the_report_is_the_same(
+    session: Any, fund_scenario: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = services.fund_report(session, "610528", "2026-09", "2026-11", now=NOW).to_dict()
+    monkeypatch.setattr(services, "_fund_parts", lambda _session: None)  # a dialect without JSON functions
+    assert services.fund_report(session, "610528", "2026-09", "2026-11", now=NOW).to_dict() == expected

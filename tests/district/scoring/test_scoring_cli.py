@@ -137,6 +137,10 @@ def test_reminders_and_campaign(run: Any, seeded: dict[str, int]) -> None:
     kinds = {r["kind"] for r in json.loads(result.output)}
     assert "hazard_overdue" in kinds
     assert run("reminders", "--county", "610528", "--stored").output.strip() == "没有提醒 / no reminders"
+    stored = run("reminders", "--county", "610528", "--store")
+    assert stored.exit_code == 0 and "H-2026-09-001" in stored.output
+    assert run("reminders", "--county", "610528", "--stored").output == stored.output
+    assert run("reminders", "--county", "999999").exit_code == 1
     result = run("campaign", "--city", "610500", "--year", "2026")
     assert result.exit_code == 0, result.output
     assert "富平县（610528）创建进度 2026 年" in result.output and "全市（610500）创建进度" in result.output

@@ -1,0 +1,142 @@
+"""Read-side caches of the dashboard: the same figures the services return, kept in the process while they
+cannot have changed. Nothing here decides a figure.
+
+- Rankings: a ranking snapshot is never updated (a recompute is a new snapshot), so its view is cached by the
+  snapshot's identity. Finding the current snapshot is still the scoring service's ``latest_ranking`` (it
+  recomputes when stale); the dashboard only asks the ORM not to load the snapshot's large columns
+  (``results``: every school's indicator rows, ~12 MB for 1,000 schools) until a view that needs them is not
+  cached yet. Campaign progress reads only the snapshot's small ``campaign`` column.
+- A period's fund anomalies are cached under the county's revision watermark: the newest effective revision
+  of the county (its id and chain link, which no other revision shares) and the county's subsidy standard.
+  Any accepted revision, of any month, moves the watermark; nothing else enters the fund rules.
+
+The caches are per process (each gunicorn worker has its own), bounded, and thread-safe.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import ORMExecuteState, Session, defer
+
+from district.registry.models import County
+from district.reports.models import ReportHead, ReportRevision
+from district.scoring import services as scoring
+from district.scoring.engine import Window
+from district.scoring.models import RankingSnapshot
+
+T = TypeVar("T")
+
+
+class LRU:
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._data: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_make(self, key: Hashable, make: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return self._data[key]  # type: ignore[no-any-return]
+        value = make()
+        with self._lock:
+            self._data[key] = value
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+_rankings = LRU(32)
+_anomalies = LRU(64)
+
+_LARGE_COLUMNS = (RankingSnapshot.results, RankingSnapshot.inputs, RankingSnapshot.type_ranking)
+
+
+@contextmanager
+def light_snapshots(session: Session) -> Iterator[None]:
+    """Inside: ranking snapshots are loaded without their large JSON columns (loaded on first access)."""
+
+    def _defer_large(state: ORMExecuteState) -> None:
+        if state.is_select and any(
+            d.get("expr") is RankingSnapshot
+            for d in state.statement.column_descriptions  # type: ignore[union-attr]
+        ):
+            state.statement = state.statement.options(*(defer(c) for c in _LARGE_COLUMNS))
+
+    event.listen(session, "do_orm_execute", _defer_large)
+    try:
+        yield
+    finally:
+        event.remove(session, "do_orm_execute", _defer_large)
+
+
+def _snapshot_key(snapshot: RankingSnapshot) -> tuple[Any, ...]:
+    # the id alone would do in production (never reused); computed_at also tells apart rolled-back test data
+    return (snapshot.id, snapshot.computed_at, snapshot.county_code, snapshot.period_from, snapshot.period_to)
+
+
+def current_snapshot(session: Session, county_code: str, period_from: str, period_to: str) -> RankingSnapshot:
+    """The scoring service's current snapshot for the window (recomputed and stored by it when stale)."""
+    with light_snapshots(session):
+        snapshot = scoring.latest_ranking(session, county_code, Window(period_from, period_to), trigger="dashboard")
+    assert snapshot is not None
+    return snapshot
+
+
+def county_ranking(
+    session: Session, county_code: str, period_from: str, period_to: str, *, by_type: bool = False
+) -> dict[str, Any]:
+    """``scoring.services.county_ranking``, with the view of an unchanged snapshot made once per process."""
+    snapshot = current_snapshot(session, county_code, period_from, period_to)
+    return _rankings.get_or_make(
+        (*_snapshot_key(snapshot), by_type), lambda: scoring.ranking_view(session, snapshot, by_type=by_type)
+    )
+
+
+def county_campaign_progress(session: Session, county: County, year: int) -> dict[str, Any] | None:
+    """``scoring.services.county_campaign_progress`` — the year snapshot's ``campaign``, without its rows."""
+    try:
+        window = scoring.year_window(county, year)
+    except scoring.WindowError:
+        return None
+    snapshot = current_snapshot(session, county.code, window.period_from, window.period_to)
+    return {
+        "county_code": county.code,
+        "window": {"from": window.period_from, "to": window.period_to},
+        **snapshot.campaign,
+    }
+
+
+def county_watermark(session: Session, county: County) -> tuple[Any, ...]:
+    """Changes whenever an effective revision of the county changes, or its subsidy standard does."""
+    newest = session.execute(
+        select(ReportRevision.id, ReportRevision.chain_hash)
+        .join(ReportHead, ReportHead.revision_id == ReportRevision.id)
+        .where(ReportHead.county_code == county.code)
+        .order_by(ReportRevision.id.desc())
+        .limit(1)
+    ).first()
+    return (county.code, tuple(newest) if newest else None, str(county.subsidy_standard))
+
+
+def period_anomalies(session: Session, county: County, period: str) -> list[Any]:
+    """``nutrition.services.county_period_anomalies``, made once per watermark of the county."""
+    from district.nutrition import services as fund
+
+    key = (*county_watermark(session, county), period)
+    return list(_anomalies.get_or_make(key, lambda: tuple(fund.county_period_anomalies(session, county.code, period))))
+
+
+def clear() -> None:
+    _rankings.clear()
+    _anomalies.clear()

@@ -1,0 +1,238 @@
+"""HTTP edge of the evaluation reports: ask for PDFs, follow the job, download its files, verify a PDF.
+
+- ``POST /api/v1/counties/<county>/reports/pdf`` ``{"school": CODE, "from": P, "to": P}`` or ``{"year": Y}``
+  (``school`` optional; ``school_code`` is accepted as its alias, as the dashboard sends it; neither window:
+  the current year) → 202 ``{"job_id", "state", "total", …}``. One school: anyone who may see that school
+  (a ``school_viewer`` its own). All schools (a batch: every school's report, the county summary and a zip):
+  a county or city admin of that county (403 for viewers). Check order: 401 → 415 → 422 (body) → 404 (scope)
+  → 403 → 400 (window) → 422 (nothing to print).
+- ``GET /api/v1/jobs/<id>`` → ``{"job_id", "state": queued|running|done|failed, "done", "total", "files": [{"name",
+  "url", "sha256", "size"}], …}``; 404 outside the caller's scope.
+- ``GET /api/v1/jobs/<id>/files/<name>``: the file, ``Content-Disposition: attachment`` with the UTF-8 name
+  (RFC 5987 ``filename*``) and an ASCII fallback.
+- ``GET /verify/<sha256>`` (public, no sign-in): whether this hub made the PDF with that SHA-256, when, for which
+  school and window; 404 "not made by this hub" otherwise. HTML, Chinese with English.
+
+On the embedded default (no broker) the job's tasks run in this request, so the 202 already says ``done``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote
+
+from flask import Blueprint, Flask, current_app, jsonify, render_template, request, send_file
+
+from district.api.auth import bureau_required, current_user, not_found, require_county, require_county_admin, require_school
+from district.api.errors import ApiError, lang
+from district.db import db
+from district.registry.models import County, School
+from district.rendering import jobs
+from district.rendering.models import KIND_COUNTY, KIND_SCHOOL, PdfJob
+from district.scoring import services as scoring
+from houqin_standard import SHANGHAI
+
+bp = Blueprint("rendering_api", __name__, url_prefix="/api/v1")
+verify_bp = Blueprint("pdf_verify", __name__)
+
+JOB_FIELDS = ("school", "school_code", "from", "to", "year")
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.register_blueprint(verify_bp)
+
+
+# ------------------------------------------------------------------------------------------------ jobs
+
+
+def _body() -> dict[str, Any]:
+    raw = request.get_data()
+    if not raw.strip():
+        return {}
+    if (request.mimetype or "").lower() != "application/json":
+        raise ApiError(
+            415, "unsupported_media_type", "请求体必须是 JSON（Content-Type: application/json）/ the body must be JSON"
+        )
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ApiError(415, "malformed_json", f"请求体不是有效的 JSON / the body is not valid JSON: {exc}") from None
+    en = lang() == "en"
+    if not isinstance(data, dict):
+        raise ApiError(
+            422,
+            "validation_failed",
+            "the body must be a JSON object" if en else "请求体应为 JSON 对象",
+            [{"path": "", "code": "invalid_type", "message": "expected an object" if en else "应为 JSON 对象"}],
+        )
+    details = [
+        {"path": f"/{k}", "code": "unknown_field", "message": f"unknown field {k}" if en else f"未知字段 {k}"}
+        for k in sorted(set(data) - set(JOB_FIELDS))
+    ]
+    for key in ("school", "school_code", "from", "to"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            details.append(
+                {"path": f"/{key}", "code": "invalid_type", "message": "expected a string" if en else "应为字符串"}
+            )
+    year = data.get("year")
+    if year is not None and (isinstance(year, bool) or not isinstance(year, int | str)):
+        details.append({"path": "/year", "code": "invalid_type", "message": "expected a year" if en else "应为年份"})
+    if data.get("school") and data.get("school_code") and data["school"] != data["school_code"]:
+        details.append(
+            {"path": "/school_code", "code": "conflict",
+             "message": "school and school_code differ" if en else "school 与 school_code 不一致"}
+        )  # fmt: skip
+    if details:
+        raise ApiError(
+            422,
+            "validation_failed",
+            f"the request has {len(details)} errors" if en else f"请求有 {len(details)} 处错误",
+            details,
+        )
+    return data
+
+
+def _file_url(job: PdfJob, name: str) -> str:
+    return f"/api/v1/jobs/{job.id}/files/{quote(name, safe='')}"
+
+
+def _verify_base() -> str:
+    """Where the printed verification URL points: ``PUBLIC_URL`` when configured, else this request's host."""
+    configured = current_app.config.get("PUBLIC_URL")
+    return str(configured) if configured else request.host_url
+
+
+def _enqueue_start(job_id: int) -> None:
+    from workers.celery_app import celery_app
+
+    celery_app().tasks["workers.tasks.pdf.start_job"].apply_async(args=(job_id,))
+
+
+@bp.post("/counties/<county>/reports/pdf")
+@bureau_required
+def request_pdfs(county: str) -> Any:
+    """Ask for evaluation reports: 202 with the job (already done on the embedded default)."""
+    data = _body()
+    school_code = data.get("school") or data.get("school_code") or None
+    s = db.session()
+    if school_code is not None:
+        require_school(school_code)
+        school = s.get(School, school_code)
+        if school is None or school.county_code != county:
+            raise not_found()
+        user = current_user()
+    else:
+        user = require_county_admin(county)
+    assert user is not None
+    c = s.get(County, county)
+    if c is None:  # pragma: no cover - the scope checks answered 404 already
+        raise not_found()
+    try:
+        window = scoring.resolve_window(
+            c, period_from=data.get("from") or None, period_to=data.get("to") or None, year=data.get("year")
+        )
+    except scoring.WindowError as exc:
+        raise ApiError(400, exc.code, exc.message(lang())) from None
+    year = None
+    if data.get("year") not in (None, ""):
+        year = int(str(data["year"]))
+    elif not data.get("from") and not data.get("to"):
+        year = int(window.period_to[:4])  # the default window is the current year
+    try:
+        job = jobs.create_job(
+            s,
+            county,
+            window,
+            requested_by=user.username,
+            school_code=school_code,
+            year=year,
+            verify_base=_verify_base(),
+        )
+    except jobs.JobError as exc:
+        raise ApiError(exc.status, exc.code, exc.message(lang())) from None
+    job_id = job.id
+    s.commit()
+    _enqueue_start(job_id)  # after the commit: a worker must find the job's rows
+    s = db.session()  # eager tasks ran in this thread and closed the request's session
+    job = s.get(PdfJob, job_id, populate_existing=True)
+    assert job is not None
+    resp = jsonify(jobs.job_view(s, job, _file_url))
+    resp.status_code = 202
+    resp.headers["Location"] = f"/api/v1/jobs/{job_id}"
+    return resp
+
+
+def _job_in_scope(job_id: int) -> PdfJob:
+    job = db.session().get(PdfJob, job_id, populate_existing=True)
+    if job is None:
+        raise not_found()
+    if job.school_code is not None:
+        require_school(job.school_code)
+    else:
+        require_county(job.county_code)
+    return job
+
+
+@bp.get("/jobs/<int:job_id>")
+@bureau_required
+def get_job(job_id: int) -> Any:
+    job = _job_in_scope(job_id)
+    return jsonify(jobs.job_view(db.session(), job, _file_url))
+
+
+@bp.get("/jobs/<int:job_id>/files/<name>")
+@bureau_required
+def job_file(job_id: int, name: str) -> Any:
+    job = _job_in_scope(job_id)
+    found = jobs.job_file(db.session(), job, name, current_app.config["PDF_DIR"])
+    if found is None or not found[0].is_file():
+        raise not_found()
+    path, mimetype = found
+    stem = f"{job.county_code}_{jobs.window_tag(job)}_{job.school_code or 'county'}_evaluation"
+    fallback = jobs.ascii_filename(name, stem)
+    resp = send_file(path, mimetype=mimetype, conditional=True, max_age=0)
+    resp.headers["Content-Disposition"] = (
+        f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+    )
+    resp.headers["Cache-Control"] = "private, no-store"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp
+
+
+# ------------------------------------------------------------------------------------------------ verify
+
+_KIND_LABELS = {
+    KIND_SCHOOL: ("学校评估报告", "school evaluation report"),
+    KIND_COUNTY: ("县评估汇总报告", "county evaluation summary"),
+}
+
+
+@verify_bp.get("/verify/<sha256>")
+def verify(sha256: str) -> Any:
+    """Public: did this hub make the PDF whose SHA-256 is ``sha256``? No sign-in; shows only what the PDF
+    itself prints (school, county, window, when, document number)."""
+    s = db.session()
+    doc = jobs.document_by_sha256(s, sha256)
+    context: dict[str, Any] = {"sha256": sha256[:64].lower(), "doc": None}
+    if doc is not None:
+        county = s.get(County, doc.county_code)
+        school = s.get(School, doc.school_code) if doc.school_code else None
+        context.update(
+            doc=doc,
+            kind=_KIND_LABELS.get(doc.kind, (doc.kind, doc.kind)),
+            county=county,
+            school=school,
+            made_at=doc.made_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"),
+        )
+    resp = current_app.make_response(
+        (render_template("pages/verify.html", **context), 200 if doc is not None else 404)
+    )
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["X-Robots-Tag"] = "noindex"
+    resp.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp

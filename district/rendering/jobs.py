@@ -1,0 +1,596 @@
+"""PDF jobs (PDF 生成任务) and the register of every PDF the hub made (PDF 登记).
+
+A job is rows, so any worker process can do any part of it from ids alone:
+
+1. ``create_job`` (the request, or the CLI): plans the parts — one per school with an expected month in the
+   window, plus the county summary for a batch — and fixes each file's name. The caller commits, then enqueues
+   ``start``.
+2. ``start_job``: pins the county's current ranking snapshot (recomputed first when stale) and records the
+   county's chain heads (``district.audit.heads.record_heads``); every part prints that snapshot and that
+   digest, so a batch never mixes two rankings.
+3. ``prepare_part`` → bounded render → ``record_part``, per part: the HTML is built in a short read
+   transaction, WeasyPrint runs outside any transaction (in a forked child bounded in time and memory), and
+   the file and its ``PdfDocument`` row (its SHA-256) are written in a short write transaction that first
+   locks the part: a part that already has its file is left alone, so a task run twice (a redelivery) does
+   nothing the second time and never replaces a registered file.
+4. ``finish_job``: once every part is done, the batch's zip (the PDFs and a ``SHA256SUMS.txt``), and the job
+   is ``done``.
+
+``run_start``, ``run_part`` and ``run_finish`` are the transaction boundaries (each commits once per phase):
+the Celery tasks (``workers.tasks.pdf``) and the CLI call them, and nothing else commits.
+
+Files live under ``PDF_DIR/jobs/<job id>/``, named for their content:
+``610528_2026_庄里镇中心小学_评估报告.pdf``, ``610528_2026_富平县_评估汇总报告.pdf``,
+``610528_2026_富平县_评估报告.zip`` (a window asked as from/to: ``610528_2026-03至2026-10_…``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import re
+import shutil
+import uuid
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from district.audit.heads import record_heads
+from district.audit.services import record
+from district.db import db, utcnow
+from district.registry.models import County, School
+from district.rendering.evaluation import (
+    Verification,
+    county_summary_context,
+    county_summary_html,
+    school_evaluation_context,
+    school_evaluation_html,
+)
+from district.rendering.models import KIND_COUNTY, KIND_SCHOOL, PdfDocument, PdfJob, PdfJobPart
+from district.rendering.pdf import RenderError, render_pdf, render_pdf_bounded
+from district.scoring import services as scoring
+from district.scoring.engine import Window
+from district.scoring.models import RankingSnapshot
+from houqin_standard import SHANGHAI
+
+__all__ = [
+    "JobError",
+    "PreparedPart",
+    "all_parts_done",
+    "create_job",
+    "document_by_sha256",
+    "finish_job",
+    "job_dir",
+    "job_file",
+    "job_view",
+    "part_failed",
+    "planned_schools",
+    "prepare_part",
+    "record_part",
+    "run_finish",
+    "run_part",
+    "run_start",
+    "start_job",
+]
+
+log = logging.getLogger(__name__)
+
+SHA256_RE = re.compile(r"[0-9a-f]{64}")
+_UNSAFE_IN_FILENAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+_NAME_MAX = 60  # characters of a school name in a file name (UTF-8 file names stay under 255 bytes)
+
+
+class JobError(ValueError):
+    """A job that cannot be made; ``status`` and ``code`` are the API's answer."""
+
+    def __init__(self, status: int, code: str, zh: str, en: str) -> None:
+        super().__init__(en)
+        self.status, self.code, self.zh, self.en = status, code, zh, en
+
+    def message(self, lang: str = "zh") -> str:
+        return self.en if lang == "en" else f"{self.zh} / {self.en}"
+
+
+# ------------------------------------------------------------------------------------------------ names
+
+
+def _clean(name: str) -> str:
+    return _UNSAFE_IN_FILENAME.sub("_", name).strip(" ._")[:_NAME_MAX] or "_"
+
+
+def window_tag(job: PdfJob) -> str:
+    """``"2026"`` for a job asked as year=2026; ``"2026-03至2026-10"`` (or ``"2026-10"``) for from/to."""
+    if job.year is not None:
+        return str(job.year)
+    if job.period_from == job.period_to:
+        return job.period_from
+    return f"{job.period_from}至{job.period_to}"
+
+
+def school_filename(county_code: str, tag: str, school_name: str, school_code: str | None = None) -> str:
+    """``610528_2026_富平县某某小学_评估报告.pdf`` (``school_code`` added when two schools share a name)."""
+    middle = _clean(school_name) + (f"_{school_code}" if school_code else "")
+    return f"{county_code}_{tag}_{middle}_评估报告.pdf"
+
+
+def county_filename(county_code: str, tag: str, county_name: str) -> str:
+    return f"{county_code}_{tag}_{_clean(county_name)}_评估汇总报告.pdf"
+
+
+def zip_filename(county_code: str, tag: str, county_name: str) -> str:
+    return f"{county_code}_{tag}_{_clean(county_name)}_评估报告.zip"
+
+
+def ascii_filename(name: str, fallback_stem: str) -> str:
+    """For clients without RFC 5987: the name itself when it is ASCII, else ``fallback_stem`` + extension."""
+    if name.isascii():
+        return name
+    return fallback_stem + Path(name).suffix
+
+
+def document_no(job: PdfJob, part: PdfJobPart) -> str:
+    """The number printed on every page: ``HQ-610528-000012-0003`` (county, job, part)."""
+    return f"HQ-{job.county_code}-{job.id:06d}-{part.seq:04d}"
+
+
+# ------------------------------------------------------------------------------------------------ planning
+
+
+def planned_schools(session: Session, county: County, window: Window) -> list[School]:
+    """The schools the engine lists for W: those with at least one expected month (not a break month, inside
+    their active range; the rule of ``district.nutrition.services.expected_periods``), by code."""
+    from district.nutrition.services import expected_periods
+
+    schools = session.scalars(select(School).where(School.county_code == county.code).order_by(School.code))
+    return [s for s in schools if expected_periods(s, county, window.periods)]
+
+
+def create_job(
+    session: Session,
+    county_code: str,
+    window: Window,
+    *,
+    requested_by: str,
+    school_code: str | None = None,
+    year: int | None = None,
+    verify_base: str | None = None,
+    now: dt.datetime | None = None,
+) -> PdfJob:
+    """Plan a job (state ``queued``): one school's report, or (no ``school_code``) every planned school's report
+    plus the county summary. Audited as ``pdf.job``. The caller commits, then enqueues the start.
+
+    Raises ``LookupError`` (unknown county, or a school not of this county) or :class:`JobError`
+    (422 ``no_expected_month``: the school has no expected month in W; 422 ``no_schools``: the county has none).
+    """
+    county = session.get(County, county_code)
+    if county is None:
+        raise LookupError(county_code)
+    now = now or utcnow()
+    if school_code is not None:
+        school = session.get(School, school_code)
+        if school is None or school.county_code != county_code:
+            raise LookupError(school_code)
+        if school not in planned_schools(session, county, window):
+            raise JobError(
+                422,
+                "no_expected_month",
+                "该校在此期间没有应报送的月份，不出具评估报告",
+                "the school has no expected month in this window",
+            )
+        schools = [school]
+    else:
+        schools = planned_schools(session, county, window)
+        if not schools:
+            raise JobError(422, "no_schools", "该县在此期间没有应报送的学校", "no school of the county is expected")
+    job = PdfJob(
+        county_code=county_code,
+        school_code=school_code,
+        period_from=window.period_from,
+        period_to=window.period_to,
+        year=year,
+        requested_by=requested_by[:100],
+        created_at=now,
+        state="queued",
+        verify_base=(verify_base or None) and verify_base[:200],
+    )
+    session.add(job)
+    session.flush()
+    tag = window_tag(job)
+    if school_code is None:
+        session.add(
+            PdfJobPart(
+                job_id=job.id,
+                seq=0,
+                kind=KIND_COUNTY,
+                school_code=None,
+                filename=county_filename(county_code, tag, county.name),
+                state="queued",
+            )
+        )
+    names: dict[str, int] = {}
+    for s in schools:
+        key = _clean(s.name)
+        names[key] = names.get(key, 0) + 1
+    for seq, s in enumerate(schools, start=1):
+        shared = names[_clean(s.name)] > 1
+        session.add(
+            PdfJobPart(
+                job_id=job.id,
+                seq=seq,
+                kind=KIND_SCHOOL,
+                school_code=s.code,
+                filename=school_filename(county_code, tag, s.name, s.code if shared else None),
+                state="queued",
+            )
+        )
+    record(
+        session,
+        actor=requested_by,
+        action="pdf.job",
+        county_code=county_code,
+        school_code=school_code,
+        job_id=job.id,
+        period_from=window.period_from,
+        period_to=window.period_to,
+        parts=len(schools) + (school_code is None),
+    )
+    session.flush()
+    return job
+
+
+def _parts(session: Session, job_id: int) -> list[PdfJobPart]:
+    return list(
+        session.scalars(
+            select(PdfJobPart)
+            .where(PdfJobPart.job_id == job_id)
+            .order_by(PdfJobPart.seq)
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def _locked_job(session: Session, job_id: int) -> PdfJob | None:
+    # FOR UPDATE on PostgreSQL (SQLite serialises writers); populate_existing: the scoped session may still hold
+    # this row from an earlier transaction of the same task
+    return session.get(PdfJob, job_id, with_for_update=True, populate_existing=True)
+
+
+def start_job(session: Session, job_id: int, *, now: dt.datetime | None = None) -> list[int]:
+    """Pin the job's ranking snapshot and chain heads (once) and mark it running.
+
+    Returns the ids of the parts still to render (none when the job is finished, failed or unknown).
+    """
+    job = _locked_job(session, job_id)
+    if job is None or job.state in ("done", "failed"):
+        return []
+    if job.snapshot_id is None:
+        window = Window(job.period_from, job.period_to)
+        snapshot = scoring.latest_ranking(session, job.county_code, window, trigger="pdf")
+        assert snapshot is not None
+        heads = record_heads(session, job.county_code)
+        job.snapshot_id = snapshot.id
+        job.chain_digest = heads.digest
+        job.state = "running"
+        job.started_at = now or utcnow()
+        session.flush()
+    return [p.id for p in _parts(session, job.id) if p.state == "queued"]
+
+
+# ------------------------------------------------------------------------------------------------ parts
+
+
+@dataclass(frozen=True)
+class PreparedPart:
+    """A part's HTML, ready to render, and what its register row will say."""
+
+    part_id: int
+    job_id: int
+    kind: str
+    filename: str
+    document_no: str
+    made_at: dt.datetime
+    html: str
+    county_code: str
+    school_code: str | None
+    period_from: str
+    period_to: str
+    chain_digest: str
+    snapshot_id: int
+    rubric_version: str
+
+
+def prepare_part(session: Session, part_id: int, *, now: dt.datetime | None = None) -> PreparedPart | None:
+    """The part's HTML, or ``None`` when there is nothing to do (already has its file, job failed or gone).
+
+    Raises ``RuntimeError`` when the job was not started (its snapshot is not pinned).
+    """
+    part = session.get(PdfJobPart, part_id, populate_existing=True)
+    if part is None or part.state != "queued":
+        return None
+    job = session.get(PdfJob, part.job_id, populate_existing=True)
+    if job is None or job.state in ("done", "failed"):
+        return None
+    if job.snapshot_id is None or job.chain_digest is None:
+        raise RuntimeError(f"PDF job {job.id} was not started")
+    snapshot = session.get(RankingSnapshot, job.snapshot_id)
+    assert snapshot is not None
+    made_at = now or utcnow()
+    verification = Verification(
+        document_no=document_no(job, part),
+        made_at=made_at,
+        chain_digest=job.chain_digest,
+        verify_base=job.verify_base,
+        job_id=job.id,
+    )
+    if part.kind == KIND_COUNTY:
+        html = county_summary_html(county_summary_context(session, snapshot, verification))
+    else:
+        assert part.school_code is not None
+        html = school_evaluation_html(school_evaluation_context(session, snapshot, part.school_code, verification))
+    return PreparedPart(
+        part_id=part.id,
+        job_id=job.id,
+        kind=part.kind,
+        filename=part.filename,
+        document_no=verification.document_no,
+        made_at=made_at,
+        html=html,
+        county_code=job.county_code,
+        school_code=part.school_code,
+        period_from=job.period_from,
+        period_to=job.period_to,
+        chain_digest=job.chain_digest,
+        snapshot_id=snapshot.id,
+        rubric_version=snapshot.rubric_version,
+    )
+
+
+def job_dir(pdf_dir: str | Path, job_id: int) -> Path:
+    return Path(pdf_dir) / "jobs" / str(job_id)
+
+
+def _write_atomically(target: Path, write: Callable[[Path], None]) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{uuid.uuid4().hex}.tmp"
+    try:
+        write(tmp)
+        os.replace(tmp, target)  # readers see the old file or the whole new one, never a half-written one
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def record_part(session: Session, prepared: PreparedPart, pdf: bytes, pdf_dir: str | Path) -> PdfDocument | None:
+    """Store the rendered file and register its SHA-256; ``None`` when the part already has its file (another
+    run of the same task got there first: its file and record stay as they are)."""
+    part = session.get(PdfJobPart, prepared.part_id, with_for_update=True, populate_existing=True)
+    if part is None or part.state != "queued":
+        return None
+    digest = hashlib.sha256(pdf).hexdigest()
+    _write_atomically(job_dir(pdf_dir, prepared.job_id) / prepared.filename, lambda p: p.write_bytes(pdf))
+    doc = PdfDocument(
+        sha256=digest,
+        document_no=prepared.document_no,
+        kind=prepared.kind,
+        county_code=prepared.county_code,
+        school_code=prepared.school_code,
+        period_from=prepared.period_from,
+        period_to=prepared.period_to,
+        made_at=prepared.made_at,
+        job_id=prepared.job_id,
+        chain_digest=prepared.chain_digest,
+        snapshot_id=prepared.snapshot_id,
+        rubric_version=prepared.rubric_version,
+        filename=prepared.filename,
+        size=len(pdf),
+    )
+    session.add(doc)
+    session.flush()
+    part.state = "done"
+    part.document_id = doc.id
+    part.error = None
+    session.flush()
+    return doc
+
+
+def part_failed(session: Session, part_id: int, message: str) -> None:
+    """Mark the part and its job failed (the job's remaining parts then do nothing)."""
+    part = session.get(PdfJobPart, part_id, with_for_update=True, populate_existing=True)
+    if part is None or part.state == "done":
+        return
+    part.state = "failed"
+    part.error = message[:2000]
+    job = _locked_job(session, part.job_id)
+    if job is not None and job.state != "done":
+        job.state = "failed"
+        job.error = f"{part.filename}: {message}"[:2000]
+        job.finished_at = utcnow()
+    session.flush()
+
+
+def all_parts_done(session: Session, job_id: int) -> bool:
+    left = session.scalar(
+        select(func.count()).select_from(PdfJobPart).where(PdfJobPart.job_id == job_id, PdfJobPart.state != "done")
+    )
+    return not left
+
+
+def finish_job(session: Session, job_id: int, pdf_dir: str | Path, *, now: dt.datetime | None = None) -> bool:
+    """When every part is done: the zip of a batch, and the job ``done``. True when this call finished it."""
+    job = _locked_job(session, job_id)
+    if job is None or job.state in ("done", "failed") or not all_parts_done(session, job_id):
+        return False
+    parts = _parts(session, job_id)
+    if job.school_code is None:
+        county = session.get(County, job.county_code)
+        assert county is not None
+        name = zip_filename(job.county_code, window_tag(job), county.name)
+        docs = {d.id: d for d in session.scalars(select(PdfDocument).where(PdfDocument.job_id == job_id))}
+        folder = job_dir(pdf_dir, job_id)
+        stamp = (job.started_at or job.created_at).astimezone(SHANGHAI).timetuple()[:6]
+        sums = []
+
+        def write(path: Path) -> None:
+            with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+                for part in parts:
+                    doc = docs[part.document_id or 0]
+                    info = zipfile.ZipInfo(part.filename, date_time=stamp)
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    with (folder / part.filename).open("rb") as src, zf.open(info, "w") as dst:
+                        shutil.copyfileobj(src, dst, 1 << 20)
+                    sums.append(f"{doc.sha256}  {part.filename}\n")
+                info = zipfile.ZipInfo("SHA256SUMS.txt", date_time=stamp)
+                zf.writestr(info, "".join(sums).encode("utf-8"), compress_type=zipfile.ZIP_DEFLATED)
+
+        target = folder / name
+        _write_atomically(target, write)
+        data_hash = hashlib.sha256()
+        with target.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                data_hash.update(chunk)
+        job.zip_name = name
+        job.zip_sha256 = data_hash.hexdigest()
+        job.zip_size = target.stat().st_size
+    job.state = "done"
+    job.finished_at = now or utcnow()
+    session.flush()
+    return True
+
+
+# ------------------------------------------------------------------------------------------------ reading
+
+
+def document_by_sha256(session: Session, sha256: str) -> PdfDocument | None:
+    """The register row of a PDF the hub made, by the file's SHA-256 (lower-case hex), or ``None``."""
+    digest = sha256.strip().lower()
+    if not SHA256_RE.fullmatch(digest):
+        return None
+    return session.scalars(select(PdfDocument).where(PdfDocument.sha256 == digest)).first()
+
+
+def job_file(session: Session, job: PdfJob, name: str, pdf_dir: str | Path) -> tuple[Path, str] | None:
+    """``(path, mimetype)`` of one of the job's finished files, by its exact name (never a path from the
+    caller: the name must be one the job made)."""
+    if job.zip_name and name == job.zip_name:
+        return job_dir(pdf_dir, job.id) / name, "application/zip"
+    part = session.scalars(
+        select(PdfJobPart).where(PdfJobPart.job_id == job.id, PdfJobPart.filename == name, PdfJobPart.state == "done")
+    ).first()
+    if part is None:
+        return None
+    return job_dir(pdf_dir, job.id) / part.filename, "application/pdf"
+
+
+def _iso(t: dt.datetime | None) -> str | None:
+    return None if t is None else t.astimezone(SHANGHAI).isoformat()
+
+
+def job_view(session: Session, job: PdfJob, file_url: Callable[[PdfJob, str], str]) -> dict[str, Any]:
+    """The job as ``GET /api/v1/jobs/<id>`` shows it: state, progress and the finished files (the zip first)."""
+    parts = _parts(session, job.id)
+    doc_ids = [p.document_id for p in parts if p.document_id is not None]
+    docs = (
+        {d.id: d for d in session.scalars(select(PdfDocument).where(PdfDocument.id.in_(doc_ids)))} if doc_ids else {}
+    )
+    files: list[dict[str, Any]] = []
+    if job.zip_name and job.state == "done":
+        files.append(
+            {"name": job.zip_name, "url": file_url(job, job.zip_name), "sha256": job.zip_sha256,
+             "size": job.zip_size, "kind": "zip"}
+        )  # fmt: skip
+    for p in parts:
+        doc = docs.get(p.document_id or 0)
+        if p.state == "done" and doc is not None:
+            files.append(
+                {"name": p.filename, "url": file_url(job, p.filename), "sha256": doc.sha256, "size": doc.size,
+                 "kind": p.kind, "school_code": p.school_code, "document_no": doc.document_no}
+            )  # fmt: skip
+    errors = [{"name": p.filename, "message": p.error} for p in parts if p.state == "failed"]
+    return {
+        "job_id": job.id,
+        "state": job.state,
+        "done": sum(1 for p in parts if p.state == "done"),
+        "total": len(parts),
+        "files": files,
+        "kind": "school" if job.school_code else "batch",
+        "county_code": job.county_code,
+        "school_code": job.school_code,
+        "window": {"from": job.period_from, "to": job.period_to},
+        "year": job.year,
+        "created_at": _iso(job.created_at),
+        "started_at": _iso(job.started_at),
+        "finished_at": _iso(job.finished_at),
+        "snapshot_id": job.snapshot_id,
+        "chain_digest": job.chain_digest,
+        "error": job.error,
+        "errors": errors,
+    }
+
+
+# ------------------------------------------------------------------------------------------------ boundaries
+
+
+@dataclass(frozen=True)
+class RenderLimits:
+    """How a part is rendered: in a bounded child (workers, web) or in this process (CLI, tests)."""
+
+    bounded: bool = True
+    timeout_s: float = 120
+    max_rss_mb: int = 1024
+
+    @classmethod
+    def from_config(cls, config: Any, *, bounded: bool = True) -> RenderLimits:
+        return cls(
+            bounded=bounded,
+            timeout_s=float(config.get("PDF_RENDER_TIMEOUT_S") or 120),
+            max_rss_mb=int(config.get("PDF_RENDER_MAX_MB") or 1024),
+        )
+
+
+def run_start(job_id: int) -> list[int]:
+    """``start_job`` in its own transaction; the part ids to render (enqueue them after this returns)."""
+    with db.transaction() as s:
+        db.begin_write(s)
+        return start_job(s, job_id)
+
+
+def run_part(part_id: int, pdf_dir: str | Path, limits: RenderLimits = RenderLimits()) -> str:
+    """One part, end to end: ``"done"``, ``"skipped"`` (nothing to do) or ``"failed"`` (recorded on the part and
+    its job; the error is logged, not raised)."""
+    try:
+        with db.transaction() as s:
+            prepared = prepare_part(s, part_id)
+        if prepared is None:
+            return "skipped"
+        if limits.bounded:
+            pdf = render_pdf_bounded(prepared.html, timeout_s=limits.timeout_s, max_rss_mb=limits.max_rss_mb)
+        else:
+            pdf = render_pdf(prepared.html)
+        with db.transaction() as s:
+            db.begin_write(s)
+            doc = record_part(s, prepared, pdf, pdf_dir)
+        return "done" if doc is not None else "skipped"
+    except Exception as exc:  # a render error, a time limit, a school gone: the job says why
+        if not isinstance(exc, RenderError):
+            log.exception("PDF part %s failed", part_id)
+        message = f"{type(exc).__name__}: {exc}"
+        with db.transaction() as s:
+            db.begin_write(s)
+            part_failed(s, part_id, message)
+        return "failed"
+
+
+def run_finish(job_id: int, pdf_dir: str | Path) -> bool:
+    with db.transaction() as s:
+        db.begin_write(s)
+        return finish_job(s, job_id, pdf_dir)
+
+
+def job_parts(session: Session, job_id: int) -> Sequence[PdfJobPart]:
+    return _parts(session, job_id)

@@ -1,0 +1,281 @@
+"""The evaluation reports 评估报告 as a reader gets them: Chinese text back out of the PDF exactly, every font
+embedded, no missing glyph, the cover's figures equal to the scoring service's, the county summary's tables,
+the size target, and untrusted text printed as text with nothing fetched.
+
+Helpers build the PDFs from the fixture county (tests/conftest.py) with the scoring tests' seed reports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+import pytest
+
+from district.audit.heads import county_heads
+from district.rendering import render_pdf
+from district.rendering.evaluation import (
+    Verification,
+    area_rates,
+    county_summary_context,
+    county_summary_html,
+    failing_indicators,
+    grade_distribution,
+    inputs_zh,
+    note_zh,
+    school_evaluation_context,
+    school_evaluation_html,
+)
+from district.scoring import services
+from district.scoring.engine import STATUS_LABELS, Window
+from tests.conftest import example_report
+from tests.district.rendering.test_rendering_security import Recorder, server  # noqa: F401 - the fixture
+from tests.district.scoring.helpers_scoring_db import YEAR_FROM, YEAR_TO, seed_county, submit
+
+W = Window(YEAR_FROM, YEAR_TO)
+MADE = dt.datetime(2026, 11, 21, 6, 5, tzinfo=dt.UTC)
+NAMES = {"6105280001": "庄里镇中心小学", "6105280002": "庄里镇初级中学", "6105280003": "城关第一小学",
+         "6105280004": "城关新区小学"}  # fmt: skip
+
+
+@pytest.fixture()
+def seeded(session: Any, county: Any) -> dict[str, int]:
+    county.campaign_start_year = 2026
+    return seed_county(session)
+
+
+def verification(session: Any, job_id: int | None = 7) -> Verification:
+    return Verification(
+        document_no="HQ-610528-000007-0001",
+        made_at=MADE,
+        chain_digest=county_heads(session, "610528").digest,
+        verify_base="https://hub.example.cn/",
+        job_id=job_id,
+    )
+
+
+def school_pdf(session: Any, code: str = "6105280001") -> tuple[dict[str, Any], bytes]:
+    snapshot = services.latest_ranking(session, "610528", W)
+    ctx = school_evaluation_context(session, snapshot, code, verification(session))
+    return ctx, render_pdf(school_evaluation_html(ctx))
+
+
+def no_replacement_glyphs(text: str) -> None:
+    assert "\ufffd" not in text  # a glyph with no Unicode mapping (.notdef or a missing font) reads back as U+FFFD
+
+
+def test_school_report_reads_back_in_chinese(session: Any, seeded: dict[str, int], pdftotext: Any) -> None:
+    _ctx, pdf = school_pdf(session)
+    text = pdftotext(pdf)
+    no_replacement_glyphs(text)
+    assert "庄里镇中心小学美丽新校园建设评估报告" in text
+    assert "富平县（610528）" in text and "2026年1月—2026年10月" in text
+    for heading in ("一、七个领域得分率", "二、指标得分明细", "三、逐月报送情况", "四、隐患整改清单",
+                    "五、营养改善计划补助资金", "六、评分所用报表版本", "七、核验"):  # fmt: skip
+        assert heading in text
+    # the seeded ledger: the major wiring hazard is open and overdue at the window's end, the toilet one fixed
+    assert "二楼东侧教室插座松动，线路老化" in text
+    assert "学生厕所冲水阀损坏" in text
+    assert re.search(r"H-2026-09-001 电路 重大 .*逾期 31 天", text.replace("\n", " "))
+    assert "文档编号 HQ-610528-000007-0001" in text  # the footer of every page
+    assert "https://hub.example.cn/verify/<本文件的 SHA-256>" in text
+    assert "sha256sum 文件名.pdf" in text
+
+
+def test_every_font_is_embedded_and_there_is_one_face_for_text(
+    session: Any, seeded: dict[str, int], pdf_file: Any, run_tool: Any
+) -> None:
+    _ctx, pdf = school_pdf(session)
+    rows = run_tool("pdffonts", pdf_file(pdf)).splitlines()[2:]
+    assert rows
+    for row in rows:
+        name, *_rest = row.split()
+        emb, sub, uni = row.split()[-5:-2]
+        assert (emb, sub, uni) == ("yes", "yes", "yes"), row
+        assert name.split("+")[1].startswith("Noto-Sans-CJK-SC"), row  # no serif face (size)
+    assert len(pdf) <= 400 * 1024
+
+
+def test_cover_figures_equal_the_scoring_service(session: Any, seeded: dict[str, int], pdftotext: Any) -> None:
+    for code in ("6105280001", "6105280002"):
+        ctx, pdf = school_pdf(session, code)
+        expected = services.school_score(session, code, W)
+        cover = pdftotext(pdf, page=1)
+        no_replacement_glyphs(cover)
+        flat = cover.replace("\n", " ")
+        assert f"综合得分 {expected['score']}" in flat
+        assert f"等级 {expected['grade']}" in flat
+        assert f"评定结果 {STATUS_LABELS[expected['status']][0]}" in flat
+        assert f"全县排名 第 {expected['rank']} 名 / 共 {expected['schools_ranked']} 所" in flat
+        assert f"评分细则版本 {expected['rubric_version']}" in flat
+        assert f"学校名称 {NAMES[code]}" in flat and f"学校标识码 {code}" in flat
+        coverage = (Decimal(expected["coverage"]) * 100).quantize(Decimal("0.1"))
+        assert f"报送覆盖率 {coverage}%" in flat
+        # the indicator table's rows are the service's rows
+        body = pdftotext(pdf).replace("\n", " ")
+        for row in expected["indicators"]:
+            earned = row["earned"] if row["applicable"] else "不适用"
+            assert re.search(rf"{row['code']} .*?{re.escape(row['points'])} {earned} {row['available']}", body), row
+
+
+def test_month_rows_say_on_time_late_missing_and_break(session: Any, county: Any, pdftotext: Any) -> None:
+    for period in ("2026-03", "2026-04", "2026-06"):
+        submit(session, "6105280001", period)
+    # May arrives three days after its deadline (2026-06-05 23:59 Asia/Shanghai)
+    from district.registry.models import School
+    from district.reports.services import submit_report
+    from houqin_standard import period_deadline
+
+    late = example_report(school_code="6105280001", period="2026-05", hazards=[])
+    submit_report(session, session.get(School, "6105280001"), 1, late, now=period_deadline("2026-05") + dt.timedelta(days=3))
+    session.flush()
+    snapshot = services.latest_ranking(session, "610528", Window("2026-03", "2026-08"))
+    ctx = school_evaluation_context(session, snapshot, "6105280001", verification(session))
+    states = {m["period"]: (m["state"], m["days_late"]) for m in ctx["months"]}
+    assert states == {
+        "2026-03": ("on_time", None), "2026-04": ("on_time", None), "2026-05": ("late", 3),
+        "2026-06": ("on_time", None), "2026-07": ("break", None), "2026-08": ("break", None),
+    }  # fmt: skip
+    assert ctx["month_counts"] == {"expected": 4, "on_time": 3, "late": 1, "missing": 0, "pending": 0}
+    snapshot = services.latest_ranking(session, "610528", Window("2026-02", "2026-03"))
+    ctx = school_evaluation_context(session, snapshot, "6105280001", verification(session))
+    assert [m["state"] for m in ctx["months"]] == ["missing", "on_time"]
+    text = pdftotext(render_pdf(school_evaluation_html(ctx))).replace("\n", " ")
+    assert "2026年2月 未报送" in text and "2026年3月 按时" in text
+
+
+def test_revisions_used_are_listed_with_their_hashes(session: Any, seeded: dict[str, int], pdftotext: Any) -> None:
+    from district.reports.models import ReportRevision
+
+    ctx, pdf = school_pdf(session)
+    used = {rid for row in ctx["score"]["indicators"] for rid in row["revision_ids"]}
+    assert {r["id"] for r in ctx["revisions"]} == used
+    text = pdftotext(pdf).replace("\n", "")
+    for rid in used:
+        rev = session.get(ReportRevision, rid)
+        assert rev.content_sha256 in text and rev.chain_hash in text
+    # arrival times in Asia/Shanghai: the seed stores them two days before the deadline, 23:59:59 + 08:00
+    assert "2026-10-03 23:59:59" in pdftotext(pdf)
+
+
+def test_county_summary(session: Any, seeded: dict[str, int], pdftotext: Any, pdf_file: Any, run_tool: Any) -> None:
+    snapshot = services.latest_ranking(session, "610528", W)
+    v = verification(session)
+    ctx = county_summary_context(session, snapshot, v)
+    pdf = render_pdf(county_summary_html(ctx))
+    text = pdftotext(pdf)
+    no_replacement_glyphs(text)
+    flat = text.replace("\n", " ")
+    assert "富平县美丽新校园建设评估汇总报告" in text
+    for name in NAMES.values():
+        assert name in text
+    ranking = services.ranking_view(session, snapshot)
+    for r in ranking["schools"]:
+        score = r["score"] if r["score"] is not None else "—"
+        assert re.search(rf"{r['school_code']} {re.escape(r['name'])} .*? {score} ", flat), r
+    progress = services.county_campaign_progress(session, "610528", 2026)
+    assert f"达标学校 {progress['compliant']} 所 / 在册学校 {progress['active']} 所" in flat
+    assert "创建第 1 年，目标 50%" in flat
+    assert v.chain_digest in text.replace("\n", "")
+    # completeness by township for every period: 庄里镇 reported everything from March on
+    assert "庄里镇 完整率" in flat and "城关街道 完整率" in flat
+    for heading in ("二、等级分布", "三、失分较多的指标", "四、学校排名", "五、各乡镇（学区）报送完整率与及时率"):
+        assert heading in text
+    for row in failing_indicators(snapshot.results):
+        assert f"{row['code']} {row['name']}" in flat
+    rows = run_tool("pdffonts", pdf_file(pdf)).splitlines()[2:]
+    assert rows and all(r.split()[-5:-2] == ["yes", "yes", "yes"] for r in rows)
+    assert len(pdf) <= 400 * 1024
+
+
+def test_completeness_grid_is_the_completeness_service(session: Any, seeded: dict[str, int]) -> None:
+    from district.reports.completeness import county_completeness
+
+    snapshot = services.latest_ranking(session, "610528", W)
+    ctx = county_summary_context(session, snapshot, verification(session))
+    [table] = ctx["completeness"]
+    assert table["periods"] == list(W.periods)
+    for i, period in enumerate(table["periods"]):
+        c = county_completeness(session, "610528", period).to_dict()
+        for row in table["rows"]:
+            cell = row["cells"][i]
+            if c["break_month"]:
+                assert cell is None
+                continue
+            t = next((t for t in c["by_township"] if t["township"] == row["township"]), None)
+            if t is None:  # no school of that township expected in that month
+                assert cell is None
+                continue
+            assert cell["completeness"] == t["completeness"] and cell["timeliness"] == t["timeliness"]
+
+
+# ------------------------------------------------------------------------------------------------ by hand
+
+
+def _row(code: str, area: str, earned: str | None, available: str, applicable: bool = True) -> dict[str, Any]:
+    return {"code": code, "area": area, "area_zh": area, "name_zh": code, "points": available,
+            "applicable": applicable, "earned_exact": earned, "available": available}  # fmt: skip
+
+
+def test_area_rates_and_failing_indicators_by_hand() -> None:
+    a = {"indicators": [_row("A1", "x", "3", "6"), _row("A2", "x", "6", "6"), _row("B1", "y", "1/3", "10"),
+                        _row("G1", "z", None, "0", applicable=False)], "grade": "合格"}  # fmt: skip
+    b = {"indicators": [_row("A1", "x", "4", "6"), _row("A2", "x", "0", "6"), _row("B1", "y", "6", "10"),
+                        _row("G1", "z", "5", "5")], "grade": "优秀"}  # fmt: skip
+    assert area_rates(a) == {"x": (Fraction(9), Fraction(12)), "y": (Fraction(1, 3), Fraction(10)),
+                             "z": (Fraction(0), Fraction(0))}  # fmt: skip
+    # below 60 %: a.A1 3/6 = 50 %, a.B1, b.A2 0/6; b.A1 4/6 = 66.7 % and b.B1 6/10 = 60 % are not below
+    rows = failing_indicators([a, b])
+    assert [(r["code"], r["failing"], r["applicable"], r["share"]) for r in rows] == [
+        ("A1", 1, 2, Decimal("0.5000")), ("A2", 1, 2, Decimal("0.5000")), ("B1", 1, 2, Decimal("0.5000")),
+    ]  # fmt: skip
+    dist = grade_distribution([a, b, {"grade": None}], ["优秀", "良好", "合格", "不合格"])
+    assert [(d["grade"], d["count"]) for d in dist] == [
+        ("优秀", 1), ("良好", 0), ("合格", 1), ("不合格", 0), ("无成绩（期内无报表）", 1)
+    ]
+
+
+def test_engine_inputs_are_named_in_chinese() -> None:
+    assert inputs_zh({"Σ sample_retention_days": "60", "latest report": "2026-10", "shop": "noncompliant",
+                      "anomalies 2026-04": "CARRY_OVER_MISMATCH, MISUSE",
+                      "hazard H-1": "major, deadline 2026-09-30, rectified_on open",
+                      "months with supplier_docs_complete and swill_records_complete": "4"}) == [
+        ("Σ 当月留样合规的供餐天数", "60"), ("最近一期报表", "2026-10"), ("校园商店整治", "未达标"),
+        ("2026-04 资金异常", "结转不符、挪用补助资金"), ("隐患 H-1", "重大，整改期限 2026-09-30，未整改"),
+        ("索证索票齐全、泔水(餐厨废弃物)处置记录齐全均为“是”的月数", "4"),
+    ]  # fmt: skip
+    assert note_zh("6 × Σ sample_retention_days / Σ meal_days") == "6 × Σ 当月留样合规的供餐天数 / Σ 本月供餐天数"
+    assert note_zh("noncompliant in the latest report (2026-10)") == "未达标（最近一期报表 2026-10）"
+
+
+# ------------------------------------------------------------------------------------------------ security
+
+
+def test_untrusted_text_in_the_evaluation_report_is_printed_not_fetched(
+    session: Any, county: Any, server: Recorder, pdftotext: Any  # noqa: F811 - the fixture
+) -> None:
+    from district.registry.models import School
+
+    img = '<img src="file:///etc/passwd">'
+    link = f'<link rel="stylesheet" href="{server.base}/x.css">'
+    css = f'<p style="background: url({server.base}/y.png)">整改</p>'
+    hazard = {
+        "ref": "H-X-1", "found_on": "2026-09-04", "category": "fire", "severity": "major",
+        "description": f"消防通道堵塞 {img} {link} {css}", "deadline": "2026-09-30", "rectified_on": None,
+    }  # fmt: skip
+    school = session.get(School, "6105280001")
+    school.name = '庄里镇中心小学<b style="background:url(http://127.0.0.1:1/z.png)">'
+    session.flush()
+    submit(session, "6105280001", "2026-09", hazards=[hazard])
+    snapshot = services.latest_ranking(session, "610528", Window("2026-09", "2026-09"))
+    ctx = school_evaluation_context(session, snapshot, "6105280001", verification(session))
+    html = school_evaluation_html(ctx)
+    assert img not in html and link not in html and "&lt;img src=" in html  # escaped before WeasyPrint sees it
+    text = pdftotext(render_pdf(html)).replace("\n", "")
+    assert img in text and f'href="{server.base}/x.css">' in text and f"url({server.base}/y.png)" in text
+    assert '庄里镇中心小学<b style="background:url(http://127.0.0.1:1/z.png)">' in text
+    assert "root:" not in text
+    assert server.hits == []

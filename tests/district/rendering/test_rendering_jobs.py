@@ -1,0 +1,251 @@
+"""PDF jobs through the API (test client, embedded default: the tasks run in the request), their scope, the
+files and the zip, the public verification page, the idempotent per-school task, and ``houqin pdf``."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from district.cli import Context, main
+from district.db import db
+from district.rendering import jobs
+from district.rendering.models import PdfDocument, PdfJob, PdfJobPart
+from district.scoring.engine import Window
+from tests.district.scoring.helpers_scoring_db import YEAR_FROM, YEAR_TO, bearer, seed_county
+
+PDF_URL = "/api/v1/counties/610528/reports/pdf"
+ZIP_NAME = "610528_2026_富平县_评估报告.zip"
+SCHOOL_FILE = "610528_2026_庄里镇中心小学_评估报告.pdf"
+SUMMARY_FILE = "610528_2026_富平县_评估汇总报告.pdf"
+
+
+@pytest.fixture(autouse=True)
+def pdf_dir(app: Any, tmp_path: Path) -> Any:
+    """Each test its own PDF_DIR (job ids repeat once a test's rows are rolled back)."""
+    saved = app.config["PDF_DIR"]
+    app.config["PDF_DIR"] = str(tmp_path / "pdf")
+    yield tmp_path / "pdf"
+    app.config["PDF_DIR"] = saved
+
+
+@pytest.fixture()
+def seeded(session: Any, county: Any) -> dict[str, int]:
+    county.campaign_start_year = 2026
+    return seed_county(session)
+
+
+@pytest.fixture()
+def admin(session: Any, county: Any) -> dict[str, str]:
+    return bearer(session, "county_admin", "610528", "admin610528")
+
+
+def other_county(session: Any) -> None:
+    from district.registry.models import County, School, Township
+
+    session.add(County(code="610526", city_code="610500", name="蒲城县"))
+    session.flush()
+    t = Township(county_code="610526", name="城关镇")
+    session.add(t)
+    session.flush()
+    session.add(School(code="6105260001", name="蒲城县城关小学", county_code="610526", township_id=t.id, type="primary"))
+    session.flush()
+
+
+def post(client: Any, headers: dict[str, str], body: Any, url: str = PDF_URL) -> Any:
+    return client.post(url, json=body, headers=headers)
+
+
+def download(client: Any, url: str, headers: dict[str, str]) -> Any:
+    """GET a file and close the response (send_file keeps the file open until then)."""
+    resp = client.get(url, headers=headers)
+    resp.get_data()
+    resp.close()
+    return resp
+
+
+def test_a_batch_is_202_done_with_every_file_and_a_zip(
+    client: Any, session: Any, seeded: dict[str, int], admin: dict[str, str], pdf_dir: Path
+) -> None:
+    resp = post(client, admin, {"year": 2026})
+    assert resp.status_code == 202, resp.get_json()
+    body = resp.get_json()
+    # 0001–0003 have expected months in 2026-01..10 (0003 closed in June), 0004 opened in October: all four
+    assert body["state"] == "done" and body["total"] == 5 and body["done"] == 5
+    assert resp.headers["Location"] == f"/api/v1/jobs/{body['job_id']}"
+    names = [f["name"] for f in body["files"]]
+    assert names[0] == ZIP_NAME and names[1] == SUMMARY_FILE
+    assert set(names[2:]) == {f"610528_2026_{n}_评估报告.pdf" for n in
+                              ("庄里镇中心小学", "庄里镇初级中学", "城关第一小学", "城关新区小学")}  # fmt: skip
+    job = client.get(f"/api/v1/jobs/{body['job_id']}", headers=admin).get_json()
+    assert job == body
+    # every file downloads with its UTF-8 name and the registered SHA-256
+    for f in body["files"]:
+        got = download(client, f["url"], admin)
+        assert got.status_code == 200
+        assert hashlib.sha256(got.data).hexdigest() == f["sha256"] and len(got.data) == f["size"]
+        disposition = got.headers["Content-Disposition"]
+        assert f"filename*=UTF-8''{quote(f['name'], safe='')}" in disposition
+        assert re.search(r'filename="[\x20-\x7e]+"', disposition)
+        assert unquote(disposition.split("''", 1)[1]) == f["name"]
+    # the zip holds every PDF of the job and their checksums
+    z = zipfile.ZipFile(io.BytesIO(download(client, body["files"][0]["url"], admin).data))
+    pdfs = {f["name"]: f["sha256"] for f in body["files"][1:]}
+    assert sorted(z.namelist()) == sorted([*pdfs, "SHA256SUMS.txt"])
+    for name, digest in pdfs.items():
+        assert hashlib.sha256(z.read(name)).hexdigest() == digest
+        assert z.read(name).startswith(b"%PDF-")
+    sums = z.read("SHA256SUMS.txt").decode("utf-8").splitlines()
+    assert sorted(sums) == sorted(f"{d}  {n}" for n, d in pdfs.items())
+    # the register: one row per PDF, with the job's pinned snapshot and chain digest
+    docs = session.scalars(select(PdfDocument).where(PdfDocument.job_id == body["job_id"])).all()
+    assert {d.sha256 for d in docs} == set(pdfs.values())
+    assert {d.chain_digest for d in docs} == {body["chain_digest"]}
+    assert {(d.period_from, d.period_to) for d in docs} == {(YEAR_FROM, YEAR_TO)}
+
+
+def test_one_school_by_its_own_viewer(client: Any, session: Any, seeded: dict[str, int]) -> None:
+    viewer = bearer(session, "school_viewer", "6105280001", "viewer0001")
+    body = post(client, viewer, {"school": "6105280001", "from": "2026-03", "to": "2026-10"}).get_json()
+    assert body["state"] == "done" and body["total"] == 1 and body["kind"] == "school"
+    [f] = body["files"]
+    assert f["name"] == "610528_2026-03至2026-10_庄里镇中心小学_评估报告.pdf"
+    assert download(client, f["url"], viewer).status_code == 200
+    # the dashboard's spelling of the field
+    again = post(client, viewer, {"school_code": "6105280001", "year": "2026"}).get_json()
+    assert again["files"][0]["name"] == SCHOOL_FILE
+    # another school, the county batch, the other school's job: out of scope
+    assert post(client, viewer, {"school": "6105280002", "year": 2026}).status_code == 404
+    assert post(client, viewer, {"year": 2026}).status_code == 404
+    admin = bearer(session, "county_admin", "610528", "admin2")
+    other = post(client, admin, {"school": "6105280002", "year": 2026}).get_json()
+    assert client.get(f"/api/v1/jobs/{other['job_id']}", headers=viewer).status_code == 404
+    assert client.get(other["files"][0]["url"], headers=viewer).status_code == 404
+
+
+def test_scope_and_bad_requests(client: Any, session: Any, seeded: dict[str, int], admin: dict[str, str]) -> None:
+    other_county(session)
+    viewer = bearer(session, "county_viewer", "610528", "cviewer")
+    elsewhere = bearer(session, "county_admin", "610526", "admin610526")
+    assert client.post(PDF_URL, json={"year": 2026}).status_code == 401
+    assert post(client, viewer, {"year": 2026}).status_code == 403  # a batch is an admin act
+    assert post(client, viewer, {"school": "6105280001", "year": 2026}).status_code == 202  # one school: any viewer
+    assert post(client, elsewhere, {"year": 2026}).status_code == 404
+    assert post(client, elsewhere, {"school": "6105280001", "year": 2026}).status_code == 404
+    assert post(client, admin, {"school": "6105260001", "year": 2026}).status_code == 404  # not of this county
+    assert post(client, admin, {"year": 2026}, url="/api/v1/counties/999999/reports/pdf").status_code == 404
+    bad = post(client, admin, {"year": 2026, "format": "pdf", "school": 6105280001})
+    assert bad.status_code == 422
+    assert {(d["path"], d["code"]) for d in bad.get_json()["error"]["details"]} == {
+        ("/format", "unknown_field"), ("/school", "invalid_type")
+    }
+    assert post(client, admin, {"from": "2026-13", "to": "2026-10"}).get_json()["error"]["code"] == "invalid_period"
+    assert post(client, admin, {"from": "2026-10", "to": "2026-03"}).status_code == 400
+    assert post(client, admin, {"year": 2026, "from": "2026-01", "to": "2026-02"}).status_code == 400
+    resp = client.post(PDF_URL, data="year=2026", headers={**admin, "Content-Type": "application/x-www-form-urlencoded"})
+    assert resp.status_code == 415
+    # 0004 opened in October: nothing expected of it in the first half of the year
+    nothing = post(client, admin, {"school": "6105280004", "from": "2026-01", "to": "2026-06"})
+    assert nothing.status_code == 422 and nothing.get_json()["error"]["code"] == "no_expected_month"
+    done = post(client, admin, {"school": "6105280001", "year": 2026}).get_json()
+    assert client.get(f"/api/v1/jobs/{done['job_id']}", headers=elsewhere).status_code == 404
+    assert client.get("/api/v1/jobs/999999", headers=admin).status_code == 404
+    assert client.get(f"/api/v1/jobs/{done['job_id']}/files/..%2F..%2Fetc%2Fpasswd", headers=admin).status_code == 404
+    assert client.get(f"/api/v1/jobs/{done['job_id']}/files/{quote(SUMMARY_FILE)}", headers=admin).status_code == 404
+
+
+def test_verify_page(client: Any, session: Any, seeded: dict[str, int], admin: dict[str, str]) -> None:
+    body = post(client, admin, {"school": "6105280001", "year": 2026}).get_json()
+    [f] = body["files"]
+    page = client.get(f"/verify/{f['sha256']}")  # no sign-in
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    assert "本平台生成" in html and "Made by this hub" in html
+    assert "庄里镇中心小学" in html and "6105280001" in html and f"{YEAR_FROM} 至 {YEAR_TO}" in html
+    assert f["document_no"] in html and body["chain_digest"] in html
+    assert client.get(f"/verify/{f['sha256'].upper()}").status_code == 200
+    for wrong in (hashlib.sha256(b"not ours").hexdigest(), "abc", "'\"><script>"):
+        miss = client.get(f"/verify/{quote(wrong)}")
+        assert miss.status_code == 404
+        assert "不是本平台生成" in miss.get_data(as_text=True) and "Not made by this hub" in miss.get_data(as_text=True)
+        assert "<script>" not in miss.get_data(as_text=True)
+    assert "default-src 'none'" in page.headers["Content-Security-Policy"]
+
+
+def test_a_part_run_twice_does_nothing_the_second_time(session: Any, seeded: dict[str, int], pdf_dir: Path) -> None:
+    from workers.tasks.pdf import render_part
+
+    job = jobs.create_job(session, "610528", Window(YEAR_FROM, YEAR_TO), requested_by="test", year=2026)
+    part_ids = jobs.start_job(session, job.id)
+    session.commit()
+    first = part_ids[1]  # a school (seq 1); seq 0 is the county summary
+    assert render_part.run(job.id, first) == "done"
+    part = session.get(PdfJobPart, first, populate_existing=True)
+    path = jobs.job_dir(pdf_dir, job.id) / part.filename
+    before = (path.read_bytes(), path.stat().st_mtime_ns)
+    documents = session.scalar(select(func.count()).select_from(PdfDocument))
+    assert render_part.run(job.id, first) == "skipped"
+    assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+    assert session.scalar(select(func.count()).select_from(PdfDocument)) == documents
+    assert session.get(PdfJob, job.id, populate_existing=True).state == "running"
+    for part_id in part_ids[:1] + part_ids[2:]:
+        assert render_part.run(job.id, part_id) == "done"  # the last one finishes the job (eager)
+    done = session.get(PdfJob, job.id, populate_existing=True)
+    assert done.state == "done" and done.zip_name == ZIP_NAME
+    assert (jobs.job_dir(pdf_dir, job.id) / ZIP_NAME).is_file()
+    # a redelivered start of a finished job changes nothing
+    from workers.tasks.pdf import start_job
+
+    assert start_job.run(job.id) == 0
+
+
+def test_a_failed_render_fails_the_job(
+    session: Any, seeded: dict[str, int], pdf_dir: Path, monkeypatch: Any
+) -> None:
+    from district.rendering import RenderTimeout
+
+    def too_slow(html: str, **kw: Any) -> bytes:
+        raise RenderTimeout("PDF render exceeded 120 s")
+
+    monkeypatch.setattr(jobs, "render_pdf_bounded", too_slow)
+    job = jobs.create_job(session, "610528", Window(YEAR_FROM, YEAR_TO), requested_by="t", school_code="6105280001")
+    [part_id] = jobs.start_job(session, job.id)
+    session.commit()
+    assert jobs.run_part(part_id, pdf_dir) == "failed"
+    failed = session.get(PdfJob, job.id, populate_existing=True)
+    assert failed.state == "failed" and "RenderTimeout" in failed.error
+    view = jobs.job_view(session, failed, lambda j, n: n)
+    assert view["files"] == [] and view["errors"][0]["message"].startswith("RenderTimeout")
+
+
+def test_cli_pdf_school_and_county(
+    app: Any, session: Any, seeded: dict[str, int], tmp_path: Path, restore_db_state: Any
+) -> None:
+    db.session().commit()
+    out = tmp_path / "out"
+
+    def invoke(*args: str) -> Any:
+        ctx = Context()
+        ctx._app = app
+        return CliRunner().invoke(main, list(args), obj=ctx)
+
+    result = invoke("pdf", "school", "6105280002", "--year", "2026", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    target = out / "610528_2026_庄里镇初级中学_评估报告.pdf"
+    assert target.is_file()
+    assert f"{hashlib.sha256(target.read_bytes()).hexdigest()}  {target}" in result.output
+    result = invoke("pdf", "county", "610528", "--from", "2026-09", "--to", "2026-10", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert (out / "610528_2026-09至2026-10_富平县_评估报告.zip").is_file()
+    assert (out / "610528_2026-09至2026-10_富平县_评估汇总报告.pdf").is_file()
+    assert "rendering" in result.output  # the progress bar (stderr is mixed in by CliRunner)
+    assert invoke("pdf", "school", "6105280002").exit_code == 2  # no window
+    assert invoke("pdf", "school", "0000000000", "--year", "2026").exit_code == 2
