@@ -38,6 +38,12 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
+    if app.config.get("PROXY_HOPS"):
+        # behind the TLS proxy: trust exactly that many X-Forwarded-* hops (client address, scheme)
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     db.init_app(app)
 
     from district.api.errors import register_error_handlers
@@ -53,6 +59,7 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
 # Domain packages with HTTP routes; each module has ``init_app(app)``. Listed explicitly (no import magic);
 # a package that is not installed in this build is skipped, any other import error is raised.
 ROUTE_MODULES = (
+    "district.health",
     "district.auth.views",
     "district.scoring.api",
     "district.nutrition.api",

@@ -36,6 +36,7 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
     "SESSION_COOKIE_SECURE": (False, _env_bool),
     "PDF_DIR": (None, str),
     "RANKING_DEBOUNCE_SECONDS": (60, int),
+    "PROXY_HOPS": (0, int),  # reverse proxies in front of the hub whose X-Forwarded-For/Proto are trusted
     "DEMO_CLOCK_FILE": (None, str),  # demo only: a file holding the seconds the hub's clock runs ahead/behind
 }
 

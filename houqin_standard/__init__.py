@@ -28,7 +28,14 @@ from .periods import (
     periods_between,
     today_shanghai,
 )
-from .receipts import SIGNED_FIELDS, ReceiptError, receipt_payload, verify_receipt
+from .receipts import (
+    SIGNED_FIELDS,
+    ReceiptError,
+    endorsement_payload,
+    extend_pinned_keys,
+    receipt_payload,
+    verify_receipt,
+)
 from .signing import (
     SIGNATURE_WINDOW_SECONDS,
     sign_request,
@@ -61,6 +68,8 @@ __all__ = [
     "canonical_json",
     "content_sha256",
     "current_period",
+    "endorsement_payload",
+    "extend_pinned_keys",
     "format_money",
     "format_period",
     "format_quantity",

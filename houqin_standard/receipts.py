@@ -61,3 +61,34 @@ def verify_receipt(receipt: Mapping[str, Any], public_keys: Mapping[str, bytes |
         Ed25519PublicKey.from_public_bytes(_raw_key(public_keys[kid])).verify(bytes.fromhex(str(sig)), payload)
     except (InvalidSignature, ValueError):
         raise ReceiptError("bad_signature", "the hub's signature does not match this receipt") from None
+
+
+def endorsement_payload(kid: str, public_raw: bytes) -> bytes:
+    """What an outgoing hub key signs to vouch for its successor."""
+    return f"houqin/hub-key-endorsement@1\n{kid}\n{base64.b64encode(public_raw).decode()}".encode()
+
+
+def extend_pinned_keys(pinned: Mapping[str, bytes | str], published: list[Mapping[str, Any]]) -> dict[str, bytes]:
+    """Keys from the hub's ``GET /api/v1/hub-keys`` that a pinned key vouches for, directly or through a chain
+    of rotations, added to ``pinned``. A published key nobody pinned vouches for is ignored (never trusted)."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    trusted = {k: _raw_key(v) for k, v in pinned.items()}
+    changed = True
+    while changed:
+        changed = False
+        for key in published:
+            kid, voucher = key.get("key_id"), key.get("endorsed_by")
+            if not isinstance(kid, str) or kid in trusted or voucher not in trusted:
+                continue
+            raw = base64.b64decode(str(key.get("public_key", "")))
+            try:
+                Ed25519PublicKey.from_public_bytes(trusted[str(voucher)]).verify(
+                    bytes.fromhex(str(key.get("endorsement", ""))), endorsement_payload(kid, raw)
+                )
+            except (InvalidSignature, ValueError):
+                continue
+            trusted[kid] = raw
+            changed = True
+    return trusted

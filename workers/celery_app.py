@@ -15,6 +15,7 @@ from typing import Any
 
 from celery import Celery, Task
 from celery.schedules import crontab
+from celery.signals import worker_process_init
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -76,6 +77,15 @@ def make_celery(flask_app: Flask) -> Celery:
         },
     )
     celery.set_default()
+
+    @worker_process_init.connect(weak=False)
+    def _fresh_connections(**_kwargs: Any) -> None:
+        # a forked pool process must not share the parent's database connections
+        from district.db import db
+
+        if db.engine is not None:
+            db.engine.dispose(close=False)
+
     flask_app.extensions["celery"] = celery
     import workers.tasks  # noqa: F401  - registers the shared tasks on this app
 

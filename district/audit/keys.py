@@ -19,7 +19,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from houqin_standard.receipts import SIGNED_FIELDS, receipt_payload
+from houqin_standard.receipts import SIGNED_FIELDS, endorsement_payload, receipt_payload
 
 __all__ = ["SIGNED_FIELDS", "HubKeys", "init_keys", "key_id", "receipt_payload"]
 
@@ -35,6 +35,7 @@ def key_id(public_raw: bytes) -> str:
 def init_keys(directory: Path) -> str:
     """Create a new key pair and make it current; earlier keys stay for verification. Returns the key id."""
     directory.mkdir(parents=True, exist_ok=True)
+    previous = HubKeys.load(directory, create=False) if (directory / "current").exists() else None
     priv = Ed25519PrivateKey.generate()
     raw = _raw_public(priv)
     kid = key_id(raw)
@@ -44,17 +45,17 @@ def init_keys(directory: Path) -> str:
     fd = os.open(directory / f"{kid}.key", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(pem)
-    (directory / f"{kid}.pub").write_text(
-        json.dumps(
-            {
-                "key_id": kid,
-                "algorithm": "Ed25519",
-                "public_key": base64.b64encode(raw).decode(),
-                "created_at": dt.datetime.now(dt.UTC).isoformat(),
-            }
-        )
-        + "\n"
-    )
+    info: dict[str, Any] = {
+        "key_id": kid,
+        "algorithm": "Ed25519",
+        "public_key": base64.b64encode(raw).decode(),
+        "created_at": dt.datetime.now(dt.UTC).isoformat(),
+    }
+    if previous is not None:
+        # the outgoing key vouches for its successor, so an agent that pinned the old key can accept the new one
+        info["endorsed_by"] = previous.current_id
+        info["endorsement"] = previous.sign(endorsement_payload(kid, raw))
+    (directory / f"{kid}.pub").write_text(json.dumps(info) + "\n")
     tmp = directory / "current.tmp"
     tmp.write_text(kid + "\n")
     tmp.replace(directory / "current")

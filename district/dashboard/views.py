@@ -105,7 +105,14 @@ def window_args(county: County) -> tuple[str, str, int | None]:
     except scoring.WindowError as exc:
         abort(400, description=exc.message(lang()))
     year = int(year_arg) if year_arg else None
+    if year is None and not request.args.get("from") and not request.args.get("to"):
+        year = int(window.period_to[:4])  # the default window is the current year's
     return window.period_from, window.period_to, year
+
+
+def pdf_window(frm: str, to: str, year: int | None) -> dict[str, Any]:
+    """The window as the PDF job API takes it: ``year`` for a year window (its files are named by the year)."""
+    return {"year": year} if year is not None else {"from": frm, "to": to}
 
 
 def recent_periods(count: int = 13) -> list[str]:
@@ -266,6 +273,7 @@ def ranking(county: str) -> Any:
         township=township,
         school_type=school_type,
         by_type=by_type,
+        pdf_body=pdf_window(frm, to, year),
         sort=sort,
         order=order,
         townships=queries.townships(s, county),
@@ -410,6 +418,7 @@ def school(code: str) -> Any:
         frm=frm,
         to=to,
         year=year,
+        pdf_body={"school_code": sch.code, **pdf_window(frm, to, year)},
         can_admin=can_admin_county(s, user, sch.county_code),
         can_see_county=can_see_county(s, user, sch.county_code),
     )

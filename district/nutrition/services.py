@@ -275,13 +275,13 @@ def fund_report(
 ) -> FundReport:
     """The county's 营养餐 fund report over ``period_from..period_to`` (SCORING.md, "营养餐 fund reconciliation").
 
-    Inputs, read in three queries (module docstring) besides the county's row: every school registered in the county with its township
-    name; the effective (newest accepted) revision of each school-period inside the window; each school's
-    most recent effective participating report before the window. A school's expected periods are the
-    window's periods that are not one of the county's break months and that its active range covers; a
-    closed school or one not yet opened is expected for none and is listed only if it reported. The
-    county's ``subsidy_standard`` is the standard rate of ``NONSTANDARD_RATE``. ``now`` (default: the current
-    time) is the report's generation time.
+    Inputs, read in three queries (module docstring) besides the county's row: every school registered in
+    the county with its township name; the effective (newest accepted) revision of each school-period inside
+    the window; each school's most recent effective participating report before the window. A school's
+    expected periods are the window's periods that are not one of the county's break months and that its
+    active range covers; a closed school or one not yet opened is expected for none and is listed only if it
+    reported. The county's ``subsidy_standard`` is the standard rate of ``NONSTANDARD_RATE``. ``now``
+    (default: the current time) is the report's generation time.
 
     Raises ``LookupError`` for an unknown county and :class:`WindowError` for a bad window.
     """

@@ -18,9 +18,14 @@ def load_or_create_server_key(key_file: str) -> bytes:
         return path.read_bytes().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     key = Fernet.generate_key()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first: use theirs
+        return path.read_bytes().strip()
     with os.fdopen(fd, "wb") as fh:
         fh.write(key)
+        fh.flush()
+        os.fsync(fh.fileno())
     return key
 
 

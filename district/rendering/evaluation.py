@@ -655,7 +655,7 @@ def county_summary_context(
     if total:
         chart = bar_chart_svg(
             [(d["grade"], d["count"], total) for d in distribution],
-            width=560,
+            width=330,  # printed at about its own size in its column: text stays 8 pt
             title="",
             value_format=lambda v, m: f"{v} 所",
         )

@@ -275,6 +275,10 @@ def start_job(session: Session, job_id: int, *, now: dt.datetime | None = None) 
         snapshot = scoring.latest_ranking(session, job.county_code, window, trigger="pdf")
         assert snapshot is not None
         heads = record_heads(session, job.county_code)
+        if job.school_code is None:
+            # the county summary shows the year's campaign progress: bring its ranking up to date now, in this
+            # write transaction, so that rendering the summary later only reads
+            scoring.county_campaign_progress(session, job.county_code, int(job.period_to[:4]), trigger="pdf")
         job.snapshot_id = snapshot.id
         job.chain_digest = heads.digest
         job.state = "running"
@@ -565,6 +569,13 @@ def run_part(part_id: int, pdf_dir: str | Path, limits: RenderLimits = RenderLim
     its job; the error is logged, not raised)."""
     try:
         with db.transaction() as s:
+            kind = s.scalar(select(PdfJobPart.kind).where(PdfJobPart.id == part_id))
+        with db.transaction() as s:
+            if kind == KIND_COUNTY:
+                # the county summary may store the year's ranking snapshot (campaign progress): a writer from
+                # the start, since on SQLite a read transaction that later writes fails if another writer got
+                # in first. School parts only read (the pinned snapshot), so they never hold the write lock.
+                db.begin_write(s)
             prepared = prepare_part(s, part_id)
         if prepared is None:
             return "skipped"

@@ -9,8 +9,9 @@ from typing import Any
 
 from flask import Blueprint, Flask, jsonify, request
 
-from district.api.auth import bureau_required, not_found, require_county, require_county_admin, require_school
+from district.api.auth import bureau_required, not_found, require_county, require_school
 from district.api.errors import ApiError, lang
+from district.auth.services import can_admin_county
 from district.db import db
 from district.registry.models import County, School
 from district.scoring import services
@@ -117,12 +118,13 @@ def _json_body() -> Any:
 @bureau_required
 def add_inspection(code: str) -> Any:
     """Record an on-site inspection (county_admin of the school's county): 201 with the inspection."""
-    require_school(code)
+    user = require_school(code)  # out of scope: 404
     s = db.session()
     school = s.get(School, code)
     if school is None:  # pragma: no cover - require_school answered 404 already
         raise not_found()
-    user = require_county_admin(school.county_code)
+    if not can_admin_county(s, user, school.county_code):  # in scope (a viewer, the school's own): 403
+        raise ApiError(403, "forbidden", "需要县级管理员权限 / county_admin required")
     data = _json_body()
     en = lang() == "en"
     if not isinstance(data, dict):

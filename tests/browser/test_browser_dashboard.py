@@ -124,16 +124,16 @@ def test_school_page_and_revision_diff(page: Any, hub: Hub) -> None:
 
 def test_school_pdf_download(page: Any, hub: Hub) -> None:
     ensure_signed_in(page)
-    if "/api/v1/counties/<county>/reports/pdf" not in hub.routes():
-        pytest.xfail("the PDF job endpoint (POST /api/v1/counties/<county>/reports/pdf) is not installed yet")
     page.goto(f"/schools/{REVISED_SCHOOL}/#pdf")
     page.click("#pdf button.pdf-job")
     link = page.wait_for_selector("#pdf a.pdf-file", timeout=120000)
+    shot(page, "06-school-pdf")
     with page.expect_download() as info:
         link.click()
     path = info.value.path()
-    assert open(path, "rb").read(5) == b"%PDF-"
-    shot(page, "06-school-pdf")
+    with open(path, "rb") as fh:
+        assert fh.read(5) == b"%PDF-"
+    assert info.value.suggested_filename.endswith("_评估报告.pdf")
 
 
 def test_lock_a_period_then_a_new_revision_is_refused(page: Any, hub: Hub) -> None:

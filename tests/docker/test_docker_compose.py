@@ -334,6 +334,25 @@ def test_workers_queues_and_limits() -> None:
     pdf = argv(c["worker-pdf"])
     assert int(pdf[pdf.index("--max-memory-per-child") + 1]) >= 256 * 1024
     assert "--max-tasks-per-child" in pdf
+    # a worker-wide limit below a pdf task's own would not apply (the task's wins); keep them consistent
+    from workers.tasks.pdf import SOFT_TIME_LIMIT, TIME_LIMIT
+
+    assert float(pdf[pdf.index("--soft-time-limit") + 1]) >= SOFT_TIME_LIMIT
+    assert float(pdf[pdf.index("--time-limit") + 1]) >= TIME_LIMIT
+
+
+def test_gunicorn_outlasts_a_pdf_rendered_in_a_request() -> None:
+    """The fund report's PDF is rendered inside the request, bounded at 120 s (district/nutrition/api.py, the same
+    default as the PDF jobs' RenderLimits): gunicorn must not kill the worker first (a 502 instead of the hub's
+    own 503 pdf_timeout)."""
+    from district.rendering.jobs import RenderLimits
+
+    hub = argv(compose()["services"]["hub"])
+    timeout = float(hub[hub.index("--timeout") + 1])
+    graceful = float(hub[hub.index("--graceful-timeout") + 1])
+    assert timeout > RenderLimits().timeout_s
+    stop = compose()["services"]["hub"]["stop_grace_period"]
+    assert stop.endswith("s") and float(stop[:-1]) > graceful
 
 
 # ---------------------------------------------------------------- the image

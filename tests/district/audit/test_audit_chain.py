@@ -167,3 +167,30 @@ def test_recorded_heads_pin_the_data(agent: SignedClient, session: Any) -> None:
     last = revs(session)[-1]
     _tamper(session, "UPDATE report_revisions SET chain_hash = :h WHERE id = :i", h="e" * 64, i=last.id)
     assert any("chain_head_records" in f.row for f in verify(session).findings)
+
+
+def test_key_rotation_keeps_old_receipts_valid_and_endorses_the_new_key(tmp_path: Path) -> None:
+    from district.audit.keys import HubKeys, init_keys
+    from houqin_standard import extend_pinned_keys, receipt_payload
+
+    keys_dir = tmp_path / "keys"
+    first = init_keys(keys_dir)
+    old = HubKeys.load(keys_dir)
+    receipt = {"report_id": "r", "school_code": "6105280001", "period": "2026-09", "revision": 1,
+               "received_at": "2026-10-01T10:00:00.000000+08:00", "on_time": True, "content_sha256": "a" * 64,
+               "chain_hash": "b" * 64, "hub_key_id": first}
+    receipt["signature"] = old.sign(receipt_payload(receipt))
+    pinned = old.public_key_map()
+    second = init_keys(keys_dir)
+    new = HubKeys.load(keys_dir)
+    assert new.current_id == second != first
+    published = new.public_keys()
+    assert {k["key_id"] for k in published} == {first, second}
+    verify_receipt(receipt, new.public_key_map())  # the old key is kept for verification
+    trusted = extend_pinned_keys(pinned, published)
+    assert set(trusted) == {first, second}
+    # a key that no pinned key vouches for is never trusted
+    rogue = init_keys(tmp_path / "rogue")
+    rogue_pub = HubKeys.load(tmp_path / "rogue").public_keys()
+    forged = [{**k, "endorsed_by": first} for k in rogue_pub if k["key_id"] == rogue]
+    assert set(extend_pinned_keys(pinned, published + forged)) == {first, second}

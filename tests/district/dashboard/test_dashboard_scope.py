@@ -220,6 +220,7 @@ def test_scope_matrix(
     for rule, method in routes:
         if rule.rule in AGENT_ONLY:
             resp = _request(client, rule, method, _build(rule, role, True, w), role, tokens, csrf, True)
+            resp.close()
             if resp.status_code != 401:
                 problems.append(
                     f"{method} {rule.rule}: a bureau user must not pass as a school agent ({resp.status_code})"
@@ -229,6 +230,7 @@ def test_scope_matrix(
         outside = _build(rule, role, False, w)
         resp = _request(client, rule, method, outside, role, tokens, csrf, False)
         body = resp.get_data(as_text=True)
+        resp.close()
         if resp.status_code != 404:
             problem(f"{method} {outside} (out of scope): {resp.status_code}, not 404", rule, method, "out")
         leaked = [n for n in FOREIGN_NAMES if n in body]
@@ -236,6 +238,7 @@ def test_scope_matrix(
             problem(f"{method} {outside} (out of scope) shows {leaked}", rule, method, "out")
         inside = _build(rule, role, True, w)
         resp = _request(client, rule, method, inside, role, tokens, csrf, True)
+        resp.close()  # a file download is streamed from disk
         if no_inside:
             if resp.status_code != 404:
                 problem(
@@ -269,6 +272,7 @@ def test_anonymous_gets_the_sign_in_page_or_401(
             continue
         path = _build(rule, "admin", True, world[0])
         resp = anonymous.get(path)
+        resp.close()
         if rule.rule.startswith("/api/"):
             assert resp.status_code == 401, (path, resp.status_code)
         else:

@@ -143,7 +143,10 @@ def test_inspection_errors(client: Any, session: Any, seeded: dict[str, int]) ->
     other = bearer(session, "county_admin", "610526", "other")
     url = "/api/v1/schools/6105280002/inspections"
     good = {"date": "2026-10-15", "score": 4, "inspector": "x"}
+    school = bearer(session, "school_viewer", "6105280002", "school")
     assert client.post(url, headers=viewer, json=good).status_code == 403
+    assert client.post(url, headers=school, json=good).status_code == 403  # its own school: in scope, no role
+    assert client.post("/api/v1/schools/6105280001/inspections", headers=school, json=good).status_code == 404
     assert client.post(url, headers=other, json=good).status_code == 404
     assert client.post(url, json=good).status_code == 401
     resp = client.post(url, headers=admin, data="date=2026-10-15", content_type="application/x-www-form-urlencoded")
