@@ -49,6 +49,9 @@ class SchoolProfile:
     campaign: dict[str, str] = field(default_factory=dict)
     dorm_items: list[str] = field(default_factory=list)
     last_energy: tuple[Decimal, Decimal] | None = None
+    open_hazards: dict[str, dict[str, Any]] = field(default_factory=dict)
+    hazard_seq: int = 0
+    keep_open: set[str] = field(default_factory=set)  # refs left overdue on purpose
 
     @classmethod
     def make(cls, code: str, stype: str, boarding: bool, seed: int) -> SchoolProfile:
@@ -120,9 +123,9 @@ def monthly_report(
             "accompany_meal_days": max(0, accompany),
             "menu_published_weeks": rng.randint(3, 4),
         }
-        if variation == "MISUSE":
+        if variation == "MISUSE":  # 1,200 yuan of the subsidy spent on something other than food
             nutrition["other_spend"] = "1200.00"
-            nutrition["closing_balance"] = money(closing - Decimal("1200.00"))
+            nutrition["food_spend"] = money(food - Decimal("1200.00"))
         elif variation == "BALANCE_MISMATCH":
             nutrition["closing_balance"] = money(closing + Decimal("350.00"))
         elif variation == "CARRY_OVER_MISMATCH":
@@ -143,7 +146,7 @@ def monthly_report(
     if variation == "ENERGY_JUMP" and p.last_energy:
         elec = (p.last_energy[1] * 4).quantize(Decimal("0.1"))
     p.last_energy = (water, elec)
-    found = rng.randint(0, 4)
+    hazards, found, rectified = _hazards_for_month(p, period, overdue_major=variation == "OVERDUE_MAJOR")
     report: dict[str, Any] = {
         "standard": STANDARD_ID,
         "report_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
@@ -203,11 +206,61 @@ def monthly_report(
             "campus_area_m2": str(p.campus_area),
             "green_area_m2": str(int(p.campus_area * p.green_ratio)),
         },
-        "hazards": [],
+        "hazards": hazards,
     }
     if boarders:
         report["dormitory"] = {"beds": boarders + rng.randint(-5, 30), "unified_items": list(p.dorm_items)}
     return report
+
+
+HAZARD_TEXT = {
+    "wiring": ["教室插座松动，线路老化", "配电箱未上锁", "走廊应急灯不亮"],
+    "toilets": ["学生厕所冲水阀损坏", "厕所地面湿滑无防滑垫"],
+    "fire": ["灭火器压力不足", "消防通道堆放杂物", "疏散指示标志损坏"],
+    "building": ["围墙局部开裂", "楼梯扶手松动", "教室门窗玻璃破损"],
+    "food": ["食堂冷藏柜温度超标", "留样柜未上锁"],
+    "drinking_water": ["饮水机滤芯过期未换"],
+    "traffic": ["校门口减速带损坏"],
+    "other": ["操场器材螺丝松动"],
+}
+
+
+def _hazards_for_month(p: SchoolProfile, period: str, *, overdue_major: bool) -> tuple[list[dict[str, Any]], int, int]:
+    """This month's ledger entries: hazards found this month and earlier ones rectified this month."""
+    import datetime as dt
+
+    rng = p.rng
+    y, m = int(period[:4]), int(period[5:7])
+    entries: list[dict[str, Any]] = []
+    rectified = 0
+    for ref, h in list(p.open_hazards.items()):
+        if ref in p.keep_open or rng.random() < 0.35:
+            continue
+        day = dt.date(y, m, rng.randint(1, 28))
+        if day < dt.date.fromisoformat(h["found_on"]):
+            continue
+        h = {**h, "rectified_on": day.isoformat()}
+        entries.append(h)
+        del p.open_hazards[ref]
+        rectified += 1
+    new = rng.choices([0, 1, 2, 3], weights=[45, 30, 17, 8])[0] + (1 if overdue_major else 0)
+    for i in range(new):
+        p.hazard_seq += 1
+        category = rng.choice(list(HAZARD_TEXT))
+        found = dt.date(y, m, rng.randint(1, 20))
+        major = (overdue_major and i == new - 1) or rng.random() < 0.08
+        h = {"ref": f"H-{period}-{p.hazard_seq:03d}", "found_on": found.isoformat(), "category": category,
+             "severity": "major" if major else "general", "description": rng.choice(HAZARD_TEXT[category]),
+             "deadline": (found + dt.timedelta(days=rng.choice([3, 7, 14]))).isoformat(), "rectified_on": None}
+        if overdue_major and i == new - 1:
+            p.keep_open.add(h["ref"])
+        elif rng.random() < 0.4:  # fixed within the month
+            h["rectified_on"] = min(found + dt.timedelta(days=rng.randint(0, 6)), dt.date(y, m, 28)).isoformat()
+            rectified += 1
+        if h["rectified_on"] is None:
+            p.open_hazards[h["ref"]] = h
+        entries.append(h)
+    return entries, new, rectified
 
 
 def fresh_report_id() -> str:

@@ -96,23 +96,6 @@ class Hub:
     def post(self, code: str, report: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         return self.live.post_report(report, school=code)
 
-    def routes(self) -> set[str]:
-        out = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                "from district.app import create_app; "
-                "print('\\n'.join(r.rule for r in create_app().url_map.iter_rules()))",
-            ],
-            env=self.env,
-            cwd=PROJECT_ROOT,
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        return set(out.stdout.split())
-
 
 def _send_reports(hub: Hub, rows: list[dict[str, str]]) -> None:
     now = dt.datetime.now(SHANGHAI).replace(microsecond=0).isoformat()
