@@ -123,9 +123,10 @@ def monthly_report(
             "accompany_meal_days": max(0, accompany),
             "menu_published_weeks": rng.randint(3, 4),
         }
-        if variation == "MISUSE":  # 1,200 yuan of the subsidy spent on something other than food
-            nutrition["other_spend"] = "1200.00"
-            nutrition["food_spend"] = money(food - Decimal("1200.00"))
+        if variation == "MISUSE":  # part of the subsidy spent on something other than food
+            misused = min(Decimal("1200.00"), (food / 4).quantize(CENT))
+            nutrition["other_spend"] = money(misused)
+            nutrition["food_spend"] = money(food - misused)
         elif variation == "BALANCE_MISMATCH":
             nutrition["closing_balance"] = money(closing + Decimal("350.00"))
         elif variation == "CARRY_OVER_MISMATCH":
