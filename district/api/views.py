@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from district.api.auth import bureau_required, require_county, require_county_admin
 from district.api.errors import ApiError, lang
 from district.api.ratelimit import RateLimiter
-from district.db import db
+from district.db import db, utcnow
 from district.registry.crypto import SecretBox
 from district.reports import services as reports
 from district.reports.completeness import county_completeness
@@ -21,6 +21,15 @@ from district.reports.models import ReportRevision
 from houqin_standard import parse_period
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@bp.after_app_request
+def _hub_time(resp: Any) -> Any:
+    """Every API answer states the hub's clock (unix seconds), so an agent on a PC whose clock is wrong can
+    correct its signature timestamps after a ``stale_timestamp`` refusal instead of failing forever."""
+    if request.path.startswith("/api/"):
+        resp.headers["X-Houqin-Time"] = str(int(utcnow().timestamp()))
+    return resp
 
 
 def _box() -> SecretBox:

@@ -189,9 +189,10 @@ def job_file(job_id: int, name: str) -> Any:
     found = jobs.job_file(db.session(), job, name, current_app.config["PDF_DIR"])
     if found is None or not found[0].is_file():
         raise not_found()
-    path, mimetype = found
-    stem = f"{job.county_code}_{jobs.window_tag(job)}_{job.school_code or 'county'}_evaluation"
-    fallback = jobs.ascii_filename(name, stem)
+    path, mimetype, school_code = found
+    window = str(job.year) if job.year is not None else f"{job.period_from}_{job.period_to}"
+    what = "evaluation_reports" if mimetype == "application/zip" else f"{school_code or 'county'}_evaluation"
+    fallback = jobs.ascii_filename(name, f"{job.county_code}_{window}_{what}")
     resp = send_file(path, mimetype=mimetype, conditional=True, max_age=0)
     resp.headers["Content-Disposition"] = (
         f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"

@@ -129,10 +129,11 @@ def zip_filename(county_code: str, tag: str, county_name: str) -> str:
 
 
 def ascii_filename(name: str, fallback_stem: str) -> str:
-    """For clients without RFC 5987: the name itself when it is ASCII, else ``fallback_stem`` + extension."""
-    if name.isascii():
-        return name
-    return fallback_stem + Path(name).suffix
+    """For clients without RFC 5987: the name itself when it is ASCII, else ``fallback_stem`` + its extension
+    (anything non-ASCII or unsafe in a quoted header value replaced by ``_``)."""
+    if not name.isascii():
+        name = fallback_stem + Path(name).suffix
+    return re.sub(r'[^\x20-\x7e]|["\\]', "_", name)
 
 
 def document_no(job: PdfJob, part: PdfJobPart) -> str:
@@ -478,17 +479,17 @@ def document_by_sha256(session: Session, sha256: str) -> PdfDocument | None:
     return session.scalars(select(PdfDocument).where(PdfDocument.sha256 == digest)).first()
 
 
-def job_file(session: Session, job: PdfJob, name: str, pdf_dir: str | Path) -> tuple[Path, str] | None:
-    """``(path, mimetype)`` of one of the job's finished files, by its exact name (never a path from the
-    caller: the name must be one the job made)."""
-    if job.zip_name and name == job.zip_name:
-        return job_dir(pdf_dir, job.id) / name, "application/zip"
+def job_file(session: Session, job: PdfJob, name: str, pdf_dir: str | Path) -> tuple[Path, str, str | None] | None:
+    """``(path, mimetype, school code)`` of one of the job's finished files, by its exact name (never a path from
+    the caller: the name must be one the job made)."""
+    if job.zip_name and name == job.zip_name and job.state == "done":
+        return job_dir(pdf_dir, job.id) / name, "application/zip", None
     part = session.scalars(
         select(PdfJobPart).where(PdfJobPart.job_id == job.id, PdfJobPart.filename == name, PdfJobPart.state == "done")
     ).first()
     if part is None:
         return None
-    return job_dir(pdf_dir, job.id) / part.filename, "application/pdf"
+    return job_dir(pdf_dir, job.id) / part.filename, "application/pdf", part.school_code
 
 
 def _iso(t: dt.datetime | None) -> str | None:

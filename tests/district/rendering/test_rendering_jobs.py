@@ -69,6 +69,8 @@ def download(client: Any, url: str, headers: dict[str, str]) -> Any:
     resp = client.get(url, headers=headers)
     resp.get_data()
     resp.close()
+    if resp.status_code == 200:
+        resp.headers["Content-Disposition"].encode("ascii")  # a real server sends headers as latin-1
     return resp
 
 
