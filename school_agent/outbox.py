@@ -11,7 +11,13 @@ State machine of one row (nothing is ever deleted)::
        │  ╲──422 / 403 / 413 / 415──▶ rejected   (the hub's reasons kept; not retried)
        │   ╲──409──────────────────▶ conflict   (report_id reused, or period locked; not retried)
        └─ network error, 5xx, 429, 401 … stays pending (retried by the next sync)
-    rejected / conflict ──``houqin-agent retry``──▶ pending   (e.g. after the bureau unlocked the period)
+    pending ──200/201 + a receipt that fails the check──▶ receipt_invalid   (not retried; see below)
+    rejected / conflict / receipt_invalid ──``houqin-agent retry``──▶ pending   (e.g. after the bureau unlocked
+                                                                                  the period, or checked the hub)
+
+A receipt counts only when the hub's Ed25519 signature verifies against the keys pinned in the configuration
+and it names what was sent (report_id, school_code, period, content SHA-256) — ``school_agent.trust``. One that
+does not is kept (``receipt``, and in full in the ``receipt_invalid`` event) as evidence, never as proof.
 """
 
 from __future__ import annotations
@@ -32,10 +38,12 @@ from houqin_standard import canonical_json, content_sha256
 
 from . import crash
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS outbox (
+
+def _outbox_table(name: str) -> str:
+    return f"""
+CREATE TABLE IF NOT EXISTS {name} (
     seq             INTEGER PRIMARY KEY AUTOINCREMENT,  -- queue order: oldest first
     report_id       TEXT    NOT NULL UNIQUE,            -- fixed at outbox time: the idempotency key
     school_code     TEXT    NOT NULL,
@@ -45,7 +53,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     content_sha256  TEXT    NOT NULL,
     source          TEXT,                               -- the file it was read from
     state           TEXT    NOT NULL DEFAULT 'pending'
-                    CHECK (state IN ('pending', 'sent', 'rejected', 'conflict')),
+                    CHECK (state IN ('pending', 'sent', 'rejected', 'conflict', 'receipt_invalid')),
     created_at      TEXT    NOT NULL,                   -- ISO 8601, UTC
     attempts        INTEGER NOT NULL DEFAULT 0,
     last_attempt_at TEXT,
@@ -53,24 +61,51 @@ CREATE TABLE IF NOT EXISTS outbox (
     next_attempt_at INTEGER,                            -- unix seconds; from the hub's Retry-After
     last_error      TEXT,
     http_status     INTEGER,
-    finished_at     TEXT,                               -- when it became sent / rejected / conflict
-    receipt         TEXT,                               -- the hub's receipt (JSON) once sent
-    revision        INTEGER,                            -- receipt.revision
-    hub_error       TEXT                                -- the hub's error body (JSON) when refused
-);
+    finished_at     TEXT,                               -- when it became sent / rejected / conflict / receipt_invalid
+    receipt         TEXT,                               -- the hub's receipt (JSON, whole: signature, chain_hash …)
+    revision        INTEGER,                            -- receipt.revision (verified receipts only)
+    hub_error       TEXT,                               -- the hub's error body (JSON) when refused
+    receipt_verified_at TEXT,                           -- when the receipt's signature and contents were verified
+    receipt_key_id  TEXT,                               -- the pinned hub key that verified it
+    receipt_error   TEXT                                -- receipt_invalid: {"code", "message"} (JSON)
+)"""
+
+
+_INDEXES_AND_EVENTS = """
 CREATE INDEX IF NOT EXISTS ix_outbox_state_seq ON outbox (state, seq);
 CREATE INDEX IF NOT EXISTS ix_outbox_school_period ON outbox (school_code, period);
 CREATE TABLE IF NOT EXISTS events (                     -- append-only log of what happened to each row
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     at          TEXT    NOT NULL,
     report_id   TEXT    NOT NULL,
-    event       TEXT    NOT NULL,                       -- queued attempt sent rejected conflict failed requeued
+    event       TEXT    NOT NULL,  -- queued attempt sent rejected conflict failed requeued receipt_invalid receipt_fetched
     http_status INTEGER,
     detail      TEXT
 );
 """
 
-STATES = ("pending", "sent", "rejected", "conflict")
+SCHEMA = _outbox_table("outbox") + ";" + _INDEXES_AND_EVENTS
+
+_V1_COLUMNS = (
+    "seq, report_id, school_code, period, kind, body, content_sha256, source, state, created_at, attempts,"
+    " last_attempt_at, last_signed_ts, next_attempt_at, last_error, http_status, finished_at, receipt, revision,"
+    " hub_error"
+)
+
+# Version 1 → 2: the state receipt_invalid (a CHECK constraint SQLite cannot alter: the table is rebuilt, rows and
+# their seq kept) and the receipt-check columns. Receipts kept by version 1 were not signed: receipt_verified_at
+# stays NULL, and status / receipts export fetch their signed copies from the hub.
+MIGRATE_1_TO_2 = (
+    _outbox_table("outbox_v2")
+    + f""";
+INSERT INTO outbox_v2 ({_V1_COLUMNS}) SELECT {_V1_COLUMNS} FROM outbox;
+DROP TABLE outbox;
+ALTER TABLE outbox_v2 RENAME TO outbox;
+"""
+    + _INDEXES_AND_EVENTS
+)
+
+STATES = ("pending", "sent", "rejected", "conflict", "receipt_invalid")
 
 
 def _now_iso() -> str:
@@ -99,6 +134,9 @@ class OutboxItem:
     receipt: dict[str, Any] | None
     revision: int | None
     hub_error: dict[str, Any] | None
+    receipt_verified_at: str | None = None
+    receipt_key_id: str | None = None
+    receipt_error: dict[str, Any] | None = None
 
     @property
     def report(self) -> dict[str, Any]:
@@ -111,6 +149,7 @@ class OutboxItem:
         d["body"] = bytes(d["body"])
         d["receipt"] = json.loads(d["receipt"]) if d["receipt"] else None
         d["hub_error"] = json.loads(d["hub_error"]) if d["hub_error"] else None
+        d["receipt_error"] = json.loads(d["receipt_error"]) if d["receipt_error"] else None
         return cls(**d)
 
 
@@ -128,13 +167,16 @@ class Outbox:
             # FULL: the WAL is fsynced at every commit, so a committed row survives a power cut.
             self.conn.execute("PRAGMA synchronous=FULL")
             self.conn.execute("PRAGMA busy_timeout=30000")
-            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
-            if version < SCHEMA_VERSION:
+            if self.pragma("user_version") < SCHEMA_VERSION:
                 with self._tx():
+                    # again inside the write lock: another process may have just created or migrated it.
                     # executescript() would COMMIT on its own; one statement at a time stays in our transaction
-                    for stmt in _statements(SCHEMA):
-                        self.conn.execute(stmt)
-                    self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                    version = self.pragma("user_version")
+                    if version < SCHEMA_VERSION:
+                        script = MIGRATE_1_TO_2 if version == 1 else SCHEMA
+                        for stmt in _statements(script):
+                            self.conn.execute(stmt)
+                        self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except BaseException:
             self.conn.close()
             raise
@@ -232,15 +274,68 @@ class Outbox:
         finally:
             self.conn.execute("PRAGMA synchronous=FULL")
 
-    def mark_sent(self, report_id: str, status: int, receipt: dict[str, Any]) -> None:
+    def mark_sent(self, report_id: str, status: int, receipt: dict[str, Any], key_id: str | None = None) -> None:
+        """pending → sent with the hub's receipt, kept whole. ``key_id``: the pinned key that verified it."""
+        now = _now_iso()
         with self._tx():
             cur = self.conn.execute(
                 "UPDATE outbox SET state = 'sent', http_status = ?, receipt = ?, revision = ?, finished_at = ?,"
-                " last_error = NULL, next_attempt_at = NULL WHERE report_id = ? AND state = 'pending'",
-                (status, json.dumps(receipt, ensure_ascii=False), receipt.get("revision"), _now_iso(), report_id),
+                " last_error = NULL, next_attempt_at = NULL, receipt_verified_at = ?, receipt_key_id = ?,"
+                " receipt_error = NULL WHERE report_id = ? AND state = 'pending'",
+                (
+                    status,
+                    json.dumps(receipt, ensure_ascii=False),
+                    receipt.get("revision"),
+                    now,
+                    now if key_id else None,
+                    key_id,
+                    report_id,
+                ),
             )
             if cur.rowcount:
                 self._event(report_id, "sent", status, f"revision {receipt.get('revision')}")
+
+    def mark_receipt_invalid(
+        self, report_id: str, status: int, receipt: dict[str, Any], code: str, message: str
+    ) -> None:
+        """pending → receipt_invalid: the hub answered 2xx, but its receipt is not one the hub signed for what was
+        sent (forged, altered, unknown key, or for other content). Kept as evidence; never retried by itself."""
+        forged = json.dumps(receipt, ensure_ascii=False)
+        with self._tx():
+            cur = self.conn.execute(
+                "UPDATE outbox SET state = 'receipt_invalid', http_status = ?, receipt = ?, finished_at = ?,"
+                " last_error = ?, next_attempt_at = NULL, receipt_verified_at = NULL, receipt_key_id = NULL,"
+                " receipt_error = ? WHERE report_id = ? AND state = 'pending'",
+                (
+                    status,
+                    forged,
+                    _now_iso(),
+                    message,
+                    json.dumps({"code": code, "message": message}, ensure_ascii=False),
+                    report_id,
+                ),
+            )
+            if cur.rowcount:
+                self._event(report_id, "receipt_invalid", status, f"{code}: {message}\n{forged}")
+
+    def store_verified_receipt(self, report_id: str, receipt: dict[str, Any], key_id: str) -> bool:
+        """A sent row whose receipt was never verified (kept by an older agent, unsigned) gets the hub's signed copy,
+        fetched with ``GET /api/v1/reports/<id>`` and verified. Only that: a verified receipt is never replaced."""
+        now = _now_iso()
+        with self._tx():
+            cur = self.conn.execute(
+                "UPDATE outbox SET receipt = ?, revision = ?, receipt_verified_at = ?, receipt_key_id = ?"
+                " WHERE report_id = ? AND state = 'sent' AND receipt_verified_at IS NULL",
+                (json.dumps(receipt, ensure_ascii=False), receipt.get("revision"), now, key_id, report_id),
+            )
+            if cur.rowcount:
+                self._event(report_id, "receipt_fetched", 200, f"revision {receipt.get('revision')} key {key_id}")
+        return cur.rowcount > 0
+
+    def note_event(self, report_id: str, event: str, detail: str, status: int | None = None) -> None:
+        """Log something that does not change the row (e.g. a fetched receipt for a sent report that fails)."""
+        with self._tx():
+            self._event(report_id, event, status, detail)
 
     def mark_refused(self, report_id: str, state: str, status: int, error: dict[str, Any]) -> None:
         """The hub refused it for good: ``rejected`` (422, 403, 413, 415) or ``conflict`` (409)."""
@@ -273,11 +368,12 @@ class Outbox:
             self._event(report_id, "failed", status, message[:500])
 
     def requeue(self, report_id: str) -> bool:
-        """rejected / conflict → pending (the operator's decision, e.g. after the period was unlocked)."""
+        """rejected / conflict / receipt_invalid → pending (the operator's decision, e.g. after the period was
+        unlocked, or after the bureau checked its hub and the network). The forged receipt stays in the events."""
         with self._tx():
             cur = self.conn.execute(
                 "UPDATE outbox SET state = 'pending', next_attempt_at = NULL, finished_at = NULL"
-                " WHERE report_id = ? AND state IN ('rejected', 'conflict')",
+                " WHERE report_id = ? AND state IN ('rejected', 'conflict', 'receipt_invalid')",
                 (report_id,),
             )
             if cur.rowcount:
@@ -328,7 +424,7 @@ class Outbox:
         return [OutboxItem.from_row(r) for r in self.conn.execute(sql, params)]
 
     def for_period(
-        self, school_code: str, period: str, states: tuple[str, ...] = ("pending", "sent")
+        self, school_code: str, period: str, states: tuple[str, ...] = ("pending", "sent", "receipt_invalid")
     ) -> list[OutboxItem]:
         marks = ",".join("?" * len(states))  # placeholders only; the values are bound
         rows = self.conn.execute(
@@ -338,8 +434,9 @@ class Outbox:
         return [OutboxItem.from_row(r) for r in rows]
 
     def accepted_reports(self, school_code: str, before_period: str | None = None) -> list[OutboxItem]:
-        """Pending and sent reports of the school, by period then queue order (the latest revision last)."""
-        sql = "SELECT * FROM outbox WHERE school_code = ? AND state IN ('pending', 'sent')"
+        """Pending and sent reports of the school (and those sent whose receipt failed the check), by period then
+        queue order (the latest revision last)."""
+        sql = "SELECT * FROM outbox WHERE school_code = ? AND state IN ('pending', 'sent', 'receipt_invalid')"
         params: list[Any] = [school_code]
         if before_period is not None:
             sql += " AND period < ?"

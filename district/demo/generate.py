@@ -98,8 +98,10 @@ def monthly_report(
     rate = Decimal("5.00")
     meals = int(eligible * meal_days * rng.uniform(0.93, 0.99))
     opening = p.balance
-    funds = (Decimal(eligible * meal_days) * rate).quantize(CENT)
-    food = (Decimal(meals) * rate * Decimal(str(round(rng.uniform(0.95, 1.0), 4)))).quantize(CENT)
+    # funds follow the meals served; spending uses them and draws down what was carried over
+    allowed = Decimal(meals) * rate
+    funds = (allowed * Decimal(str(round(rng.uniform(0.96, 1.0), 4)))).quantize(CENT)
+    food = (min(allowed, opening + funds) * Decimal(str(round(rng.uniform(0.985, 1.0), 4)))).quantize(CENT)
     other = Decimal("0.00")
     if food > opening + funds:
         food = opening + funds
@@ -140,6 +142,14 @@ def monthly_report(
             nutrition["closing_balance"] = money(opening + funds - low)
         elif variation == "NONSTANDARD_RATE":
             nutrition["subsidy_rate"] = "4.00"
+        elif variation == "SPEND_EXCEEDS_MEALS":  # food bought beyond what the meals served justify
+            high = (Decimal(meals) * rate * Decimal("1.06")).quantize(CENT)
+            nutrition["food_spend"] = money(high)
+            nutrition["funds_received"] = money(high)
+            nutrition["closing_balance"] = money(opening)
+        elif variation == "HIGH_BALANCE":  # next month's funds arrived early and sit unspent
+            nutrition["funds_received"] = money(funds * 2)
+            nutrition["closing_balance"] = money(opening + funds * 2 - food)
         p.balance = Decimal(nutrition["closing_balance"])
     canteen_staff = max(1, students // 120) if p.participating else 0
     water = Decimal(str(round(students * rng.uniform(0.6, 1.4), 1)))
