@@ -6,11 +6,14 @@
     houqin-agent sync                                       发送发件箱中所有待发送的报表（计划任务用）
     houqin-agent status                                     发件箱状态、回执、教育局反馈、截止时间
     houqin-agent correct 2026-10 更正后的文件.xlsx           已上报月份的更正（新的一版）
-    houqin-agent retry 编号                                  被退回/冲突的报表重新排队
+    houqin-agent retry 编号                                  被退回/冲突/回执无效的报表重新排队
+    houqin-agent receipts export [-o 文件]                   导出全部经签名核对的回执（交给审计）
+    houqin-agent receipts verify 文件                        用本机固定的教育局密钥核对回执文件（离线）
 
 Exit codes: 0 done; 1 the file or the report is wrong (nothing saved); 2 wrong command line; 3 saved in the
 outbox but not sent yet (will be sent by a later sync); 4 the hub refused it (rejected / conflict / bad
-credential); 5 not configured.
+credential); 5 not configured; 6 the hub's receipt failed the signature check (receipt_invalid: contact the
+bureau).
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sys
+import tempfile
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -52,11 +57,23 @@ from .config import (
     normalise_hub_url,
     read_credential_file,
     save_config,
+    save_pins,
 )
 from .lock import FileLock
 from .outbox import Outbox, OutboxItem
 from .reader import InputError, ReadResult, describe_issue, read_file, where_in_template
 from .sync import Pusher, SyncOptions, SyncResult
+from .trust import (
+    KeysUnavailable,
+    ReceiptChecker,
+    ReceiptInvalid,
+    check_matches,
+    check_signature,
+    extend_pins,
+    fetch_hub_keys,
+    first_pins,
+    untrusted_current,
+)
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 1
@@ -64,8 +81,15 @@ EXIT_USAGE = 2
 EXIT_QUEUED = 3
 EXIT_REFUSED = 4
 EXIT_CONFIG = 5
+EXIT_RECEIPT_INVALID = 6
 
-STATE_ZH = {"pending": "待发送", "sent": "已送达", "rejected": "被退回", "conflict": "冲突"}
+STATE_ZH = {
+    "pending": "待发送",
+    "sent": "已送达",
+    "rejected": "被退回",
+    "conflict": "冲突",
+    "receipt_invalid": "回执无效",
+}
 
 
 def out(text: str = "") -> None:
@@ -109,6 +133,18 @@ def _outbox(home: Path) -> Outbox:
     return Outbox(home / OUTBOX_NAME)
 
 
+def _checker(home: Path, cfg: AgentConfig, client: HubClient | None) -> ReceiptChecker:
+    """Receipts checked against ``cfg``'s pinned keys; with a client, pinning on first use and following an
+    endorsed key rotation, new pins saved in config.json (callers hold the sync lock)."""
+
+    def save(pins: list[dict[str, Any]]) -> None:
+        save_pins(home, pins)
+        cfg.hub_keys = pins
+
+    fetch = (lambda: fetch_hub_keys(client)) if client is not None else None
+    return ReceiptChecker(cfg.hub_keys, fetch, save, out=out)
+
+
 def _config(home: Path) -> AgentConfig:
     try:
         cfg = load_config(home)
@@ -134,11 +170,23 @@ def _print_receipt(item: OutboxItem, prefix: str = "") -> None:
     out(
         f"{prefix}已送达教育局：{item.period} 第 {r.get('revision', '?')} 版，"
         f"接收时间 {_fmt_time(r.get('received_at'))}（{on_time}），回执校验码 {str(r.get('content_sha256', ''))[:12]}"
+        + ("，教育局签名已核对" if item.receipt_verified_at else "")
     )
-    if r.get("content_sha256") and r.get("content_sha256") != item.content_sha256:
-        out(f"{prefix}  注意：回执中的校验码与本机保存的报表不一致，请把报表编号 {item.report_id} 告知教育局核对")
     for w in r.get("warnings") or []:
         out(f"{prefix}  提示：{w.get('message', w.get('code', ''))}")
+
+
+def _print_receipt_invalid(item: OutboxItem, prefix: str = "") -> None:
+    reason = (item.receipt_error or {}).get("message") or item.last_error or ""
+    out(f"{prefix}{item.period} 报表的回执未通过校验，没有标记为已送达：{reason}")
+    out(
+        f"{prefix}  回执应由教育局服务器签名，并与本机发送的报表一致。校验不通过，说明网络中可能有人冒充教育局服务器，"
+        "或者教育局服务器出了问题。这份报表不会自动重发，报表和收到的回执都保存在本机。"
+    )
+    out(
+        f"{prefix}  请立即联系教育局信息中心核实（报表编号 {item.report_id}）。"
+        f"教育局核实处理后，运行：houqin-agent retry {item.report_id[:8]}"
+    )
 
 
 def _print_refusal(item: OutboxItem, read: ReadResult | None = None, prefix: str = "") -> None:
@@ -196,16 +244,21 @@ def cmd_setup(args: argparse.Namespace, home: Path) -> int:
             secret = check_secret(getpass.getpass("凭据（输入时不显示）："))
     except ConfigError as exc:
         raise Fail(str(exc), EXIT_CONFIG) from None
+    if args.repin and args.no_check:
+        raise Fail("--repin 需要连接教育局服务器获取签名密钥，不能与 --no-check 同时使用", EXIT_USAGE)
     cfg = AgentConfig(
         hub_url=hub,
         school_code=school,
         secret=secret,
         school_name=args.name if args.name is not None else (existing.school_name if existing else None),
         clerk=args.clerk if args.clerk is not None else (existing.clerk if existing else None),
+        hub_keys=list(existing.hub_keys) if existing else [],  # pins are kept: only --repin replaces them
     )
+    reachable = False
     if not args.no_check:
+        client = _client(cfg, 20.0)
         try:
-            resp = _client(cfg, 20.0).feedback(current_period())
+            resp = client.feedback(current_period())
         except HubUnreachable as exc:
             err(f"注意：暂时连不上教育局服务器（{exc}）。配置照常保存；报表会先存入发件箱，网络恢复后发送")
         else:
@@ -217,14 +270,46 @@ def cmd_setup(args: argparse.Namespace, home: Path) -> int:
                 )
             if resp.status == 200:
                 out("已连接教育局服务器，凭据有效")
+                reachable = True
             else:
                 err(f"注意：服务器回复 HTTP {resp.status}，请确认服务器地址是否正确（配置照常保存）")
+        if reachable:
+            _pin_at_setup(cfg, client, repin=args.repin)
+        elif args.repin:
+            err("注意：未能连接教育局服务器，签名密钥没有重新固定（原有的密钥保留）")
     path = save_config(home, cfg)
     out(f"配置已保存：{path}（仅本用户可读）")
     out(f"  服务器：{cfg.hub_url}")
     out(f"  学校：{cfg.school_code}{' ' + cfg.school_name if cfg.school_name else ''}")
     out("  凭据：已保存（不会再显示）")
+    if cfg.hub_keys:
+        out(f"  回执签名密钥：已固定 {len(cfg.hub_keys)} 个（{'、'.join(str(k['key_id']) for k in cfg.hub_keys)}）")
+    else:
+        out("  回执签名密钥：尚未固定。首次成功同步时将自动获取并固定（首次使用即信任）")
     return EXIT_OK
+
+
+def _pin_at_setup(cfg: AgentConfig, client: HubClient, *, repin: bool) -> None:
+    """Pin the hub's published receipt keys (first setup, or ``--repin``); otherwise keep the pins and add only
+    keys a pinned key endorsed, and warn when the hub now signs with a key this agent would refuse."""
+    try:
+        published = fetch_hub_keys(client)
+        if repin or not cfg.hub_keys:
+            cfg.hub_keys = first_pins(published, "repin" if repin and cfg.hub_keys else "setup")
+            ids = "、".join(str(k["key_id"]) for k in cfg.hub_keys)
+            out(f"已固定教育局服务器的回执签名密钥：{ids}（可与教育局 houqin keys list 显示的密钥编号核对）")
+            return
+        cfg.hub_keys = extend_pins(cfg.hub_keys, published)
+    except KeysUnavailable as exc:
+        err(f"注意：{exc}。首次成功同步时将自动获取并固定")
+        return
+    foreign = untrusted_current(cfg.hub_keys, published)
+    if foreign:
+        err(
+            f"注意：教育局服务器现在使用的签名密钥 {'、'.join(foreign)} 不是本机固定的密钥，也没有得到它们的认可。"
+            "本机会拒收用它签名的回执。请联系教育局核实：如果教育局确认更换了服务器或密钥，"
+            "运行 houqin-agent setup --repin 重新固定"
+        )
 
 
 # ------------------------------------------------------------------------------------------------ template
@@ -313,8 +398,9 @@ def _push(
     if not lock.acquire(timeout=lock_wait):
         return None
     try:
+        client = _client(cfg, timeout)
         with _outbox(home) as ob:
-            return Pusher(ob, _client(cfg, timeout), options, out=out).run()
+            return Pusher(ob, client, options, checker=_checker(home, cfg, client), out=out).run()
     finally:
         lock.release()
 
@@ -440,6 +526,9 @@ def _accept(args: argparse.Namespace, home: Path, *, correct_period: str | None)
     if item.state in ("rejected", "conflict"):
         _print_refusal(item, read)
         return EXIT_REFUSED
+    if item.state == "receipt_invalid":
+        _print_receipt_invalid(item)
+        return EXIT_RECEIPT_INVALID
     if args.no_push:
         out("未发送（--no-push）：运行 houqin-agent sync 发送")
         return EXIT_OK
@@ -454,6 +543,9 @@ def _accept(args: argparse.Namespace, home: Path, *, correct_period: str | None)
         for other in result.refused:
             if other.report_id != item.report_id:
                 _print_refusal(other)
+        for other in result.receipt_invalid:
+            if other.report_id != item.report_id:
+                _print_receipt_invalid(other)
     if result is None and final.state == "pending":
         out("另一个同步正在进行，这份报表已安全保存在发件箱，将由它或下一次同步发送")
         return EXIT_QUEUED
@@ -463,6 +555,9 @@ def _accept(args: argparse.Namespace, home: Path, *, correct_period: str | None)
     if final.state in ("rejected", "conflict"):
         _print_refusal(final, read)
         return EXIT_REFUSED
+    if final.state == "receipt_invalid":
+        _print_receipt_invalid(final)
+        return EXIT_RECEIPT_INVALID
     reason = (result.stopped if result is not None else None) or final.last_error or "未知原因"
     out(f"暂时未能送达：{reason}")
     out("报表已安全保存在本机发件箱，不会丢失。网络恢复后运行 houqin-agent sync（或等待计划任务自动发送）")
@@ -510,9 +605,17 @@ def cmd_sync(args: argparse.Namespace, home: Path) -> int:
         )
     for item in result.refused:
         _print_refusal(item)
-    out(f"本次同步：送达 {len(result.sent)} 份，被退回 {len(result.refused)} 份，仍待发送 {result.pending_left} 份")
+    for item in result.receipt_invalid:
+        _print_receipt_invalid(item)
+    out(
+        f"本次同步：送达 {len(result.sent)} 份，被退回 {len(result.refused)} 份，"
+        + (f"回执无效 {len(result.receipt_invalid)} 份，" if result.receipt_invalid else "")
+        + f"仍待发送 {result.pending_left} 份"
+    )
     if result.pending_left:
         out(f"未能全部发送：{result.stopped or '未知原因'}。报表保存在发件箱，下次同步会继续")
+    if result.receipt_invalid:
+        return EXIT_RECEIPT_INVALID
     if result.auth_failed or result.refused:
         return EXIT_REFUSED
     return EXIT_QUEUED if result.pending_left else EXIT_OK
@@ -525,7 +628,7 @@ def cmd_retry(args: argparse.Namespace, home: Path) -> int:
         if len(matches) != 1:
             raise Fail(f"发件箱中{'没有' if not matches else '有多份'}编号以 {args.report_id} 开头的报表")
         item = matches[0]
-        if item.state not in ("rejected", "conflict"):
+        if item.state not in ("rejected", "conflict", "receipt_invalid"):
             raise Fail(f"编号 {item.report_id[:8]} 的报表状态是“{STATE_ZH[item.state]}”，无需重新排队")
         ob.requeue(item.report_id)
     out(f"{item.period} 报表（编号 {item.report_id[:8]}）已重新排队")
@@ -617,12 +720,64 @@ def _plain(v: Any) -> str:
     return str(v)
 
 
+def _fetch_signed_receipts(home: Path, cfg: AgentConfig, ob: Outbox, *, limit: int | None) -> tuple[int, list[str]]:
+    """Sent reports whose receipt was never verified (kept by an agent older than receipt signing): fetch the
+    hub's signed copy (``GET /api/v1/reports/<id>``), check it like a pushed one, keep it. Under the sync lock
+    (it may pin keys); skipped while another sync holds it. Returns (how many stored, notes for the clerk)."""
+    todo = [i for i in ob.items(("sent",)) if i.receipt_verified_at is None and i.school_code == cfg.school_code]
+    if not todo:
+        return 0, []
+    lock = FileLock(home / LOCK_NAME)
+    if not lock.acquire(timeout=0):
+        return 0, []
+    stored, notes = 0, []
+    try:
+        client = _client(cfg, 20.0)
+        checker = _checker(home, cfg, client)
+        for item in todo[:limit]:
+            try:
+                resp = client.receipt(item.report_id)
+            except HubUnreachable as exc:
+                notes.append(f"未能从教育局服务器取回签名回执：{exc}")
+                break
+            receipt = resp.json
+            if resp.status != 200 or not isinstance(receipt, dict):
+                notes.append(
+                    f"{item.period} 报表（编号 {item.report_id[:8]}）的签名回执未能取回（HTTP {resp.status}）"
+                    + ("：教育局服务器上查不到这份报表，请联系教育局核实" if resp.status == 404 else "")
+                )
+                continue
+            try:
+                kid = checker.check(
+                    receipt, report_id=item.report_id, school_code=item.school_code, period=item.period, body=item.body
+                )
+            except KeysUnavailable as exc:
+                notes.append(str(exc))
+                break
+            except ReceiptInvalid as exc:
+                forged = json.dumps(receipt, ensure_ascii=False)
+                ob.note_event(item.report_id, "receipt_invalid", f"{exc.code}: {exc}\n{forged}", resp.status)
+                notes.append(
+                    f"{item.period} 报表（编号 {item.report_id[:8]}）从教育局服务器取回的回执未通过校验：{exc}。"
+                    "网络中可能有人冒充教育局服务器，或服务器出了问题：请联系教育局信息中心核实"
+                )
+                continue
+            if ob.store_verified_receipt(item.report_id, receipt, kid):
+                stored += 1
+    finally:
+        lock.release()
+    return stored, notes
+
+
 def cmd_status(args: argparse.Namespace, home: Path) -> int:
     cfg = _config(home)
     limit = None if args.all else 12
     ob = _outbox(home) if (home / OUTBOX_NAME).exists() else None
     try:
-        counts = ob.counts() if ob else {"pending": 0, "sent": 0, "rejected": 0, "conflict": 0}
+        receipt_notes: list[str] = []
+        if ob is not None and not args.offline:
+            _stored, receipt_notes = _fetch_signed_receipts(home, cfg, ob, limit=20)
+        counts = ob.counts() if ob else dict.fromkeys(STATE_ZH, 0)
         items = ob.items(newest_first=True, limit=None) if ob else []
         sent_periods = sorted({i.period for i in items if i.state in ("sent", "pending")})
         period = (
@@ -663,11 +818,15 @@ def cmd_status(args: argparse.Namespace, home: Path) -> int:
                                 "attempts": i.attempts,
                                 "last_error": i.last_error,
                                 "receipt": i.receipt,
+                                "receipt_verified_at": i.receipt_verified_at,
+                                "receipt_key_id": i.receipt_key_id,
+                                "receipt_error": i.receipt_error,
                                 "hub_error": i.hub_error,
                                 "created_at": i.created_at,
                             }
                             for i in items[:limit]
                         ],
+                        "receipt_notes": receipt_notes,
                         "feedback_period": period,
                         "feedback": feedback,
                         "feedback_error": feedback_error,
@@ -682,7 +841,13 @@ def cmd_status(args: argparse.Namespace, home: Path) -> int:
         out(
             f"发件箱：待发送 {counts['pending']} 份，已送达 {counts['sent']} 份，被退回 {counts['rejected']} 份，"
             f"冲突 {counts['conflict']} 份"
+            + (f"，回执无效 {counts['receipt_invalid']} 份" if counts.get("receipt_invalid") else "")
         )
+        invalid = [i for i in items if i.state == "receipt_invalid"][:limit]
+        if invalid:
+            out("回执无效（请联系教育局）：")
+            for i in invalid:
+                _print_receipt_invalid(i, prefix="  ")
         pending = [i for i in items if i.state == "pending"]
         if pending:
             out("待发送：")
@@ -700,7 +865,10 @@ def cmd_status(args: argparse.Namespace, home: Path) -> int:
                     f"  {i.period}  第 {r.get('revision', '?')} 版  {_fmt_time(r.get('received_at'))} 接收"
                     f"  {'按时' if r.get('on_time') else '逾期'}  编号 {i.report_id[:8]}"
                     f"  回执校验码 {str(r.get('content_sha256', ''))[:12]}"
+                    + ("" if i.receipt_verified_at else "  （回执签名尚未核对）")
                 )
+        for note in receipt_notes:
+            out(f"注意：{note}")
         refused = [i for i in items if i.state in ("rejected", "conflict")][:limit]
         if refused:
             out("被退回 / 冲突：")
@@ -723,6 +891,168 @@ def cmd_status(args: argparse.Namespace, home: Path) -> int:
             ob.close()
 
 
+# ------------------------------------------------------------------------------------------------ receipts
+
+EXPORT_FORMAT = "houqin-agent/receipts@1"
+
+
+def _received_key(receipt: Mapping[str, Any]) -> datetime:
+    try:
+        when = datetime.fromisoformat(str(receipt.get("received_at")))
+    except ValueError:
+        return datetime.max.replace(tzinfo=SHANGHAI)
+    return when if when.tzinfo else when.replace(tzinfo=SHANGHAI)
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # a file to hand over, not a secret (mkstemp made it 0600)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def cmd_receipts_export(args: argparse.Namespace, home: Path) -> int:
+    """Every verified receipt of this school, oldest first, with the pinned hub keys: a file for an auditor
+    (``houqin audit verify-receipt FILE`` on the hub; ``houqin-agent receipts verify FILE`` here)."""
+    cfg = _config(home)
+    if not (home / OUTBOX_NAME).exists():
+        raise Fail("发件箱中还没有报表，没有回执可导出")
+    with _outbox(home) as ob:
+        notes: list[str] = []
+        if not args.offline:  # receipts an older agent kept unsigned: the hub's signed copies first
+            stored, notes = _fetch_signed_receipts(home, cfg, ob, limit=None)
+            if stored:
+                out(f"已从教育局服务器取回并核对以前报表的签名回执 {stored} 份")
+        sent = [i for i in ob.items(("sent",)) if i.school_code == cfg.school_code]
+        invalid = ob.count("receipt_invalid")
+    chosen: list[tuple[OutboxItem, dict[str, Any]]] = []
+    left_out: list[str] = []
+    for item in sent:
+        r = item.receipt
+        if r is None or item.receipt_verified_at is None:
+            left_out.append(f"{item.period}（编号 {item.report_id[:8]}）：回执尚未核对签名（联网后再导出）")
+            continue
+        try:  # once more, now: the file must hold only what the pinned keys prove
+            check_signature(r, cfg.hub_keys)
+            check_matches(r, report_id=item.report_id, school_code=item.school_code, period=item.period, body=item.body)
+        except (ReceiptInvalid, KeysUnavailable) as exc:
+            left_out.append(f"{item.period}（编号 {item.report_id[:8]}）：{exc}")
+            continue
+        chosen.append((item, r))
+    if not chosen:
+        for line in [*notes, *left_out]:
+            err(f"  {line}")
+        raise Fail("没有经签名核对的回执可导出（还没有送达的报表，或回执尚未核对）")
+    chosen.sort(key=lambda pair: (_received_key(pair[1]), pair[0].seq))
+    exported_at = datetime.now(SHANGHAI).replace(microsecond=0)
+    doc = {
+        "format": EXPORT_FORMAT,
+        "school_code": cfg.school_code,
+        "school_name": cfg.school_name,
+        "exported_at": exported_at.isoformat(),
+        "hub_url": cfg.hub_url,
+        "hub_keys": cfg.hub_keys,
+        "receipts": [r for _item, r in chosen],
+    }
+    target = (
+        Path(args.output)
+        if args.output
+        else Path.cwd() / f"{cfg.school_code}_回执_{exported_at.date().isoformat()}.json"
+    )
+    try:
+        _write_atomically(target, (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    except OSError as exc:
+        raise Fail(f"无法写入 {target}：{exc.strerror or exc}") from None
+    periods = [str(r.get("period")) for _i, r in chosen]
+    out(f"已导出 {len(chosen)} 份回执（{min(periods)} 至 {max(periods)}），每份的教育局签名均已核对：{target}")
+    out("  可把这个文件交给审计人员：在教育局服务器上运行 houqin audit verify-receipt 文件名 即可核对")
+    for line in [*notes, *left_out]:
+        out(f"  注意：未导出 {line}" if line in left_out else f"  注意：{line}")
+    if invalid:
+        out(f"  注意：另有 {invalid} 份报表的回执未通过校验，没有导出（见 houqin-agent status）")
+    return EXIT_OK
+
+
+def _receipts_in(data: Any) -> list[Any]:
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict) and isinstance(data.get("receipts"), list):
+        return list(data["receipts"])
+    return [data]
+
+
+def cmd_receipts_verify(args: argparse.Namespace, home: Path) -> int:
+    """Check a receipt file offline against the keys pinned here (never against keys the file brings)."""
+    cfg = _config(home)
+    path = Path(args.file)
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except OSError as exc:
+        raise Fail(f"无法读取 {path}：{exc.strerror or exc}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise Fail(f"{path.name} 不是回执文件（应为 houqin-agent receipts export 导出的 JSON）") from None
+    if not cfg.hub_keys:
+        raise Fail(
+            "本机还没有固定教育局服务器的回执签名密钥，无法核对：请先联网运行 houqin-agent sync 或 setup", EXIT_CONFIG
+        )
+    receipts = _receipts_in(data)
+    if not receipts:
+        raise Fail(f"{path.name} 中没有回执")
+    ob = _outbox(home) if (home / OUTBOX_NAME).exists() else None
+    bad = 0
+    try:
+        for r in receipts:
+            if not isinstance(r, dict):
+                bad += 1
+                out(f"不通过  {r!r:.40}：回执格式不对")
+                continue
+            label = f"{r.get('period', '?')} 第 {r.get('revision', '?')} 版 编号 {str(r.get('report_id', '?'))[:8]}"
+            try:
+                kid = check_signature(r, cfg.hub_keys)
+                item = ob.get(str(r.get("report_id", ""))) if ob is not None else None
+                if item is not None:
+                    check_matches(
+                        r, report_id=item.report_id, school_code=item.school_code, period=item.period, body=item.body
+                    )
+            except ReceiptInvalid as exc:
+                bad += 1
+                out(f"不通过  {label}：{exc}")
+                continue
+            except KeysUnavailable as exc:
+                raise Fail(str(exc)) from None
+            where = "，与本机发件箱中的报表一致" if item is not None else "（本机发件箱中没有这份报表，只核对了签名）"
+            out(f"通过    {label}：教育局密钥 {kid} 签名有效{where}")
+    finally:
+        if ob is not None:
+            ob.close()
+    if isinstance(data, dict) and isinstance(data.get("hub_keys"), list):
+        foreign = sorted(
+            {str(k.get("key_id")) for k in data["hub_keys"] if isinstance(k, dict)}
+            - {str(k["key_id"]) for k in cfg.hub_keys}
+        )
+        if foreign:
+            out(f"说明：文件中列出的密钥 {'、'.join(foreign)} 不是本机固定的密钥，核对时没有使用")
+    out(f"共 {len(receipts)} 份回执：通过 {len(receipts) - bad} 份，不通过 {bad} 份")
+    if bad:
+        out("有回执不通过：内容被改动过，或不是教育局服务器签发的。请联系教育局信息中心核实")
+        return EXIT_BAD_INPUT
+    return EXIT_OK
+
+
+def cmd_receipts(args: argparse.Namespace, home: Path) -> int:
+    args.receipts_parser.print_help()
+    return EXIT_USAGE
+
+
 # ------------------------------------------------------------------------------------------------ main
 
 
@@ -738,7 +1068,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="houqin-agent",
         description="学校后勤月报上报程序（Houqin 后勤）",
         epilog="退出码：0 完成；1 文件或报表有误（未保存）；2 命令参数有误；3 已保存在发件箱但尚未送达；"
-        "4 教育局退回或凭据无效；5 尚未配置",
+        "4 教育局退回或凭据无效；5 尚未配置；6 回执未通过签名校验（请联系教育局）",
     )
     p.add_argument("--version", action="version", version=f"houqin-agent {__version__}")
     p.add_argument("--home", help="数据目录（默认：环境变量 HOUQIN_AGENT_HOME 或用户目录）")
@@ -751,7 +1081,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--secret-stdin", action="store_true", help="从标准输入读取凭据（自动化部署用）")
     s.add_argument("--name", help="学校名称（显示在模板上）")
     s.add_argument("--clerk", help="默认填报人")
-    s.add_argument("--no-check", action="store_true", help="不连接服务器检查凭据")
+    s.add_argument("--no-check", action="store_true", help="不连接服务器检查凭据（也不固定签名密钥）")
+    s.add_argument(
+        "--repin",
+        action="store_true",
+        help="重新固定教育局服务器的回执签名密钥（仅在教育局确认更换了服务器或密钥后使用）",
+    )
     s.set_defaults(func=cmd_setup)
 
     t = sub.add_parser("template", help="生成某月的 Excel 月报模板")
@@ -800,6 +1135,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-push", action="store_true")
     push_options(r)
     r.set_defaults(func=cmd_retry)
+
+    rc = sub.add_parser("receipts", help="回执：导出（交给审计人员）、核对")
+    rc.set_defaults(func=cmd_receipts, receipts_parser=rc)
+    rsub = rc.add_subparsers(dest="receipts_command", metavar="操作", parser_class=_Parser)
+    re_ = rsub.add_parser("export", help="导出全部经教育局签名核对的回执（JSON 文件，交给审计人员）")
+    re_.add_argument("-o", "--output", help="保存为（默认：当前目录下 学校标识码_回执_日期.json）")
+    re_.add_argument("--offline", action="store_true", help="不连接服务器（不取回以前未签名的回执）")
+    re_.set_defaults(func=cmd_receipts_export)
+    rv = rsub.add_parser("verify", help="用本机固定的教育局密钥核对回执文件（不需联网）")
+    rv.add_argument("file", metavar="文件")
+    rv.set_defaults(func=cmd_receipts_verify)
     return p
 
 

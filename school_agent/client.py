@@ -20,7 +20,7 @@ from urllib.request import getproxies, proxy_bypass
 
 from houqin_standard import signed_headers
 
-from . import __version__, crash
+from . import __version__, clock, crash
 
 MAX_RESPONSE_BYTES = 2 * 1024 * 1024
 REPORTS_PATH = "/api/v1/reports"
@@ -119,7 +119,7 @@ class HubClient:
         prefix, if any, is put in front of it and signed with it. ``hooks`` enables the crash test points."""
         full_path = self.prefix + path_with_query
         headers = signed_headers(
-            self.school_code, self._secret, method, full_path, body, now=int(time.time()) if ts is None else ts
+            self.school_code, self._secret, method, full_path, body, now=int(clock.wall()) if ts is None else ts
         )
         headers.update(
             {

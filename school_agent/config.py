@@ -3,6 +3,7 @@
 The home folder is ``--home``, else ``HOUQIN_AGENT_HOME``, else ``%LOCALAPPDATA%\\Houqin\\agent`` on Windows
 and ``$XDG_DATA_HOME/houqin-agent`` (``~/.local/share/houqin-agent``) elsewhere. It holds ``config.json``
 (0600), ``outbox.sqlite3`` and ``sync.lock``. The secret is written once by ``setup`` and never printed again.
+``config.json`` also holds ``hub_keys``: the hub's receipt-signing public keys the agent pinned (``trust.py``).
 On Windows, 0600 is not expressible with ``chmod``: the file lives in the user's own profile folder, which
 only that user (and administrators) can read.
 """
@@ -13,6 +14,7 @@ import json
 import os
 import re
 import stat
+import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +60,7 @@ class AgentConfig:
     secret: str = field(repr=False)
     school_name: str | None = None
     clerk: str | None = None
+    hub_keys: list[dict[str, Any]] = field(default_factory=list)  # pinned hub public keys (trust.py)
 
     def public(self) -> dict[str, Any]:
         """What may be shown: everything but the secret."""
@@ -66,6 +69,7 @@ class AgentConfig:
             "school_code": self.school_code,
             "school_name": self.school_name,
             "clerk": self.clerk,
+            "hub_key_ids": [k.get("key_id") for k in self.hub_keys],
         }
 
 
@@ -129,29 +133,50 @@ def load_config(home: Path) -> AgentConfig:
             secret=check_secret(str(data["secret"])),
             school_name=data.get("school_name") or None,
             clerk=data.get("clerk") or None,
+            hub_keys=_pins(data.get("hub_keys"), path),
         )
     except KeyError:
         raise ConfigError(f"配置文件 {path} 不完整，请重新运行 houqin-agent setup") from None
+
+
+def _pins(value: Any, path: Path) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(
+        isinstance(k, dict) and isinstance(k.get("key_id"), str) and isinstance(k.get("public_key"), str) for k in value
+    ):
+        raise ConfigError(
+            f"配置文件 {path} 中的教育局签名密钥（hub_keys）已损坏，请联系教育局后重新运行 houqin-agent setup"
+        )
+    return value
+
+
+def save_pins(home: Path, pins: list[dict[str, Any]]) -> None:
+    """Store a new pin list in ``config.json``, keeping everything else as it is on disk now."""
+    cfg = load_config(home)
+    cfg.hub_keys = pins
+    save_config(home, cfg)
 
 
 def save_config(home: Path, cfg: AgentConfig) -> Path:
     """Write ``config.json`` atomically with mode 0600 (created so, never widened by the umask)."""
     ensure_home(home)
     path = home / CONFIG_NAME
-    tmp = home / (CONFIG_NAME + ".tmp")
+    # a temporary name of its own (mkstemp: O_EXCL, mode 0600), so two writers never share one
+    fd, tmp_name = tempfile.mkstemp(prefix=CONFIG_NAME + ".", suffix=".tmp", dir=home)
+    tmp = Path(tmp_name)
     try:
-        tmp.unlink()
-    except FileNotFoundError:
-        pass
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(asdict(cfg), fh, ensure_ascii=False, indent=2)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    if os.name != "nt":
-        os.chmod(tmp, stat.S_IRUSR | stat.S_IWUSR)
-    os.replace(tmp, path)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(asdict(cfg), fh, ensure_ascii=False, indent=2)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        if os.name != "nt":
+            os.chmod(tmp, stat.S_IRUSR | stat.S_IWUSR)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 

@@ -2,7 +2,10 @@
 
 How each answer is taken (API.md):
 
-* 200 / 201 with a receipt for OUR report_id → ``sent`` (200 is the hub recognising a re-send).
+* 200 / 201 with a receipt for OUR report_id → checked (``trust.ReceiptChecker``: the hub's Ed25519 signature
+  by a pinned key, and the receipt names what was sent) → ``sent`` (200 is the hub recognising a re-send).
+  A receipt that fails the check → ``receipt_invalid``, and the run stops: a forged receipt means a man in the
+  middle or a compromised hub, which no retry fixes. The hub's keys not fetchable → retried like a network error.
 * 422 (rule violations), 403 (school mismatch), 413, 415 → ``rejected`` with the hub's reasons; not retried.
 * 409 (report_id reused with other content, or the period is locked) → ``conflict``; shown, not retried.
 * 429 → wait what ``Retry-After`` says (or leave it for the next run, remembering when), then again.
@@ -24,9 +27,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import crash
+from . import clock, crash
 from .client import HubClient, HubResponse, HubUnreachable
 from .outbox import Outbox, OutboxItem
+from .trust import KeysUnavailable, ReceiptChecker, ReceiptInvalid
 
 Printer = Callable[[str], None]
 
@@ -48,6 +52,7 @@ class SyncResult:
     sent: list[OutboxItem] = field(default_factory=list)
     rejected: list[OutboxItem] = field(default_factory=list)
     conflict: list[OutboxItem] = field(default_factory=list)
+    receipt_invalid: list[OutboxItem] = field(default_factory=list)
     stopped: str | None = None  # why the run ended with reports still pending (Chinese), None when done
     auth_failed: bool = False
     pending_left: int = 0
@@ -94,14 +99,17 @@ class Pusher:
         client: HubClient,
         options: SyncOptions | None = None,
         *,
+        checker: ReceiptChecker,
         out: Printer = print,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
-        wall: Callable[[], float] = time.time,
+        wall: Callable[[], float] = clock.wall,
         rand: Callable[[], float] = random.random,
     ) -> None:
         self.outbox, self.client = outbox, client
         self.opt = options or SyncOptions()
+        self.checker = checker
+        self._unsettled: str | None = None  # why a 2xx with our receipt was not settled (keys unavailable)
         self.out, self.sleep, self.clock, self.wall, self.rand = out, sleep, clock, wall, rand
 
     def _say(self, text: str) -> None:
@@ -162,6 +170,7 @@ class Pusher:
             except HubUnreachable as exc:
                 message = str(exc)
             else:
+                self._unsettled = None
                 outcome = self._settle(item, resp, result)
                 if outcome is not None:
                     return outcome
@@ -169,7 +178,7 @@ class Pusher:
                 error_code = str(resp.error.get("code", ""))
                 if status == 429:
                     retry_after = retry_after_seconds(resp.headers.get("retry-after"))
-                message = self._failure_message(resp)
+                message = self._unsettled or self._failure_message(resp)
             if status == 429:
                 wait = (
                     retry_after
@@ -207,8 +216,22 @@ class Pusher:
             receipt = _is_receipt(resp, item)
             if receipt is None:
                 return None  # a 2xx that is not our receipt (a captive portal, a proxy): not proof; retry
+            try:
+                key_id = self.checker.check(
+                    receipt, report_id=item.report_id, school_code=item.school_code, period=item.period, body=item.body
+                )
+            except KeysUnavailable as exc:
+                self._unsettled = str(exc)
+                return None  # cannot check it now: the report is safe with the hub; the re-send gets it again
+            except ReceiptInvalid as exc:
+                self.outbox.mark_receipt_invalid(item.report_id, resp.status, receipt, exc.code, str(exc))
+                settled = self.outbox.get(item.report_id)
+                assert settled is not None
+                result.receipt_invalid.append(settled)
+                result.stopped = f"{item.period} 报表的回执未通过校验：{exc}"
+                return "stop"
             crash.point("after_response_before_mark")
-            self.outbox.mark_sent(item.report_id, resp.status, receipt)
+            self.outbox.mark_sent(item.report_id, resp.status, receipt, key_id)
             crash.point("after_mark")
             settled = self.outbox.get(item.report_id)
             assert settled is not None

@@ -118,7 +118,7 @@ def key_map(pins: list[dict[str, Any]]) -> dict[str, str]:
 def extend_pins(pins: list[dict[str, Any]], published: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The pins plus every published key a pinned key endorsed (directly or through a chain of rotations)."""
     try:
-        trusted = extend_pinned_keys(key_map(pins), published)
+        trusted = extend_pinned_keys(key_map(pins), list[Mapping[str, Any]](published))
     except ImportError:
         raise KeysUnavailable(_NO_CRYPTO) from None
     have = set(key_map(pins))

@@ -6,22 +6,24 @@ cannot have changed. Nothing here decides a figure.
   recomputes when stale); the dashboard only asks the ORM not to load the snapshot's large columns
   (``results``: every school's indicator rows, ~12 MB for 1,000 schools) until a view that needs them is not
   cached yet. Campaign progress reads only the snapshot's small ``campaign`` column.
-- A period's fund anomalies are cached under the county's revision watermark: the newest effective revision
-  of the county (its id and chain link, which no other revision shares) and the county's subsidy standard.
-  Any accepted revision, of any month, moves the watermark; nothing else enters the fund rules.
+- A period's fund anomalies and the overdue hazards of a day are cached under the county's revision
+  watermark: the newest effective revision of the county (its id and chain link, which no other revision
+  shares) and the county's subsidy standard. Any accepted revision, of any month, moves the watermark;
+  nothing else enters the fund rules or the hazard ledger.
 
 The caches are per process (each gunicorn worker has its own), bounded, and thread-safe.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import ORMExecuteState, Session, defer
 
 from district.registry.models import County
@@ -58,6 +60,7 @@ class LRU:
 
 _rankings = LRU(32)
 _anomalies = LRU(64)
+_hazards = LRU(32)
 
 _LARGE_COLUMNS = (RankingSnapshot.results, RankingSnapshot.inputs, RankingSnapshot.type_ranking)
 
@@ -118,15 +121,13 @@ def county_campaign_progress(session: Session, county: County, year: int) -> dic
 
 
 def county_watermark(session: Session, county: County) -> tuple[Any, ...]:
-    """Changes whenever an effective revision of the county changes, or its subsidy standard does."""
-    newest = session.execute(
-        select(ReportRevision.id, ReportRevision.chain_hash)
-        .join(ReportHead, ReportHead.revision_id == ReportRevision.id)
-        .where(ReportHead.county_code == county.code)
-        .order_by(ReportRevision.id.desc())
-        .limit(1)
-    ).first()
-    return (county.code, tuple(newest) if newest else None, str(county.subsidy_standard))
+    """Changes whenever an effective revision of the county changes (revision ids only grow, and a new
+    revision becomes its month's head), or the county's subsidy standard does."""
+    newest_id = session.scalar(select(func.max(ReportHead.revision_id)).where(ReportHead.county_code == county.code))
+    link = (
+        session.scalar(select(ReportRevision.chain_hash).where(ReportRevision.id == newest_id)) if newest_id else None
+    )
+    return (county.code, newest_id, link, str(county.subsidy_standard))
 
 
 def period_anomalies(session: Session, county: County, period: str) -> list[Any]:
@@ -137,6 +138,16 @@ def period_anomalies(session: Session, county: County, period: str) -> list[Any]
     return list(_anomalies.get_or_make(key, lambda: tuple(fund.county_period_anomalies(session, county.code, period))))
 
 
+def overdue_hazards(session: Session, county: County, on: dt.date) -> list[Any]:
+    """``reports.hazards.overdue_hazards`` on day ``on``, made once per watermark of the county and day: the
+    ledger is the effective revisions' entries, and only a revision changes it."""
+    from district.reports.hazards import overdue_hazards as overdue
+
+    key = (*county_watermark(session, county), on)
+    return list(_hazards.get_or_make(key, lambda: tuple(overdue(session, county.code, on))))
+
+
 def clear() -> None:
     _rankings.clear()
     _anomalies.clear()
+    _hazards.clear()

@@ -13,7 +13,7 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from flask import Blueprint, Flask, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from district.api.auth import current_user
@@ -26,7 +26,7 @@ from district.db import db
 from district.nutrition import services as fund_services
 from district.nutrition.anomalies import ANOMALY_CODES
 from district.registry.models import County, School
-from district.reports.hazards import hazard_ledger, overdue_hazards
+from district.reports.hazards import hazard_ledger
 from district.scoring import services as scoring
 from houqin_standard import ENUM_LABELS, current_period, parse_period, period_add, periods_between, today_shanghai
 
@@ -158,7 +158,7 @@ def overview(county: str) -> Any:
     from district.reports.completeness import county_completeness
 
     completeness = county_completeness(s, county, period)
-    overdue = overdue_hazards(s, county, today_shanghai())
+    overdue = cache.overdue_hazards(s, c, today_shanghai())
     anomalies, anomaly_counts = period_fund_anomalies(c, period)
     progress = campaign_progress(c, int(period[:4]))
     chart = {
@@ -174,7 +174,9 @@ def overview(county: str) -> Any:
         periods=recent_periods(),
         completeness=c_dict(completeness),
         raw=completeness,
-        overdue=overdue,
+        overdue=overdue[:OVERVIEW_HAZARD_ROWS],
+        overdue_total=len(overdue),
+        overdue_major=sum(1 for h in overdue if h.severity == "major"),
         today=today_shanghai(),
         anomalies=anomalies[:OVERVIEW_ANOMALY_ROWS],
         anomaly_total=len(anomalies),
@@ -195,6 +197,7 @@ def _pct(n: int, d: int) -> float | None:
 
 
 OVERVIEW_ANOMALY_ROWS = 50
+OVERVIEW_HAZARD_ROWS = 50  # the most serious (major first, then most overdue); the school pages have the rest
 
 
 def period_fund_anomalies(county: County, period: str) -> tuple[list[dict[str, Any]], dict[str, int]]:
@@ -575,6 +578,15 @@ def inspection(code: str) -> Any:
 
 
 # ---------------------------------------------------------------- errors and wiring
+
+
+@bp.app_template_global()
+def school_href(code: str) -> str:
+    """``url_for("dashboard.school", code=code)``, made once per request: pages link hundreds of schools."""
+    base = g.get("_school_href")
+    if base is None:
+        base = g._school_href = url_for("dashboard.school", code="__CODE__")
+    return str(base).replace("__CODE__", code)
 
 
 @bp.app_template_global()

@@ -1,10 +1,14 @@
 """How sync takes each answer of the hub, against a scripted HTTP server: what is retried and how long it
-waits (backoff with jitter, Retry-After), what is settled for good, and that the queue order holds."""
+waits (backoff with jitter, Retry-After), what is settled for good, and that the queue order holds.
+
+The scripted hub signs its receipts with a test Ed25519 key that the pusher's checker has pinned."""
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
+from collections.abc import Callable
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -14,18 +18,52 @@ from typing import Any
 
 import pytest
 
-from houqin_standard import verify_signature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from houqin_standard import content_sha256, receipt_payload, verify_signature
 from school_agent.client import HubClient
 from school_agent.outbox import Outbox
 from school_agent.sync import Pusher, SyncOptions, backoff_delay, retry_after_seconds
+from school_agent.trust import ReceiptChecker
 from tests.school_agent.hubproc import SCHOOL, example_report, free_port
 
 SECRET = "k" * 43
+HUB_KEY = Ed25519PrivateKey.generate()
+HUB_KID = "5c4e1d0a9b8f7e6d"
+
+
+def public_b64(key: Ed25519PrivateKey) -> str:
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return base64.b64encode(raw).decode()
+
+
+PINS = [{"key_id": HUB_KID, "algorithm": "Ed25519", "public_key": public_b64(HUB_KEY)}]
+
+
+def signed_receipt(body: bytes, key: Ed25519PrivateKey = HUB_KEY, kid: str = HUB_KID, **changes: Any) -> dict[str, Any]:
+    """The receipt a conforming hub gives for ``body``, with ``changes`` applied before signing."""
+    report = json.loads(body)
+    receipt: dict[str, Any] = {
+        "report_id": report["report_id"],
+        "school_code": report["school_code"],
+        "period": report["period"],
+        "revision": 1,
+        "received_at": "2026-10-02T09:00:00.000000+08:00",
+        "on_time": True,
+        "content_sha256": content_sha256(report),
+        "chain_hash": "c" * 64,
+        "hub_key_id": kid,
+    }
+    receipt.update(changes)
+    receipt["signature"] = key.sign(receipt_payload(receipt)).hex()
+    receipt["warnings"] = []
+    return receipt
 
 
 class Scripted:
-    """Answers POSTs from a script: (status, headers, body) tuples; dict bodies are JSON; a receipt is built
-    for ``"receipt"``."""
+    """Answers POSTs from a script: (status, headers, body) tuples; dict bodies are JSON; a signed receipt is
+    built for ``"receipt"``, and a callable is given the request body and returns the answer's body."""
 
     def __init__(self) -> None:
         self.script: list[Any] = []
@@ -41,17 +79,9 @@ class Scripted:
                 outer.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
                 status, headers, payload = outer.script.pop(0) if outer.script else (500, {}, b"")
                 if payload == "receipt":
-                    report = json.loads(body)
-                    payload = {
-                        "report_id": report["report_id"],
-                        "school_code": SCHOOL,
-                        "period": report["period"],
-                        "revision": 1,
-                        "received_at": "2026-10-02T09:00:00+08:00",
-                        "on_time": True,
-                        "content_sha256": "0" * 64,
-                        "warnings": [],
-                    }
+                    payload = signed_receipt(body)
+                elif callable(payload):
+                    payload = payload(body)
                 data = json.dumps(payload).encode() if isinstance(payload, dict) else payload
                 self.send_response(status)
                 for k, v in headers.items():
@@ -93,11 +123,12 @@ class Run:
         self.sleeps.append(s)
         self.now += s
 
-    def pusher(self, **opts: Any) -> Pusher:
+    def pusher(self, checker: ReceiptChecker | None = None, **opts: Any) -> Pusher:
         return Pusher(
             self.ob,
             self.client,
             SyncOptions(**opts),
+            checker=checker or ReceiptChecker(PINS),
             out=self.lines.append,
             sleep=self.sleep,
             clock=lambda: self.now,

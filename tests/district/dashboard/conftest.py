@@ -40,6 +40,13 @@ def _fresh_login_limits(app: Any) -> Any:
 
 
 @pytest.fixture(autouse=True)
+def _empty_dashboard_caches() -> None:
+    from district.dashboard import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
     """Still argon2id, with the smallest cost: the tests sign in hundreds of times."""
     from argon2 import PasswordHasher
