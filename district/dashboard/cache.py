@@ -61,6 +61,7 @@ class LRU:
 _rankings = LRU(32)
 _anomalies = LRU(64)
 _hazards = LRU(32)
+_fragments = LRU(16)
 
 _LARGE_COLUMNS = (RankingSnapshot.results, RankingSnapshot.inputs, RankingSnapshot.type_ranking)
 
@@ -147,7 +148,15 @@ def overdue_hazards(session: Session, county: County, on: dt.date) -> list[Any]:
     return list(_hazards.get_or_make(key, lambda: tuple(overdue(session, county.code, on))))
 
 
+def ranking_fragments(view: dict[str, Any], variant: Hashable, make: Callable[[], T]) -> T:
+    """Pieces of a page made from one ranking view (e.g. its rows' HTML in one language): made once per
+    snapshot and ``variant``, like the view itself."""
+    key = (view["county_code"], view["snapshot_id"], view["computed_at"], view["by_type"], variant)
+    return _fragments.get_or_make(key, make)
+
+
 def clear() -> None:
+    _fragments.clear()
     _rankings.clear()
     _anomalies.clear()
     _hazards.clear()

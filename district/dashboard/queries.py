@@ -212,6 +212,18 @@ def county_schools(session: Session, county_code: str) -> list[SchoolRow]:
     return [SchoolRow(*r) for r in rows]
 
 
+def school_names(session: Session, codes: set[str]) -> dict[str, tuple[str, str]]:
+    """code → (name, township name) of the given schools."""
+    if not codes:
+        return {}
+    rows = session.execute(
+        select(School.code, School.name, Township.name)
+        .join(Township, Township.id == School.township_id)
+        .where(School.code.in_(sorted(codes)))
+    )
+    return {code: (name, township) for code, name, township in rows}
+
+
 def townships(session: Session, county_code: str) -> list[str]:
     return list(
         session.scalars(select(Township.name).where(Township.county_code == county_code).order_by(Township.name))

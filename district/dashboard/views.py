@@ -13,8 +13,9 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from flask import Blueprint, Flask, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, g, get_template_attribute, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 from district.api.auth import current_user
 from district.auth.models import User
@@ -159,7 +160,7 @@ def overview(county: str) -> Any:
 
     completeness = county_completeness(s, county, period)
     overdue = cache.overdue_hazards(s, c, today_shanghai())
-    anomalies, anomaly_counts = period_fund_anomalies(c, period)
+    anomalies, anomaly_total, anomaly_counts = period_fund_anomalies(c, period)
     progress = campaign_progress(c, int(period[:4]))
     chart = {
         "townships": [t for t in sorted(completeness.by_township)],
@@ -178,8 +179,8 @@ def overview(county: str) -> Any:
         overdue_total=len(overdue),
         overdue_major=sum(1 for h in overdue if h.severity == "major"),
         today=today_shanghai(),
-        anomalies=anomalies[:OVERVIEW_ANOMALY_ROWS],
-        anomaly_total=len(anomalies),
+        anomalies=anomalies,
+        anomaly_total=anomaly_total,
         anomaly_counts=anomaly_counts,
         progress=progress,
         chart=chart,
@@ -200,33 +201,32 @@ OVERVIEW_ANOMALY_ROWS = 50
 OVERVIEW_HAZARD_ROWS = 50  # the most serious (major first, then most overdue); the school pages have the rest
 
 
-def period_fund_anomalies(county: County, period: str) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """This period's fund anomalies (the nutrition service's list), most serious kinds first, and their counts.
+def period_fund_anomalies(county: County, period: str) -> tuple[list[dict[str, Any]], int, dict[str, int]]:
+    """This period's fund anomalies (the nutrition service's list): the most serious ``OVERVIEW_ANOMALY_ROWS``
+    of them, how many there are, and how many of each kind.
 
-    Kinds follow the spec's table order (账目不平, 挪用补助资金, 结转不符 first); the overview lists at most
-    ``OVERVIEW_ANOMALY_ROWS`` of them and links to the fund report for the rest.
+    Kinds follow the spec's table order (账目不平, 挪用补助资金, 结转不符 first), then school code.
     """
     s = db.session()
-    found = cache.period_anomalies(s, county, period)
     order = {code: i for i, code in enumerate(ANOMALY_CODES)}
-    found = sorted(found, key=lambda a: (order.get(a.code, len(order)), a.school_code))
-    names = {r.code: r for r in queries.county_schools(s, county.code)}
+    found = sorted(cache.period_anomalies(s, county, period), key=lambda a: (order.get(a.code, 99), a.school_code))
     counts: dict[str, int] = {}
-    out = []
     for a in found:
         counts[a.code] = counts.get(a.code, 0) + 1
-        school = names.get(a.school_code)
-        out.append(
-            {
-                "school_code": a.school_code,
-                "school_name": school.name if school else a.school_code,
-                "township": school.township if school else "",
-                "period": a.period,
-                "code": a.code,
-                "message": a.message(lang()),
-            }
-        )
-    return out, counts
+    shown = found[:OVERVIEW_ANOMALY_ROWS]
+    names = queries.school_names(s, {a.school_code for a in shown})
+    rows = [
+        {
+            "school_code": a.school_code,
+            "school_name": names.get(a.school_code, (a.school_code, ""))[0],
+            "township": names.get(a.school_code, ("", ""))[1],
+            "period": a.period,
+            "code": a.code,
+            "message": a.message(lang()),
+        }
+        for a in shown
+    ]
+    return rows, len(found), counts
 
 
 def campaign_progress(county: County, year: int) -> dict[str, Any] | None:
@@ -264,10 +264,12 @@ def ranking(county: str) -> Any:
     if school_type:
         rows = [r for r in rows if r["type"] == school_type]
     rows = sort_rows(rows, sort, order)
+    row_html = cache.ranking_fragments(result, ("rows", lang(), frm, to), lambda: ranking_row_html(result, frm, to))
     return render_template(
         "pages/ranking.html",
         county=c,
-        rows=display_rows(rows, frm, to),
+        rows=rows,
+        rows_html=Markup("").join(row_html[r["school_code"]] for r in rows),  # escapes anything not Markup
         result=result,
         progress=progress,
         frm=frm,
@@ -304,6 +306,13 @@ class DisplayRow:
     school_url: str
     explain_url: str
     fragment_url: str
+
+
+def ranking_row_html(result: dict[str, Any], frm: str, to: str) -> dict[str, Markup]:
+    """Each school's ranking row as HTML (``pages/_ranking_row.html``), by school code. Made once per snapshot,
+    language and window (``cache.ranking_fragments``); a request then only sorts, filters and joins them."""
+    macro = get_template_attribute("pages/_ranking_row.html", "row")
+    return {d.school_code: macro(d) for d in display_rows(result["schools"], frm, to)}  # autoescaped Markup
 
 
 def display_rows(rows: list[dict[str, Any]], frm: str, to: str) -> list[DisplayRow]:

@@ -40,7 +40,7 @@ import click
 from district.config import PROJECT_ROOT
 from district.demo.city import CITY, COUNTIES, DemoSchool, build_city, write_registry
 from district.demo.generate import SchoolProfile, monthly_report
-from houqin_standard import SHANGHAI, current_period, parse_period, period_add, period_deadline
+from houqin_standard import SHANGHAI, parse_period, period_add, period_deadline
 
 FUND_VARIATIONS = ["MISUSE", "BALANCE_MISMATCH", "CARRY_OVER_MISMATCH", "MEALS_EXCEED_ENTITLEMENT",
                    "SPEND_EXCEEDS_MEALS", "UNDERSPEND", "HIGH_BALANCE", "NONSTANDARD_RATE"]

@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -274,10 +276,38 @@ def _county_area_means(results: Sequence[Mapping[str, Any]]) -> dict[str, Fracti
     return {area: sum(rates, Fraction(0)) / len(rates) for area, rates in sums.items()}
 
 
-def _area_chart(row: Mapping[str, Any], results: Sequence[Mapping[str, Any]]) -> tuple[Any, list[dict[str, Any]]]:
-    areas = _areas(results)
+@dataclass(frozen=True)
+class SnapshotFacts:
+    """What every school report of one ranking snapshot shares: its rows (parsed once) and the county's area
+    means. Snapshots are never updated, so a worker keeps the last few in memory: a batch of 300 schools
+    parses the snapshot's rows and averages the areas once per process, not 300 times."""
+
+    results: list[dict[str, Any]]
+    areas: list[tuple[str, str]]
+    means: dict[str, Fraction]
+
+
+_FACTS: OrderedDict[tuple[int, dt.datetime, str], SnapshotFacts] = OrderedDict()
+_FACTS_KEPT = 4
+
+
+def snapshot_facts(snapshot: RankingSnapshot) -> SnapshotFacts:
+    key = (snapshot.id, snapshot.computed_at, snapshot.registry_sha256)
+    facts = _FACTS.get(key)
+    if facts is None:
+        results: list[dict[str, Any]] = list(snapshot.results)
+        facts = SnapshotFacts(results, _areas(results), _county_area_means(results))
+        _FACTS[key] = facts
+        while len(_FACTS) > _FACTS_KEPT:
+            _FACTS.popitem(last=False)
+    _FACTS.move_to_end(key)
+    return facts
+
+
+def _area_chart(row: Mapping[str, Any], facts: SnapshotFacts) -> tuple[Any, list[dict[str, Any]]]:
+    areas = facts.areas
     mine = area_rates(row)
-    means = _county_area_means(results)
+    means = facts.means
     table = []
     for code, label in areas:
         earned, available = mine.get(code, (Fraction(0), Fraction(0)))
@@ -482,9 +512,17 @@ def school_evaluation_context(
         raise LookupError(school_code)
     now = now or verification.made_at
     window = Window(snapshot.period_from, snapshot.period_to)
-    row = scoring.school_view(snapshot, school_code)
-    results: list[dict[str, Any]] = list(snapshot.results)
-    chart, areas = _area_chart(row, results)
+    facts = snapshot_facts(snapshot)
+    results = facts.results
+    # the service's view of one school, over the rows already parsed (the snapshot's own JSON is not re-read)
+    row = scoring.school_view(
+        cast(RankingSnapshot, SimpleNamespace(
+            results=results, county_code=snapshot.county_code, period_from=snapshot.period_from,
+            period_to=snapshot.period_to, id=snapshot.id, computed_at=snapshot.computed_at,
+        )),
+        school_code,
+    )  # fmt: skip
+    chart, areas = _area_chart(row, facts)
     months, month_counts = _month_rows(session, school, county, window, row.get("expected_periods") or (), now)
     as_of = min(window.last_day, today_shanghai(now))
     hazards, hazard_counts = _hazard_rows(session, school.code, window, as_of)

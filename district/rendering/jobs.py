@@ -27,6 +27,7 @@ Files live under ``PDF_DIR/jobs/<job id>/``, named for their content:
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import logging
 import os
@@ -40,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from district.audit.heads import record_heads
 from district.audit.services import record
@@ -324,7 +325,9 @@ def prepare_part(session: Session, part_id: int, *, now: dt.datetime | None = No
         return None
     if job.snapshot_id is None or job.chain_digest is None:
         raise RuntimeError(f"PDF job {job.id} was not started")
-    snapshot = session.get(RankingSnapshot, job.snapshot_id)
+    # the rows (a JSON document of every school's indicators) are read only when this process has not parsed
+    # this snapshot yet (evaluation.snapshot_facts)
+    snapshot = session.get(RankingSnapshot, job.snapshot_id, options=[defer(RankingSnapshot.results)])
     assert snapshot is not None
     made_at = now or utcnow()
     verification = Verification(
@@ -581,7 +584,14 @@ def run_part(part_id: int, pdf_dir: str | Path, limits: RenderLimits = RenderLim
         if prepared is None:
             return "skipped"
         if limits.bounded:
-            pdf = render_pdf_bounded(prepared.html, timeout_s=limits.timeout_s, max_rss_mb=limits.max_rss_mb)
+            # Freeze the heap before the render forks: the child's garbage collector then leaves the parent's
+            # objects alone instead of touching (and so copying) every page of them, which made a bounded
+            # render ~25 % slower than the same render in-process.
+            gc.freeze()
+            try:
+                pdf = render_pdf_bounded(prepared.html, timeout_s=limits.timeout_s, max_rss_mb=limits.max_rss_mb)
+            finally:
+                gc.unfreeze()
         else:
             pdf = render_pdf(prepared.html)
         with db.transaction() as s:

@@ -1,7 +1,8 @@
 """Build the agent's wheel (``houqin_agent-<version>-py3-none-any.whl``) with the standard library alone.
 
-The wheel holds ``school_agent`` and ``houqin_standard`` and declares ``openpyxl`` as its only dependency, so
-``pip install houqin_agent-….whl`` on a school's PC brings no Flask, SQLAlchemy or Celery. Name, version,
+The wheel holds ``school_agent`` and ``houqin_standard`` and declares ``openpyxl`` and ``cryptography`` (the hub's
+receipt signatures) as its only dependencies, so ``pip install houqin_agent-….whl`` on a school's PC brings no
+Flask, SQLAlchemy or Celery. Name, version,
 dependencies and the console script are read from ``pyproject.toml`` beside this file; no setuptools, wheel
 or network is needed to build (a wheel is a zip with a ``.dist-info`` folder, PEP 427).
 

@@ -1,5 +1,6 @@
-"""The agent stands alone: its imports, and a fresh virtual environment holding only the agent's wheel and
-openpyxl, where ``houqin-agent`` runs and submits to a real hub without Flask, SQLAlchemy or Celery."""
+"""The agent stands alone: its imports, and a fresh virtual environment holding only the agent's wheel,
+openpyxl and cryptography, where ``houqin-agent`` runs, pins the hub's key, submits to a real hub and verifies
+the signed receipt, without Flask, SQLAlchemy or Celery."""
 
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ def test_the_agent_imports_only_the_standard_module_openpyxl_and_the_stdlib() ->
         assert not foreign, f"{path.relative_to(ROOT)} imports {foreign} when imported"
 
 
-def test_the_wheel_holds_the_agent_and_the_standard_and_needs_only_openpyxl(tmp_path: Path) -> None:
+def test_the_wheel_holds_the_agent_and_the_standard_and_needs_only_openpyxl_and_cryptography(tmp_path: Path) -> None:
     wheel = build_wheel(tmp_path)
     with zipfile.ZipFile(wheel) as zf:
         names = zf.namelist()
@@ -65,7 +66,8 @@ def test_the_wheel_holds_the_agent_and_the_standard_and_needs_only_openpyxl(tmp_
     assert tops == {"school_agent", "houqin_standard"}
     assert not any("packaging" in n for n in names)
     assert [line for line in metadata.splitlines() if line.startswith("Requires-Dist")] == [
-        "Requires-Dist: openpyxl>=3.1,<4"
+        "Requires-Dist: openpyxl>=3.1,<4",
+        "Requires-Dist: cryptography>=42",
     ]
     assert "houqin-agent = school_agent.cli:main" in entry_points
 
@@ -83,7 +85,8 @@ def build_wheel(out: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """openpyxl and its dependency as wheels: from HOUQIN_WHEELHOUSE when set, else downloaded from PyPI."""
+    """openpyxl and cryptography with their dependencies (et_xmlfile; cffi, pycparser) as wheels: from
+    HOUQIN_WHEELHOUSE when set, else downloaded from PyPI."""
     given = os.environ.get("HOUQIN_WHEELHOUSE")
     if given:
         return Path(given)
@@ -99,13 +102,14 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "-d",
             str(house),
             "openpyxl>=3.1,<4",
+            "cryptography>=42",
         ],
         capture_output=True,
         text=True,
         timeout=300,
     )
     if r.returncode != 0:
-        pytest.skip(f"openpyxl wheel not available (no PyPI?): {r.stderr[-300:]}")
+        pytest.skip(f"openpyxl / cryptography wheels not available (no PyPI?): {r.stderr[-300:]}")
     return house
 
 
@@ -150,7 +154,7 @@ def test_a_fresh_venv_with_only_the_agent_runs_and_submits(
         check=True,
     )
     installed = {p["name"].lower() for p in json.loads(r.stdout)}
-    assert {"houqin-agent", "openpyxl"} <= installed
+    assert {"houqin-agent", "openpyxl", "cryptography"} <= installed
     assert not installed & {"flask", "sqlalchemy", "celery", "houqin", "click", "requests"}
 
     r = run("--help")
@@ -167,6 +171,7 @@ def test_a_fresh_venv_with_only_the_agent_runs_and_submits(
 
     r = run("setup", "--hub", shared_hub.url, "-c", str(shared_hub.credential_file()))
     assert r.returncode == 0, r.stdout + r.stderr
+    assert "已固定教育局服务器的回执签名密钥" in r.stdout
     period = next_period()
     r = run("template", period)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -174,7 +179,11 @@ def test_a_fresh_venv_with_only_the_agent_runs_and_submits(
     fill_template(template, example_report(period))
     r = run("submit", template.name)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert f"已送达教育局：{period} 第 1 版" in r.stdout
+    assert f"已送达教育局：{period} 第 1 版" in r.stdout and "教育局签名已核对" in r.stdout
     assert len(shared_hub.revisions_for(period)) == 1
     r = run("status")
     assert r.returncode == 0 and "已送达 1 份" in r.stdout
+    r = run("receipts", "export", "-o", "回执.json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = run("receipts", "verify", "回执.json")
+    assert r.returncode == 0 and "通过 1 份" in r.stdout, r.stdout + r.stderr
