@@ -208,7 +208,7 @@ def monthly_report(
             "inspections": rng.randint(10, 26),
             "drills": rng.randint(0, 1),
             "hazards_found": found,
-            "hazards_rectified": max(0, found - rng.randint(0, 2)),
+            "hazards_rectified": rectified,
             "visitor_log_complete": rng.random() < 0.9,
             "major_accidents": 0,
         },

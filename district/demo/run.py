@@ -42,9 +42,17 @@ from district.demo.city import CITY, COUNTIES, DemoSchool, build_city, write_reg
 from district.demo.generate import SchoolProfile, monthly_report
 from houqin_standard import SHANGHAI, parse_period, period_add, period_deadline
 
-FUND_VARIATIONS = ["MISUSE", "BALANCE_MISMATCH", "CARRY_OVER_MISMATCH", "MEALS_EXCEED_ENTITLEMENT",
-                   "SPEND_EXCEEDS_MEALS", "UNDERSPEND", "HIGH_BALANCE", "NONSTANDARD_RATE"]
-DEMO_PASSWORD = "houqin-demo-2026"  # printed at the end; a demo instance only
+FUND_VARIATIONS = [
+    "MISUSE",
+    "BALANCE_MISMATCH",
+    "CARRY_OVER_MISMATCH",
+    "MEALS_EXCEED_ENTITLEMENT",
+    "SPEND_EXCEEDS_MEALS",
+    "UNDERSPEND",
+    "HIGH_BALANCE",
+    "NONSTANDARD_RATE",
+]
+DEMO_PASSWORD = "houqin-demo-2026"  # noqa: S105 - printed at the end; a demo instance only
 
 
 def free_port() -> int:
@@ -147,8 +155,16 @@ class StageTimer:
 class Demo:
     """One run of the main job. ``instance`` holds the database (embedded), keys, agents, PDFs and reports."""
 
-    def __init__(self, instance: Path, *, schools: int, seed: int, echo: Callable[[str], None] = click.echo,
-                 pdf_counties: int | None = None, port: int = 0) -> None:
+    def __init__(
+        self,
+        instance: Path,
+        *,
+        schools: int,
+        seed: int,
+        echo: Callable[[str], None] = click.echo,
+        pdf_counties: int | None = None,
+        port: int = 0,
+    ) -> None:
         self.instance = instance
         self.total = schools
         self.seed = seed
@@ -158,9 +174,14 @@ class Demo:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.clock_file = instance / "demo-clock"
-        self.env = {**os.environ, "HOUQIN_INSTANCE_PATH": str(instance), "HOUQIN_DEMO_CLOCK_FILE": str(self.clock_file),
-                    "HOUQIN_RATE_LIMIT_PER_MINUTE": "100000", "HOUQIN_RANKING_DEBOUNCE_SECONDS": "2",
-                    "PYTHONPATH": str(PROJECT_ROOT)}
+        self.env = {
+            **os.environ,
+            "HOUQIN_INSTANCE_PATH": str(instance),
+            "HOUQIN_DEMO_CLOCK_FILE": str(self.clock_file),
+            "HOUQIN_RATE_LIMIT_PER_MINUTE": "100000",
+            "HOUQIN_RANKING_DEBOUNCE_SECONDS": "2",
+            "PYTHONPATH": str(PROJECT_ROOT),
+        }
         self.procs: list[tuple[str, subprocess.Popen[bytes]]] = []
         self.pdf_counties = pdf_counties
         self.token = ""
@@ -180,8 +201,16 @@ class Demo:
 
     def api(self, method: str, path: str, body: Any = None, *, timeout: float = 600) -> tuple[int, Any, bytes]:
         data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
-        req = urllib.request.Request(self.url + path, data=data, method=method, headers={
-            "Authorization": f"Bearer {self.token}", "Content-Type": "application/json", "Accept-Language": "zh"})
+        req = urllib.request.Request(
+            self.url + path,
+            data=data,
+            method=method,
+            headers={
+                "Authorization": f"Bearer {self.token}",
+                "Content-Type": "application/json",
+                "Accept-Language": "zh",
+            },
+        )
         try:
             with urllib.request.urlopen(req, timeout=timeout) as resp:
                 raw = resp.read()
@@ -197,8 +226,9 @@ class Demo:
 
     def _spawn(self, name: str, args: list[str]) -> None:
         log = (self.instance / "logs" / f"{name}.log").open("ab")
-        proc = subprocess.Popen(args, env=self.env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            args, env=self.env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         log.close()
         self.procs.append((name, proc))
 
@@ -258,11 +288,19 @@ class Demo:
                         json.dump({"school_code": school.code, "secret": secret}, fh)
             self.echo(f"  {len(self.schools)} 份学校凭据 / credentials issued (files 0600 in {creds})")
             with db.transaction() as s:
-                admin = create_user(s, "admin", DEMO_PASSWORD, "city_admin", scope=CITY[0], display_name="渭南市教育局",
-                                    actor="demo")
+                admin = create_user(
+                    s, "admin", DEMO_PASSWORD, "city_admin", scope=CITY[0], display_name="渭南市教育局", actor="demo"
+                )
                 for code, name, _towns in COUNTIES:
-                    create_user(s, f"admin{code}", DEMO_PASSWORD, "county_admin", scope=code,
-                                display_name=f"{name}教育局", actor="demo")
+                    create_user(
+                        s,
+                        f"admin{code}",
+                        DEMO_PASSWORD,
+                        "county_admin",
+                        scope=code,
+                        display_name=f"{name}教育局",
+                        actor="demo",
+                    )
                 self.token = create_token(s, admin, "demo")
         from district.audit.keys import init_keys
 
@@ -272,15 +310,76 @@ class Demo:
     def start_hub(self) -> None:
         py = sys.executable
         if self.production:
-            self._spawn("hub", [py, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{self.port}", "--timeout", "600",
-                                "district.wsgi:app"])
-            self._spawn("worker", [py, "-m", "celery", "-A", "workers.worker", "worker", "-Q", "default", "-c", "2",
-                                   "-n", f"default-{self.port}@%h", "--loglevel", "INFO"])
-            self._spawn("worker-pdf", [py, "-m", "celery", "-A", "workers.worker", "worker", "-Q", "pdf", "-c", "2",
-                                       "-n", f"pdf-{self.port}@%h", "--max-memory-per-child", "700000",
-                                       "--loglevel", "INFO"])
-            self._spawn("beat", [py, "-m", "celery", "-A", "workers.worker", "beat", "-s",
-                                 str(self.instance / "celerybeat-schedule"), "--loglevel", "INFO"])
+            self._spawn(
+                "hub",
+                [
+                    py,
+                    "-m",
+                    "gunicorn",
+                    "-w",
+                    "2",
+                    "-b",
+                    f"127.0.0.1:{self.port}",
+                    "--timeout",
+                    "600",
+                    "district.wsgi:app",
+                ],
+            )
+            self._spawn(
+                "worker",
+                [
+                    py,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "workers.worker",
+                    "worker",
+                    "-Q",
+                    "default",
+                    "-c",
+                    "2",
+                    "-n",
+                    f"default-{self.port}@%h",
+                    "--loglevel",
+                    "INFO",
+                ],
+            )
+            self._spawn(
+                "worker-pdf",
+                [
+                    py,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "workers.worker",
+                    "worker",
+                    "-Q",
+                    "pdf",
+                    "-c",
+                    "2",
+                    "-n",
+                    f"pdf-{self.port}@%h",
+                    "--max-memory-per-child",
+                    "700000",
+                    "--loglevel",
+                    "INFO",
+                ],
+            )
+            self._spawn(
+                "beat",
+                [
+                    py,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "workers.worker",
+                    "beat",
+                    "-s",
+                    str(self.instance / "celerybeat-schedule"),
+                    "--loglevel",
+                    "INFO",
+                ],
+            )
         else:
             self._spawn("hub", [py, "-m", "district", "serve", "--port", str(self.port)])
         deadline = time.time() + 60
@@ -292,8 +391,11 @@ class Demo:
             time.sleep(0.2)
         else:
             raise click.ClickException(f"the hub did not start; see {self.instance / 'logs'}")
-        kind = "gunicorn ×2 + celery default/pdf + beat (PostgreSQL, Redis)" if self.production else \
-            "houqin serve (SQLite, tasks in-process)"
+        kind = (
+            "gunicorn ×2 + celery default/pdf + beat (PostgreSQL, Redis)"
+            if self.production
+            else "houqin serve (SQLite, tasks in-process)"
+        )
         self.echo(f"  {self.url}  {kind}")
 
     def ingest(self) -> None:
@@ -304,7 +406,6 @@ class Demo:
         self.summary["periods"] = periods
         agents = self.instance / "agents"
         profiles = {s.code: SchoolProfile.make(s.code, s.type, s.boarding, self.seed) for s in self.schools}
-        names = {s.code: s.name for s in self.schools}
         sink = io.StringIO()
         results: Counter[str] = Counter()
         lock = threading.Lock()
@@ -314,21 +415,42 @@ class Demo:
 
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
             with ThreadPoolExecutor(8) as pool:
-                codes = list(pool.map(lambda s: run_agent(
-                    ["--home", str(agents / s.code), "setup", "--hub", self.url, "-c",
-                     str(self.instance / "credentials" / f"{s.code}.json"), "--name", s.name, "--clerk", "总务处"]),
-                    self.schools))
+                codes = list(
+                    pool.map(
+                        lambda s: run_agent(
+                            [
+                                "--home",
+                                str(agents / s.code),
+                                "setup",
+                                "--hub",
+                                self.url,
+                                "-c",
+                                str(self.instance / "credentials" / f"{s.code}.json"),
+                                "--name",
+                                s.name,
+                                "--clerk",
+                                "总务处",
+                            ]
+                        ),
+                        self.schools,
+                    )
+                )
         results.update(f"setup:{c}" for c in codes)
-        self.echo(f"  {len(self.schools)} 个学校客户端已配置 / agents set up "
-                  f"({sum(1 for c in codes if c == 0)} ok); 月份 {', '.join(periods)}")
+        self.echo(
+            f"  {len(self.schools)} 个学校客户端已配置 / agents set up "
+            f"({sum(1 for c in codes if c == 0)} ok); 月份 {', '.join(periods)}"
+        )
         # the reports are made in month order per school (carry-over), then sent on the demo clock by day
         bodies: dict[tuple[str, str, str], dict[str, Any]] = {}
         for period in periods:
             for sub in plan.submissions:
                 if sub.period == period and sub.kind == "submit":
                     bodies[(sub.school, period, "submit")] = monthly_report(
-                        profiles[sub.school], period, variation=sub.variation,
-                        prepared_at=sub.at.astimezone(SHANGHAI).isoformat(timespec="seconds"))
+                        profiles[sub.school],
+                        period,
+                        variation=sub.variation,
+                        prepared_at=sub.at.astimezone(SHANGHAI).isoformat(timespec="seconds"),
+                    )
         for sub in plan.submissions:
             if sub.kind == "correct":
                 original = bodies[(sub.school, sub.period, "submit")]
@@ -338,8 +460,12 @@ class Demo:
                     # the usual correction: the balance recomputed, the clerk's name corrected
                     from decimal import Decimal
 
-                    closing = (Decimal(n["opening_balance"]) + Decimal(n["funds_received"]) - Decimal(n["food_spend"])
-                               - Decimal(n["other_spend"]))
+                    closing = (
+                        Decimal(n["opening_balance"])
+                        + Decimal(n["funds_received"])
+                        - Decimal(n["food_spend"])
+                        - Decimal(n["other_spend"])
+                    )
                     n["closing_balance"] = f"{closing:.2f}"
                 fixed["prepared_by"] = fixed["prepared_by"] + "（更正）"
                 fixed["prepared_at"] = sub.at.astimezone(SHANGHAI).isoformat(timespec="seconds")
@@ -353,15 +479,22 @@ class Demo:
             body = bodies[(sub.school, sub.period, sub.kind)]
             path = home / f"月报_{sub.period}_{sub.kind}.json"
             path.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
-            argv = ["--home", str(home), "submit", str(path)] if sub.kind == "submit" else \
-                ["--home", str(home), "correct", sub.period, str(path)]
+            argv = (
+                ["--home", str(home), "submit", str(path)]
+                if sub.kind == "submit"
+                else ["--home", str(home), "correct", sub.period, str(path)]
+            )
             code = run_agent(argv)
             with lock:
                 results[f"{sub.kind}:{code}"] += 1
 
-        with click.progressbar(length=len(plan.submissions), label="  学校报送 / agents reporting",
-                               file=sys.__stderr__) as bar, contextlib.redirect_stdout(sink), \
-                contextlib.redirect_stderr(sink):
+        with (
+            click.progressbar(
+                length=len(plan.submissions), label="  学校报送 / agents reporting", file=sys.__stderr__
+            ) as bar,
+            contextlib.redirect_stdout(sink),
+            contextlib.redirect_stderr(sink),
+        ):
             for day in sorted(days):
                 batch = days[day]
                 # the whole day runs on one clock: the earliest submission of the day, a few seconds apart after
@@ -382,22 +515,28 @@ class Demo:
         self.summary["missing"] = len(plan.missing)
         self.summary["variations"] = Counter(plan.variations.values())
         sent = results.get("submit:0", 0) + results.get("correct:0", 0)
-        self.echo(f"  {sent} 份月报已送达并取得回执 / reports delivered with a receipt; "
-                  f"{len(plan.missing)} 个学校·月未报 / school-months never reported; "
-                  f"{sum(1 for s in plan.submissions if s.kind == 'correct')} 份更正 / corrections")
-        self.echo("  设计的异常 / planted cases: " + ", ".join(f"{k}×{v}" for k, v in
-                                                         sorted(self.summary["variations"].items())))
+        self.echo(
+            f"  {sent} 份月报已送达并取得回执 / reports delivered with a receipt; "
+            f"{len(plan.missing)} 个学校·月未报 / school-months never reported; "
+            f"{sum(1 for s in plan.submissions if s.kind == 'correct')} 份更正 / corrections"
+        )
+        self.echo(
+            "  设计的异常 / planted cases: "
+            + ", ".join(f"{k}×{v}" for k, v in sorted(self.summary["variations"].items()))
+        )
         # the bureau approves the first month of 富平县; a school's late correction is then refused
         first = periods[0]
-        status, state, _ = self.api("POST", f"/api/v1/periods/610528/{first}/lock", {"note": "审核通过（演示）"})
+        status, _state, _ = self.api("POST", f"/api/v1/periods/610528/{first}/lock", {"note": "审核通过（演示）"})
         target = next(s for s in self.schools if s.county_code == "610528" and (s.code, first) not in plan.missing)
         body = dict(bodies[(target.code, first, "submit")], prepared_by="补报人")
         path = agents / target.code / f"月报_{first}_locked.json"
         path.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
             code = run_agent(["--home", str(agents / target.code), "correct", first, str(path)])
-        self.echo(f"  富平县 {first} 已审核锁定 (HTTP {status}); {target.name} 的更正被拒绝 / correction refused "
-                  f"(agent exit {code}: 409 period_locked)")
+        self.echo(
+            f"  富平县 {first} 已审核锁定 (HTTP {status}); {target.name} 的更正被拒绝 / correction refused "
+            f"(agent exit {code}: 409 period_locked)"
+        )
 
     def rank(self) -> None:
         rng = random.Random(f"inspect:{self.seed}")
@@ -408,9 +547,11 @@ class Demo:
             if rng.random() < 0.7:
                 day = dt.date(y, m, rng.randint(1, 25)).isoformat()
                 score = f"{rng.choice([2.5, 3.0, 3.5, 4.0, 4.0, 4.5, 4.5, 5.0]):.1f}"
-                status, _, _ = self.api("POST", f"/api/v1/schools/{s.code}/inspections",
-                                        {"date": day, "score": score, "inspector": "县教育局督导室",
-                                         "notes": "三化现场检查（演示）"})
+                status, _, _ = self.api(
+                    "POST",
+                    f"/api/v1/schools/{s.code}/inspections",
+                    {"date": day, "score": score, "inspector": "县教育局督导室", "notes": "三化现场检查（演示）"},
+                )
                 made += status == 201
         self.echo(f"  {made} 次现场检查已录入 / on-site inspections recorded")
         window = f"from={periods[0]}&to={periods[-1]}"
@@ -423,17 +564,20 @@ class Demo:
             statuses = Counter(r.get("status") for r in rows)
             top = [r for r in rows if r.get("rank") == 1]
             progress = view.get("campaign_progress") or {}
-            self.echo(f"  {name}: {len(rows)} 所, 达标 {statuses.get('compliant', 0)}, 未达标 "
-                      f"{statuses.get('not_compliant', 0)}, 数据不全 {statuses.get('insufficient_data', 0)}, "
-                      f"一票否决 {statuses.get('veto', 0)}; 第一名 {top[0]['name'] if top else '—'} "
-                      f"{top[0]['score'] if top else ''}; 达标率 {progress.get('rate')} / 目标 {progress.get('target')}")
+            self.echo(
+                f"  {name}: {len(rows)} 所, 达标 {statuses.get('compliant', 0)}, 未达标 "
+                f"{statuses.get('not_compliant', 0)}, 数据不全 {statuses.get('insufficient_data', 0)}, "
+                f"一票否决 {statuses.get('veto', 0)}; 第一名 {top[0]['name'] if top else '—'} "
+                f"{top[0]['score'] if top else ''}; 达标率 {progress.get('rate')} / 目标 {progress.get('target')}"
+            )
 
     def fund(self) -> None:
         periods = self.summary["periods"]
         for code, name, _ in COUNTIES:
             for fmt in ("xlsx", "pdf"):
-                status, _, raw = self.api("GET", f"/api/v1/counties/{code}/nutrition?from={periods[0]}"
-                                          f"&to={periods[-1]}&format={fmt}")
+                status, _, raw = self.api(
+                    "GET", f"/api/v1/counties/{code}/nutrition?from={periods[0]}&to={periods[-1]}&format={fmt}"
+                )
                 if status == 200:
                     target = self.reports_dir / f"{code}_{name}_营养餐资金报表_{periods[0]}_{periods[-1]}.{fmt}"
                     target.write_bytes(raw)
@@ -444,14 +588,17 @@ class Demo:
         counties = COUNTIES[: self.pdf_counties] if self.pdf_counties is not None else COUNTIES
         jobs: dict[str, Any] = {}
         for code, name, _ in counties:
-            status, job, _ = self.api("POST", f"/api/v1/counties/{code}/reports/pdf",
-                                      {"from": periods[0], "to": periods[-1]})
+            status, job, _ = self.api(
+                "POST", f"/api/v1/counties/{code}/reports/pdf", {"from": periods[0], "to": periods[-1]}
+            )
             if status != 202 or not job:
                 self.echo(f"  {name}: HTTP {status} {job}")
                 continue
             jobs[code] = job
         total = sum(int(j.get("total", 0)) for j in jobs.values())
-        with click.progressbar(length=max(total, 1), label="  评估报告 PDF / evaluation PDFs", file=sys.__stderr__) as bar:
+        with click.progressbar(
+            length=max(total, 1), label="  评估报告 PDF / evaluation PDFs", file=sys.__stderr__
+        ) as bar:
             done_seen = 0
             pending = dict(jobs)
             while pending:
