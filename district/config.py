@@ -35,7 +35,7 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
     "RATE_LIMIT_PER_MINUTE": (120, int),  # per school, on the agent API
     "SESSION_COOKIE_SECURE": (False, _env_bool),
     "PDF_DIR": (None, str),
-    "RANKING_DEBOUNCE_SECONDS": (60, int),
+    "RANKING_DEBOUNCE_SECONDS": (300, int),  # at most ~12 recomputes an hour per county, whatever arrives
     "PROXY_HOPS": (0, int),  # reverse proxies in front of the hub whose X-Forwarded-For/Proto are trusted
     "DEMO_CLOCK_FILE": (None, str),  # demo only: a file holding the seconds the hub's clock runs ahead/behind
 }

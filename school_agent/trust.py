@@ -225,9 +225,10 @@ class ReceiptChecker:
         except ReceiptInvalid as exc:
             if exc.code != "unknown_key" or self._fetch is None or self._refreshed:
                 raise
+        published = self._fetch()  # KeysUnavailable: undecided, and a later try may refresh again
         self._refreshed = True
         before = len(self.pins)
-        self._update(extend_pins(self.pins, self._fetch()))
+        self._update(extend_pins(self.pins, published))
         if len(self.pins) > before:
             new = "、".join(str(p["key_id"]) for p in self.pins[before:])
             self._say(f"教育局服务器更换了回执签名密钥：新密钥 {new} 经已固定的密钥认可，已加入本机")

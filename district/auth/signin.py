@@ -53,7 +53,7 @@ def _limiters() -> tuple[RateLimiter, RateLimiter]:
             RateLimiter(setting("LOGIN_PER_IP_PER_MINUTE"), redis_url),
             RateLimiter(setting("LOGIN_PER_USER_PER_MINUTE"), redis_url),
         )
-    return ext["houqin_login_limiters"]  # type: ignore[no-any-return]
+    return ext["houqin_login_limiters"]
 
 
 def reset_limiters() -> None:

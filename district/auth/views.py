@@ -27,13 +27,7 @@ def safe_next(target: str | None, default: str = "/") -> str:
     if not target:
         return default
     parts = urlsplit(target)
-    if (
-        parts.scheme
-        or parts.netloc
-        or not target.startswith("/")
-        or target.startswith("//")
-        or "\\" in target
-    ):
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
     return target
 
@@ -80,9 +74,7 @@ def login() -> Any:
     session.clear()  # nothing from before sign-in survives it (session fixation)
     session["user_id"] = user.id
     session["login_at"] = int(utcnow().timestamp())
-    session["lang"] = (
-        chosen if chosen in LANGUAGES else (user.language if user.language in LANGUAGES else "zh")
-    )
+    session["lang"] = chosen if chosen in LANGUAGES else (user.language if user.language in LANGUAGES else "zh")
     rotate_csrf_token()
     return redirect(safe_next(request.form.get("next")))
 

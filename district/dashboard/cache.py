@@ -2,10 +2,11 @@
 cannot have changed. Nothing here decides a figure.
 
 - Rankings: a ranking snapshot is never updated (a recompute is a new snapshot), so its view is cached by the
-  snapshot's identity. Finding the current snapshot is still the scoring service's ``latest_ranking`` (it
-  recomputes when stale); the dashboard only asks the ORM not to load the snapshot's large columns
-  (``results``: every school's indicator rows, ~12 MB for 1,000 schools) until a view that needs them is not
-  cached yet. Campaign progress reads only the snapshot's small ``campaign`` column.
+  snapshot's identity. Finding the snapshot is still the scoring service's ``latest_ranking`` (see
+  ``current_snapshot`` for when it recomputes); the dashboard only asks the ORM not to load the snapshot's
+  large columns (``results``: every school's indicator rows, ~12 MB for 1,000 schools) until a view that needs
+  them is not cached yet. Campaign progress reads only the snapshot's small ``campaign`` column; one school's
+  explanation is read from that school's row alone once the snapshot has been decoded.
 - A period's fund anomalies and the overdue hazards of a day are cached under the county's revision
   watermark: the newest effective revision of the county (its id and chain link, which no other revision
   shares) and the county's subsidy standard. Any accepted revision, of any month, moves the watermark;
@@ -17,13 +18,14 @@ The caches are per process (each gunicorn worker has its own), bounded, and thre
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import event, func, select
+from sqlalchemy import Select, event, func, select
 from sqlalchemy.orm import ORMExecuteState, Session, defer
 
 from district.registry.models import County
@@ -45,7 +47,7 @@ class LRU:
         with self._lock:
             if key in self._data:
                 self._data.move_to_end(key)
-                return self._data[key]  # type: ignore[no-any-return]
+                return self._data[key]
         value = make()
         with self._lock:
             self._data[key] = value
@@ -62,6 +64,7 @@ _rankings = LRU(32)
 _anomalies = LRU(64)
 _hazards = LRU(32)
 _fragments = LRU(16)
+_school_views = LRU(4)  # per snapshot: every school's view as compact JSON text (~12 MB for 1,000 schools)
 
 _LARGE_COLUMNS = (RankingSnapshot.results, RankingSnapshot.inputs, RankingSnapshot.type_ranking)
 
@@ -71,11 +74,13 @@ def light_snapshots(session: Session) -> Iterator[None]:
     """Inside: ranking snapshots are loaded without their large JSON columns (loaded on first access)."""
 
     def _defer_large(state: ORMExecuteState) -> None:
-        if state.is_select and any(
-            d.get("expr") is RankingSnapshot
-            for d in state.statement.column_descriptions  # type: ignore[union-attr]
+        statement = state.statement
+        if (
+            state.is_select
+            and isinstance(statement, Select)
+            and any(d.get("expr") is RankingSnapshot for d in statement.column_descriptions)
         ):
-            state.statement = state.statement.options(*(defer(c) for c in _LARGE_COLUMNS))
+            state.statement = statement.options(*(defer(c) for c in _LARGE_COLUMNS))
 
     event.listen(session, "do_orm_execute", _defer_large)
     try:
@@ -90,9 +95,25 @@ def _snapshot_key(snapshot: RankingSnapshot) -> tuple[Any, ...]:
 
 
 def current_snapshot(session: Session, county_code: str, period_from: str, period_to: str) -> RankingSnapshot:
-    """The scoring service's current snapshot for the window (recomputed and stored by it when stale)."""
+    """The ranking snapshot a page shows for the window.
+
+    On the embedded default (no broker) the scoring service recomputes a stale snapshot when it is read, so the
+    page asks for the current one (``latest_ranking``). With a broker, every accepted revision or inspection has
+    already asked the workers for a (debounced) recompute: the page shows the newest snapshot as it is, with
+    its ``computed_at``, instead of recomputing the same county in the request (seconds, and twice the work);
+    only a window never ranked before is computed here.
+    """
+    from flask import current_app
+
+    from district.scoring.tasks import redis_client
+
+    window = Window(period_from, period_to)
     with light_snapshots(session):
-        snapshot = scoring.latest_ranking(session, county_code, Window(period_from, period_to), trigger="dashboard")
+        snapshot = None
+        if redis_client(current_app._get_current_object()) is not None:  # type: ignore[attr-defined]
+            snapshot = scoring.latest_ranking(session, county_code, window, recompute=False)
+        if snapshot is None:
+            snapshot = scoring.latest_ranking(session, county_code, window, trigger="dashboard")
     assert snapshot is not None
     return snapshot
 
@@ -105,6 +126,26 @@ def county_ranking(
     return _rankings.get_or_make(
         (*_snapshot_key(snapshot), by_type), lambda: scoring.ranking_view(session, snapshot, by_type=by_type)
     )
+
+
+def school_score(session: Session, school_code: str, county_code: str, period_from: str, period_to: str) -> Any:
+    """``scoring.services.school_score``: one school's view of the current snapshot (``NotRanked`` when the
+    school has no expected month in W). The snapshot's rows are decoded once; each school's view is then kept
+    as JSON text and read back alone, so opening one explanation does not decode every school's rows."""
+    snapshot = current_snapshot(session, county_code, period_from, period_to)
+
+    def every_school() -> tuple[dict[str, str], dict[str, Any]]:
+        rows = snapshot.results
+        if not rows:
+            return {}, {}
+        first = rows[0]["school_code"]
+        extras = {k: v for k, v in scoring.school_view(snapshot, first).items() if k not in rows[0]}
+        return {r["school_code"]: json.dumps(r, ensure_ascii=False) for r in rows}, extras
+
+    texts, extras = _school_views.get_or_make(_snapshot_key(snapshot), every_school)
+    if school_code not in texts:
+        raise scoring.NotRanked(school_code)
+    return {**json.loads(texts[school_code]), **extras}
 
 
 def county_campaign_progress(session: Session, county: County, year: int) -> dict[str, Any] | None:
@@ -156,6 +197,7 @@ def ranking_fragments(view: dict[str, Any], variant: Hashable, make: Callable[[]
 
 
 def clear() -> None:
+    _school_views.clear()
     _fragments.clear()
     _rankings.clear()
     _anomalies.clear()

@@ -189,7 +189,7 @@ def overview(county: str) -> Any:
 
 
 def c_dict(completeness: Any) -> dict[str, Any]:
-    return completeness.to_dict()  # type: ignore[no-any-return]
+    return completeness.to_dict()
 
 
 def _pct(n: int, d: int) -> float | None:
@@ -252,7 +252,9 @@ def ranking(county: str) -> Any:
     by_type = request.args.get("by_type") == "1"
     township = request.args.get("township") or ""
     school_type = request.args.get("type") or ""
-    sort = request.args.get("sort") if request.args.get("sort") in SORT_KEYS else "rank"
+    sort = request.args.get("sort") or "rank"
+    if sort not in SORT_KEYS:
+        sort = "rank"
     order = "desc" if request.args.get("order") == "desc" else "asc"
     s = db.session()
     result = cache.county_ranking(s, county, frm, to, by_type=by_type)
@@ -384,7 +386,7 @@ def school_indicators(school: School, frm: str, to: str) -> dict[str, Any] | Non
     no expected month in the window."""
     s = db.session()
     try:
-        score = scoring.school_score(s, school.code, frm, to, trigger="dashboard")
+        score = cache.school_score(s, school.code, school.county_code, frm, to)
     except scoring.NotRanked:
         score = None
     s.commit()  # a recomputed ranking is stored as a snapshot

@@ -190,7 +190,17 @@ def month_anomalies(
     other = parse_amount(nutrition["other_spend"])
     closing = parse_amount(nutrition["closing_balance"])
 
-    m = format_amount
+    # Each figure appears in the Chinese message, the English one and ``figures``: format each Decimal object
+    # once. Keyed by identity (equal Decimals may print differently, 0.00 and -0.00), with the object kept in
+    # the memo so that its id cannot be reused by another value during this call.
+    formatted: dict[int, tuple[Decimal, str]] = {}
+
+    def m(value: Decimal) -> str:
+        hit = formatted.get(id(value))
+        if hit is None:
+            hit = formatted[id(value)] = (value, format_amount(value))
+        return hit[1]
+
     found: list[Anomaly] = []
 
     def add(code: str, zh: str, en: str, figures: dict[str, str]) -> None:

@@ -3,6 +3,11 @@
 Parse, call ``services.fund_report`` once, render that one ``FundReport`` as JSON (``to_dict``), xlsx
 (``xlsx.fund_report_xlsx``) or PDF (``pdf.fund_report_pdf``). Check order: 401 (no bureau user) → 404
 (county outside the user's scope, or unknown) → 400 (bad window or format).
+
+The PDF is rendered inside the request, bounded (``render_pdf_bounded``: ``NUTRITION_PDF_TIMEOUT_S``, default
+120 s, and ``NUTRITION_PDF_MAX_MB``, default 1024 MiB); past either bound the answer is 503 ``pdf_timeout`` or
+``pdf_too_large``. WeasyPrint lays out some 100 table rows a second, so a county of a few hundred schools
+over a term fits; the CLI has no bound.
 """
 
 from __future__ import annotations
@@ -56,7 +61,7 @@ def county_nutrition(county: str) -> Any:
         return attachment(report, "xlsx", fund_report_xlsx(report, lang()), XLSX_MIMETYPE)
     if fmt == "pdf":
         from district.nutrition.pdf import fund_report_pdf
-        from district.rendering import RenderError, RenderTimeout
+        from district.rendering import RenderError, RenderTimeout, RenderTooLarge
 
         try:
             pdf = fund_report_pdf(
@@ -65,9 +70,13 @@ def county_nutrition(county: str) -> Any:
                 timeout_s=current_app.config.get("NUTRITION_PDF_TIMEOUT_S", 120),
                 max_rss_mb=current_app.config.get("NUTRITION_PDF_MAX_MB", 1024),
             )
-        except RenderTimeout:
+        except (RenderTimeout, RenderTooLarge) as exc:
+            code = "pdf_timeout" if isinstance(exc, RenderTimeout) else "pdf_too_large"
             raise ApiError(
-                503, "pdf_timeout", "生成 PDF 超时，请缩短统计期间后重试 / PDF rendering timed out"
+                503,
+                code,
+                "报表过大，请缩短统计期间后重试，或用 houqin nutrition 命令生成 / the PDF is too large "
+                "for a request: ask for a shorter window, or make it with the houqin nutrition command",
             ) from None
         except RenderError as exc:
             current_app.logger.error("fund report PDF for %s failed: %s", county, exc)

@@ -24,7 +24,14 @@ from urllib.parse import quote
 
 from flask import Blueprint, Flask, current_app, jsonify, render_template, request, send_file
 
-from district.api.auth import bureau_required, current_user, not_found, require_county, require_county_admin, require_school
+from district.api.auth import (
+    bureau_required,
+    current_user,
+    not_found,
+    require_county,
+    require_county_admin,
+    require_school,
+)
 from district.api.errors import ApiError, lang
 from district.db import db
 from district.registry.models import County, School
@@ -227,9 +234,7 @@ def verify(sha256: str) -> Any:
             school=school,
             made_at=doc.made_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"),
         )
-    resp = current_app.make_response(
-        (render_template("pages/verify.html", **context), 200 if doc is not None else 404)
-    )
+    resp = current_app.make_response((render_template("pages/verify.html", **context), 200 if doc is not None else 404))
     resp.headers["Cache-Control"] = "no-store"
     resp.headers["X-Robots-Tag"] = "noindex"
     resp.headers["Content-Security-Policy"] = (

@@ -77,7 +77,9 @@ def _run(county_code: str, school_code: str | None, year: int | None, period_fro
             except jobs.JobError as exc:
                 raise click.UsageError(exc.message()) from None
             except LookupError:
-                raise click.UsageError(f"未登记或不属于该县的学校 / unknown school of this county: {school_code}") from None
+                raise click.UsageError(
+                    f"未登记或不属于该县的学校 / unknown school of this county: {school_code}"
+                ) from None
             job_id = job.id
         click.echo(f"任务 / job #{job_id}: {county_code} {window.period_from}..{window.period_to}", err=True)
         part_ids = jobs.run_start(job_id)

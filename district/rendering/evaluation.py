@@ -339,7 +339,9 @@ def _area_chart(row: Mapping[str, Any], facts: SnapshotFacts) -> tuple[Any, list
 
 def _school(session: Session, school_code: str) -> tuple[School, str, County]:
     row = session.execute(
-        select(School, Township.name).join(Township, Township.id == School.township_id).where(School.code == school_code)
+        select(School, Township.name)
+        .join(Township, Township.id == School.township_id)
+        .where(School.code == school_code)
     ).first()
     if row is None:
         raise LookupError(school_code)
@@ -407,7 +409,8 @@ def _hazard_rows(
     entries: list[LedgerEntry] = [
         e
         for e in hazard_ledger(session, school_code=school_code, as_of_period=window.period_to)
-        if e.found_on <= as_of and (e.is_open(as_of) or (e.rectified_on is not None and e.rectified_on >= window.first_day))
+        if e.found_on <= as_of
+        and (e.is_open(as_of) or (e.rectified_on is not None and e.rectified_on >= window.first_day))
     ]
 
     def order(e: LedgerEntry) -> tuple[int, int, int, str]:
@@ -600,6 +603,7 @@ def grade_distribution(results: Sequence[Mapping[str, Any]], grades: Sequence[st
         else:
             counts[r["grade"]] = counts.get(r["grade"], 0) + 1
     total = len(results)
+
     def share(n: int) -> Decimal | None:
         return round_half_up(Fraction(n, total), 4) if total else None
 
@@ -639,9 +643,7 @@ def failing_indicators(results: Sequence[Mapping[str, Any]], limit: int | None =
     return rows if limit is None else rows[:limit]
 
 
-def _completeness_tables(
-    session: Session, county_code: str, window: Window, now: dt.datetime
-) -> list[dict[str, Any]]:
+def _completeness_tables(session: Session, county_code: str, window: Window, now: dt.datetime) -> list[dict[str, Any]]:
     """The completeness service's figures per township and period, cut into tables of 12 periods."""
     per_period = [county_completeness(session, county_code, p, now=now).to_dict() for p in window.periods]
     by_township = [{t["township"]: t for t in c["by_township"]} for c in per_period]
@@ -692,7 +694,7 @@ def county_summary_context(
     chart = None
     if total:
         chart = bar_chart_svg(
-            [(d["grade"], d["count"], total) for d in distribution],
+            [(d["grade"].split("（")[0], d["count"], total) for d in distribution],
             width=330,  # printed at about its own size in its column: text stays 8 pt
             title="",
             value_format=lambda v, m: f"{v} 所",

@@ -503,9 +503,7 @@ def job_view(session: Session, job: PdfJob, file_url: Callable[[PdfJob, str], st
     """The job as ``GET /api/v1/jobs/<id>`` shows it: state, progress and the finished files (the zip first)."""
     parts = _parts(session, job.id)
     doc_ids = [p.document_id for p in parts if p.document_id is not None]
-    docs = (
-        {d.id: d for d in session.scalars(select(PdfDocument).where(PdfDocument.id.in_(doc_ids)))} if doc_ids else {}
-    )
+    docs = {d.id: d for d in session.scalars(select(PdfDocument).where(PdfDocument.id.in_(doc_ids)))} if doc_ids else {}
     files: list[dict[str, Any]] = []
     if job.zip_name and job.state == "done":
         files.append(

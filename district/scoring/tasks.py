@@ -33,7 +33,7 @@ RECOMPUTE_TASK = "workers.tasks.scoring.recompute_county"
 
 
 def _app() -> Flask:
-    return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
+    return current_app._get_current_object()  # type: ignore[attr-defined]
 
 
 def _broker(app: Flask) -> str | None:

@@ -9,6 +9,7 @@ Headless Debian Chromium (``/usr/bin/chromium``) driven by Playwright for Python
 from __future__ import annotations
 
 import copy
+import csv
 import datetime as dt
 import json
 import os
@@ -23,7 +24,6 @@ from typing import Any
 import pytest
 
 from district.config import PROJECT_ROOT
-from district.demo.cli import sample_registry
 from district.demo.generate import SchoolProfile, monthly_report
 from houqin_standard import SHANGHAI, current_period, period_add
 from tests.livehub import LiveHub
@@ -53,6 +53,28 @@ def artifacts_dir() -> Path:
     out = base / "screenshots"
     out.mkdir(parents=True, exist_ok=True)
     return out
+
+
+TOWNSHIPS = ["城关街道", "庄里镇", "张桥镇", "美原镇", "流曲镇"]
+TYPE_MIX = ["primary"] * 10 + ["junior"] * 3 + ["kindergarten"] * 3
+KINDS = {"primary": "小学", "junior": "初级中学", "kindergarten": "幼儿园"}
+
+
+def sample_registry(path: Path, schools: int, county: str) -> list[dict[str, str]]:
+    """A small county of 富平县 for ``houqin schools import``: 10 primary schools, 3 junior, 3 kindergartens."""
+    rows = []
+    for i in range(schools):
+        stype = TYPE_MIX[i % len(TYPE_MIX)]
+        township = TOWNSHIPS[i % len(TOWNSHIPS)]
+        rows.append({"code": f"{county}{i + 1:04d}", "name": f"富平县{township}第{i // 5 + 1}{KINDS[stype]}",
+                     "county_code": county, "township": township, "type": stype,
+                     "boarding": "true" if stype == "junior" else "false", "county_name": "富平县",
+                     "city_code": county[:4] + "00", "city_name": "渭南市"})  # fmt: skip
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return rows
 
 
 def reporting_periods(count: int = 2) -> list[str]:

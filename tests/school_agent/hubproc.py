@@ -230,16 +230,24 @@ def run_agent(
 
 
 def setup_agent(home: Path, hub: Hub, school: str = SCHOOL, *, check: bool = False) -> None:
-    """Configure an agent home for ``hub`` (the same files ``houqin-agent setup`` writes)."""
+    """Configure an agent home for ``hub`` (the same files ``houqin-agent setup`` writes): with the hub's
+    receipt keys pinned when it is up, none (the first sync pins them) when it is down."""
+    from school_agent.trust import first_pins, published_keys
+
     cred = json.loads(hub.credential_file(school).read_text(encoding="utf-8"))
     home.mkdir(parents=True, exist_ok=True)
-    cfg = {
+    cfg: dict[str, Any] = {
         "hub_url": hub.url,
         "school_code": school,
         "secret": cred["secret"],
         "school_name": "庄里镇中心小学",
         "clerk": "李总务",
     }
+    try:
+        with urllib.request.urlopen(f"{hub.url}/api/v1/hub-keys", timeout=10) as resp:
+            cfg["hub_keys"] = first_pins(published_keys(json.loads(resp.read())), "setup")
+    except OSError:
+        pass  # the hub is down: as an offline setup, nothing pinned
     path = home / "config.json"
     path.write_text(json.dumps(cfg, ensure_ascii=False), encoding="utf-8")
     path.chmod(0o600)

@@ -64,7 +64,7 @@ class RewriteProxy:
     def _handle(self, client: socket.socket) -> None:
         client.settimeout(30)
         request = _read_request(client)
-        method, path = (request.split(b"\r\n", 1)[0].decode("latin-1").split(" ") + ["", ""])[:2]
+        method, path, *_ = [*request.split(b"\r\n", 1)[0].decode("latin-1").split(" "), "", ""]
         with self._lock:
             self.requests.append((method, path))
         with socket.create_connection(("127.0.0.1", self.upstream_port), timeout=30) as up:

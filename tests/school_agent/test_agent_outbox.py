@@ -17,7 +17,7 @@ def test_wal_and_synchronous_full(tmp_path: Path) -> None:
     with Outbox(tmp_path / "o.sqlite3") as ob:
         assert ob.pragma("journal_mode") == "wal"
         assert ob.pragma("synchronous") == 2  # FULL: the WAL is fsynced at every commit
-        assert ob.pragma("user_version") == 1
+        assert ob.pragma("user_version") == 2
 
 
 def test_add_stores_the_canonical_body_and_fixes_the_report_id(tmp_path: Path) -> None:
@@ -82,7 +82,7 @@ def test_queue_order_and_state_machine(tmp_path: Path) -> None:
         )
         ob.mark_refused(c.report_id, "conflict", 409, {"code": "period_locked", "message": "已锁定"})
         assert ob.next_pending() is None
-        assert ob.counts() == {"pending": 0, "sent": 1, "rejected": 1, "conflict": 1}
+        assert ob.counts() == {"pending": 0, "sent": 1, "rejected": 1, "conflict": 1, "receipt_invalid": 0}
         sent = ob.get(a.report_id)
         assert sent is not None and sent.receipt == receipt and sent.revision == 1 and sent.http_status == 201
         # a settled row is never changed by a late answer

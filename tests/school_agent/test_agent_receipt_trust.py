@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,17 +24,21 @@ from school_agent.trust import (
     published_keys,
 )
 from tests.school_agent.hubproc import example_report
-from tests.school_agent.test_agent_sync_unit import (  # noqa: F401 - the fixtures hub and run
-    HUB_KEY,
-    HUB_KID,
-    PINS,
-    Run,
-    Scripted,
-    hub,
-    public_b64,
-    run,
-    signed_receipt,
-)
+from tests.school_agent.test_agent_sync_unit import HUB_KEY, HUB_KID, PINS, Run, Scripted, public_b64, signed_receipt
+
+
+@pytest.fixture()
+def hub() -> Iterator[Scripted]:
+    s = Scripted()
+    yield s
+    s.close()
+
+
+@pytest.fixture()
+def run(tmp_path: Path, hub: Scripted) -> Iterator[Run]:
+    r = Run(tmp_path, hub.url)
+    yield r
+    r.ob.close()
 
 
 def published(key: Ed25519PrivateKey, kid: str, voucher: tuple[Ed25519PrivateKey, str] | None = None) -> dict[str, Any]:
@@ -95,11 +99,12 @@ def test_an_altered_receipt_is_refused(forge: Callable[[dict[str, Any]], Any], c
 def test_a_validly_signed_receipt_for_other_content_is_refused() -> None:
     """The hub's own key, but not what was sent (a compromised hub, or a receipt replayed from another report)."""
     body = body_for()
-    for changes, code in (
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"content_sha256": "0" * 64}, "content_mismatch"),
         ({"period": "2026-08"}, "period_mismatch"),
         ({"school_code": "6105280002"}, "school_mismatch"),
-    ):
+    ]
+    for changes, code in cases:
         with pytest.raises(ReceiptInvalid) as exc:
             check(ReceiptChecker(PINS), signed_receipt(body, **changes), body)
         assert exc.value.code == code and "应为" in str(exc.value)
@@ -179,6 +184,7 @@ def test_published_keys_keeps_only_usable_ed25519_keys() -> None:
         "keys": [good, {"key_id": "x", "public_key": "AAAA"}, {"key_id": "y", "algorithm": "RSA", "public_key": ""}],
     }
     assert published_keys(data) == [good]
+    bad: Any
     for bad in (None, {"keys": "no"}, {"keys": []}, [good]):
         with pytest.raises(KeysUnavailable):
             published_keys(bad)
@@ -281,7 +287,8 @@ def test_a_version_1_outbox_is_migrated_keeping_every_row_and_the_queue_order(tm
     with Outbox(path) as ob:
         assert ob.pragma("user_version") == SCHEMA_VERSION == 2
         a, b = ob.items()
-        assert (a.seq, a.state, a.receipt, a.receipt_verified_at) == (5, "sent", {"report_id": "a" * 8, "revision": 1}, None)
+        assert (a.seq, a.state, a.receipt_verified_at) == (5, "sent", None)
+        assert a.receipt == {"report_id": "a" * 8, "revision": 1}
         assert (b.seq, b.state) == (9, "pending")
         assert [e["event"] for e in ob.events("a" * 8)] == ["queued"]
         c = ob.add(example_report("2026-09"))
@@ -293,3 +300,21 @@ def test_a_version_1_outbox_is_migrated_keeping_every_row_and_the_queue_order(tm
         assert "outbox_v2" not in names
     with Outbox(path) as ob:  # opening again changes nothing
         assert ob.count() == 3 and ob.pragma("user_version") == 2
+
+
+def test_a_failed_key_fetch_decides_nothing_and_the_next_try_follows_the_rotation() -> None:
+    body = body_for()
+    k2 = Ed25519PrivateKey.generate()
+    answers: list[Any] = [KeysUnavailable("连接超时"), [published(k2, "2222222222222222", (HUB_KEY, HUB_KID))]]
+
+    def fetch() -> list[dict[str, Any]]:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return list(answer)
+
+    checker = ReceiptChecker(PINS, fetch, lambda _p: None)
+    receipt = signed_receipt(body, key=k2, kid="2222222222222222")
+    with pytest.raises(KeysUnavailable):
+        check(checker, receipt, body)
+    assert check(checker, receipt, body) == "2222222222222222"

@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import json
 import threading
-from collections.abc import Callable
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -17,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 

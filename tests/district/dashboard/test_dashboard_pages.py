@@ -402,3 +402,61 @@ def test_echarts_is_served_from_our_own_static_files(client: Any, session: Any, 
     html = client.get("/counties/610528/?period=2026-09").get_data(as_text=True)
     assert '<script src="/static/vendor/echarts.min.js"' in html
     assert "http://" not in html.split("<body")[0] and "https://" not in html
+
+
+def test_cached_views_equal_the_scoring_services(session: Any, users: Any) -> None:
+    from district.dashboard import cache
+    from district.registry.models import County
+    from district.scoring import services as scoring
+
+    submit(session, "6105280001", "2026-09", OCT3)
+    submit(session, "6105280002", "2026-09", OCT3, safety__drills=2)
+    county = session.get(County, "610528")
+    for _ in range(2):  # made, then read back
+        assert cache.school_score(session, "6105280001", "610528", "2026-09", "2026-09") == scoring.school_score(
+            session, "6105280001", "2026-09", "2026-09"
+        )
+        assert cache.county_ranking(session, "610528", "2026-09", "2026-09", by_type=True) == scoring.county_ranking(
+            session, "610528", "2026-09", "2026-09", by_type=True
+        )
+        assert cache.county_campaign_progress(session, county, 2026) == scoring.county_campaign_progress(
+            session, "610528", 2026
+        )
+        assert cache.period_anomalies(session, county, "2026-09") == list(
+            __import__("district.nutrition.services", fromlist=["x"]).county_period_anomalies(
+                session, "610528", "2026-09"
+            )
+        )
+    with pytest.raises(scoring.NotRanked):
+        cache.school_score(session, "6105280004", "610528", "2026-09", "2026-09")  # opened in October
+
+
+def test_a_new_revision_moves_the_watermark(session: Any, users: Any) -> None:
+    from district.dashboard import cache
+    from district.registry.models import County
+
+    county = session.get(County, "610528")
+    submit(session, "6105280001", "2026-09", OCT3)
+    before = cache.period_anomalies(session, county, "2026-09")
+    mark = cache.county_watermark(session, county)
+    submit(session, "6105280001", "2026-09", OCT3 + dt.timedelta(hours=1), nutrition__other_spend="10.00")
+    assert cache.county_watermark(session, county) != mark
+    after = cache.period_anomalies(session, county, "2026-09")
+    assert "MISUSE" in {a.code for a in after} and "MISUSE" not in {a.code for a in before}
+
+
+def test_with_a_broker_pages_show_the_newest_snapshot_and_leave_the_recompute_to_the_workers(
+    client: Any, session: Any, users: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from district.scoring import tasks
+
+    submit(session, "6105280001", "2026-09", OCT3)
+    sign_in(client, "admin")
+    url = "/counties/610528/ranking?from=2026-09&to=2026-09"
+    first = re.findall(r">(\d+\.\d\d)</a>", client.get(url).get_data(as_text=True))
+    with monkeypatch.context() as m:
+        m.setattr(tasks, "redis_client", lambda app: object())  # a broker is configured
+        submit(session, "6105280001", "2026-09", OCT3 + dt.timedelta(days=1), safety__drills=0, safety__inspections=0)
+        assert re.findall(r">(\d+\.\d\d)</a>", client.get(url).get_data(as_text=True)) == first  # not recomputed
+    # no broker: the read recomputes, as the scoring service does
+    assert re.findall(r">(\d+\.\d\d)</a>", client.get(url).get_data(as_text=True)) != first

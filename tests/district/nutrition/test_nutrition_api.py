@@ -198,3 +198,12 @@ def test_bad_window_or_format_is_400(client: Any, viewer: dict[str, str], query:
     assert resp.status_code == 400
     assert resp.json["error"]["code"] == code
     assert resp.json["error"]["message"]
+
+
+def test_a_pdf_past_its_bound_is_503(
+    app: Any, client: Any, viewer: dict[str, str], fund_scenario: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(app.config, "NUTRITION_PDF_TIMEOUT_S", 0.001)
+    resp = client.get(URL + "&format=pdf", headers=viewer)
+    assert resp.status_code == 503
+    assert resp.json["error"]["code"] == "pdf_timeout"

@@ -32,7 +32,8 @@ from district.rendering.evaluation import (
 from district.scoring import services
 from district.scoring.engine import STATUS_LABELS, Window
 from tests.conftest import example_report
-from tests.district.rendering.test_rendering_security import Recorder, server  # noqa: F401 - the fixture
+from tests.district.rendering.test_rendering_security import Recorder
+from tests.district.rendering.test_rendering_security import server as server  # the fixture
 from tests.district.scoring.helpers_scoring_db import YEAR_FROM, YEAR_TO, seed_county, submit
 
 W = Window(YEAR_FROM, YEAR_TO)
@@ -101,7 +102,7 @@ def test_every_font_is_embedded_and_there_is_one_face_for_text(
 
 def test_cover_figures_equal_the_scoring_service(session: Any, seeded: dict[str, int], pdftotext: Any) -> None:
     for code in ("6105280001", "6105280002"):
-        ctx, pdf = school_pdf(session, code)
+        _ctx, pdf = school_pdf(session, code)
         expected = services.school_score(session, code, W)
         cover = pdftotext(pdf, page=1)
         no_replacement_glyphs(cover)
@@ -130,7 +131,9 @@ def test_month_rows_say_on_time_late_missing_and_break(session: Any, county: Any
     from houqin_standard import period_deadline
 
     late = example_report(school_code="6105280001", period="2026-05", hazards=[])
-    submit_report(session, session.get(School, "6105280001"), 1, late, now=period_deadline("2026-05") + dt.timedelta(days=3))
+    submit_report(
+        session, session.get(School, "6105280001"), 1, late, now=period_deadline("2026-05") + dt.timedelta(days=3)
+    )
     session.flush()
     snapshot = services.latest_ranking(session, "610528", Window("2026-03", "2026-08"))
     ctx = school_evaluation_context(session, snapshot, "6105280001", verification(session))
@@ -234,7 +237,11 @@ def test_area_rates_and_failing_indicators_by_hand() -> None:
     ]  # fmt: skip
     dist = grade_distribution([a, b, {"grade": None}], ["优秀", "良好", "合格", "不合格"])
     assert [(d["grade"], d["count"]) for d in dist] == [
-        ("优秀", 1), ("良好", 0), ("合格", 1), ("不合格", 0), ("无成绩（期内无报表）", 1)
+        ("优秀", 1),
+        ("良好", 0),
+        ("合格", 1),
+        ("不合格", 0),
+        ("无成绩（期内无报表）", 1),
     ]
 
 
@@ -255,7 +262,10 @@ def test_engine_inputs_are_named_in_chinese() -> None:
 
 
 def test_untrusted_text_in_the_evaluation_report_is_printed_not_fetched(
-    session: Any, county: Any, server: Recorder, pdftotext: Any  # noqa: F811 - the fixture
+    session: Any,
+    county: Any,
+    server: Recorder,
+    pdftotext: Any,
 ) -> None:
     from district.registry.models import School
 

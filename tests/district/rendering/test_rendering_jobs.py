@@ -56,7 +56,9 @@ def other_county(session: Any) -> None:
     t = Township(county_code="610526", name="城关镇")
     session.add(t)
     session.flush()
-    session.add(School(code="6105260001", name="蒲城县城关小学", county_code="610526", township_id=t.id, type="primary"))
+    session.add(
+        School(code="6105260001", name="蒲城县城关小学", county_code="610526", township_id=t.id, type="primary")
+    )
     session.flush()
 
 
@@ -147,12 +149,15 @@ def test_scope_and_bad_requests(client: Any, session: Any, seeded: dict[str, int
     bad = post(client, admin, {"year": 2026, "format": "pdf", "school": 6105280001})
     assert bad.status_code == 422
     assert {(d["path"], d["code"]) for d in bad.get_json()["error"]["details"]} == {
-        ("/format", "unknown_field"), ("/school", "invalid_type")
+        ("/format", "unknown_field"),
+        ("/school", "invalid_type"),
     }
     assert post(client, admin, {"from": "2026-13", "to": "2026-10"}).get_json()["error"]["code"] == "invalid_period"
     assert post(client, admin, {"from": "2026-10", "to": "2026-03"}).status_code == 400
     assert post(client, admin, {"year": 2026, "from": "2026-01", "to": "2026-02"}).status_code == 400
-    resp = client.post(PDF_URL, data="year=2026", headers={**admin, "Content-Type": "application/x-www-form-urlencoded"})
+    resp = client.post(
+        PDF_URL, data="year=2026", headers={**admin, "Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert resp.status_code == 415
     # 0004 opened in October: nothing expected of it in the first half of the year
     nothing = post(client, admin, {"school": "6105280004", "from": "2026-01", "to": "2026-06"})
@@ -209,9 +214,7 @@ def test_a_part_run_twice_does_nothing_the_second_time(session: Any, seeded: dic
     assert start_job.run(job.id) == 0
 
 
-def test_a_failed_render_fails_the_job(
-    session: Any, seeded: dict[str, int], pdf_dir: Path, monkeypatch: Any
-) -> None:
+def test_a_failed_render_fails_the_job(session: Any, seeded: dict[str, int], pdf_dir: Path, monkeypatch: Any) -> None:
     from district.rendering import RenderTimeout
 
     def too_slow(html: str, **kw: Any) -> bytes:
