@@ -88,7 +88,9 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
     else:
-        kwargs["pool_pre_ping"] = True
+        # no pre-ping: it is one more round trip on every request; stale connections are recycled instead, and
+        # a connection dropped under a request surfaces as OperationalError, which ingestion retries
+        kwargs["pool_recycle"] = 1800
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
 

@@ -68,7 +68,7 @@ def _bounded_digits(pattern: str) -> str:
 MONEY_PATTERN = anchored(_bounded_digits(MONEY_RE.pattern))
 QUANTITY_PATTERN = anchored(_bounded_digits(QUANTITY_RE.pattern))
 PERIOD_PATTERN = anchored(PERIOD_RE.pattern)
-# A period the standard accepts: YYYY-MM from EARLIEST_PERIOD on (the hub refuses earlier ones).
+# A period a report can be for: YYYY-MM from EARLIEST_PERIOD on (earlier ones are refused with 422).
 assert EARLIEST_PERIOD == "2010-01", "update REPORTABLE_PERIOD_PATTERN"
 REPORTABLE_PERIOD_PATTERN = "^(?:20[1-9][0-9]|2[1-9][0-9]{2}|[3-9][0-9]{3})-(?:0[1-9]|1[0-2])$"
 SCHOOL_CODE_PATTERN = anchored(_SCHOOL_CODE_RE.pattern)
@@ -599,7 +599,7 @@ def components_schemas() -> dict[str, Schema]:
         "Feedback": _feedback(),
         "Completeness": _completeness(),
         "PeriodState": _period_state(),
-        "PeriodNote": {"type": "object", "properties": {"note": {"type": "string", "maxLength": 2000}},
+        "PeriodNote": {"type": "object", "properties": {"note": {"type": "string"}},
                        "additionalProperties": False},
         "RankingRow": _ranking_row(),
         "IndicatorRow": _indicator_row(),
@@ -617,8 +617,8 @@ def components_schemas() -> dict[str, Schema]:
 
 # ------------------------------------------------------------------------------------------ operations
 
-AGENT_SECURITY = [{"houqinSchool": [], "houqinTimestamp": [], "houqinSignature": []}]
-BUREAU_SECURITY = [{"bearerToken": []}, {"bureauSession": []}]
+AGENT_SECURITY: list[dict[str, list[str]]] = [{"houqinSchool": [], "houqinTimestamp": [], "houqinSignature": []}]
+BUREAU_SECURITY: list[dict[str, list[str]]] = [{"bearerToken": []}, {"bureauSession": []}]
 
 # Why each status happens; the `code` values listed are the stable error codes the hub answers with.
 WHY: dict[int, str] = {
@@ -699,7 +699,8 @@ def _bureau(summary: str, description: str, responses: dict[str, Schema], **extr
 def _example_report() -> dict[str, Any]:
     """The spec's example report (shared/spec/example-report.json) as the request example."""
     path = Path(__file__).resolve().parents[2] / "tests" / "data" / "example-report.json"
-    return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    report: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return report
 
 
 def paths() -> dict[str, Schema]:

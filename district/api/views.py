@@ -40,12 +40,22 @@ def _box() -> SecretBox:
 
 
 def _hub_keys() -> Any:
-    ext = current_app.extensions
-    if "houqin_keys" not in ext:
-        from district.audit.keys import HubKeys
+    """The hub's signing keys, reloaded when ``houqin keys init`` has made a new key current (every worker
+    process notices on its next request; no restart needed)."""
+    from district.audit.keys import HubKeys
 
-        ext["houqin_keys"] = HubKeys.load(Path(current_app.config["SIGNING_KEY_DIR"]))
-    return ext["houqin_keys"]
+    ext = current_app.extensions
+    directory = Path(current_app.config["SIGNING_KEY_DIR"])
+    try:
+        stamp = (directory / "current").stat().st_mtime_ns
+    except FileNotFoundError:
+        stamp = None
+    cached = ext.get("houqin_keys")
+    if cached is None or cached[0] != stamp or stamp is None:
+        keys = HubKeys.load(directory)
+        ext["houqin_keys"] = ((directory / "current").stat().st_mtime_ns, keys)
+        return keys
+    return cached[1]
 
 
 def _limiter() -> RateLimiter:
@@ -171,11 +181,7 @@ def feedback() -> Any:
     except reports.IngestError as err:
         return _refuse(err)
     s.commit()
-    period = request.args.get("period", "")
-    try:
-        parse_period(period)
-    except ValueError:
-        raise ApiError(400, "invalid_period", "period 应为 YYYY-MM / period must be YYYY-MM") from None
+    period = _period_arg(request.args.get("period", ""))
     from district.reports.feedback import school_feedback
 
     return jsonify(school_feedback(s, school, period, lang=lang()))
@@ -185,19 +191,18 @@ def feedback() -> Any:
 @bureau_required
 def completeness(county: str) -> Any:
     require_county(county)
-    period = request.args.get("period", "")
-    try:
-        parse_period(period)
-    except ValueError:
-        raise ApiError(400, "invalid_period", "period 应为 YYYY-MM / period must be YYYY-MM") from None
+    period = _period_arg(request.args.get("period", ""))
     return jsonify(county_completeness(db.session(), county, period).to_dict())
 
 
 def _period_arg(period: str) -> str:
+    """A period the hub can hold: YYYY-MM, from 2010-01 (STANDARD.md) on."""
     try:
         parse_period(period)
     except ValueError:
         raise ApiError(400, "invalid_period", "period 应为 YYYY-MM / period must be YYYY-MM") from None
+    if period < "2010-01":
+        raise ApiError(400, "invalid_period", "period 不能早于 2010-01 / period is before 2010-01")
     return period
 
 
@@ -218,7 +223,8 @@ def _set_lock(county: str, period: str, *, lock: bool) -> Any:
 
     user = require_county_admin(county)
     _period_arg(period)
-    note = (request.get_json(silent=True) or {}).get("note") if request.is_json else None
+    payload = request.get_json(silent=True) if request.is_json else None
+    note = payload.get("note") if isinstance(payload, dict) and isinstance(payload.get("note"), str) else None
     s = db.session()
     try:
         state = set_lock(s, county, period, lock=lock, actor=user.username, note=note)

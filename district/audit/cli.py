@@ -84,8 +84,15 @@ def audit_verify_receipt(file: Path) -> None:
     from district.audit.receipts import check_receipts
 
     app = _app()
-    data = json.loads(file.read_text(encoding="utf-8"))
-    receipts = data if isinstance(data, list) else data.get("receipts", [data])
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        click.echo(f"{file}: not a JSON receipt file ({exc})", err=True)
+        sys.exit(2)
+    receipts = data if isinstance(data, list) else data.get("receipts", [data]) if isinstance(data, dict) else []
+    if not receipts or not all(isinstance(r, dict) for r in receipts):
+        click.echo(f"{file}: expected a receipt, a list of receipts, or {{\"receipts\": [...]}}", err=True)
+        sys.exit(2)
     with app.app_context():
         keys = HubKeys.load(Path(app.config["SIGNING_KEY_DIR"]), create=False).public_key_map()
         problems = check_receipts(db.session(), receipts, keys)

@@ -27,6 +27,7 @@ from district.db import db
 from district.nutrition import services as fund_services
 from district.nutrition.anomalies import ANOMALY_CODES
 from district.registry.models import County, School
+from district.reports.completeness import county_completeness
 from district.reports.hazards import hazard_ledger
 from district.scoring import services as scoring
 from houqin_standard import ENUM_LABELS, current_period, parse_period, period_add, periods_between, today_shanghai
@@ -111,8 +112,16 @@ def window_args(county: County) -> tuple[str, str, int | None]:
     return window.period_from, window.period_to, year
 
 
-def pdf_window(frm: str, to: str, year: int | None) -> dict[str, Any]:
-    """The window as the PDF job API takes it: ``year`` for a year window (its files are named by the year)."""
+def pdf_window(county: County, frm: str, to: str, year: int | None) -> dict[str, Any]:
+    """The window as the PDF job API takes it: ``year`` when it is a year's window (its files are then named by
+    the year), else ``from`` and ``to``."""
+    if year is None and frm.endswith("-01"):
+        try:
+            whole_year = scoring.year_window(county, int(frm[:4]))
+        except scoring.WindowError:
+            whole_year = None
+        if whole_year is not None and (whole_year.period_from, whole_year.period_to) == (frm, to):
+            year = int(frm[:4])
     return {"year": year} if year is not None else {"from": frm, "to": to}
 
 
@@ -156,8 +165,6 @@ def overview(county: str) -> Any:
     c = county_in_scope(county)
     period = period_arg()
     s = db.session()
-    from district.reports.completeness import county_completeness
-
     completeness = county_completeness(s, county, period)
     overdue = cache.overdue_hazards(s, c, today_shanghai())
     anomalies, anomaly_total, anomaly_counts = period_fund_anomalies(c, period)
@@ -173,7 +180,7 @@ def overview(county: str) -> Any:
         county=c,
         period=period,
         periods=recent_periods(),
-        completeness=c_dict(completeness),
+        completeness=completeness.to_dict(),
         raw=completeness,
         overdue=overdue[:OVERVIEW_HAZARD_ROWS],
         overdue_total=len(overdue),
@@ -186,10 +193,6 @@ def overview(county: str) -> Any:
         chart=chart,
         can_admin=can_admin_county(s, _user(), county),
     )
-
-
-def c_dict(completeness: Any) -> dict[str, Any]:
-    return completeness.to_dict()
 
 
 def _pct(n: int, d: int) -> float | None:
@@ -280,7 +283,7 @@ def ranking(county: str) -> Any:
         township=township,
         school_type=school_type,
         by_type=by_type,
-        pdf_body=pdf_window(frm, to, year),
+        pdf_body=pdf_window(c, frm, to, year),
         sort=sort,
         order=order,
         townships=queries.townships(s, county),
@@ -432,7 +435,7 @@ def school(code: str) -> Any:
         frm=frm,
         to=to,
         year=year,
-        pdf_body={"school_code": sch.code, **pdf_window(frm, to, year)},
+        pdf_body={"school_code": sch.code, **pdf_window(sch.county, frm, to, year)},
         can_admin=can_admin_county(s, user, sch.county_code),
         can_see_county=can_see_county(s, user, sch.county_code),
     )

@@ -220,7 +220,7 @@ def monthly_report(
         "hazards": hazards,
     }
     if boarders:
-        report["dormitory"] = {"beds": boarders + rng.randint(-5, 30), "unified_items": list(p.dorm_items)}
+        report["dormitory"] = {"beds": max(0, boarders + rng.randint(-5, 30)), "unified_items": list(p.dorm_items)}
     return report
 
 

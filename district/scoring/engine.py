@@ -271,6 +271,18 @@ class IndicatorRow:
     area_en: str = ""
 
     def to_dict(self) -> dict[str, Any]:
+        # a row is immutable and (with reused school parts) shown again in every later snapshot: its figures
+        # are formatted once, and each caller gets its own copy
+        cached = self.__dict__.get("_dict")
+        if cached is None:
+            cached = self._to_dict()
+            object.__setattr__(self, "_dict", cached)
+        out = dict(cached)
+        out["inputs"] = dict(cached["inputs"])
+        out["revision_ids"] = list(cached["revision_ids"])
+        return out
+
+    def _to_dict(self) -> dict[str, Any]:
         return {
             "code": self.code,
             "area": self.area,
@@ -835,8 +847,19 @@ def _median(values: Sequence[Fraction]) -> Fraction:
 
 
 def _energy_median(ind: Indicator, s: _School, ctx: _Context) -> _Result:
+    return _energy_row(ind, _energy_totals(ind, s), _revs(s.reported), ctx.medians, s.input.type)
+
+
+def _energy_row(
+    ind: Indicator,
+    totals: tuple[Fraction, Fraction, Fraction],
+    revision_ids: list[int],
+    medians: dict[tuple[str, str], tuple[Fraction, Fraction, int]],
+    school_type: str,
+) -> _Result:
+    """F1 from the school's own totals and the county's medians (the only county-level part of a score)."""
     p = ind.params
-    electricity, water, students = _energy_totals(ind, s)
+    electricity, water, students = totals
     inputs = {
         f"Σ {_leaf(p['electricity'])}": exact_figure(electricity),
         f"Σ {_leaf(p['water'])}": exact_figure(water),
@@ -844,9 +867,9 @@ def _energy_median(ind: Indicator, s: _School, ctx: _Context) -> _Result:
     }
     if students == 0:
         return _Result(
-            True, ind.points, inputs, _revs(s.reported), "Σ students = 0: no per-student use to check, full"
+            True, ind.points, inputs, list(revision_ids), "Σ students = 0: no per-student use to check, full"
         )
-    m_e, m_w, n = ctx.medians[(ind.code, s.input.type)]
+    m_e, m_w, n = medians[(ind.code, school_type)]
     lo, hi = p["thresholds"]
     half = ind.points / 2
     e, w = electricity / students, water / students
@@ -874,7 +897,7 @@ def _energy_median(ind: Indicator, s: _School, ctx: _Context) -> _Result:
     note = f"{exact_figure(half)} × f(e / median e) + {exact_figure(half)} × f(w / median w)"
     if notes:
         note += "; " + "; ".join(notes)
-    return _Result(True, earned, inputs, _revs(s.reported), note)
+    return _Result(True, earned, inputs, list(revision_ids), note)
 
 
 def _dormitory_items(ind: Indicator, s: _School, ctx: _Context) -> _Result:
@@ -938,47 +961,55 @@ def score_county(
     medians are taken over the schools passed in, so pass the whole county. ``standard_rate`` is the county's
     subsidy standard, handed to the fund engine for C4. Every semantic choice is in the module docstring.
     """
+    check_rubric(rubric)
+    codes = [s.code for s in schools]
+    if len(set(codes)) != len(codes):
+        dup = sorted({c for c in codes if codes.count(c) > 1})
+        raise ValueError(f"school(s) listed twice: {', '.join(dup)}")
+    parts = [school_part(s, window, rubric, standard_rate=standard_rate) for s in schools if s.expected_periods]
+    return score_parts(parts, rubric, rank_by_type=rank_by_type)
+
+
+def check_rubric(rubric: Rubric) -> None:
+    """``ValueError`` when the rubric uses a kind this engine does not implement."""
     unknown = sorted({ind.kind for ind in rubric.indicators} - set(_KIND_FUNCTIONS))
     if unknown:
         raise ValueError(
             f"rubric {rubric.version}: kinds this engine does not implement: {', '.join(unknown)}"
         )
-    codes = [s.code for s in schools]
-    if len(set(codes)) != len(codes):
-        dup = sorted({c for c in codes if codes.count(c) > 1})
-        raise ValueError(f"school(s) listed twice: {', '.join(dup)}")
-
-    prepared = [_prepare(s, window) for s in schools if s.expected_periods]
-    ctx = _Context(window, rubric, Decimal(standard_rate), _medians(prepared, rubric))
-    scores = [_score_school(s, ctx) for s in prepared]
-    return _rank(scores, rank_by_type)
 
 
-def _medians(
-    prepared: Sequence[_School], rubric: Rubric
-) -> dict[tuple[str, str], tuple[Fraction, Fraction, int]]:
-    medians: dict[tuple[str, str], tuple[Fraction, Fraction, int]] = {}
-    for ind in rubric.indicators:
-        if ind.kind != "energy_median":
-            continue
-        per_type: dict[str, tuple[list[Fraction], list[Fraction]]] = {}
-        for s in prepared:
-            if not s.reported:
-                continue
-            electricity, water, students = _energy_totals(ind, s)
-            if students == 0:
-                continue
-            es, ws = per_type.setdefault(s.input.type, ([], []))
-            es.append(electricity / students)
-            ws.append(water / students)
-        for school_type, (es, ws) in per_type.items():
-            medians[(ind.code, school_type)] = (_median(es), _median(ws), len(es))
-    return medians
+@dataclass(frozen=True)
+class SchoolPart:
+    """Everything of one school's score that depends on the school alone (``school_part``).
+
+    A score is this plus the county-level part: the F1 (``energy_median``) rows, which compare the school's
+    totals with the medians of its county's schools of its type, the totals and the ranks (``score_parts``).
+    A part depends only on its ``SchoolInput``, the window, the rubric and the subsidy standard, so a caller
+    that knows two inputs are the same (the same revisions, inspections and ledger) may reuse it: rescoring a
+    county after one new report then recomputes one part, the medians and the ranks.
+    """
+
+    code: str
+    name: str
+    type: str
+    township: str
+    expected_periods: tuple[str, ...]  # sorted
+    reported_periods: tuple[str, ...]
+    coverage: Fraction
+    flags: tuple[str, ...]
+    vetoed: bool
+    rows: tuple[IndicatorRow | None, ...]  # per rubric indicator; None for F1 (filled by ``score_parts``)
+    energy: dict[str, tuple[Fraction, Fraction, Fraction]]  # F1 code → (Σ electricity, Σ water, Σ students)
+    reported_revision_ids: tuple[int, ...]
 
 
-def _score_school(s: _School, ctx: _Context) -> SchoolScore:
-    rubric = ctx.rubric
-    school = s.input
+def school_part(
+    school: SchoolInput, window: Window, rubric: Rubric, *, standard_rate: Decimal = Decimal("5.00")
+) -> SchoolPart:
+    """The school-only part of one school's score (the school must have an expected month in W)."""
+    s = _prepare(school, window)
+    ctx = _Context(window, rubric, Decimal(standard_rate), {})
     expected = tuple(sorted(school.expected_periods))
     coverage = Fraction(len(s.reported), len(expected))
 
@@ -993,64 +1024,128 @@ def _score_school(s: _School, ctx: _Context) -> SchoolScore:
     if has_b2 and not _inspections_in_window(school, ctx.window):
         flags.append(FLAG_AWAITING_INSPECTION)
 
+    rows: list[IndicatorRow | None] = []
+    energy: dict[str, tuple[Fraction, Fraction, Fraction]] = {}
+    if s.reported:  # a school without a report in W gets no rows and no score
+        for ind in rubric.indicators:
+            if ind.kind == "energy_median":
+                energy[ind.code] = _energy_totals(ind, s)
+                rows.append(None)
+                continue
+            rows.append(_indicator_row(ind, _KIND_FUNCTIONS[ind.kind](ind, s, ctx), rubric))
+    return SchoolPart(
+        code=school.code,
+        name=school.name,
+        type=school.type,
+        township=school.township,
+        expected_periods=expected,
+        reported_periods=tuple(m.period for m in s.reported),
+        coverage=coverage,
+        flags=tuple(flags),
+        vetoed=vetoed,
+        rows=tuple(rows),
+        energy=energy,
+        reported_revision_ids=tuple(_revs(s.reported)),
+    )
+
+
+def _indicator_row(ind: Indicator, result: _Result, rubric: Rubric) -> IndicatorRow:
+    area = rubric.area(ind.area)
+    return IndicatorRow(
+        code=ind.code,
+        area=ind.area,
+        name_zh=ind.name_zh,
+        name_en=ind.name_en,
+        points=ind.points,
+        applicable=result.applicable,
+        earned=result.earned if result.applicable else None,
+        available=ind.points if result.applicable else Fraction(0),
+        inputs=result.inputs,
+        revision_ids=result.revision_ids,
+        note=result.note,
+        area_zh=area.zh,
+        area_en=area.en,
+    )
+
+
+def score_parts(parts: Sequence[SchoolPart], rubric: Rubric, *, rank_by_type: bool = False) -> list[SchoolScore]:
+    """Score and rank ONE county's schools from their parts (``school_part``, same window and rubric): the
+    F1 medians over all of them, each school's F1 rows, totals, score, grade and status, and the ranks."""
+    check_rubric(rubric)
+    medians = _medians(parts, rubric)
+    return _rank([_finish(p, rubric, medians) for p in parts], rank_by_type)
+
+
+def _medians(
+    parts: Sequence[SchoolPart], rubric: Rubric
+) -> dict[tuple[str, str], tuple[Fraction, Fraction, int]]:
+    medians: dict[tuple[str, str], tuple[Fraction, Fraction, int]] = {}
+    for ind in rubric.indicators:
+        if ind.kind != "energy_median":
+            continue
+        per_type: dict[str, tuple[list[Fraction], list[Fraction]]] = {}
+        for part in parts:
+            if not part.reported_periods:
+                continue
+            electricity, water, students = part.energy[ind.code]
+            if students == 0:
+                continue
+            es, ws = per_type.setdefault(part.type, ([], []))
+            es.append(electricity / students)
+            ws.append(water / students)
+        for school_type, (es, ws) in per_type.items():
+            medians[(ind.code, school_type)] = (_median(es), _median(ws), len(es))
+    return medians
+
+
+def _finish(
+    part: SchoolPart, rubric: Rubric, medians: dict[tuple[str, str], tuple[Fraction, Fraction, int]]
+) -> SchoolScore:
     rows: list[IndicatorRow] = []
     earned_total: Fraction | None = None
     available_total: Fraction | None = None
     raw: Fraction | None = None
-    if s.reported:  # a school without a report in W gets no rows and no score
-        for ind in rubric.indicators:
-            result = _KIND_FUNCTIONS[ind.kind](ind, s, ctx)
-            area = rubric.area(ind.area)
-            rows.append(
-                IndicatorRow(
-                    code=ind.code,
-                    area=ind.area,
-                    name_zh=ind.name_zh,
-                    name_en=ind.name_en,
-                    points=ind.points,
-                    applicable=result.applicable,
-                    earned=result.earned if result.applicable else None,
-                    available=ind.points if result.applicable else Fraction(0),
-                    inputs=result.inputs,
-                    revision_ids=result.revision_ids,
-                    note=result.note,
-                    area_zh=area.zh,
-                    area_en=area.en,
+    if part.reported_periods:
+        for ind, row in zip(rubric.indicators, part.rows, strict=True):
+            if row is None:
+                result = _energy_row(
+                    ind, part.energy[ind.code], list(part.reported_revision_ids), medians, part.type
                 )
-            )
+                row = _indicator_row(ind, result, rubric)
+            rows.append(row)
         earned_total = sum((r.earned for r in rows if r.earned is not None), Fraction(0))
         available_total = sum((r.available for r in rows), Fraction(0))
         raw = 100 * earned_total / available_total if available_total else None
 
     score = None if raw is None else round_half_up(raw, 2)
     band = None if score is None else rubric.grade_for(score)
-    if vetoed:
+    if part.vetoed:
         status = STATUS_VETO
-    elif score is None or coverage < rubric.min_coverage:
+    elif score is None or part.coverage < rubric.min_coverage:
         status = STATUS_INSUFFICIENT_DATA
     elif Fraction(score) >= rubric.compliant_score:
         status = STATUS_COMPLIANT
     else:
         status = STATUS_NOT_COMPLIANT
     return SchoolScore(
-        code=school.code,
-        name=school.name,
-        type=school.type,
-        township=school.township,
+        code=part.code,
+        name=part.name,
+        type=part.type,
+        township=part.township,
         score=score,
         raw_score=raw,
         grade=None if band is None else band.zh,
         grade_code=None if band is None else band.code,
         status=status,
         rank=None,
-        coverage=coverage,
-        flags=flags,
+        coverage=part.coverage,
+        flags=list(part.flags),
         indicators=rows,
         earned_total=earned_total,
         available_total=available_total,
         rubric_version=rubric.version,
-        reported_periods=tuple(m.period for m in s.reported),
-        expected_periods=expected,
+        reported_periods=part.reported_periods,
+        expected_periods=part.expected_periods,
     )
 
 

@@ -29,6 +29,7 @@ import functools
 import hashlib
 import json
 import re
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -50,11 +51,14 @@ from district.scoring.engine import (
     InspectionInput,
     MonthInput,
     SchoolInput,
+    SchoolPart,
     SchoolScore,
     Window,
     _rank,  # the engine's own ranking rule (ties, by-type order): reused so ranks are computed in one place
     campaign_progress,
-    score_county,
+    check_rubric,
+    school_part,
+    score_parts,
 )
 from district.scoring.models import Inspection, RankingSnapshot, ReminderList
 from district.scoring.rubric import Rubric, RubricError, load_default_rubric, load_rubric
@@ -314,8 +318,148 @@ def _watermarks(session: Session, county_code: str, window: Window) -> tuple[int
     return int(max_rev or 0), int(max_insp or 0)
 
 
+# Per-process caches. Both are content-addressed (a revision's id AND its content's SHA-256), so they can
+# never serve stale or foreign data: a correction is a new revision (new id, new hash), and the same id in
+# another database (the tests make many) with other content has another hash.
+_PARSED_MAX = 8192  # parsed report dicts (~3 counties' windows of 300 schools x 10 months)
+_PARTS_MAX = 40_000  # school parts of the engine (a few windows of a 10,000-school city)
+_parsed: OrderedDict[tuple[int, str], dict[str, Any]] = OrderedDict()
+_parts: OrderedDict[tuple[Any, ...], tuple[Rubric, SchoolPart]] = OrderedDict()
+cache_stats = {"parsed_hits": 0, "parsed_misses": 0, "part_hits": 0, "part_misses": 0}
+
+
+def clear_caches() -> None:
+    """Forget every parsed report and school part of this process (tests; never needed for correctness)."""
+    _parsed.clear()
+    _parts.clear()
+    for k in cache_stats:
+        cache_stats[k] = 0
+
+
+def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any, limit: int) -> None:
+    cache[key] = value
+    if len(cache) > limit:
+        cache.popitem(last=False)
+
+
+def _reports(session: Session, keys: Sequence[tuple[int, str]]) -> dict[int, dict[str, Any]]:
+    """Parsed contents of revisions ``(id, content_sha256)``: from the cache, the others in one query."""
+    out: dict[int, dict[str, Any]] = {}
+    missing: list[int] = []
+    for key in keys:
+        hit = _parsed.get(key)
+        if hit is None:
+            missing.append(key[0])
+        else:
+            _parsed.move_to_end(key)
+            out[key[0]] = hit
+    cache_stats["parsed_hits"] += len(out)
+    cache_stats["parsed_misses"] += len(missing)
+    for i in range(0, len(missing), 5000):
+        for rid, sha, content in session.execute(
+            select(ReportRevision.id, ReportRevision.content_sha256, ReportRevision.content).where(
+                ReportRevision.id.in_(missing[i : i + 5000])
+            )
+        ):
+            parsed = _loads(content)
+            _remember(_parsed, (rid, sha), parsed, _PARSED_MAX)
+            out[rid] = parsed
+    return out
+
+
+@dataclass(frozen=True)
+class _Month:  # a reported month before its content is read: enough to know whether a school changed
+    period: str
+    revision_id: int
+    sha256: str
+
+
+@dataclass
+class _SchoolMeta:
+    school: School
+    township: str
+    expected: list[str]
+    months: list[_Month]
+    inspections: tuple[InspectionInput, ...]
+    hazards: tuple[HazardInput, ...]
+    previous: _Month | None
+
+    def key(self, window: Window, rubric: Rubric, standard_rate: Decimal) -> tuple[Any, ...]:
+        s = self.school
+        return (
+            window.period_from,
+            window.period_to,
+            id(rubric),  # checked against the entry's own rubric (which it keeps alive), see _part
+            str(standard_rate),
+            s.code,
+            s.name,
+            s.type,
+            self.township,
+            tuple(self.expected),
+            tuple(self.months),
+            self.inspections,
+            self.hazards,
+            self.previous,
+        )
+
+    def school_input(self, reports: dict[int, dict[str, Any]]) -> SchoolInput:
+        prev = self.previous
+        return SchoolInput(
+            code=self.school.code,
+            name=self.school.name,
+            type=self.school.type,
+            township=self.township,
+            months=[MonthInput(m.period, m.revision_id, reports[m.revision_id]) for m in self.months],
+            expected_periods=self.expected,
+            inspections=self.inspections,
+            hazards=self.hazards,
+            previous_participating=(
+                None if prev is None else MonthInput(prev.period, prev.revision_id, reports[prev.revision_id])
+            ),
+        )
+
+    def revision_keys(self) -> list[tuple[int, str]]:
+        out = [(m.revision_id, m.sha256) for m in self.months]
+        if self.previous is not None:
+            out.append((self.previous.revision_id, self.previous.sha256))
+        return out
+
+
+@dataclass
+class _CountyMeta:
+    county: County
+    rubric: Rubric
+    rows: list[tuple[School, str]]
+    schools: list[_SchoolMeta]
+    active: set[str]
+    revision_ids: list[int]
+    inspection_ids: list[int]
+    max_revision_id: int
+    max_inspection_id: int
+
+
 def county_inputs(session: Session, county_code: str, window: Window) -> CountyInputs:
     """Read one county's inputs for W: schools, effective revisions, carry-over bases, inspections, ledger."""
+    meta = _county_meta(session, county_code, window)
+    keys = [k for m in meta.schools for k in m.revision_keys()]
+    reports = _reports(session, keys)
+    return CountyInputs(
+        county=meta.county,
+        window=window,
+        rubric=meta.rubric,
+        schools=[m.school_input(reports) for m in meta.schools],
+        active_codes=meta.active,
+        revision_ids=meta.revision_ids,
+        inspection_ids=meta.inspection_ids,
+        max_revision_id=meta.max_revision_id,
+        max_inspection_id=meta.max_inspection_id,
+        registry_sha256=_registry_sha256(meta.county, meta.rows),
+        school_rows=meta.rows,
+    )
+
+
+def _county_meta(session: Session, county_code: str, window: Window) -> _CountyMeta:
+    """What ``county_inputs`` reads, but reports only as (period, revision id, content hash)."""
     county = session.get(County, county_code)
     if county is None:
         raise LookupError(county_code)
@@ -324,10 +468,10 @@ def county_inputs(session: Session, county_code: str, window: Window) -> CountyI
     max_rev, max_insp = _watermarks(session, county_code, window)
 
     # every effective revision of the county in W: one query through the derived head index
-    months: dict[str, list[MonthInput]] = {}
+    months: dict[str, list[_Month]] = {}
     revision_ids: set[int] = set()
-    for school_code, period, revision_id, content in session.execute(
-        select(ReportHead.school_code, ReportHead.period, ReportRevision.id, ReportRevision.content)
+    for school_code, period, revision_id, sha in session.execute(
+        select(ReportHead.school_code, ReportHead.period, ReportRevision.id, ReportRevision.content_sha256)
         .join(ReportRevision, ReportRevision.id == ReportHead.revision_id)
         .where(
             ReportHead.county_code == county_code,
@@ -335,7 +479,7 @@ def county_inputs(session: Session, county_code: str, window: Window) -> CountyI
             ReportHead.period <= window.period_to,
         )
     ):
-        months.setdefault(school_code, []).append(MonthInput(period, revision_id, _loads(content)))
+        months.setdefault(school_code, []).append(_Month(period, revision_id, sha))
         revision_ids.add(revision_id)
 
     # each school's most recent participating effective report before W (the carry-over basis of C4)
@@ -344,7 +488,7 @@ def county_inputs(session: Session, county_code: str, window: Window) -> CountyI
             ReportHead.school_code.label("school_code"),
             ReportHead.period.label("period"),
             ReportRevision.id.label("revision_id"),
-            ReportRevision.content.label("content"),
+            ReportRevision.content_sha256.label("sha"),
             func.row_number().over(partition_by=ReportHead.school_code, order_by=ReportHead.period.desc()).label("rn"),
         )
         .join(ReportRevision, ReportRevision.id == ReportHead.revision_id)
@@ -355,11 +499,11 @@ def county_inputs(session: Session, county_code: str, window: Window) -> CountyI
         )
         .subquery()
     )
-    previous: dict[str, MonthInput] = {}
-    for school_code, period, revision_id, content in session.execute(
-        select(ranked.c.school_code, ranked.c.period, ranked.c.revision_id, ranked.c.content).where(ranked.c.rn == 1)
+    previous: dict[str, _Month] = {}
+    for school_code, period, revision_id, sha in session.execute(
+        select(ranked.c.school_code, ranked.c.period, ranked.c.revision_id, ranked.c.sha).where(ranked.c.rn == 1)
     ):
-        previous[school_code] = MonthInput(period, revision_id, _loads(content))
+        previous[school_code] = _Month(period, revision_id, sha)
         revision_ids.add(revision_id)
 
     inspections: dict[str, list[InspectionInput]] = {}
@@ -387,7 +531,7 @@ def county_inputs(session: Session, county_code: str, window: Window) -> CountyI
 
     breaks = county.break_month_set
     periods = [p for p in window.periods if int(p[5:7]) not in breaks]
-    schools: list[SchoolInput] = []
+    schools: list[_SchoolMeta] = []
     active: set[str] = set()
     for school, township in rows:
         if school.active_in(window.period_to):
@@ -397,31 +541,57 @@ def county_inputs(session: Session, county_code: str, window: Window) -> CountyI
         if not expected and not school_months:
             continue
         schools.append(
-            SchoolInput(
-                code=school.code,
-                name=school.name,
-                type=school.type,
+            _SchoolMeta(
+                school=school,
                 township=township,
+                expected=expected,
                 months=school_months,
-                expected_periods=expected,
-                inspections=inspections.get(school.code, ()),
-                hazards=hazards.get(school.code, ()),
-                previous_participating=previous.get(school.code),
+                inspections=tuple(inspections.get(school.code, ())),
+                hazards=tuple(hazards.get(school.code, ())),
+                previous=previous.get(school.code),
             )
         )
-    return CountyInputs(
+    return _CountyMeta(
         county=county,
-        window=window,
         rubric=rubric,
+        rows=rows,
         schools=schools,
-        active_codes=active,
+        active=active,
         revision_ids=sorted(revision_ids),
         inspection_ids=inspection_ids,
         max_revision_id=max_rev,
         max_inspection_id=max_insp,
-        registry_sha256=_registry_sha256(county, rows),
-        school_rows=rows,
     )
+
+
+def _county_scores(session: Session, meta: _CountyMeta, window: Window) -> list[SchoolScore]:
+    """``score_county`` of the county, reusing the school parts of schools whose inputs did not change: a
+    part depends only on the key (the revisions by id and content hash, the inspections, the ledger entries,
+    the registry fields, W, the rubric and the subsidy standard), so a reused part is the part that
+    recomputing would give. Only F1 (against the county's medians), totals and ranks are always recomputed."""
+    rubric, standard = meta.rubric, Decimal(meta.county.subsidy_standard)
+    check_rubric(rubric)
+    scored = [m for m in meta.schools if m.expected]
+    keys = [m.key(window, rubric, standard) for m in scored]
+    parts: list[SchoolPart | None] = []
+    todo: list[int] = []
+    for i, key in enumerate(keys):
+        hit = _parts.get(key)
+        if hit is not None and hit[0] is rubric:
+            _parts.move_to_end(key)
+            parts.append(hit[1])
+        else:
+            parts.append(None)
+            todo.append(i)
+    cache_stats["part_hits"] += len(scored) - len(todo)
+    cache_stats["part_misses"] += len(todo)
+    if todo:
+        reports = _reports(session, [k for i in todo for k in scored[i].revision_keys()])
+        for i in todo:
+            part = school_part(scored[i].school_input(reports), window, rubric, standard_rate=standard)
+            _remember(_parts, keys[i], (rubric, part), _PARTS_MAX)
+            parts[i] = part
+    return score_parts(cast(list[SchoolPart], parts), rubric)
 
 
 # ------------------------------------------------------------------------------------------------ rankings
@@ -429,9 +599,9 @@ def county_inputs(session: Session, county_code: str, window: Window) -> CountyI
 
 def compute_ranking(session: Session, county_code: str, window: Window, *, trigger: str) -> RankingSnapshot:
     """Score and rank the county over W with its rubric now, and store the result as a new snapshot."""
-    inputs = county_inputs(session, county_code, window)
+    inputs = _county_meta(session, county_code, window)
     county = inputs.county
-    scores = score_county(inputs.schools, window, inputs.rubric, standard_rate=county.subsidy_standard)
+    scores = _county_scores(session, inputs, window)
     by_type = _rank(scores, True)
     type_rank = {s.code: s.rank for s in by_type}
     results = []
@@ -441,11 +611,11 @@ def compute_ranking(session: Session, county_code: str, window: Window, *, trigg
         results.append(row)
     progress = campaign_progress(
         scores,
-        len(inputs.active_codes),
+        len(inputs.active),
         int(window.period_to[:4]),
         county.campaign_start_year,
         inputs.rubric,
-        active_codes=inputs.active_codes,
+        active_codes=inputs.active,
     )
     snapshot = RankingSnapshot(
         county_code=county_code,
@@ -456,11 +626,11 @@ def compute_ranking(session: Session, county_code: str, window: Window, *, trigg
         trigger=trigger[:40],
         max_revision_id=inputs.max_revision_id,
         max_inspection_id=inputs.max_inspection_id,
-        registry_sha256=inputs.registry_sha256,
+        registry_sha256=_registry_sha256(county, inputs.rows),
         inputs={
             "revision_ids": inputs.revision_ids,
             "inspection_ids": inputs.inspection_ids,
-            "active_school_codes": sorted(inputs.active_codes),
+            "active_school_codes": sorted(inputs.active),
         },
         results=results,
         type_ranking=[[s.code, s.rank] for s in by_type],

@@ -76,9 +76,8 @@ def test_overview_shows_completeness_missing_schools_hazards_and_anomalies(page:
     misuse = page.locator("#fund-anomalies tbody tr", has_text="挪用补助资金")
     assert misuse.count() == 1
     assert misuse.locator("a").get_attribute("href").startswith(f"/schools/{MISUSE_SCHOOL}/")
-    assert (
-        page.locator("#overdue-hazards tbody tr a").first.get_attribute("href").startswith(f"/schools/{HAZARD_SCHOOL}/")
-    )
+    ours = page.locator("#overdue-hazards tbody tr", has_text="YH-2026-01")
+    assert ours.locator("a").get_attribute("href").startswith(f"/schools/{HAZARD_SCHOOL}/")
     shot(page, "02-overview")
 
 
@@ -154,6 +153,37 @@ def test_lock_a_period_then_a_new_revision_is_refused(page: Any, hub: Hub) -> No
     page.reload()
     assert "审核以来没有收到新的修订" in page.locator("#since").inner_text()
     shot(page, "07-approval-locked")
+
+
+def test_fund_report_page_and_its_xlsx(page: Any, hub: Hub) -> None:
+    ensure_signed_in(page)
+    first, last = hub.periods
+    page.goto(f"/counties/{COUNTY}/fund?from={first}&to={last}")
+    totals = page.locator("#county-totals").inner_text()
+    assert "全县合计" in totals and "资金使用率" in totals
+    assert "挪用补助资金" in page.locator("#anomalies").inner_text()
+    shot(page, "09-fund")
+    with page.expect_download() as info:
+        page.click("#fund-xlsx")
+    with open(info.value.path(), "rb") as fh:
+        assert fh.read(2) == b"PK"  # an xlsx is a zip
+    assert info.value.suggested_filename.endswith(".xlsx")
+
+
+def test_personal_token_is_shown_once(page: Any, hub: Hub) -> None:
+    ensure_signed_in(page)
+    page.goto("/account/tokens")
+    page.fill("input[name=name]", "月报导出脚本")
+    page.click("form.row button.primary")
+    token = page.locator("#new-token").inner_text()
+    assert token.startswith("hq_")
+    shot(page, "10-tokens")
+    resp = page.request.get(
+        f"/api/v1/counties/{COUNTY}/completeness?period={hub.periods[-1]}", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert resp.status == 200
+    page.goto("/account/tokens")
+    assert token not in page.content() and "从未使用" not in page.locator("table").inner_text()
 
 
 def test_english_switch(page: Any, hub: Hub) -> None:

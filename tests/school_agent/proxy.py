@@ -34,7 +34,7 @@ def _read_request(sock: socket.socket) -> bytes:
 
 
 def _read_all(sock: socket.socket) -> bytes:
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         chunk = sock.recv(65536)
         if not chunk:

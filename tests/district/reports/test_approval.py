@@ -45,3 +45,11 @@ def test_viewer_cannot_lock_and_other_county_is_404(client: Any, session: Any, c
     assert client.post("/api/v1/periods/610528/2026-09/lock", headers=viewer).status_code == 403
     assert client.post("/api/v1/periods/610528/2026-09/lock", headers=other).status_code == 404
     assert client.post("/api/v1/periods/610528/2026-09/lock").status_code == 401
+
+
+def test_lock_with_a_non_object_body_and_old_periods(client: Any, session: Any, county: Any) -> None:
+    admin = bearer(session, "county_admin", "610528", "admin2")
+    resp = client.post("/api/v1/periods/610528/2026-09/lock", headers=admin, json=[1])
+    assert resp.status_code == 200 and resp.json["history"][-1]["note"] is None
+    assert client.get("/api/v1/counties/610528/completeness?period=1028-10", headers=admin).status_code == 400
+    assert client.post("/api/v1/periods/610528/2009-12/lock", headers=admin).json["error"]["code"] == "invalid_period"

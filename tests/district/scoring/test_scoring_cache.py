@@ -1,0 +1,108 @@
+"""The per-process caches of the scoring services (parsed reports, school parts of the engine): a recompute
+that reuses them stores exactly what a recompute from nothing stores, after a correction, an inspection or a
+new report, and they never serve what a superseded revision or another database said."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from district.scoring import services
+from district.scoring.engine import Window, score_county
+from district.scoring.models import RankingSnapshot
+from tests.district.scoring.helpers_scoring_db import YEAR_FROM, YEAR_TO, seed_county, submit
+
+W = Window(YEAR_FROM, YEAR_TO)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches() -> Iterator[None]:
+    services.clear_caches()
+    yield
+    services.clear_caches()
+
+
+@pytest.fixture()
+def seeded(session: Any, county: Any) -> dict[str, int]:
+    return seed_county(session)
+
+
+def _fresh(session: Any) -> list[dict[str, Any]]:
+    """The county's ranking computed with empty caches (what the engine says from nothing)."""
+    saved = (dict(services._parsed), dict(services._parts))
+    services.clear_caches()
+    try:
+        return services.compute_ranking(session, "610528", W, trigger="fresh").results
+    finally:
+        services._parsed.update(saved[0])
+        services._parts.update(saved[1])
+
+
+def _same(snapshot: RankingSnapshot, fresh: list[dict[str, Any]]) -> None:
+    assert snapshot.results == fresh
+
+
+def test_a_warm_recompute_equals_the_engine_from_nothing(session: Any, seeded: dict[str, int]) -> None:
+    services.compute_ranking(session, "610528", W, trigger="warm")
+    again = services.compute_ranking(session, "610528", W, trigger="cached")
+    assert services.cache_stats["part_hits"] == services.cache_stats["part_misses"] > 0
+    inputs = services.county_inputs(session, "610528", W)
+    expected = score_county(inputs.schools, W, inputs.rubric, standard_rate=Decimal("5.00"))
+    for row, score in zip(again.results, expected, strict=True):
+        assert {k: v for k, v in row.items() if k != "type_rank"} == score.to_dict(audit=True)
+
+
+def test_after_a_correction_only_that_school_is_rescored_and_nothing_is_stale(
+    session: Any, seeded: dict[str, int]
+) -> None:
+    services.compute_ranking(session, "610528", W, trigger="warm")
+    old = seeded["6105280001:2026-09"]
+    misses = services.cache_stats["part_misses"]
+    newer = submit(session, "6105280001", "2026-09", enrollment={"students": 805, "boarders": 201, "staff": 58,
+                                                                 "logistics_staff": 7})
+    cached = services.compute_ranking(session, "610528", W, trigger="cached")
+    assert services.cache_stats["part_misses"] == misses + 1  # one school's part recomputed
+    assert services.cache_stats["parsed_misses"] <= len(seeded) + 1
+    row = next(r for r in cached.results if r["school_code"] == "6105280001")
+    used = {rid for ind in row["indicators"] for rid in ind["revision_ids"]}
+    assert newer in used and old not in used
+    _same(cached, _fresh(session))
+
+
+def test_after_an_inspection_the_cached_recompute_equals_a_fresh_one(session: Any, seeded: dict[str, int]) -> None:
+    services.compute_ranking(session, "610528", W, trigger="warm")
+    misses = services.cache_stats["part_misses"]
+    insp = services.record_inspection(
+        session, "6105280002", date="2026-10-20", score="3.5", inspector="后勤科", actor="t"
+    )
+    cached = services.compute_ranking(session, "610528", W, trigger="cached")
+    assert services.cache_stats["part_misses"] == misses + 1
+    row = next(r for r in cached.results if r["school_code"] == "6105280002")
+    b2 = next(i for i in row["indicators"] if i["code"] == "B2")
+    assert b2["inputs"]["inspection id"] == str(insp.id) and b2["inputs"]["inspection score"] == "3.5"
+    _same(cached, _fresh(session))
+
+
+def test_a_new_report_changes_the_medians_of_every_school(session: Any, seeded: dict[str, int]) -> None:
+    services.compute_ranking(session, "610528", W, trigger="warm")
+    # a school's energy use moves the county median: F1 of the others changes although their parts are reused
+    submit(session, "6105280002", "2026-10", energy={"electricity_kwh": "90000.0", "water_m3": "9000.0", "gas_m3": "0.0"})
+    cached = services.compute_ranking(session, "610528", W, trigger="cached")
+    _same(cached, _fresh(session))
+
+
+def test_the_caches_are_content_addressed(session: Any, seeded: dict[str, int]) -> None:
+    """The same revision id with other content (another database, as the tests make many) is another key."""
+    rid = seeded["6105280001:2026-09"]
+    services._parsed[(rid, "0" * 64)] = {"period": "1999-01", "school_code": "bogus"}
+    first = services.compute_ranking(session, "610528", W, trigger="a")
+    # poison every cached part under a key that differs only in a revision's content hash
+    for key, (rubric, part) in list(services._parts.items()):
+        months = tuple(type(m)(m.period, m.revision_id, "f" * 64) for m in key[9])
+        services._parts[key[:9] + (months,) + key[10:]] = (rubric, part)
+    assert (rid, "0" * 64) in services._parsed
+    _same(first, _fresh(session))
+    assert first.results == services.compute_ranking(session, "610528", W, trigger="b").results
