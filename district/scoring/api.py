@@ -50,7 +50,8 @@ def _snapshot_arg(county_code: str) -> Any:
         return None
     if not raw.isdigit() or len(raw) > 12:
         raise ApiError(400, "invalid_snapshot", "snapshot 应为排名快照编号 / snapshot must be a snapshot id")
-    snapshot = services.snapshot_by_id(db.session(), county_code, int(raw))
+    # ids are 32-bit integers in the database: a larger number is simply no such snapshot
+    snapshot = services.snapshot_by_id(db.session(), county_code, int(raw)) if int(raw) < 2**31 else None
     if snapshot is None:
         raise not_found()
     return snapshot
