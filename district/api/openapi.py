@@ -804,12 +804,16 @@ def paths() -> dict[str, Schema]:
                 PDF: {"schema": {"type": "string", "format": "binary"}},
             }},
              "400": error_response(400, "Bad window or format (`invalid_period`, `invalid_window`, "
-                                        "`invalid_format`)."),
+                                        "`window_too_long`, `invalid_format`)."),
              "404": error_response(404),
-             "503": error_response(503, "The PDF took too long to render (`pdf_timeout`): ask for a shorter "
-                                        "window.")},
+             "503": error_response(503, "The PDF went past its render bounds (`pdf_timeout`, `pdf_too_large`): "
+                                        "ask for a shorter window.")},
             operationId="getFundReport",
-            parameters=[COUNTY, *WINDOW[:2],
+            parameters=[COUNTY,
+                        query_param("from", PERIOD_QUERY, "first period of the window (YYYY-MM)", required=True,
+                                    example="2026-09"),
+                        query_param("to", PERIOD_QUERY, "last period of the window (YYYY-MM)", required=True,
+                                    example="2026-11"),
                         query_param("format", {"type": "string", "enum": ["json", "xlsx", "pdf"],
                                                "default": "json"}, "the representation")],
         )},
