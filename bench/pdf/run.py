@@ -252,7 +252,8 @@ def county_on_workers(app: Any, url: str, instance: str, concurrency: int, max_m
                     raise RuntimeError("the county batch took more than an hour")
             wall = time.perf_counter() - started
             with db.transaction() as s:
-                view = jobs.job_view(s, s.get(PdfJob, job_id), lambda j, n: n)
+                final = s.get(PdfJob, job_id, populate_existing=True)
+                view = jobs.job_view(s, final, lambda j, n: n)
                 total = view["total"]
         return {
             "wall": wall,

@@ -11,10 +11,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from district.registry.models import County, School, Township
+from district.registry.models import School, Township
 
 # the hazard ledger lives in the reports domain
 from district.reports.hazards import LedgerEntry, hazard_ledger, overdue_hazards  # noqa: F401
@@ -193,25 +193,6 @@ def _by_ref(items: Any) -> dict[str, Mapping[str, Any]]:
 # ---------------------------------------------------------------- registry helpers
 
 
-@dataclass(frozen=True)
-class SchoolRow:
-    code: str
-    name: str
-    type: str
-    township: str
-    county_code: str
-
-
-def county_schools(session: Session, county_code: str) -> list[SchoolRow]:
-    rows = session.execute(
-        select(School.code, School.name, School.type, Township.name, School.county_code)
-        .join(Township, Township.id == School.township_id)
-        .where(School.county_code == county_code)
-        .order_by(School.code)
-    ).all()
-    return [SchoolRow(*r) for r in rows]
-
-
 def school_names(session: Session, codes: set[str]) -> dict[str, tuple[str, str]]:
     """code → (name, township name) of the given schools."""
     if not codes:
@@ -228,18 +209,6 @@ def townships(session: Session, county_code: str) -> list[str]:
     return list(
         session.scalars(select(Township.name).where(Township.county_code == county_code).order_by(Township.name))
     )
-
-
-def county_or_none(session: Session, county_code: str) -> County | None:
-    return session.get(County, county_code)
-
-
-def latest_report_period(session: Session, county_code: str) -> str | None:
-    return session.scalar(select(func.max(ReportHead.period)).where(ReportHead.county_code == county_code))
-
-
-def unique(seq: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys(seq))
 
 
 # ---------------------------------------------------------------- approval

@@ -18,9 +18,10 @@ from district.config import PROJECT_ROOT
               default=PROJECT_ROOT / "instance" / "demo", show_default=True)
 @click.option("--serve/--no-serve", default=True, help="leave the hub running at the end")
 @click.option("--port", default=0, type=int, help="hub port (0: a free one)")
-@click.option("--pdf-counties", default=None, type=int, help="evaluation PDFs for only the first N counties")
+@click.option("--pdf-counties", default=1, show_default=True, type=int,
+              help="evaluation PDFs for the first N counties (4: all; each school's takes about a second)")
 @click.option("--timings", type=click.Path(dir_okay=False, path_type=Path), help="write the stage times as JSON")
-def demo(schools: int, seed: int, instance: Path, serve: bool, port: int, pdf_counties: int | None,
+def demo(schools: int, seed: int, instance: Path, serve: bool, port: int, pdf_counties: int,
          timings: Path | None) -> None:
     """Run the main job end to end: a realistic city, real agents over HTTP, workers, rankings, fund reports, PDFs."""
     from district.demo.run import Demo

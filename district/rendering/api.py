@@ -161,11 +161,17 @@ def request_pdfs(county: str) -> Any:
         raise ApiError(exc.status, exc.code, exc.message(lang())) from None
     job_id = job.id
     s.commit()
-    _enqueue_start(job_id)  # after the commit: a worker must find the job's rows
+    try:
+        _enqueue_start(job_id)  # after the commit: a worker must find the job's rows
+    except Exception as exc:  # the broker is down: the job says so (failed) rather than stay queued forever
+        current_app.logger.exception("PDF job %s not enqueued", job_id)
+        db.session.remove()
+        with db.transaction() as failed:
+            jobs.job_failed(failed, job_id, f"任务队列不可用 / the job queue is unavailable ({type(exc).__name__})")
     s = db.session()  # eager tasks ran in this thread and closed the request's session
-    job = s.get(PdfJob, job_id, populate_existing=True)
-    assert job is not None
-    resp = jsonify(jobs.job_view(s, job, _file_url))
+    made = s.get(PdfJob, job_id, populate_existing=True)
+    assert made is not None
+    resp = jsonify(jobs.job_view(s, made, _file_url))
     resp.status_code = 202
     resp.headers["Location"] = f"/api/v1/jobs/{job_id}"
     return resp

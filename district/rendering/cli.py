@@ -82,7 +82,7 @@ def _run(county_code: str, school_code: str | None, year: int | None, period_fro
                 ) from None
             job_id = job.id
         click.echo(f"任务 / job #{job_id}: {county_code} {window.period_from}..{window.period_to}", err=True)
-        part_ids = jobs.run_start(job_id)
+        part_ids = jobs.run_start(job_id) or []
         pdf_dir = app.config["PDF_DIR"]
         limits = jobs.RenderLimits.from_config(app.config)
         with click.progressbar(part_ids, label="生成 PDF / rendering", file=sys.stderr, show_pos=True) as bar:
@@ -90,9 +90,9 @@ def _run(county_code: str, school_code: str | None, year: int | None, period_fro
                 jobs.run_part(part_id, pdf_dir, limits)
         jobs.run_finish(job_id, pdf_dir)
         with db.transaction() as s:
-            job = s.get(PdfJob, job_id, populate_existing=True)
-            assert job is not None
-            view = jobs.job_view(s, job, lambda _job, name: name)
+            final = s.get(PdfJob, job_id, populate_existing=True)
+            assert final is not None
+            view = jobs.job_view(s, final, lambda _job, name: name)
     output.mkdir(parents=True, exist_ok=True)
     folder = jobs.job_dir(pdf_dir, job_id)
     for f in view["files"]:

@@ -161,6 +161,7 @@ _NOTE_PHRASES = (
     ("nothing required: full", "无要求，满分"),
     (": full marks", "：满分"),
     (": full", "：满分"),
+    (", full", "，满分"),
     ("reported months", "已报送月数"),
     ("participating months", "参加营养餐月数"),
     ("clean months", "帐物相符月数"),
@@ -170,8 +171,20 @@ _NOTE_PHRASES = (
     ("floor 0", "最低 0 分"),
     ("items met", "达标项数"),
     ("done / required", "完成 / 应达"),
+    ("no per-student use to check", "无生均用量可比"),
+    ("ratio / target", "比例 / 目标比例"),
+    ("Σ rectified / Σ found", "Σ 整改完成数 / Σ 发现数"),
+    ("Σ found = 0", "Σ 发现数 = 0"),
+    ("Σ completed / Σ requested", "Σ 完成维修数 / Σ 报修单数"),
+    ("Σ requested = 0", "Σ 报修单数 = 0"),
     (" true", ""),
     (" and ", "且"),
+)
+
+
+# snake_case report fields, and the few one-word fields the engine's notes name
+_FIELD_WORD = re.compile(
+    r"\b[a-z]+(?:_[a-z0-9]+)+\b|\b(?:shop|toilets|hygiene|wiring|boarders|invoices|drills|students|inspections)\b"
 )
 
 
@@ -219,8 +232,7 @@ def note_zh(note: str) -> str:
     text = re.sub(r" in the latest report \((\d{4}-\d{2})\)", r"（最近一期报表 \1）", text)
     for code, zh in _ANOMALY_ZH.items():
         text = text.replace(code, zh)
-    text = re.sub(r"\b[a-z]+(?:_[a-z0-9]+)+\b|\b(?:shop|toilets|hygiene|wiring|boarders|invoices|drills)\b",
-                  lambda m: _leaf_zh(m[0]), text)  # fmt: skip
+    text = _FIELD_WORD.sub(lambda m: _leaf_zh(m[0]), text)
     for en, zh in _NOTE_PHRASES:
         text = text.replace(en, zh)
     for code, zh in _STATUS_ZH.items():
@@ -308,7 +320,7 @@ def _area_chart(row: Mapping[str, Any], facts: SnapshotFacts) -> tuple[Any, list
     areas = facts.areas
     mine = area_rates(row)
     means = facts.means
-    table = []
+    table: list[dict[str, Any]] = []
     for code, label in areas:
         earned, available = mine.get(code, (Fraction(0), Fraction(0)))
         rate = earned / available if available > 0 else None

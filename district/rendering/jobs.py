@@ -69,6 +69,7 @@ __all__ = [
     "document_by_sha256",
     "finish_job",
     "job_dir",
+    "job_failed",
     "job_file",
     "job_view",
     "part_failed",
@@ -364,7 +365,7 @@ def job_dir(pdf_dir: str | Path, job_id: int) -> Path:
     return Path(pdf_dir) / "jobs" / str(job_id)
 
 
-def _write_atomically(target: Path, write: Callable[[Path], None]) -> None:
+def _write_atomically(target: Path, write: Callable[[Path], object]) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".{uuid.uuid4().hex}.tmp"
     try:
@@ -420,6 +421,16 @@ def part_failed(session: Session, part_id: int, message: str) -> None:
         job.error = f"{part.filename}: {message}"[:2000]
         job.finished_at = utcnow()
     session.flush()
+
+
+def job_failed(session: Session, job_id: int, message: str) -> None:
+    """Mark a job failed as a whole (it could not be started or enqueued); finished jobs stay as they are."""
+    job = _locked_job(session, job_id)
+    if job is not None and job.state not in ("done", "failed"):
+        job.state = "failed"
+        job.error = message[:2000]
+        job.finished_at = utcnow()
+        session.flush()
 
 
 def all_parts_done(session: Session, job_id: int) -> bool:
@@ -559,11 +570,19 @@ class RenderLimits:
         )
 
 
-def run_start(job_id: int) -> list[int]:
-    """``start_job`` in its own transaction; the part ids to render (enqueue them after this returns)."""
-    with db.transaction() as s:
-        db.begin_write(s)
-        return start_job(s, job_id)
+def run_start(job_id: int) -> list[int] | None:
+    """``start_job`` in its own transaction; the part ids to render (enqueue them after this returns), or
+    ``None`` when the start failed (recorded on the job, logged, not raised)."""
+    try:
+        with db.transaction() as s:
+            db.begin_write(s)
+            return start_job(s, job_id)
+    except Exception as exc:
+        log.exception("PDF job %s could not start", job_id)
+        with db.transaction() as s:
+            db.begin_write(s)
+            job_failed(s, job_id, f"{type(exc).__name__}: {exc}")
+        return None
 
 
 def run_part(part_id: int, pdf_dir: str | Path, limits: RenderLimits = RenderLimits()) -> str:

@@ -52,6 +52,8 @@ def _pdf_dir() -> str:
 def start_job(job_id: int) -> int:
     """Pin the snapshot and fan the job out; returns the number of parts enqueued."""
     part_ids = jobs.run_start(job_id)  # committed before any part is enqueued
+    if part_ids is None:  # could not start: the job says why
+        return 0
     if not part_ids:
         # nothing left to render: a redelivered start of a job whose parts are all done still needs its finish
         finish_job.apply_async(args=(job_id,))

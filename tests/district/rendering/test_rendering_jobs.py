@@ -254,3 +254,18 @@ def test_cli_pdf_school_and_county(
     assert "rendering" in result.output  # the progress bar (stderr is mixed in by CliRunner)
     assert invoke("pdf", "school", "6105280002").exit_code == 2  # no window
     assert invoke("pdf", "school", "0000000000", "--year", "2026").exit_code == 2
+
+
+def test_a_job_that_cannot_be_enqueued_says_so(
+    client: Any, session: Any, seeded: dict[str, int], admin: dict[str, str], monkeypatch: Any
+) -> None:
+    from district.rendering import api
+
+    def broker_down(job_id: int) -> None:
+        raise ConnectionError("redis://127.0.0.1:6379: connection refused")
+
+    monkeypatch.setattr(api, "_enqueue_start", broker_down)
+    resp = post(client, admin, {"school": "6105280001", "year": 2026})
+    assert resp.status_code == 202
+    body = resp.get_json()
+    assert body["state"] == "failed" and "the job queue is unavailable" in body["error"] and body["files"] == []

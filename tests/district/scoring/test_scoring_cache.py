@@ -86,12 +86,19 @@ def test_after_an_inspection_the_cached_recompute_equals_a_fresh_one(session: An
     _same(cached, _fresh(session))
 
 
-def test_a_new_report_changes_the_medians_of_every_school(session: Any, seeded: dict[str, int]) -> None:
-    services.compute_ranking(session, "610528", W, trigger="warm")
-    # a school's energy use moves the county median: F1 of the others changes although their parts are reused
-    submit(session, "6105280002", "2026-10", energy={"electricity_kwh": "90000.0", "water_m3": "9000.0", "gas_m3": "0.0"})
+def test_a_new_energy_report_rescores_f1_against_the_new_medians(session: Any, seeded: dict[str, int]) -> None:
+    before = services.compute_ranking(session, "610528", W, trigger="warm")
+    # F1 (against the county's medians) is recomputed for every school, even those whose parts are reused
+    energy = {"electricity_kwh": "90000.0", "water_m3": "9000.0", "gas_m3": "0.0"}
+    submit(session, "6105280002", "2026-10", energy=energy)
     cached = services.compute_ranking(session, "610528", W, trigger="cached")
     _same(cached, _fresh(session))
+
+    def f1(snapshot: RankingSnapshot) -> dict[str, str]:
+        row = next(r for r in snapshot.results if r["school_code"] == "6105280002")
+        return next(i for i in row["indicators"] if i["code"] == "F1")["inputs"]
+
+    assert f1(cached) != f1(before)
 
 
 def test_the_caches_are_content_addressed(session: Any, seeded: dict[str, int]) -> None:
@@ -102,7 +109,7 @@ def test_the_caches_are_content_addressed(session: Any, seeded: dict[str, int]) 
     # poison every cached part under a key that differs only in a revision's content hash
     for key, (rubric, part) in list(services._parts.items()):
         months = tuple(type(m)(m.period, m.revision_id, "f" * 64) for m in key[9])
-        services._parts[key[:9] + (months,) + key[10:]] = (rubric, part)
+        services._parts[(*key[:9], months, *key[10:])] = (rubric, part)
     assert (rid, "0" * 64) in services._parsed
     _same(first, _fresh(session))
     assert first.results == services.compute_ranking(session, "610528", W, trigger="b").results

@@ -104,7 +104,8 @@ def test_300_accepted_revisions_enqueue_one_recompute(
     for i in range(300):
         resp = agent.post_report(report("6105280001", periods[i % len(periods)]))
         assert resp.status_code == 201, resp.json
-    assert recorder.sent == [(tasks.RECOMPUTE_TASK, ("610528", None, None, "debounced"), 60)]
+    delay = app.config["RANKING_DEBOUNCE_SECONDS"]  # the configured debounce (300 s by default)
+    assert recorder.sent == [(tasks.RECOMPUTE_TASK, ("610528", None, None, "debounced"), delay)]
     monkeypatch.delitem(app.extensions, "houqin_scoring_redis", raising=False)
 
 
