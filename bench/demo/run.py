@@ -39,7 +39,7 @@ def run(instance: Path, env: dict[str, str], schools: int, pdf_counties: int | N
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--schools", type=int, default=400)
-    ap.add_argument("--pdf-counties", type=int, default=None)
+    ap.add_argument("--pdf-counties", type=int, default=4, help="evaluation PDFs for N counties (4: the whole city)")
     ap.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     opts = ap.parse_args()
     from sqlalchemy import create_engine, text
