@@ -37,6 +37,11 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
     "PDF_DIR": (None, str),
     "RANKING_DEBOUNCE_SECONDS": (300, int),  # at most ~12 recomputes an hour per county, whatever arrives
     "PROXY_HOPS": (0, int),  # reverse proxies in front of the hub whose X-Forwarded-For/Proto are trusted
+    "LOGIN_PER_IP_PER_MINUTE": (30, int),  # sign-in attempts from one address
+    "LOGIN_PER_USER_PER_MINUTE": (10, int),  # sign-in attempts for one username
+    "LOGIN_MAX_FAILURES": (5, int),  # consecutive wrong passwords before the account locks
+    "LOGIN_LOCKOUT_MINUTES": (15, int),
+    "LOGIN_SESSION_HOURS": (12, int),  # a dashboard session ends this long after sign-in
     "DEMO_CLOCK_FILE": (None, str),  # demo only: a file holding the seconds the hub's clock runs ahead/behind
 }
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from district.registry.models import School, Township
@@ -44,14 +44,20 @@ class LedgerEntry:
 
 
 def hazard_ledger(
-    session: Session, *, county_code: str | None = None, school_code: str | None = None, as_of_period: str | None = None
+    session: Session,
+    *,
+    county_code: str | None = None,
+    school_code: str | None = None,
+    as_of_period: str | None = None,
+    overdue_on: dt.date | None = None,
 ) -> list[LedgerEntry]:
     """The hazard ledger: for each (school, ref), the entry of the latest month among EFFECTIVE revisions.
 
     Only entries written by a revision that is its month's effective one (``ReportHead.revision_id``) count, so
     a corrected revision replaces what the superseded one said. Within the effective revisions, the latest
     period wins (the same ref in a later month updates the entry), then the highest entry id.
-    With ``as_of_period`` only months up to and including it count (the ledger as it stood then).
+    With ``as_of_period`` only months up to and including it count (the ledger as it stood then); with
+    ``overdue_on`` only entries still open on that day whose deadline is before it (filtered in the database).
     Ordered by school code, then ref.
     """
     if county_code is None and school_code is None:
@@ -72,14 +78,20 @@ def hazard_ledger(
     if as_of_period is not None:
         ranked = ranked.where(HazardEntry.period <= as_of_period)
     latest = ranked.subquery()
-    rows = session.execute(
+    query = (
         select(HazardEntry, School.name, Township.name)
         .join(latest, latest.c.id == HazardEntry.id)
         .join(School, School.code == HazardEntry.school_code)
         .join(Township, Township.id == School.township_id)
         .where(latest.c.rn == 1)
         .order_by(HazardEntry.school_code, HazardEntry.ref)
-    ).all()
+    )
+    if overdue_on is not None:
+        query = query.where(
+            HazardEntry.deadline < overdue_on,
+            or_(HazardEntry.rectified_on.is_(None), HazardEntry.rectified_on > overdue_on),
+        )
+    rows = session.execute(query).all()
     return [
         LedgerEntry(
             h.school_code,
@@ -101,5 +113,5 @@ def hazard_ledger(
 
 def overdue_hazards(session: Session, county_code: str, on: dt.date) -> list[LedgerEntry]:
     """Ledger entries still open on ``on`` whose deadline is before that day: major first, then most overdue."""
-    entries = [e for e in hazard_ledger(session, county_code=county_code) if e.days_overdue(on) > 0]
+    entries = hazard_ledger(session, county_code=county_code, overdue_on=on)
     return sorted(entries, key=lambda e: (e.severity != "major", -e.days_overdue(on), e.school_code, e.ref))

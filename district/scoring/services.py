@@ -321,8 +321,9 @@ def _watermarks(session: Session, county_code: str, window: Window) -> tuple[int
 # Per-process caches. Both are content-addressed (a revision's id AND its content's SHA-256), so they can
 # never serve stale or foreign data: a correction is a new revision (new id, new hash), and the same id in
 # another database (the tests make many) with other content has another hash.
-_PARSED_MAX = 8192  # parsed report dicts (~3 counties' windows of 300 schools x 10 months)
-_PARTS_MAX = 40_000  # school parts of the engine (a few windows of a 10,000-school city)
+# Measured (bench/rank): a parsed report ~7 KB, a school part with its formatted rows ~47 KB.
+_PARSED_MAX = 8192  # ~60 MB: ~3 counties' windows of 300 schools x 10 months
+_PARTS_MAX = 6000  # ~280 MB: the 20 most recently ranked counties of 300 schools (one window each)
 _parsed: OrderedDict[tuple[int, str], dict[str, Any]] = OrderedDict()
 _parts: OrderedDict[tuple[Any, ...], tuple[Rubric, SchoolPart]] = OrderedDict()
 cache_stats = {"parsed_hits": 0, "parsed_misses": 0, "part_hits": 0, "part_misses": 0}
