@@ -284,7 +284,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=20260901)
     parser.add_argument("--no-county", action="store_true", help="skip the 2-worker county run")
     parser.add_argument("--concurrency", type=int, default=2)
-    parser.add_argument("--max-memory-per-child", type=int, default=600_000, help="KiB, as celery takes it")
+    parser.add_argument("--max-memory-per-child", type=int, default=400_000, help="KiB, as celery takes it")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="houqin-bench-pdf-") as tmp:

@@ -106,7 +106,7 @@ class PdfWorker:
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(
                 ["celery", "-A", "workers.worker", "worker", "-Q", "pdf", "--concurrency", "2",
-                 "--max-memory-per-child", "600000", "--max-tasks-per-child", "200", "--loglevel", "INFO",
+                 "--max-memory-per-child", "400000", "--max-tasks-per-child", "200", "--loglevel", "INFO",
                  "--without-gossip", "--without-mingle", "-n", f"pdf-test-{uuid.uuid4().hex[:6]}@%h"],
                 cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
