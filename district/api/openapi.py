@@ -507,6 +507,8 @@ def _fund_report() -> Schema:
             "non_reporting": {"type": "array", "items": {"type": "object"}},
             "anomalies": {"type": "array", "items": ref("FundAnomaly")},
             "anomaly_counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "chain_head": {"type": ["string", "null"], "description": "the county's chain-head digest the report "
+                                                                       "was built on (docs/AUDIT.md)"},
         },
         "required": ["county_code", "window_from", "window_to", "schools", "county", "non_reporting",
                      "anomalies"],

@@ -256,6 +256,8 @@ class FundReport:
     non_reporting: tuple[NonReportingSchool, ...]
     anomalies: tuple[Anomaly, ...]
     anomaly_counts: Mapping[str, int] = field(default_factory=dict)
+    # the county's chain-head digest the report was built on (docs/AUDIT.md): pins the exact data behind it
+    chain_head: str | None = None
 
     @property
     def generated_at_shanghai(self) -> datetime:
@@ -278,6 +280,7 @@ class FundReport:
             "non_reporting": [school.to_dict() for school in self.non_reporting],
             "anomalies": [a.to_dict(lang) for a in self.anomalies],
             "anomaly_counts": dict(self.anomaly_counts),
+            "chain_head": self.chain_head,
         }
 
 

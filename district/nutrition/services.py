@@ -21,6 +21,7 @@ Queries (``fund_report``), whatever the county's size — besides the county's o
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -296,7 +297,7 @@ def fund_report(
     if strays:  # a head's county_code is its school's: this would be a broken registry, not a report
         raise RuntimeError(f"effective revisions of schools not registered in {county_code}: {strays}")
     previous = _previous_participating(session, county_code, period_from)
-    return build_fund_report(
+    report = build_fund_report(
         county.code,
         county.name,
         period_from,
@@ -305,6 +306,9 @@ def fund_report(
         standard_rate=county.subsidy_standard,
         generated_at=now or utcnow(),
     )
+    from district.audit.heads import county_heads
+
+    return dataclasses.replace(report, chain_head=county_heads(session, county_code).digest)
 
 
 def county_period_anomalies(session: Session, county_code: str, period: str) -> list[Anomaly]:

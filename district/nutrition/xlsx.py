@@ -67,7 +67,7 @@ _T = {
         "title": "{name}（{code}）营养餐资金报告",
         "window": "统计期间：{start} 至 {end}",
         "generated": "生成时间：{at}（Asia/Shanghai）",
-        "standard": "数据标准：{standard}；县定补助标准 {rate} 元/生/天",
+        "standard": "数据标准：{standard}；县定补助标准 {rate} 元/生/天；数据链头 {chain}",
         "scope": "范围",
         "group": "名称",
         "county": "全县合计",
@@ -105,7 +105,7 @@ _T = {
         "title": "Nutrition fund report — {name} ({code})",
         "window": "Window: {start} to {end}",
         "generated": "Generated: {at} (Asia/Shanghai)",
-        "standard": "Standard: {standard}; county subsidy rate {rate} yuan per student-day",
+        "standard": "Standard: {standard}; county subsidy rate {rate} yuan per student-day; chain head {chain}",
         "scope": "Scope",
         "group": "Name",
         "county": "County total",
@@ -282,7 +282,7 @@ def fund_report_xlsx(report: FundReport, lang: str = "zh") -> bytes:
         t["title"].format(name=data["county_name"], code=data["county_code"]),
         t["window"].format(start=data["window_from"], end=data["window_to"]),
         t["generated"].format(at=report.generated_at_shanghai.strftime("%Y-%m-%d %H:%M:%S")),
-        t["standard"].format(standard=STANDARD_ID, rate=data["standard_rate"]),
+        t["standard"].format(standard=STANDARD_ID, rate=data["standard_rate"], chain=data.get("chain_head") or "—"),
     ]
     sum_titles = [t[key] for key, _ in _SUM_COLUMNS]
     wb = Workbook(write_only=True)

@@ -121,7 +121,8 @@ def check_workbook(body: bytes, data: dict[str, Any]) -> None:
         f"{data['county_name']}（{data['county_code']}）营养餐资金报告",
         f"统计期间：{data['window_from']} 至 {data['window_to']}",
         f"生成时间：{data['generated_at'][:10]} {data['generated_at'][11:19]}（Asia/Shanghai）",
-        f"数据标准：houqin/monthly-report@1；县定补助标准 {data['standard_rate']} 元/生/天",
+        f"数据标准：houqin/monthly-report@1；县定补助标准 {data['standard_rate']} 元/生/天；"
+        f"数据链头 {data.get('chain_head') or '—'}",
     ]
     for ws in book.worksheets:
         rows = sheets[ws.title]

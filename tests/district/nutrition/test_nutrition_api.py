@@ -207,3 +207,13 @@ def test_a_pdf_past_its_bound_is_503(
     resp = client.get(URL + "&format=pdf", headers=viewer)
     assert resp.status_code == 503
     assert resp.json["error"]["code"] == "pdf_timeout"
+
+
+def test_the_fund_report_pins_the_chain_head_it_was_built_on(session: Any, county: Any) -> None:
+    """docs/AUDIT.md: a printed fund report shows the county's chain-head digest, the same the verifier records."""
+    from district.audit.heads import county_heads
+    from district.nutrition.services import fund_report
+
+    report = fund_report(session, "610528", "2026-09", "2026-09")
+    assert report.chain_head == county_heads(session, "610528").digest
+    assert report.to_dict()["chain_head"] == report.chain_head

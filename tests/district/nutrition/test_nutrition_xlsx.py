@@ -91,7 +91,7 @@ def test_sheets_and_header(book, county_report):
             "富平县（610528）营养餐资金报告",
             "统计期间：2026-09 至 2026-11",
             "生成时间：2026-12-06 10:30:00（Asia/Shanghai）",
-            "数据标准：houqin/monthly-report@1；县定补助标准 5.00 元/生/天",
+            "数据标准：houqin/monthly-report@1；县定补助标准 5.00 元/生/天；数据链头 —",
             None,
         ]
         assert ws.freeze_panes == "A7"
