@@ -42,6 +42,11 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
     "LOGIN_MAX_FAILURES": (5, int),  # consecutive wrong passwords before the account locks
     "LOGIN_LOCKOUT_MINUTES": (15, int),
     "LOGIN_SESSION_HOURS": (12, int),  # a dashboard session ends this long after sign-in
+    "PUBLIC_URL": (None, str),  # the hub's address as printed in PDFs' verification line (default: the request's)
+    "PDF_RENDER_TIMEOUT_S": (120, int),  # bound of one evaluation-report render
+    "PDF_RENDER_MAX_MB": (1024, int),
+    "NUTRITION_PDF_TIMEOUT_S": (120, int),  # bound of the fund-report PDF rendered inside a request
+    "NUTRITION_PDF_MAX_MB": (1024, int),
     "DEMO_CLOCK_FILE": (None, str),  # demo only: a file holding the seconds the hub's clock runs ahead/behind
 }
 

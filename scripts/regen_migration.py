@@ -9,6 +9,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+# this checkout's code, whatever another editable install on the machine points at
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 from alembic import command
 
 from district.migrate import MIGRATIONS, alembic_config

@@ -10,7 +10,7 @@ from flask import current_app, request, session
 
 from district.api.errors import ApiError
 from district.auth.models import User
-from district.auth.services import can_admin_county, can_see_county, can_see_school, user_for_token
+from district.auth.services import can_admin_county, can_see_county, can_see_school, record_token_use, token_row
 from district.db import db
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -23,9 +23,10 @@ def current_user() -> User | None:
     header = request.headers.get("Authorization", "")
     s = db.session()
     if header.startswith("Bearer "):
-        user = user_for_token(s, header[7:].strip())
-        if user is not None:
-            s.commit()  # last use of the token
+        row = token_row(s, header[7:].strip())
+        if row is not None:
+            user = row.user
+            record_token_use(s, row)
     elif session.get("user_id"):
         user = s.get(User, session["user_id"])
     request.environ["houqin.user"] = user

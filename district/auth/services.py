@@ -87,12 +87,29 @@ def create_token(session: Session, user: User, name: str) -> str:
     return token
 
 
-def user_for_token(session: Session, token: str) -> User | None:
+def token_row(session: Session, token: str) -> ApiToken | None:
+    """The unrevoked token row for a presented token, or None. Reads only."""
     row = session.scalars(select(ApiToken).where(ApiToken.token_sha256 == _token_digest(token))).first()
     if row is None or row.revoked_at is not None:
         return None
+    return row
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    row = token_row(session, token)
+    return row.user if row is not None else None
+
+
+def record_token_use(session: Session, row: ApiToken) -> None:
+    """Note a token's last use and commit it, best effort: a busy database (SQLite while a worker writes) must
+    never turn a read into an error, so a failed write is rolled back and the request goes on."""
+    from sqlalchemy.exc import OperationalError
+
     row.last_used_at = utcnow()
-    return row.user
+    try:
+        session.commit()
+    except OperationalError:
+        session.rollback()
 
 
 def revoke_token(session: Session, user: User, token_id: int) -> bool:
