@@ -68,6 +68,9 @@ def init_babel(app: Flask) -> None:
         enum_label=enum_label,
         field_label=localized_field_label,
         exact=format_exact,
+        # the engine writes its figures' names and notes in English: the same Chinese labelling as the PDFs
+        inputs_zh=_inputs_zh,
+        note_zh=_note_zh,
     )
     app.jinja_env.globals.update(
         LANGUAGES=LANGUAGES,
@@ -228,3 +231,15 @@ def js_messages() -> dict[str, str]:
         "state_succeeded": _("done"),
         "state_failed": _("failed"),
     }
+
+
+def _inputs_zh(inputs: Any) -> list[tuple[str, str]]:
+    from district.rendering.evaluation import inputs_zh
+
+    return inputs_zh(inputs)
+
+
+def _note_zh(note: str) -> str:
+    from district.rendering.evaluation import note_zh
+
+    return note_zh(note)

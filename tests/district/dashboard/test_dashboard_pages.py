@@ -169,6 +169,13 @@ def test_score_explanation_shows_the_indicator_rows(client: Any, session: Any, u
     for row in score["indicators"]:
         assert f'<td class="code">{row["code"]}</td>' in html
     assert "待实地检查" in html  # the awaiting_inspection flag, in words
+    # the engine's figure names and notes are shown with the standard's Chinese labels, not in English
+    assert "Σ sample_retention_days" not in html and "participating months" not in html
+    from district.rendering.evaluation import inputs_zh
+
+    c1 = next(r for r in score["indicators"] if r["code"] == "C1")
+    for name_zh, _value in inputs_zh(c1["inputs"]):
+        assert name_zh in html and not name_zh.isascii()
 
 
 def test_bad_window_is_400_with_the_reason(client: Any, session: Any, users: Any) -> None:
