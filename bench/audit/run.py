@@ -134,8 +134,8 @@ def main() -> None:
                 return len(
                     conn.execute(
                         text(
-                            "SELECT id, school_code, report_id, period, revision, received_at, content, content_sha256, "
-                            "chain_seq, prev_chain_hash, chain_hash FROM report_revisions "
+                            "SELECT id, school_code, report_id, period, revision, received_at, content, "
+                            "content_sha256, chain_seq, prev_chain_hash, chain_hash FROM report_revisions "
                             "ORDER BY school_code, chain_seq"
                         )
                     ).all()
