@@ -50,14 +50,15 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, event, insert, text  # noqa: E402 - after the path set-up
-from sqlalchemy.engine import Engine, make_url  # noqa: E402
+from sqlalchemy import event, insert, text  # noqa: E402 - after the path set-up
+from sqlalchemy.engine import Engine  # noqa: E402
 
 from district.db import make_engine  # noqa: E402
 from district.demo.generate import SchoolProfile, monthly_report  # noqa: E402
 from district.migrate import upgrade  # noqa: E402
 from district.registry.models import City, County, School, Township  # noqa: E402
 from district.reports.models import HazardEntry, ReportHead, ReportRevision  # noqa: E402
+from district.scratch_db import throwaway_postgres  # noqa: E402
 from houqin_standard import canonical_json, content_sha256, period_deadline, validate_report  # noqa: E402
 
 POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -86,17 +87,9 @@ def database(use_postgres: bool) -> Iterator[str]:
         with tempfile.TemporaryDirectory(prefix="houqin-bench-dashboard-") as tmp:
             yield f"sqlite:///{tmp}/bench.db"
         return
-    server = make_url(os.environ.get("HOUQIN_BENCH_POSTGRES_URL") or POSTGRES_SERVER)
-    name = f"houqin_bench_dashboard_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    server = os.environ.get("HOUQIN_BENCH_POSTGRES_URL") or POSTGRES_SERVER
+    with throwaway_postgres(server, "houqin_bench_dashboard") as url:
+        yield url
 
 
 def _hazard(rng: random.Random, period: str, n: int) -> dict[str, Any]:

@@ -39,7 +39,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -121,20 +120,10 @@ class Gunicorn:
 @contextmanager
 def fresh_database(base_url: str) -> Iterator[str]:
     """A new, empty database on the server of ``base_url``; dropped (forcibly) afterwards."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
+    from district.scratch_db import throwaway_postgres
 
-    url = make_url(base_url)
-    name = f"houqin_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_postgres(base_url, "houqin_bench") as url:
+        yield url
 
 
 def libpq_url(sqlalchemy_url: str) -> str:

@@ -25,10 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from district.scratch_db import throwaway_postgres
 from houqin_standard import signed_headers
 from tests.school_agent.hubproc import Hub, example_report, free_port
 
@@ -48,6 +49,7 @@ SCHOOLS_CSV = (
 )
 PREPARE = """
 import sys
+from district.scratch_db import throwaway_postgres
 from district.cli import Context, main
 ctx = Context()
 for args in sys.argv[1:]:
@@ -88,17 +90,8 @@ def database(tmp_path: Path) -> Iterator[str]:
     if not base:
         yield f"sqlite:///{tmp_path / 'hub.db'}"
         return
-    url = make_url(base)
-    name = f"houqin_worker_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_postgres(base, "houqin_worker") as url:
+        yield url
 
 
 class Worker:
