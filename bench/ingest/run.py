@@ -117,6 +117,44 @@ class Gunicorn:
                 self.proc.wait(5)
 
 
+def _proc_cpu(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(c) for c in fh.read().split()]
+    except OSError:
+        return []
+
+
+def cpu_snapshot(server: Gunicorn) -> tuple[float, float, float]:
+    """CPU seconds so far of (this process: the clients, the server: gunicorn and its workers, PostgreSQL: every
+    ``postgres`` process of the machine) — Linux only; zeros elsewhere."""
+    if not os.path.isdir("/proc/self"):
+        return 0.0, 0.0, 0.0
+    client = sum(os.times()[:2])
+    pids = [server.proc.pid, *_children(server.proc.pid)]
+    srv = sum(_proc_cpu(pid) for pid in pids)
+    pg = 0.0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as fh:
+                    if fh.read().strip() != "postgres":
+                        continue
+            except OSError:
+                continue
+            pg += _proc_cpu(int(entry))
+    return client, srv, pg
+
+
 @contextmanager
 def fresh_database(base_url: str) -> Iterator[str]:
     """A new, empty database on the server of ``base_url``; dropped (forcibly) afterwards."""
@@ -213,10 +251,12 @@ class Result:
     latencies: list[float] = field(default_factory=list)
     statuses: Counter[int] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # client, server, PostgreSQL seconds
 
     def merge(self, other: Result) -> None:
         self.sent += other.sent
         self.wall += other.wall
+        self.cpu = [a + b for a, b in zip(self.cpu, other.cpu, strict=True)]
         self.latencies.extend(other.latencies)
         self.statuses.update(other.statuses)
         self.failures.extend(other.failures)
@@ -292,11 +332,14 @@ def push(name: str, port: int, path: str, items: list[tuple[str, bytes]], client
 
 
 def table(results: list[Result]) -> str:
-    head = f"{'endpoint':<34} {'reports':>7} {'reports/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}"
+    head = (f"{'endpoint':<34} {'reports':>7} {'reports/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}"
+            f"  CPU ms/report: {'clients':>7} {'server':>6} {'PostgreSQL':>10}")
     lines = [head, "-" * len(head)]
     for r in results:
+        per = [1000.0 * c / r.ok if r.ok else float("nan") for c in r.cpu]
         lines.append(f"{r.name:<34} {r.ok:>7} {r.rate:>10.1f} {r.percentile(0.50):>8.1f} "
-                     f"{r.percentile(0.99):>8.1f} {r.sent - r.ok:>6}")
+                     f"{r.percentile(0.99):>8.1f} {r.sent - r.ok:>6}  {'':>14} {per[0]:>7.2f} {per[1]:>6.2f} "
+                     f"{per[2]:>10.2f}")
     return "\n".join(lines)
 
 
@@ -376,9 +419,11 @@ def main(argv: list[str] | None = None) -> int:
             size = math.ceil(len(work.items) / args.rounds)
             for k in range(args.rounds):
                 chunk = work.items[k * size:(k + 1) * size]
-                runs = [(bare_result, bare.port, BARE_PATH, None), (hub_result, hub.port, HUB_PATH, sign)]
-                for total, port, path, signer in runs if k % 2 == 0 else runs[::-1]:
-                    part = push(total.name, port, path, chunk, args.clients, signer)
+                runs = [(bare_result, bare, BARE_PATH, None), (hub_result, hub, HUB_PATH, sign)]
+                for total, server, path, signer in runs if k % 2 == 0 else runs[::-1]:
+                    before = cpu_snapshot(server)
+                    part = push(total.name, server.port, path, chunk, args.clients, signer)
+                    part.cpu = [b - a for a, b in zip(before, cpu_snapshot(server), strict=True)]
                     if args.verbose:
                         print(f"  round {k + 1}: {part.name:<34} {part.rate:8.1f}/s  p50 {part.percentile(0.5):6.1f} ms"
                               f"  load {os.getloadavg()[0]:.1f}", file=sys.stderr)

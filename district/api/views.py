@@ -83,7 +83,9 @@ def _read_body_limited() -> bytes:
     return body
 
 
-def _signed_school(body: bytes) -> tuple[Any, int]:
+def _signed_school(
+    body: bytes, *, about: tuple[str, str] | None = None, record_seen: bool = True
+) -> reports.Signer:
     return reports.authenticate(
         db.session(),
         _box(),
@@ -94,12 +96,16 @@ def _signed_school(body: bytes) -> tuple[Any, int]:
         path_with_query=_path_with_query(),
         body=body,
         window_seconds=current_app.config["SIGNATURE_WINDOW_SECONDS"],
+        about=about,
+        record_seen=record_seen,
     )
 
 
-def _refuse(err: reports.IngestError) -> Any:
+def _refuse(err: reports.IngestError, signer: reports.Signer | None = None) -> Any:
     """Log the refusal (and keep the seen signature), commit that alone, answer in the error format."""
     s = db.session()
+    if signer is not None:  # a verified signature not yet kept (submit_report keeps it with the revision)
+        reports.record_seen(s, signer.signature, utcnow())
     reports.log_rejection(s, err, remote_addr=request.remote_addr)
     s.commit()
     details = [
@@ -111,13 +117,17 @@ def _refuse(err: reports.IngestError) -> Any:
 @bp.post("/reports")
 def submit_report() -> Any:
     s = db.session()
-    school = None
+    school = signer = None
     try:
         body = _read_body_limited()
+        peeked, about = reports.peek_body(body)
         for attempt in range(_RACE_RETRIES):
             try:
                 db.begin_write(s)
-                school, cred_id = _signed_school(body)
+                signer = None
+                # the signer and the report's context in one statement; the signature is kept with the revision
+                signer = _signed_school(body, about=about, record_seen=False)
+                school = signer.school
                 if attempt == 0 and (wait := _limiter().hit(school.code)) is not None:
                     raise reports.IngestError(
                         429,
@@ -127,12 +137,21 @@ def submit_report() -> Any:
                         school_code=school.code,
                         headers={"Retry-After": str(wait)},
                     )
-                data = reports.parse_body(body, request.headers.get("Content-Type"))
-                receipt, created = reports.submit_report(s, school, cred_id, data)
+                data = reports.parse_body(body, request.headers.get("Content-Type"), peeked)
+                receipt, created = reports.submit_report(
+                    s,
+                    school,
+                    signer.credential_id,
+                    data,
+                    deadline_day=signer.deadline_day,
+                    signature=signer.signature,
+                    context=signer.context,
+                )
                 s.commit()
                 break
             except (OperationalError, IntegrityError):
-                # lost a race with a concurrent writer (SQLite busy, or the same report/chain position taken):
+                # lost a race with a concurrent writer (SQLite busy, or the same report/chain position/revision
+                # number/signature taken: the unique constraints serialise a school's revisions):
                 # nothing of this attempt was kept; run it again against the now-committed state
                 s.rollback()
                 if attempt == _RACE_RETRIES - 1:
@@ -141,7 +160,7 @@ def submit_report() -> Any:
     except reports.IngestError as err:
         if err.school_code is None and school is not None:
             err.school_code = school.code
-        return _refuse(err)
+        return _refuse(err, signer)
     if created:
         reports.notify_revision_accepted(school.county_code, school.code, receipt.period)
     resp = jsonify(receipt.sign(_hub_keys()).to_dict(lang()))
@@ -157,7 +176,7 @@ _RACE_RETRIES = 5
 def get_receipt(report_id: str) -> Any:
     s = db.session()
     try:
-        school, _cred = _signed_school(b"")
+        school = _signed_school(b"").school
     except reports.IngestError as err:
         return _refuse(err)
     s.commit()
@@ -177,7 +196,7 @@ def hub_keys() -> Any:
 def feedback() -> Any:
     s = db.session()
     try:
-        school, _cred = _signed_school(b"")
+        school = _signed_school(b"").school
     except reports.IngestError as err:
         return _refuse(err)
     s.commit()

@@ -12,6 +12,8 @@ import datetime as dt
 import hashlib
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,10 +58,26 @@ def init_keys(directory: Path) -> str:
         info["endorsed_by"] = previous.current_id
         info["endorsement"] = previous.sign(endorsement_payload(kid, raw))
     (directory / f"{kid}.pub").write_text(json.dumps(info) + "\n")
-    tmp = directory / "current.tmp"
+    tmp = directory / f"current.{os.getpid()}.tmp"
     tmp.write_text(kid + "\n")
     tmp.replace(directory / "current")
     return kid
+
+
+@contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """An advisory lock between processes on one machine (the hub's workers)."""
+    with open(path, "a") as fh:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no concurrent workers to guard against there
+            yield
+            return
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 @dataclass
@@ -74,7 +92,11 @@ class HubKeys:
         if not current.exists():
             if not create:
                 raise FileNotFoundError(f"no hub keys in {directory}: run `houqin keys init`")
-            init_keys(directory)
+            # the first request of each gunicorn worker may get here at once: one of them makes the key
+            directory.mkdir(parents=True, exist_ok=True)
+            with _exclusive(directory / ".init.lock"):
+                if not current.exists():
+                    init_keys(directory)
         kid = current.read_text().strip()
         priv = serialization.load_pem_private_key((directory / f"{kid}.key").read_bytes(), password=None)
         assert isinstance(priv, Ed25519PrivateKey)

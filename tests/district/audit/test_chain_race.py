@@ -1,5 +1,5 @@
-"""Two agents of the same school racing over real HTTP never fork its chain (PostgreSQL row lock; SQLite
-serialises writers and the hub retries the loser)."""
+"""Two agents of the same school racing over real HTTP never fork its chain: the unique constraints (chain
+position, revision number) refuse the loser's write, and the hub runs it again (SQLite serialises writers)."""
 
 from __future__ import annotations
 
