@@ -123,7 +123,8 @@ def _proc_cpu(pid: int) -> float:
             fields = fh.read().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    # utime + stime, and cutime + cstime: the CPU of children that exited (PostgreSQL backends that ended)
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def _children(pid: int) -> list[int]:
@@ -418,6 +419,12 @@ def main(argv: list[str] | None = None) -> int:
             hub_result = Result("hub: POST /api/v1/reports (signed)")
             size = math.ceil(len(work.items) / args.rounds)
             for k in range(args.rounds):
+                # This machine's PostgreSQL runs with autovacuum off (its CI configuration); on a production server
+                # autovacuum analyzes the growing tables, which also re-plans the statements the servers' connections
+                # keep prepared. Do its part between rounds, untimed, for both: without it a plan made when a table
+                # was empty (a sequential scan) would be kept for the whole run (docs/PERFORMANCE.md).
+                with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+                    conn.execute("ANALYZE")
                 chunk = work.items[k * size:(k + 1) * size]
                 runs = [(bare_result, bare, BARE_PATH, None), (hub_result, hub, HUB_PATH, sign)]
                 for total, server, path, signer in runs if k % 2 == 0 else runs[::-1]:
