@@ -23,7 +23,8 @@ class ReportRevision(Base):
         UniqueConstraint("school_code", "period", "revision"),
         # one successor per link: a school's chain can never fork, whatever the race
         UniqueConstraint("school_code", "chain_seq", name="uq_report_revisions_school_chain_seq"),
-        Index("ix_report_revisions_school_period", "school_code", "period"),
+        # (school_code, period) lookups use the first unique constraint's index: no index of their own, one
+        # index less to write per report
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[str] = mapped_column(String(36), unique=True)
@@ -96,7 +97,8 @@ class SeenSignature(Base):
 
     __tablename__ = "seen_signatures"
     signature: Mapped[str] = mapped_column(String(64), primary_key=True)
-    seen_at: Mapped[utc_datetime] = mapped_column(index=True)
+    # no index: the table holds the replay window's signatures only, and its prune (every 10 min) may scan it
+    seen_at: Mapped[utc_datetime]
 
 
 class PeriodApproval(Base):

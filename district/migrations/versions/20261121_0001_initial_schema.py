@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 10:16:49.905373
+Create Date: 2026-11-21 13:22:51.110524
 """
 
 from collections.abc import Sequence
@@ -92,9 +92,6 @@ def upgrade() -> None:
         sa.Column("seen_at", district.db.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("signature", name=op.f("pk_seen_signatures")),
     )
-    with op.batch_alter_table("seen_signatures", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_seen_signatures_seen_at"), ["seen_at"], unique=False)
-
     op.create_table(
         "users",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -325,9 +322,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("school_code", "chain_seq", name="uq_report_revisions_school_chain_seq"),
         sa.UniqueConstraint("school_code", "period", "revision", name=op.f("uq_report_revisions_school_code")),
     )
-    with op.batch_alter_table("report_revisions", schema=None) as batch_op:
-        batch_op.create_index("ix_report_revisions_school_period", ["school_code", "period"], unique=False)
-
     op.create_table(
         "hazard_entries",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -440,9 +434,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_hazard_entries_revision_id"))
 
     op.drop_table("hazard_entries")
-    with op.batch_alter_table("report_revisions", schema=None) as batch_op:
-        batch_op.drop_index("ix_report_revisions_school_period")
-
     op.drop_table("report_revisions")
     with op.batch_alter_table("pdf_jobs", schema=None) as batch_op:
         batch_op.drop_index("ix_pdf_jobs_county_created")
@@ -487,9 +478,6 @@ def downgrade() -> None:
 
     op.drop_table("api_tokens")
     op.drop_table("users")
-    with op.batch_alter_table("seen_signatures", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_seen_signatures_seen_at"))
-
     op.drop_table("seen_signatures")
     op.drop_table("rubrics")
     with op.batch_alter_table("rejections", schema=None) as batch_op:
