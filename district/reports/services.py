@@ -284,7 +284,7 @@ def peek_body(body: bytes) -> tuple[Any, tuple[str, str] | None]:
     checks keep their order (:func:`parse_body` raises for a malformed body after the signature's 401)."""
     try:
         data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return _UNPARSED, None
     if isinstance(data, dict) and isinstance(data.get("period"), str) and isinstance(data.get("report_id"), str):
         return data, (data["period"], data["report_id"])
@@ -304,9 +304,13 @@ def parse_body(body: bytes, content_type: str | None, peeked: Any = _UNPARSED) -
         return peeked
     try:
         return json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, ValueError) as exc:
         raise IngestError(
             415, "malformed_json", f"请求体不是有效的 JSON：{exc}", f"the body is not valid JSON: {exc}"
+        ) from None
+    except RecursionError:  # nested deeper than any report: not the standard's JSON
+        raise IngestError(
+            415, "malformed_json", "请求体不是有效的 JSON：嵌套层次过深", "the body is not valid JSON: nested too deep"
         ) from None
 
 

@@ -112,6 +112,14 @@ def test_malformed_json_is_415_and_logged_without_body(agent: SignedClient, sess
     assert (rej.status, rej.code, rej.school_code) == (415, "malformed_json", "6105280001")
 
 
+def test_json_nested_too_deep_is_415_not_a_crash(agent: SignedClient, session: Any) -> None:
+    resp = agent.post_report(None, body=b"[" * 200_000)
+    assert resp.status_code == 415
+    assert resp.json["error"]["code"] == "malformed_json"
+    assert_nothing_stored(session)
+    assert last_rejection(session).code == "malformed_json"
+
+
 def test_wrong_content_type_is_415(agent: SignedClient, session: Any) -> None:
     resp = agent.post_report(example_report(), content_type="text/plain")
     assert resp.status_code == 415
