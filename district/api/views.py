@@ -124,7 +124,7 @@ def submit_report() -> Any:
     school = signer = None
     try:
         body = _read_body_limited()
-        peeked, about = reports.peek_body(body)
+        about = reports.claimed_report(body)
         for attempt in range(_RACE_RETRIES):
             try:
                 direct = reports.direct_connection(s)
@@ -145,7 +145,7 @@ def submit_report() -> Any:
                         school_code=school.code,
                         headers={"Retry-After": str(wait)},
                     )
-                data = reports.parse_body(body, request.headers.get("Content-Type"), peeked)
+                data = reports.parse_body(body, request.headers.get("Content-Type"))
                 receipt, created = reports.submit_report(
                     s,
                     school,

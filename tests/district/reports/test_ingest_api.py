@@ -112,6 +112,28 @@ def test_malformed_json_is_415_and_logged_without_body(agent: SignedClient, sess
     assert (rej.status, rej.code, rej.school_code) == (415, "malformed_json", "6105280001")
 
 
+def test_the_raw_hint_of_period_and_report_id_is_only_a_hint(agent: SignedClient, session: Any) -> None:
+    """The authentication reads the report's context for the (period, report_id) the raw body seems to state; a
+    body whose parsed report says otherwise (here a duplicate key: the last one counts) is checked against its
+    own context, read again."""
+    from district.reports.services import claimed_report
+
+    report = example_report()
+    raw = json.dumps(report, ensure_ascii=False)
+    assert claimed_report(raw.encode()) == (report["period"], report["report_id"])
+    assert claimed_report(b'{"period" :  "2026-09", "report_id":"ABC-1"}') == ("2026-09", "ABC-1")
+    assert claimed_report(b'{"hazards": [{"description": "\\"period\\": \\"2020-01\\""}]}') is None
+    first = agent.post_report(example_report(period="2026-08"))
+    assert first.status_code == 201
+    # the same report_id's first revision exists for 2026-08: a body that starts by claiming 2026-08 and that
+    # report_id, and then says 2026-09 with a new report_id, is a new report of 2026-09
+    body = ('{"period": "2026-08", "report_id": "' + first.json["report_id"] + '", ' + raw[1:]).encode("utf-8")
+    resp = agent.post_report(None, body=body)
+    assert resp.status_code == 201, resp.json
+    assert (resp.json["period"], resp.json["report_id"], resp.json["revision"]) == (
+        report["period"], report["report_id"], 1)
+
+
 def test_json_nested_too_deep_is_415_not_a_crash(agent: SignedClient, session: Any) -> None:
     resp = agent.post_report(None, body=b"[" * 200_000)
     assert resp.status_code == 415
