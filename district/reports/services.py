@@ -476,7 +476,7 @@ def submit_report(
         "details": {"report_id": report_id, "period": period, "revision": revision_no, "content_sha256": digest},
     }
     store = _store_postgresql if session.get_bind().dialect.name == "postgresql" else _store_generic
-    store(session, school.county_code, revision, ctx.head_revisions is not None, hazards, audit, signature)
+    store(session, _Writes(school.county_code, revision, ctx.head_revisions is not None, hazards, audit, signature))
     receipt = Receipt(
         report_id=report_id,
         school_code=school.code,
@@ -619,39 +619,43 @@ def _context(session: Session, school: School, period: str, report_id: str) -> _
     return _Context(period, report_id.lower(), *session.connection().execute(_CONTEXT, params).one())
 
 
-def _store_generic(
-    session: Session,
-    county_code: str,
-    revision: dict[str, Any],
-    head_exists: bool,
-    hazards: list[dict[str, Any]],
-    audit: dict[str, Any],
-    signature: str | None,
-) -> None:
+@dataclass
+class _Writes:
+    """What a new revision writes: the revision row, its head (new or moved on), hazards, audit, signature."""
+
+    county_code: str
+    revision: dict[str, Any]
+    head_exists: bool
+    hazards: list[dict[str, Any]]
+    audit: dict[str, Any]
+    signature: str | None
+
+
+def _store_generic(session: Session, w: _Writes) -> None:
     """The writes of a new revision as separate statements (SQLite: no round trips to save)."""
     from district.audit.models import AuditEntry
 
-    rev_id = session.execute(insert(ReportRevision).values(**revision).returning(ReportRevision.id)).scalar_one()
-    school_code, period = revision["school_code"], revision["period"]
-    if head_exists:
+    rev_id = session.execute(insert(ReportRevision).values(**w.revision).returning(ReportRevision.id)).scalar_one()
+    school_code, period = w.revision["school_code"], w.revision["period"]
+    if w.head_exists:
         session.execute(
             update(ReportHead)
             .where(ReportHead.school_code == school_code, ReportHead.period == period)
-            .values(revision_id=rev_id, revisions=revision["revision"])
+            .values(revision_id=rev_id, revisions=w.revision["revision"])
         )
     else:
         session.execute(
             insert(ReportHead).values(
                 school_code=school_code,
                 period=period,
-                county_code=county_code,
+                county_code=w.county_code,
                 revision_id=rev_id,
-                revisions=revision["revision"],
-                first_received_at=revision["received_at"],
-                on_time=revision["on_time"],
+                revisions=w.revision["revision"],
+                first_received_at=w.revision["received_at"],
+                on_time=w.revision["on_time"],
             )
         )
-    if hazards:
+    if w.hazards:
         session.execute(
             insert(HazardEntry),
             [
@@ -664,12 +668,12 @@ def _store_generic(
                     "deadline": dt.date.fromisoformat(h["deadline"]),
                     "rectified_on": dt.date.fromisoformat(h["rectified_on"]) if h["rectified_on"] else None,
                 }
-                for h in hazards
+                for h in w.hazards
             ],
         )
-    session.execute(insert(AuditEntry).values(**audit))
-    if signature is not None:
-        session.execute(insert(SeenSignature).values(signature=signature, seen_at=revision["received_at"]))
+    session.execute(insert(AuditEntry).values(**w.audit))
+    if w.signature is not None:
+        session.execute(insert(SeenSignature).values(signature=w.signature, seen_at=w.revision["received_at"]))
     _expire_stale_heads(session)
 
 
@@ -706,30 +710,22 @@ SELECT id FROM rev
 )
 
 
-def _store_postgresql(
-    session: Session,
-    county_code: str,
-    revision: dict[str, Any],
-    head_exists: bool,
-    hazards: list[dict[str, Any]],
-    audit: dict[str, Any],
-    signature: str | None,
-) -> None:
+def _store_postgresql(session: Session, w: _Writes) -> None:
     """The same writes as :func:`_store_generic` in one statement (data-modifying CTEs): one round trip.
 
     Timestamps are bound as naive UTC, as ``UTCDateTime`` stores them; a revision, head, hazard or audit row
     written here reads back exactly as one written by the generic path (tests/district/reports)."""
-    received = revision["received_at"].astimezone(dt.UTC).replace(tzinfo=None)
+    received = w.revision["received_at"].astimezone(dt.UTC).replace(tzinfo=None)
     params = {
-        **revision,
+        **w.revision,
         "received_at": received,
-        "warnings": json.dumps(revision["warnings"]),  # as the JSON type stores it
-        "county_code": county_code,
-        "hazards": json.dumps(hazards, ensure_ascii=False),
-        "actor": audit["actor"],
-        "action": audit["action"],
-        "details": json.dumps(audit["details"]),
-        "signature": signature,
+        "warnings": json.dumps(w.revision["warnings"]),  # as the JSON type stores it
+        "county_code": w.county_code,
+        "hazards": json.dumps(w.hazards, ensure_ascii=False),
+        "actor": w.audit["actor"],
+        "action": w.audit["action"],
+        "details": json.dumps(w.audit["details"]),
+        "signature": w.signature,
     }
     fetch_one(session, _STORE_POSTGRESQL, params)
     _expire_stale_heads(session)

@@ -207,7 +207,7 @@ def test_the_one_statement_writes_what_the_separate_statements_write(hub: Any) -
         audit = {"at": now, "actor": f"school:{school}", "action": "report.accepted", "county_code": "610528",
                  "school_code": school, "details": {"report_id": revision["report_id"], "revision": 1}}
         with Session(engine) as s:
-            store(s, "610528", revision, False, hazards, audit, f"{school}-sig".ljust(64, "0"))
+            store(s, services._Writes("610528", revision, False, hazards, audit, f"{school}-sig".ljust(64, "0")))
             s.commit()
         with Session(engine) as s:
             rev = s.scalars(select(ReportRevision).where(ReportRevision.school_code == school)).one()
