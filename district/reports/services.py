@@ -312,22 +312,19 @@ def parse_body(body: bytes, content_type: str | None) -> Any:
         ) from None
 
 
-def period_locked(session: Session, county_code: str, period: str) -> bool:
-    last = session.scalars(
+def _latest_approval_act(county: Any, period: Any) -> Any:
+    """The period's latest approval act ("lock" or "unlock"): its lock state, for ``period_locked`` and for
+    the submission's one read (:func:`_context_statement`)."""
+    return (
         select(PeriodApproval.action)
-        .where(PeriodApproval.county_code == county_code, PeriodApproval.period == period)
+        .where(PeriodApproval.county_code == county, PeriodApproval.period == period)
         .order_by(PeriodApproval.id.desc())
         .limit(1)
-    ).first()
-    return last == "lock"
+    )
 
 
-def effective_report(session: Session, school_code: str, period: str) -> ReportRevision | None:
-    return session.scalars(
-        select(ReportRevision)
-        .join(ReportHead, ReportHead.revision_id == ReportRevision.id)
-        .where(ReportHead.school_code == school_code, ReportHead.period == period)
-    ).first()
+def period_locked(session: Session, county_code: str, period: str) -> bool:
+    return session.scalars(_latest_approval_act(county_code, period)).first() == "lock"
 
 
 def receipt_for(session: Session, rev: ReportRevision) -> Receipt:
@@ -369,9 +366,9 @@ def submit_report(
     Revisions of one school are serialised by the unique constraints, not by a lock: a report that lost a
     race with another revision of its school (the same chain position, revision number or report_id) fails
     at its write with an IntegrityError, nothing of it is kept, and the HTTP edge runs it again against the
-    committed state. A report costs the hub three round trips: the authentication with everything below
-    reads (:func:`_context`), the writes in one statement on PostgreSQL (:func:`_store_postgresql`), the
-    commit (docs/PERFORMANCE.md).
+    committed state. On PostgreSQL a report costs the hub two statements: the authentication, which also
+    reads everything below (:class:`_Context`), and the writes (:func:`_store_postgresql`), in autocommit on
+    the worker's own connection when the HTTP edge gives one (:func:`direct_connection`; docs/PERFORMANCE.md).
     """
     now = now or utcnow()
     if isinstance(data, dict) and isinstance(data.get("school_code"), str) and data["school_code"] != school.code:
@@ -491,12 +488,6 @@ def submit_report(
     return receipt, True
 
 
-def effective_content(session: Session, school_code: str, period: str) -> str | None:
-    """The canonical JSON of the effective revision of a school-period, or None."""
-    stmt = _EFFECTIVE_CONTENT.where(ReportHead.period == period)
-    return session.execute(stmt, {"school": school_code}).scalar()
-
-
 _EFFECTIVE_CONTENT = (
     select(ReportRevision.content)
     .join(ReportHead, ReportHead.revision_id == ReportRevision.id)
@@ -521,18 +512,12 @@ class _Context:
 
 
 def _context_statement() -> Any:
-    rr, rh, pa = ReportRevision, ReportHead, PeriodApproval
+    rr, rh = ReportRevision, ReportHead
     school, period = bindparam("school"), bindparam("period")
     existing = select(rr.school_code, rr.content_sha256).where(rr.report_id == bindparam("report_id"))
     head = select(rh.revisions, rh.on_time).where(rh.school_code == school, rh.period == period)
     link = select(rr.chain_seq, rr.chain_hash).where(rr.school_code == school).order_by(rr.chain_seq.desc()).limit(1)
-    lock = (
-        select(pa.action)
-        .where(pa.county_code == select(School.county_code).where(School.code == school).scalar_subquery(),
-               pa.period == period)
-        .order_by(pa.id.desc())
-        .limit(1)
-    )
+    lock = _latest_approval_act(select(School.county_code).where(School.code == school).scalar_subquery(), period)
     return select(
         existing.with_only_columns(rr.school_code).scalar_subquery(),
         existing.with_only_columns(rr.content_sha256).scalar_subquery(),
@@ -563,8 +548,9 @@ _direct: dict[str, tuple[int, Any]] = {}
 
 
 def direct_connection(session: Session) -> Any | None:
-    """This process's own autocommit psycopg connection for the ingestion path, or None (not PostgreSQL, or the
-    session is already in a transaction, as when it is joined to a test's outer transaction).
+    """This process's own autocommit psycopg connection for the ingestion path, or None: not PostgreSQL, or the
+    session bound to a connection or already in a transaction (as when it is joined to a test's outer
+    transaction), where the session's own transaction is used.
 
     A submission reads its signer and context in one statement and writes in one statement (atomic by itself);
     the unique constraints make the pair safe without a transaction around them (``submit_report``). Running
@@ -589,8 +575,9 @@ def direct_connection(session: Session) -> Any | None:
 
 def fetch_one(session: Session, stmt: Any, params: dict[str, Any]) -> Any:
     """The first row of a prebuilt Core statement of plain columns. On PostgreSQL the statement, compiled once,
-    runs on the session's own psycopg connection (same transaction), prepared: the hot path of ingestion skips
-    SQLAlchemy's per-execution work (docs/PERFORMANCE.md). Elsewhere it is an ordinary execution."""
+    runs prepared on psycopg: on the direct connection when the session carries one (``session.info[DIRECT]``),
+    else on the session's own connection, in its transaction. The hot path of ingestion so skips SQLAlchemy's
+    per-execution work (docs/PERFORMANCE.md). Elsewhere it is an ordinary execution."""
     direct = session.info.get(DIRECT)
     if direct is None:
         conn = session.connection()
@@ -616,7 +603,7 @@ def fetch_one(session: Session, stmt: Any, params: dict[str, Any]) -> Any:
 
 def _context(session: Session, school: School, period: str, report_id: str) -> _Context:
     params = {"school": school.code, **_context_params(period, report_id)}
-    return _Context(period, report_id.lower(), *session.connection().execute(_CONTEXT, params).one())
+    return _Context(period, report_id.lower(), *fetch_one(session, _CONTEXT, params))
 
 
 @dataclass
