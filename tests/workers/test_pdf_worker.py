@@ -13,15 +13,12 @@ import hashlib
 import io
 import json
 import os
-import shutil
 import signal
 import subprocess
-import time
 import urllib.error
 import urllib.request
 import uuid
 import zipfile
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +26,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.livehub import ROOT, LiveHub
+from tests.workers.conftest import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 
@@ -43,33 +41,6 @@ SCHOOLS = [
      "boarding": "true"},
 ]  # fmt: skip
 EXAMPLE = ROOT / "tests" / "data" / "example-report.json"
-
-
-def _wait(what: str, check: Callable[[], Any], timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
-@pytest.fixture()
-def redis_db() -> Iterator[Any]:
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip("no Redis at 127.0.0.1:6379")
-    if shutil.which("celery") is None:
-        pytest.skip("no celery command")
-    client.flushdb()
-    yield client
-    client.flushdb()
-    client.close()
 
 
 def report(code: str, period: str) -> dict[str, Any]:
@@ -110,7 +81,7 @@ class PdfWorker:
                  "--without-gossip", "--without-mingle", "-n", f"pdf-test-{uuid.uuid4().hex[:6]}@%h"],
                 cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
-        _wait("the pdf worker to be ready", lambda: "ready." in self.log.read_text(errors="replace"), 90)
+        wait_for("the pdf worker to be ready", lambda: "ready." in self.log.read_text(errors="replace"), 90)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -157,7 +128,7 @@ def test_a_county_batch_is_made_by_the_pdf_worker(tmp_path: Path, redis_db: Any)
             assert state != "failed", error
             return state == "done"
 
-        _wait("the job to be done", finished, 300)
+        wait_for("the job to be done", finished, 300)
         engine.dispose()
         status, view, _raw = call(hub, "GET", path, token)
         assert status == 200, view

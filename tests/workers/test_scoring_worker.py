@@ -13,14 +13,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ from sqlalchemy.orm import Session
 from district.scratch_db import throwaway_postgres
 from houqin_standard import signed_headers
 from tests.school_agent.hubproc import Hub, example_report, free_port
+from tests.workers.conftest import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 
@@ -55,33 +55,6 @@ ctx = Context()
 for args in sys.argv[1:]:
     main(args.split("\\t"), standalone_mode=False, obj=ctx)
 """
-
-
-def _wait(what: str, check: Callable[[], Any], timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
-@pytest.fixture()
-def redis_db() -> Iterator[Any]:
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip("no Redis at 127.0.0.1:6379")
-    if shutil.which("celery") is None:
-        pytest.skip("no celery command")
-    client.flushdb()
-    yield client
-    client.flushdb()
-    client.close()
 
 
 @pytest.fixture()
@@ -124,7 +97,7 @@ class Worker:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        _wait("the worker to be ready", lambda: "ready." in self.log.read_text(errors="replace"), 60)
+        wait_for("the worker to be ready", lambda: "ready." in self.log.read_text(errors="replace"), 60)
 
     def kill(self) -> None:
         """SIGKILL the worker and its pool children at once: no cleanup, no ack, no requeue."""
@@ -224,7 +197,7 @@ def test_worker_keeps_the_ranking_current_and_survives_a_kill(tmp_path: Path, re
             for code in SCHOOLS:
                 assert _post(hub, code, secrets[code], example_report(period, code)) == 201
         target = _max_revision(engine)
-        first = _wait("the first ranking", lambda: [s for s in _snapshots(engine) if s[1] == target], 60)[-1]
+        first = wait_for("the first ranking", lambda: [s for s in _snapshots(engine) if s[1] == target], 60)[-1]
         assert first[2] == "debounced"
         assert len(_snapshots(engine)) == 1  # six reports within the debounce interval: one recompute
         results = _results(engine, first[0])
@@ -238,7 +211,7 @@ def test_worker_keeps_the_ranking_current_and_survives_a_kill(tmp_path: Path, re
         assert _post(hub, "6105280002", secrets["6105280002"], corrected) == 201
         key = f"houqin:rank:pending:{COUNTY}"
         assert redis_db.exists(key)
-        _wait("the recompute to start", lambda: not redis_db.exists(key), 30)  # the task clears it first
+        wait_for("the recompute to start", lambda: not redis_db.exists(key), 30)  # the task clears it first
         time.sleep(1)
         worker.kill()
         time.sleep(SLOW)
@@ -247,7 +220,7 @@ def test_worker_keeps_the_ranking_current_and_survives_a_kill(tmp_path: Path, re
         # 3. a new worker gets the unacknowledged task back and the ranking is right
         worker.start()
         target = _max_revision(engine)
-        latest = _wait(
+        latest = wait_for(
             "the recomputed ranking",
             lambda: [s for s in _snapshots(engine) if s[1] == target],
             VISIBILITY + 10 + 3 * SLOW + 30,
