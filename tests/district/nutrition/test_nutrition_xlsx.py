@@ -15,37 +15,11 @@ from openpyxl.worksheet.worksheet import Worksheet
 from district.nutrition.engine import FundSchool, build_fund_report
 from district.nutrition.xlsx import fund_report_xlsx
 
+# display labels written out (not read from the module under test), shared with the API and CLI read-backs
+from tests.district.nutrition.fund_checks import ANOMALY_ZH, MODE_ZH, SUMS, TYPE_ZH
+
 MONEY = '"¥"#,##0.00'
 RATIO = "0.00%"
-# Display labels written out here so that the test does not read them from the module under test.
-TYPE_ZH = {"primary": "小学", "junior": "初中", "teaching_point": "教学点"}
-MODE_ZH = {"canteen": "学校食堂供餐", "enterprise": "企业(单位)供餐"}
-ANOMALY_ZH = {
-    "BALANCE_MISMATCH": "账目不平",
-    "MISUSE": "挪用补助资金",
-    "CARRY_OVER_MISMATCH": "结转不符",
-    "MEALS_EXCEED_ENTITLEMENT": "供餐人次超标",
-    "SPEND_EXCEEDS_MEALS": "支出超过供餐应支",
-    "UNDERSPEND": "餐标不足",
-    "HIGH_BALANCE": "资金沉淀",
-    "NONSTANDARD_RATE": "补助标准不符",
-    "ACCOMPANY_GAP": "陪餐不足",
-    "SAMPLE_GAP": "留样不足",
-}
-SUMS = [
-    ("months_participating", "count"),
-    ("meal_days", "count"),
-    ("meals_served", "count"),
-    ("expected_funds", "money"),
-    ("funds_received", "money"),
-    ("food_spend", "money"),
-    ("other_spend", "money"),
-    ("opening_balance", "money"),
-    ("closing_balance", "money"),
-    ("utilisation", "ratio"),
-    ("per_meal_spend", "money"),
-    ("anomaly_count", "count"),
-]
 
 
 def sums(d: dict[str, Any]) -> list[tuple[Any, str]]:
