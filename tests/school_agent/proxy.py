@@ -42,12 +42,12 @@ def _read_all(sock: socket.socket) -> bytes:
         chunks.append(chunk)
 
 
-class DropProxy:
-    def __init__(self, upstream_port: int, drop: int = 1) -> None:
+class RelayProxy:
+    """A listening socket on 127.0.0.1 in front of the hub, one client at a time on a thread; subclasses say in
+    ``_handle`` what happens to each request (tests/school_agent/receipt_proxy.py is the other one)."""
+
+    def __init__(self, upstream_port: int) -> None:
         self.upstream_port = upstream_port
-        self.drop = drop
-        self.dropped = 0
-        self.relayed = 0
         self._lock = threading.Lock()
         self._server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -78,6 +78,22 @@ class DropProxy:
                     pass
 
     def _handle(self, client: socket.socket) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._server.close()
+
+
+class DropProxy(RelayProxy):
+    def __init__(self, upstream_port: int, drop: int = 1) -> None:
+        self.drop = drop
+        self.dropped = 0
+        self.relayed = 0
+        super().__init__(upstream_port)
+
+    def _handle(self, client: socket.socket) -> None:
         client.settimeout(30)
         request = _read_request(client)
         with socket.create_connection(("127.0.0.1", self.upstream_port), timeout=30) as up:
@@ -95,8 +111,3 @@ class DropProxy:
             client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             return
         client.sendall(response)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self._server.close()

@@ -9,10 +9,9 @@ relays untouched. ``rewritten`` counts the answers it changed, ``requests`` list
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Callable
 
-from tests.school_agent.proxy import _read_all, _read_request
+from tests.school_agent.proxy import RelayProxy, _read_all, _read_request
 
 Rewrite = Callable[[str, str, int, bytes], bytes | None]
 
@@ -23,43 +22,15 @@ def _split_response(raw: bytes) -> tuple[bytes, list[bytes], bytes]:
     return status_line, headers, body
 
 
-class RewriteProxy:
+class RewriteProxy(RelayProxy):
     def __init__(self, upstream_port: int, rewrite: Rewrite | None = None) -> None:
-        self.upstream_port = upstream_port
         self.rewrite = rewrite
         self.rewritten = 0
         self.requests: list[tuple[str, str]] = []
-        self._lock = threading.Lock()
-        self._server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._server.bind(("127.0.0.1", 0))
-        self._server.listen(16)
-        self._server.settimeout(0.2)
-        self.port = int(self._server.getsockname()[1])
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        super().__init__(upstream_port)
 
     def posts(self) -> int:
         return sum(1 for method, _path in self.requests if method == "POST")
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                client, _ = self._server.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with client:
-                try:
-                    self._handle(client)
-                except OSError:
-                    pass
 
     def _handle(self, client: socket.socket) -> None:
         client.settimeout(30)
@@ -83,8 +54,3 @@ class RewriteProxy:
                 head = b"\r\n".join([status_line, *kept, b"Content-Length: %d" % len(new)])
                 response = head + b"\r\n\r\n" + new
         client.sendall(response)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self._server.close()
