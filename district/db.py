@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
+import orjson
 from sqlalchemy import JSON, DateTime, MetaData, Numeric, String, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, scoped_session, sessionmaker
@@ -83,8 +85,17 @@ def _demo_clock_file() -> str | None:
         return None
 
 
+def json_text(value: Any) -> str:
+    """JSON columns (ranking snapshots, audit details) written with orjson: several times faster than ``json``
+    for a county's ranking. Values orjson refuses (an integer beyond 64 bits) fall back to ``json``."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode("utf-8")
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False)
+
+
 def make_engine(url: str) -> Engine:
-    kwargs: dict[str, Any] = {"future": True}
+    kwargs: dict[str, Any] = {"future": True, "json_serializer": json_text, "json_deserializer": orjson.loads}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
     else:

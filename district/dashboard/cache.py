@@ -64,7 +64,7 @@ _rankings = LRU(32)
 _anomalies = LRU(64)
 _hazards = LRU(32)
 _fragments = LRU(16)
-_school_views = LRU(4)  # per snapshot: every school's view as compact JSON text (~12 MB for 1,000 schools)
+_school_views = LRU(256)  # (snapshot, school) → that school's explained view as JSON text (~12 KB each)
 
 _LARGE_COLUMNS = (RankingSnapshot.results, RankingSnapshot.inputs, RankingSnapshot.type_ranking)
 
@@ -130,22 +130,14 @@ def county_ranking(
 
 def school_score(session: Session, school_code: str, county_code: str, period_from: str, period_to: str) -> Any:
     """``scoring.services.school_score``: one school's view of the current snapshot (``NotRanked`` when the
-    school has no expected month in W). The snapshot's rows are decoded once; each school's view is then kept
-    as JSON text and read back alone, so opening one explanation does not decode every school's rows."""
+    school has no expected month in W), its indicator rows explained from the snapshot's pinned inputs once
+    per process and kept as JSON text (each caller gets its own copy)."""
     snapshot = current_snapshot(session, county_code, period_from, period_to)
-
-    def every_school() -> tuple[dict[str, str], dict[str, Any]]:
-        rows = snapshot.results
-        if not rows:
-            return {}, {}
-        first = rows[0]["school_code"]
-        extras = {k: v for k, v in scoring.school_view(snapshot, first).items() if k not in rows[0]}
-        return {r["school_code"]: json.dumps(r, ensure_ascii=False) for r in rows}, extras
-
-    texts, extras = _school_views.get_or_make(_snapshot_key(snapshot), every_school)
-    if school_code not in texts:
-        raise scoring.NotRanked(school_code)
-    return {**json.loads(texts[school_code]), **extras}
+    text = _school_views.get_or_make(
+        (*_snapshot_key(snapshot), school_code),
+        lambda: json.dumps(scoring.school_view(session, snapshot, school_code), ensure_ascii=False),
+    )
+    return json.loads(text)
 
 
 def county_campaign_progress(session: Session, county: County, year: int) -> dict[str, Any] | None:

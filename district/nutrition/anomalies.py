@@ -25,7 +25,7 @@ Anomalies of one month come in the order of ``ANOMALY_CODES`` (the order of the 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
@@ -41,6 +41,7 @@ __all__ = [
     "AnomalyName",
     "format_amount",
     "month_anomalies",
+    "month_anomaly_codes",
     "parse_amount",
 ]
 
@@ -116,6 +117,8 @@ class Anomaly:
 def parse_amount(value: object) -> Decimal:
     """A money string of the report (``houqin_standard.parse_money``: exactly 2 decimals) or a ``Decimal``
     (a configured figure such as the county's standard rate) as an exact ``Decimal``. Floats are refused."""
+    if type(value) is str:
+        return _parse_money(value)
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError(f"not a finite amount: {value!r}")
@@ -152,6 +155,141 @@ def _differs(a: Decimal, b: Decimal) -> bool:
     return abs(a - b) > TOLERANCE
 
 
+class _Fund:
+    """The figures of one participating month, parsed and checked once; the values the rules compare them with
+    are the functions below, each written once for the rule and its message."""
+
+    __slots__ = (
+        "accompany_days",
+        "closing",
+        "eligible",
+        "food",
+        "meal_days",
+        "meals",
+        "opening",
+        "other",
+        "period",
+        "rate",
+        "received",
+        "sample_days",
+        "school_code",
+    )  # fmt: skip
+
+    def __init__(self, report: Mapping[str, Any], counts: bool = True) -> None:
+        nutrition = report["nutrition"]
+        self.school_code: str = report["school_code"]
+        self.period: str = report["period"]
+        self.rate = parse_amount(nutrition["subsidy_rate"])
+        self.opening = parse_amount(nutrition["opening_balance"])
+        self.received = parse_amount(nutrition["funds_received"])
+        self.food = parse_amount(nutrition["food_spend"])
+        self.other = parse_amount(nutrition["other_spend"])
+        self.closing = parse_amount(nutrition["closing_balance"])
+        if counts:  # the rules on meals and days (``_COUNT_RULES``) read these
+            self.eligible = _count(nutrition["eligible_students"], "eligible_students")
+            self.meal_days = _count(nutrition["meal_days"], "meal_days")
+            self.meals = _count(nutrition["meals_served"], "meals_served")
+            self.accompany_days = _count(nutrition["accompany_meal_days"], "accompany_meal_days")
+            self.sample_days = _count(report["food_safety"]["sample_retention_days"], "sample_retention_days")
+
+
+#: The rules that read the month's counts (meals, days, students); the others read only its money.
+_COUNT_RULES = frozenset(
+    {"MEALS_EXCEED_ENTITLEMENT", "SPEND_EXCEEDS_MEALS", "UNDERSPEND", "ACCOMPANY_GAP", "SAMPLE_GAP"}
+)
+
+
+def _expected_closing(f: _Fund) -> Decimal:
+    return f.opening + f.received - f.food - f.other
+
+
+def _entitled(f: _Fund) -> int:
+    return f.eligible * f.meal_days
+
+
+def _allowed(f: _Fund) -> Decimal:
+    return f.meals * f.rate
+
+
+def _minimum(f: _Fund) -> Decimal:
+    return _UNDERSPEND_SHARE * f.meals * f.rate
+
+
+def _limit(f: _Fund) -> Decimal:
+    return _HIGH_BALANCE_SHARE * (f.opening + f.received)
+
+
+def _fired(
+    f: _Fund, previous_closing: Decimal | None, standard_rate: Decimal, only: Collection[str] | None = None
+) -> list[str]:
+    """The codes whose condition holds, in ``ANOMALY_CODES`` order: every rule's condition, written once.
+    ``only``: check just these codes (scoring's C4 asks for three; the figures the others need are not even
+    parsed)."""
+    out: list[str] = []
+    every = only is None
+    # 账目不平 opening + received − food − other ≠ closing
+    if (every or "BALANCE_MISMATCH" in only) and _differs(_expected_closing(f), f.closing):
+        out.append("BALANCE_MISMATCH")
+    # 挪用补助资金 other_spend > 0
+    if (every or "MISUSE" in only) and f.other > 0:
+        out.append("MISUSE")
+    # 结转不符 opening ≠ closing of the most recent earlier participating report
+    if (
+        (every or "CARRY_OVER_MISMATCH" in only)
+        and previous_closing is not None
+        and _differs(f.opening, previous_closing)
+    ):
+        out.append("CARRY_OVER_MISMATCH")
+    # 供餐人次超标 meals_served > eligible_students × meal_days
+    if (every or "MEALS_EXCEED_ENTITLEMENT" in only) and f.meals > _entitled(f):
+        out.append("MEALS_EXCEED_ENTITLEMENT")
+    # 支出超过供餐应支 food_spend > meals_served × subsidy_rate
+    if (every or "SPEND_EXCEEDS_MEALS" in only) and f.food > _allowed(f):
+        out.append("SPEND_EXCEEDS_MEALS")
+    # 餐标不足 food_spend < 0.9 × meals_served × subsidy_rate
+    if (every or "UNDERSPEND" in only) and f.food < _minimum(f):
+        out.append("UNDERSPEND")
+    # 资金沉淀 closing_balance > 0.10 × (opening_balance + funds_received)
+    if (every or "HIGH_BALANCE" in only) and f.closing > _limit(f):
+        out.append("HIGH_BALANCE")
+    # 补助标准不符 subsidy_rate ≠ the county's standard
+    if (every or "NONSTANDARD_RATE" in only) and _differs(f.rate, standard_rate):
+        out.append("NONSTANDARD_RATE")
+    # 陪餐不足 accompany_meal_days < meal_days
+    if (every or "ACCOMPANY_GAP" in only) and f.accompany_days < f.meal_days:
+        out.append("ACCOMPANY_GAP")
+    # 留样不足 food_safety.sample_retention_days < meal_days
+    if (every or "SAMPLE_GAP" in only) and f.sample_days < f.meal_days:
+        out.append("SAMPLE_GAP")
+    return out
+
+
+def _previous_closing(
+    report: Mapping[str, Any], previous_participating: Mapping[str, Any] | None
+) -> tuple[str, Decimal] | None:
+    if previous_participating is None:
+        return None
+    prev_period = _check_previous(report, previous_participating)
+    return prev_period, parse_amount(previous_participating["nutrition"]["closing_balance"])
+
+
+def month_anomaly_codes(
+    report: Mapping[str, Any],
+    previous_participating: Mapping[str, Any] | None,
+    *,
+    standard_rate: Decimal = Decimal("5.00"),
+    only: Collection[str] | None = None,
+) -> list[str]:
+    """The codes of ``month_anomalies`` (same arguments, same checks, same order) without their messages:
+    what scoring indicator C4 reads, for every participating month of every school of a county. ``only``:
+    just these codes are checked (the others are not listed even when they would fire)."""
+    if not report["nutrition"].get("participating"):
+        return []
+    previous = _previous_closing(report, previous_participating)
+    fund = _Fund(report, counts=only is None or not _COUNT_RULES.isdisjoint(only))
+    return _fired(fund, None if previous is None else previous[1], parse_amount(standard_rate), only)
+
+
 def month_anomalies(
     report: Mapping[str, Any],
     previous_participating: Mapping[str, Any] | None,
@@ -171,24 +309,14 @@ def month_anomalies(
 
     ``standard_rate`` is the county's configured subsidy standard (元/生/天) for ``NONSTANDARD_RATE``.
     """
-    nutrition = report["nutrition"]
-    if not nutrition.get("participating"):
+    if not report["nutrition"].get("participating"):
         return []
-    school_code: str = report["school_code"]
-    period: str = report["period"]
     standard_rate = parse_amount(standard_rate)
-
-    eligible = _count(nutrition["eligible_students"], "eligible_students")
-    meal_days = _count(nutrition["meal_days"], "meal_days")
-    meals = _count(nutrition["meals_served"], "meals_served")
-    accompany_days = _count(nutrition["accompany_meal_days"], "accompany_meal_days")
-    sample_days = _count(report["food_safety"]["sample_retention_days"], "sample_retention_days")
-    rate = parse_amount(nutrition["subsidy_rate"])
-    opening = parse_amount(nutrition["opening_balance"])
-    received = parse_amount(nutrition["funds_received"])
-    food = parse_amount(nutrition["food_spend"])
-    other = parse_amount(nutrition["other_spend"])
-    closing = parse_amount(nutrition["closing_balance"])
+    f = _Fund(report)
+    previous = _previous_closing(report, previous_participating)
+    codes = _fired(f, None if previous is None else previous[1], standard_rate)
+    if not codes:
+        return []
 
     # Each figure appears in the Chinese message, the English one and ``figures``: format each Decimal object
     # once. Keyed by identity (equal Decimals may print differently, 0.00 and -0.00), with the object kept in
@@ -202,63 +330,59 @@ def month_anomalies(
         return hit[1]
 
     found: list[Anomaly] = []
-
-    def add(code: str, zh: str, en: str, figures: dict[str, str]) -> None:
+    for code in codes:
+        zh, en, figures = _describe(code, f, m, previous, standard_rate)
         name = ANOMALY_CODES[code]
-        found.append(Anomaly(school_code, period, code, f"{name.zh}：{zh}", f"{name.en}: {en}", figures))
+        found.append(Anomaly(f.school_code, f.period, code, f"{name.zh}：{zh}", f"{name.en}: {en}", figures))
+    return found
 
-    # 账目不平 opening + received − food − other ≠ closing
-    expected_closing = opening + received - food - other
-    if _differs(expected_closing, closing):
+
+def _describe(
+    code: str,
+    f: _Fund,
+    m: Callable[[Decimal], str],
+    previous: tuple[str, Decimal] | None,
+    standard_rate: Decimal,
+) -> tuple[str, str, dict[str, str]]:
+    """The Chinese and English message and the figures of one anomaly that ``_fired`` found."""
+    opening, received, food, other, closing, rate = f.opening, f.received, f.food, f.other, f.closing, f.rate
+    meals, eligible, meal_days = f.meals, f.eligible, f.meal_days
+    if code == "BALANCE_MISMATCH":
+        expected_closing = _expected_closing(f)
         equation = (
             f"{m(opening)} + {m(received)} − {m(food)} − {m(other)} = {m(expected_closing)} ≠ {m(closing)}"
         )
-        add(
-            "BALANCE_MISMATCH",
-            equation,
-            equation,
-            {
-                "opening_balance": m(opening),
-                "funds_received": m(received),
-                "food_spend": m(food),
-                "other_spend": m(other),
-                "closing_balance": m(closing),
-                "expected_closing": m(expected_closing),
-                "difference": m(closing - expected_closing),
-            },
-        )
-
-    # 挪用补助资金 other_spend > 0
-    if other > 0:
-        add(
-            "MISUSE",
+        return equation, equation, {
+            "opening_balance": m(opening),
+            "funds_received": m(received),
+            "food_spend": m(food),
+            "other_spend": m(other),
+            "closing_balance": m(closing),
+            "expected_closing": m(expected_closing),
+            "difference": m(closing - expected_closing),
+        }
+    if code == "MISUSE":
+        return (
             f"补助资金用于食材以外的支出 {m(other)} 元 > 0.00",
             f"non-food spending from the subsidy {m(other)} yuan > 0.00",
             {"other_spend": m(other)},
         )
-
-    # 结转不符 opening ≠ closing of the most recent earlier participating report
-    if previous_participating is not None:
-        prev_period = _check_previous(report, previous_participating)
-        prev_closing = parse_amount(previous_participating["nutrition"]["closing_balance"])
-        if _differs(opening, prev_closing):
-            add(
-                "CARRY_OVER_MISMATCH",
-                f"上月结余 {m(opening)} ≠ {prev_period} 本月结余 {m(prev_closing)}",
-                f"opening balance {m(opening)} ≠ closing balance {m(prev_closing)} of {prev_period}",
-                {
-                    "opening_balance": m(opening),
-                    "previous_period": prev_period,
-                    "previous_closing_balance": m(prev_closing),
-                    "difference": m(opening - prev_closing),
-                },
-            )
-
-    # 供餐人次超标 meals_served > eligible_students × meal_days
-    entitled = eligible * meal_days
-    if meals > entitled:
-        add(
-            "MEALS_EXCEED_ENTITLEMENT",
+    if code == "CARRY_OVER_MISMATCH":
+        assert previous is not None
+        prev_period, prev_closing = previous
+        return (
+            f"上月结余 {m(opening)} ≠ {prev_period} 本月结余 {m(prev_closing)}",
+            f"opening balance {m(opening)} ≠ closing balance {m(prev_closing)} of {prev_period}",
+            {
+                "opening_balance": m(opening),
+                "previous_period": prev_period,
+                "previous_closing_balance": m(prev_closing),
+                "difference": m(opening - prev_closing),
+            },
+        )
+    if code == "MEALS_EXCEED_ENTITLEMENT":
+        entitled = _entitled(f)
+        return (
             f"实际供餐 {meals} 人次 > {eligible} 人 × {meal_days} 天 = {entitled} 人次",
             f"{meals} meals served > {eligible} students × {meal_days} days = {entitled} meals",
             {
@@ -268,12 +392,9 @@ def month_anomalies(
                 "entitled_meals": str(entitled),
             },
         )
-
-    # 支出超过供餐应支 food_spend > meals_served × subsidy_rate
-    allowed = meals * rate
-    if food > allowed:
-        add(
-            "SPEND_EXCEEDS_MEALS",
+    if code == "SPEND_EXCEEDS_MEALS":
+        allowed = _allowed(f)
+        return (
             f"食材支出 {m(food)} > {meals} 人次 × {m(rate)} = {m(allowed)}",
             f"food spending {m(food)} > {meals} meals × {m(rate)} = {m(allowed)}",
             {
@@ -283,12 +404,9 @@ def month_anomalies(
                 "allowed_spend": m(allowed),
             },
         )
-
-    # 餐标不足 food_spend < 0.9 × meals_served × subsidy_rate
-    minimum = _UNDERSPEND_SHARE * meals * rate
-    if food < minimum:
-        add(
-            "UNDERSPEND",
+    if code == "UNDERSPEND":
+        minimum = _minimum(f)
+        return (
             f"食材支出 {m(food)} < 0.9 × {meals} 人次 × {m(rate)} = {m(minimum)}",
             f"food spending {m(food)} < 0.9 × {meals} meals × {m(rate)} = {m(minimum)}",
             {
@@ -298,12 +416,9 @@ def month_anomalies(
                 "minimum_spend": m(minimum),
             },
         )
-
-    # 资金沉淀 closing_balance > 0.10 × (opening_balance + funds_received)
-    limit = _HIGH_BALANCE_SHARE * (opening + received)
-    if closing > limit:
-        add(
-            "HIGH_BALANCE",
+    if code == "HIGH_BALANCE":
+        limit = _limit(f)
+        return (
             f"本月结余 {m(closing)} > 0.10 × ({m(opening)} + {m(received)}) = {m(limit)}",
             f"closing balance {m(closing)} > 0.10 × ({m(opening)} + {m(received)}) = {m(limit)}",
             {
@@ -313,20 +428,15 @@ def month_anomalies(
                 "balance_limit": m(limit),
             },
         )
-
-    # 补助标准不符 subsidy_rate ≠ the county's standard
-    if _differs(rate, standard_rate):
-        add(
-            "NONSTANDARD_RATE",
+    if code == "NONSTANDARD_RATE":
+        return (
             f"补助标准 {m(rate)} 元/生/天 ≠ 县定标准 {m(standard_rate)} 元/生/天",
             f"subsidy rate {m(rate)} yuan per student-day ≠ county standard {m(standard_rate)}",
             {"subsidy_rate": m(rate), "standard_rate": m(standard_rate)},
         )
-
-    # 陪餐不足 accompany_meal_days < meal_days
-    if accompany_days < meal_days:
-        add(
-            "ACCOMPANY_GAP",
+    accompany_days, sample_days = f.accompany_days, f.sample_days
+    if code == "ACCOMPANY_GAP":
+        return (
             f"陪餐 {accompany_days} 天 < 供餐 {meal_days} 天",
             f"accompanied meals on {accompany_days} days < {meal_days} meal days",
             {
@@ -335,21 +445,16 @@ def month_anomalies(
                 "shortfall_days": str(meal_days - accompany_days),
             },
         )
-
-    # 留样不足 food_safety.sample_retention_days < meal_days
-    if sample_days < meal_days:
-        add(
-            "SAMPLE_GAP",
-            f"留样合规 {sample_days} 天 < 供餐 {meal_days} 天",
-            f"compliant food samples on {sample_days} days < {meal_days} meal days",
-            {
-                "sample_retention_days": str(sample_days),
-                "meal_days": str(meal_days),
-                "shortfall_days": str(meal_days - sample_days),
-            },
-        )
-
-    return found
+    assert code == "SAMPLE_GAP", code
+    return (
+        f"留样合规 {sample_days} 天 < 供餐 {meal_days} 天",
+        f"compliant food samples on {sample_days} days < {meal_days} meal days",
+        {
+            "sample_retention_days": str(sample_days),
+            "meal_days": str(meal_days),
+            "shortfall_days": str(meal_days - sample_days),
+        },
+    )
 
 
 def _check_previous(report: Mapping[str, Any], previous: Mapping[str, Any]) -> str:

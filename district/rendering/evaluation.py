@@ -28,8 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -303,11 +302,11 @@ _FACTS: OrderedDict[tuple[int, dt.datetime, str], SnapshotFacts] = OrderedDict()
 _FACTS_KEPT = 4
 
 
-def snapshot_facts(snapshot: RankingSnapshot) -> SnapshotFacts:
+def snapshot_facts(session: Session, snapshot: RankingSnapshot) -> SnapshotFacts:
     key = (snapshot.id, snapshot.computed_at, snapshot.registry_sha256)
     facts = _FACTS.get(key)
     if facts is None:
-        results: list[dict[str, Any]] = list(snapshot.results)
+        results: list[dict[str, Any]] = scoring.snapshot_rows(session, snapshot)
         facts = SnapshotFacts(results, _areas(results), _county_area_means(results))
         _FACTS[key] = facts
         while len(_FACTS) > _FACTS_KEPT:
@@ -527,16 +526,10 @@ def school_evaluation_context(
         raise LookupError(school_code)
     now = now or verification.made_at
     window = Window(snapshot.period_from, snapshot.period_to)
-    facts = snapshot_facts(snapshot)
+    facts = snapshot_facts(session, snapshot)
     results = facts.results
-    # the service's view of one school, over the rows already parsed (the snapshot's own JSON is not re-read)
-    row = scoring.school_view(
-        cast(RankingSnapshot, SimpleNamespace(
-            results=results, county_code=snapshot.county_code, period_from=snapshot.period_from,
-            period_to=snapshot.period_to, id=snapshot.id, computed_at=snapshot.computed_at,
-        )),
-        school_code,
-    )  # fmt: skip
+    # the service's view of one school: its indicator rows explained from the snapshot's pinned inputs
+    row = scoring.school_view(session, snapshot, school_code)
     chart, areas = _area_chart(row, facts)
     months, month_counts = _month_rows(session, school, county, window, row.get("expected_periods") or (), now)
     as_of = min(window.last_day, today_shanghai(now))
@@ -694,7 +687,7 @@ def county_summary_context(
     now = now or verification.made_at
     window = Window(snapshot.period_from, snapshot.period_to)
     view = scoring.ranking_view(session, snapshot)
-    results: list[dict[str, Any]] = list(snapshot.results)
+    results: list[dict[str, Any]] = scoring.snapshot_rows(session, snapshot)
     year = int(window.period_to[:4])
     progress = scoring.county_campaign_progress(session, county.code, year, trigger="pdf", now=now)
     if progress is None:  # no period of that year past its deadline: the window's own figures

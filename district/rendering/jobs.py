@@ -326,8 +326,8 @@ def prepare_part(session: Session, part_id: int, *, now: dt.datetime | None = No
         return None
     if job.snapshot_id is None or job.chain_digest is None:
         raise RuntimeError(f"PDF job {job.id} was not started")
-    # the rows (a JSON document of every school's indicators) are read only when this process has not parsed
-    # this snapshot yet (evaluation.snapshot_facts)
+    # the rows (every school's figures and pinned inputs) are read when first used: the county's summaries once
+    # per process (evaluation.snapshot_facts), each school's explanation from its pins (scoring.school_view)
     snapshot = session.get(RankingSnapshot, job.snapshot_id, options=[defer(RankingSnapshot.results)])
     assert snapshot is not None
     made_at = now or utcnow()

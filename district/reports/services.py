@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from district.audit.chain import genesis, revision_link
 from district.audit.services import record
-from district.db import utcnow
+from district.db import json_text, utcnow
 from district.registry.crypto import SecretBox
 from district.registry.models import County, Credential, School
 from district.reports.models import (
@@ -706,12 +706,12 @@ def _store_postgresql(session: Session, w: _Writes) -> None:
     params = {
         **w.revision,
         "received_at": received,
-        "warnings": json.dumps(w.revision["warnings"]),  # as the JSON type stores it
+        "warnings": json_text(w.revision["warnings"]),  # as the JSON type stores it (district.db)
         "county_code": w.county_code,
         "hazards": json.dumps(w.hazards, ensure_ascii=False),
         "actor": w.audit["actor"],
         "action": w.audit["action"],
-        "details": json.dumps(w.audit["details"]),
+        "details": json_text(w.audit["details"]),
         "signature": w.signature,
     }
     fetch_one(session, _STORE_POSTGRESQL, params)

@@ -91,7 +91,7 @@ def school_score(code: str) -> Any:
         snapshot = services.latest_ranking(s, school.county_code, _window(county), trigger="api")
     s.commit()
     try:
-        return jsonify(services.school_view(snapshot, code))
+        return jsonify(services.school_view(s, snapshot, code))
     except services.NotRanked:
         raise ApiError(
             404,

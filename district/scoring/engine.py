@@ -107,15 +107,17 @@ Campaign progress: see ``campaign_progress``.
 from __future__ import annotations
 
 import calendar
+import copy
 import functools
+import itertools
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
-from decimal import Context, Decimal, Inexact, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple, cast
 
-from district.nutrition.anomalies import month_anomalies
+from district.nutrition.anomalies import month_anomaly_codes
 from district.scoring.rubric import Indicator, Rubric
 from houqin_standard.fields import ENUM_LABELS
 from houqin_standard.periods import parse_period, periods_between
@@ -126,16 +128,24 @@ __all__ = [
     "STATUS_LABELS",
     "STATUS_NOT_COMPLIANT",
     "STATUS_VETO",
+    "Approx",
     "HazardInput",
     "IndicatorRow",
     "InspectionInput",
+    "Medians",
     "MonthInput",
     "SchoolInput",
     "SchoolScore",
     "Window",
     "campaign_progress",
+    "county_medians",
+    "exact_figure",
+    "finish_part",
     "round_half_up",
+    "school_part",
     "score_county",
+    "score_parts",
+    "show_figure",
 ]
 
 STATUS_VETO = "veto"
@@ -160,9 +170,9 @@ _CAMPUS_STATUSES = ("compliant", "rectifying", "noncompliant", "not_applicable")
 # Inputs
 
 
-@dataclass(frozen=True)
-class MonthInput:
-    """The effective (newest accepted) revision of one reported month: the parsed report dict."""
+class MonthInput(NamedTuple):
+    """The effective (newest accepted) revision of one reported month: the parsed report dict. (A named
+    tuple: a county's recompute makes one per school-month.)"""
 
     period: str
     revision_id: int
@@ -234,12 +244,12 @@ class Window:
     def periods(self) -> tuple[str, ...]:
         return tuple(periods_between(self.period_from, self.period_to))
 
-    @property
+    @functools.cached_property
     def first_day(self) -> date:
         y, m = parse_period(self.period_from)
         return date(y, m, 1)
 
-    @property
+    @functools.cached_property
     def last_day(self) -> date:
         y, m = parse_period(self.period_to)
         return date(y, m, calendar.monthrange(y, m)[1])
@@ -252,9 +262,14 @@ class Window:
 # Outputs
 
 
-@dataclass(frozen=True)
+@dataclass
 class IndicatorRow:
-    """One indicator of one school: what it earned out of what was available, and from which figures."""
+    """One indicator of one school: what it earned out of what was available, and from which figures.
+
+    ``raw_inputs`` keeps every figure used as the engine computed it (ints, exact fractions, strings);
+    ``inputs`` is the same as text, made when a row is shown (a county's full recompute formats nothing).
+    Treat it as immutable: rows are shared by every later ranking that reuses the school's part. (It is not a
+    frozen dataclass only because a frozen one is several times slower to make, and a county makes ~6,000.)"""
 
     code: str
     area: str
@@ -264,11 +279,16 @@ class IndicatorRow:
     applicable: bool
     earned: Fraction | None  # exact; None when not applicable
     available: Fraction  # points when applicable, else 0
-    inputs: dict[str, str]  # every figure used
+    raw_inputs: Mapping[str, Any]  # every figure used (see ``show_figure``)
     revision_ids: list[int]  # the report revisions (and ledger revisions) used
     note: str
     area_zh: str = ""
     area_en: str = ""
+
+    @functools.cached_property
+    def inputs(self) -> dict[str, str]:
+        """Every figure used, as text: exact decimals, ``"p/q ≈ d"`` where a ratio does not terminate."""
+        return {label: show_figure(value) for label, value in self.raw_inputs.items()}
 
     def to_dict(self) -> dict[str, Any]:
         # a row is immutable and (with reused school parts) shown again in every later snapshot: its figures
@@ -321,6 +341,12 @@ class SchoolScore:
     rubric_version: str
     reported_periods: tuple[str, ...] = ()
     expected_periods: tuple[str, ...] = ()
+
+    def ranked(self, rank: int) -> SchoolScore:
+        """This score with ``rank`` (a shallow copy: ranks within the county and within the type are two)."""
+        out = copy.copy(self)
+        object.__setattr__(out, "rank", rank)
+        return out
 
     def row(self, code: str) -> IndicatorRow:
         """The indicator row ``code`` (``KeyError`` when there is none, e.g. without a report in W)."""
@@ -396,24 +422,52 @@ def _figure(x: Fraction) -> str:
     return exact if "/" not in exact else f"{exact} ≈ {round_half_up(x, 6):f}"
 
 
-# Exact decimal addition: far more digits than any sum of report figures needs, and an inexact result raises.
-_EXACT = Context(prec=200, traps=[Inexact, InvalidOperation])
+class Approx:
+    """An input figure shown with a 6-place reading when it does not terminate (a ratio, a median)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Fraction) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Approx) and other.value == self.value
+
+    def __hash__(self) -> int:
+        return hash(self.value)
+
+    def __repr__(self) -> str:
+        return f"Approx({self.value!r})"
+
+
+def show_figure(value: object) -> str:
+    """An input figure as text: a string as it is, an int in digits, a fraction exactly (``exact_figure``),
+    an ``Approx`` as ``_figure`` writes it (``"90/17 ≈ 5.294118"``)."""
+    t = type(value)
+    if t is str:
+        return cast(str, value)
+    if t is int:
+        return str(value)
+    if t is Fraction:
+        return exact_figure(cast(Fraction, value))
+    if t is Approx:
+        return _figure(cast(Approx, value).value)
+    raise TypeError(f"not an input figure: {value!r}")
+
+
+_PATHS: dict[str, tuple[str, ...]] = {}
+
+
+def _field_path(field_name: str) -> tuple[str, ...]:
+    path = _PATHS.get(field_name)
+    if path is None:
+        path = _PATHS[field_name] = tuple(field_name.split("."))
+    return path
 
 
 @functools.lru_cache(maxsize=1024)
-def _field_path(field_name: str) -> tuple[str, ...]:
-    return tuple(field_name.split("."))
-
-
-def _decimal(value: str, what: str) -> Decimal:
-    """A decimal string as an exact ``Decimal`` (the checks of ``_to_fraction``)."""
-    try:
-        d = Decimal(value.strip())
-    except InvalidOperation:
-        raise ValueError(f"{what}: not a decimal number: {value!r}") from None
-    if not d.is_finite():
-        raise ValueError(f"{what}: not a finite number: {value!r}")
-    return d
+def _sigma(field_name: str) -> str:
+    return f"Σ {field_name.rsplit('.', 1)[-1]}"
 
 
 def _to_fraction(value: object, what: str) -> Fraction:
@@ -437,8 +491,77 @@ def _to_fraction(value: object, what: str) -> Fraction:
     raise ValueError(f"{what}: expected an integer or a decimal string, got {type(value).__name__} {value!r}")
 
 
+def _plain_decimal(text: str) -> tuple[int, int] | None:
+    """``"412.5"`` → ``(4125, 1)``: a plain unsigned ASCII decimal as (digits, places); anything else (a sign,
+    spaces, an exponent) ``None``, for ``_to_fraction`` to read or refuse."""
+    whole, dot, places = text.partition(".")
+    if not (whole.isdigit() and whole.isascii()):
+        return None
+    if not dot:
+        return int(whole), 0
+    if not (places.isdigit() and places.isascii()):
+        return None
+    return int(whole + places), len(places)
+
+
+def _exact_sum(values: Sequence[Any], what: Any) -> Fraction:
+    """Σ values exactly: integers summed as integers (and returned as an ``int`` when all are), plain decimal
+    strings as integers at a common scale, one ``Fraction`` at the end (a ``Fraction`` per value is what made
+    scoring slow). Anything else is read by ``_to_fraction`` (which refuses floats and booleans); ``what(i)``
+    names the i-th value in its errors. Divide totals with ``_div``/``_scaled``, never ``/`` (int / int is a
+    float)."""
+    for v in values:
+        if type(v) is not int:
+            break
+    else:  # counts, the common case: an int (it has .numerator and .denominator too; see ``_div``)
+        return sum(values)  # type: ignore[no-any-return]
+    ints = 0
+    digits = 0
+    places = 0
+    rest: Fraction | None = None
+    for i, v in enumerate(values):
+        if type(v) is int:
+            ints += v
+            continue
+        plain = _plain_decimal(v) if type(v) is str else None
+        if plain is None:
+            f = _to_fraction(v, what(i))
+            rest = f if rest is None else rest + f
+            continue
+        n, k = plain
+        if k > places:
+            digits *= 10 ** (k - places)
+            places = k
+        elif k < places:
+            n *= 10 ** (places - k)
+        digits += n
+    total = Fraction(ints * 10**places + digits, 10**places) if places else Fraction(ints + digits)
+    return total if rest is None else total + rest
+
+
 def _leaf(field_name: str) -> str:
     return field_name.rsplit(".", 1)[-1]
+
+
+_ONE = Fraction(1)
+_ZERO = Fraction(0)
+
+
+def _div(num: Fraction | int, den: Fraction | int) -> Fraction:
+    """num / den exactly (den ≠ 0), for ints and fractions alike."""
+    return Fraction(num.numerator * den.denominator, num.denominator * den.numerator)
+
+
+def _scaled(points: Fraction, num: Fraction | int, den: Fraction | int) -> Fraction:
+    """points × num / den (den ≠ 0) with one normalisation instead of two, for ints and fractions alike."""
+    return Fraction(
+        points.numerator * num.numerator * den.denominator, points.denominator * num.denominator * den.numerator
+    )
+
+
+def _capped(points: Fraction, num: Fraction | int, den: Fraction | int) -> Fraction:
+    """points × min(1, num / den) (den > 0)."""
+    return points if num >= den else _scaled(points, num, den)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -451,7 +574,8 @@ class _School:
     reported: list[MonthInput]  # expected months with a report, ascending
     chain: list[MonthInput]  # every report of W, ascending (the carry-over basis of C4)
     missing: list[str]
-    _totals: dict[tuple[int, str], Fraction] = field(default_factory=dict, repr=False)
+    _totals: dict[str, Fraction] = field(default_factory=dict, repr=False)  # over the reported months
+    _ptotals: dict[str, Fraction] = field(default_factory=dict, repr=False)  # over the participating ones
 
     @property
     def code(self) -> str:
@@ -465,6 +589,10 @@ class _School:
     def participating(self) -> list[MonthInput]:
         return [m for m in self.reported if _participates(m)]
 
+    @functools.cached_property
+    def reported_revision_ids(self) -> tuple[int, ...]:
+        return tuple(m.revision_id for m in self.reported)
+
     def value(self, month: MonthInput, field_name: str) -> Any:
         node: Any = month.report
         for part in _field_path(field_name):
@@ -473,72 +601,99 @@ class _School:
             node = node[part]
         return node
 
+    def column(self, months: Sequence[MonthInput], field_name: str) -> list[Any]:
+        """The field's value in each of ``months``; a missing field is named (``value``'s error)."""
+        path = _PATHS.get(field_name) or _field_path(field_name)
+        try:
+            if len(path) == 2:
+                a, b = path
+                out = [m.report[a][b] for m in months]
+            else:
+                out = []
+                for m in months:
+                    node: Any = m.report
+                    for part in path:
+                        node = node[part]
+                    out.append(node)
+        except (KeyError, TypeError, IndexError):
+            out = [self.value(m, field_name) for m in months]  # raises the error that names the field
+        return out
+
     def number(self, month: MonthInput, field_name: str) -> Fraction:
         v = self.value(month, field_name)
         if type(v) is int:  # the common case, without building the error text
             return Fraction(v)
-        return _to_fraction(v, f"school {self.code} {month.period} {field_name}")
+        return _exact_sum((v,), lambda i: f"school {self.code} {month.period} {field_name}")
 
-    def flag(self, month: MonthInput, field_name: str) -> bool:
-        v = self.value(month, field_name)
-        if not isinstance(v, bool):
-            raise ValueError(
-                f"school {self.code} {month.period} {field_name}: expected true/false, got {v!r}"
-            )
-        return v
+    def flags(self, months: Sequence[MonthInput], field_name: str) -> list[bool]:
+        values = self.column(months, field_name)
+        if not all(v is True or v is False for v in values):
+            for m, v in zip(months, values, strict=True):
+                if type(v) is not bool:
+                    raise ValueError(
+                        f"school {self.code} {m.period} {field_name}: expected true/false, got {v!r}"
+                    )
+        return values
 
     def total(self, months: Sequence[MonthInput], field_name: str) -> Fraction:
-        """Σ of a number field over ``months``, exactly. Integers are summed as integers and decimal strings
-        as exact decimals, then made one ``Fraction`` (a ``Fraction`` per value is what made scoring slow);
-        sums over the school's reported or participating months are remembered (several indicators and the
-        F1 medians ask for the same ones)."""
-        key = (id(months), field_name)
-        persistent = months is self.reported or months is self.__dict__.get("participating")
-        if persistent and key in self._totals:
-            return self._totals[key]
-        ints = 0
-        decimals = Decimal(0)
-        rest = Fraction(0)
-        for m in months:
-            v = self.value(m, field_name)
-            if type(v) is int:
-                ints += v
-            elif type(v) is str:
-                decimals = _EXACT.add(decimals, _decimal(v, f"school {self.code} {m.period} {field_name}"))
-            else:
-                rest += _to_fraction(v, f"school {self.code} {m.period} {field_name}")
-        result = Fraction(ints) + Fraction(decimals) + rest
-        if persistent:
-            self._totals[key] = result
+        """Σ of a number field over ``months``, exactly (``_exact_sum``); sums over the school's reported or
+        participating months are remembered (several indicators and the F1 medians ask for the same ones)."""
+        memo = (
+            self._totals if months is self.reported
+            else self._ptotals if months is self.__dict__.get("participating")
+            else None
+        )  # fmt: skip
+        if memo is not None:
+            hit = memo.get(field_name)
+            if hit is not None:
+                return hit
+        values = self.column(months, field_name)
+        for v in values:
+            if type(v) is not int:
+                result = _exact_sum(values, lambda i: f"school {self.code} {months[i].period} {field_name}")
+                break
+        else:
+            result = sum(values)  # counts: an int (``_exact_sum``)
+        if memo is not None:
+            memo[field_name] = result
         return result
 
 
 def _participates(month: MonthInput) -> bool:
     nutrition = month.report.get("nutrition")
-    return isinstance(nutrition, Mapping) and nutrition.get("participating") is True
+    return (type(nutrition) is dict or isinstance(nutrition, Mapping)) and nutrition.get("participating") is True
+
+
+@functools.lru_cache(maxsize=4096)
+def _checked_period(p: str) -> str:
+    parse_period(p)
+    return p
 
 
 def _prepare(school: SchoolInput, window: Window) -> _School:
-    expected = list(school.expected_periods)
+    expected = school.expected_periods
+    lo, hi = window.period_from, window.period_to
     for p in expected:
-        parse_period(p)
-        if p not in window:
+        _checked_period(p)
+        if not lo <= p <= hi:
             raise ValueError(f"school {school.code}: expected period {p} is outside W")
-    if len(set(expected)) != len(expected):
+    expected_set = set(expected)
+    if len(expected_set) != len(expected):
         raise ValueError(f"school {school.code}: an expected period is listed twice")
     by_period: dict[str, MonthInput] = {}
+    code = school.code
     for m in school.months:
-        if m.period not in window:
-            raise ValueError(f"school {school.code}: report of {m.period} is outside W")
-        if m.period in by_period:
-            raise ValueError(f"school {school.code}: two reports for {m.period}; pass the effective one only")
-        if m.report.get("period", m.period) != m.period:
-            raise ValueError(
-                f"school {school.code}: revision {m.revision_id} is for {m.report.get('period')}"
-            )
-        if m.report.get("school_code", school.code) != school.code:
-            raise ValueError(f"school {school.code}: revision {m.revision_id} is of another school")
-        by_period[m.period] = m
+        period = m.period
+        if type(period) is not str or not lo <= period <= hi:
+            raise ValueError(f"school {code}: report of {period} is outside W")
+        if period in by_period:
+            raise ValueError(f"school {code}: two reports for {period}; pass the effective one only")
+        report = m.report
+        if report.get("period", period) != period:
+            raise ValueError(f"school {code}: revision {m.revision_id} is for {report.get('period')}")
+        if report.get("school_code", code) != code:
+            raise ValueError(f"school {code}: revision {m.revision_id} is of another school")
+        by_period[period] = m
     prev = school.previous_participating
     if prev is not None:
         if not prev.period < window.period_from:
@@ -547,11 +702,11 @@ def _prepare(school: SchoolInput, window: Window) -> _School:
             raise ValueError(
                 f"school {school.code}: previous_participating ({prev.period}) is not participating"
             )
-    refs = [h.ref for h in school.hazards]
-    if len(set(refs)) != len(refs):
-        raise ValueError(f"school {school.code}: a hazard ref appears twice; pass its latest state once")
+    if school.hazards:
+        refs = [h.ref for h in school.hazards]
+        if len(set(refs)) != len(refs):
+            raise ValueError(f"school {school.code}: a hazard ref appears twice; pass its latest state once")
     chain = [by_period[p] for p in sorted(by_period)]
-    expected_set = set(expected)
     return _School(
         input=school,
         reported=[m for m in chain if m.period in expected_set],
@@ -568,12 +723,12 @@ def _prepare(school: SchoolInput, window: Window) -> _School:
 class _Result:
     applicable: bool
     earned: Fraction | None
-    inputs: dict[str, str]
-    revision_ids: list[int]
+    inputs: dict[str, Any]  # raw figures (``show_figure``)
+    revision_ids: Sequence[int]
     note: str
 
 
-def _not_applicable(inputs: dict[str, str], revision_ids: list[int], note: str) -> _Result:
+def _not_applicable(inputs: dict[str, Any], revision_ids: Sequence[int], note: str) -> _Result:
     return _Result(False, None, inputs, revision_ids, f"not applicable: {note}")
 
 
@@ -597,11 +752,11 @@ def _campaign_status(ind: Indicator, s: _School, ctx: _Context) -> _Result:
     inputs = {"latest report": latest.period, _leaf(ind.params["field"]): status}
     if status == "not_applicable":
         return _not_applicable(
-            inputs, [latest.revision_id], f"{status} in the latest report ({latest.period})"
+            inputs, (latest.revision_id,), f"{status} in the latest report ({latest.period})"
         )
     earned = ind.params["status_points"][status]
     return _Result(
-        True, earned, inputs, [latest.revision_id], f"{status} in the latest report ({latest.period})"
+        True, earned, inputs, (latest.revision_id,), f"{status} in the latest report ({latest.period})"
     )
 
 
@@ -614,25 +769,25 @@ def _green_ratio(ind: Indicator, s: _School, ctx: _Context) -> _Result:
     )
     green = s.number(latest, green_field)
     area = s.number(latest, area_field)
-    inputs = {
+    inputs: dict[str, Any] = {
         "latest report": latest.period,
-        _leaf(green_field): exact_figure(green),
-        _leaf(area_field): exact_figure(area),
-        "target": exact_figure(target),
+        _leaf(green_field): green,
+        _leaf(area_field): area,
+        "target": target,
     }
     if area == 0:
-        return _Result(True, ind.points, inputs, [latest.revision_id], f"{_leaf(area_field)} = 0: full marks")
+        return _Result(True, ind.points, inputs, (latest.revision_id,), f"{_leaf(area_field)} = 0: full marks")
     ratio = green / area
-    inputs["ratio"] = _figure(ratio)
-    earned = ind.points * min(Fraction(1), ratio / target)
-    return _Result(True, earned, inputs, [latest.revision_id], f"{ind.points} × min(1, ratio / target)")
+    inputs["ratio"] = Approx(ratio)
+    earned = _capped(ind.points, ratio, target)
+    return _Result(True, earned, inputs, (latest.revision_id,), f"{ind.points} × min(1, ratio / target)")
 
 
 def _inspection_score(ind: Indicator, s: _School, ctx: _Context) -> _Result:
     inside = _inspections_in_window(s.input, ctx.window)
     if not inside:
         return _Result(
-            True, Fraction(0), {"inspections in W": "0"}, [], "no bureau inspection dated inside W: 0 points"
+            True, _ZERO, {"inspections in W": "0"}, (), "no bureau inspection dated inside W: 0 points"
         )
     chosen = max(inside, key=lambda i: (i.date, i.id))
     max_score = ind.params["max_score"]
@@ -643,17 +798,19 @@ def _inspection_score(ind: Indicator, s: _School, ctx: _Context) -> _Result:
             f" is outside 0..{exact_figure(max_score)}"
         )
     inputs = {
-        "inspections in W": str(len(inside)),
-        "inspection id": str(chosen.id),
+        "inspections in W": len(inside),
+        "inspection id": chosen.id,
         "inspection date": chosen.date.isoformat(),
-        "inspection score": exact_figure(score),
-        "max score": exact_figure(max_score),
+        "inspection score": score,
+        "max score": max_score,
     }
-    earned = ind.points * score / max_score
-    return _Result(True, earned, inputs, [], "the latest inspection inside W (same date: the highest id)")
+    earned = _scaled(ind.points, score, max_score)
+    return _Result(True, earned, inputs, (), "the latest inspection inside W (same date: the highest id)")
 
 
 def _inspections_in_window(school: SchoolInput, window: Window) -> list[InspectionInput]:
+    if not school.inspections:
+        return []
     return [i for i in school.inspections if window.first_day <= i.date <= window.last_day]
 
 
@@ -663,26 +820,27 @@ def _ratio_over(
     num_field, den_field = ind.params["numerator"], ind.params["denominator"]
     num = s.total(months, num_field)
     den = s.total(months, den_field)
-    inputs = {
-        months_label: str(len(months)),
-        f"Σ {_leaf(num_field)}": exact_figure(num),
-        f"Σ {_leaf(den_field)}": exact_figure(den),
-    }
+    revision_ids = s.reported_revision_ids if months is s.reported else _revs(months)
+    inputs = {months_label: len(months), _sigma(num_field): num, _sigma(den_field): den}
     if den == 0:
         if zero == "not_applicable":
-            return _not_applicable(inputs, _revs(months), f"Σ {_leaf(den_field)} = 0")
+            return _not_applicable(inputs, revision_ids, f"Σ {_leaf(den_field)} = 0")
         return _Result(
-            True, ind.points, inputs, _revs(months), f"Σ {_leaf(den_field)} = 0: nothing to check, full"
+            True, ind.points, inputs, revision_ids, f"Σ {_leaf(den_field)} = 0: nothing to check, full"
         )
-    earned = ind.points * num / den
-    note = f"{exact_figure(ind.points)} × Σ {_leaf(num_field)} / Σ {_leaf(den_field)}"
-    return _Result(True, earned, inputs, _revs(months), note)
+    earned = _scaled(ind.points, num, den)
+    return _Result(True, earned, inputs, revision_ids, _ratio_note(ind.points, num_field, den_field))
+
+
+@functools.lru_cache(maxsize=256)
+def _ratio_note(points: Fraction, num_field: str, den_field: str) -> str:
+    return f"{exact_figure(points)} × Σ {_leaf(num_field)} / Σ {_leaf(den_field)}"
 
 
 def _participating_ratio(ind: Indicator, s: _School, ctx: _Context) -> _Result:
     months = s.participating
     if not months:
-        return _not_applicable({"participating months": "0"}, [], "the school participated in no month of W")
+        return _not_applicable({"participating months": "0"}, (), "the school participated in no month of W")
     return _ratio_over(ind, s, months, "participating months", "full")
 
 
@@ -698,11 +856,11 @@ def _fund_compliance(ind: Indicator, s: _School, ctx: _Context) -> _Result:
     codes: tuple[str, ...] = ind.params["codes"]
     participating = s.participating
     if not participating:
-        return _not_applicable({"participating months": "0"}, [], "the school participated in no month of W")
+        return _not_applicable({"participating months": "0"}, (), "the school participated in no month of W")
     counted = {m.period for m in participating}
     previous = s.input.previous_participating
     revision_ids: list[int] = []
-    inputs: dict[str, str] = {"participating months": str(len(participating))}
+    inputs: dict[str, Any] = {"participating months": len(participating)}
     compliant = 0
     for month in s.chain:
         if not _participates(month):
@@ -712,10 +870,12 @@ def _fund_compliance(ind: Indicator, s: _School, ctx: _Context) -> _Result:
                 inputs[f"carry-over basis of {month.period}"] = previous.period
                 if previous.revision_id not in revision_ids:
                     revision_ids.append(previous.revision_id)
-            found = month_anomalies(
-                month.report, None if previous is None else previous.report, standard_rate=ctx.standard_rate
+            hits = month_anomaly_codes(
+                month.report,
+                None if previous is None else previous.report,
+                standard_rate=ctx.standard_rate,
+                only=codes,
             )
-            hits = [a.code for a in found if a.code in codes]
             if hits:
                 inputs[f"anomalies {month.period}"] = ", ".join(hits)
             else:
@@ -723,18 +883,22 @@ def _fund_compliance(ind: Indicator, s: _School, ctx: _Context) -> _Result:
             if month.revision_id not in revision_ids:
                 revision_ids.append(month.revision_id)
         previous = month
-    inputs["fund-compliant months"] = str(compliant)
-    earned = ind.points * Fraction(compliant, len(participating))
+    inputs["fund-compliant months"] = compliant
+    earned = _scaled(ind.points, compliant, len(participating))
     note = f"months with none of {', '.join(codes)} / participating months"
     return _Result(True, earned, inputs, sorted(revision_ids), note)
 
 
 def _months_with(ind: Indicator, s: _School, fields: Sequence[str]) -> _Result:
-    good = sum(1 for m in s.reported if all(s.flag(m, f) for f in fields))
+    columns = [s.flags(s.reported, f) for f in fields]
+    if len(columns) == 1:
+        good = columns[0].count(True)
+    else:
+        good = sum(1 for values in zip(*columns, strict=True) if all(values))
     label = " and ".join(_leaf(f) for f in fields)
-    inputs = {"reported months": str(len(s.reported)), f"months with {label}": str(good)}
-    earned = ind.points * Fraction(good, len(s.reported))
-    return _Result(True, earned, inputs, _revs(s.reported), f"months with {label} true / reported months")
+    inputs = {"reported months": len(s.reported), f"months with {label}": good}
+    earned = _scaled(ind.points, good, len(s.reported))
+    return _Result(True, earned, inputs, s.reported_revision_ids, f"months with {label} true / reported months")
 
 
 def _months_all_true(ind: Indicator, s: _School, ctx: _Context) -> _Result:
@@ -750,7 +914,6 @@ def _hazard_rectification(ind: Indicator, s: _School, ctx: _Context) -> _Result:
     penalty = ind.params["major_overdue_penalty"]
     found = s.total(s.reported, found_field)
     rectified = s.total(s.reported, rect_field)
-    share = Fraction(1) if found == 0 else min(Fraction(1), rectified / found)
     last_day = ctx.window.last_day
     overdue = sorted(
         (
@@ -762,34 +925,42 @@ def _hazard_rectification(ind: Indicator, s: _School, ctx: _Context) -> _Result:
         ),
         key=lambda h: (h.deadline, h.ref),
     )
-    inputs = {
-        f"Σ {_leaf(found_field)}": exact_figure(found),
-        f"Σ {_leaf(rect_field)}": exact_figure(rectified),
-        "overdue open major hazards": str(len(overdue)),
+    inputs: dict[str, Any] = {
+        _sigma(found_field): found,
+        _sigma(rect_field): rectified,
+        "overdue open major hazards": len(overdue),
     }
     for h in overdue:
         rectified_on = h.rectified_on.isoformat() if h.rectified_on else "open"
         inputs[f"hazard {h.ref}"] = f"major, deadline {h.deadline.isoformat()}, rectified_on {rectified_on}"
-    earned = max(Fraction(0), ind.points * share - penalty * len(overdue))
+    earned = ind.points if found == 0 else _capped(ind.points, rectified, found)
+    if overdue:
+        earned = earned - penalty * len(overdue)
+    if earned < 0:
+        earned = _ZERO
     note = (
         f"{exact_figure(ind.points)} × min(1, Σ rectified / Σ found)"
         + (" (Σ found = 0: full)" if found == 0 else "")
         + f" − {exact_figure(penalty)} × {len(overdue)} overdue open major hazard(s) at {last_day}, floor 0"
     )
-    revision_ids = _revs(s.reported) + [h.revision_id for h in overdue]
-    return _Result(True, earned, inputs, sorted(set(revision_ids)), note)
+    revision_ids: Sequence[int] = s.reported_revision_ids
+    if overdue:
+        revision_ids = sorted(set(revision_ids) | {h.revision_id for h in overdue})
+    elif any(b < a for a, b in itertools.pairwise(revision_ids)):
+        revision_ids = sorted(set(revision_ids))
+    return _Result(True, earned, inputs, revision_ids, note)
 
 
 def _patrols(ind: Indicator, s: _School, ctx: _Context) -> _Result:
     done = s.total(s.reported, ind.params["field"])
     required = ind.params["per_month"] * len(s.reported)
     inputs = {
-        f"Σ {_leaf(ind.params['field'])}": exact_figure(done),
-        "reported months": str(len(s.reported)),
+        _sigma(ind.params["field"]): done,
+        "reported months": len(s.reported),
         "required": f"{ind.params['per_month']} × {len(s.reported)} = {required}",
     }
-    earned = ind.points * min(Fraction(1), done / required)
-    return _Result(True, earned, inputs, _revs(s.reported), "min(1, done / required)")
+    earned = _capped(ind.points, done, required)
+    return _Result(True, earned, inputs, s.reported_revision_ids, "min(1, done / required)")
 
 
 def _drills(ind: Indicator, s: _School, ctx: _Context) -> _Result:
@@ -798,35 +969,39 @@ def _drills(ind: Indicator, s: _School, ctx: _Context) -> _Result:
     every = ind.params["every_months"]
     required = -(-expected // every)  # ceil
     inputs = {
-        f"Σ {_leaf(ind.params['field'])}": exact_figure(done),
-        "expected months": str(expected),
+        _sigma(ind.params["field"]): done,
+        "expected months": expected,
         "required": f"ceil({expected} / {every}) = {required}",
     }
     if required == 0:
-        return _Result(True, ind.points, inputs, _revs(s.reported), "nothing required: full")
-    earned = ind.points * min(Fraction(1), done / required)
-    return _Result(True, earned, inputs, _revs(s.reported), "min(1, done / required)")
+        return _Result(True, ind.points, inputs, s.reported_revision_ids, "nothing required: full")
+    earned = _capped(ind.points, done, required)
+    return _Result(True, earned, inputs, s.reported_revision_ids, "min(1, done / required)")
 
 
 def _assets(ind: Indicator, s: _School, ctx: _Context) -> _Result:
     p = ind.params
-    clean = sum(1 for m in s.reported if s.number(m, p["mismatches"]) == 0)
+    mismatches = s.column(s.reported, p["mismatches"])
+    clean = 0
+    for m, v in zip(s.reported, mismatches, strict=True):
+        if (v if type(v) is int else s.number(m, p["mismatches"])) == 0:
+            clean += 1
     requested = s.total(s.reported, p["repairs_requested"])
     completed = s.total(s.reported, p["repairs_completed"])
-    repairs_share = Fraction(1) if requested == 0 else min(Fraction(1), completed / requested)
-    earned = p["mismatch_points"] * Fraction(clean, len(s.reported)) + p["repairs_points"] * repairs_share
+    repairs = p["repairs_points"] if requested == 0 else _capped(p["repairs_points"], completed, requested)
+    earned = _scaled(p["mismatch_points"], clean, len(s.reported)) + repairs
     inputs = {
-        "reported months": str(len(s.reported)),
-        f"months with {_leaf(p['mismatches'])} = 0": str(clean),
-        f"Σ {_leaf(p['repairs_completed'])}": exact_figure(completed),
-        f"Σ {_leaf(p['repairs_requested'])}": exact_figure(requested),
+        "reported months": len(s.reported),
+        f"months with {_leaf(p['mismatches'])} = 0": clean,
+        _sigma(p["repairs_completed"]): completed,
+        _sigma(p["repairs_requested"]): requested,
     }
     note = (
         f"{exact_figure(p['mismatch_points'])} × clean months / reported months + "
         f"{exact_figure(p['repairs_points'])} × min(1, Σ completed / Σ requested)"
         + (" (Σ requested = 0: full)" if requested == 0 else "")
     )
-    return _Result(True, earned, inputs, _revs(s.reported), note)
+    return _Result(True, earned, inputs, s.reported_revision_ids, note)
 
 
 def _energy_totals(ind: Indicator, s: _School) -> tuple[Fraction, Fraction, Fraction]:
@@ -847,42 +1022,38 @@ def _median(values: Sequence[Fraction]) -> Fraction:
 
 
 def _energy_median(ind: Indicator, s: _School, ctx: _Context) -> _Result:
-    return _energy_row(ind, _energy_totals(ind, s), _revs(s.reported), ctx.medians, s.input.type)
+    return _energy_row(ind, _energy_totals(ind, s), s.reported_revision_ids, ctx.medians, s.input.type)
 
 
 def _energy_row(
     ind: Indicator,
     totals: tuple[Fraction, Fraction, Fraction],
-    revision_ids: list[int],
-    medians: dict[tuple[str, str], tuple[Fraction, Fraction, int]],
+    revision_ids: Sequence[int],
+    medians: Mapping[tuple[str, str], tuple[Fraction, Fraction, int]],
     school_type: str,
 ) -> _Result:
     """F1 from the school's own totals and the county's medians (the only county-level part of a score)."""
     p = ind.params
     electricity, water, students = totals
-    inputs = {
-        f"Σ {_leaf(p['electricity'])}": exact_figure(electricity),
-        f"Σ {_leaf(p['water'])}": exact_figure(water),
-        f"Σ {_leaf(p['students'])}": exact_figure(students),
+    inputs: dict[str, Any] = {
+        _sigma(p["electricity"]): electricity,
+        _sigma(p["water"]): water,
+        _sigma(p["students"]): students,
     }
     if students == 0:
         return _Result(
-            True, ind.points, inputs, list(revision_ids), "Σ students = 0: no per-student use to check, full"
+            True, ind.points, inputs, revision_ids, "Σ students = 0: no per-student use to check, full"
         )
     m_e, m_w, n = medians[(ind.code, school_type)]
     lo, hi = p["thresholds"]
     half = ind.points / 2
-    e, w = electricity / students, water / students
-    inputs.update(
-        {
-            "e": _figure(e),
-            "w": _figure(w),
-            "schools in median": str(n),
-            "median e": _figure(m_e),
-            "median w": _figure(m_w),
-        }
-    )
-    earned = Fraction(0)
+    e, w = _div(electricity, students), _div(water, students)
+    inputs["e"] = Approx(e)
+    inputs["w"] = Approx(w)
+    inputs["schools in median"] = n
+    inputs["median e"] = Approx(m_e)
+    inputs["median w"] = Approx(m_w)
+    earned = _ZERO
     notes = []
     for name, value, median in (("e", e, m_e), ("w", w, m_w)):
         if median == 0:
@@ -890,23 +1061,23 @@ def _energy_row(
             notes.append(f"median {name} = 0: full")
             continue
         r = value / median
-        f = Fraction(1) if r <= lo else Fraction(0) if r >= hi else (hi - r) / (hi - lo)
-        inputs[f"r_{name}"] = _figure(r)
-        inputs[f"f(r_{name})"] = _figure(f)
+        f = _ONE if r <= lo else _ZERO if r >= hi else (hi - r) / (hi - lo)
+        inputs[f"r_{name}"] = Approx(r)
+        inputs[f"f(r_{name})"] = Approx(f)
         earned += half * f
     note = f"{exact_figure(half)} × f(e / median e) + {exact_figure(half)} × f(w / median w)"
     if notes:
         note += "; " + "; ".join(notes)
-    return _Result(True, earned, inputs, list(revision_ids), note)
+    return _Result(True, earned, inputs, revision_ids, note)
 
 
 def _dormitory_items(ind: Indicator, s: _School, ctx: _Context) -> _Result:
     latest = s.latest
     boarders = s.number(latest, ind.params["boarders"])
-    inputs = {"latest report": latest.period, _leaf(ind.params["boarders"]): exact_figure(boarders)}
+    inputs: dict[str, Any] = {"latest report": latest.period, _leaf(ind.params["boarders"]): boarders}
     if boarders == 0:
         return _not_applicable(
-            inputs, [latest.revision_id], f"no boarders in the latest report ({latest.period})"
+            inputs, (latest.revision_id,), f"no boarders in the latest report ({latest.period})"
         )
     items = s.value(latest, ind.params["field"])
     if not isinstance(items, list | tuple):
@@ -915,10 +1086,10 @@ def _dormitory_items(ind: Indicator, s: _School, ctx: _Context) -> _Result:
         )
     out_of = ind.params["out_of"]
     count = min(len(set(items)), out_of)
-    inputs[_leaf(ind.params["field"])] = str(count)
-    inputs["out of"] = str(out_of)
-    earned = ind.points * Fraction(count, out_of)
-    return _Result(True, earned, inputs, [latest.revision_id], f"items met / {out_of}")
+    inputs[_leaf(ind.params["field"])] = count
+    inputs["out of"] = out_of
+    earned = _scaled(ind.points, count, out_of)
+    return _Result(True, earned, inputs, (latest.revision_id,), f"items met / {out_of}")
 
 
 _KIND_FUNCTIONS = {
@@ -1059,26 +1230,33 @@ def _indicator_row(ind: Indicator, result: _Result, rubric: Rubric) -> Indicator
         points=ind.points,
         applicable=result.applicable,
         earned=result.earned if result.applicable else None,
-        available=ind.points if result.applicable else Fraction(0),
-        inputs=result.inputs,
-        revision_ids=result.revision_ids,
+        available=ind.points if result.applicable else _ZERO,
+        raw_inputs=result.inputs,
+        revision_ids=list(result.revision_ids),
         note=result.note,
         area_zh=area.zh,
         area_en=area.en,
     )
 
 
-def score_parts(parts: Sequence[SchoolPart], rubric: Rubric, *, rank_by_type: bool = False) -> list[SchoolScore]:
+#: The F1 medians of one county: (indicator code, school type) → (median e, median w, schools in the median).
+Medians = dict[tuple[str, str], tuple[Fraction, Fraction, int]]
+
+
+def score_parts(
+    parts: Sequence[SchoolPart], rubric: Rubric, *, rank_by_type: bool = False, medians: Medians | None = None
+) -> list[SchoolScore]:
     """Score and rank ONE county's schools from their parts (``school_part``, same window and rubric): the
-    F1 medians over all of them, each school's F1 rows, totals, score, grade and status, and the ranks."""
+    F1 medians over all of them (``county_medians``, unless given), each school's F1 rows, totals, score,
+    grade and status (``finish_part``), and the ranks."""
     check_rubric(rubric)
-    medians = _medians(parts, rubric)
-    return _rank([_finish(p, rubric, medians) for p in parts], rank_by_type)
+    if medians is None:
+        medians = county_medians(parts, rubric)
+    return _rank([finish_part(p, rubric, medians) for p in parts], rank_by_type)
 
 
-def _medians(
-    parts: Sequence[SchoolPart], rubric: Rubric
-) -> dict[tuple[str, str], tuple[Fraction, Fraction, int]]:
+def county_medians(parts: Sequence[SchoolPart], rubric: Rubric) -> Medians:
+    """The F1 (``energy_median``) medians over one county's school parts, per indicator and school type."""
     medians: dict[tuple[str, str], tuple[Fraction, Fraction, int]] = {}
     for ind in rubric.indicators:
         if ind.kind != "energy_median":
@@ -1091,16 +1269,16 @@ def _medians(
             if students == 0:
                 continue
             es, ws = per_type.setdefault(part.type, ([], []))
-            es.append(electricity / students)
-            ws.append(water / students)
+            es.append(_div(electricity, students))
+            ws.append(_div(water, students))
         for school_type, (es, ws) in per_type.items():
             medians[(ind.code, school_type)] = (_median(es), _median(ws), len(es))
     return medians
 
 
-def _finish(
-    part: SchoolPart, rubric: Rubric, medians: dict[tuple[str, str], tuple[Fraction, Fraction, int]]
-) -> SchoolScore:
+def finish_part(part: SchoolPart, rubric: Rubric, medians: Medians) -> SchoolScore:
+    """One school's score from its part and its county's medians (``county_medians``), not yet ranked. A
+    stored ranking explains one school with this, from the school's pinned inputs and the pinned medians."""
     rows: list[IndicatorRow] = []
     earned_total: Fraction | None = None
     available_total: Fraction | None = None
@@ -1113,8 +1291,8 @@ def _finish(
                 )
                 row = _indicator_row(ind, result, rubric)
             rows.append(row)
-        earned_total = sum((r.earned for r in rows if r.earned is not None), Fraction(0))
-        available_total = sum((r.available for r in rows), Fraction(0))
+        earned_total = _fsum([r.earned for r in rows if r.earned is not None])
+        available_total = _fsum([r.available for r in rows])
         raw = 100 * earned_total / available_total if available_total else None
 
     score = None if raw is None else round_half_up(raw, 2)
@@ -1149,6 +1327,18 @@ def _finish(
     )
 
 
+def _fsum(values: Sequence[Fraction]) -> Fraction:
+    """Σ of fractions with one normalisation at the end (``sum`` normalises after every addition)."""
+    n, d = 0, 1
+    for v in values:
+        vd = v.denominator
+        if vd == d:
+            n += v.numerator
+        else:
+            n, d = n * vd + v.numerator * d, d * vd
+    return Fraction(n, d)
+
+
 def _type_order(school_type: str) -> tuple[int, str]:
     if school_type in _SCHOOL_TYPE_ORDER:
         return _SCHOOL_TYPE_ORDER.index(school_type), ""
@@ -1178,7 +1368,7 @@ def _rank_group(scores: Sequence[SchoolScore]) -> list[SchoolScore]:
     for position, s in enumerate(scored, 1):
         if s.score != previous:
             rank, previous = position, s.score
-        ranked.append(replace(s, rank=rank))
+        ranked.append(s.ranked(rank))
     return ranked + unscored
 
 

@@ -36,9 +36,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, cast
+from fractions import Fraction
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import ARRAY, Integer, any_, func, literal, select
+from sqlalchemy import cast as sa_cast
 from sqlalchemy.orm import Session
 
 from district.audit.services import record
@@ -52,6 +54,7 @@ from district.scoring.engine import (
     STATUS_LABELS,
     HazardInput,
     InspectionInput,
+    Medians,
     MonthInput,
     SchoolInput,
     SchoolPart,
@@ -60,6 +63,10 @@ from district.scoring.engine import (
     _rank,  # the engine's own ranking rule (ties, by-type order): reused so ranks are computed in one place
     campaign_progress,
     check_rubric,
+    county_medians,
+    exact_figure,
+    finish_part,
+    round_half_up,
     school_part,
     score_parts,
 )
@@ -77,6 +84,7 @@ except ImportError:  # pragma: no cover - orjson is optional
 __all__ = [
     "InspectionError",
     "NotRanked",
+    "SnapshotMismatch",
     "WindowError",
     "city_campaign_progress",
     "compute_ranking",
@@ -85,6 +93,7 @@ __all__ = [
     "county_ranking",
     "county_rubric",
     "current_year_window",
+    "explain",
     "is_current",
     "latest_closed_period",
     "latest_ranking",
@@ -96,7 +105,10 @@ __all__ = [
     "reminders",
     "resolve_window",
     "school_score",
+    "school_view",
     "snapshot_by_id",
+    "snapshot_rows",
+    "snapshot_rubric",
     "store_reminders",
     "year_window",
 ]
@@ -346,23 +358,34 @@ def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any, limit: int) ->
         cache.popitem(last=False)
 
 
-def _reports(session: Session, keys: Sequence[tuple[int, str]]) -> dict[int, dict[str, Any]]:
-    """Parsed contents of revisions ``(id, content_sha256)``: from the cache, the others in one query."""
+def _reports(
+    session: Session, keys: Sequence[tuple[int, str]], contents: dict[int, str] | None = None
+) -> dict[int, dict[str, Any]]:
+    """Parsed contents of revisions ``(id, content_sha256)``: from the cache, else from ``contents`` (their
+    JSON text, already read with the county's heads), the others in one query."""
     out: dict[int, dict[str, Any]] = {}
     missing: list[int] = []
+    hits = 0
     for key in keys:
         hit = _parsed.get(key)
-        if hit is None:
-            missing.append(key[0])
-        else:
+        if hit is not None:
             _parsed.move_to_end(key)
             out[key[0]] = hit
-    cache_stats["parsed_hits"] += len(out)
-    cache_stats["parsed_misses"] += len(missing)
+            hits += 1
+            continue
+        text = None if contents is None else contents.get(key[0])
+        if text is None:
+            missing.append(key[0])
+        else:
+            parsed = _loads(text)
+            _remember(_parsed, key, parsed, _PARSED_MAX)
+            out[key[0]] = parsed
+    cache_stats["parsed_hits"] += hits
+    cache_stats["parsed_misses"] += len(keys) - hits
     for i in range(0, len(missing), 5000):
         for rid, sha, content in session.execute(
             select(ReportRevision.id, ReportRevision.content_sha256, ReportRevision.content).where(
-                ReportRevision.id.in_(missing[i : i + 5000])
+                _id_in(session, ReportRevision.id, missing[i : i + 5000])
             )
         ):
             parsed = _loads(content)
@@ -371,8 +394,15 @@ def _reports(session: Session, keys: Sequence[tuple[int, str]]) -> dict[int, dic
     return out
 
 
-@dataclass(frozen=True)
-class _Month:  # a reported month before its content is read: enough to know whether a school changed
+def _id_in(session: Session, column: Any, ids: Sequence[int]) -> Any:
+    """``column IN ids``; on PostgreSQL as ``= ANY(array)``, one parameter instead of thousands (a county's
+    reports: the statement is not rebuilt, re-sent and re-planned for each list)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(sa_cast(literal(list(ids), ARRAY(Integer)), ARRAY(Integer)))
+    return column.in_(ids)
+
+
+class _Month(NamedTuple):  # a reported month before its content is read: enough to know whether a school changed
     period: str
     revision_id: int
     sha256: str
@@ -440,13 +470,14 @@ class _CountyMeta:
     inspection_ids: list[int]
     max_revision_id: int
     max_inspection_id: int
+    contents: dict[int, str] = field(default_factory=dict)  # JSON text of the revisions in W, by id
 
 
 def county_inputs(session: Session, county_code: str, window: Window) -> CountyInputs:
     """Read one county's inputs for W: schools, effective revisions, carry-over bases, inspections, ledger."""
     meta = _county_meta(session, county_code, window)
     keys = [k for m in meta.schools for k in m.revision_keys()]
-    reports = _reports(session, keys)
+    reports = _reports(session, keys, meta.contents)
     return CountyInputs(
         county=meta.county,
         window=window,
@@ -471,11 +502,20 @@ def _county_meta(session: Session, county_code: str, window: Window) -> _CountyM
     rows = _school_rows(session, county_code)
     max_rev, max_insp = _watermarks(session, county_code, window)
 
-    # every effective revision of the county in W: one query through the derived head index
+    # every effective revision of the county in W, with its content: one query through the derived head index
+    # (a cold recompute parses them all; a warm one only the revisions its caches have not seen, but reading
+    # the text with the heads costs less than a second query for the ones it needs)
     months: dict[str, list[_Month]] = {}
     revision_ids: set[int] = set()
-    for school_code, period, revision_id, sha in session.execute(
-        select(ReportHead.school_code, ReportHead.period, ReportRevision.id, ReportRevision.content_sha256)
+    contents: dict[int, str] = {}
+    for school_code, period, revision_id, sha, content in session.execute(
+        select(
+            ReportHead.school_code,
+            ReportHead.period,
+            ReportRevision.id,
+            ReportRevision.content_sha256,
+            ReportRevision.content,
+        )
         .join(ReportRevision, ReportRevision.id == ReportHead.revision_id)
         .where(
             ReportHead.county_code == county_code,
@@ -485,6 +525,7 @@ def _county_meta(session: Session, county_code: str, window: Window) -> _CountyM
     ):
         months.setdefault(school_code, []).append(_Month(period, revision_id, sha))
         revision_ids.add(revision_id)
+        contents[revision_id] = content
 
     # each school's most recent participating effective report before W (the carry-over basis of C4)
     ranked = (
@@ -540,7 +581,10 @@ def _county_meta(session: Session, county_code: str, window: Window) -> _CountyM
     for school, township in rows:
         if school.active_in(window.period_to):
             active.add(school.code)
-        expected = [p for p in periods if school.active_in(p)]
+        if school.opened is None and school.closed is None:
+            expected = list(periods)
+        else:
+            expected = [p for p in periods if school.active_in(p)]
         school_months = sorted(months.get(school.code, ()), key=lambda m: m.period)
         if not expected and not school_months:
             continue
@@ -565,10 +609,11 @@ def _county_meta(session: Session, county_code: str, window: Window) -> _CountyM
         inspection_ids=inspection_ids,
         max_revision_id=max_rev,
         max_inspection_id=max_insp,
+        contents=contents,
     )
 
 
-def _county_scores(session: Session, meta: _CountyMeta, window: Window) -> list[SchoolScore]:
+def _county_scores(session: Session, meta: _CountyMeta, window: Window) -> tuple[list[SchoolScore], Medians]:
     """``score_county`` of the county, reusing the school parts of schools whose inputs did not change: a
     part depends only on the key (the revisions by id and content hash, the inspections, the ledger entries,
     the registry fields, W, the rubric and the subsidy standard), so a reused part is the part that
@@ -590,12 +635,13 @@ def _county_scores(session: Session, meta: _CountyMeta, window: Window) -> list[
     cache_stats["part_hits"] += len(scored) - len(todo)
     cache_stats["part_misses"] += len(todo)
     if todo:
-        reports = _reports(session, [k for i in todo for k in scored[i].revision_keys()])
+        reports = _reports(session, [k for i in todo for k in scored[i].revision_keys()], meta.contents)
         for i in todo:
             part = school_part(scored[i].school_input(reports), window, rubric, standard_rate=standard)
             _remember(_parts, keys[i], (rubric, part), _PARTS_MAX)
             parts[i] = part
-    return score_parts(cast(list[SchoolPart], parts), rubric)
+    medians = county_medians(cast(list[SchoolPart], parts), rubric)
+    return score_parts(cast(list[SchoolPart], parts), rubric, medians=medians), medians
 
 
 # ------------------------------------------------------------------------------------------------ rankings
@@ -636,14 +682,11 @@ def compute_ranking(session: Session, county_code: str, window: Window, *, trigg
 def _compute_ranking(session: Session, county_code: str, window: Window, *, trigger: str) -> RankingSnapshot:
     inputs = _county_meta(session, county_code, window)
     county = inputs.county
-    scores = _county_scores(session, inputs, window)
+    scores, medians = _county_scores(session, inputs, window)
     by_type = _rank(scores, True)
     type_rank = {s.code: s.rank for s in by_type}
-    results = []
-    for s in scores:
-        row = s.to_dict(audit=True)
-        row["type_rank"] = type_rank[s.code]
-        results.append(row)
+    metas = {m.school.code: m for m in inputs.schools}
+    results = [_compact_row(s, type_rank[s.code], metas[s.code]) for s in scores]
     progress = campaign_progress(
         scores,
         len(inputs.active),
@@ -666,6 +709,8 @@ def _compute_ranking(session: Session, county_code: str, window: Window, *, trig
             "revision_ids": inputs.revision_ids,
             "inspection_ids": inputs.inspection_ids,
             "active_school_codes": sorted(inputs.active),
+            "standard_rate": f"{Decimal(county.subsidy_standard):f}",
+            "medians": _medians_doc(medians),
         },
         results=results,
         type_ranking=[[s.code, s.rank] for s in by_type],
@@ -848,21 +893,216 @@ def school_score(
         raise LookupError(school_code)
     snapshot = latest_ranking(session, school.county_code, window, trigger=trigger)
     assert snapshot is not None
-    return school_view(snapshot, school_code)
+    return school_view(session, snapshot, school_code)
 
 
-def school_view(snapshot: RankingSnapshot, school_code: str) -> dict[str, Any]:
+def school_view(session: Session, snapshot: RankingSnapshot, school_code: str) -> dict[str, Any]:
+    """One school of a stored ranking with its indicator rows in full (earned, available, the inputs used, the
+    revision ids, the note), explained from the snapshot's pinned inputs (``explain``)."""
     for row in snapshot.results:
         if row["school_code"] == school_code:
-            return {
-                **row,
-                "county_code": snapshot.county_code,
-                "window": {"from": snapshot.period_from, "to": snapshot.period_to},
-                "snapshot_id": snapshot.id,
-                "computed_at": _iso(snapshot.computed_at),
-                "schools_ranked": sum(1 for r in snapshot.results if r["rank"] is not None),
-            }
+            out = _public_row(row)
+            out["indicators"] = [r.to_dict() for r in explain(session, snapshot, row).indicators]
+            out.update(
+                {
+                    "county_code": snapshot.county_code,
+                    "window": {"from": snapshot.period_from, "to": snapshot.period_to},
+                    "snapshot_id": snapshot.id,
+                    "computed_at": _iso(snapshot.computed_at),
+                    "schools_ranked": sum(1 for r in snapshot.results if r["rank"] is not None),
+                }
+            )
+            return out
     raise NotRanked(school_code)
+
+
+# ------------------------------------------------------------------------------------------------ snapshots
+#
+# A snapshot stores, per school, the ranking fields, each indicator's exact earned points and the school's
+# pinned inputs (the revision of each month, the carry-over basis, the inspections, the hazard ledger as it was),
+# plus the county's F1 medians and subsidy standard. That is everything the one engine needs to give the same
+# indicator rows again, so the explanation of a score (inputs, revision ids, notes) is made when it is shown,
+# from exactly what the ranking used, and checked against the stored figures. A county's full recompute then
+# stores ~0.2 MB instead of ~3.6 MB of formatted rows (docs/DECISIONS.md, "Ranking snapshots").
+
+
+class SnapshotMismatch(RuntimeError):
+    """Explaining a stored score from its pinned inputs did not give the stored figures (never expected)."""
+
+
+_PRIVATE_KEYS = frozenset({"earned", "pins"})
+
+
+def _public_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k not in _PRIVATE_KEYS}
+
+
+def _earned_doc(score: SchoolScore) -> list[list[int] | None]:
+    return [None if r.earned is None else [r.earned.numerator, r.earned.denominator] for r in score.indicators]
+
+
+def _compact_row(score: SchoolScore, type_rank: int | None, meta: _SchoolMeta) -> dict[str, Any]:
+    """What a snapshot keeps of one school: the ranking fields, the exact earned points of each indicator
+    (``None``: not applicable) and the inputs the engine read, pinned."""
+    prev = meta.previous
+    pins: dict[str, Any] = {"months": [[m.period, m.revision_id] for m in meta.months]}
+    if prev is not None:
+        pins["previous"] = [prev.period, prev.revision_id]
+    if meta.inspections:
+        pins["inspections"] = [i.id for i in meta.inspections]
+    if meta.hazards:
+        pins["hazards"] = [
+            [h.ref, h.severity, h.deadline.isoformat(), h.rectified_on and h.rectified_on.isoformat(),
+             h.found_on.isoformat(), h.revision_id]
+            for h in meta.hazards
+        ]  # fmt: skip
+    raw, earned, available = score.raw_score, score.earned_total, score.available_total
+    return {
+        "school_code": score.code,
+        "name": score.name,
+        "type": score.type,
+        "township": score.township,
+        "score": None if score.score is None else f"{score.score:f}",
+        "grade": score.grade,
+        "status": score.status,
+        "rank": score.rank,
+        "coverage": f"{round_half_up(score.coverage, 4):f}",
+        "flags": list(score.flags),
+        "rubric_version": score.rubric_version,
+        "grade_code": score.grade_code,
+        "raw_score": None if raw is None else exact_figure(raw),
+        "earned_total": None if earned is None else exact_figure(earned),
+        "available_total": None if available is None else exact_figure(available),
+        "reported_periods": list(score.reported_periods),
+        "expected_periods": list(score.expected_periods),
+        "type_rank": type_rank,
+        "earned": _earned_doc(score),
+        "pins": pins,
+    }
+
+
+def _medians_doc(medians: Medians) -> list[list[Any]]:
+    return [
+        [code, school_type, exact_figure(m_e), exact_figure(m_w), n]
+        for (code, school_type), (m_e, m_w, n) in sorted(medians.items())
+    ]
+
+
+def _medians_from_doc(doc: Sequence[Sequence[Any]]) -> Medians:
+    return {(code, t): (Fraction(m_e), Fraction(m_w), int(n)) for code, t, m_e, m_w, n in doc}
+
+
+def snapshot_rubric(session: Session, snapshot: RankingSnapshot) -> Rubric:
+    """The rubric that made the snapshot (its version: the default, or a loaded rubric kept verbatim)."""
+    default = _default_rubric()
+    if snapshot.rubric_version == default.version:
+        return default
+    row = session.scalars(select(RubricRow).where(RubricRow.version == snapshot.rubric_version)).first()
+    if row is None:  # pragma: no cover - a rubric version is never deleted
+        raise LookupError(f"rubric {snapshot.rubric_version}")
+    return _parsed_rubric(row.source, f"rubric {row.version}")
+
+
+def explain(session: Session, snapshot: RankingSnapshot, row: dict[str, Any]) -> SchoolScore:
+    """The school's score as the snapshot computed it, indicator rows in full: the one engine run again on the
+    school's pinned inputs (the same revisions, inspections and ledger entries) with the snapshot's medians,
+    rubric, window and subsidy standard. ``SnapshotMismatch`` unless it gives the stored figures exactly."""
+    rubric = snapshot_rubric(session, snapshot)
+    window = Window(snapshot.period_from, snapshot.period_to)
+    pins = row["pins"]
+    months = [(str(p), int(r)) for p, r in pins["months"]]
+    previous = pins.get("previous")
+    ids = [r for _p, r in months] + ([int(previous[1])] if previous else [])
+    reports: dict[int, dict[str, Any]] = {}
+    if ids:
+        reports = _reports(
+            session,
+            [(rid, sha) for rid, sha in session.execute(
+                select(ReportRevision.id, ReportRevision.content_sha256).where(ReportRevision.id.in_(ids))
+            )],
+        )  # fmt: skip
+    inspections = []
+    if pins.get("inspections"):
+        for insp in session.scalars(
+            select(Inspection).where(Inspection.id.in_(pins["inspections"])).order_by(Inspection.id)
+        ):
+            inspections.append(InspectionInput(insp.id, insp.date, insp.score))
+    hazards = [
+        HazardInput(ref, severity, dt.date.fromisoformat(deadline),
+                    None if rectified is None else dt.date.fromisoformat(rectified),
+                    dt.date.fromisoformat(found), int(rid))
+        for ref, severity, deadline, rectified, found, rid in pins.get("hazards", ())
+    ]  # fmt: skip
+    school = SchoolInput(
+        code=row["school_code"],
+        name=row["name"],
+        type=row["type"],
+        township=row["township"],
+        months=[MonthInput(p, r, reports[r]) for p, r in months],
+        expected_periods=list(row["expected_periods"]),
+        inspections=inspections,
+        hazards=hazards,
+        previous_participating=(
+            None if not previous else MonthInput(str(previous[0]), int(previous[1]), reports[int(previous[1])])
+        ),
+    )
+    standard = Decimal(snapshot.inputs.get("standard_rate", "5.00"))
+    part = school_part(school, window, rubric, standard_rate=standard)
+    score = finish_part(part, rubric, _medians_from_doc(snapshot.inputs.get("medians", ())))
+    raw = None if score.raw_score is None else exact_figure(score.raw_score)
+    if raw != row["raw_score"] or _earned_doc(score) != row["earned"]:
+        raise SnapshotMismatch(
+            f"snapshot {snapshot.id}: school {row['school_code']} explained from its pinned inputs gives"
+            f" {raw}, the snapshot holds {row['raw_score']}"
+        )
+    return score
+
+
+# the summaries of the last few snapshots shown (snapshots never change; computed_at tells apart the same id
+# in rolled-back test data)
+_SUMMARIES: OrderedDict[tuple[Any, ...], list[dict[str, Any]]] = OrderedDict()
+
+
+def snapshot_rows(session: Session, snapshot: RankingSnapshot) -> list[dict[str, Any]]:
+    """Every school of the snapshot in ranking order: the ranking fields and, per indicator, the figures
+    (code, area, names, points, applicable, earned, earned_exact, available) without the explanation (that is
+    ``school_view``'s). For the county-wide views: area means, failing indicators, summaries."""
+    key = (snapshot.id, snapshot.computed_at, snapshot.county_code, snapshot.period_from, snapshot.period_to)
+    hit = _SUMMARIES.get(key)
+    if hit is not None:
+        _SUMMARIES.move_to_end(key)
+        return hit
+    rubric = snapshot_rubric(session, snapshot)
+    static = []
+    for ind in rubric.indicators:
+        area = rubric.area(ind.area)
+        static.append(
+            {
+                "code": ind.code, "area": ind.area, "area_zh": area.zh, "area_en": area.en,
+                "name_zh": ind.name_zh, "name_en": ind.name_en, "points": exact_figure(ind.points),
+            }
+        )  # fmt: skip
+    rows = []
+    for r in snapshot.results:
+        out = _public_row(r)
+        indicators = []
+        for base, ind, earned in zip(static, rubric.indicators, r["earned"], strict=False):
+            e = None if earned is None else Fraction(earned[0], earned[1])
+            indicators.append(
+                {
+                    **base,
+                    "applicable": e is not None,
+                    "earned": None if e is None else f"{round_half_up(e, 2):f}",
+                    "earned_exact": None if e is None else exact_figure(e),
+                    "available": exact_figure(ind.points) if e is not None else "0",
+                }
+            )
+        out["indicators"] = indicators
+        rows.append(out)
+    _SUMMARIES[key] = rows
+    while len(_SUMMARIES) > 4:
+        _SUMMARIES.popitem(last=False)
+    return rows
 
 
 # ------------------------------------------------------------------------------------------------ campaign

@@ -71,3 +71,18 @@ def test_content_hash_changes_with_content() -> None:
 
 def test_body_sha256() -> None:
     assert body_sha256(b"abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["0.00", "0.05", "10.10", "999999999999.99", "1000000000000.00", "007.00", "00.00", "01.50", "+1.00",
+     "-1.00", " 1.00", "1.00 ", "1.0", "1.000", ".50", "1,00", "١٢.00", "1٢.00", "12.٠٠", "1e2.00", "12.-1",
+     "1_0.00", "", "..00", "1.0.0"],
+)  # fmt: skip
+def test_parse_money_accepts_exactly_what_is_money_accepts(text: str) -> None:
+    """``parse_money``'s fast path (no regular expression) and ``MONEY_RE`` agree on every spelling."""
+    if is_money(text):
+        assert parse_money(text) == Decimal(text)
+    else:
+        with pytest.raises(ValueError):
+            parse_money(text)

@@ -54,3 +54,26 @@ def seed_county(session: Any) -> dict[str, int]:
     for period in ("2026-03", "2026-04", "2026-05", "2026-06"):
         ids[f"6105280003:{period}"] = submit(session, "6105280003", period)
     return ids
+
+
+_VIEW_ONLY = ("county_code", "window", "snapshot_id", "computed_at", "schools_ranked", "type_rank")
+
+
+def explained(session: Any, snapshot: Any) -> list[dict[str, Any]]:
+    """Every school of a stored ranking as ``SchoolScore.to_dict(audit=True)`` gives it: the service's view of
+    each school, its indicator rows explained from the snapshot's pinned inputs."""
+    from district.scoring import services
+
+    out = []
+    for row in snapshot.results:
+        view = services.school_view(session, snapshot, row["school_code"])
+        out.append({k: v for k, v in view.items() if k not in _VIEW_ONLY})
+    return out
+
+
+def indicator(session: Any, snapshot: Any, code: str, indicator_code: str) -> dict[str, Any]:
+    """One explained indicator row of one school of a stored ranking."""
+    from district.scoring import services
+
+    view = services.school_view(session, snapshot, code)
+    return next(i for i in view["indicators"] if i["code"] == indicator_code)

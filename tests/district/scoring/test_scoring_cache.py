@@ -13,7 +13,7 @@ import pytest
 from district.scoring import services
 from district.scoring.engine import Window, score_county
 from district.scoring.models import RankingSnapshot
-from tests.district.scoring.helpers_scoring_db import YEAR_FROM, YEAR_TO, seed_county, submit
+from tests.district.scoring.helpers_scoring_db import YEAR_FROM, YEAR_TO, explained, indicator, seed_county, submit
 
 W = Window(YEAR_FROM, YEAR_TO)
 
@@ -42,7 +42,7 @@ def _fresh(session: Any) -> list[dict[str, Any]]:
 
 
 def _same(snapshot: RankingSnapshot, fresh: list[dict[str, Any]]) -> None:
-    assert snapshot.results == fresh
+    assert snapshot.results == fresh  # the ranking fields, every indicator's exact earned, the pinned inputs
 
 
 def test_a_warm_recompute_equals_the_engine_from_nothing(session: Any, seeded: dict[str, int]) -> None:
@@ -51,8 +51,7 @@ def test_a_warm_recompute_equals_the_engine_from_nothing(session: Any, seeded: d
     assert services.cache_stats["part_hits"] == services.cache_stats["part_misses"] > 0
     inputs = services.county_inputs(session, "610528", W)
     expected = score_county(inputs.schools, W, inputs.rubric, standard_rate=Decimal("5.00"))
-    for row, score in zip(again.results, expected, strict=True):
-        assert {k: v for k, v in row.items() if k != "type_rank"} == score.to_dict(audit=True)
+    assert explained(session, again) == [score.to_dict(audit=True) for score in expected]
 
 
 def test_after_a_correction_only_that_school_is_rescored_and_nothing_is_stale(
@@ -66,7 +65,7 @@ def test_after_a_correction_only_that_school_is_rescored_and_nothing_is_stale(
     cached = services.compute_ranking(session, "610528", W, trigger="cached")
     assert services.cache_stats["part_misses"] == misses + 1  # one school's part recomputed
     assert services.cache_stats["parsed_misses"] <= len(seeded) + 1
-    row = next(r for r in cached.results if r["school_code"] == "6105280001")
+    row = services.school_view(session, cached, "6105280001")
     used = {rid for ind in row["indicators"] for rid in ind["revision_ids"]}
     assert newer in used and old not in used
     _same(cached, _fresh(session))
@@ -80,8 +79,7 @@ def test_after_an_inspection_the_cached_recompute_equals_a_fresh_one(session: An
     )
     cached = services.compute_ranking(session, "610528", W, trigger="cached")
     assert services.cache_stats["part_misses"] == misses + 1
-    row = next(r for r in cached.results if r["school_code"] == "6105280002")
-    b2 = next(i for i in row["indicators"] if i["code"] == "B2")
+    b2 = indicator(session, cached, "6105280002", "B2")
     assert b2["inputs"]["inspection id"] == str(insp.id) and b2["inputs"]["inspection score"] == "3.5"
     _same(cached, _fresh(session))
 
@@ -95,8 +93,7 @@ def test_a_new_energy_report_rescores_f1_against_the_new_medians(session: Any, s
     _same(cached, _fresh(session))
 
     def f1(snapshot: RankingSnapshot) -> dict[str, str]:
-        row = next(r for r in snapshot.results if r["school_code"] == "6105280002")
-        return next(i for i in row["indicators"] if i["code"] == "F1")["inputs"]
+        return indicator(session, snapshot, "6105280002", "F1")["inputs"]
 
     assert f1(cached) != f1(before)
 

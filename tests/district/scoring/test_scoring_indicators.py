@@ -406,7 +406,7 @@ def test_e3_assets(make_school, score_one):
 # --- F1 节约 ----------------------------------------------------------------------------------------
 
 
-def energy(kwh: str, water: str = "500.0", students: int = 1000) -> dict[str, object]:
+def energy(kwh: object, water: object = "500.0", students: int = 1000) -> dict[str, object]:
     return {"energy.electricity_kwh": kwh, "energy.water_m3": water, "enrollment.students": students}
 
 
@@ -500,3 +500,19 @@ def test_g1_reads_the_latest_report(make_school, score_one):
         months=[(SEP, {"enrollment.boarders": 0}), (OCT, {"dormitory.unified_items": ["rules"]})],
     )
     assert score_one(school).row("G1").earned == Fraction(5, 9)
+
+
+def test_f1_integer_totals_divide_exactly(make_school, rubric):
+    """Integer quantities (ints, or decimal strings without a point) sum to integers: e = Σ kWh / Σ students
+    is still an exact fraction, never a float (13000 / 1000 would be 13.0, and 10000 / 3000 a rounded float)."""
+    schools = [
+        make_school("6105260001", months=[(SEP, energy(10000, water=500, students=3000))]),  # e = 10/3
+        make_school("6105260002", months=[(SEP, energy("13000", water="500", students=3000))]),  # e = 13/3
+        make_school("6105260003", months=[(SEP, energy(16000, water=500, students=3000))]),  # e = 16/3
+    ]
+    results = {r.code: r for r in score_county(schools, Window(SEP, SEP), rubric)}
+    row = results["6105260003"].row("F1")
+    assert row.inputs["e"] == "16/3 ≈ 5.333333" and row.inputs["median e"] == "13/3 ≈ 4.333333"
+    # r_e = 16/13 → f = (1.5 − 16/13) / 0.5 = 7/13 → 2.5 × 7/13 + 2.5 (w at the median: full)
+    assert row.earned == Fraction(35, 26) + Fraction(5, 2)
+    assert all(type(r.row("F1").earned) is Fraction for r in results.values())

@@ -3,7 +3,9 @@ windows, campaign progress, reminders and the agent's feedback."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import json
 import time
 from decimal import Decimal
 from typing import Any
@@ -16,7 +18,16 @@ from district.scoring import services
 from district.scoring.engine import Window, score_county
 from district.scoring.models import Inspection, RankingSnapshot
 from district.scoring.rubric import DEFAULT_RUBRIC_PATH, RubricError
-from tests.district.scoring.helpers_scoring_db import YEAR_FROM, YEAR_TO, report, seed_county, submit
+from tests.conftest import example_report
+from tests.district.scoring.helpers_scoring_db import (
+    YEAR_FROM,
+    YEAR_TO,
+    explained,
+    indicator,
+    report,
+    seed_county,
+    submit,
+)
 
 W = Window(YEAR_FROM, YEAR_TO)
 UTC = dt.UTC
@@ -79,8 +90,7 @@ def test_compute_ranking_stores_what_the_engine_says(session: Any, seeded: dict[
     inputs = services.county_inputs(session, "610528", W)
     expected = score_county(inputs.schools, W, inputs.rubric, standard_rate=Decimal("5.00"))
     assert [r["school_code"] for r in snapshot.results] == [s.code for s in expected]
-    for row, score in zip(snapshot.results, expected, strict=True):
-        assert {k: v for k, v in row.items() if k != "type_rank"} == score.to_dict(audit=True)
+    assert explained(session, snapshot) == [score.to_dict(audit=True) for score in expected]
     assert snapshot.rubric_version == "default-1"
     assert snapshot.inputs["revision_ids"] == inputs.revision_ids
     assert set(snapshot.inputs["revision_ids"]) >= set(seeded.values()) - {
@@ -91,9 +101,50 @@ def test_compute_ranking_stores_what_the_engine_says(session: Any, seeded: dict[
     assert last["school_code"] == "6105280004" and last["score"] is None and last["rank"] is None
     assert last["status"] == "insufficient_data" and last["flags"] == ["missing:2026-10", "awaiting_inspection"]
     # 0001 and 0002 have identical reports except the hazards: 0001 pays 2 points for the overdue major hazard
-    d1 = next(i for i in _row(snapshot, "6105280001")["indicators"] if i["code"] == "D1")
+    d1 = indicator(session, snapshot, "6105280001", "D1")
     assert d1["inputs"]["overdue open major hazards"] == "1"
     assert seeded["6105280001:2026-09"] in d1["revision_ids"]
+
+
+def test_a_snapshot_keeps_figures_and_pinned_inputs_and_explains_from_them(
+    session: Any, seeded: dict[str, int]
+) -> None:
+    snapshot = services.compute_ranking(session, "610528", W, trigger="test")
+    row = _row(snapshot, "6105280001")
+    # stored: the ranking fields, each indicator's exact earned points, the inputs the engine read; no prose
+    assert "indicators" not in row and '"inputs"' not in json.dumps(snapshot.results)
+    periods = ["2026-03", "2026-04", "2026-05", "2026-06", "2026-09", "2026-10"]
+    assert row["pins"]["months"] == [[p, seeded[f"6105280001:{p}"]] for p in periods]
+    assert [h[:4] for h in row["pins"]["hazards"]] == [
+        ["H-2026-06-003", "general", "2026-06-30", "2026-09-08"],
+        ["H-2026-09-001", "major", "2026-09-30", None],
+    ]
+    assert indicator(session, snapshot, "6105280001", "D1")["inputs"]["overdue open major hazards"] == "1"
+
+    # October's correction rectifies the major hazard: the new ranking has no penalty, while the stored one is
+    # still explained as it was computed (its ledger was pinned, not read again)
+    fixed = {**example_report()["hazards"][0], "rectified_on": "2026-10-08"}
+    submit(session, "6105280001", "2026-10", hazards=[fixed])
+    after = services.latest_ranking(session, "610528", W)
+    assert after is not None and after.id != snapshot.id
+    assert indicator(session, after, "6105280001", "D1")["inputs"]["overdue open major hazards"] == "0"
+    kept = services.snapshot_by_id(session, "610528", snapshot.id)
+    assert kept is not None
+    d1 = indicator(session, kept, "6105280001", "D1")
+    assert d1["inputs"]["overdue open major hazards"] == "1"
+    assert d1["inputs"]["hazard H-2026-09-001"] == "major, deadline 2026-09-30, rectified_on open"
+
+
+def test_a_stored_figure_its_pinned_inputs_do_not_give_is_refused(session: Any, seeded: dict[str, int]) -> None:
+    snapshot = services.compute_ranking(session, "610528", W, trigger="test")
+    services.school_view(session, snapshot, "6105280002")  # as stored: explained
+    rows = copy.deepcopy(snapshot.results)
+    a1 = next(r for r in rows if r["school_code"] == "6105280002")["earned"]
+    a1[0] = [a1[0][0] + 1, a1[0][1]]
+    snapshot.results = rows  # in memory only (never flushed)
+    with pytest.raises(services.SnapshotMismatch, match="6105280002"):
+        services.school_view(session, snapshot, "6105280002")
+    session.expire(snapshot)
 
 
 def test_latest_ranking_is_reused_until_an_input_changes(session: Any, seeded: dict[str, int]) -> None:
@@ -140,7 +191,7 @@ def test_a_past_ranking_is_shown_as_it_was_after_a_correction(session: Any, seed
     kept = services.snapshot_by_id(session, "610528", before.id)
     assert kept is not None and _row(kept, "6105280002") == old
     assert old_rev in kept.inputs["revision_ids"] and new_rev not in kept.inputs["revision_ids"]
-    a2 = next(i for i in _row(kept, "6105280002")["indicators"] if i["code"] == "A2")
+    a2 = indicator(session, kept, "6105280002", "A2")  # explained from what the past ranking pinned
     assert a2["earned"] == "6.00" and a2["revision_ids"] == [old_rev]
     assert services.snapshot_by_id(session, "610526", before.id) is None  # another county's id: nothing
 
