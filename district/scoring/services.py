@@ -383,7 +383,7 @@ def _reports(
     cache_stats["parsed_hits"] += hits
     cache_stats["parsed_misses"] += len(keys) - hits
     for i in range(0, len(missing), 5000):
-        for rid, sha, content in session.execute(
+        for rid, sha, content in session.connection().execute(
             select(ReportRevision.id, ReportRevision.content_sha256, ReportRevision.content).where(
                 _id_in(session, ReportRevision.id, missing[i : i + 5000])
             )
@@ -504,11 +504,12 @@ def _county_meta(session: Session, county_code: str, window: Window) -> _CountyM
 
     # every effective revision of the county in W, with its content: one query through the derived head index
     # (a cold recompute parses them all; a warm one only the revisions its caches have not seen, but reading
-    # the text with the heads costs less than a second query for the ones it needs)
+    # the text with the heads costs less than a second query for the ones it needs). Plain rows on the session's
+    # connection: the ORM's result processing cost more than the query for a county's 3,000 rows.
     months: dict[str, list[_Month]] = {}
     revision_ids: set[int] = set()
     contents: dict[int, str] = {}
-    for school_code, period, revision_id, sha, content in session.execute(
+    for school_code, period, revision_id, sha, content in session.connection().execute(
         select(
             ReportHead.school_code,
             ReportHead.period,
@@ -545,7 +546,7 @@ def _county_meta(session: Session, county_code: str, window: Window) -> _CountyM
         .subquery()
     )
     previous: dict[str, _Month] = {}
-    for school_code, period, revision_id, sha in session.execute(
+    for school_code, period, revision_id, sha in session.connection().execute(
         select(ranked.c.school_code, ranked.c.period, ranked.c.revision_id, ranked.c.sha).where(ranked.c.rn == 1)
     ):
         previous[school_code] = _Month(period, revision_id, sha)
