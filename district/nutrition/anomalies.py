@@ -25,7 +25,7 @@ Anomalies of one month come in the order of ``ANOMALY_CODES`` (the order of the 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
@@ -39,9 +39,9 @@ __all__ = [
     "TOLERANCE",
     "Anomaly",
     "AnomalyName",
+    "chain_anomaly_codes",
     "format_amount",
     "month_anomalies",
-    "month_anomaly_codes",
     "parse_amount",
 ]
 
@@ -179,13 +179,13 @@ class _Fund:
         nutrition = report["nutrition"]
         self.school_code: str = report["school_code"]
         self.period: str = report["period"]
-        self.rate = parse_amount(nutrition["subsidy_rate"])
         self.opening = parse_amount(nutrition["opening_balance"])
         self.received = parse_amount(nutrition["funds_received"])
         self.food = parse_amount(nutrition["food_spend"])
         self.other = parse_amount(nutrition["other_spend"])
         self.closing = parse_amount(nutrition["closing_balance"])
-        if counts:  # the rules on meals and days (``_COUNT_RULES``) read these
+        if counts:  # the rules on meals, days and the rate (``_COUNT_RULES``) read these
+            self.rate = parse_amount(nutrition["subsidy_rate"])
             self.eligible = _count(nutrition["eligible_students"], "eligible_students")
             self.meal_days = _count(nutrition["meal_days"], "meal_days")
             self.meals = _count(nutrition["meals_served"], "meals_served")
@@ -193,9 +193,16 @@ class _Fund:
             self.sample_days = _count(report["food_safety"]["sample_retention_days"], "sample_retention_days")
 
 
-#: The rules that read the month's counts (meals, days, students); the others read only its money.
+#: The rules that read the month's counts (meals, days, students) or its rate; the others read only balances.
 _COUNT_RULES = frozenset(
-    {"MEALS_EXCEED_ENTITLEMENT", "SPEND_EXCEEDS_MEALS", "UNDERSPEND", "ACCOMPANY_GAP", "SAMPLE_GAP"}
+    {
+        "MEALS_EXCEED_ENTITLEMENT",
+        "SPEND_EXCEEDS_MEALS",
+        "UNDERSPEND",
+        "NONSTANDARD_RATE",
+        "ACCOMPANY_GAP",
+        "SAMPLE_GAP",
+    }
 )
 
 
@@ -273,21 +280,34 @@ def _previous_closing(
     return prev_period, parse_amount(previous_participating["nutrition"]["closing_balance"])
 
 
-def month_anomaly_codes(
-    report: Mapping[str, Any],
+def chain_anomaly_codes(
+    reports: Sequence[Mapping[str, Any]],
     previous_participating: Mapping[str, Any] | None,
     *,
     standard_rate: Decimal = Decimal("5.00"),
     only: Collection[str] | None = None,
-) -> list[str]:
-    """The codes of ``month_anomalies`` (same arguments, same checks, same order) without their messages:
-    what scoring indicator C4 reads, for every participating month of every school of a county. ``only``:
-    just these codes are checked (the others are not listed even when they would fire)."""
-    if not report["nutrition"].get("participating"):
-        return []
-    previous = _previous_closing(report, previous_participating)
-    fund = _Fund(report, counts=only is None or not _COUNT_RULES.isdisjoint(only))
-    return _fired(fund, None if previous is None else previous[1], parse_amount(standard_rate), only)
+) -> list[list[str]]:
+    """The codes of ``month_anomalies`` for each of one school's participating reports, without messages: what
+    scoring indicator C4 reads for every school of a county. ``reports``: one school's participating reports in
+    ascending period order; each month's carry-over basis is the report before it (the first one's:
+    ``previous_participating``), with the same checks as ``month_anomalies`` (``ValueError``). ``only``: just
+    these codes are checked (C4 counts three; the figures the others need are not even parsed)."""
+    rate = parse_amount(standard_rate)
+    counts = only is None or not _COUNT_RULES.isdisjoint(only)
+    previous = previous_participating
+    closing = None
+    if previous is not None:
+        closing = parse_amount(previous["nutrition"]["closing_balance"])
+    out: list[list[str]] = []
+    for report in reports:
+        if not report["nutrition"].get("participating"):
+            raise ValueError(f"{report['period']}: not a participating report")
+        if previous is not None:
+            _check_previous(report, previous)
+        fund = _Fund(report, counts=counts)
+        out.append(_fired(fund, closing, rate, only))
+        previous, closing = report, fund.closing
+    return out
 
 
 def month_anomalies(

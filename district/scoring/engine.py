@@ -117,7 +117,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any, NamedTuple, cast
 
-from district.nutrition.anomalies import month_anomaly_codes
+from district.nutrition.anomalies import chain_anomaly_codes
 from district.scoring.rubric import Indicator, Rubric
 from houqin_standard.fields import ENUM_LABELS
 from houqin_standard.periods import parse_period, periods_between
@@ -335,12 +335,23 @@ class SchoolScore:
     rank: int | None
     coverage: Fraction
     flags: list[str]
-    indicators: list[IndicatorRow]
+    earned: tuple[Fraction | None, ...]  # per rubric indicator, exact; None when not applicable
     earned_total: Fraction | None
     available_total: Fraction | None
     rubric_version: str
     reported_periods: tuple[str, ...] = ()
     expected_periods: tuple[str, ...] = ()
+    # what the indicator rows are made from when first asked for (a county's recompute stores ``earned``)
+    _results: tuple[_Result, ...] = field(default=(), repr=False, compare=False)
+    _rubric: Rubric | None = field(default=None, repr=False, compare=False)
+
+    @functools.cached_property
+    def indicators(self) -> list[IndicatorRow]:
+        """The indicator rows, in the rubric's order (none without a report in W): made when first read."""
+        if self._rubric is None:
+            return []
+        rubric = self._rubric
+        return [_indicator_row(ind, r, rubric) for ind, r in zip(rubric.indicators, self._results, strict=True)]
 
     def ranked(self, rank: int) -> SchoolScore:
         """This score with ``rank`` (a shallow copy: ranks within the county and within the type are two)."""
@@ -859,34 +870,31 @@ def _fund_compliance(ind: Indicator, s: _School, ctx: _Context) -> _Result:
         return _not_applicable({"participating months": "0"}, (), "the school participated in no month of W")
     counted = {m.period for m in participating}
     previous = s.input.previous_participating
+    chain = [m for m in s.chain if _participates(m)]  # the counted months and any break-month report between
+    found = chain_anomaly_codes(
+        [m.report for m in chain],
+        None if previous is None else previous.report,
+        standard_rate=ctx.standard_rate,
+        only=codes,
+    )
     revision_ids: list[int] = []
     inputs: dict[str, Any] = {"participating months": len(participating)}
     compliant = 0
-    for month in s.chain:
-        if not _participates(month):
-            continue
+    for month, hits in zip(chain, found, strict=True):
         if month.period in counted:
             if previous is not None:
                 inputs[f"carry-over basis of {month.period}"] = previous.period
-                if previous.revision_id not in revision_ids:
-                    revision_ids.append(previous.revision_id)
-            hits = month_anomaly_codes(
-                month.report,
-                None if previous is None else previous.report,
-                standard_rate=ctx.standard_rate,
-                only=codes,
-            )
+                revision_ids.append(previous.revision_id)
             if hits:
                 inputs[f"anomalies {month.period}"] = ", ".join(hits)
             else:
                 compliant += 1
-            if month.revision_id not in revision_ids:
-                revision_ids.append(month.revision_id)
+            revision_ids.append(month.revision_id)
         previous = month
     inputs["fund-compliant months"] = compliant
     earned = _scaled(ind.points, compliant, len(participating))
     note = f"months with none of {', '.join(codes)} / participating months"
-    return _Result(True, earned, inputs, sorted(revision_ids), note)
+    return _Result(True, earned, inputs, sorted(set(revision_ids)), note)
 
 
 def _months_with(ind: Indicator, s: _School, fields: Sequence[str]) -> _Result:
@@ -1170,7 +1178,7 @@ class SchoolPart:
     coverage: Fraction
     flags: tuple[str, ...]
     vetoed: bool
-    rows: tuple[IndicatorRow | None, ...]  # per rubric indicator; None for F1 (filled by ``score_parts``)
+    results: tuple[_Result | None, ...]  # per rubric indicator; None for F1 (filled by ``finish_part``)
     energy: dict[str, tuple[Fraction, Fraction, Fraction]]  # F1 code → (Σ electricity, Σ water, Σ students)
     reported_revision_ids: tuple[int, ...]
 
@@ -1195,15 +1203,15 @@ def school_part(
     if has_b2 and not _inspections_in_window(school, ctx.window):
         flags.append(FLAG_AWAITING_INSPECTION)
 
-    rows: list[IndicatorRow | None] = []
+    results: list[_Result | None] = []
     energy: dict[str, tuple[Fraction, Fraction, Fraction]] = {}
     if s.reported:  # a school without a report in W gets no rows and no score
         for ind in rubric.indicators:
             if ind.kind == "energy_median":
                 energy[ind.code] = _energy_totals(ind, s)
-                rows.append(None)
+                results.append(None)
                 continue
-            rows.append(_indicator_row(ind, _KIND_FUNCTIONS[ind.kind](ind, s, ctx), rubric))
+            results.append(_KIND_FUNCTIONS[ind.kind](ind, s, ctx))
     return SchoolPart(
         code=school.code,
         name=school.name,
@@ -1214,7 +1222,7 @@ def school_part(
         coverage=coverage,
         flags=tuple(flags),
         vetoed=vetoed,
-        rows=tuple(rows),
+        results=tuple(results),
         energy=energy,
         reported_revision_ids=tuple(_revs(s.reported)),
     )
@@ -1279,20 +1287,24 @@ def county_medians(parts: Sequence[SchoolPart], rubric: Rubric) -> Medians:
 def finish_part(part: SchoolPart, rubric: Rubric, medians: Medians) -> SchoolScore:
     """One school's score from its part and its county's medians (``county_medians``), not yet ranked. A
     stored ranking explains one school with this, from the school's pinned inputs and the pinned medians."""
-    rows: list[IndicatorRow] = []
+    results: list[_Result] = []
+    earned: list[Fraction | None] = []
     earned_total: Fraction | None = None
     available_total: Fraction | None = None
     raw: Fraction | None = None
     if part.reported_periods:
-        for ind, row in zip(rubric.indicators, part.rows, strict=True):
-            if row is None:
-                result = _energy_row(
-                    ind, part.energy[ind.code], list(part.reported_revision_ids), medians, part.type
-                )
-                row = _indicator_row(ind, result, rubric)
-            rows.append(row)
-        earned_total = _fsum([r.earned for r in rows if r.earned is not None])
-        available_total = _fsum([r.available for r in rows])
+        available: list[Fraction] = []
+        for ind, result in zip(rubric.indicators, part.results, strict=True):
+            if result is None:
+                result = _energy_row(ind, part.energy[ind.code], part.reported_revision_ids, medians, part.type)
+            results.append(result)
+            if result.applicable:
+                earned.append(result.earned)
+                available.append(ind.points)
+            else:
+                earned.append(None)
+        earned_total = _fsum([e for e in earned if e is not None])
+        available_total = _fsum(available)
         raw = 100 * earned_total / available_total if available_total else None
 
     score = None if raw is None else round_half_up(raw, 2)
@@ -1318,12 +1330,14 @@ def finish_part(part: SchoolPart, rubric: Rubric, medians: Medians) -> SchoolSco
         rank=None,
         coverage=part.coverage,
         flags=list(part.flags),
-        indicators=rows,
+        earned=tuple(earned),
         earned_total=earned_total,
         available_total=available_total,
         rubric_version=rubric.version,
         reported_periods=part.reported_periods,
         expected_periods=part.expected_periods,
+        _results=tuple(results),
+        _rubric=rubric if results else None,
     )
 
 

@@ -44,7 +44,7 @@ from sqlalchemy import cast as sa_cast
 from sqlalchemy.orm import Session
 
 from district.audit.services import record
-from district.db import utcnow
+from district.db import json_text, utcnow
 from district.registry.models import City, County, School, Township
 from district.registry.models import Rubric as RubricRow
 from district.reports.feedback import feedback_part
@@ -314,7 +314,7 @@ def _registry_sha256(county: County, rows: Sequence[tuple[School, str]]) -> str:
             [s.code, s.name, s.type, township, str(s.opened or ""), str(s.closed or "")] for s, township in rows
         ],
     }
-    return hashlib.sha256(json.dumps(doc, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
+    return hashlib.sha256(json_text(doc).encode("utf-8")).hexdigest()  # keys in a fixed order above
 
 
 def _watermarks(session: Session, county_code: str, window: Window) -> tuple[int, int]:
@@ -523,7 +523,7 @@ def _county_meta(session: Session, county_code: str, window: Window) -> _CountyM
             ReportHead.period >= window.period_from,
             ReportHead.period <= window.period_to,
         )
-    ):
+    ).all():
         months.setdefault(school_code, []).append(_Month(period, revision_id, sha))
         revision_ids.add(revision_id)
         contents[revision_id] = content
@@ -939,7 +939,7 @@ def _public_row(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _earned_doc(score: SchoolScore) -> list[list[int] | None]:
-    return [None if r.earned is None else [r.earned.numerator, r.earned.denominator] for r in score.indicators]
+    return [None if e is None else [e.numerator, e.denominator] for e in score.earned]
 
 
 def _compact_row(score: SchoolScore, type_rank: int | None, meta: _SchoolMeta) -> dict[str, Any]:

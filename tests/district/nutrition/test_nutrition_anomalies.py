@@ -10,6 +10,7 @@ from district.nutrition.anomalies import (
     ANOMALY_CODES,
     FUND_COMPLIANCE_CODES,
     Anomaly,
+    chain_anomaly_codes,
     format_amount,
     month_anomalies,
 )
@@ -309,3 +310,30 @@ def test_format_amount():
     assert format_amount(Decimal("8775.000")) == "8775.00"
     assert format_amount(Decimal("702.205")) == "702.205"
     assert format_amount(Decimal("0")) == "0.00"
+
+
+def test_chain_codes_are_month_anomalies_codes_month_by_month(make_report):
+    """``chain_anomaly_codes`` (scoring's C4) gives, for each month, the codes ``month_anomalies`` gives with the
+    month before as the carry-over basis; with ``only`` the same codes filtered, in the same order."""
+    months = [
+        make_report(period="2026-03"),  # clean: opening 500 + 10000 − 9750 = closing 750
+        make_report(period="2026-04", opening_balance="750.00", other_spend="10.00", closing_balance="740.00"),
+        make_report(period="2026-05", opening_balance="700.00", closing_balance="950.00"),  # carry-over 740 ≠ 700
+        make_report(period="2026-06", opening_balance="950.00", meals_served=2100, closing_balance="1200.00"),
+        make_report(period="2026-09", opening_balance="1200.00", subsidy_rate="4.00", closing_balance="1400.00"),
+    ]
+    before = make_report(period="2026-02", closing_balance="500.01")
+    for previous in (None, before):
+        expected, prev = [], previous
+        for report in months:
+            expected.append(codes(month_anomalies(report, prev, standard_rate=Decimal("5.00"))))
+            prev = report
+        assert chain_anomaly_codes(months, previous, standard_rate=Decimal("5.00")) == expected
+        assert any(expected) and any("CARRY_OVER_MISMATCH" in c for c in expected)
+        assert chain_anomaly_codes(months, previous, only=FUND_COMPLIANCE_CODES) == [
+            [c for c in month if c in FUND_COMPLIANCE_CODES] for month in expected
+        ]
+    with pytest.raises(ValueError, match="not before"):
+        chain_anomaly_codes(months[1:2], months[2])
+    with pytest.raises(ValueError, match="not a participating"):
+        chain_anomaly_codes([make_report(period="2026-03", participating=False)], None)
