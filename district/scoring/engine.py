@@ -565,9 +565,16 @@ def _div(num: Fraction | int, den: Fraction | int) -> Fraction:
 
 def _scaled(points: Fraction, num: Fraction | int, den: Fraction | int) -> Fraction:
     """points × num / den (den ≠ 0) with one normalisation instead of two, for ints and fractions alike."""
+    if type(num) is int and type(den) is int:  # months counted out of months: a few values, over and over
+        return _scaled_counts(points, num, den)
     return Fraction(
         points.numerator * num.numerator * den.denominator, points.denominator * num.denominator * den.numerator
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _scaled_counts(points: Fraction, num: int, den: int) -> Fraction:
+    return Fraction(points.numerator * num, points.denominator * den)
 
 
 def _capped(points: Fraction, num: Fraction | int, den: Fraction | int) -> Fraction:
@@ -638,12 +645,9 @@ class _School:
 
     def flags(self, months: Sequence[MonthInput], field_name: str) -> list[bool]:
         values = self.column(months, field_name)
-        if not all(v is True or v is False for v in values):
-            for m, v in zip(months, values, strict=True):
-                if type(v) is not bool:
-                    raise ValueError(
-                        f"school {self.code} {m.period} {field_name}: expected true/false, got {v!r}"
-                    )
+        for m, v in zip(months, values, strict=True):
+            if v is not True and v is not False:
+                raise ValueError(f"school {self.code} {m.period} {field_name}: expected true/false, got {v!r}")
         return values
 
     def total(self, months: Sequence[MonthInput], field_name: str) -> Fraction:
@@ -730,8 +734,7 @@ def _prepare(school: SchoolInput, window: Window) -> _School:
 # Indicator kinds
 
 
-@dataclass
-class _Result:
+class _Result(NamedTuple):
     applicable: bool
     earned: Fraction | None
     inputs: dict[str, Any]  # raw figures (``show_figure``)
@@ -903,10 +906,16 @@ def _months_with(ind: Indicator, s: _School, fields: Sequence[str]) -> _Result:
         good = columns[0].count(True)
     else:
         good = sum(1 for values in zip(*columns, strict=True) if all(values))
-    label = " and ".join(_leaf(f) for f in fields)
-    inputs = {"reported months": len(s.reported), f"months with {label}": good}
+    label, note = _months_with_text(tuple(fields))
+    inputs = {"reported months": len(s.reported), label: good}
     earned = _scaled(ind.points, good, len(s.reported))
-    return _Result(True, earned, inputs, s.reported_revision_ids, f"months with {label} true / reported months")
+    return _Result(True, earned, inputs, s.reported_revision_ids, note)
+
+
+@functools.lru_cache(maxsize=256)
+def _months_with_text(fields: tuple[str, ...]) -> tuple[str, str]:
+    label = " and ".join(_leaf(f) for f in fields)
+    return f"months with {label}", f"months with {label} true / reported months"
 
 
 def _months_all_true(ind: Indicator, s: _School, ctx: _Context) -> _Result:

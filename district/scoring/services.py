@@ -333,20 +333,18 @@ def _watermarks(session: Session, county_code: str, window: Window) -> tuple[int
     return int(max_rev or 0), int(max_insp or 0)
 
 
-# Per-process caches. Both are content-addressed (a revision's id AND its content's SHA-256), so they can
-# never serve stale or foreign data: a correction is a new revision (new id, new hash), and the same id in
-# another database (the tests make many) with other content has another hash.
-# Measured (bench/rank): a parsed report ~7 KB, a school part with its formatted rows ~47 KB.
-_PARSED_MAX = 8192  # ~60 MB: ~3 counties' windows of 300 schools x 10 months
-_PARTS_MAX = 6000  # ~280 MB: the 20 most recently ranked counties of 300 schools (one window each)
-_parsed: OrderedDict[tuple[int, str], dict[str, Any]] = OrderedDict()
+# The per-process cache of school parts. It is content-addressed (a revision's id AND its content's SHA-256 are
+# in the key), so it can never serve stale or foreign data: a correction is a new revision (new id, new hash),
+# and the same id in another database (the tests make many) with other content has another hash. Parsed reports
+# are not kept: a county's query brings their text anyway, a recompute parses only the schools whose parts
+# changed, and keeping thousands of parsed reports cost more (memory, the collector walking them) than parsing.
+_PARTS_MAX = 6000  # the 20 most recently ranked counties of 300 schools (one window each)
 _parts: OrderedDict[tuple[Any, ...], tuple[Rubric, SchoolPart]] = OrderedDict()
-cache_stats = {"parsed_hits": 0, "parsed_misses": 0, "part_hits": 0, "part_misses": 0}
+cache_stats = {"reports_parsed": 0, "part_hits": 0, "part_misses": 0}
 
 
 def clear_caches() -> None:
-    """Forget every parsed report and school part of this process (tests; never needed for correctness)."""
-    _parsed.clear()
+    """Forget every school part of this process (tests; never needed for correctness)."""
     _parts.clear()
     for k in cache_stats:
         cache_stats[k] = 0
@@ -361,36 +359,24 @@ def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any, limit: int) ->
 def _reports(
     session: Session, keys: Sequence[tuple[int, str]], contents: dict[int, str] | None = None
 ) -> dict[int, dict[str, Any]]:
-    """Parsed contents of revisions ``(id, content_sha256)``: from the cache, else from ``contents`` (their
-    JSON text, already read with the county's heads), the others in one query."""
+    """Parsed contents of revisions ``(id, content_sha256)``: from ``contents`` (their JSON text, already read
+    with the county's heads), the others read in one query."""
     out: dict[int, dict[str, Any]] = {}
     missing: list[int] = []
-    hits = 0
-    for key in keys:
-        hit = _parsed.get(key)
-        if hit is not None:
-            _parsed.move_to_end(key)
-            out[key[0]] = hit
-            hits += 1
-            continue
-        text = None if contents is None else contents.get(key[0])
+    for rid, _sha in keys:
+        text = None if contents is None else contents.get(rid)
         if text is None:
-            missing.append(key[0])
+            missing.append(rid)
         else:
-            parsed = _loads(text)
-            _remember(_parsed, key, parsed, _PARSED_MAX)
-            out[key[0]] = parsed
-    cache_stats["parsed_hits"] += hits
-    cache_stats["parsed_misses"] += len(keys) - hits
+            out[rid] = _loads(text)
     for i in range(0, len(missing), 5000):
-        for rid, sha, content in session.connection().execute(
-            select(ReportRevision.id, ReportRevision.content_sha256, ReportRevision.content).where(
+        for rid, content in session.connection().execute(
+            select(ReportRevision.id, ReportRevision.content).where(
                 _id_in(session, ReportRevision.id, missing[i : i + 5000])
             )
         ):
-            parsed = _loads(content)
-            _remember(_parsed, (rid, sha), parsed, _PARSED_MAX)
-            out[rid] = parsed
+            out[rid] = _loads(content)
+    cache_stats["reports_parsed"] += len(out)
     return out
 
 
@@ -656,9 +642,14 @@ _gc_lock = threading.Lock()
 @contextmanager
 def _gc_paused() -> Iterator[None]:
     """Python's cyclic garbage collector off while a county is scored. Scoring makes hundreds of thousands of
-    short-lived, acyclic objects (fractions, rows), and every collection they trigger walks the caches too
-    (tens of thousands of parsed reports): measured, a third of a full recompute's time. Reference counting
-    frees those objects as usual; the collector runs again when the outermost pause ends."""
+    short-lived, acyclic objects (fractions, rows), and every collection they trigger walks the long-lived
+    objects too (the part cache, the session): measured, a third of a full recompute's time when it was
+    not paused. Reference counting frees those objects as usual; the collector runs again when the outermost
+    pause ends. What the pause leaves alive (new cache entries, the stored rows) then joins the oldest
+    generation (``gc.freeze`` then ``gc.unfreeze``: two list splices) instead of being walked by the young
+    collection the next allocation would start: a young collection over a county's survivors cost about a tenth
+    of a recompute. Cycles among them are still collected, by the next full collection. (Skipped when the
+    process froze objects of its own: ``unfreeze`` would release those too.)"""
     global _gc_pauses, _gc_was_enabled
     with _gc_lock:
         if _gc_pauses == 0:
@@ -671,6 +662,9 @@ def _gc_paused() -> Iterator[None]:
         with _gc_lock:
             _gc_pauses -= 1
             if _gc_pauses == 0 and _gc_was_enabled:
+                if gc.get_freeze_count() == 0:
+                    gc.freeze()
+                    gc.unfreeze()
                 gc.enable()
 
 

@@ -47,3 +47,22 @@ def test_an_error_inside_still_restores_it_and_threads_share_one_pause() -> None
     release.set()
     t.join(10)
     assert gc.isenabled()
+
+
+def test_what_a_pause_leaves_alive_joins_the_oldest_generation_and_cycles_are_still_collected() -> None:
+    import weakref
+
+    class Node:
+        pass
+
+    with _gc_paused():
+        kept = [[i] for i in range(1000)]  # survivors: a county's new cache entries
+        cycle = Node()
+        cycle.self = cycle  # type: ignore[attr-defined]
+        gone = weakref.ref(cycle)
+        del cycle  # garbage only the collector can free
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    oldest = {id(o) for o in gc.get_objects(generation=2)}
+    assert id(kept) in oldest and all(id(d) in oldest for d in kept[:10])
+    gc.collect()
+    assert gone() is None  # a full collection frees it as usual
