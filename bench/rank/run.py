@@ -11,7 +11,8 @@ In one run, on a database of its own (created, migrated, dropped):
 3. The full recompute: every county's ranking over W = 2025-11..2026-10 with ``services.compute_ranking`` —
    reading the inputs, the one engine, storing the snapshots — committed; target ≤ 3 × the SELECT. Timed
    serially in this process, then (``--workers N``, default the CPU count; 1: not) over a pool of N fresh
-   processes, each with its own engine, session and caches, the counties dealt out round robin.
+   processes, each with its own engine, session and caches, each taking the next county when it has finished
+   one (as Celery workers take tasks from the queue).
 4. The incremental recompute of one 300-school county after one new report (a new revision submitted through
    ``reports.services.submit_report`` and committed): ``services.latest_ranking`` sees the snapshot is stale,
    recomputes and stores it; target ≤ 0.5 s (best of ``--repeat``, each after its own new report). The
@@ -180,22 +181,25 @@ def time_full(engine: Engine, counties: list[str]) -> tuple[float, float, int]:
     return time.perf_counter() - start, time.process_time() - cpu, ranked
 
 
-def _full_part(args: tuple[str, list[str]]) -> int:
-    """One worker of the parallel full recompute: its own engine and session, its share of the counties."""
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_init(url: str) -> None:
+    """A worker process of the parallel full recompute: its own engine and session, kept across its counties
+    (as a Celery worker keeps its connection), and everything imported before the clock."""
+    _warm(0)
+    _WORKER["engine"] = make_engine(url)
+    _WORKER["session"] = Session(_WORKER["engine"])
+
+
+def _one_county(code: str) -> int:
     from district.scoring import services
     from district.scoring.engine import Window
 
-    url, counties = args
-    engine = make_engine(url)
-    ranked = 0
-    try:
-        with Session(engine) as s:
-            for code in counties:
-                ranked += len(services.compute_ranking(s, code, Window(*WINDOW), trigger="bench").results)
-                s.commit()
-                s.expunge_all()
-    finally:
-        engine.dispose()
+    s = _WORKER["session"]
+    ranked = len(services.compute_ranking(s, code, Window(*WINDOW), trigger="bench").results)
+    s.commit()
+    s.expunge_all()
     return ranked
 
 
@@ -207,15 +211,15 @@ def _warm(_: int) -> None:
 
 
 def time_full_parallel(url: str, counties: list[str], workers: int) -> tuple[float, float, int]:
-    """The full recompute over a pool of ``workers`` processes (each county on one worker, committed)."""
+    """The full recompute over a pool of ``workers`` processes. Each takes the next county when it is done with
+    one (as Celery workers take the next task from the queue), largest counties first."""
     import multiprocessing
 
-    shares = [counties[i::workers] for i in range(workers)]
     ctx = multiprocessing.get_context("spawn")  # fresh processes: no inherited connection or cache
-    with ctx.Pool(workers) as pool:
-        pool.map(_warm, range(workers))  # start the workers and import the services before the clock
+    with ctx.Pool(workers, initializer=_worker_init, initargs=(url,)) as pool:
+        pool.map(_warm, range(workers))  # the workers have started and connected before the clock
         start, cpu = time.perf_counter(), time.process_time()
-        ranked = sum(pool.map(_full_part, [(url, share) for share in shares if share]))
+        ranked = sum(pool.imap_unordered(_one_county, counties, chunksize=1))
         return time.perf_counter() - start, time.process_time() - cpu, ranked
 
 

@@ -321,8 +321,11 @@ class IndicatorRow:
         }
 
 
-@dataclass(frozen=True)
+@dataclass
 class SchoolScore:
+    """One school's score, grade, status and rank, and its indicator rows. Treat it as immutable (it is not a
+    frozen dataclass only because a frozen one is slower to make, and a county's recompute makes hundreds)."""
+
     code: str
     name: str
     type: str
@@ -356,7 +359,7 @@ class SchoolScore:
     def ranked(self, rank: int) -> SchoolScore:
         """This score with ``rank`` (a shallow copy: ranks within the county and within the type are two)."""
         out = copy.copy(self)
-        object.__setattr__(out, "rank", rank)
+        out.rank = rank
         return out
 
     def row(self, code: str) -> IndicatorRow:

@@ -338,7 +338,7 @@ def _watermarks(session: Session, county_code: str, window: Window) -> tuple[int
 # and the same id in another database (the tests make many) with other content has another hash. Parsed reports
 # are not kept: a county's query brings their text anyway, a recompute parses only the schools whose parts
 # changed, and keeping thousands of parsed reports cost more (memory, the collector walking them) than parsing.
-_PARTS_MAX = 6000  # the 20 most recently ranked counties of 300 schools (one window each)
+_PARTS_MAX = 1200  # the 4 most recently ranked counties of 300 schools (a miss costs ~0.1 s a county)
 _parts: OrderedDict[tuple[Any, ...], tuple[Rubric, SchoolPart]] = OrderedDict()
 cache_stats = {"reports_parsed": 0, "part_hits": 0, "part_misses": 0}
 
