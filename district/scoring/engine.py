@@ -569,15 +569,15 @@ def _div(num: Fraction | int, den: Fraction | int) -> Fraction:
 def _scaled(points: Fraction, num: Fraction | int, den: Fraction | int) -> Fraction:
     """points × num / den (den ≠ 0) with one normalisation instead of two, for ints and fractions alike."""
     if type(num) is int and type(den) is int:  # months counted out of months: a few values, over and over
-        return _scaled_counts(points, num, den)
+        return _scaled_counts(points.numerator, points.denominator, num, den)
     return Fraction(
         points.numerator * num.numerator * den.denominator, points.denominator * num.denominator * den.numerator
     )
 
 
 @functools.lru_cache(maxsize=4096)
-def _scaled_counts(points: Fraction, num: int, den: int) -> Fraction:
-    return Fraction(points.numerator * num, points.denominator * den)
+def _scaled_counts(pn: int, pd: int, num: int, den: int) -> Fraction:  # keyed on ints: hashing a Fraction is slow
+    return Fraction(pn * num, pd * den)
 
 
 def _capped(points: Fraction, num: Fraction | int, den: Fraction | int) -> Fraction:

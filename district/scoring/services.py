@@ -913,7 +913,7 @@ def school_view(session: Session, snapshot: RankingSnapshot, school_code: str) -
 
 # ------------------------------------------------------------------------------------------------ snapshots
 #
-# A snapshot stores, per school, the ranking fields, each indicator's exact earned points and the school's
+# A snapshot stores, per school, the ranking fields, each indicator's exact earned points ("n/d") and the school's
 # pinned inputs (the revision of each month, the carry-over basis, the inspections, the hazard ledger as it was),
 # plus the county's F1 medians and subsidy standard. That is everything the one engine needs to give the same
 # indicator rows again, so the explanation of a score (inputs, revision ids, notes) is made when it is shown,
@@ -932,8 +932,9 @@ def _public_row(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k not in _PRIVATE_KEYS}
 
 
-def _earned_doc(score: SchoolScore) -> list[list[int] | None]:
-    return [None if e is None else [e.numerator, e.denominator] for e in score.earned]
+def _earned_doc(score: SchoolScore) -> list[str | None]:
+    """Each indicator's exact earned points as ``"n/d"`` (text: a numerator or denominator may pass 64 bits)."""
+    return [None if e is None else f"{e.numerator}/{e.denominator}" for e in score.earned]
 
 
 def _compact_row(score: SchoolScore, type_rank: int | None, meta: _SchoolMeta) -> dict[str, Any]:
@@ -1082,7 +1083,7 @@ def snapshot_rows(session: Session, snapshot: RankingSnapshot) -> list[dict[str,
         out = _public_row(r)
         indicators = []
         for base, ind, earned in zip(static, rubric.indicators, r["earned"], strict=False):
-            e = None if earned is None else Fraction(earned[0], earned[1])
+            e = None if earned is None else Fraction(earned)
             indicators.append(
                 {
                     **base,

@@ -139,8 +139,9 @@ def test_a_stored_figure_its_pinned_inputs_do_not_give_is_refused(session: Any, 
     snapshot = services.compute_ranking(session, "610528", W, trigger="test")
     services.school_view(session, snapshot, "6105280002")  # as stored: explained
     rows = copy.deepcopy(snapshot.results)
-    a1 = next(r for r in rows if r["school_code"] == "6105280002")["earned"]
-    a1[0] = [a1[0][0] + 1, a1[0][1]]
+    earned = next(r for r in rows if r["school_code"] == "6105280002")["earned"]
+    assert earned[0] != "11/2"  # A1 as stored ("n/d")
+    earned[0] = "11/2"
     snapshot.results = rows  # in memory only (never flushed)
     with pytest.raises(services.SnapshotMismatch, match="6105280002"):
         services.school_view(session, snapshot, "6105280002")
