@@ -129,6 +129,14 @@ def parse_amount(value: object) -> Decimal:
     raise TypeError(f"money must be a decimal string, got {type(value).__name__}: {value!r}")
 
 
+def _money(value: object) -> Decimal:
+    """``parse_amount`` of a report's money field, without the cache: a month's balances are mostly distinct
+    amounts, which the cache would only churn (scoring reads every participating month of a county)."""
+    if type(value) is str:
+        return parse_money(value)
+    return parse_amount(value)
+
+
 @functools.lru_cache(maxsize=16384)
 def _parse_money(value: str) -> Decimal:
     # A county report parses each amount of a month twice (the rules, then the sums) and many amounts repeat
@@ -179,13 +187,13 @@ class _Fund:
         nutrition = report["nutrition"]
         self.school_code: str = report["school_code"]
         self.period: str = report["period"]
-        self.opening = parse_amount(nutrition["opening_balance"])
-        self.received = parse_amount(nutrition["funds_received"])
-        self.food = parse_amount(nutrition["food_spend"])
-        self.other = parse_amount(nutrition["other_spend"])
-        self.closing = parse_amount(nutrition["closing_balance"])
+        self.opening = _money(nutrition["opening_balance"])
+        self.received = _money(nutrition["funds_received"])
+        self.food = _money(nutrition["food_spend"])
+        self.other = _money(nutrition["other_spend"])
+        self.closing = _money(nutrition["closing_balance"])
         if counts:  # the rules on meals, days and the rate (``_COUNT_RULES``) read these
-            self.rate = parse_amount(nutrition["subsidy_rate"])
+            self.rate = _money(nutrition["subsidy_rate"])
             self.eligible = _count(nutrition["eligible_students"], "eligible_students")
             self.meal_days = _count(nutrition["meal_days"], "meal_days")
             self.meals = _count(nutrition["meals_served"], "meals_served")

@@ -653,6 +653,26 @@ class _School:
                 raise ValueError(f"school {self.code} {m.period} {field_name}: expected true/false, got {v!r}")
         return values
 
+    def prefetch(self, plan: Sequence[tuple[str, str, str]]) -> None:
+        """Σ over the reported months of every ``(field, section, key)`` of ``plan`` (the rubric's summed
+        fields, ``_summed_fields``) in one pass, for ``total`` to find. A field that is missing or not a
+        number is left for ``total`` to report, when an indicator asks for it."""
+        memo, reported = self._totals, self.reported
+        for name, a, b in plan:
+            try:
+                values = [m.report[a][b] for m in reported]
+            except (KeyError, TypeError, IndexError):
+                continue
+            for v in values:
+                if type(v) is not int:
+                    try:
+                        memo[name] = _exact_sum(values, str)
+                    except ValueError:
+                        pass  # ``total`` says which month and field
+                    break
+            else:
+                memo[name] = sum(values)
+
     def total(self, months: Sequence[MonthInput], field_name: str) -> Fraction:
         """Σ of a number field over ``months``, exactly (``_exact_sum``); sums over the school's reported or
         participating months are remembered (several indicators and the F1 medians ask for the same ones)."""
@@ -686,6 +706,39 @@ def _participates(month: MonthInput) -> bool:
 def _checked_period(p: str) -> str:
     parse_period(p)
     return p
+
+
+_SUMMED_OVER_REPORTED = {  # kind → the parameters naming fields it sums over the reported months
+    "staff_ratio": ("numerator", "denominator"),
+    "sum_ratio": ("numerator", "denominator"),
+    "hazard_rectification": ("found", "rectified"),
+    "patrols": ("field",),
+    "drills": ("field",),
+    "assets": ("repairs_requested", "repairs_completed"),
+    "energy_median": ("electricity", "water", "students"),
+}
+
+
+_SUMMED: dict[int, tuple[Rubric, tuple[tuple[str, str, str], ...]]] = {}  # id(rubric) → (rubric, fields)
+
+
+def _summed_fields(rubric: Rubric) -> tuple[tuple[str, str, str], ...]:
+    """The ``section.key`` fields the rubric's indicators and veto sum over the reported months."""
+    hit = _SUMMED.get(id(rubric))
+    if hit is not None and hit[0] is rubric:
+        return hit[1]
+    if len(_SUMMED) > 64:
+        _SUMMED.clear()
+    names = [ind.params[k] for ind in rubric.indicators for k in _SUMMED_OVER_REPORTED.get(ind.kind, ())]
+    names += list(rubric.veto_fields)
+    out: dict[str, tuple[str, str, str]] = {}
+    for name in names:
+        path = _field_path(name)
+        if len(path) == 2:
+            out[name] = (name, path[0], path[1])
+    fields = tuple(out.values())
+    _SUMMED[id(rubric)] = (rubric, fields)
+    return fields
 
 
 def _prepare(school: SchoolInput, window: Window) -> _School:
@@ -1200,6 +1253,8 @@ def school_part(
 ) -> SchoolPart:
     """The school-only part of one school's score (the school must have an expected month in W)."""
     s = _prepare(school, window)
+    if s.reported:
+        s.prefetch(_summed_fields(rubric))
     ctx = _Context(window, rubric, Decimal(standard_rate), {})
     expected = tuple(sorted(school.expected_periods))
     coverage = Fraction(len(s.reported), len(expected))
