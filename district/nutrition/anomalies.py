@@ -307,11 +307,14 @@ def chain_anomaly_codes(
     if previous is not None:
         closing = parse_amount(previous["nutrition"]["closing_balance"])
     out: list[list[str]] = []
-    for report in reports:
+    for i, report in enumerate(reports):
         if not report["nutrition"].get("participating"):
             raise ValueError(f"{report['period']}: not a participating report")
-        if previous is not None:
+        if i == 0 and previous is not None:
             _check_previous(report, previous)
+        elif i:  # the report before it is in ``reports``, and was checked participating there
+            if report["school_code"] != previous["school_code"] or not previous["period"] < report["period"]:
+                raise ValueError(f"{report['period']}: reports must be one school's, in period order")
         fund = _Fund(report, counts=counts)
         out.append(_fired(fund, closing, rate, only))
         previous, closing = report, fund.closing

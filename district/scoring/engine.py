@@ -216,7 +216,9 @@ class SchoolInput:
 
     def __post_init__(self) -> None:
         for name in ("months", "expected_periods", "inspections", "hazards"):
-            object.__setattr__(self, name, tuple(getattr(self, name)))
+            value = getattr(self, name)
+            if type(value) is not tuple:
+                object.__setattr__(self, name, tuple(value))
 
 
 @dataclass(frozen=True)
@@ -1119,7 +1121,7 @@ def _energy_row(
         )
     m_e, m_w, n = medians[(ind.code, school_type)]
     lo, hi = p["thresholds"]
-    half = ind.points / 2
+    half, note = _energy_text(ind.points)
     e, w = _div(electricity, students), _div(water, students)
     inputs["e"] = Approx(e)
     inputs["w"] = Approx(w)
@@ -1138,10 +1140,15 @@ def _energy_row(
         inputs[f"r_{name}"] = Approx(r)
         inputs[f"f(r_{name})"] = Approx(f)
         earned += half * f
-    note = f"{exact_figure(half)} × f(e / median e) + {exact_figure(half)} × f(w / median w)"
     if notes:
         note += "; " + "; ".join(notes)
     return _Result(True, earned, inputs, revision_ids, note)
+
+
+@functools.lru_cache(maxsize=64)
+def _energy_text(points: Fraction) -> tuple[Fraction, str]:
+    half = points / 2
+    return half, f"{exact_figure(half)} × f(e / median e) + {exact_figure(half)} × f(w / median w)"
 
 
 def _dormitory_items(ind: Indicator, s: _School, ctx: _Context) -> _Result:

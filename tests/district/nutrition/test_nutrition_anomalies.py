@@ -335,5 +335,9 @@ def test_chain_codes_are_month_anomalies_codes_month_by_month(make_report):
         ]
     with pytest.raises(ValueError, match="not before"):
         chain_anomaly_codes(months[1:2], months[2])
+    with pytest.raises(ValueError, match="period order"):
+        chain_anomaly_codes([months[1], months[0]], None)
+    with pytest.raises(ValueError, match="one school"):
+        chain_anomaly_codes([months[0], make_report("6105280002", "2026-04")], None)
     with pytest.raises(ValueError, match="not a participating"):
         chain_anomaly_codes([make_report(period="2026-03", participating=False)], None)
