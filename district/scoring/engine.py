@@ -1128,21 +1128,26 @@ def _energy_row(
     inputs["schools in median"] = n
     inputs["median e"] = Approx(m_e)
     inputs["median w"] = Approx(m_w)
-    earned = _ZERO
+    shares = []
     notes = []
     for name, value, median in (("e", e, m_e), ("w", w, m_w)):
         if median == 0:
-            earned += half
+            shares.append(_ONE)
             notes.append(f"median {name} = 0: full")
             continue
         r = value / median
         f = _ONE if r <= lo else _ZERO if r >= hi else (hi - r) / (hi - lo)
-        inputs[f"r_{name}"] = Approx(r)
-        inputs[f"f(r_{name})"] = Approx(f)
-        earned += half * f
+        inputs[_R_KEYS[name]] = Approx(r)
+        inputs[_F_KEYS[name]] = Approx(f)
+        shares.append(f)
+    earned = half * (shares[0] + shares[1])
     if notes:
         note += "; " + "; ".join(notes)
     return _Result(True, earned, inputs, revision_ids, note)
+
+
+_R_KEYS = {"e": "r_e", "w": "r_w"}
+_F_KEYS = {"e": "f(r_e)", "w": "f(r_w)"}
 
 
 @functools.lru_cache(maxsize=64)
