@@ -301,6 +301,8 @@ def chain_anomaly_codes(
     ``previous_participating``), with the same checks as ``month_anomalies`` (``ValueError``). ``only``: just
     these codes are checked (C4 counts three; the figures the others need are not even parsed)."""
     rate = parse_amount(standard_rate)
+    if only is not None:
+        only = frozenset(only)
     counts = only is None or not _COUNT_RULES.isdisjoint(only)
     previous = previous_participating
     closing = None

@@ -609,8 +609,16 @@ class _School:
         return self.reported[-1]
 
     @functools.cached_property
+    def participating_chain(self) -> list[MonthInput]:
+        """Every participating report of W (a break-month one too: it is a carry-over basis)."""
+        return [m for m in self.chain if _participates(m)]
+
+    @functools.cached_property
     def participating(self) -> list[MonthInput]:
-        return [m for m in self.reported if _participates(m)]
+        if len(self.chain) == len(self.reported):  # no report outside the expected months: the same list
+            return self.participating_chain
+        expected = {m.period for m in self.reported}
+        return [m for m in self.participating_chain if m.period in expected]
 
     @functools.cached_property
     def reported_revision_ids(self) -> tuple[int, ...]:
@@ -704,10 +712,17 @@ def _participates(month: MonthInput) -> bool:
     return (type(nutrition) is dict or isinstance(nutrition, Mapping)) and nutrition.get("participating") is True
 
 
-@functools.lru_cache(maxsize=4096)
-def _checked_period(p: str) -> str:
-    parse_period(p)
-    return p
+@functools.lru_cache(maxsize=1024)
+def _expected_problem(expected: tuple[str, ...], lo: str, hi: str) -> str:
+    """What is wrong with a school's expected periods for W = lo..hi ("" when nothing): most schools of a county
+    share one list, so it is checked once."""
+    for p in expected:
+        parse_period(p)
+        if not lo <= p <= hi:
+            return f"expected period {p} is outside W"
+    if len(set(expected)) != len(expected):
+        return "an expected period is listed twice"
+    return ""
 
 
 _SUMMED_OVER_REPORTED = {  # kind → the parameters naming fields it sums over the reported months
@@ -746,13 +761,10 @@ def _summed_fields(rubric: Rubric) -> tuple[tuple[str, str, str], ...]:
 def _prepare(school: SchoolInput, window: Window) -> _School:
     expected = school.expected_periods
     lo, hi = window.period_from, window.period_to
-    for p in expected:
-        _checked_period(p)
-        if not lo <= p <= hi:
-            raise ValueError(f"school {school.code}: expected period {p} is outside W")
+    problem = _expected_problem(tuple(expected), lo, hi)
+    if problem:
+        raise ValueError(f"school {school.code}: {problem}")
     expected_set = set(expected)
-    if len(expected_set) != len(expected):
-        raise ValueError(f"school {school.code}: an expected period is listed twice")
     by_period: dict[str, MonthInput] = {}
     code = school.code
     for m in school.months:
@@ -931,7 +943,7 @@ def _fund_compliance(ind: Indicator, s: _School, ctx: _Context) -> _Result:
         return _not_applicable({"participating months": "0"}, (), "the school participated in no month of W")
     counted = {m.period for m in participating}
     previous = s.input.previous_participating
-    chain = [m for m in s.chain if _participates(m)]  # the counted months and any break-month report between
+    chain = s.participating_chain  # the counted months and any break-month report between
     found = chain_anomaly_codes(
         [m.report for m in chain],
         None if previous is None else previous.report,
