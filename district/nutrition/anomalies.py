@@ -24,7 +24,6 @@ Anomalies of one month come in the order of ``ANOMALY_CODES`` (the order of the 
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -117,31 +116,14 @@ class Anomaly:
 def parse_amount(value: object) -> Decimal:
     """A money string of the report (``houqin_standard.parse_money``: exactly 2 decimals) or a ``Decimal``
     (a configured figure such as the county's standard rate) as an exact ``Decimal``. Floats are refused."""
-    if type(value) is str:
-        return _parse_money(value)
+    if isinstance(value, str):
+        return parse_money(value)
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError(f"not a finite amount: {value!r}")
         return value
-    if isinstance(value, str):
-        return _parse_money(value)
     # A float has already lost the exact amount; ints are not a money form of the standard either.
     raise TypeError(f"money must be a decimal string, got {type(value).__name__}: {value!r}")
-
-
-def _money(value: object) -> Decimal:
-    """``parse_amount`` of a report's money field, without the cache: a month's balances are mostly distinct
-    amounts, which the cache would only churn (scoring reads every participating month of a county)."""
-    if type(value) is str:
-        return parse_money(value)
-    return parse_amount(value)
-
-
-@functools.lru_cache(maxsize=16384)
-def _parse_money(value: str) -> Decimal:
-    # A county report parses each amount of a month twice (the rules, then the sums) and many amounts repeat
-    # ("0.00", "5.00"); a Decimal is immutable, so sharing one is safe. Errors are not cached.
-    return parse_money(value)
 
 
 def format_amount(value: Decimal) -> str:
@@ -187,13 +169,13 @@ class _Fund:
         nutrition = report["nutrition"]
         self.school_code: str = report["school_code"]
         self.period: str = report["period"]
-        self.opening = _money(nutrition["opening_balance"])
-        self.received = _money(nutrition["funds_received"])
-        self.food = _money(nutrition["food_spend"])
-        self.other = _money(nutrition["other_spend"])
-        self.closing = _money(nutrition["closing_balance"])
+        self.opening = parse_amount(nutrition["opening_balance"])
+        self.received = parse_amount(nutrition["funds_received"])
+        self.food = parse_amount(nutrition["food_spend"])
+        self.other = parse_amount(nutrition["other_spend"])
+        self.closing = parse_amount(nutrition["closing_balance"])
         if counts:  # the rules on meals, days and the rate (``_COUNT_RULES``) read these
-            self.rate = _money(nutrition["subsidy_rate"])
+            self.rate = parse_amount(nutrition["subsidy_rate"])
             self.eligible = _count(nutrition["eligible_students"], "eligible_students")
             self.meal_days = _count(nutrition["meal_days"], "meal_days")
             self.meals = _count(nutrition["meals_served"], "meals_served")
@@ -304,19 +286,18 @@ def chain_anomaly_codes(
     if only is not None:
         only = frozenset(only)
     counts = only is None or not _COUNT_RULES.isdisjoint(only)
-    previous = previous_participating
-    closing = None
-    if previous is not None:
-        closing = parse_amount(previous["nutrition"]["closing_balance"])
     out: list[list[str]] = []
+    previous: Mapping[str, Any] = {}
+    closing: Decimal | None = None
     for i, report in enumerate(reports):
         if not report["nutrition"].get("participating"):
             raise ValueError(f"{report['period']}: not a participating report")
-        if i == 0 and previous is not None:
-            _check_previous(report, previous)
-        elif i:  # the report before it is in ``reports``, and was checked participating there
-            if report["school_code"] != previous["school_code"] or not previous["period"] < report["period"]:
-                raise ValueError(f"{report['period']}: reports must be one school's, in period order")
+        if i == 0:
+            basis = _previous_closing(report, previous_participating)
+            closing = None if basis is None else basis[1]
+        elif report["school_code"] != previous["school_code"] or not previous["period"] < report["period"]:
+            # the report before it is in ``reports``, and was checked participating there
+            raise ValueError(f"{report['period']}: reports must be one school's, in period order")
         fund = _Fund(report, counts=counts)
         out.append(_fired(fund, closing, rate, only))
         previous, closing = report, fund.closing

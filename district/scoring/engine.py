@@ -141,6 +141,7 @@ __all__ = [
     "county_medians",
     "exact_figure",
     "finish_part",
+    "indicator_figures",
     "round_half_up",
     "school_part",
     "score_county",
@@ -306,6 +307,15 @@ class IndicatorRow:
 
     def _to_dict(self) -> dict[str, Any]:
         return {
+            **self.figures(),
+            "inputs": dict(self.inputs),
+            "revision_ids": list(self.revision_ids),
+            "note": self.note,
+        }
+
+    def figures(self) -> dict[str, Any]:
+        """The row without its explanation: what it is, and what it earned out of what was available."""
+        return {
             "code": self.code,
             "area": self.area,
             "area_zh": self.area_zh,
@@ -317,9 +327,6 @@ class IndicatorRow:
             "earned": None if self.earned is None else f"{round_half_up(self.earned, 2):f}",
             "earned_exact": None if self.earned is None else exact_figure(self.earned),
             "available": exact_figure(self.available),
-            "inputs": dict(self.inputs),
-            "revision_ids": list(self.revision_ids),
-            "note": self.note,
         }
 
 
@@ -371,8 +378,9 @@ class SchoolScore:
                 return r
         raise KeyError(code)
 
-    def to_dict(self, *, audit: bool = False) -> dict[str, Any]:
-        """The ranking row of API.md plus ``indicators``; ``audit=True`` adds the exact totals."""
+    def to_dict(self, *, audit: bool = False, indicators: bool = True) -> dict[str, Any]:
+        """The ranking row of API.md plus ``indicators`` (unless ``indicators=False``); ``audit=True`` adds the
+        exact totals."""
         out: dict[str, Any] = {
             "school_code": self.code,
             "name": self.name,
@@ -385,8 +393,9 @@ class SchoolScore:
             "coverage": f"{round_half_up(self.coverage, 4):f}",
             "flags": list(self.flags),
             "rubric_version": self.rubric_version,
-            "indicators": [row.to_dict() for row in self.indicators],
         }
+        if indicators:
+            out["indicators"] = [row.to_dict() for row in self.indicators]
         if audit:
             out.update(
                 {
@@ -634,7 +643,7 @@ class _School:
 
     def column(self, months: Sequence[MonthInput], field_name: str) -> list[Any]:
         """The field's value in each of ``months``; a missing field is named (``value``'s error)."""
-        path = _PATHS.get(field_name) or _field_path(field_name)
+        path = _field_path(field_name)
         try:
             if len(path) == 2:
                 a, b = path
@@ -670,18 +679,9 @@ class _School:
         memo, reported = self._totals, self.reported
         for name, a, b in plan:
             try:
-                values = [m.report[a][b] for m in reported]
-            except (KeyError, TypeError, IndexError):
-                continue
-            for v in values:
-                if type(v) is not int:
-                    try:
-                        memo[name] = _exact_sum(values, str)
-                    except ValueError:
-                        pass  # ``total`` says which month and field
-                    break
-            else:
-                memo[name] = sum(values)
+                memo[name] = _exact_sum([m.report[a][b] for m in reported], str)
+            except (KeyError, TypeError, IndexError, ValueError):
+                continue  # ``total`` says which month and field
 
     def total(self, months: Sequence[MonthInput], field_name: str) -> Fraction:
         """Σ of a number field over ``months``, exactly (``_exact_sum``); sums over the school's reported or
@@ -696,12 +696,7 @@ class _School:
             if hit is not None:
                 return hit
         values = self.column(months, field_name)
-        for v in values:
-            if type(v) is not int:
-                result = _exact_sum(values, lambda i: f"school {self.code} {months[i].period} {field_name}")
-                break
-        else:
-            result = sum(values)  # counts: an int (``_exact_sum``)
+        result = _exact_sum(values, lambda i: f"school {self.code} {months[i].period} {field_name}")
         if memo is not None:
             memo[field_name] = result
         return result
@@ -1317,6 +1312,13 @@ def school_part(
         energy=energy,
         reported_revision_ids=tuple(_revs(s.reported)),
     )
+
+
+def indicator_figures(ind: Indicator, rubric: Rubric, earned: Fraction | None) -> dict[str, Any]:
+    """``IndicatorRow.figures`` of an indicator that earned ``earned`` (``None``: not applicable), without
+    its explanation: a stored ranking's rows for the county-wide views."""
+    result = _Result(earned is not None, earned, {}, (), "")
+    return _indicator_row(ind, result, rubric).figures()
 
 
 def _indicator_row(ind: Indicator, result: _Result, rubric: Rubric) -> IndicatorRow:

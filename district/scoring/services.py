@@ -28,7 +28,6 @@ import datetime as dt
 import functools
 import gc
 import hashlib
-import json
 import re
 import threading
 from collections import OrderedDict
@@ -39,6 +38,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any, NamedTuple, cast
 
+import orjson
 from psycopg.adapt import Loader as PsycopgLoader
 from sqlalchemy import ARRAY, Integer, any_, func, literal, select, text
 from sqlalchemy import cast as sa_cast
@@ -67,20 +67,13 @@ from district.scoring.engine import (
     county_medians,
     exact_figure,
     finish_part,
-    round_half_up,
+    indicator_figures,
     school_part,
     score_parts,
 )
 from district.scoring.models import Inspection, RankingSnapshot, ReminderList
 from district.scoring.rubric import Rubric, RubricError, load_default_rubric, load_rubric
 from houqin_standard import SHANGHAI, current_period, parse_period, period_add, period_deadline, today_shanghai
-
-try:  # the reports are canonical JSON without floats: orjson reads them ~4x faster, with the same result
-    import orjson
-
-    _loads: Any = orjson.loads
-except ImportError:  # pragma: no cover - orjson is optional
-    _loads = json.loads
 
 __all__ = [
     "InspectionError",
@@ -358,25 +351,25 @@ def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any, limit: int) ->
 
 
 def _reports(
-    session: Session, keys: Sequence[tuple[int, str]], contents: dict[int, str | bytes] | None = None
+    session: Session, ids: Sequence[int], contents: dict[int, str | bytes] | None = None
 ) -> dict[int, dict[str, Any]]:
-    """Parsed contents of revisions ``(id, content_sha256)``: from ``contents`` (their JSON text, already read
-    with the county's heads), the others read in one query."""
+    """Parsed contents of the revisions ``ids``: from ``contents`` (their JSON, already read with the county's
+    heads), the others read in one query."""
     out: dict[int, dict[str, Any]] = {}
     missing: list[int] = []
-    for rid, _sha in keys:
+    for rid in ids:
         text = None if contents is None else contents.get(rid)
         if text is None:
             missing.append(rid)
         else:
-            out[rid] = _loads(text)
+            out[rid] = orjson.loads(text)
     for i in range(0, len(missing), 5000):
         for rid, content in session.connection().execute(
             select(ReportRevision.id, ReportRevision.content).where(
                 _id_in(session, ReportRevision.id, missing[i : i + 5000])
             )
         ):
-            out[rid] = _loads(content)
+            out[rid] = orjson.loads(content)
     cache_stats["reports_parsed"] += len(out)
     return out
 
@@ -463,10 +456,10 @@ class _SchoolMeta:
             ),
         )
 
-    def revision_keys(self) -> list[tuple[int, str]]:
-        out = [(m.revision_id, m.sha256) for m in self.months]
+    def revision_ids(self) -> list[int]:
+        out = [m.revision_id for m in self.months]
         if self.previous is not None:
-            out.append((self.previous.revision_id, self.previous.sha256))
+            out.append(self.previous.revision_id)
         return out
 
 
@@ -487,8 +480,7 @@ class _CountyMeta:
 def county_inputs(session: Session, county_code: str, window: Window) -> CountyInputs:
     """Read one county's inputs for W: schools, effective revisions, carry-over bases, inspections, ledger."""
     meta = _county_meta(session, county_code, window)
-    keys = [k for m in meta.schools for k in m.revision_keys()]
-    reports = _reports(session, keys, meta.contents)
+    reports = _reports(session, [rid for m in meta.schools for rid in m.revision_ids()], meta.contents)
     return CountyInputs(
         county=meta.county,
         window=window,
@@ -648,7 +640,7 @@ def _county_scores(session: Session, meta: _CountyMeta, window: Window) -> tuple
     cache_stats["part_hits"] += len(scored) - len(todo)
     cache_stats["part_misses"] += len(todo)
     if todo:
-        reports = _reports(session, [k for i in todo for k in scored[i].revision_keys()], meta.contents)
+        reports = _reports(session, [rid for i in todo for rid in scored[i].revision_ids()], meta.contents)
         for i in todo:
             part = school_part(scored[i].school_input(reports), window, rubric, standard_rate=standard)
             _remember(_parts, keys[i], (rubric, part), _PARTS_MAX)
@@ -983,29 +975,11 @@ def _compact_row(score: SchoolScore, type_rank: int | None, meta: _SchoolMeta) -
              h.found_on.isoformat(), h.revision_id]
             for h in meta.hazards
         ]  # fmt: skip
-    raw, earned, available = score.raw_score, score.earned_total, score.available_total
-    return {
-        "school_code": score.code,
-        "name": score.name,
-        "type": score.type,
-        "township": score.township,
-        "score": None if score.score is None else f"{score.score:f}",
-        "grade": score.grade,
-        "status": score.status,
-        "rank": score.rank,
-        "coverage": f"{round_half_up(score.coverage, 4):f}",
-        "flags": list(score.flags),
-        "rubric_version": score.rubric_version,
-        "grade_code": score.grade_code,
-        "raw_score": None if raw is None else exact_figure(raw),
-        "earned_total": None if earned is None else exact_figure(earned),
-        "available_total": None if available is None else exact_figure(available),
-        "reported_periods": list(score.reported_periods),
-        "expected_periods": list(score.expected_periods),
-        "type_rank": type_rank,
-        "earned": _earned_doc(score),
-        "pins": pins,
-    }
+    row = score.to_dict(audit=True, indicators=False)
+    row["type_rank"] = type_rank
+    row["earned"] = _earned_doc(score)
+    row["pins"] = pins
+    return row
 
 
 def _medians_doc(medians: Medians) -> list[list[Any]]:
@@ -1040,14 +1014,7 @@ def explain(session: Session, snapshot: RankingSnapshot, row: dict[str, Any]) ->
     months = [(str(p), int(r)) for p, r in pins["months"]]
     previous = pins.get("previous")
     ids = [r for _p, r in months] + ([int(previous[1])] if previous else [])
-    reports: dict[int, dict[str, Any]] = {}
-    if ids:
-        reports = _reports(
-            session,
-            [(rid, sha) for rid, sha in session.execute(
-                select(ReportRevision.id, ReportRevision.content_sha256).where(ReportRevision.id.in_(ids))
-            )],
-        )  # fmt: skip
+    reports = _reports(session, ids)
     inspections = []
     if pins.get("inspections"):
         for insp in session.scalars(
@@ -1100,31 +1067,13 @@ def snapshot_rows(session: Session, snapshot: RankingSnapshot) -> list[dict[str,
         _SUMMARIES.move_to_end(key)
         return hit
     rubric = snapshot_rubric(session, snapshot)
-    static = []
-    for ind in rubric.indicators:
-        area = rubric.area(ind.area)
-        static.append(
-            {
-                "code": ind.code, "area": ind.area, "area_zh": area.zh, "area_en": area.en,
-                "name_zh": ind.name_zh, "name_en": ind.name_en, "points": exact_figure(ind.points),
-            }
-        )  # fmt: skip
     rows = []
     for r in snapshot.results:
         out = _public_row(r)
-        indicators = []
-        for base, ind, earned in zip(static, rubric.indicators, r["earned"], strict=False):
-            e = None if earned is None else Fraction(earned)
-            indicators.append(
-                {
-                    **base,
-                    "applicable": e is not None,
-                    "earned": None if e is None else f"{round_half_up(e, 2):f}",
-                    "earned_exact": None if e is None else exact_figure(e),
-                    "available": exact_figure(ind.points) if e is not None else "0",
-                }
-            )
-        out["indicators"] = indicators
+        out["indicators"] = [
+            indicator_figures(ind, rubric, None if earned is None else Fraction(earned))
+            for ind, earned in zip(rubric.indicators, r["earned"], strict=False)
+        ]
         rows.append(out)
     _SUMMARIES[key] = rows
     while len(_SUMMARIES) > 4:
