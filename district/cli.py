@@ -69,6 +69,33 @@ def db_check(ctx: Context) -> None:
     click.echo("models and migrations agree")
 
 
+@db_group.command("figures")
+@click.option("--batch", default=2000, show_default=True, help="revisions per transaction")
+@pass_ctx
+def db_figures(ctx: Context, batch: int) -> None:
+    """Store the scoring figures of every revision that has none of the current layout.
+
+    Ingestion stores them with each revision; revisions loaded by other means (a bulk load, a restore of
+    report_revisions alone) or stored before the layout changed get them here. Scoring reads the content of
+    a revision without figures, so this only makes rankings faster; running it twice does nothing more."""
+    from district.reports.services import revisions_without_figures, store_figures
+
+    with ctx.app.app_context():
+        with db.transaction() as s:
+            todo = revisions_without_figures(s)
+        if not todo:
+            click.echo("所有修订均已有评分数据 / every revision has its figures")
+            return
+        done = 0
+        with click.progressbar(length=len(todo), label="评分数据 / figures", file=sys.stderr, show_pos=True) as bar:
+            for i in range(0, len(todo), batch):
+                with db.transaction() as s:
+                    n = store_figures(s, todo[i : i + batch])
+                done += n
+                bar.update(n)
+    click.echo(f"已补齐 {done} 条修订的评分数据 / stored the figures of {done} revisions")
+
+
 # ---------------------------------------------------------------- schools
 
 

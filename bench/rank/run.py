@@ -5,11 +5,13 @@ In one run, on a database of its own (created, migrated, dropped):
 
 1. 10,000 schools in 34 counties (33 of 300 schools and one of 100), 10 reported months each (2025-11 ..
    2026-10 without the July/August break: 100,000 reports from ``district.demo.generate``), bulk-loaded with
-   COPY as accepted revisions and their effective-revision heads.
+   COPY as accepted revisions, their effective-revision heads and their figures (what ingestion stores with
+   each revision: ``district.reports.figures``, made by the same ``figures_json``).
 2. The baseline: a plain SELECT of those reports' effective revisions (heads joined to revisions, content
    included, every row fetched into Python), best of ``--repeat``.
 3. The full recompute: every county's ranking over W = 2025-11..2026-10 with ``services.compute_ranking`` —
-   reading the inputs, the one engine, storing the snapshots — committed; target ≤ 3 × the SELECT. Timed
+   reading the inputs (the revisions' stored figures, not their content), the one engine, storing the
+   snapshots — committed; target ≤ 3 × the SELECT. Timed
    serially in this process, then (``--workers N``, default the CPU count; 1: not) over a pool of N fresh
    processes, each with its own engine, session and caches, each taking the next county when it has finished
    one (as Celery workers take tasks from the queue): best of ``--repeat``, as the SELECT, each in a new pool.
@@ -50,6 +52,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 from district.db import make_engine  # noqa: E402
 from district.demo.generate import SchoolProfile, monthly_report  # noqa: E402
 from district.migrate import upgrade  # noqa: E402
+from district.reports.figures import figures_json  # noqa: E402
 from houqin_standard import canonical_json, period_deadline  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -120,12 +123,14 @@ def load(engine: Engine, schools: int, seed: int) -> tuple[int, list[str]]:
         rid = 0
         with cur.copy(f"COPY report_revisions ({', '.join(rev_cols)}) FROM STDIN") as rev_copy:
             heads: list[tuple[Any, ...]] = []
+            figures: list[tuple[int, str]] = []  # as ingestion stores them with each revision
             for code, county_code, stype, boarding in codes:
                 profile = SchoolProfile.make(code, stype, boarding, seed)
                 prev_hash = "0" * 64
                 for seq, period in enumerate(PERIODS, 1):
                     rid += 1
-                    content = canonical_json(monthly_report(profile, period)).decode("utf-8")
+                    report = monthly_report(profile, period)
+                    content = canonical_json(report).decode("utf-8")
                     digest = hashlib.sha256(content.encode("utf-8")).hexdigest()
                     chain = hashlib.sha256((prev_hash + digest).encode()).hexdigest()
                     values = {
@@ -137,11 +142,15 @@ def load(engine: Engine, schools: int, seed: int) -> tuple[int, list[str]]:
                     prev_hash = chain
                     rev_copy.write_row([values[c] for c in rev_cols])
                     heads.append((code, period, county_code, rid, 1, received[period], True))
+                    figures.append((rid, figures_json(report)))
         head_values = [dict(zip(("school_code", "period", "county_code", "revision_id", "revisions",
                                  "first_received_at", "on_time"), h, strict=True)) for h in heads]
         with cur.copy(f"COPY report_heads ({', '.join(head_cols)}) FROM STDIN") as head_copy:
             for h in head_values:
                 head_copy.write_row([h[c] for c in head_cols])
+        with cur.copy("COPY report_figures (revision_id, figures) FROM STDIN") as figures_copy:
+            for row in figures:
+                figures_copy.write_row(row)
         cur.execute(f"SELECT setval(pg_get_serial_sequence('report_revisions', 'id'), {rid})")
         raw.commit()
         cur.execute("ANALYZE")

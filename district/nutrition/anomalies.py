@@ -24,12 +24,14 @@ Anomalies of one month come in the order of ``ANOMALY_CODES`` (the order of the 
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from district.reports.figures import INDEX as FIGURE_INDEX
 from houqin_standard import parse_money
 
 __all__ = [
@@ -165,22 +167,62 @@ class _Fund:
         "school_code",
     )  # fmt: skip
 
-    def __init__(self, report: Mapping[str, Any], counts: bool = True) -> None:
-        nutrition = report["nutrition"]
-        self.school_code: str = report["school_code"]
-        self.period: str = report["period"]
-        self.opening = parse_amount(nutrition["opening_balance"])
-        self.received = parse_amount(nutrition["funds_received"])
-        self.food = parse_amount(nutrition["food_spend"])
-        self.other = parse_amount(nutrition["other_spend"])
-        self.closing = parse_amount(nutrition["closing_balance"])
+    def __init__(self, report: Mapping[str, Any] | list[Any], counts: bool = True) -> None:
+        """The month of ``report``: a parsed report, or its figures (``district.reports.figures``)."""
+        if type(report) is list:
+            (school_code, period, opening, received, food, other, closing,
+             rate, eligible, meal_days, meals, accompany_days, sample_days) = _FUND_FIGURES(report)  # fmt: skip
+        else:
+            nutrition = report["nutrition"]
+            school_code, period = report["school_code"], report["period"]
+            opening, received = nutrition["opening_balance"], nutrition["funds_received"]
+            food, other, closing = nutrition["food_spend"], nutrition["other_spend"], nutrition["closing_balance"]
+            if counts:
+                rate, eligible = nutrition["subsidy_rate"], nutrition["eligible_students"]
+                meal_days, meals = nutrition["meal_days"], nutrition["meals_served"]
+                accompany_days = nutrition["accompany_meal_days"]
+                sample_days = report["food_safety"]["sample_retention_days"]
+        self.school_code: str = school_code
+        self.period: str = period
+        self.opening = parse_amount(opening)
+        self.received = parse_amount(received)
+        self.food = parse_amount(food)
+        self.other = parse_amount(other)
+        self.closing = parse_amount(closing)
         if counts:  # the rules on meals, days and the rate (``_COUNT_RULES``) read these
-            self.rate = parse_amount(nutrition["subsidy_rate"])
-            self.eligible = _count(nutrition["eligible_students"], "eligible_students")
-            self.meal_days = _count(nutrition["meal_days"], "meal_days")
-            self.meals = _count(nutrition["meals_served"], "meals_served")
-            self.accompany_days = _count(nutrition["accompany_meal_days"], "accompany_meal_days")
-            self.sample_days = _count(report["food_safety"]["sample_retention_days"], "sample_retention_days")
+            self.rate = parse_amount(rate)
+            self.eligible = _count(eligible, "eligible_students")
+            self.meal_days = _count(meal_days, "meal_days")
+            self.meals = _count(meals, "meals_served")
+            self.accompany_days = _count(accompany_days, "accompany_meal_days")
+            self.sample_days = _count(sample_days, "sample_retention_days")
+
+
+#: What ``_Fund`` reads of a figures list, in its order.
+_FUND_FIGURES = operator.itemgetter(
+    *(
+        FIGURE_INDEX[name]
+        for name in (
+            "school_code",
+            "period",
+            "nutrition.opening_balance",
+            "nutrition.funds_received",
+            "nutrition.food_spend",
+            "nutrition.other_spend",
+            "nutrition.closing_balance",
+            "nutrition.subsidy_rate",
+            "nutrition.eligible_students",
+            "nutrition.meal_days",
+            "nutrition.meals_served",
+            "nutrition.accompany_meal_days",
+            "food_safety.sample_retention_days",
+        )
+    )
+)
+_PARTICIPATING = FIGURE_INDEX["nutrition.participating"]
+_SCHOOL_CODE = FIGURE_INDEX["school_code"]
+_PERIOD = FIGURE_INDEX["period"]
+_CLOSING = FIGURE_INDEX["nutrition.closing_balance"]
 
 
 #: The rules that read the month's counts (meals, days, students) or its rate; the others read only balances.
@@ -271,37 +313,48 @@ def _previous_closing(
 
 
 def chain_anomaly_codes(
-    reports: Sequence[Mapping[str, Any]],
-    previous_participating: Mapping[str, Any] | None,
+    months: Sequence[list[Any]],
+    previous_participating: list[Any] | None,
     *,
     standard_rate: Decimal = Decimal("5.00"),
     only: Collection[str] | None = None,
 ) -> list[list[str]]:
-    """The codes of ``month_anomalies`` for each of one school's participating reports, without messages: what
-    scoring indicator C4 reads for every school of a county. ``reports``: one school's participating reports in
-    ascending period order; each month's carry-over basis is the report before it (the first one's:
-    ``previous_participating``), with the same checks as ``month_anomalies`` (``ValueError``). ``only``: just
-    these codes are checked (C4 counts three; the figures the others need are not even parsed)."""
+    """The codes of ``month_anomalies`` for each of one school's participating months, without messages: what
+    scoring indicator C4 reads for every school of a county. ``months``: the figures
+    (``district.reports.figures``) of one school's participating reports in ascending period order; each
+    month's carry-over basis is the report before it (the first one's: ``previous_participating``, figures
+    too), with the same checks as ``month_anomalies`` (``ValueError``). ``only``: just these codes are checked
+    (C4 counts three; the figures the others need are not even parsed)."""
     rate = parse_amount(standard_rate)
     if only is not None:
         only = frozenset(only)
     counts = only is None or not _COUNT_RULES.isdisjoint(only)
     out: list[list[str]] = []
-    previous: Mapping[str, Any] = {}
+    previous: list[Any] = []
     closing: Decimal | None = None
-    for i, report in enumerate(reports):
-        if not report["nutrition"].get("participating"):
-            raise ValueError(f"{report['period']}: not a participating report")
+    for i, values in enumerate(months):
+        if values[_PARTICIPATING] is not True:
+            raise ValueError(f"{values[_PERIOD]}: not a participating report")
         if i == 0:
-            basis = _previous_closing(report, previous_participating)
-            closing = None if basis is None else basis[1]
-        elif report["school_code"] != previous["school_code"] or not previous["period"] < report["period"]:
-            # the report before it is in ``reports``, and was checked participating there
-            raise ValueError(f"{report['period']}: reports must be one school's, in period order")
-        fund = _Fund(report, counts=counts)
+            basis = None if previous_participating is None else _shaped(previous_participating)
+            found = _previous_closing(_shaped(values), basis)
+            closing = None if found is None else found[1]
+        elif values[_SCHOOL_CODE] != previous[_SCHOOL_CODE] or not previous[_PERIOD] < values[_PERIOD]:
+            # the report before it is in ``months``, and was checked participating there
+            raise ValueError(f"{values[_PERIOD]}: reports must be one school's, in period order")
+        fund = _Fund(values, counts=counts)
         out.append(_fired(fund, closing, rate, only))
-        previous, closing = report, fund.closing
+        previous, closing = values, fund.closing
     return out
+
+
+def _shaped(values: list[Any]) -> dict[str, Any]:
+    """What ``_previous_closing`` reads of a report, from its figures (once per school: the chain's start)."""
+    return {
+        "school_code": values[_SCHOOL_CODE],
+        "period": values[_PERIOD],
+        "nutrition": {"participating": values[_PARTICIPATING], "closing_balance": values[_CLOSING]},
+    }
 
 
 def month_anomalies(

@@ -12,24 +12,26 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import bindparam, func, insert, or_, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from district.audit.chain import genesis, revision_link
 from district.audit.services import record
 from district.db import json_text, utcnow
 from district.registry.crypto import SecretBox
 from district.registry.models import County, Credential, School
+from district.reports.figures import LAYOUT, figures_json
 from district.reports.models import (
     HazardEntry,
     PeriodApproval,
     Rejection,
+    ReportFigures,
     ReportHead,
     ReportRevision,
     SeenSignature,
@@ -473,7 +475,10 @@ def submit_report(
         "details": {"report_id": report_id, "period": period, "revision": revision_no, "content_sha256": digest},
     }
     store = _store_postgresql if session.get_bind().dialect.name == "postgresql" else _store_generic
-    store(session, _Writes(school.county_code, revision, ctx.head_revisions is not None, hazards, audit, signature))
+    writes = _Writes(
+        school.county_code, revision, ctx.head_revisions is not None, hazards, audit, signature, figures_json(data)
+    )
+    store(session, writes)
     receipt = Receipt(
         report_id=report_id,
         school_code=school.code,
@@ -616,6 +621,7 @@ class _Writes:
     hazards: list[dict[str, Any]]
     audit: dict[str, Any]
     signature: str | None
+    figures: str  # the revision's figures (``reports.figures``), the JSON ``report_figures`` keeps
 
 
 def _store_generic(session: Session, w: _Writes) -> None:
@@ -623,6 +629,7 @@ def _store_generic(session: Session, w: _Writes) -> None:
     from district.audit.models import AuditEntry
 
     rev_id = session.execute(insert(ReportRevision).values(**w.revision).returning(ReportRevision.id)).scalar_one()
+    session.execute(insert(ReportFigures).values(revision_id=rev_id, figures=w.figures))
     school_code, period = w.revision["school_code"], w.revision["period"]
     if w.head_exists:
         session.execute(
@@ -672,6 +679,8 @@ WITH rev AS (
     VALUES (:report_id, :school_code, :period, :revision, :received_at, :signer, :content,
             :content_sha256, CAST(:warnings AS json), :on_time, :chain_seq, :prev_chain_hash, :chain_hash)
     RETURNING id
+), figures AS (
+    INSERT INTO report_figures (revision_id, figures) SELECT rev.id, :figures FROM rev
 ), head AS (
     INSERT INTO report_heads (school_code, period, county_code, revision_id, revisions, first_received_at, on_time)
     SELECT :school_code, :period, :county_code, rev.id, :revision, :received_at, :on_time FROM rev
@@ -713,6 +722,7 @@ def _store_postgresql(session: Session, w: _Writes) -> None:
         "action": w.audit["action"],
         "details": json_text(w.audit["details"]),
         "signature": w.signature,
+        "figures": w.figures,
     }
     fetch_one(session, _STORE_POSTGRESQL, params)
     _expire_stale_heads(session)
@@ -780,3 +790,33 @@ def revision_count(session: Session, school_code: str, period: str) -> int:
         )
         or 0
     )
+
+
+# ---------------------------------------------------------------- figures (derived, see reports.figures)
+
+
+def revisions_without_figures(session: Session) -> list[int]:
+    """Ids of the revisions with no stored figures of the current layout (loaded by other means than
+    ``submit_report``, or stored before the layout changed), ascending."""
+    stored = aliased(ReportFigures)
+    return list(
+        session.scalars(
+            select(ReportRevision.id)
+            .outerjoin(stored, stored.revision_id == ReportRevision.id)
+            .where(or_(stored.figures.is_(None), ~stored.figures.startswith(f'["{LAYOUT}"', autoescape=True)))
+            .order_by(ReportRevision.id)
+        )
+    )
+
+
+def store_figures(session: Session, revision_ids: Sequence[int]) -> int:
+    """Store (or replace) the figures of ``revision_ids``, made from their content by ``figures_json`` as at
+    ingestion; returns how many. Only the derived ``report_figures`` rows change, never a revision."""
+    done = 0
+    for rid, content in session.execute(
+        select(ReportRevision.id, ReportRevision.content).where(ReportRevision.id.in_(revision_ids))
+    ):
+        session.merge(ReportFigures(revision_id=rid, figures=figures_json(json.loads(content))))
+        done += 1
+    session.flush()
+    return done

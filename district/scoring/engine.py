@@ -118,6 +118,8 @@ from fractions import Fraction
 from typing import Any, NamedTuple, cast
 
 from district.nutrition.anomalies import chain_anomaly_codes
+from district.reports.figures import INDEX as FIGURE_INDEX
+from district.reports.figures import figures_of, is_figures
 from district.scoring.rubric import Indicator, Rubric
 from houqin_standard.fields import ENUM_LABELS
 from houqin_standard.periods import parse_period, periods_between
@@ -172,12 +174,14 @@ _CAMPUS_STATUSES = ("compliant", "rectifying", "noncompliant", "not_applicable")
 
 
 class MonthInput(NamedTuple):
-    """The effective (newest accepted) revision of one reported month: the parsed report dict. (A named
-    tuple: a county's recompute makes one per school-month.)"""
+    """The effective (newest accepted) revision of one reported month: the parsed report, or its figures
+    (``district.reports.figures``: what the engine reads of it, as stored at ingestion; the engine reads a
+    parsed report through ``figures_of``, so both give the same scores). (A named tuple: a county's recompute
+    makes one per school-month.)"""
 
     period: str
     revision_id: int
-    report: Mapping[str, Any]
+    report: Mapping[str, Any] | list[Any]
 
 
 @dataclass(frozen=True)
@@ -480,16 +484,6 @@ def show_figure(value: object) -> str:
     raise TypeError(f"not an input figure: {value!r}")
 
 
-_PATHS: dict[str, tuple[str, ...]] = {}
-
-
-def _field_path(field_name: str) -> tuple[str, ...]:
-    path = _PATHS.get(field_name)
-    if path is None:
-        path = _PATHS[field_name] = tuple(field_name.split("."))
-    return path
-
-
 @functools.lru_cache(maxsize=1024)
 def _sigma(field_name: str) -> str:
     return f"Σ {field_name.rsplit('.', 1)[-1]}"
@@ -602,10 +596,14 @@ def _capped(points: Fraction, num: Fraction | int, den: Fraction | int) -> Fract
 
 @dataclass
 class _School:
+    """One school's inputs for the indicators. Its months' ``report`` is always the figures list
+    (``_prepare``), read by position (``FIGURE_INDEX``)."""
+
     input: SchoolInput
     reported: list[MonthInput]  # expected months with a report, ascending
     chain: list[MonthInput]  # every report of W, ascending (the carry-over basis of C4)
     missing: list[str]
+    previous: MonthInput | None  # the carry-over basis of W's first participating month (figures too)
     _totals: dict[str, Fraction] = field(default_factory=dict, repr=False)  # over the reported months
     _ptotals: dict[str, Fraction] = field(default_factory=dict, repr=False)  # over the participating ones
 
@@ -634,30 +632,22 @@ class _School:
         return tuple(m.revision_id for m in self.reported)
 
     def value(self, month: MonthInput, field_name: str) -> Any:
-        node: Any = month.report
-        for part in _field_path(field_name):
-            if not (type(node) is dict or isinstance(node, Mapping)) or part not in node:
-                raise ValueError(f"school {self.code} {month.period}: the report has no {field_name}")
-            node = node[part]
-        return node
+        i = FIGURE_INDEX.get(field_name)
+        if i is None:
+            raise ValueError(f"{field_name} is not a field of the report standard")
+        v = month.report[i]
+        if v is None:  # no field of a report's sections may be null (STANDARD.md): None is "absent"
+            raise ValueError(f"school {self.code} {month.period}: the report has no {field_name}")
+        return v
 
     def column(self, months: Sequence[MonthInput], field_name: str) -> list[Any]:
         """The field's value in each of ``months``; a missing field is named (``value``'s error)."""
-        path = _field_path(field_name)
-        try:
-            if len(path) == 2:
-                a, b = path
-                out = [m.report[a][b] for m in months]
-            else:
-                out = []
-                for m in months:
-                    node: Any = m.report
-                    for part in path:
-                        node = node[part]
-                    out.append(node)
-        except (KeyError, TypeError, IndexError):
-            out = [self.value(m, field_name) for m in months]  # raises the error that names the field
-        return out
+        i = FIGURE_INDEX.get(field_name)
+        if i is not None:
+            out = [m.report[i] for m in months]
+            if None not in out:
+                return out
+        return [self.value(m, field_name) for m in months]  # raises the error that names the field
 
     def number(self, month: MonthInput, field_name: str) -> Fraction:
         v = self.value(month, field_name)
@@ -672,15 +662,16 @@ class _School:
                 raise ValueError(f"school {self.code} {m.period} {field_name}: expected true/false, got {v!r}")
         return values
 
-    def prefetch(self, plan: Sequence[tuple[str, str, str]]) -> None:
-        """Σ over the reported months of every ``(field, section, key)`` of ``plan`` (the rubric's summed
-        fields, ``_summed_fields``) in one pass, for ``total`` to find. A field that is missing or not a
-        number is left for ``total`` to report, when an indicator asks for it."""
-        memo, reported = self._totals, self.reported
-        for name, a, b in plan:
+    def prefetch(self, plan: Sequence[tuple[str, int]]) -> None:
+        """Σ over the reported months of every ``(field, position)`` of ``plan`` (the rubric's summed fields,
+        ``_summed_fields``), for ``total`` to find: the months' figures turned into columns at once. A field
+        that is missing or not a number is left for ``total`` to report, when an indicator asks for it."""
+        memo = self._totals
+        columns = list(zip(*[m.report for m in self.reported], strict=True))
+        for name, i in plan:
             try:
-                memo[name] = _exact_sum([m.report[a][b] for m in reported], str)
-            except (KeyError, TypeError, IndexError, ValueError):
+                memo[name] = _exact_sum(columns[i], str)
+            except (TypeError, ValueError):
                 continue  # ``total`` says which month and field
 
     def total(self, months: Sequence[MonthInput], field_name: str) -> Fraction:
@@ -702,9 +693,13 @@ class _School:
         return result
 
 
-def _participates(month: MonthInput) -> bool:
-    nutrition = month.report.get("nutrition")
-    return (type(nutrition) is dict or isinstance(nutrition, Mapping)) and nutrition.get("participating") is True
+def _participates(month: MonthInput) -> bool:  # ``month`` as ``_prepare`` made it: figures
+    return month.report[_PARTICIPATING] is True
+
+
+_PARTICIPATING = FIGURE_INDEX["nutrition.participating"]
+_PERIOD = FIGURE_INDEX["period"]
+_SCHOOL_CODE = FIGURE_INDEX["school_code"]
 
 
 @functools.lru_cache(maxsize=1024)
@@ -731,11 +726,12 @@ _SUMMED_OVER_REPORTED = {  # kind → the parameters naming fields it sums over 
 }
 
 
-_SUMMED: dict[int, tuple[Rubric, tuple[tuple[str, str, str], ...]]] = {}  # id(rubric) → (rubric, fields)
+_SUMMED: dict[int, tuple[Rubric, tuple[tuple[str, int], ...]]] = {}  # id(rubric) → (rubric, fields)
 
 
-def _summed_fields(rubric: Rubric) -> tuple[tuple[str, str, str], ...]:
-    """The ``section.key`` fields the rubric's indicators and veto sum over the reported months."""
+def _summed_fields(rubric: Rubric) -> tuple[tuple[str, int], ...]:
+    """The ``section.key`` fields the rubric's indicators and veto sum over the reported months, with their
+    positions in a figures list."""
     hit = _SUMMED.get(id(rubric))
     if hit is not None and hit[0] is rubric:
         return hit[1]
@@ -743,11 +739,10 @@ def _summed_fields(rubric: Rubric) -> tuple[tuple[str, str, str], ...]:
         _SUMMED.clear()
     names = [ind.params[k] for ind in rubric.indicators for k in _SUMMED_OVER_REPORTED.get(ind.kind, ())]
     names += list(rubric.veto_fields)
-    out: dict[str, tuple[str, str, str]] = {}
+    out: dict[str, tuple[str, int]] = {}
     for name in names:
-        path = _field_path(name)
-        if len(path) == 2:
-            out[name] = (name, path[0], path[1])
+        if name in FIGURE_INDEX:
+            out[name] = (name, FIGURE_INDEX[name])
     fields = tuple(out.values())
     _SUMMED[id(rubric)] = (rubric, fields)
     return fields
@@ -768,14 +763,16 @@ def _prepare(school: SchoolInput, window: Window) -> _School:
             raise ValueError(f"school {code}: report of {period} is outside W")
         if period in by_period:
             raise ValueError(f"school {code}: two reports for {period}; pass the effective one only")
-        report = m.report
-        if report.get("period", period) != period:
-            raise ValueError(f"school {code}: revision {m.revision_id} is for {report.get('period')}")
-        if report.get("school_code", code) != code:
+        m = _with_figures(m)
+        values = m.report
+        if values[_PERIOD] not in (period, None):
+            raise ValueError(f"school {code}: revision {m.revision_id} is for {values[_PERIOD]}")
+        if values[_SCHOOL_CODE] not in (code, None):
             raise ValueError(f"school {code}: revision {m.revision_id} is of another school")
         by_period[period] = m
     prev = school.previous_participating
     if prev is not None:
+        prev = _with_figures(prev)
         if not prev.period < window.period_from:
             raise ValueError(f"school {school.code}: previous_participating ({prev.period}) is not before W")
         if not _participates(prev):
@@ -792,7 +789,18 @@ def _prepare(school: SchoolInput, window: Window) -> _School:
         reported=[m for m in chain if m.period in expected_set],
         chain=chain,
         missing=sorted(p for p in expected if p not in by_period),
+        previous=prev,
     )
+
+
+def _with_figures(month: MonthInput) -> MonthInput:
+    """``month`` with its report as figures (``figures_of`` of a parsed report; stored figures as they are)."""
+    report = month.report
+    if type(report) is list:
+        if not is_figures(report):
+            raise ValueError(f"revision {month.revision_id}: not figures of the current layout")
+        return month
+    return MonthInput(month.period, month.revision_id, figures_of(report))
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -937,7 +945,7 @@ def _fund_compliance(ind: Indicator, s: _School, ctx: _Context) -> _Result:
     if not participating:
         return _not_applicable({"participating months": "0"}, (), "the school participated in no month of W")
     counted = {m.period for m in participating}
-    previous = s.input.previous_participating
+    previous = s.previous
     chain = s.participating_chain  # the counted months and any break-month report between
     found = chain_anomaly_codes(
         [m.report for m in chain],

@@ -49,8 +49,9 @@ from district.db import json_text, utcnow
 from district.registry.models import City, County, School, Township
 from district.registry.models import Rubric as RubricRow
 from district.reports.feedback import feedback_part
+from district.reports.figures import is_figures, load_figures
 from district.reports.hazards import hazard_ledger
-from district.reports.models import ReportHead, ReportRevision
+from district.reports.models import ReportFigures, ReportHead, ReportRevision
 from district.scoring.engine import (
     STATUS_LABELS,
     HazardInput,
@@ -350,28 +351,49 @@ def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any, limit: int) ->
         cache.popitem(last=False)
 
 
-def _reports(
-    session: Session, ids: Sequence[int], contents: dict[int, str | bytes] | None = None
-) -> dict[int, dict[str, Any]]:
-    """Parsed contents of the revisions ``ids``: from ``contents`` (their JSON, already read with the county's
-    heads), the others read in one query."""
-    out: dict[int, dict[str, Any]] = {}
-    missing: list[int] = []
+def _figures(
+    session: Session, ids: Sequence[int], stored: dict[int, str | bytes | None] | None = None
+) -> dict[int, list[Any]]:
+    """The figures (``district.reports.figures``) of the revisions ``ids``, as the engine reads them: those in
+    ``stored`` (their JSON, already read with the county's heads), the others' read in one query; a revision
+    without stored figures of the current layout gets them from its content (the same ``figures_of`` as at
+    ingestion)."""
+    out: dict[int, list[Any]] = {}
+    unread: list[int] = []
     for rid in ids:
-        text = None if contents is None else contents.get(rid)
+        text = None if stored is None else stored.get(rid)
         if text is None:
-            missing.append(rid)
-        else:
-            out[rid] = orjson.loads(text)
-    for i in range(0, len(missing), 5000):
-        for rid, content in session.connection().execute(
-            select(ReportRevision.id, ReportRevision.content).where(
-                _id_in(session, ReportRevision.id, missing[i : i + 5000])
-            )
-        ):
-            out[rid] = orjson.loads(content)
+            unread.append(rid)
+            continue
+        values = orjson.loads(text)
+        if is_figures(values):
+            out[rid] = values
+        else:  # another layout
+            unread.append(rid)
+    if unread:
+        _figures_from_database(session, unread, out)
     cache_stats["reports_parsed"] += len(out)
     return out
+
+
+def _figures_from_database(session: Session, ids: Sequence[int], out: dict[int, list[Any]]) -> None:
+    conn = session.connection()
+    for i in range(0, len(ids), 5000):
+        chunk = ids[i : i + 5000]
+        for rid, text_ in conn.execute(
+            select(ReportFigures.revision_id, ReportFigures.figures).where(
+                _id_in(session, ReportFigures.revision_id, chunk)
+            )
+        ):
+            values = orjson.loads(text_)
+            if is_figures(values):
+                out[rid] = values
+        left = [rid for rid in chunk if rid not in out]
+        if left:
+            for rid, content in conn.execute(
+                select(ReportRevision.id, ReportRevision.content).where(_id_in(session, ReportRevision.id, left))
+            ):
+                out[rid] = load_figures(None, content)
 
 
 class _Utf8Bytes(PsycopgLoader):
@@ -406,10 +428,10 @@ def _id_in(session: Session, column: Any, ids: Sequence[int]) -> Any:
     return column.in_(ids)
 
 
-class _Month(NamedTuple):  # a reported month before its content is read: enough to know whether a school changed
+class _Month(NamedTuple):  # a reported month before its figures are parsed: enough to know whether a school changed
     period: str
     revision_id: int
-    sha256: str
+    figures: Any  # the stored figures' JSON (what the engine reads); without any, a new object (never equal)
 
 
 @dataclass
@@ -440,7 +462,7 @@ class _SchoolMeta:
             self.previous,
         )
 
-    def school_input(self, reports: dict[int, dict[str, Any]]) -> SchoolInput:
+    def school_input(self, reports: dict[int, list[Any]]) -> SchoolInput:
         prev = self.previous
         return SchoolInput(
             code=self.school.code,
@@ -474,13 +496,13 @@ class _CountyMeta:
     inspection_ids: list[int]
     max_revision_id: int
     max_inspection_id: int
-    contents: dict[int, str | bytes] = field(default_factory=dict)  # JSON of the revisions in W, by id
+    figures: dict[int, str | bytes | None] = field(default_factory=dict)  # stored figures' JSON, by revision id
 
 
 def county_inputs(session: Session, county_code: str, window: Window) -> CountyInputs:
     """Read one county's inputs for W: schools, effective revisions, carry-over bases, inspections, ledger."""
     meta = _county_meta(session, county_code, window)
-    reports = _reports(session, [rid for m in meta.schools for rid in m.revision_ids()], meta.contents)
+    reports = _figures(session, [rid for m in meta.schools for rid in m.revision_ids()], meta.figures)
     return CountyInputs(
         county=meta.county,
         window=window,
@@ -497,7 +519,7 @@ def county_inputs(session: Session, county_code: str, window: Window) -> CountyI
 
 
 def _county_meta(session: Session, county_code: str, window: Window) -> _CountyMeta:
-    """What ``county_inputs`` reads, but reports only as (period, revision id, content hash)."""
+    """What ``county_inputs`` reads, with the reports' figures as their JSON, not parsed yet."""
     county = session.get(County, county_code)
     if county is None:
         raise LookupError(county_code)
@@ -505,32 +527,27 @@ def _county_meta(session: Session, county_code: str, window: Window) -> _CountyM
     rows = _school_rows(session, county_code)
     max_rev, max_insp = _watermarks(session, county_code, window)
 
-    # every effective revision of the county in W, with its content: one query through the derived head index
-    # (a cold recompute parses them all; a warm one only the revisions its caches have not seen, but reading
-    # the text with the heads costs less than a second query for the ones it needs). Plain rows on the session's
-    # connection: the ORM's result processing cost more than the query for a county's 3,000 rows.
+    # every effective revision of the county in W, with its figures (``district.reports.figures``, stored at
+    # ingestion: what the engine reads of a report, a fifth of its text and no nested objects): one query
+    # through the derived head index, as plain rows on the session's connection (the ORM's result processing
+    # cost more than the query for a county's 3,000 rows). A revision without stored figures (loaded by other
+    # means) gets them from its content when parsed, and its school is not reused from the part cache.
     months: dict[str, list[_Month]] = {}
     revision_ids: set[int] = set()
-    contents: dict[int, str | bytes] = {}
-    for school_code, period, revision_id, sha, content in _rows_with_utf8_text(
+    figures: dict[int, str | bytes | None] = {}
+    for school_code, period, revision_id, stored in _rows_with_utf8_text(
         session,
-        select(
-            ReportHead.school_code,
-            ReportHead.period,
-            ReportRevision.id,
-            ReportRevision.content_sha256,
-            ReportRevision.content,
-        )
-        .join(ReportRevision, ReportRevision.id == ReportHead.revision_id)
+        select(ReportHead.school_code, ReportHead.period, ReportHead.revision_id, ReportFigures.figures)
+        .outerjoin(ReportFigures, ReportFigures.revision_id == ReportHead.revision_id)
         .where(
             ReportHead.county_code == county_code,
             ReportHead.period >= window.period_from,
             ReportHead.period <= window.period_to,
         ),
     ):
-        months.setdefault(school_code, []).append(_Month(period, revision_id, sha))
+        months.setdefault(school_code, []).append(_Month(period, revision_id, _identity(stored)))
         revision_ids.add(revision_id)
-        contents[revision_id] = content
+        figures[revision_id] = stored
 
     # each school's most recent participating effective report before W (the carry-over basis of C4)
     ranked = (
@@ -538,7 +555,6 @@ def _county_meta(session: Session, county_code: str, window: Window) -> _CountyM
             ReportHead.school_code.label("school_code"),
             ReportHead.period.label("period"),
             ReportRevision.id.label("revision_id"),
-            ReportRevision.content_sha256.label("sha"),
             func.row_number().over(partition_by=ReportHead.school_code, order_by=ReportHead.period.desc()).label("rn"),
         )
         .join(ReportRevision, ReportRevision.id == ReportHead.revision_id)
@@ -550,11 +566,15 @@ def _county_meta(session: Session, county_code: str, window: Window) -> _CountyM
         .subquery()
     )
     previous: dict[str, _Month] = {}
-    for school_code, period, revision_id, sha in session.connection().execute(
-        select(ranked.c.school_code, ranked.c.period, ranked.c.revision_id, ranked.c.sha).where(ranked.c.rn == 1)
+    for school_code, period, revision_id, stored in _rows_with_utf8_text(
+        session,
+        select(ranked.c.school_code, ranked.c.period, ranked.c.revision_id, ReportFigures.figures)
+        .outerjoin(ReportFigures, ReportFigures.revision_id == ranked.c.revision_id)
+        .where(ranked.c.rn == 1),
     ):
-        previous[school_code] = _Month(period, revision_id, sha)
+        previous[school_code] = _Month(period, revision_id, _identity(stored))
         revision_ids.add(revision_id)
+        figures[revision_id] = stored
 
     inspections: dict[str, list[InspectionInput]] = {}
     inspection_ids: list[int] = []
@@ -614,8 +634,15 @@ def _county_meta(session: Session, county_code: str, window: Window) -> _CountyM
         inspection_ids=inspection_ids,
         max_revision_id=max_rev,
         max_inspection_id=max_insp,
-        contents=contents,
+        figures=figures,
     )
+
+
+def _identity(stored: str | bytes | None) -> Any:
+    """What tells a cached school part that a month is the same: its stored figures, which are everything the
+    engine reads of it (a revision never changes); without them a new object, so that the school is
+    recomputed."""
+    return object() if stored is None else stored
 
 
 def _county_scores(session: Session, meta: _CountyMeta, window: Window) -> tuple[list[SchoolScore], Medians]:
@@ -640,7 +667,7 @@ def _county_scores(session: Session, meta: _CountyMeta, window: Window) -> tuple
     cache_stats["part_hits"] += len(scored) - len(todo)
     cache_stats["part_misses"] += len(todo)
     if todo:
-        reports = _reports(session, [rid for i in todo for rid in scored[i].revision_ids()], meta.contents)
+        reports = _figures(session, [rid for i in todo for rid in scored[i].revision_ids()], meta.figures)
         for i in todo:
             part = school_part(scored[i].school_input(reports), window, rubric, standard_rate=standard)
             _remember(_parts, keys[i], (rubric, part), _PARTS_MAX)
@@ -1014,7 +1041,7 @@ def explain(session: Session, snapshot: RankingSnapshot, row: dict[str, Any]) ->
     months = [(str(p), int(r)) for p, r in pins["months"]]
     previous = pins.get("previous")
     ids = [r for _p, r in months] + ([int(previous[1])] if previous else [])
-    reports = _reports(session, ids)
+    reports = _figures(session, ids)
     inspections = []
     if pins.get("inspections"):
         for insp in session.scalars(

@@ -14,6 +14,7 @@ from district.nutrition.anomalies import (
     format_amount,
     month_anomalies,
 )
+from district.reports.figures import figures_json, load_figures
 
 
 def codes(anomalies: list[Anomaly]) -> list[str]:
@@ -313,8 +314,9 @@ def test_format_amount():
 
 
 def test_chain_codes_are_month_anomalies_codes_month_by_month(make_report):
-    """``chain_anomaly_codes`` (scoring's C4) gives, for each month, the codes ``month_anomalies`` gives with the
-    month before as the carry-over basis; with ``only`` the same codes filtered, in the same order."""
+    """``chain_anomaly_codes`` (scoring's C4, on the months' figures as stored at ingestion) gives, for each month,
+    the codes ``month_anomalies`` gives the parsed report with the month before as the carry-over basis; with
+    ``only`` the same codes filtered, in the same order."""
     months = [
         make_report(period="2026-03"),  # clean: opening 500 + 10000 − 9750 = closing 750
         make_report(period="2026-04", opening_balance="750.00", other_spend="10.00", closing_balance="740.00"),
@@ -328,16 +330,22 @@ def test_chain_codes_are_month_anomalies_codes_month_by_month(make_report):
         for report in months:
             expected.append(codes(month_anomalies(report, prev, standard_rate=Decimal("5.00"))))
             prev = report
-        assert chain_anomaly_codes(months, previous, standard_rate=Decimal("5.00")) == expected
+        figures, basis = [stored(m) for m in months], None if previous is None else stored(previous)
+        assert chain_anomaly_codes(figures, basis, standard_rate=Decimal("5.00")) == expected
         assert any(expected) and any("CARRY_OVER_MISMATCH" in c for c in expected)
-        assert chain_anomaly_codes(months, previous, only=FUND_COMPLIANCE_CODES) == [
+        assert chain_anomaly_codes(figures, basis, only=FUND_COMPLIANCE_CODES) == [
             [c for c in month if c in FUND_COMPLIANCE_CODES] for month in expected
         ]
     with pytest.raises(ValueError, match="not before"):
-        chain_anomaly_codes(months[1:2], months[2])
+        chain_anomaly_codes([stored(months[1])], stored(months[2]))
     with pytest.raises(ValueError, match="period order"):
-        chain_anomaly_codes([months[1], months[0]], None)
+        chain_anomaly_codes([stored(months[1]), stored(months[0])], None)
     with pytest.raises(ValueError, match="one school"):
-        chain_anomaly_codes([months[0], make_report("6105280002", "2026-04")], None)
+        chain_anomaly_codes([stored(months[0]), stored(make_report("6105280002", "2026-04"))], None)
     with pytest.raises(ValueError, match="not a participating"):
-        chain_anomaly_codes([make_report(period="2026-03", participating=False)], None)
+        chain_anomaly_codes([stored(make_report(period="2026-03", participating=False))], None)
+
+
+def stored(report):
+    """The report's figures as ingestion stores them and scoring reads them back (JSON both ways)."""
+    return load_figures(figures_json(report))

@@ -4,6 +4,7 @@ windows, campaign progress, reminders and the agent's feedback."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import json
 import time
@@ -11,9 +12,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from district.audit.models import AuditEntry
+from district.reports.figures import INDEX as FIGURE_INDEX
+from district.reports.models import ReportFigures, ReportRevision
 from district.scoring import services
 from district.scoring.engine import Window, score_county
 from district.scoring.models import Inspection, RankingSnapshot
@@ -61,12 +64,16 @@ def test_inputs_expected_months_follow_break_months_and_active_ranges(session: A
 def test_inputs_use_the_effective_revision_and_the_carry_over_basis_before_w(
     session: Any, seeded: dict[str, int]
 ) -> None:
-    newer = submit(session, "6105280001", "2026-09", enrollment={"students": 805, "boarders": 201, "staff": 58,
-                                                                 "logistics_staff": 7})
+    newer = submit(
+        session,
+        "6105280001",
+        "2026-09",
+        enrollment={"students": 805, "boarders": 201, "staff": 58, "logistics_staff": 7},
+    )
     inputs = services.county_inputs(session, "610528", Window("2026-09", "2026-10"))
     school = next(s for s in inputs.schools if s.code == "6105280001")
     september = next(m for m in school.months if m.period == "2026-09")
-    assert september.revision_id == newer and september.report["enrollment"]["staff"] == 58
+    assert september.revision_id == newer and september.report[FIGURE_INDEX["enrollment.staff"]] == 58
     assert seeded["6105280001:2026-09"] not in inputs.revision_ids and newer in inputs.revision_ids
     # the most recent participating report before W is June's (July/August are break months, not reported)
     assert school.previous_participating is not None
@@ -104,6 +111,35 @@ def test_compute_ranking_stores_what_the_engine_says(session: Any, seeded: dict[
     d1 = indicator(session, snapshot, "6105280001", "D1")
     assert d1["inputs"]["overdue open major hazards"] == "1"
     assert seeded["6105280001:2026-09"] in d1["revision_ids"]
+
+
+def test_a_ranking_from_stored_figures_is_the_ranking_of_the_reports(session: Any, seeded: dict[str, int]) -> None:
+    """Scoring reads each revision's figures stored at ingestion: the engine given the parsed reports themselves
+    ranks the same; a revision whose figures are lost or of an older layout is read from its content, and the
+    ranking is again the same."""
+    snapshot = services.compute_ranking(session, "610528", W, trigger="test")
+    stored = explained(session, snapshot)
+    inputs = services.county_inputs(session, "610528", W)
+    contents = {rid: json.loads(c) for rid, c in session.execute(select(ReportRevision.id, ReportRevision.content))}
+
+    def parsed(m: Any) -> Any:
+        return None if m is None else m._replace(report=contents[m.revision_id])
+
+    schools = [
+        dataclasses.replace(
+            s, months=[parsed(m) for m in s.months], previous_participating=parsed(s.previous_participating)
+        )
+        for s in inputs.schools
+    ]
+    assert all(type(m.report) is dict for s in schools for m in s.months)
+    assert [s.to_dict(audit=True) for s in score_county(schools, W, inputs.rubric)] == stored
+
+    ids = snapshot.inputs["revision_ids"]
+    session.execute(delete(ReportFigures).where(ReportFigures.revision_id.in_(ids[::2])))
+    session.execute(update(ReportFigures).where(ReportFigures.revision_id == ids[1]).values(figures='["f0:old"]'))
+    services.clear_caches()
+    again = services.compute_ranking(session, "610528", W, trigger="test")
+    assert again.results == snapshot.results and explained(session, again) == stored
 
 
 def test_a_snapshot_keeps_figures_and_pinned_inputs_and_explains_from_them(
@@ -270,8 +306,10 @@ def test_bad_windows_are_refused(county: Any, kwargs: dict[str, str], code: str)
         ({"date": "2026-10-01", "score": True, "inspector": "x"}, [("/score", "not_a_number")]),
         ({"date": "2026-10-01", "score": "4", "inspector": " "}, [("/inspector", "inspector_length")]),
         ({"date": "2026-10-01", "score": "4", "inspector": "张" * 51}, [("/inspector", "inspector_length")]),
-        ({"date": None, "score": None, "inspector": None},
-         [("/date", "required"), ("/score", "required"), ("/inspector", "required")]),
+        (
+            {"date": None, "score": None, "inspector": None},
+            [("/date", "required"), ("/score", "required"), ("/inspector", "required")],
+        ),
     ],
 )
 def test_inspection_rules(session: Any, county: Any, fields: dict[str, Any], issues: list[tuple[str, str]]) -> None:

@@ -1,0 +1,106 @@
+"""A revision's figures (``district.reports.figures``): what they hold, that ingestion stores them with the revision,
+and that ``houqin db figures`` makes the missing ones."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import delete, select, update
+
+from district.cli import Context, main
+from district.db import db
+from district.reports.figures import FIELDS, INDEX, LAYOUT, figures_json, figures_of, is_figures, load_figures
+from district.reports.models import ReportFigures, ReportRevision
+from houqin_standard.fields import SECTIONS
+from tests.conftest import SignedClient, example_report
+
+
+def test_figures_are_every_section_field_in_the_standards_order() -> None:
+    report = example_report()
+    values = figures_of(report)
+    assert values[0] == LAYOUT and len(values) == len(FIELDS) + 1
+    assert FIELDS[:2] == ("school_code", "period")
+    assert [name for name in FIELDS[2:]] == [f"{s.key}.{f.key}" for s in SECTIONS for f in s.fields]
+    for name in FIELDS:
+        section, _, key = name.partition(".")
+        expected = report[section] if not key else report[section].get(key)
+        assert values[INDEX[name]] == expected, name
+    # kept as the report has them: money as its string, counts as ints, flags as booleans, lists as lists
+    assert values[INDEX["nutrition.funds_received"]] == report["nutrition"]["funds_received"]
+    assert isinstance(values[INDEX["nutrition.funds_received"]], str)
+    assert values[INDEX["dormitory.unified_items"]] == report["dormitory"]["unified_items"]
+    assert values[INDEX["nutrition.participating"]] is True
+
+
+def test_an_absent_field_or_section_is_none() -> None:
+    report = example_report()
+    report["nutrition"] = {"participating": False}
+    del report["dormitory"]
+    report["energy"] = "not an object"
+    values = figures_of(report)
+    assert values[INDEX["nutrition.participating"]] is False
+    assert values[INDEX["nutrition.meals_served"]] is None
+    assert values[INDEX["dormitory.beds"]] is None and values[INDEX["dormitory.unified_items"]] is None
+    assert values[INDEX["energy.water_m3"]] is None
+
+
+def test_stored_figures_read_back_equal_and_another_layout_is_taken_from_the_content() -> None:
+    report = example_report()
+    text = figures_json(report)
+    assert load_figures(text) == figures_of(report) and is_figures(load_figures(text.encode("utf-8")))
+    content = json.dumps(report, ensure_ascii=False)
+    other = json.dumps(["f0:old", *figures_of(report)[1:]])
+    assert load_figures(other, content) == figures_of(report)
+    assert load_figures(None, content) == figures_of(report)
+    with pytest.raises(ValueError, match="no figures"):
+        load_figures(other)
+    assert not is_figures(json.loads(other)) and not is_figures([]) and not is_figures(report)
+
+
+def _stored(session: Any) -> dict[int, str]:
+    return dict(session.execute(select(ReportFigures.revision_id, ReportFigures.figures)).all())
+
+
+def test_ingestion_stores_the_figures_with_each_revision_and_a_rejected_report_none(
+    agent: SignedClient, session: Any
+) -> None:
+    first = example_report()
+    assert agent.post_report(first).status_code == 201
+    correction = example_report(enrollment__staff=61)
+    assert agent.post_report(correction).status_code == 201
+    assert agent.post_report(example_report(enrollment__boarders=10**6)).status_code == 422  # rejected
+    revisions = session.scalars(select(ReportRevision).order_by(ReportRevision.id)).all()
+    assert len(revisions) == 2
+    stored = _stored(session)
+    assert stored == {rev.id: figures_json(json.loads(rev.content)) for rev in revisions}
+    assert load_figures(stored[revisions[1].id])[INDEX["enrollment.staff"]] == 61
+
+
+def test_houqin_db_figures_makes_the_missing_ones_and_then_has_nothing_to_do(
+    app: Any, agent: SignedClient, session: Any, restore_db_state: Any
+) -> None:
+    for period in ("2026-07", "2026-08", "2026-09"):
+        assert agent.post_report(example_report(period=period)).status_code == 201
+    expected = _stored(session)
+    ids = sorted(expected)
+    # one row lost (a bulk load of report_revisions alone), one of an older layout
+    session.execute(delete(ReportFigures).where(ReportFigures.revision_id == ids[0]))
+    session.execute(update(ReportFigures).where(ReportFigures.revision_id == ids[1]).values(figures='["f0:old",1]'))
+    session.commit()
+
+    def invoke(*args: str) -> Any:
+        ctx = Context()
+        ctx._app = app
+        return CliRunner().invoke(main, list(args), obj=ctx)
+
+    result = invoke("db", "figures")
+    assert result.exit_code == 0, result.output
+    assert "stored the figures of 2 revisions" in result.output
+    db.session.remove()
+    session.expire_all()
+    assert _stored(session) == expected
+    again = invoke("db", "figures")
+    assert again.exit_code == 0 and "every revision has its figures" in again.output
