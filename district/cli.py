@@ -73,16 +73,16 @@ def db_check(ctx: Context) -> None:
 @click.option("--batch", default=2000, show_default=True, help="revisions per transaction")
 @pass_ctx
 def db_figures(ctx: Context, batch: int) -> None:
-    """Store the scoring figures of every revision that has none of the current layout.
+    """Store the scoring figures of every effective revision that has none of the current layout.
 
-    Ingestion stores them with each revision; revisions loaded by other means (a bulk load, a restore of
-    report_revisions alone) or stored before the layout changed get them here. Scoring reads the content of
-    a revision without figures, so this only makes rankings faster; running it twice does nothing more."""
-    from district.reports.services import revisions_without_figures, store_figures
+    Ingestion stores them with each revision's head; heads written by other means (a bulk load) or before the
+    layout changed get them here. Scoring reads the content of a revision without figures, so this only makes
+    rankings faster; running it twice does nothing more."""
+    from district.reports.services import heads_without_figures, store_figures
 
     with ctx.app.app_context():
         with db.transaction() as s:
-            todo = revisions_without_figures(s)
+            todo = heads_without_figures(s)
         if not todo:
             click.echo("所有修订均已有评分数据 / every revision has its figures")
             return

@@ -58,7 +58,7 @@ from district.demo.generate import SchoolProfile, monthly_report  # noqa: E402
 from district.migrate import upgrade  # noqa: E402
 from district.registry.models import City, County, School, Township  # noqa: E402
 from district.reports.figures import figures_json  # noqa: E402
-from district.reports.models import HazardEntry, ReportFigures, ReportHead, ReportRevision  # noqa: E402
+from district.reports.models import HazardEntry, ReportHead, ReportRevision  # noqa: E402
 from district.scratch_db import throwaway_postgres  # noqa: E402
 from houqin_standard import canonical_json, content_sha256, period_deadline, validate_report  # noqa: E402
 
@@ -131,7 +131,6 @@ def populate(engine: Engine, schools: int, seed: int) -> dict[str, int]:
         revisions: list[dict[str, Any]] = []
         heads: list[dict[str, Any]] = []
         hazards: list[dict[str, Any]] = []
-        figures: list[dict[str, Any]] = []
         counts = {"reports": 0, "missing": 0, "corrected": 0, "hazards": 0}
         next_id = 1
         for p in profiles:
@@ -165,7 +164,6 @@ def populate(engine: Engine, schools: int, seed: int) -> dict[str, int]:
                         "warnings": [], "on_time": received <= period_deadline(period), "chain_seq": chain_seq,
                         "prev_chain_hash": prev_hash, "chain_hash": link,
                     })  # fmt: skip
-                    figures.append({"revision_id": next_id, "figures": figures_json(version)})  # as ingestion does
                     prev_hash = link
                     for h in version["hazards"]:
                         hazards.append({
@@ -179,12 +177,11 @@ def populate(engine: Engine, schools: int, seed: int) -> dict[str, int]:
                 counts["hazards"] += len(report["hazards"])
                 heads.append({"school_code": p.code, "period": period, "county_code": COUNTY,
                               "revision_id": next_id - 1, "revisions": len(versions), "first_received_at": received,
-                              "on_time": received <= period_deadline(period)})  # fmt: skip
+                              "on_time": received <= period_deadline(period),
+                              "figures": figures_json(report)})  # fmt: skip  (the effective one's, as ingested)
                 counts["reports"] += 1
         for i in range(0, len(revisions), 2000):
             conn.execute(insert(ReportRevision.__table__), revisions[i : i + 2000])
-        for i in range(0, len(figures), 5000):
-            conn.execute(insert(ReportFigures.__table__), figures[i : i + 5000])
         for i in range(0, len(heads), 5000):
             conn.execute(insert(ReportHead.__table__), heads[i : i + 5000])
         if hazards:

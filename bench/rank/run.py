@@ -5,8 +5,8 @@ In one run, on a database of its own (created, migrated, dropped):
 
 1. 10,000 schools in 34 counties (33 of 300 schools and one of 100), 10 reported months each (2025-11 ..
    2026-10 without the July/August break: 100,000 reports from ``district.demo.generate``), bulk-loaded with
-   COPY as accepted revisions, their effective-revision heads and their figures (what ingestion stores with
-   each revision: ``district.reports.figures``, made by the same ``figures_json``).
+   COPY as accepted revisions and their effective-revision heads, each head with its revision's figures (as
+   ingestion stores them: ``district.reports.figures``, made by the same ``figures_json``).
 2. The baseline: a plain SELECT of those reports' effective revisions (heads joined to revisions, content
    included, every row fetched into Python), best of ``--repeat``.
 3. The full recompute: every county's ranking over W = 2025-11..2026-10 with ``services.compute_ranking`` —
@@ -123,7 +123,6 @@ def load(engine: Engine, schools: int, seed: int) -> tuple[int, list[str]]:
         rid = 0
         with cur.copy(f"COPY report_revisions ({', '.join(rev_cols)}) FROM STDIN") as rev_copy:
             heads: list[tuple[Any, ...]] = []
-            figures: list[tuple[int, str]] = []  # as ingestion stores them with each revision
             for code, county_code, stype, boarding in codes:
                 profile = SchoolProfile.make(code, stype, boarding, seed)
                 prev_hash = "0" * 64
@@ -141,16 +140,13 @@ def load(engine: Engine, schools: int, seed: int) -> tuple[int, list[str]]:
                     }
                     prev_hash = chain
                     rev_copy.write_row([values[c] for c in rev_cols])
-                    heads.append((code, period, county_code, rid, 1, received[period], True))
-                    figures.append((rid, figures_json(report)))
+                    # the head with the revision's figures, as ingestion stores them
+                    heads.append((code, period, county_code, rid, 1, received[period], True, figures_json(report)))
         head_values = [dict(zip(("school_code", "period", "county_code", "revision_id", "revisions",
-                                 "first_received_at", "on_time"), h, strict=True)) for h in heads]
+                                 "first_received_at", "on_time", "figures"), h, strict=True)) for h in heads]
         with cur.copy(f"COPY report_heads ({', '.join(head_cols)}) FROM STDIN") as head_copy:
             for h in head_values:
                 head_copy.write_row([h[c] for c in head_cols])
-        with cur.copy("COPY report_figures (revision_id, figures) FROM STDIN") as figures_copy:
-            for row in figures:
-                figures_copy.write_row(row)
         cur.execute(f"SELECT setval(pg_get_serial_sequence('report_revisions', 'id'), {rid})")
         raw.commit()
         cur.execute("ANALYZE")

@@ -11,12 +11,12 @@ A field the report does not have is ``None`` (no field of a report's sections ma
 their decimal strings, counts as integers, flags as booleans, lists as lists): the engine reads and checks
 them exactly as it would read the report.
 
-Ingestion stores each accepted revision's figures as JSON (``report_figures``, written in the same
-transaction as the revision; ``houqin db figures`` fills any that are missing). A ranking then reads and
-parses a fifth of the text per report, and no nested objects: parsing and freeing a county's reports was the
-largest single cost of a recompute (docs/PERFORMANCE.md). The layout tag changes whenever ``FIELDS`` does
-(a new standard version): stored figures of another layout are not read, the revision's content is, through
-this same function (``load_figures``).
+Ingestion stores each accepted revision's figures as JSON on its head (``report_heads.figures``, written in
+the same statement as the revision; ``houqin db figures`` fills any that are missing). A ranking then reads the
+heads alone and parses a fifth of the text per report, and no nested objects: parsing and freeing a county's
+reports was the largest single cost of a recompute (docs/PERFORMANCE.md). The layout tag changes whenever
+``FIELDS`` does (a new standard version): stored figures of another layout are not read, the revision's content
+is, through this same function (``load_figures``).
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def figures_of(report: Mapping[str, Any]) -> list[Any]:
 
 
 def figures_json(report: Mapping[str, Any]) -> str:
-    """``figures_of(report)`` as the JSON text ``report_figures`` stores."""
+    """``figures_of(report)`` as the JSON text a report's head stores."""
     return orjson.dumps(figures_of(report)).decode("utf-8")
 
 

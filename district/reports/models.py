@@ -46,7 +46,11 @@ class ReportRevision(Base):
 class ReportHead(Base):
     """Derived index: the effective (newest accepted) revision of each school-period and when it first arrived.
 
-    Kept with every write of a revision (``reports.services``), so every read is one join.
+    Kept with every write of a revision (``reports.services``), so every read is one join. ``figures`` are the
+    effective revision's figures (``district.reports.figures``: what scoring reads of it, as JSON), written with
+    it, so that a ranking reads the heads alone; ``None`` for a head written by other means (``houqin db
+    figures`` fills them). Scoring reads the content of a revision without figures of the current layout, so a
+    missing value costs time, never a wrong score.
     """
 
     __tablename__ = "report_heads"
@@ -57,17 +61,7 @@ class ReportHead(Base):
     revisions: Mapped[int] = mapped_column(Integer)
     first_received_at: Mapped[utc_datetime]
     on_time: Mapped[bool] = mapped_column(Boolean)
-
-
-class ReportFigures(Base):
-    """Derived: the figures of each accepted revision (``district.reports.figures``), what scoring reads of it,
-    as JSON. Written in the same transaction as the revision; ``houqin db figures`` makes any that are missing
-    (a revision loaded by other means) from ``report_revisions`` alone. Scoring reads the content of a revision
-    without figures of the current layout, so a missing row costs time, never a wrong score."""
-
-    __tablename__ = "report_figures"
-    revision_id: Mapped[int] = mapped_column(ForeignKey("report_revisions.id"), primary_key=True)
-    figures: Mapped[str] = mapped_column(Text)
+    figures: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class HazardEntry(Base):

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import bindparam, func, insert, or_, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from district.audit.chain import genesis, revision_link
 from district.audit.services import record
@@ -31,7 +31,6 @@ from district.reports.models import (
     HazardEntry,
     PeriodApproval,
     Rejection,
-    ReportFigures,
     ReportHead,
     ReportRevision,
     SeenSignature,
@@ -621,7 +620,7 @@ class _Writes:
     hazards: list[dict[str, Any]]
     audit: dict[str, Any]
     signature: str | None
-    figures: str  # the revision's figures (``reports.figures``), the JSON ``report_figures`` keeps
+    figures: str  # the revision's figures (``reports.figures``), the JSON its head keeps
 
 
 def _store_generic(session: Session, w: _Writes) -> None:
@@ -629,13 +628,12 @@ def _store_generic(session: Session, w: _Writes) -> None:
     from district.audit.models import AuditEntry
 
     rev_id = session.execute(insert(ReportRevision).values(**w.revision).returning(ReportRevision.id)).scalar_one()
-    session.execute(insert(ReportFigures).values(revision_id=rev_id, figures=w.figures))
     school_code, period = w.revision["school_code"], w.revision["period"]
     if w.head_exists:
         session.execute(
             update(ReportHead)
             .where(ReportHead.school_code == school_code, ReportHead.period == period)
-            .values(revision_id=rev_id, revisions=w.revision["revision"])
+            .values(revision_id=rev_id, revisions=w.revision["revision"], figures=w.figures)
         )
     else:
         session.execute(
@@ -647,6 +645,7 @@ def _store_generic(session: Session, w: _Writes) -> None:
                 revisions=w.revision["revision"],
                 first_received_at=w.revision["received_at"],
                 on_time=w.revision["on_time"],
+                figures=w.figures,
             )
         )
     if w.hazards:
@@ -679,13 +678,13 @@ WITH rev AS (
     VALUES (:report_id, :school_code, :period, :revision, :received_at, :signer, :content,
             :content_sha256, CAST(:warnings AS json), :on_time, :chain_seq, :prev_chain_hash, :chain_hash)
     RETURNING id
-), figures AS (
-    INSERT INTO report_figures (revision_id, figures) SELECT rev.id, :figures FROM rev
 ), head AS (
-    INSERT INTO report_heads (school_code, period, county_code, revision_id, revisions, first_received_at, on_time)
-    SELECT :school_code, :period, :county_code, rev.id, :revision, :received_at, :on_time FROM rev
+    INSERT INTO report_heads (school_code, period, county_code, revision_id, revisions, first_received_at, on_time,
+                              figures)
+    SELECT :school_code, :period, :county_code, rev.id, :revision, :received_at, :on_time, :figures FROM rev
     ON CONFLICT (school_code, period) DO UPDATE SET revision_id = EXCLUDED.revision_id,
-                                                    revisions = EXCLUDED.revisions
+                                                    revisions = EXCLUDED.revisions,
+                                                    figures = EXCLUDED.figures
 ), hazards AS (
     INSERT INTO hazard_entries (revision_id, school_code, period, ref, found_on, category, severity, description,
                                 deadline, rectified_on)
@@ -795,28 +794,29 @@ def revision_count(session: Session, school_code: str, period: str) -> int:
 # ---------------------------------------------------------------- figures (derived, see reports.figures)
 
 
-def revisions_without_figures(session: Session) -> list[int]:
-    """Ids of the revisions with no stored figures of the current layout (loaded by other means than
-    ``submit_report``, or stored before the layout changed), ascending."""
-    stored = aliased(ReportFigures)
-    return list(
-        session.scalars(
-            select(ReportRevision.id)
-            .outerjoin(stored, stored.revision_id == ReportRevision.id)
-            .where(or_(stored.figures.is_(None), ~stored.figures.startswith(f'["{LAYOUT}"', autoescape=True)))
-            .order_by(ReportRevision.id)
+def heads_without_figures(session: Session) -> list[tuple[str, str]]:
+    """(school, period) of the heads with no stored figures of the current layout (written by other means than
+    ``submit_report``, or before the layout changed), in order."""
+    return [
+        (school_code, period)
+        for school_code, period in session.execute(
+            select(ReportHead.school_code, ReportHead.period)
+            .where(or_(ReportHead.figures.is_(None), ~ReportHead.figures.startswith(f'["{LAYOUT}"', autoescape=True)))
+            .order_by(ReportHead.school_code, ReportHead.period)
         )
-    )
+    ]
 
 
-def store_figures(session: Session, revision_ids: Sequence[int]) -> int:
-    """Store (or replace) the figures of ``revision_ids``, made from their content by ``figures_json`` as at
-    ingestion; returns how many. Only the derived ``report_figures`` rows change, never a revision."""
+def store_figures(session: Session, heads: Sequence[tuple[str, str]]) -> int:
+    """Store the figures of the effective revision of each (school, period) of ``heads`` on its head, made from
+    its content by ``figures_json`` as at ingestion; returns how many. Only the derived heads change."""
     done = 0
-    for rid, content in session.execute(
-        select(ReportRevision.id, ReportRevision.content).where(ReportRevision.id.in_(revision_ids))
-    ):
-        session.merge(ReportFigures(revision_id=rid, figures=figures_json(json.loads(content))))
+    for school_code, period in heads:
+        head = session.get(ReportHead, (school_code, period))
+        if head is None:
+            continue
+        content = session.scalar(select(ReportRevision.content).where(ReportRevision.id == head.revision_id))
+        head.figures = figures_json(json.loads(content))
         done += 1
     session.flush()
     return done

@@ -51,7 +51,7 @@ from district.registry.models import Rubric as RubricRow
 from district.reports.feedback import feedback_part
 from district.reports.figures import is_figures, load_figures
 from district.reports.hazards import hazard_ledger
-from district.reports.models import ReportFigures, ReportHead, ReportRevision
+from district.reports.models import ReportHead, ReportRevision
 from district.scoring.engine import (
     STATUS_LABELS,
     HazardInput,
@@ -377,13 +377,20 @@ def _figures(
 
 
 def _figures_from_database(session: Session, ids: Sequence[int], out: dict[int, list[Any]]) -> None:
+    """The figures of revisions ``ids``: their heads' while they are effective (through the revision's school and
+    period: the heads' key), else made from their content."""
     conn = session.connection()
     for i in range(0, len(ids), 5000):
         chunk = ids[i : i + 5000]
         for rid, text_ in conn.execute(
-            select(ReportFigures.revision_id, ReportFigures.figures).where(
-                _id_in(session, ReportFigures.revision_id, chunk)
+            select(ReportHead.revision_id, ReportHead.figures)
+            .join(
+                ReportRevision,
+                (ReportRevision.school_code == ReportHead.school_code)
+                & (ReportRevision.period == ReportHead.period)
+                & (ReportRevision.id == ReportHead.revision_id),
             )
+            .where(_id_in(session, ReportRevision.id, chunk), ReportHead.figures.is_not(None))
         ):
             values = orjson.loads(text_)
             if is_figures(values):
@@ -527,19 +534,18 @@ def _county_meta(session: Session, county_code: str, window: Window) -> _CountyM
     rows = _school_rows(session, county_code)
     max_rev, max_insp = _watermarks(session, county_code, window)
 
-    # every effective revision of the county in W, with its figures (``district.reports.figures``, stored at
-    # ingestion: what the engine reads of a report, a fifth of its text and no nested objects): one query
-    # through the derived head index, as plain rows on the session's connection (the ORM's result processing
-    # cost more than the query for a county's 3,000 rows). A revision without stored figures (loaded by other
-    # means) gets them from its content when parsed, and its school is not reused from the part cache.
+    # every effective revision of the county in W, with its figures (``district.reports.figures``, stored on
+    # its head at ingestion: what the engine reads of a report, a fifth of its text and no nested objects): one
+    # query of the derived head index alone, as plain rows on the session's connection (the ORM's result
+    # processing cost more than the query for a county's 3,000 rows). A revision without stored figures
+    # (loaded by other means) gets them from its content when parsed, and its school is not reused from the
+    # part cache.
     months: dict[str, list[_Month]] = {}
     revision_ids: set[int] = set()
     figures: dict[int, str | bytes | None] = {}
     for school_code, period, revision_id, stored in _rows_with_utf8_text(
         session,
-        select(ReportHead.school_code, ReportHead.period, ReportHead.revision_id, ReportFigures.figures)
-        .outerjoin(ReportFigures, ReportFigures.revision_id == ReportHead.revision_id)
-        .where(
+        select(ReportHead.school_code, ReportHead.period, ReportHead.revision_id, ReportHead.figures).where(
             ReportHead.county_code == county_code,
             ReportHead.period >= window.period_from,
             ReportHead.period <= window.period_to,
@@ -555,6 +561,7 @@ def _county_meta(session: Session, county_code: str, window: Window) -> _CountyM
             ReportHead.school_code.label("school_code"),
             ReportHead.period.label("period"),
             ReportRevision.id.label("revision_id"),
+            ReportHead.figures.label("figures"),
             func.row_number().over(partition_by=ReportHead.school_code, order_by=ReportHead.period.desc()).label("rn"),
         )
         .join(ReportRevision, ReportRevision.id == ReportHead.revision_id)
@@ -568,9 +575,7 @@ def _county_meta(session: Session, county_code: str, window: Window) -> _CountyM
     previous: dict[str, _Month] = {}
     for school_code, period, revision_id, stored in _rows_with_utf8_text(
         session,
-        select(ranked.c.school_code, ranked.c.period, ranked.c.revision_id, ReportFigures.figures)
-        .outerjoin(ReportFigures, ReportFigures.revision_id == ranked.c.revision_id)
-        .where(ranked.c.rn == 1),
+        select(ranked.c.school_code, ranked.c.period, ranked.c.revision_id, ranked.c.figures).where(ranked.c.rn == 1),
     ):
         previous[school_code] = _Month(period, revision_id, _identity(stored))
         revision_ids.add(revision_id)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 17:06:19.348887
+Create Date: 2026-11-21 17:43:54.028715
 """
 
 from collections.abc import Sequence
@@ -372,15 +372,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_pdf_documents_school_code"), ["school_code"], unique=False)
 
     op.create_table(
-        "report_figures",
-        sa.Column("revision_id", sa.Integer(), nullable=False),
-        sa.Column("figures", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["revision_id"], ["report_revisions.id"], name=op.f("fk_report_figures_revision_id_report_revisions")
-        ),
-        sa.PrimaryKeyConstraint("revision_id", name=op.f("pk_report_figures")),
-    )
-    op.create_table(
         "report_heads",
         sa.Column("school_code", sa.String(length=10), nullable=False),
         sa.Column("period", sa.String(length=7), nullable=False),
@@ -389,6 +380,7 @@ def upgrade() -> None:
         sa.Column("revisions", sa.Integer(), nullable=False),
         sa.Column("first_received_at", district.db.UTCDateTime(), nullable=False),
         sa.Column("on_time", sa.Boolean(), nullable=False),
+        sa.Column("figures", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
             ["revision_id"], ["report_revisions.id"], name=op.f("fk_report_heads_revision_id_report_revisions")
         ),
@@ -432,7 +424,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_report_heads_county_code"))
 
     op.drop_table("report_heads")
-    op.drop_table("report_figures")
     with op.batch_alter_table("pdf_documents", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_pdf_documents_school_code"))
         batch_op.drop_index(batch_op.f("ix_pdf_documents_job_id"))

@@ -87,7 +87,6 @@ def test_deleted_row_is_found(agent: SignedClient, session: Any) -> None:
     first_id, middle_id, middle_report = first.id, middle.id, middle.report_id
     _tamper(session, "UPDATE report_heads SET revision_id = :o WHERE revision_id = :i", o=first_id, i=middle_id)
     _tamper(session, "DELETE FROM hazard_entries WHERE revision_id = :i", i=middle_id)
-    _tamper(session, "DELETE FROM report_figures WHERE revision_id = :i", i=middle_id)
     _tamper(session, "DELETE FROM report_revisions WHERE id = :i", i=middle_id)
     findings = verify(session).findings
     assert any("missing (deleted)" in f.problem for f in findings)
@@ -100,7 +99,6 @@ def test_deleting_the_latest_row_is_found_through_the_log(agent: SignedClient, s
     last_id, last_report = last.id, last.report_id
     _tamper(session, "DELETE FROM report_heads WHERE revision_id = :i", i=last_id)
     _tamper(session, "DELETE FROM hazard_entries WHERE revision_id = :i", i=last_id)
-    _tamper(session, "DELETE FROM report_figures WHERE revision_id = :i", i=last_id)
     _tamper(session, "DELETE FROM report_revisions WHERE id = :i", i=last_id)
     findings = verify(session).findings
     assert [f.row for f in findings if last_report in f.problem]

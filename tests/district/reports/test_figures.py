@@ -1,5 +1,5 @@
-"""A revision's figures (``district.reports.figures``): what they hold, that ingestion stores them with the revision,
-and that ``houqin db figures`` makes the missing ones."""
+"""A revision's figures (``district.reports.figures``): what they hold, that ingestion stores them on the revision's
+head, and that ``houqin db figures`` makes the missing ones."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 
 from district.cli import Context, main
 from district.db import db
 from district.reports.figures import FIELDS, INDEX, LAYOUT, figures_json, figures_of, is_figures, load_figures
-from district.reports.models import ReportFigures, ReportRevision
+from district.reports.models import ReportHead, ReportRevision
 from houqin_standard.fields import SECTIONS
 from tests.conftest import SignedClient, example_report
 
@@ -23,7 +23,7 @@ def test_figures_are_every_section_field_in_the_standards_order() -> None:
     values = figures_of(report)
     assert values[0] == LAYOUT and len(values) == len(FIELDS) + 1
     assert FIELDS[:2] == ("school_code", "period")
-    assert [name for name in FIELDS[2:]] == [f"{s.key}.{f.key}" for s in SECTIONS for f in s.fields]
+    assert list(FIELDS[2:]) == [f"{s.key}.{f.key}" for s in SECTIONS for f in s.fields]
     for name in FIELDS:
         section, _, key = name.partition(".")
         expected = report[section] if not key else report[section].get(key)
@@ -60,23 +60,26 @@ def test_stored_figures_read_back_equal_and_another_layout_is_taken_from_the_con
     assert not is_figures(json.loads(other)) and not is_figures([]) and not is_figures(report)
 
 
-def _stored(session: Any) -> dict[int, str]:
-    return dict(session.execute(select(ReportFigures.revision_id, ReportFigures.figures)).all())
+def _heads(session: Any) -> dict[tuple[str, str], tuple[int, str | None]]:
+    head = ReportHead
+    rows = session.execute(select(head.school_code, head.period, head.revision_id, head.figures))
+    return {(school, period): (rid, figures) for school, period, rid, figures in rows}
 
 
-def test_ingestion_stores_the_figures_with_each_revision_and_a_rejected_report_none(
+def test_ingestion_stores_the_figures_on_the_head_and_a_correction_replaces_them(
     agent: SignedClient, session: Any
 ) -> None:
-    first = example_report()
-    assert agent.post_report(first).status_code == 201
-    correction = example_report(enrollment__staff=61)
-    assert agent.post_report(correction).status_code == 201
-    assert agent.post_report(example_report(enrollment__boarders=10**6)).status_code == 422  # rejected
-    revisions = session.scalars(select(ReportRevision).order_by(ReportRevision.id)).all()
-    assert len(revisions) == 2
-    stored = _stored(session)
-    assert stored == {rev.id: figures_json(json.loads(rev.content)) for rev in revisions}
-    assert load_figures(stored[revisions[1].id])[INDEX["enrollment.staff"]] == 61
+    assert agent.post_report(example_report()).status_code == 201
+    assert agent.post_report(example_report(period="2026-08")).status_code == 201
+    assert agent.post_report(example_report(enrollment__staff=61)).status_code == 201  # September corrected
+    assert agent.post_report(example_report(period="2026-07", enrollment__boarders=10**6)).status_code == 422
+    heads = _heads(session)
+    assert set(heads) == {("6105280001", "2026-08"), ("6105280001", "2026-09")}  # the rejected one left none
+    for rid, figures in heads.values():
+        content = session.scalar(select(ReportRevision.content).where(ReportRevision.id == rid))
+        assert figures == figures_json(json.loads(content))
+    september = load_figures(heads[("6105280001", "2026-09")][1])
+    assert september[INDEX["enrollment.staff"]] == 61 and september[INDEX["period"]] == "2026-09"
 
 
 def test_houqin_db_figures_makes_the_missing_ones_and_then_has_nothing_to_do(
@@ -84,11 +87,17 @@ def test_houqin_db_figures_makes_the_missing_ones_and_then_has_nothing_to_do(
 ) -> None:
     for period in ("2026-07", "2026-08", "2026-09"):
         assert agent.post_report(example_report(period=period)).status_code == 201
-    expected = _stored(session)
-    ids = sorted(expected)
-    # one row lost (a bulk load of report_revisions alone), one of an older layout
-    session.execute(delete(ReportFigures).where(ReportFigures.revision_id == ids[0]))
-    session.execute(update(ReportFigures).where(ReportFigures.revision_id == ids[1]).values(figures='["f0:old",1]'))
+    expected = _heads(session)
+    # one head written without figures (a bulk load), one with figures of an older layout
+    school = "6105280001"
+    session.execute(
+        update(ReportHead).where(ReportHead.school_code == school, ReportHead.period == "2026-07").values(figures=None)
+    )
+    session.execute(
+        update(ReportHead)
+        .where(ReportHead.school_code == school, ReportHead.period == "2026-08")
+        .values(figures='["f0:old",1]')
+    )
     session.commit()
 
     def invoke(*args: str) -> Any:
@@ -101,6 +110,6 @@ def test_houqin_db_figures_makes_the_missing_ones_and_then_has_nothing_to_do(
     assert "stored the figures of 2 revisions" in result.output
     db.session.remove()
     session.expire_all()
-    assert _stored(session) == expected
+    assert _heads(session) == expected
     again = invoke("db", "figures")
     assert again.exit_code == 0 and "every revision has its figures" in again.output

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from district.reports.models import HazardEntry, PeriodApproval, Rejection, ReportFigures, ReportHead, ReportRevision
+from district.reports.models import HazardEntry, PeriodApproval, Rejection, ReportHead, ReportRevision
 from tests.conftest import SignedClient, example_report
 
 
@@ -21,7 +21,6 @@ def assert_nothing_stored(session: Any) -> None:
     assert count(session, ReportRevision) == 0
     assert count(session, ReportHead) == 0
     assert count(session, HazardEntry) == 0
-    assert count(session, ReportFigures) == 0
 
 
 def last_rejection(session: Any) -> Rejection:

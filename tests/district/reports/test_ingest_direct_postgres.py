@@ -81,7 +81,7 @@ def _count(engine: Any, table: str, where: str = "true", **params: Any) -> int:
 def test_an_accepted_report_is_stored_whole_in_two_statements(hub: Any) -> None:
     from district.audit.models import AuditEntry
     from district.reports.figures import figures_json
-    from district.reports.models import HazardEntry, ReportFigures, ReportHead, ReportRevision, SeenSignature
+    from district.reports.models import HazardEntry, ReportHead, ReportRevision, SeenSignature
     from district.reports.services import DIRECT
     from houqin_standard import canonical_json, content_sha256
 
@@ -119,8 +119,7 @@ def test_an_accepted_report_is_stored_whole_in_two_statements(hub: Any) -> None:
         assert [w["code"] for w in rev.warnings] == [w["code"] for w in receipt["warnings"]]
         head = s.get(ReportHead, (SCHOOL, report["period"]))
         assert head is not None and (head.revision_id, head.revisions, head.county_code) == (rev.id, 1, "610528")
-        stored = s.get(ReportFigures, rev.id)  # what scoring reads of the revision, in the same statement
-        assert stored is not None and stored.figures == figures_json(report)
+        assert head.figures == figures_json(report)  # what scoring reads of the revision, in the same statement
         hazards = s.scalars(select(HazardEntry).order_by(HazardEntry.ref)).all()
         assert [(h.ref, h.severity, h.found_on, h.deadline, h.rectified_on, h.description) for h in hazards] == [
             ("H-1", "major", dt.date(2026, 9, 3), dt.date(2026, 9, 30), None,
@@ -194,7 +193,7 @@ def test_the_one_statement_writes_what_the_separate_statements_write(hub: Any) -
     """``_store_postgresql`` and ``_store_generic`` (the SQLite path) store the same rows from the same input."""
     from district.reports import services
     from district.reports.figures import figures_json
-    from district.reports.models import HazardEntry, ReportFigures, ReportHead, ReportRevision
+    from district.reports.models import HazardEntry, ReportHead, ReportRevision
 
     _app, engine, _secrets = hub
     now = dt.datetime(2026, 10, 3, 8, 30, 15, 123456, tzinfo=dt.UTC)
@@ -219,14 +218,14 @@ def test_the_one_statement_writes_what_the_separate_statements_write(hub: Any) -
             rev = s.scalars(select(ReportRevision).where(ReportRevision.school_code == school)).one()
             head = s.get(ReportHead, (school, "2026-09"))
             haz = s.scalars(select(HazardEntry).where(HazardEntry.school_code == school)).one()
-            stored = s.get(ReportFigures, rev.id)
             rows[school] = (
-                stored is not None and stored.figures,
+                head.figures,
                 {k: getattr(rev, k) for k in ("period", "received_at", "content", "warnings", "on_time", "chain_seq")},
                 (head.revisions, head.first_received_at, head.on_time, head.revision_id == rev.id),
                 (haz.found_on, haz.deadline, haz.rectified_on, haz.description, haz.revision_id == rev.id),
             )
     assert rows[SCHOOL] == rows[OTHER]
+    assert rows[SCHOOL][0] == figures_json(example_report())  # the head keeps the revision's figures
     with engine.connect() as conn:
         texts = conn.execute(text("SELECT warnings::text FROM report_revisions ORDER BY id")).scalars().all()
         details = conn.execute(text("SELECT details::text FROM audit_log WHERE action = 'report.accepted' "
