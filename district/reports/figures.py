@@ -40,6 +40,9 @@ FIELDS: tuple[str, ...] = (
 #: Changes whenever ``FIELDS`` does.
 LAYOUT: str = "f1:" + hashlib.sha256("\n".join(FIELDS).encode()).hexdigest()[:12]
 
+#: How stored figures of this layout begin (their JSON text), for a query to tell them apart.
+STORED_PREFIX: str = orjson.dumps([LAYOUT]).decode("utf-8")[:-1]
+
 #: ``section.field`` (or ``school_code``/``period``) → its position in a figures list.
 INDEX: dict[str, int] = {name: i for i, name in enumerate(FIELDS, start=1)}
 
@@ -64,13 +67,20 @@ def figures_json(report: Mapping[str, Any]) -> str:
     return orjson.dumps(figures_of(report)).decode("utf-8")
 
 
+def stored_figures(text: str | bytes | None) -> list[Any] | None:
+    """The figures stored as ``text``; ``None`` when there are none or they are of another layout."""
+    if text is None:
+        return None
+    values = orjson.loads(text)
+    return values if is_figures(values) else None
+
+
 def load_figures(text: str | bytes | None, content: str | bytes | None = None) -> list[Any]:
     """The figures stored as ``text``; when there are none (``None``) or they are of another layout, those of
     the report ``content`` (its JSON). ``ValueError`` when neither is given."""
-    if text is not None:
-        values = orjson.loads(text)
-        if type(values) is list and values and values[0] == LAYOUT:
-            return values
+    values = stored_figures(text)
+    if values is not None:
+        return values
     if content is None:
         raise ValueError("no figures of this layout stored, and no report content to take them from")
     return figures_of(orjson.loads(content))

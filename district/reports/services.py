@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, func, insert, or_, select, text, update
+from sqlalchemy import bindparam, func, insert, or_, select, text, tuple_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
@@ -26,7 +26,7 @@ from district.audit.services import record
 from district.db import json_text, utcnow
 from district.registry.crypto import SecretBox
 from district.registry.models import County, Credential, School
-from district.reports.figures import LAYOUT, figures_json
+from district.reports.figures import STORED_PREFIX, figures_json
 from district.reports.models import (
     HazardEntry,
     PeriodApproval,
@@ -801,7 +801,7 @@ def heads_without_figures(session: Session) -> list[tuple[str, str]]:
         (school_code, period)
         for school_code, period in session.execute(
             select(ReportHead.school_code, ReportHead.period)
-            .where(or_(ReportHead.figures.is_(None), ~ReportHead.figures.startswith(f'["{LAYOUT}"', autoescape=True)))
+            .where(or_(ReportHead.figures.is_(None), ~ReportHead.figures.startswith(STORED_PREFIX, autoescape=True)))
             .order_by(ReportHead.school_code, ReportHead.period)
         )
     ]
@@ -811,11 +811,11 @@ def store_figures(session: Session, heads: Sequence[tuple[str, str]]) -> int:
     """Store the figures of the effective revision of each (school, period) of ``heads`` on its head, made from
     its content by ``figures_json`` as at ingestion; returns how many. Only the derived heads change."""
     done = 0
-    for school_code, period in heads:
-        head = session.get(ReportHead, (school_code, period))
-        if head is None:
-            continue
-        content = session.scalar(select(ReportRevision.content).where(ReportRevision.id == head.revision_id))
+    for head, content in session.execute(
+        select(ReportHead, ReportRevision.content)
+        .join(ReportRevision, ReportRevision.id == ReportHead.revision_id)
+        .where(tuple_(ReportHead.school_code, ReportHead.period).in_(list(heads)))
+    ):
         head.figures = figures_json(json.loads(content))
         done += 1
     session.flush()

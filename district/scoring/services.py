@@ -38,7 +38,6 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any, NamedTuple, cast
 
-import orjson
 from psycopg.adapt import Loader as PsycopgLoader
 from sqlalchemy import ARRAY, Integer, any_, func, literal, select, text
 from sqlalchemy import cast as sa_cast
@@ -49,7 +48,7 @@ from district.db import json_text, utcnow
 from district.registry.models import City, County, School, Township
 from district.registry.models import Rubric as RubricRow
 from district.reports.feedback import feedback_part
-from district.reports.figures import is_figures, load_figures
+from district.reports.figures import load_figures, stored_figures
 from district.reports.hazards import hazard_ledger
 from district.reports.models import ReportHead, ReportRevision
 from district.scoring.engine import (
@@ -361,15 +360,11 @@ def _figures(
     out: dict[int, list[Any]] = {}
     unread: list[int] = []
     for rid in ids:
-        text = None if stored is None else stored.get(rid)
-        if text is None:
+        values = None if stored is None else stored_figures(stored.get(rid))
+        if values is None:  # none stored, or of another layout
             unread.append(rid)
-            continue
-        values = orjson.loads(text)
-        if is_figures(values):
+        else:
             out[rid] = values
-        else:  # another layout
-            unread.append(rid)
     if unread:
         _figures_from_database(session, unread, out)
     cache_stats["reports_parsed"] += len(out)
@@ -392,8 +387,8 @@ def _figures_from_database(session: Session, ids: Sequence[int], out: dict[int, 
             )
             .where(_id_in(session, ReportRevision.id, chunk), ReportHead.figures.is_not(None))
         ):
-            values = orjson.loads(text_)
-            if is_figures(values):
+            values = stored_figures(text_)
+            if values is not None:
                 out[rid] = values
         left = [rid for rid in chunk if rid not in out]
         if left:
