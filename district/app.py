@@ -46,6 +46,10 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     db.init_app(app)
 
+    from district.unit_of_work import dispatch_in_unit
+
+    dispatch_in_unit(app)  # one commit per request, or a rollback (district/unit_of_work.py)
+
     from district.api.errors import register_error_handlers
     from district.api.views import bp as api_bp
 

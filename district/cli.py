@@ -11,6 +11,7 @@ import click
 
 from district.app import create_app
 from district.db import db
+from district.registry.models import County
 
 
 class Context:
@@ -81,7 +82,7 @@ def db_figures(ctx: Context, batch: int) -> None:
     from district.reports.services import heads_without_figures, store_figures
 
     with ctx.app.app_context():
-        with db.transaction() as s:
+        with db.transaction(write=False) as s:
             todo = heads_without_figures(s)
         if not todo:
             click.echo("所有修订均已有评分数据 / every revision has its figures")
@@ -157,6 +158,42 @@ def schools_credential(ctx: Context, code: str, as_json: bool, output: Path | No
         click.echo(payload)
     else:
         click.echo(f"学校 {code} 的凭据（只显示这一次，请妥善保存）/ credential, shown once:\n{secret}")
+
+
+# ---------------------------------------------------------------- counties
+
+
+@main.group("counties")
+def counties_group() -> None:
+    """County settings."""
+
+
+@counties_group.command("configure")
+@click.argument("county")
+@click.option("--reporting-start", default=None, help="上线月份 YYYY-MM: the first period collected through the hub")
+@click.option("--clear-reporting-start", is_flag=True, help="forget the setting (the first accepted report's month)")
+@pass_ctx
+def counties_configure(ctx: Context, county: str, reporting_start: str | None, clear_reporting_start: bool) -> None:
+    """Set a county's reporting start; prints the settings in force."""
+    from district import calendar
+    from district.registry.services import configure_county, county_settings
+
+    with ctx.app.app_context(), db.transaction() as s:
+        try:
+            if reporting_start is not None or clear_reporting_start:
+                configure_county(s, county, reporting_start=None if clear_reporting_start else reporting_start)
+            c = s.get(County, county)
+            if c is None:
+                raise LookupError(county)
+            settings = county_settings(s, c)
+        except LookupError:
+            click.echo(f"未登记的县：{county}", err=True)
+            sys.exit(1)
+        except calendar.WindowError as exc:
+            click.echo(exc.zh, err=True)
+            sys.exit(2)
+    start = settings["reporting_start_in_effect"] or "尚未设置，也尚未收到月报"
+    click.echo(f"{county} 上线月份：{start}" + ("" if settings["reporting_start"] else "（未设置，按最早收到的月报）"))
 
 
 # ---------------------------------------------------------------- reporting

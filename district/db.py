@@ -10,7 +10,6 @@ import decimal
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
 import orjson
@@ -18,6 +17,8 @@ from sqlalchemy import JSON, DateTime, MetaData, Numeric, String, create_engine,
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from district import clock
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -60,29 +61,8 @@ class Base(DeclarativeBase):
 
 
 def utcnow() -> dt.datetime:
-    """The hub's clock: real UTC, unless a demo clock is configured (``HOUQIN_DEMO_CLOCK_FILE``).
-
-    The demo (``houqin demo``) replays a school year in minutes; it writes the simulated instant into that file
-    so arrival times, deadlines and "on time" behave as they would have. A production hub never sets it.
-    """
-    real = dt.datetime.now(dt.UTC)
-    path = _demo_clock_file()
-    if path is None:
-        return real
-    try:
-        offset = float(Path(path).read_text().strip() or 0)
-    except (OSError, ValueError):
-        return real
-    return real + dt.timedelta(seconds=offset)
-
-
-def _demo_clock_file() -> str | None:
-    try:
-        from flask import current_app
-
-        return current_app.config.get("DEMO_CLOCK_FILE") or None  # type: ignore[no-any-return]
-    except RuntimeError:  # outside an app context (pure functions, the agent) the real clock applies
-        return None
+    """The hub's clock (``district.clock.now``): every stored time and every date rule reads it."""
+    return clock.now()
 
 
 def json_text(value: Any) -> str:
@@ -94,10 +74,16 @@ def json_text(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)
 
 
+SQLITE_BUSY_TIMEOUT_MS = 30000  # how long a SQLite writer waits for the write lock
+
+
 def make_engine(url: str) -> Engine:
     kwargs: dict[str, Any] = {"future": True, "json_serializer": json_text, "json_deserializer": orjson.loads}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+        # no pool limit: a thread that waits for SQLite's write lock holds its connection, and a bounded pool
+        # made every other request (reads included) wait for a connection behind them (QueuePool's 30 s)
+        kwargs["pool_size"], kwargs["max_overflow"] = 10, -1
     else:
         # no pre-ping: it is one more round trip on every request; stale connections are recycled instead, and
         # a connection dropped under a request surfaces as OperationalError, which ingestion retries
@@ -112,15 +98,25 @@ def make_engine(url: str) -> Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cur.close()
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            # a transaction that will write (ingestion) asks for the write lock up front, so concurrent writers
-            # wait on busy_timeout instead of failing when a read snapshot goes stale (SQLITE_BUSY_SNAPSHOT)
-            mode = conn.get_execution_options().get("sqlite_begin", "")
-            conn.exec_driver_sql(f"BEGIN {mode}".strip())
+            # a transaction that will write (a POST, ingestion, a CLI command, a task) asks for the write lock up
+            # front, so concurrent writers wait on busy_timeout instead of failing when a read snapshot goes stale
+            # (SQLITE_BUSY_SNAPSHOT); ``sqlite_busy_ms`` waits less than busy_timeout for it (best-effort writes)
+            options = conn.get_execution_options()
+            mode = options.get("sqlite_begin", "")
+            busy_ms = options.get("sqlite_busy_ms")
+            if busy_ms is None:
+                conn.exec_driver_sql(f"BEGIN {mode}".strip())
+                return
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={int(busy_ms)}")
+            try:
+                conn.exec_driver_sql(f"BEGIN {mode}".strip())
+            finally:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
     return engine
 
@@ -132,6 +128,7 @@ class Database:
         self.engine: Engine | None = None
         self.session_factory = sessionmaker(expire_on_commit=False)
         self.session: scoped_session[Session] = scoped_session(self.session_factory)
+        self._writers: dict[int, tuple[Engine, Engine]] = {}  # engine id -> (engine, its BEGIN IMMEDIATE twin)
 
     def init_app(self, app: Any) -> None:
         self.engine = make_engine(app.config["DATABASE_URL"])
@@ -142,18 +139,42 @@ class Database:
         def _remove_session(_exc: BaseException | None) -> None:
             self.session.remove()
 
-    def begin_write(self, session: Session) -> None:
+    def begin_write(self, session: Session, **options: Any) -> None:
         """Start ``session``'s transaction as a writer (SQLite: BEGIN IMMEDIATE; other databases: no-op).
 
         Only when no transaction is under way (a session joined to an outer transaction, as in tests, keeps it).
+        ``options``: further execution options (``sqlite_busy_ms``: wait less for the write lock).
         """
-        if not session.in_transaction():
-            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        if not session.in_transaction() and session.get_bind().dialect.name == "sqlite":
+            session.connection(execution_options={"sqlite_begin": "IMMEDIATE", **options})
+
+    def bind_writer(self, session: Session) -> None:
+        """Make every transaction ``session`` begins from now on a writer's (SQLite: BEGIN IMMEDIATE at its first
+        statement, not before: a request that ends before touching the database takes no lock). The request's
+        unit of work (``district.unit_of_work``) calls it for POST, PUT, PATCH and DELETE."""
+        bind = session.bind
+        if not isinstance(bind, Engine) or bind.dialect.name != "sqlite" or session.in_transaction():
+            return  # a session joined to a connection (tests) keeps its transaction; other databases: no-op
+        if "houqin_reader_bind" in session.info:
+            return
+        writer = self._writers.get(id(bind))
+        if writer is None or writer[0] is not bind:
+            writer = self._writers[id(bind)] = (bind, bind.execution_options(sqlite_begin="IMMEDIATE"))
+        session.info["houqin_reader_bind"] = bind
+        session.bind = writer[1]
+
+    def bind_reader(self, session: Session) -> None:
+        """Undo :meth:`bind_writer`: transactions ``session`` begins from now on begin deferred again."""
+        if "houqin_reader_bind" in session.info and not session.in_transaction():
+            session.bind = session.info.pop("houqin_reader_bind")
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """Commit once at the boundary, or roll back."""
+    def transaction(self, *, write: bool = True) -> Iterator[Session]:
+        """Commit once at the boundary, or roll back. ``write`` (the default) begins as a writer
+        (:meth:`begin_write`); a CLI command or task that only reads passes ``write=False``."""
         session = self.session()
+        if write:
+            self.begin_write(session)
         try:
             yield session
             session.commit()

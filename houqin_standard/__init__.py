@@ -21,6 +21,8 @@ from .money import format_money, format_quantity, is_money, is_quantity, parse_m
 from .periods import (
     SHANGHAI,
     current_period,
+    days_between,
+    deadline_date,
     format_period,
     parse_period,
     period_add,
@@ -68,6 +70,8 @@ __all__ = [
     "canonical_json",
     "content_sha256",
     "current_period",
+    "days_between",
+    "deadline_date",
     "endorsement_payload",
     "extend_pinned_keys",
     "format_money",

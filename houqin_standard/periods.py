@@ -77,3 +77,14 @@ def today_shanghai(now: datetime | None = None) -> date:
 
 def current_period(today: date | None = None) -> str:
     return period_of(today or today_shanghai())
+
+
+def deadline_date(period: str, deadline_day: int = DEFAULT_DEADLINE_DAY) -> date:
+    """The date of ``period``'s deadline in Asia/Shanghai."""
+    return period_deadline(period, deadline_day).astimezone(SHANGHAI).date()
+
+
+def days_between(due: date, day: date) -> int:
+    """``day − due`` in whole calendar days (negative before the deadline's date): the one day count behind
+    逾期天数 (STANDARD.md, the reporting calendar: positive part) and "还有 N 天" (its negation)."""
+    return (day - due).days

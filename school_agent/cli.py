@@ -35,6 +35,8 @@ from houqin_standard import (
     STANDARD_ID,
     canonical_json,
     current_period,
+    days_between,
+    deadline_date,
     parse_period,
     period_add,
     period_deadline,
@@ -650,7 +652,7 @@ def _deadline_lines(ob: Outbox | None, school: str, deadline_day: int, today: da
 
     def left(period: str) -> tuple[str, int]:
         d = period_deadline(period, deadline_day).astimezone(SHANGHAI)
-        return d.strftime("%Y-%m-%d %H:%M"), (d.date() - today).days
+        return d.strftime("%Y-%m-%d %H:%M"), -days_between(deadline_date(period, deadline_day), today)
 
     prev_done = bool(ob.for_period(school, prev)) if ob is not None else False
     if not prev_done:
@@ -682,13 +684,7 @@ def _feedback_lines(fb: dict[str, Any]) -> list[str]:
         lines.append(f"提示：{w.get('message', w.get('code'))}")
     for a in fb.get("fund_anomalies") or []:
         lines.append(f"资金异常：{a.get('message', a.get('code'))}")
-    score, rank = fb.get("score"), fb.get("rank")
-    if score is not None:
-        lines.append(f"得分：{_plain(score)}")
-    if rank is not None:
-        lines.append(f"排名：{_plain(rank)}")
-    if score is None and rank is None:
-        lines.append("得分和排名：尚未计算")
+    lines += _score_lines(fb)
     for r in fb.get("reminders") or []:
         lines.append(f"提醒：{_plain(r)}")
     known = {
@@ -702,11 +698,33 @@ def _feedback_lines(fb: dict[str, Any]) -> list[str]:
         "fund_anomalies",
         "score",
         "rank",
+        "ranking",
         "reminders",
     }
     for k, v in fb.items():
         if k not in known and v not in (None, [], {}):
             lines.append(f"{k}：{_plain(v)}")
+    return lines
+
+
+def _score_lines(fb: dict[str, Any]) -> list[str]:
+    """The school's score and rank as the hub ranked it (the bureau's own figures, never computed here)."""
+    score, rank, ranking = fb.get("score"), fb.get("rank"), fb.get("ranking") or {}
+    if score is None and rank is None:
+        if ranking.get("status_label"):
+            return [f"得分和排名：{ranking['status_label']}，暂不排名"]
+        return ["得分和排名：教育局尚未计算"]
+    window = ranking.get("window") or {}
+    span = f"{window['from']} 至 {window['to']}" if window.get("from") and window.get("to") else ""
+    parts = [f"得分：{_plain(score)}" if score is not None else "得分：—"]
+    if ranking.get("grade"):
+        parts.append(f"等级：{ranking['grade']}")
+    if rank is not None:
+        total = ranking.get("schools_ranked")
+        parts.append(f"全县第 {rank} 名" + (f"（共 {total} 所参与排名）" if total else ""))
+    lines = ["，".join(parts)]
+    if span:
+        lines.append(f"统计期间：{span}" + (f"，{ranking['status_label']}" if ranking.get("status_label") else ""))
     return lines
 
 

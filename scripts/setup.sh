@@ -10,8 +10,8 @@ STAMP="$ROOT/.cache/setup-pip.sha256"
 
 # fonts-noto-cjk: the Chinese fonts of every PDF; poppler-utils: pdftotext/pdffonts in the tests;
 # libharfbuzz-subset0: fast font subsetting; libpango*: WeasyPrint's text layout; chromium(-driver): the
-# browser tests.
-PACKAGES=(fonts-noto-cjk poppler-utils libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 chromium chromium-driver)
+# browser tests; faketime: the suite's second pass at a date far from today (no test reads the real date).
+PACKAGES=(fonts-noto-cjk poppler-utils libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 chromium chromium-driver faketime)
 
 step() { printf 'setup: %s\n' "$*"; }
 

@@ -7,9 +7,9 @@ to run the same suite on PostgreSQL: a fresh database is created for the run and
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +23,10 @@ from district.db import db, make_engine
 from district.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
+
+#: The hub's clock in every test (``district.clock``): no test reads the machine's date. 2026-11-21 noon in
+#: Asia/Shanghai: the 2026-10 reports are due (closed on 2026-11-05), 2026-11 is the month under way.
+HUB_NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 SPEC = ROOT.parent / "shared" / "spec"
 EXAMPLE_REPORT = Path(__file__).resolve().parent / "data" / "example-report.json"
 
@@ -44,6 +48,30 @@ def _fresh_postgres_database(base_url: str) -> tuple[str, Any]:
         admin.dispose()
 
     return url.set(database=name).render_as_string(hide_password=False), drop
+
+
+@pytest.fixture(autouse=True)
+def hub_clock() -> Iterator[Any]:
+    """Every test runs on the hub's clock set to :data:`HUB_NOW` and running on from there as the test takes
+    time (so two requests are not at the same instant); ``hub_clock.set(t)`` fixes it at ``t``,
+    ``hub_clock.release()`` gives it back to the real time (the demo clock's own test)."""
+    from district import clock
+
+    class _Clock:
+        def set(self, at: dt.datetime, *, ticking: bool = False) -> None:
+            clock.set_now(at, ticking=ticking)
+
+        def release(self) -> None:
+            clock.set_now(None)
+
+        def now(self) -> dt.datetime:
+            return clock.now()
+
+    from district.scoring.services import clear_transient_rankings
+
+    clear_transient_rankings()  # keyed by ids that a rolled-back test leaves free for the next one
+    with clock.frozen(HUB_NOW, ticking=True):
+        yield _Clock()
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +99,15 @@ def app(engine: Engine, database_url: str, tmp_path_factory: pytest.TempPathFact
 
     instance = tmp_path_factory.mktemp("instance")
     application = create_app(
-        {"DATABASE_URL": database_url, "INSTANCE_PATH": str(instance), "TESTING": True, "RATE_LIMIT_PER_MINUTE": 100000}
+        {
+            "DATABASE_URL": database_url,
+            "INSTANCE_PATH": str(instance),
+            "TESTING": True,
+            "RATE_LIMIT_PER_MINUTE": 100000,
+            # a test's data is uncommitted (rolled back after it): another connection cannot store a ranking of it
+            "RANKING_STORE_ON_READ": False,
+            "RANKING_READ_MAX_AGE_SECONDS": 0,  # every read sees the change the test just made
+        }
     )
     # the tests' transaction-bound sessions use the session-wide engine
     db.engine = engine
@@ -206,9 +242,10 @@ class SignedClient:
         school: str | None = None,
         secret: str | None = None,
     ) -> dict[str, str]:
+        from district import clock
         from houqin_standard import sign_request
 
-        ts = int(time.time()) if ts is None else ts
+        ts = int(clock.now().timestamp()) if ts is None else ts
         return {
             "X-Houqin-School": school or self.school_code,
             "X-Houqin-Timestamp": str(ts),

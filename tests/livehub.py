@@ -98,6 +98,12 @@ class LiveHub:
             self.secrets[s["code"]] = json.loads(self.cli("schools", "credential", s["code"], "--json"))["secret"]
         return self
 
+    def county_admin_token(self, county: str = "610528", username: str = "admin") -> str:
+        """A county_admin of ``county`` and a personal API token of theirs (after ``prepare``)."""
+        self.cli("users", "create", username, "--role", "county_admin", "--scope", county, "--password",
+                 "correct horse battery")  # fmt: skip
+        return self.cli("users", "token", username).strip().split()[-1]
+
     def start(self, *, gunicorn_workers: int = 0) -> LiveHub:
         if not self.secrets:
             self.prepare()

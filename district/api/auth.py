@@ -26,7 +26,7 @@ def current_user() -> User | None:
         row = token_row(s, header[7:].strip())
         if row is not None:
             user = row.user
-            record_token_use(s, row)
+            record_token_use(row)
     elif session.get("user_id"):
         user = s.get(User, session["user_id"])
     request.environ["houqin.user"] = user

@@ -432,6 +432,10 @@ def _window() -> Schema:
             "required": ["from", "to"]}
 
 
+SNAPSHOT_ID = {"type": ["integer", "null"], "description": "the stored snapshot's id (`?snapshot=` shows it again "
+               "as it was); null when the ranking was computed for this read and is not stored yet"}
+
+
 def _school_score() -> Schema:
     return {
         "allOf": [ref("RankingRow")],
@@ -441,7 +445,7 @@ def _school_score() -> Schema:
             "indicators": {"type": "array", "items": ref("IndicatorRow")},
             "county_code": {"type": "string", "pattern": COUNTY_CODE_PATTERN},
             "window": ref("Window"),
-            "snapshot_id": {"type": "integer"},
+            "snapshot_id": SNAPSHOT_ID,
             "computed_at": {"type": "string", "format": "date-time"},
             "schools_ranked": {"type": "integer", "minimum": 0},
         },
@@ -469,14 +473,14 @@ def _campaign() -> Schema:
 def _rankings() -> Schema:
     return {
         "type": "object",
-        "description": "A county's ranking for a window (a stored snapshot, recomputed when its inputs changed), "
-                       "with its campaign progress.",
+        "description": "A county's ranking for a window, with its campaign progress: the stored snapshot while "
+                       "its inputs are unchanged, else computed for this read and not stored (reads never write).",
         "properties": {
             "county_code": {"type": "string", "pattern": COUNTY_CODE_PATTERN},
             "county_name": {"type": "string"},
             "window": ref("Window"),
             "rubric_version": {"type": "string"},
-            "snapshot_id": {"type": "integer"},
+            "snapshot_id": SNAPSHOT_ID,
             "computed_at": {"type": "string", "format": "date-time"},
             "trigger": {"type": "string"},
             "by_type": {"type": "boolean", "description": "ranks are within each school type"},
@@ -600,6 +604,18 @@ def components_schemas() -> dict[str, Schema]:
         "FundAnomaly": _anomaly(),
         "Feedback": _feedback(),
         "Completeness": _completeness(),
+        "CountySettings": {
+            "type": "object",
+            "required": ["county_code", "reporting_start", "reporting_start_in_effect", "deadline_day",
+                         "break_months"],
+            "properties": {
+                "county_code": {"type": "string"},
+                "reporting_start": {"type": ["string", "null"]},
+                "reporting_start_in_effect": {"type": ["string", "null"]},
+                "deadline_day": {"type": "integer"},
+                "break_months": {"type": "array", "items": {"type": "integer"}},
+            },
+        },
         "PeriodState": _period_state(),
         "PeriodNote": {"type": "object", "properties": {"note": {"type": "string"}},
                        "additionalProperties": False},
@@ -682,9 +698,15 @@ PERIOD_QUERY = {"type": "string", "pattern": REPORTABLE_PERIOD_PATTERN}
 WINDOW = [
     query_param("from", PERIOD_QUERY, "first period of the window (YYYY-MM)", example="2026-03"),
     query_param("to", PERIOD_QUERY, "last period of the window (YYYY-MM)", example="2026-09"),
-    query_param("year", {"type": "integer", "minimum": 2010}, "the calendar year instead of from/to "
-                "(capped at the latest period whose deadline has passed)"),
+    query_param("year", {"type": "integer", "minimum": 2010}, "the calendar year instead of from/to"),
+    query_param("school_year", {"type": "integer", "minimum": 2010}, "the school year (学年) Y-09..(Y+1)-08 "
+                "instead of from/to"),
 ]
+WINDOW_RULE = ("Every window is clipped to the county's reporting start (上线月份) and capped at its latest closed "
+               "period (STANDARD.md, the reporting calendar); the answer's `window` is the one used. Without "
+               "one: `year=` the latest closed period's year. ")
+WINDOW_400 = ("Bad window or snapshot (`invalid_period`, `invalid_window`, `window_too_long` past 36 months, "
+              "`empty_window` when nothing is left after clipping, `invalid_snapshot`).")
 
 
 def _agent(summary: str, description: str, responses: dict[str, Schema], **extra: Any) -> Schema:
@@ -765,10 +787,9 @@ def paths() -> dict[str, Schema]:
         f"{API}/counties/{{county}}/rankings": {"get": _bureau(
             "A county's ranking",
             "Per school {school_code, name, type, township, score, grade, status, rank, coverage, flags, "
-            "rubric_version}, plus the county's campaign progress. Window `from`+`to`, or `year`.",
+            "rubric_version}, plus the county's campaign progress. " + WINDOW_RULE,
             {"200": json_response("The ranking.", ref("Rankings")),
-             "400": error_response(400, "Bad window or snapshot (`invalid_period`, `invalid_window`, "
-                                        "`invalid_snapshot`)."),
+             "400": error_response(400, WINDOW_400),
              "404": error_response(404)},
             operationId="getRankings",
             parameters=[COUNTY, *WINDOW,
@@ -780,8 +801,7 @@ def paths() -> dict[str, Schema]:
             "One school's score with its indicator rows",
             "The indicator rows of SCORING.md (earned, available, inputs, revision ids) and the flags.",
             {"200": json_response("The school's score.", ref("SchoolScore")),
-             "400": error_response(400, "Bad window or snapshot (`invalid_period`, `invalid_window`, "
-                                        "`invalid_snapshot`)."),
+             "400": error_response(400, WINDOW_400),
              "404": error_response(404, "No such school in the caller's scope, or the school has no expected "
                                         "month in the window (`not_found`).")},
             operationId="getSchoolScore",
@@ -833,6 +853,30 @@ def paths() -> dict[str, Schema]:
             requestBody={"required": True, "content": {JSON: {"schema": ref("InspectionRequest"), "example": {
                 "date": "2026-10-15", "score": 4.5, "inspector": "教育局后勤科", "notes": "文化墙完成"}}}},
         )},
+        f"{API}/counties/{{county}}/settings": {
+            "get": _bureau(
+                "A county's settings",
+                "`reporting_start` (上线月份, YYYY-MM or null) as set, and the one in force (unset: the month of the "
+                "county's earliest accepted report).",
+                {"200": json_response("The settings.", ref("CountySettings")), "404": error_response(404)},
+                operationId="getCountySettings",
+                parameters=[COUNTY],
+            ),
+            "put": _bureau(
+                "Set a county's settings (county_admin)",
+                "A reporting start in the future, or after the county's first accepted report, is refused (400) "
+                "with the reason; unknown settings are refused (400 `invalid_field`). Audited.",
+                {"200": json_response("The settings now.", ref("CountySettings")),
+                 "400": error_response(400, "A bad value; `details` name the field."),
+                 "403": error_response(403), "404": error_response(404)},
+                operationId="putCountySettings",
+                parameters=[COUNTY],
+                requestBody={"required": True, "content": {JSON: {"schema": {
+                    "type": "object", "additionalProperties": False,
+                    "properties": {"reporting_start": {"type": ["string", "null"], "pattern": "^[0-9]{4}-[0-9]{2}$"}},
+                }, "example": {"reporting_start": "2026-09"}}}},
+            ),
+        },
         f"{API}/periods/{{county}}/{{period}}": {"get": _bureau(
             "A county's period: approval state and history",
             "Locked or not, every lock and unlock act, and the revisions that arrived after the first lock.",

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from district import calendar
 from district.api.auth import bureau_required, require_county, require_county_admin
 from district.api.errors import ApiError, lang
 from district.api.ratelimit import RateLimiter
+from district.api.refusals import RefusalGuard
 from district.db import db, utcnow
 from district.registry.crypto import SecretBox
 from district.reports import services as reports
 from district.reports.completeness import county_completeness
 from district.reports.models import ReportRevision
-from houqin_standard import parse_period
+from district.unit_of_work import commit_now, keep_on_error, reading_first, restart
+from houqin_standard.periods import period_add
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -71,12 +75,25 @@ def _limiter() -> RateLimiter:
     return ext["houqin_limiter"]  # type: ignore[no-any-return]
 
 
+def _refusals() -> RefusalGuard:
+    ext = current_app.extensions
+    if "houqin_refusals" not in ext:
+        # by default half the per-school request limit (so a suite or bench that lifts that limit lifts this too)
+        limit = current_app.config.get("REFUSED_PER_MINUTE") or current_app.config["RATE_LIMIT_PER_MINUTE"] // 2
+        per_minute = max(1, int(limit))
+        ext["houqin_refusals"] = RefusalGuard(per_minute)
+    return ext["houqin_refusals"]  # type: ignore[no-any-return]
+
+
 def _path_with_query() -> str:
     qs = request.query_string.decode("latin-1")
     return request.path + ("?" + qs if qs else "")
 
 
 def _read_body_limited() -> bytes:
+    """The body, up to the limit; read once (a request run again after a lock conflict reads the same)."""
+    if "houqin.body" in request.environ:
+        return request.environ["houqin.body"]  # type: ignore[no-any-return]
     limit = current_app.config["MAX_REPORT_BYTES"]
     length = request.content_length
     if length is not None and length > limit:
@@ -84,6 +101,7 @@ def _read_body_limited() -> bytes:
     body = request.stream.read(limit + 1)
     if len(body) > limit:
         raise reports.IngestError(413, "payload_too_large", f"报表超过 {limit} 字节", f"body over {limit} bytes")
+    request.environ["houqin.body"] = body
     return body
 
 
@@ -105,13 +123,64 @@ def _signed_school(
     )
 
 
-def _refuse(err: reports.IngestError, signer: reports.Signer | None = None) -> Any:
-    """Log the refusal (and keep the seen signature), commit that alone, answer in the error format."""
+def _guard_source() -> None:
+    """Before anything is read or written: a source refused too often this minute is answered 429 at once
+    (district/api/refusals.py)."""
+    wait = _refusals().blocked(request.remote_addr, request.headers.get("X-Houqin-School"))
+    if wait is None:
+        return
+    err = reports.IngestError(
+        429,
+        "rate_limited",
+        f"被拒绝的请求过多，请 {wait} 秒后重试",
+        f"too many refused requests; retry in {wait} s",
+        headers={"Retry-After": str(wait)},
+    )
+    _log_unsigned(err, counts_against_source=False)
+    _raise(err)
+
+
+def _log_unsigned(err: reports.IngestError, *, counts_against_source: bool = True) -> None:
+    """A refusal no valid signature vouches for: counted against its source, logged aggregated."""
+    pending = _refusals().refused(
+        request.remote_addr,
+        request.headers.get("X-Houqin-School"),
+        err.status,
+        err.code,
+        school_code=err.school_code,
+        counts_against_source=counts_against_source,
+    )
+    if not pending:
+        return
     s = db.session()
-    if signer is not None:  # a verified signature not yet kept (submit_report keeps it with the revision)
+    for row in pending:
+        key = row.key
+        logged = reports.IngestError(key.status, key.code, "", "", school_code=key.school_code)
+        if key.status == err.status and key.code == err.code and row.count == 1:
+            logged.report_id, logged.period, logged.details = err.report_id, err.period, err.details
+        at = dt.datetime.fromtimestamp(row.at, dt.UTC)
+        reports.log_rejection(s, logged, remote_addr=key.remote_addr, count=row.count, at=at)
+    keep_on_error()
+
+
+def _refuse(err: reports.IngestError, signer: reports.Signer | None = None) -> Any:
+    """Drop what the request wrote, keep only the refusal's trace, answer in the error format.
+
+    A signed request (``signer``) is the school's own: its refusal is logged as it is, and its signature kept as
+    seen. An unsigned one (bad signature, replay, stale timestamp, unknown school, too large) is counted against
+    its source and logged aggregated (district/api/refusals.py)."""
+    restart()
+    s = db.session()
+    if signer is None:
+        _log_unsigned(err)
+    else:  # a verified signature not yet kept (submit_report keeps it with the revision)
         reports.record_seen(s, signer.signature, utcnow())
-    reports.log_rejection(s, err, remote_addr=request.remote_addr)
-    s.commit()
+        reports.log_rejection(s, err, remote_addr=request.remote_addr)
+        keep_on_error()
+    _raise(err)
+
+
+def _raise(err: reports.IngestError) -> NoReturn:
     details = [
         {"path": d["path"], "code": d["code"], "message": d["en" if lang() == "en" else "zh"]} for d in err.details
     ]
@@ -120,11 +189,15 @@ def _refuse(err: reports.IngestError, signer: reports.Signer | None = None) -> A
 
 @bp.post("/reports")
 def submit_report() -> Any:
+    _guard_source()
     s = db.session()
     school = signer = None
     try:
         body = _read_body_limited()
         about = reports.claimed_report(body)
+        with reading_first() as separate:
+            if separate:  # SQLite: a bad signature is refused before the request queues for the write lock
+                _signed_school(body, record_seen=False)
         for attempt in range(_RACE_RETRIES):
             try:
                 direct = reports.direct_connection(s)
@@ -155,14 +228,16 @@ def submit_report() -> Any:
                     signature=signer.signature,
                     context=signer.context,
                 )
-                if s.in_transaction():  # not on the direct connection's path, which wrote in autocommit
-                    s.commit()
+                # the documented exception to one commit per request (district/unit_of_work.py): the receipt
+                # below is signed only for a revision that is durably stored (the direct connection's path
+                # wrote in autocommit already)
+                commit_now()
                 break
             except (OperationalError, IntegrityError):
                 # lost a race with a concurrent writer (SQLite busy, or the same report/chain position/revision
                 # number/signature taken: the unique constraints serialise a school's revisions):
                 # nothing of this attempt was kept; run it again against the now-committed state
-                s.rollback()
+                restart()
                 if attempt == _RACE_RETRIES - 1:
                     raise
                 time.sleep(0.02 * (attempt + 1))
@@ -185,12 +260,13 @@ _RACE_RETRIES = 5
 
 @bp.get("/reports/<report_id>")
 def get_receipt(report_id: str) -> Any:
+    _guard_source()
     s = db.session()
     try:
         school = _signed_school(b"").school
     except reports.IngestError as err:
         return _refuse(err)
-    s.commit()
+    keep_on_error()  # the signature is kept as seen whatever the answer
     rev = s.scalars(select(ReportRevision).where(ReportRevision.report_id == report_id.lower())).first()
     if rev is None or rev.school_code != school.code:
         raise ApiError(404, "not_found", "未找到该报表 / no such report of this school")
@@ -205,13 +281,14 @@ def hub_keys() -> Any:
 
 @bp.get("/feedback")
 def feedback() -> Any:
+    _guard_source()
     s = db.session()
     try:
         school = _signed_school(b"").school
     except reports.IngestError as err:
         return _refuse(err)
-    s.commit()
-    period = _period_arg(request.args.get("period", ""))
+    keep_on_error()  # the signature is kept as seen whatever the answer
+    period = _period_arg(request.args.get("period", ""), ahead=1)
     from district.reports.feedback import school_feedback
 
     return jsonify(school_feedback(s, school, period, lang=lang()))
@@ -225,14 +302,23 @@ def completeness(county: str) -> Any:
     return jsonify(county_completeness(db.session(), county, period).to_dict())
 
 
-def _period_arg(period: str) -> str:
-    """A period the hub can hold: YYYY-MM, from 2010-01 (STANDARD.md) on."""
+def _period_arg(period: str, *, ahead: int = 0) -> str:
+    """A period the hub can hold (``district.calendar.check_period``): YYYY-MM, from 2010-01 on, at most
+    ``ahead`` months after the hub's current month (an agent whose PC clock runs a little ahead asks for one
+    more)."""
     try:
-        parse_period(period)
-    except ValueError:
-        raise ApiError(400, "invalid_period", "period 应为 YYYY-MM / period must be YYYY-MM") from None
-    if period < "2010-01":
-        raise ApiError(400, "invalid_period", "period 不能早于 2010-01 / period is before 2010-01")
+        calendar.check_period(period, "period")
+    except calendar.WindowError as exc:
+        raise ApiError(400, exc.code, exc.message(lang())) from None
+    last = period_add(calendar.current_period(), ahead)
+    if period > last:
+        raise ApiError(
+            400,
+            "invalid_period",
+            f"period {period} 是未来的月份（本月是 {calendar.current_period()}）"
+            if lang() != "en"
+            else f"period {period} is in the future",
+        )
     return period
 
 
@@ -255,13 +341,10 @@ def _set_lock(county: str, period: str, *, lock: bool) -> Any:
     _period_arg(period)
     payload = request.get_json(silent=True) if request.is_json else None
     note = payload.get("note") if isinstance(payload, dict) and isinstance(payload.get("note"), str) else None
-    s = db.session()
     try:
-        state = set_lock(s, county, period, lock=lock, actor=user.username, note=note)
-    except ApprovalError as exc:
-        s.rollback()
+        state = set_lock(db.session(), county, period, lock=lock, actor=user.username, note=note)
+    except ApprovalError as exc:  # the 409 answer rolls the request back
         raise ApiError(409, exc.code, str(exc)) from None
-    s.commit()
     return jsonify(state.to_dict())
 
 
@@ -272,6 +355,58 @@ def period_status(county: str, period: str) -> Any:
 
     require_county(county)
     return jsonify(period_state(db.session(), county, _period_arg(period)).to_dict())
+
+
+SETTINGS_FIELDS = ("reporting_start",)
+
+
+@bp.get("/counties/<county>/settings")
+@bureau_required
+def county_settings_get(county: str) -> Any:
+    """The county's settings (API.md second wave): ``reporting_start`` (上线月份) and what is in force."""
+    from district.registry.models import County
+    from district.registry.services import county_settings
+
+    require_county(county)
+    c = db.session().get(County, county)
+    if c is None:  # pragma: no cover - require_county answered 404 already
+        raise ApiError(404, "not_found", "未找到 / not found")
+    return jsonify(county_settings(db.session(), c))
+
+
+@bp.put("/counties/<county>/settings")
+@bureau_required
+def county_settings_put(county: str) -> Any:
+    """Set the county's settings (county_admin); a bad value is a 400 naming the field and the reason."""
+    from district.registry.models import County
+    from district.registry.services import configure_county, county_settings
+
+    user = require_county_admin(county)
+    payload = request.get_json(silent=True) if request.is_json else None
+    if not isinstance(payload, dict):
+        raise ApiError(400, "invalid_body", "请求体应为 JSON 对象 / the body must be a JSON object")
+    unknown = sorted(k for k in payload if k not in SETTINGS_FIELDS)
+    if unknown:
+        raise ApiError(
+            400,
+            "invalid_field",
+            f"不支持的设置项：{'、'.join(unknown)[:200]} / unsupported settings",
+            [{"path": k[:100], "code": "unsupported", "message": "不支持的设置项"} for k in unknown[:20]],
+        )
+    s = db.session()
+    if "reporting_start" in payload:
+        value = payload["reporting_start"]
+        if value is not None and not isinstance(value, str):
+            raise ApiError(400, "invalid_period", "reporting_start 应为 YYYY-MM 或 null",
+                           [{"path": "reporting_start", "code": "invalid_period", "message": "应为 YYYY-MM 或 null"}])
+        try:
+            configure_county(s, county, reporting_start=value, actor=user.username)
+        except calendar.WindowError as exc:
+            raise ApiError(400, exc.code, exc.message(lang()),
+                           [{"path": "reporting_start", "code": exc.code, "message": exc.message(lang())}]) from None
+    c = s.get(County, county)
+    assert c is not None
+    return jsonify(county_settings(s, c))
 
 
 @bp.get("/openapi.json")

@@ -18,6 +18,7 @@ from district.auth.signin import setting, sign_in
 from district.dashboard.errors import register_page_errors
 from district.dashboard.i18n import LANGUAGES, init_babel
 from district.db import db, utcnow
+from district.unit_of_work import keep_on_error
 
 bp = Blueprint("auth", __name__)
 
@@ -47,9 +48,8 @@ def login() -> Any:
     password = request.form.get("password", "")[:1024]
     if not username or not password:
         return _login_page(_("Enter your username and password."), 400, username)
-    s = db.session()
-    result = sign_in(s, username, password, remote_addr=request.remote_addr)
-    s.commit()
+    result = sign_in(db.session(), username, password, remote_addr=request.remote_addr)
+    keep_on_error()  # a refused sign-in's count, lockout and audit entry are kept with its error page
     if result.user is None:
         if result.reason == "rate_limited":
             page, status = _login_page(
@@ -96,8 +96,7 @@ def set_language() -> Any:
         session["lang"] = chosen
         user = current_user()
         if user is not None and user.language != chosen:
-            user.language = chosen
-            db.session().commit()
+            user.language = chosen  # committed by the request's unit of work (district/unit_of_work.py)
     return redirect(safe_next(request.form.get("next")))
 
 
@@ -140,9 +139,7 @@ def tokens() -> Any:
     name = request.form.get("name", "").strip()
     if not name or len(name) > 100:
         return _tokens_page(error=_("Give the token a name of 1 to 100 characters."), status=400)
-    s = db.session()
-    token = create_token(s, user, name)
-    s.commit()
+    token = create_token(db.session(), user, name)
     return _tokens_page(new_token=token, new_name=name, status=201)
 
 
@@ -152,11 +149,8 @@ def revoke(token_id: int) -> Any:
         return redirect_resp
     user = current_user()
     assert user is not None
-    s = db.session()
-    if not revoke_token(s, user, token_id):
-        s.rollback()
+    if not revoke_token(db.session(), user, token_id):
         return _tokens_page(error=_("No such active token."), status=404)
-    s.commit()
     return redirect(url_for("auth.tokens"))
 
 

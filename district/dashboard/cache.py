@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, event, func, select
 from sqlalchemy.orm import ORMExecuteState, Session, defer
 
+from district import calendar
 from district.registry.models import County
 from district.reports.models import ReportHead, ReportRevision
 from district.scoring import services as scoring
@@ -90,32 +91,21 @@ def light_snapshots(session: Session) -> Iterator[None]:
 
 
 def _snapshot_key(snapshot: RankingSnapshot) -> tuple[Any, ...]:
-    # the id alone would do in production (never reused); computed_at also tells apart rolled-back test data
-    return (snapshot.id, snapshot.computed_at, snapshot.county_code, snapshot.period_from, snapshot.period_to)
+    # the id alone would do for a stored snapshot in production (never reused); computed_at also tells apart
+    # rolled-back test data, and a transient (unstored) snapshot's object identity tells it apart from others
+    return (snapshot.id, id(snapshot) if snapshot.id is None else None, snapshot.computed_at, snapshot.county_code,
+            snapshot.period_from, snapshot.period_to)
 
 
 def current_snapshot(session: Session, county_code: str, period_from: str, period_to: str) -> RankingSnapshot:
-    """The ranking snapshot a page shows for the window.
+    """The ranking snapshot a page shows for the window: the one every read shows
+    (``district.scoring.tasks.ranking_for_read``: the stored snapshot while current, else computed without
+    storing, kept in this process while its inputs are unchanged), without loading its large columns until a
+    view that needs them is not cached yet."""
+    from district.scoring.tasks import ranking_for_read
 
-    On the embedded default (no broker) the scoring service recomputes a stale snapshot when it is read, so the
-    page asks for the current one (``latest_ranking``). With a broker, every accepted revision or inspection has
-    already asked the workers for a (debounced) recompute: the page shows the newest snapshot as it is, with
-    its ``computed_at``, instead of recomputing the same county in the request (seconds, and twice the work);
-    only a window never ranked before is computed here.
-    """
-    from flask import current_app
-
-    from district.scoring.tasks import redis_client
-
-    window = Window(period_from, period_to)
     with light_snapshots(session):
-        snapshot = None
-        if redis_client(current_app._get_current_object()) is not None:  # type: ignore[attr-defined]
-            snapshot = scoring.latest_ranking(session, county_code, window, recompute=False)
-        if snapshot is None:
-            snapshot = scoring.latest_ranking(session, county_code, window, trigger="dashboard")
-    assert snapshot is not None
-    return snapshot
+        return ranking_for_read(session, county_code, Window(period_from, period_to), trigger="dashboard")
 
 
 def county_ranking(
@@ -143,8 +133,8 @@ def school_score(session: Session, school_code: str, county_code: str, period_fr
 def county_campaign_progress(session: Session, county: County, year: int) -> dict[str, Any] | None:
     """``scoring.services.county_campaign_progress`` — the year snapshot's ``campaign``, without its rows."""
     try:
-        window = scoring.year_window(county, year)
-    except scoring.WindowError:
+        window = calendar.resolve_window(session, county, year=year)
+    except calendar.WindowError:
         return None
     snapshot = current_snapshot(session, county.code, window.period_from, window.period_to)
     return {

@@ -17,6 +17,7 @@ from flask import Blueprint, Flask, abort, g, get_template_attribute, redirect, 
 from flask_babel import gettext as _
 from markupsafe import Markup
 
+from district import calendar
 from district.api.auth import current_user
 from district.auth.models import User
 from district.auth.services import can_admin_county, can_see_county, can_see_school, visible_counties
@@ -30,7 +31,7 @@ from district.registry.models import County, School
 from district.reports.completeness import county_completeness
 from district.reports.hazards import hazard_ledger
 from district.scoring import services as scoring
-from houqin_standard import ENUM_LABELS, current_period, parse_period, period_add, periods_between, today_shanghai
+from houqin_standard import ENUM_LABELS, parse_period, period_add, periods_between
 
 bp = Blueprint("dashboard", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -79,46 +80,36 @@ def require_admin(county_code: str) -> None:
 # ---------------------------------------------------------------- request arguments
 
 
-def last_closed_period() -> str:
-    """The latest month whose reports are due (the 5th of this month has come or not: last month either way)."""
-    return period_add(current_period(), -1)
-
-
-def period_arg(name: str = "period", default: str | None = None) -> str:
-    value = request.args.get(name) or default or last_closed_period()
+def period_arg(county: County, name: str = "period") -> str:
+    """A page's month: ``?period=`` (not after this month), by default the county's latest closed period."""
+    value = request.args.get(name) or calendar.latest_closed_period(county)
     try:
-        parse_period(value)
-    except ValueError:
-        abort(400, description=_("The period must be written YYYY-MM."))
-    return value
+        return calendar.check_period(value, name, future=False)
+    except calendar.WindowError as exc:
+        abort(400, description=exc.message(lang()))
 
 
 def window_args(county: County) -> tuple[str, str, int | None]:
-    """The window W of a page, read exactly as the API reads it (the scoring service's ``resolve_window``):
-    ``?from=&to=`` or ``?year=``, by default the current year up to the latest period past its deadline."""
+    """The window W of a page, read exactly as the API reads it (``district.calendar.window_from_args``):
+    ``?from=&to=``, ``?year=`` or ``?school_year=``, by default the latest closed period's year."""
     year_arg = request.args.get("year") or None
     try:
-        window = scoring.resolve_window(
-            county,
-            period_from=request.args.get("from") or None,
-            period_to=request.args.get("to") or None,
-            year=year_arg,
-        )
-    except scoring.WindowError as exc:
+        window = calendar.window_from_args(db.session(), county, request.args)
+    except calendar.WindowError as exc:
         abort(400, description=exc.message(lang()))
     year = int(year_arg) if year_arg else None
-    if year is None and not request.args.get("from") and not request.args.get("to"):
-        year = int(window.period_to[:4])  # the default window is the current year's
+    if year is None and not any(request.args.get(k) for k in ("from", "to", "school_year")):
+        year = int(window.period_to[:4])  # the default window is the latest closed period's year
     return window.period_from, window.period_to, year
 
 
 def pdf_window(county: County, frm: str, to: str, year: int | None) -> dict[str, Any]:
     """The window as the PDF job API takes it: ``year`` when it is a year's window (its files are then named by
     the year), else ``from`` and ``to``."""
-    if year is None and frm.endswith("-01"):
+    if year is None and frm[:4] == to[:4]:
         try:
-            whole_year = scoring.year_window(county, int(frm[:4]))
-        except scoring.WindowError:
+            whole_year = calendar.resolve_window(db.session(), county, year=int(frm[:4]))
+        except calendar.WindowError:
             whole_year = None
         if whole_year is not None and (whole_year.period_from, whole_year.period_to) == (frm, to):
             year = int(frm[:4])
@@ -126,7 +117,7 @@ def pdf_window(county: County, frm: str, to: str, year: int | None) -> dict[str,
 
 
 def recent_periods(count: int = 13) -> list[str]:
-    now = current_period()
+    now = calendar.current_period()
     return [period_add(now, -i) for i in range(count)]
 
 
@@ -163,10 +154,10 @@ def counties() -> Any:
 @signed_in
 def overview(county: str) -> Any:
     c = county_in_scope(county)
-    period = period_arg()
+    period = period_arg(c)
     s = db.session()
     completeness = county_completeness(s, county, period)
-    overdue = cache.overdue_hazards(s, c, today_shanghai())
+    overdue = cache.overdue_hazards(s, c, calendar.today())
     anomalies, anomaly_total, anomaly_counts = period_fund_anomalies(c, period)
     progress = campaign_progress(c, int(period[:4]))
     chart = {
@@ -185,7 +176,7 @@ def overview(county: str) -> Any:
         overdue=overdue[:OVERVIEW_HAZARD_ROWS],
         overdue_total=len(overdue),
         overdue_major=sum(1 for h in overdue if h.severity == "major"),
-        today=today_shanghai(),
+        today=calendar.today(),
         anomalies=anomalies,
         anomaly_total=anomaly_total,
         anomaly_counts=anomaly_counts,
@@ -235,10 +226,7 @@ def period_fund_anomalies(county: County, period: str) -> tuple[list[dict[str, A
 def campaign_progress(county: County, year: int) -> dict[str, Any] | None:
     """The county's campaign progress for the year (the scoring service's, from its year ranking snapshot);
     ``None`` while no period of that year has passed its deadline."""
-    s = db.session()
-    progress = cache.county_campaign_progress(s, county, year)
-    s.commit()  # a recomputed ranking is stored as a snapshot for the next reader
-    return progress
+    return cache.county_campaign_progress(db.session(), county, year)
 
 
 # ---------------------------------------------------------------- ranking
@@ -261,7 +249,6 @@ def ranking(county: str) -> Any:
     order = "desc" if request.args.get("order") == "desc" else "asc"
     s = db.session()
     result = cache.county_ranking(s, county, frm, to, by_type=by_type)
-    s.commit()  # a recomputed ranking is stored as a snapshot
     rows = list(result["schools"])
     progress = result.get("campaign_progress")
     if township:
@@ -392,7 +379,6 @@ def school_indicators(school: School, frm: str, to: str) -> dict[str, Any] | Non
         score = cache.school_score(s, school.code, school.county_code, frm, to)
     except scoring.NotRanked:
         score = None
-    s.commit()  # a recomputed ranking is stored as a snapshot
     return score
 
 
@@ -428,7 +414,7 @@ def school(code: str) -> Any:
         months=months,
         all_revisions=[(m.period, r) for m in months for r in reversed(m.revisions)],
         ledger=ledger,
-        today=today_shanghai(),
+        today=calendar.today(),
         fund=fund,
         fund_error=fund_error,
         score=score,
@@ -507,7 +493,7 @@ def county_fund_report(county: County, frm: str, to: str) -> tuple[dict[str, Any
 @signed_in
 def approval(county: str) -> Any:
     c = county_in_scope(county)
-    period = period_arg()
+    period = period_arg(c)
     return _approval_page(c, period)
 
 
@@ -546,13 +532,11 @@ def approval_act(county: str, period: str, action: str) -> Any:
     s = db.session()
     try:
         set_lock(s, county, period, lock=(action == "lock"), actor=_user().username, note=note)
-    except ApprovalError as exc:
-        s.rollback()
+    except ApprovalError as exc:  # the 409 answer rolls the request back
         message = (
             _("This period is already locked.") if exc.code == "already_locked" else _("This period is not locked.")
         )
         return _approval_page(c, period, error=message, status=409)
-    s.commit()
     return redirect(url_for("dashboard.approval", county=county, period=period))
 
 
@@ -565,7 +549,7 @@ def inspection(code: str) -> Any:
     """On-site inspection entry (B2): the scoring service validates and records it (audited)."""
     sch = school_in_scope(code)
     require_admin(sch.county_code)
-    form = {"date": today_shanghai().isoformat(), "score": "", "inspector": _user().display_name or "", "notes": ""}
+    form = {"date": calendar.today().isoformat(), "score": "", "inspector": _user().display_name or "", "notes": ""}
     errors: list[str] = []
     if request.method == "POST":
         form = {k: (request.form.get(k) or "").strip() for k in form}
@@ -580,11 +564,9 @@ def inspection(code: str) -> Any:
                 notes=form["notes"] or None,
                 actor=_user().username,
             )
-        except scoring.InspectionError as exc:
-            s.rollback()
+        except scoring.InspectionError as exc:  # the 400 answer rolls the request back
             errors = [d["message"] for d in exc.details(lang())]
         else:
-            s.commit()
             return redirect(url_for("dashboard.school", code=code, saved="inspection") + "#score")
     return render_template("pages/inspection.html", school=sch, county=sch.county, form=form, errors=errors), (
         400 if errors else 200

@@ -10,6 +10,13 @@ Stages, each timed (``bench/demo`` prints them):
   pdf       each county's evaluation PDFs as a job (per-school tasks on the ``pdf`` queue), zip downloaded
 
 The production stack is selected by ``HOUQIN_DATABASE_URL`` and ``HOUQIN_BROKER_URL`` in the environment.
+
+The demo tells the truth (issue 15): every figure it prints is read back from the hub (its API or its database),
+never from the agents' outboxes, and a stage whose result on the hub differs from what the demo planted ends the
+run with one Chinese line and a non-zero exit (``DemoFailed``). Each run starts from a clean folder of its own,
+one per database (``demo_folder``), so one variant never finds the other's outboxes: an agent whose outbox already
+holds a receipt for the same report answers "sent" without asking the hub, which is how a PostgreSQL run after a
+SQLite one used to print every report delivered while the hub held a fraction of them.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import io
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -37,6 +45,7 @@ from typing import Any
 
 import click
 
+from district import clock
 from district.config import PROJECT_ROOT
 from district.demo.city import CITY, COUNTIES, DemoSchool, build_city, write_registry
 from district.demo.generate import SchoolProfile, monthly_report
@@ -53,6 +62,118 @@ FUND_VARIATIONS = [
     "NONSTANDARD_RATE",
 ]
 DEMO_PASSWORD = "houqin-demo-2026"  # noqa: S105 - printed at the end; a demo instance only
+FOLDER_MARKER = ".houqin-demo"  # a folder the demo made and may empty; nothing else is ever deleted
+PDF_JOB_TIMEOUT_S = 600  # plus a few seconds a school: a job not finished by then fails the run
+# fund anomalies a planted variation must show in the hub's fund report; BALANCE_MISMATCH is planted and then
+# corrected (the usual correction recomputes the closing balance), so the effective revision no longer has it
+FUND_VARIATIONS_SHOWN = tuple(v for v in FUND_VARIATIONS if v != "BALANCE_MISMATCH")
+
+
+class DemoFailed(click.ClickException):
+    """What the hub holds differs from what the demo planted, or the demo cannot use its database: one Chinese
+    line on stderr and exit 1, never a traceback and never a ✓."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"✗ {self.format_message()}", err=True, file=file)
+
+
+def demo_folder(database_url: str | None = None, base: Path | None = None) -> Path:
+    """The run's own folder under ``HOUQIN_INSTANCE_PATH`` (default ``./instance``), one per database:
+    ``demo`` on the embedded SQLite, ``demo-<backend>-<database>`` otherwise (``demo-postgresql-houqin_demo``).
+
+    Agents' outboxes, receipts, credentials, keys and logs of one database never meet another's.
+    """
+    from sqlalchemy.engine import make_url
+
+    if base is None:
+        base = Path(os.environ.get("HOUQIN_INSTANCE_PATH") or PROJECT_ROOT / "instance")
+    base = base.resolve()  # the hub and workers run from the project root
+    if not database_url:
+        return base / "demo"
+    url = make_url(database_url)
+    backend = url.get_backend_name()
+    name = url.database or "default"
+    if backend == "sqlite":
+        name = Path(name).stem or "memory"
+    return base / f"demo-{backend}-{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}"
+
+
+def fresh_folder(folder: Path) -> None:
+    """Empty ``folder`` (only one the demo made: it holds ``FOLDER_MARKER``) and mark it as the demo's."""
+    if folder.exists():
+        if not folder.is_dir() or (
+            any(folder.iterdir())
+            and not (folder / FOLDER_MARKER).exists()
+            and not (folder / "demo-clock").exists()  # folders of demo runs before the marker
+        ):
+            raise DemoFailed(f"{folder} 不是演示目录（其中没有 {FOLDER_MARKER}），演示不会清空它；请换一个 --instance")
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    (folder / FOLDER_MARKER).write_text("houqin demo: emptied at the start of each run\n", encoding="utf-8")
+
+
+def _one_line(exc: BaseException) -> str:
+    reason = getattr(exc, "orig", None) or exc
+    return " ".join(str(reason).split())[:300]
+
+
+def ensure_database(database_url: str) -> None:
+    """PostgreSQL: create the demo's database when it is missing (from the server's ``postgres`` database, in
+    AUTOCOMMIT: CREATE DATABASE cannot run in a transaction). A server that cannot be reached, or a database that
+    cannot be created, ends the run with a Chinese line saying how to fix it."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
+
+    url = make_url(database_url)
+    if url.get_backend_name() != "postgresql" or not url.database:
+        return
+    engine = create_engine(url)
+    try:
+        with engine.connect():
+            return
+    except DBAPIError as exc:
+        first_error = _one_line(exc)
+    finally:
+        engine.dispose()
+    # connect to the server's own database: is the server there, and is ours missing (not merely refused)?
+    where = f"{url.host or 'localhost'}:{url.port or 5432}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    creating = False
+    try:
+        with admin.connect() as conn:
+            exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database})
+            if exists:
+                raise DemoFailed(
+                    f"数据库 {url.database} 存在但无法连接（{first_error}）；请检查 HOUQIN_DATABASE_URL 中的用户和权限"
+                )
+            creating = True
+            conn.execute(text(f"CREATE DATABASE {conn.dialect.identifier_preparer.quote(url.database)}"))
+    except DBAPIError as exc:
+        if not creating:
+            raise DemoFailed(
+                f"无法连接 PostgreSQL 服务器 {where}（{first_error}）；请先启动 PostgreSQL，"
+                "或改正 HOUQIN_DATABASE_URL（postgresql+psycopg://用户@主机:端口/库名）"
+            ) from None
+        raise DemoFailed(
+            f"数据库 {url.database} 不存在，且无法创建（{_one_line(exc)}）；请让数据库管理员执行 "
+            f'CREATE DATABASE "{url.database}" OWNER "{url.username or "postgres"}"，'
+            "或在 HOUQIN_DATABASE_URL 中换一个有 CREATEDB 权限的用户"
+        ) from None
+    finally:
+        admin.dispose()
+
+
+def ensure_broker(broker_url: str) -> None:
+    """The production stack's Redis must answer before workers are started on it."""
+    import redis
+
+    try:
+        redis.Redis.from_url(broker_url, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        raise DemoFailed(
+            f"无法连接 Redis（{broker_url}：{_one_line(exc)}）；请先启动 Redis，或改正 HOUQIN_BROKER_URL"
+        ) from None
 
 
 def free_port() -> int:
@@ -66,7 +187,7 @@ def free_port() -> int:
 def school_year_periods(today: dt.date, break_months: frozenset[int] = frozenset({7, 8})) -> list[str]:
     """The months of the current school year whose deadline has passed (at least the last three such months)."""
     last = period_add(f"{today.year:04d}-{today.month:02d}", -1)
-    if period_deadline(last) > dt.datetime.now(dt.UTC):
+    if period_deadline(last) > clock.now():
         last = period_add(last, -1)  # last month is still open until the 5th
     start = f"{today.year if today.month >= 9 else today.year - 1}-09"
     periods: list[str] = []
@@ -119,7 +240,7 @@ def make_plan(schools: list[DemoSchool], periods: list[str], seed: int) -> Plan:
                     break
     subs: list[Submission] = []
     missing: list[tuple[str, str]] = []
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     never = {rng.choice(c).code for c in by_county.values()}  # one school per county that never reports
     for s in schools:
         late_school = rng.random() < 0.12
@@ -136,6 +257,53 @@ def make_plan(schools: list[DemoSchool], periods: list[str], seed: int) -> Plan:
                 fix = min(at + dt.timedelta(days=rng.randint(1, 6)), now - dt.timedelta(minutes=1))
                 subs.append(Submission(fix, s.code, period, "correct"))
     return Plan(periods, sorted(subs), missing, variations)
+
+
+@dataclass
+class HubReports:
+    """The hub's own count of what it stored (read from its database, never from an agent's outbox)."""
+
+    revisions: Counter[tuple[str, str]]  # (school, period) -> revisions stored
+    heads: int  # school-months with a report
+    on_time: int  # of those, first arrived by the deadline
+    refusals: dict[tuple[str, str], list[tuple[int, str]]]  # (school, period) -> [(HTTP status, code)]
+
+
+def _some(keys: Counter[tuple[str, str]]) -> str:
+    return "、".join(f"{school} {period}" for school, period in sorted(keys)[:3]) + ("…" if len(keys) > 3 else "")
+
+
+def compare_reports(planned: Counter[tuple[str, str]], held: Counter[tuple[str, str]]) -> str | None:
+    """``None`` when the hub holds exactly the planted revisions of every school-month, else the Chinese line
+    saying what differed ("计划送达 300 份，教育局服务器上只有 34 份；缺 266 份（如 …）")."""
+    if planned == held:
+        return None
+    p, h = sum(planned.values()), sum(held.values())
+    parts = [f"计划送达 {p} 份，教育局服务器上{'只' if h < p else ''}有 {h} 份"]
+    lost, extra = planned - held, held - planned
+    if lost:
+        parts.append(f"缺 {sum(lost.values())} 份（如 {_some(lost)}）")
+    if extra:
+        parts.append(f"多出 {sum(extra.values())} 份（如 {_some(extra)}）")
+    return "；".join(parts)
+
+
+def expected_statuses(schools: list[DemoSchool], plan: Plan) -> dict[str, str]:
+    """The ranking status each school must have from what was planted (SCORING.md): ``veto`` for a school with a
+    planted 一票否决 month, else ``insufficient_data`` below 80 % of its months reported, else ``scored`` (达标 or
+    未达标 by its score)."""
+    reported = {(s.school, s.period) for s in plan.submissions}
+    months = Counter(code for code, _period in reported)
+    veto = {key[0] for key, v in plan.variations.items() if v == "VETO" and key in reported}
+    out: dict[str, str] = {}
+    for s in schools:
+        if s.code in veto:
+            out[s.code] = "veto"
+        elif months[s.code] < 0.8 * len(plan.periods):
+            out[s.code] = "insufficient_data"
+        else:
+            out[s.code] = "scored"
+    return out
 
 
 class StageTimer:
@@ -165,12 +333,16 @@ class Demo:
         pdf_counties: int | None = None,
         port: int = 0,
     ) -> None:
-        self.instance = instance
+        self.instance = instance.resolve()  # the hub and workers run from the project root
+        instance = self.instance
         self.total = schools
         self.seed = seed
         self.echo = echo
         self.timer = StageTimer(echo)
-        self.production = bool(os.environ.get("HOUQIN_DATABASE_URL") and os.environ.get("HOUQIN_BROKER_URL"))
+        # a database of its own (the demo empties it) unless none is configured: then SQLite in the folder
+        self.database_url = os.environ.get("HOUQIN_DATABASE_URL") or None
+        self.broker_url = os.environ.get("HOUQIN_BROKER_URL") or None
+        self.production = bool(self.database_url and self.broker_url)
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.clock_file = instance / "demo-clock"
@@ -182,6 +354,10 @@ class Demo:
             "HOUQIN_RANKING_DEBOUNCE_SECONDS": "2",
             "PYTHONPATH": str(PROJECT_ROOT),
         }
+        if not self.production:  # a broker without the production stack's workers would swallow every task
+            self.env.pop("HOUQIN_BROKER_URL", None)
+            self.env.pop("HOUQIN_RESULT_BACKEND", None)
+        self.app: Any = None  # the hub's app in this process: its database is where the demo reads figures back
         self.procs: list[tuple[str, subprocess.Popen[bytes]]] = []
         self.pdf_counties = pdf_counties
         self.token = ""
@@ -255,17 +431,24 @@ class Demo:
         from district.migrate import upgrade
         from district.registry.crypto import SecretBox
         from district.registry.models import County
-        from district.registry.services import import_schools, issue_credential
+        from district.registry.services import configure_county, import_schools, issue_credential
 
-        if self.instance.exists() and not self.production:
-            shutil.rmtree(self.instance)
+        if self.production:  # Redis first: a database is not created for a run that cannot start its workers
+            assert self.broker_url
+            ensure_broker(self.broker_url)
+        if self.database_url:
+            ensure_database(self.database_url)
+        fresh_folder(self.instance)  # never the outboxes, receipts or keys of an earlier run
         (self.instance / "logs").mkdir(parents=True, exist_ok=True)
         self.reports_dir.mkdir(parents=True, exist_ok=True)
         self.set_clock(None)
-        app = create_app({"INSTANCE_PATH": str(self.instance), "DEMO_CLOCK_FILE": None})
+        override: dict[str, Any] = {"INSTANCE_PATH": str(self.instance), "DEMO_CLOCK_FILE": None}
+        if not self.production:
+            override.update(BROKER_URL=None, RESULT_BACKEND=None)
+        app = self.app = create_app(override)
         with app.app_context():
             assert db.engine is not None
-            if self.production:
+            if self.database_url:
                 _reset_database(db.engine)
             upgrade(db.engine)
             self.schools = build_city(self.total, self.seed)
@@ -274,8 +457,12 @@ class Demo:
             box = SecretBox(app.config["SERVER_KEY_FILE"])
             with db.transaction() as s:
                 result = import_schools(s, registry, actor="demo")
+                # the city started collecting through the hub with this school year (上线月份): no month before
+                # it is expected of any school, on any page, PDF or ranking
+                start = school_year_periods(clock.today())[0]
                 for county in s.query(County):
                     county.campaign_start_year = 2025
+                    configure_county(s, county.code, reporting_start=start, actor="demo")
                 self.echo(f"  {CITY[1]} {len(COUNTIES)} 个县 {result.created} 所学校 / schools imported")
             creds = self.instance / "credentials"
             creds.mkdir(exist_ok=True)
@@ -401,7 +588,7 @@ class Demo:
     def ingest(self) -> None:
         from school_agent.cli import main as agent
 
-        periods = school_year_periods(dt.datetime.now(SHANGHAI).date())
+        periods = school_year_periods(clock.today())
         plan = make_plan(self.schools, periods, self.seed)
         self.summary["periods"] = periods
         agents = self.instance / "agents"
@@ -435,11 +622,10 @@ class Demo:
                         self.schools,
                     )
                 )
-        results.update(f"setup:{c}" for c in codes)
-        self.echo(
-            f"  {len(self.schools)} 个学校客户端已配置 / agents set up "
-            f"({sum(1 for c in codes if c == 0)} ok); 月份 {', '.join(periods)}"
-        )
+        failed = [s.name for s, c in zip(self.schools, codes, strict=True) if c != 0]
+        if failed:
+            raise DemoFailed(f"{len(failed)} 个学校客户端未能连接枢纽完成配置（如 {'、'.join(failed[:3])}）")
+        self.echo(f"  {len(self.schools)} 个学校客户端已配置 / agents set up; 月份 {', '.join(periods)}")
         # the reports are made in month order per school (carry-over), then sent on the demo clock by day
         bodies: dict[tuple[str, str, str], dict[str, Any]] = {}
         for period in periods:
@@ -511,56 +697,150 @@ class Demo:
                 with ThreadPoolExecutor(8) as pool:
                     list(pool.map(school_day, by_school.values()))
         self.set_clock(None)
-        self.summary["agent_results"] = dict(results)
-        self.summary["missing"] = len(plan.missing)
-        self.summary["variations"] = Counter(plan.variations.values())
-        sent = results.get("submit:0", 0) + results.get("correct:0", 0)
+        self.plan, self.bodies = plan, bodies
+        # the agents' exit codes only explain a failure; every figure printed below is the hub's
+        refused = {k: v for k, v in sorted(results.items()) if not k.endswith(":0")}
+        planned = Counter((s.school, s.period) for s in plan.submissions)
+        hub = self.hub_reports()
+        problem = compare_reports(planned, hub.revisions)
+        if problem or refused:
+            agents_note = "；客户端未取得回执：" + "、".join(f"{k} ×{v}" for k, v in refused.items()) if refused else ""
+            raise DemoFailed(f"{problem or '服务器上的月报与计划一致'}{agents_note}；日志见 {self.instance / 'logs'}")
+        first_at: dict[tuple[str, str], dt.datetime] = {}
+        for sub in plan.submissions:
+            first_at.setdefault((sub.school, sub.period), sub.at)
+        planned_on_time = sum(1 for (_code, period), at in first_at.items() if at <= period_deadline(period))
+        if hub.on_time != planned_on_time:
+            raise DemoFailed(f"计划按时报送 {planned_on_time} 个学校·月，教育局服务器记为按时的有 {hub.on_time} 个")
+        expected = reported = 0
+        for county, name, _ in COUNTIES:
+            for period in periods:
+                status, view, _ = self.api("GET", f"/api/v1/counties/{county}/completeness?period={period}")
+                if status != 200 or not view:
+                    raise DemoFailed(f"{name} {period} 的报送完整性读取失败（HTTP {status}）")
+                expected += int(view["expected"])
+                reported += int(view["reported"])
+        if reported != hub.heads or expected - reported != len(plan.missing):
+            raise DemoFailed(
+                f"计划未报 {len(plan.missing)} 个学校·月、已报 {len(first_at)} 个，教育局服务器的完整性统计为"
+                f"未报 {expected - reported} 个、已报 {reported} 个"
+            )
+        self.summary.update(
+            revisions=sum(hub.revisions.values()),
+            school_months=hub.heads,
+            on_time=hub.on_time,
+            missing=expected - reported,
+            corrections=sum(hub.revisions.values()) - hub.heads,
+            planted=dict(Counter(plan.variations.values())),
+        )
+        revisions = sum(hub.revisions.values())
         self.echo(
-            f"  {sent} 份月报已送达并取得回执 / reports delivered with a receipt; "
-            f"{len(plan.missing)} 个学校·月未报 / school-months never reported; "
-            f"{sum(1 for s in plan.submissions if s.kind == 'correct')} 份更正 / corrections"
+            f"  教育局服务器收到 {revisions} 份月报 / reports on the hub: {hub.heads} 个学校·月"
+            f"（按时 {hub.on_time}，迟报 {hub.heads - hub.on_time}），更正 {revisions - hub.heads} 份；"
+            f"未报 {expected - reported} 个学校·月 / never reported — 与计划一致 / as planted"
         )
         self.echo(
             "  设计的异常 / planted cases: "
-            + ", ".join(f"{k}×{v}" for k, v in sorted(self.summary["variations"].items()))
+            + ", ".join(f"{k}×{v}" for k, v in sorted(self.summary["planted"].items()))
+            + "（核对见排名与资金报表 / checked in ④ ⑤）"
         )
         # the bureau approves the first month of 富平县; a school's late correction is then refused
         first = periods[0]
         status, _state, _ = self.api("POST", f"/api/v1/periods/610528/{first}/lock", {"note": "审核通过（演示）"})
+        _s, state, _ = self.api("GET", f"/api/v1/periods/610528/{first}")
+        if status != 200 or not (state or {}).get("locked"):
+            raise DemoFailed(f"富平县 {first} 未能审核锁定（HTTP {status}，服务器状态 {state}）")
         target = next(s for s in self.schools if s.county_code == "610528" and (s.code, first) not in plan.missing)
         body = dict(bodies[(target.code, first, "submit")], prepared_by="补报人")
         path = agents / target.code / f"月报_{first}_locked.json"
         path.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
             code = run_agent(["--home", str(agents / target.code), "correct", first, str(path)])
+        after = self.hub_reports()
+        kept, meant = after.revisions[(target.code, first)], planned[(target.code, first)]
+        refusals = after.refusals.get((target.code, first), [])
+        if kept != meant or not any(c == "period_locked" for _st, c in refusals):
+            raise DemoFailed(
+                f"富平县 {first} 已锁定，{target.name} 的更正却没有被服务器拒收：该月计划 {meant} "
+                f"个版本，服务器上 {kept} 个，拒收记录 {refusals or '无'}（客户端退出码 {code}）"
+            )
+        st, reason = next((st, c) for st, c in refusals if c == "period_locked")
         self.echo(
-            f"  富平县 {first} 已审核锁定 (HTTP {status}); {target.name} 的更正被拒绝 / correction refused "
-            f"(agent exit {code}: 409 period_locked)"
+            f"  富平县 {first} 已审核锁定 / locked; {target.name} 的更正被拒绝 / correction refused "
+            f"(HTTP {st} {reason}); 服务器上该月仍为 {kept} 个版本"
         )
+
+    def hub_reports(self) -> HubReports:
+        """What the hub's database holds: revisions per school-month, school-months, on time, refusals."""
+        from sqlalchemy import func, select
+
+        from district.db import db
+        from district.reports.models import Rejection, ReportHead, ReportRevision
+
+        with self.app.app_context():
+            s = db.session()
+            revisions = Counter(
+                {
+                    (code, period): n
+                    for code, period, n in s.execute(
+                        select(ReportRevision.school_code, ReportRevision.period, func.count()).group_by(
+                            ReportRevision.school_code, ReportRevision.period
+                        )
+                    )
+                }
+            )
+            heads = s.scalar(select(func.count()).select_from(ReportHead)) or 0
+            on_time = s.scalar(select(func.count()).select_from(ReportHead).where(ReportHead.on_time.is_(True))) or 0
+            refusals: dict[tuple[str, str], list[tuple[int, str]]] = {}
+            for code, period, status, reason in s.execute(
+                select(Rejection.school_code, Rejection.period, Rejection.status, Rejection.code)
+            ):
+                refusals.setdefault((code or "", period or ""), []).append((status, reason))
+        return HubReports(revisions, heads, on_time, refusals)
+
+    def hub_inspections(self) -> int:
+        from sqlalchemy import func, select
+
+        from district.db import db
+        from district.scoring.models import Inspection
+
+        with self.app.app_context():
+            return db.session().scalar(select(func.count()).select_from(Inspection)) or 0
 
     def rank(self) -> None:
         rng = random.Random(f"inspect:{self.seed}")
         periods = self.summary["periods"]
         y, m = parse_period(periods[-1])
-        made = 0
+        planned = 0
         for s in self.schools:
             if rng.random() < 0.7:
+                planned += 1
                 day = dt.date(y, m, rng.randint(1, 25)).isoformat()
                 score = f"{rng.choice([2.5, 3.0, 3.5, 4.0, 4.0, 4.5, 4.5, 5.0]):.1f}"
-                status, _, _ = self.api(
+                status, _, raw = self.api(
                     "POST",
                     f"/api/v1/schools/{s.code}/inspections",
                     {"date": day, "score": score, "inspector": "县教育局督导室", "notes": "三化现场检查（演示）"},
                 )
-                made += status == 201
-        self.echo(f"  {made} 次现场检查已录入 / on-site inspections recorded")
+                if status != 201:
+                    raise DemoFailed(
+                        f"{s.name} 的现场检查未能录入（HTTP {status}：{raw[:200].decode(errors='replace')}）"
+                    )
+        held = self.hub_inspections()
+        if held != planned:
+            raise DemoFailed(f"计划录入 {planned} 次现场检查，教育局服务器上有 {held} 次")
+        self.summary["inspections"] = held
+        self.echo(f"  教育局服务器上 {held} 次现场检查 / on-site inspections on the hub")
+        want = expected_statuses(self.schools, self.plan)
         window = f"from={periods[0]}&to={periods[-1]}"
+        ranked: dict[str, int] = {}
         for code, name, _ in COUNTIES:
             status, view, _ = self.api("GET", f"/api/v1/counties/{code}/rankings?{window}")
             if status != 200 or not view:
-                self.echo(f"  {name}: HTTP {status}")
-                continue
+                raise DemoFailed(f"{name} 的排名读取失败（HTTP {status}）")
             rows = view.get("schools") or view.get("rows") or []
+            self._check_ranking(name, [s for s in self.schools if s.county_code == code], rows, want)
+            ranked[code] = len(rows)
             statuses = Counter(r.get("status") for r in rows)
             top = [r for r in rows if r.get("rank") == 1]
             progress = view.get("campaign_progress") or {}
@@ -570,18 +850,71 @@ class Demo:
                 f"一票否决 {statuses.get('veto', 0)}; 第一名 {top[0]['name'] if top else '—'} "
                 f"{top[0]['score'] if top else ''}; 达标率 {progress.get('rate')} / 目标 {progress.get('target')}"
             )
+        self.summary["ranked"] = ranked
+        self.echo("  排名与计划一致 / rankings as planted (数据不全、一票否决的学校正是计划中的那些)")
+
+    @staticmethod
+    def _check_ranking(name: str, schools: list[DemoSchool], rows: list[dict[str, Any]], want: dict[str, str]) -> None:
+        """Every school of the county ranked once, with the status its planted months call for."""
+        got = {str(r.get("school_code")): str(r.get("status")) for r in rows}
+        if len(rows) != len(schools) or set(got) != {s.code for s in schools}:
+            raise DemoFailed(f"{name} 有 {len(schools)} 所学校，服务器排名中有 {len(rows)} 所")
+        for label, status in (("一票否决", "veto"), ("数据不全", "insufficient_data")):
+            planted = sorted(c for c in got if want[c] == status)
+            shown = sorted(c for c, st in got.items() if st == status)
+            if planted != shown:
+                raise DemoFailed(
+                    f"{name} 计划{label} {len(planted)} 所，服务器排名中{label} {len(shown)} 所"
+                    f"（计划 {'、'.join(planted[:5]) or '无'}；服务器 {'、'.join(shown[:5]) or '无'}）"
+                )
+        unscored = sorted(
+            c for c, st in got.items() if want[c] == "scored" and st not in ("compliant", "not_compliant")
+        )
+        if unscored:
+            raise DemoFailed(f"{name} 有 {len(unscored)} 所报齐的学校没有得分（如 {'、'.join(unscored[:5])}）")
+
+    def planted_fund_anomalies(self) -> set[tuple[str, str, str]]:
+        """(school, period, code) of every fund variation planted in a participating month that stays in the
+        school's effective revision (its correction, when there is one, else the report)."""
+        out: set[tuple[str, str, str]] = set()
+        for (school, period), variation in self.plan.variations.items():
+            body = self.bodies.get((school, period, "correct")) or self.bodies.get((school, period, "submit"))
+            if variation in FUND_VARIATIONS_SHOWN and body and body["nutrition"].get("participating"):
+                out.add((school, period, variation))
+        return out
 
     def fund(self) -> None:
         periods = self.summary["periods"]
+        planted = self.planted_fund_anomalies()
+        found: Counter[str] = Counter()
         for code, name, _ in COUNTIES:
-            for fmt in ("xlsx", "pdf"):
-                status, _, raw = self.api(
-                    "GET", f"/api/v1/counties/{code}/nutrition?from={periods[0]}&to={periods[-1]}&format={fmt}"
+            window = f"from={periods[0]}&to={periods[-1]}"
+            status, report, _ = self.api("GET", f"/api/v1/counties/{code}/nutrition?{window}")
+            if status != 200 or not report:
+                raise DemoFailed(f"{name} 的营养餐资金报表读取失败（HTTP {status}）")
+            listed = {(a["school_code"], a["period"], a["code"]) for a in report.get("anomalies", [])}
+            mine = {a for a in planted if a[0].startswith(code)}
+            lost = sorted(mine - listed)
+            if lost:
+                raise DemoFailed(
+                    f"{name} 计划的资金异常 {len(mine)} 处，服务器资金报表只列出其中 {len(mine) - len(lost)} 处"
+                    f"（缺 {'、'.join(' '.join(a) for a in lost[:3])}）"
                 )
-                if status == 200:
-                    target = self.reports_dir / f"{code}_{name}_营养餐资金报表_{periods[0]}_{periods[-1]}.{fmt}"
-                    target.write_bytes(raw)
-            self.echo(f"  {name}: 营养餐资金报表 xlsx + pdf")
+            found.update(a[2] for a in listed)
+            for fmt in ("xlsx", "pdf"):
+                status, _, raw = self.api("GET", f"/api/v1/counties/{code}/nutrition?{window}&format={fmt}")
+                if status != 200 or not raw:
+                    raise DemoFailed(f"{name} 的营养餐资金报表 {fmt} 生成失败（HTTP {status}）")
+                target = self.reports_dir / f"{code}_{name}_营养餐资金报表_{periods[0]}_{periods[-1]}.{fmt}"
+                target.write_bytes(raw)
+            self.echo(
+                f"  {name}: 资金异常 {len(listed)} 处 / anomalies listed (计划的 {len(mine)} 处均在列); xlsx + pdf"
+            )
+        self.summary["fund_anomalies"] = dict(found)
+        self.echo(
+            f"  计划的资金异常 {len(planted)} 处全部出现在服务器的资金报表中 / every planted fund anomaly is listed "
+            "(BALANCE_MISMATCH 已由学校更正 / corrected by the schools)"
+        )
 
     def pdfs(self) -> None:
         periods = self.summary["periods"]
@@ -592,10 +925,10 @@ class Demo:
                 "POST", f"/api/v1/counties/{code}/reports/pdf", {"from": periods[0], "to": periods[-1]}
             )
             if status != 202 or not job:
-                self.echo(f"  {name}: HTTP {status} {job}")
-                continue
+                raise DemoFailed(f"{name} 的评估报告任务未能创建（HTTP {status}：{job}）")
             jobs[code] = job
         total = sum(int(j.get("total", 0)) for j in jobs.values())
+        deadline = time.monotonic() + PDF_JOB_TIMEOUT_S + 5 * total
         with click.progressbar(
             length=max(total, 1), label="  评估报告 PDF / evaluation PDFs", file=sys.__stderr__
         ) as bar:
@@ -612,14 +945,34 @@ class Demo:
                         jobs[code] = view
                 bar.update(max(0, done_now - done_seen))
                 done_seen = max(done_seen, done_now)
+                if pending and time.monotonic() > deadline:
+                    raise DemoFailed(
+                        f"评估报告任务 {PDF_JOB_TIMEOUT_S + 5 * total} 秒后仍未完成（{', '.join(pending)}）；"
+                        f"日志见 {self.instance / 'logs'}"
+                    )
                 if pending:
                     time.sleep(1)
+        names = {code: name for code, name, _ in COUNTIES}
         for code, view in jobs.items():
-            for f in view.get("files", []):
-                if str(f.get("name", "")).endswith(".zip"):
-                    _s, _v, raw = self.api("GET", f["url"])
-                    (self.reports_dir / f["name"]).write_bytes(raw)
-            self.echo(f"  {code}: {view.get('state')} ({view.get('done')}/{view.get('total')})")
+            schools = sum(1 for s in self.schools if s.county_code == code)
+            printed = len({f["school_code"] for f in view.get("files", []) if f.get("school_code")})
+            if view.get("state") != "done" or view.get("done") != view.get("total") or printed != schools:
+                raise DemoFailed(
+                    f"{names[code]} 的评估报告：{schools} 所学校，服务器任务 {view.get('state')}，"
+                    f"完成 {view.get('done')}/{view.get('total')}，其中学校报告 {printed} 份"
+                )
+            zips = [f for f in view.get("files", []) if str(f.get("name", "")).endswith(".zip")]
+            if not zips:
+                raise DemoFailed(f"{names[code]} 的评估报告任务没有 zip 文件")
+            for f in zips:
+                status, _v, raw = self.api("GET", f["url"])
+                if status != 200 or not raw:
+                    raise DemoFailed(f"{names[code]} 的评估报告 {f['name']} 下载失败（HTTP {status}）")
+                (self.reports_dir / f["name"]).write_bytes(raw)
+            self.echo(
+                f"  {names[code]}: {printed} 所学校的评估报告 + 县汇总, 共 {view.get('done')}/{view.get('total')} 份 "
+                "/ evaluation PDFs (zip)"
+            )
 
     def run(self, *, serve: bool) -> dict[str, float]:
         try:

@@ -11,8 +11,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
+from district.calendar import round_half_up
 from district.nutrition.anomalies import ANOMALY_CODES, Anomaly, month_anomalies, parse_amount
 from houqin_standard import SHANGHAI, STANDARD_ID, format_money, parse_period
 from houqin_standard import periods_between as _periods_between
@@ -29,7 +31,7 @@ __all__ = [
     "build_fund_report",
     "format_ratio",
     "periods_between",
-    "round_half_up",
+    "ratio_half_up",
 ]
 
 # Enum order of the standard (nutrition.supply_mode); subtotals by supply mode follow it.
@@ -48,25 +50,12 @@ def periods_between(first: str, last: str) -> list[str]:
     return _periods_between(first, last)
 
 
-def round_half_up(numerator: Decimal | int, denominator: Decimal | int, places: int) -> Decimal | None:
-    """numerator / denominator rounded to ``places`` decimals, half up (away from zero), computed exactly.
-
-    ``None`` when the denominator is 0. The quotient is a rational number; rounding it directly avoids the
-    double rounding a finite-precision Decimal division followed by quantize could cause. It is computed on
-    the integer ratios of both operands (``as_integer_ratio``, exact for a Decimal), which is what
-    ``fractions.Fraction`` would do, without its cost: a county report rounds a few thousand ratios.
-    """
-    d_num, d_den = denominator.as_integer_ratio()
-    if d_num == 0:
+def ratio_half_up(numerator: Decimal | int, denominator: Decimal | int, places: int) -> Decimal | None:
+    """numerator / denominator rounded to ``places`` decimals by the one rounding rule
+    (``district.calendar.round_half_up``, exact); ``None`` when the denominator is 0."""
+    if denominator == 0:
         return None
-    n_num, n_den = numerator.as_integer_ratio()
-    # numerator / denominator × 10^places = top / bottom, with bottom > 0
-    top = n_num * d_den * 10**places
-    bottom = n_den * d_num
-    if bottom < 0:
-        top, bottom = -top, -bottom
-    whole = (2 * abs(top) + bottom) // (2 * bottom)  # floor(|x| + 1/2): half away from zero
-    return Decimal(-whole if top < 0 else whole).scaleb(-places)
+    return round_half_up(Fraction(numerator) / Fraction(denominator), places)
 
 
 def format_ratio(value: Decimal | None, places: int) -> str | None:
@@ -136,11 +125,11 @@ class FundTotals:
 
     @property
     def utilisation(self) -> Decimal | None:
-        return round_half_up(self.food_spend, self.opening_balance + self.funds_received, 4)
+        return ratio_half_up(self.food_spend, self.opening_balance + self.funds_received, 4)
 
     @property
     def per_meal_spend(self) -> Decimal | None:
-        return round_half_up(self.food_spend, self.meals_served, 2)
+        return ratio_half_up(self.food_spend, self.meals_served, 2)
 
     def __add__(self, other: FundTotals) -> FundTotals:
         return FundTotals(

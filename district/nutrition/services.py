@@ -26,7 +26,7 @@ import datetime as dt
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -34,11 +34,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, literal, select
 from sqlalchemy.orm import Session
 
+from district import calendar
+from district.calendar import WindowError
 from district.db import utcnow
 from district.nutrition.anomalies import Anomaly
 from district.nutrition.engine import FundMonth, FundReport, FundSchool, FundSchoolRow, build_fund_report
 from district.nutrition.quality import period_quality_warnings
 from district.registry.models import County, School, Township
+from district.reports.history import PARTICIPATING_MARK, previous_participating_rows
 from district.reports.models import ReportHead, ReportRevision
 from houqin_standard import format_money, parse_period, periods_between
 
@@ -51,56 +54,30 @@ __all__ = [
     "check_window",
     "county_period_anomalies",
     "county_quality_warnings",
-    "expected_periods",
     "fund_report",
     "fund_report_filename",
     "school_fund_history",
 ]
 
-#: The longest window a fund report covers (three school years); longer asks are refused, not truncated.
-MAX_WINDOW_MONTHS = 36
-
-#: How ``nutrition.participating = true`` reads inside a stored revision. ``report_revisions.content`` is the
-#: canonical JSON of the report (``houqin_standard.canonical_json``: sorted keys, separators ``,`` and ``:``
-#: without spaces), and ``participating`` is a key of the standard only inside ``nutrition`` (unknown fields
-#: are rejected at ingestion). Inside a JSON string every ``"`` is escaped, so these characters can only be
-#: that key followed by the literal ``true``: a plain ``LIKE`` finds participating revisions on SQLite and
-#: PostgreSQL alike, without parsing JSON in the database. Each hit is still parsed and checked in Python.
-PARTICIPATING_MARK = '"participating":true'
-
-
-class WindowError(ValueError):
-    """A window the fund report refuses; ``code`` is the API's error code."""
-
-    def __init__(self, code: str, zh: str, en: str) -> None:
-        super().__init__(en)
-        self.code, self.zh, self.en = code, zh, en
-
-    def message(self, lang: str = "zh") -> str:
-        return self.en if lang == "en" else self.zh
+#: The longest window a fund report covers: the reporting calendar's (three school years); longer asks are refused.
+MAX_WINDOW_MONTHS = calendar.MAX_WINDOW_MONTHS
 
 
 def check_window(period_from: str | None, period_to: str | None) -> list[str]:
-    """The periods of ``period_from..period_to`` (inclusive), or :class:`WindowError`:
+    """The periods of ``period_from..period_to`` (inclusive), or the calendar's :class:`WindowError`:
 
     ``invalid_period`` (missing or not ``YYYY-MM``), ``invalid_window`` (from after to),
     ``window_too_long`` (more than :data:`MAX_WINDOW_MONTHS` months).
     """
-    for name, value in (("from", period_from), ("to", period_to)):
-        try:
-            parse_period(value or "")
-        except ValueError:
-            raise WindowError(
-                "invalid_period",
-                f"{name} 应为 YYYY-MM 格式的月份",
-                f"{name} must be a period YYYY-MM",
-            ) from None
+    calendar.check_period(period_from or "", "from")
+    calendar.check_period(period_to or "", "to")
     assert period_from is not None and period_to is not None
     if period_from > period_to:  # YYYY-MM strings order as the periods do
         raise WindowError(
             "invalid_window",
             f"起始月份 {period_from} 晚于截止月份 {period_to}",
             f"from {period_from} is after to {period_to}",
+            field="from",
         )
     periods = periods_between(period_from, period_to)
     if len(periods) > MAX_WINDOW_MONTHS:
@@ -108,14 +85,9 @@ def check_window(period_from: str | None, period_to: str | None) -> list[str]:
             "window_too_long",
             f"统计期间为 {len(periods)} 个月，最长 {MAX_WINDOW_MONTHS} 个月",
             f"the window is {len(periods)} months; at most {MAX_WINDOW_MONTHS}",
+            field="from",
         )
     return periods
-
-
-def expected_periods(school: School, county: County, periods: Iterable[str]) -> list[str]:
-    """The periods a school is expected to report: not a break month of its county, inside its active range."""
-    breaks = county.break_month_set
-    return [p for p in periods if int(p[5:7]) not in breaks and school.active_in(p)]
 
 
 # ------------------------------------------------------------------------------------------- queries
@@ -194,36 +166,15 @@ def _previous_participating(
 ) -> dict[str, dict[str, Any]]:
     """school code → its most recent effective participating report before ``before`` (one query).
 
-    The same report ``district.reports.feedback.previous_participating`` finds for one school (the feedback a
-    school sees and the county report must agree), for all the county's schools at once: effective revisions
-    (``report_heads``) of the county before the window whose content holds :data:`PARTICIPATING_MARK`,
-    ranked per school by period descending (``ROW_NUMBER``), rank 1 kept. There is no look-back bound: the
-    spec's carry-over runs to the most recent earlier participating report however old, and the
-    ``LIKE`` keeps the scan in the database — only one row per school comes back.
+    The one query of ``district.reports.history.previous_participating_rows`` (scoring and the agent's feedback
+    use it too, so they agree), for all the county's schools at once.
     """
-    rank = func.row_number().over(partition_by=ReportHead.school_code, order_by=ReportHead.period.desc()).label("rank")
-    ranked = (
-        select(ReportHead.school_code, ReportRevision.content, rank)
-        .join(ReportRevision, ReportRevision.id == ReportHead.revision_id)
-        .where(
-            ReportHead.county_code == county_code,
-            ReportHead.period < before,
-            ReportRevision.content.contains(PARTICIPATING_MARK),
-        )
-    )
-    if school_code is not None:
-        ranked = ranked.where(ReportHead.school_code == school_code)
-    sub = ranked.subquery()
+    stmt = previous_participating_rows(before, county_code=county_code, school_code=school_code, content=True)
     found: dict[str, dict[str, Any]] = {}
-    for code, content in session.execute(select(sub.c.school_code, sub.c.content).where(sub.c.rank == 1)):
+    for code, _period, _revision_id, _figures, content in session.execute(stmt):
         report = json.loads(content)
         if not _is_participating(report):  # pragma: no cover - impossible for canonical content
-            from district.reports.feedback import previous_participating
-
-            fallback = previous_participating(session, code, before)
-            if fallback is None:
-                continue
-            report = fallback
+            continue
         found[code] = report
     return found
 
@@ -241,6 +192,7 @@ def _fund_schools(
     heads: Sequence[_Head],
     previous: Mapping[str, Mapping[str, Any]],
     periods: Sequence[str],
+    start: str | None,
 ) -> list[FundSchool]:
     by_school: dict[str, list[FundMonth]] = defaultdict(list)
     for head in heads:
@@ -254,7 +206,7 @@ def _fund_schools(
             supply_mode_hint=None,  # the registry keeps no supply mode; the reports state it
             months=by_school.get(school.code, []),
             previous_participating=previous.get(school.code),
-            expected_periods=expected_periods(school, county, periods),
+            expected_periods=calendar.expected_periods(county, school, periods, start),
         )
         for school, township in schools
     ]
@@ -302,7 +254,9 @@ def fund_report(
         county.name,
         period_from,
         period_to,
-        _fund_schools(county, [(s, t) for s, t in schools], heads, previous, periods),
+        _fund_schools(
+            county, [(s, t) for s, t in schools], heads, previous, periods, calendar.reporting_start(session, county)
+        ),
         standard_rate=county.subsidy_standard,
         generated_at=now or utcnow(),
     )
@@ -412,7 +366,8 @@ def school_fund_history(session: Session, school_code: str, period_from: str, pe
     county = _county(session, school.county_code)
     heads = _window_heads(session, county.code, period_from, period_to, school_code=school.code)
     previous = _previous_participating(session, county.code, period_from, school_code=school.code)
-    fund_school = _fund_schools(county, [(school, township)], heads, previous, periods)[0]
+    start = calendar.reporting_start(session, county)
+    fund_school = _fund_schools(county, [(school, township)], heads, previous, periods, start)[0]
     report = build_fund_report(
         county.code,
         county.name,

@@ -33,6 +33,8 @@ class County(Base):
     break_months: Mapped[str] = mapped_column(String(40), default="7,8")
     subsidy_standard: Mapped[decimal.Decimal] = mapped_column(Numeric(14, 2), default=decimal.Decimal("5.00"))
     campaign_start_year: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # 上线月份: the first period collected through the hub (YYYY-MM); unset, the earliest accepted report's period
+    reporting_start: Mapped[str | None] = mapped_column(String(7), nullable=True)
     sample_grams: Mapped[int] = mapped_column(Integer, default=125)
     sample_hours: Mapped[int] = mapped_column(Integer, default=48)
     rubric_id: Mapped[int | None] = mapped_column(ForeignKey("rubrics.id"), nullable=True)

@@ -24,6 +24,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Flask, current_app, jsonify, render_template, request, send_file
 
+from district import calendar
 from district.api.auth import (
     bureau_required,
     current_user,
@@ -37,7 +38,7 @@ from district.db import db
 from district.registry.models import County, School
 from district.rendering import jobs
 from district.rendering.models import KIND_COUNTY, KIND_SCHOOL, PdfJob
-from district.scoring import services as scoring
+from district.unit_of_work import commit_now
 from houqin_standard import SHANGHAI
 
 bp = Blueprint("rendering_api", __name__, url_prefix="/api/v1")
@@ -137,10 +138,8 @@ def request_pdfs(county: str) -> Any:
     if c is None:  # pragma: no cover - the scope checks answered 404 already
         raise not_found()
     try:
-        window = scoring.resolve_window(
-            c, period_from=data.get("from") or None, period_to=data.get("to") or None, year=data.get("year")
-        )
-    except scoring.WindowError as exc:
+        window = calendar.window_from_args(s, c, data)
+    except calendar.WindowError as exc:
         raise ApiError(400, exc.code, exc.message(lang())) from None
     year = None
     if data.get("year") not in (None, ""):
@@ -160,7 +159,7 @@ def request_pdfs(county: str) -> Any:
     except jobs.JobError as exc:
         raise ApiError(exc.status, exc.code, exc.message(lang())) from None
     job_id = job.id
-    s.commit()
+    commit_now()  # the documented exception (district/unit_of_work.py): a worker must find the job's rows
     try:
         _enqueue_start(job_id)  # after the commit: a worker must find the job's rows
     except Exception as exc:  # the broker is down: the job says so (failed) rather than stay queued forever

@@ -47,11 +47,11 @@ def _window_options(fn: Any) -> Any:
 
 def _run(county_code: str, school_code: str | None, year: int | None, period_from: str | None,
          period_to: str | None, output: Path) -> None:  # fmt: skip
+    from district import calendar
     from district.db import db
     from district.registry.models import County
     from district.rendering import jobs
     from district.rendering.models import PdfJob
-    from district.scoring import services as scoring
 
     if year is None and not (period_from and period_to):
         raise click.UsageError("give --year Y, or --from YYYY-MM --to YYYY-MM")
@@ -62,7 +62,9 @@ def _run(county_code: str, school_code: str | None, year: int | None, period_fro
             if county is None:
                 raise click.UsageError(f"未登记的县 / unknown county: {county_code}")
             try:
-                window = scoring.resolve_window(county, period_from=period_from, period_to=period_to, year=year)
+                window = calendar.resolve_window(
+                    s, county, period_from=period_from, period_to=period_to, year=year
+                )
                 job = jobs.create_job(
                     s,
                     county_code,
@@ -72,7 +74,7 @@ def _run(county_code: str, school_code: str | None, year: int | None, period_fro
                     year=year,
                     verify_base=app.config.get("PUBLIC_URL"),
                 )
-            except scoring.WindowError as exc:
+            except calendar.WindowError as exc:
                 raise click.UsageError(f"{exc.zh} / {exc.en}") from None
             except jobs.JobError as exc:
                 raise click.UsageError(exc.message()) from None
@@ -89,7 +91,7 @@ def _run(county_code: str, school_code: str | None, year: int | None, period_fro
             for part_id in bar:
                 jobs.run_part(part_id, pdf_dir, limits)
         jobs.run_finish(job_id, pdf_dir)
-        with db.transaction() as s:
+        with db.transaction(write=False) as s:
             final = s.get(PdfJob, job_id, populate_existing=True)
             assert final is not None
             view = jobs.job_view(s, final, lambda _job, name: name)

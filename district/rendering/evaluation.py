@@ -33,6 +33,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from district import calendar
+from district.calendar import Window, round_half_up
 from district.nutrition.anomalies import ANOMALY_CODES
 from district.registry.models import County, School, Township
 from district.rendering.charts import bar_chart_svg, radar_chart_svg
@@ -41,9 +43,9 @@ from district.reports.completeness import county_completeness
 from district.reports.hazards import LedgerEntry, hazard_ledger
 from district.reports.models import ReportHead, ReportRevision
 from district.scoring import services as scoring
-from district.scoring.engine import STATUS_LABELS, Window, round_half_up
+from district.scoring.engine import STATUS_LABELS
 from district.scoring.models import RankingSnapshot
-from houqin_standard import SHANGHAI, STANDARD_ID, period_deadline, today_shanghai
+from houqin_standard import SHANGHAI, STANDARD_ID
 from houqin_standard.fields import ENUM_LABELS, SECTIONS
 
 __all__ = [
@@ -376,10 +378,11 @@ def _month_rows(
         )
     }
     expected_set = set(expected)
+    start = calendar.reporting_start(session, county)
     counts = {"expected": 0, "on_time": 0, "late": 0, "missing": 0, "pending": 0}
     rows = []
     for period in window.periods:
-        deadline = period_deadline(period, county.deadline_day)
+        deadline = calendar.deadline(county, period)
         head = heads.get(period)
         row: dict[str, Any] = {
             "period": period,
@@ -390,8 +393,12 @@ def _month_rows(
             "days_late": None,
         }
         if period not in expected_set:
-            off = int(period[5:7]) in county.break_month_set
-            row.update(state="break" if off else "inactive", label="假期，不需报送" if off else "不在办学期内")
+            if start is not None and period < start:
+                row.update(state="not_started", label="平台上线前，不需报送")
+            elif int(period[5:7]) in county.break_month_set:
+                row.update(state="break", label="假期，不需报送")
+            else:
+                row.update(state="inactive", label="不在办学期内")
         elif head is not None:
             counts["expected"] += 1
             if head.on_time:
@@ -399,12 +406,13 @@ def _month_rows(
                 row.update(state="on_time", label="按时")
             else:
                 counts["late"] += 1
-                late = (head.first_received_at.astimezone(SHANGHAI).date() - row["deadline"]).days
-                row.update(state="late", label="逾期", days_late=max(1, late))
+                late = calendar.days_late(row["deadline"], first_received_at=head.first_received_at)
+                row.update(state="late", label="逾期", days_late=late)
         elif now > deadline:
             counts["expected"] += 1
             counts["missing"] += 1
-            row.update(state="missing", label="未报送")
+            late = calendar.days_late(row["deadline"], on=now.astimezone(SHANGHAI).date())
+            row.update(state="missing", label="未报送", days_late=late)
         else:
             counts["expected"] += 1
             counts["pending"] += 1
@@ -532,7 +540,7 @@ def school_evaluation_context(
     row = scoring.school_view(session, snapshot, school_code)
     chart, areas = _area_chart(row, facts)
     months, month_counts = _month_rows(session, school, county, window, row.get("expected_periods") or (), now)
-    as_of = min(window.last_day, today_shanghai(now))
+    as_of = min(window.last_day, now.astimezone(SHANGHAI).date())
     hazards, hazard_counts = _hazard_rows(session, school.code, window, as_of)
     indicators = []
     revision_ids: list[int] = []
@@ -688,10 +696,8 @@ def county_summary_context(
     window = Window(snapshot.period_from, snapshot.period_to)
     view = scoring.ranking_view(session, snapshot)
     results: list[dict[str, Any]] = scoring.snapshot_rows(session, snapshot)
-    year = int(window.period_to[:4])
-    progress = scoring.county_campaign_progress(session, county.code, year, trigger="pdf", now=now)
-    if progress is None:  # no period of that year past its deadline: the window's own figures
-        progress = {"county_code": county.code, "window": view["window"], **dict(snapshot.campaign)}
+    # the campaign progress of the pinned ranking itself: one figure per page, the same as the ranking's
+    progress = {"county_code": county.code, "window": view["window"], **dict(snapshot.campaign)}
     rubric = scoring.county_rubric(session, county)
     grades = [g.zh for g in rubric.grades] if rubric.version == snapshot.rubric_version else []
     distribution = grade_distribution(results, grades or sorted({r["grade"] for r in results if r["grade"]}))

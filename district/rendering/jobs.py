@@ -147,12 +147,13 @@ def document_no(job: PdfJob, part: PdfJobPart) -> str:
 
 
 def planned_schools(session: Session, county: County, window: Window) -> list[School]:
-    """The schools the engine lists for W: those with at least one expected month (not a break month, inside
-    their active range; the rule of ``district.nutrition.services.expected_periods``), by code."""
-    from district.nutrition.services import expected_periods
+    """The schools the engine lists for W: those with at least one expected month (the reporting calendar's
+    ``expected_periods``), by code."""
+    from district import calendar
 
+    start = calendar.reporting_start(session, county)
     schools = session.scalars(select(School).where(School.county_code == county.code).order_by(School.code))
-    return [s for s in schools if expected_periods(s, county, window.periods)]
+    return [s for s in schools if calendar.expected_periods(county, s, window.periods, start)]
 
 
 def create_job(
@@ -277,11 +278,7 @@ def start_job(session: Session, job_id: int, *, now: dt.datetime | None = None) 
         window = Window(job.period_from, job.period_to)
         snapshot = scoring.latest_ranking(session, job.county_code, window, trigger="pdf")
         assert snapshot is not None
-        heads = record_heads(session, job.county_code)
-        if job.school_code is None:
-            # the county summary shows the year's campaign progress: bring its ranking up to date now, in this
-            # write transaction, so that rendering the summary later only reads
-            scoring.county_campaign_progress(session, job.county_code, int(job.period_to[:4]), trigger="pdf")
+        heads = record_heads(session, job.county_code)  # the county summary prints the pinned ranking's campaign
         job.snapshot_id = snapshot.id
         job.chain_digest = heads.digest
         job.state = "running"
@@ -589,9 +586,9 @@ def run_part(part_id: int, pdf_dir: str | Path, limits: RenderLimits = RenderLim
     """One part, end to end: ``"done"``, ``"skipped"`` (nothing to do) or ``"failed"`` (recorded on the part and
     its job; the error is logged, not raised)."""
     try:
-        with db.transaction() as s:
+        with db.transaction(write=False) as s:
             kind = s.scalar(select(PdfJobPart.kind).where(PdfJobPart.id == part_id))
-        with db.transaction() as s:
+        with db.transaction(write=False) as s:
             if kind == KIND_COUNTY:
                 # the county summary may store the year's ranking snapshot (campaign progress): a writer from
                 # the start, since on SQLite a read transaction that later writes fails if another writer got

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from district.db import utcnow
+from district import calendar
 from district.registry.models import County, School, Township
 from district.reports.models import ReportHead
-from houqin_standard import SHANGHAI, parse_period, period_deadline
+from houqin_standard import SHANGHAI, parse_period
 
 
 @dataclass
@@ -45,7 +45,7 @@ class Completeness:
     def _rate(n: int, d: int) -> str | None:
         if d == 0:
             return None
-        return str((Decimal(n) / Decimal(d)).quantize(Decimal("0.0001"), ROUND_HALF_UP))
+        return str(calendar.round_half_up(Fraction(n, d), 4))
 
     @property
     def completeness(self) -> str | None:
@@ -89,11 +89,13 @@ def county_completeness(
     county = session.get(County, county_code)
     if county is None:
         raise LookupError(county_code)
-    now = now or utcnow()
-    deadline = period_deadline(period, county.deadline_day)
+    now = now or calendar.now()
+    deadline = calendar.deadline(county, period)
     _y, m = parse_period(period)
+    start = calendar.reporting_start(session, county)
+    # a break month, or a month before the county's reporting start, expects nobody
     result = Completeness(county_code, period, m in county.break_month_set, deadline)
-    if result.break_month:
+    if result.break_month or (start is not None and period < start):
         return result
     rows = session.execute(
         select(School, Township.name)
@@ -107,7 +109,7 @@ def county_completeness(
             select(ReportHead).where(ReportHead.county_code == county_code, ReportHead.period == period)
         )
     }
-    late_days = max(0, (now - deadline).days) if now > deadline else 0
+    late_days = calendar.days_late(calendar.deadline_date(county, period), on=now.astimezone(SHANGHAI).date())
     for school, township in rows:
         if not school.active_in(period):
             continue

@@ -6,10 +6,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from district.registry.models import County, School
+from district.reports.history import previous_participating_rows
 from district.reports.models import ReportHead, ReportRevision
 from district.reports.services import period_locked, receipt_for
 from houqin_standard import SHANGHAI, period_deadline
@@ -25,18 +25,10 @@ def feedback_part(fn: FeedbackPart) -> FeedbackPart:
 
 
 def previous_participating(session: Session, school_code: str, before_period: str) -> dict[str, Any] | None:
-    """The school's most recent effective participating report before ``before_period`` (for carry-over)."""
-    rows = session.execute(
-        select(ReportRevision.content)
-        .join(ReportHead, ReportHead.revision_id == ReportRevision.id)
-        .where(ReportHead.school_code == school_code, ReportHead.period < before_period)
-        .order_by(ReportHead.period.desc())
-    )
-    for (content,) in rows:
-        report = json.loads(content)
-        if report.get("nutrition", {}).get("participating"):
-            return report  # type: ignore[no-any-return]
-    return None
+    """The school's most recent effective participating report before ``before_period`` (for carry-over):
+    ``district.reports.history.previous_participating_rows``, the query scoring and the fund report use."""
+    row = session.execute(previous_participating_rows(before_period, school_code=school_code, content=True)).first()
+    return None if row is None else json.loads(row.content)  # type: ignore[no-any-return]
 
 
 def school_feedback(session: Session, school: School, period: str, *, lang: str = "zh") -> dict[str, Any]:

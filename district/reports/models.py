@@ -95,6 +95,8 @@ class Rejection(Base):
     code: Mapped[str] = mapped_column(String(60))
     details: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{path, code}] only
     remote_addr: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # refusals this row stands for: 1, or more for an unsigned flood logged aggregated (district/api/refusals.py)
+    count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class SeenSignature(Base):

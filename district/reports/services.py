@@ -734,11 +734,21 @@ def _expire_stale_heads(session: Session) -> None:
             session.expire(obj)
 
 
-def log_rejection(session: Session, err: IngestError, *, remote_addr: str | None) -> None:
+def log_rejection(
+    session: Session,
+    err: IngestError,
+    *,
+    remote_addr: str | None,
+    count: int = 1,
+    at: dt.datetime | None = None,
+) -> None:
+    """The trace of a refused request: a ``rejections`` row and a ``report.rejected`` audit entry. ``count`` > 1
+    stands for that many refusals alike (same minute, address, claimed school, status and code), the last at
+    ``at``: an unsigned flood is logged aggregated (district/api/refusals.py)."""
     details = [{"path": d.get("path", ""), "code": d.get("code", "")} for d in err.details]
     session.add(
         Rejection(
-            received_at=utcnow(),
+            received_at=at or utcnow(),
             school_code=err.school_code,
             report_id=err.report_id,
             period=err.period,
@@ -746,8 +756,10 @@ def log_rejection(session: Session, err: IngestError, *, remote_addr: str | None
             code=err.code,
             details=details,
             remote_addr=remote_addr,
+            count=count,
         )
     )
+    extra = {"count": count} if count != 1 else {}
     record(
         session,
         actor=f"school:{err.school_code}" if err.school_code else "anonymous",
@@ -756,6 +768,7 @@ def log_rejection(session: Session, err: IngestError, *, remote_addr: str | None
         status=err.status,
         code=err.code,
         report_id=err.report_id,
+        **extra,
     )
 
 

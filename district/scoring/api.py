@@ -9,12 +9,14 @@ from typing import Any
 
 from flask import Blueprint, Flask, jsonify, request
 
+from district import calendar
 from district.api.auth import bureau_required, not_found, require_county, require_school
 from district.api.errors import ApiError, lang
 from district.auth.services import can_admin_county
 from district.db import db
 from district.registry.models import County, School
 from district.scoring import services
+from district.scoring.tasks import ranking_for_read
 
 bp = Blueprint("scoring_api", __name__, url_prefix="/api/v1")
 
@@ -29,13 +31,8 @@ def init_app(app: Flask) -> None:
 
 def _window(county: County) -> Any:
     try:
-        return services.resolve_window(
-            county,
-            period_from=request.args.get("from") or None,
-            period_to=request.args.get("to") or None,
-            year=request.args.get("year") or None,
-        )
-    except services.WindowError as exc:
+        return calendar.window_from_args(db.session(), county, request.args)
+    except calendar.WindowError as exc:
         raise ApiError(400, exc.code, exc.message(lang())) from None
 
 
@@ -69,10 +66,8 @@ def rankings(county: str) -> Any:
         c = s.get(County, county)
         if c is None:  # pragma: no cover - require_county answered 404 already
             raise not_found()
-        snapshot = services.latest_ranking(s, county, _window(c), trigger="api")
-    body = services.ranking_view(s, snapshot, by_type=_flag("by_type"))
-    s.commit()  # a recomputed ranking is stored as a snapshot
-    return jsonify(body)
+        snapshot = ranking_for_read(s, county, _window(c), trigger="api")
+    return jsonify(services.ranking_view(s, snapshot, by_type=_flag("by_type")))
 
 
 @bp.get("/schools/<code>/score")
@@ -88,8 +83,7 @@ def school_score(code: str) -> Any:
     if snapshot is None:
         county = s.get(County, school.county_code)
         assert county is not None
-        snapshot = services.latest_ranking(s, school.county_code, _window(county), trigger="api")
-    s.commit()
+        snapshot = ranking_for_read(s, school.county_code, _window(county), trigger="api")
     try:
         return jsonify(services.school_view(s, snapshot, code))
     except services.NotRanked:
@@ -151,8 +145,9 @@ def add_inspection(code: str) -> Any:
             f"the inspection has {len(details)} errors" if en else f"督查记录有 {len(details)} 处错误",
             details,
         )
+    # the request's unit of work commits it; the recompute request is sent after that commit (an after_commit
+    # hook of services.record_inspection)
     insp = services.record_inspection(s, code, **fields, actor=user.username)
-    s.commit()  # the recompute request is sent after this commit (services.record_inspection)
     resp = jsonify(services.inspection_dict(insp))
     resp.status_code = 201
     return resp

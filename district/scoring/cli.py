@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from district import calendar
 from district.db import db
 from district.scoring.engine import STATUS_LABELS
 from houqin_standard.fields import ENUM_LABELS
@@ -146,8 +147,8 @@ def rank_cmd(
                 _fail(f"{county} 没有编号为 {snapshot} 的排名快照 / no such snapshot")
         else:
             try:
-                window = services.resolve_window(c, period_from=period_from, period_to=period_to, year=year)
-            except services.WindowError as exc:
+                window = calendar.resolve_window(s, c, period_from=period_from, period_to=period_to, year=year)
+            except calendar.WindowError as exc:
                 _fail(f"{exc.zh} / {exc.en}")
             snap = services.latest_ranking(s, county, window, trigger="cli")
         assert snap is not None

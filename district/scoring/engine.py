@@ -106,7 +106,6 @@ Campaign progress: see ``campaign_progress``.
 
 from __future__ import annotations
 
-import calendar
 import copy
 import functools
 import itertools
@@ -117,12 +116,13 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any, NamedTuple, cast
 
+from district.calendar import Window, round_half_up
 from district.nutrition.anomalies import chain_anomaly_codes
 from district.reports.figures import INDEX as FIGURE_INDEX
 from district.reports.figures import figures_of, is_figures
 from district.scoring.rubric import Indicator, Rubric
 from houqin_standard.fields import ENUM_LABELS
-from houqin_standard.periods import parse_period, periods_between
+from houqin_standard.periods import parse_period
 
 __all__ = [
     "STATUS_COMPLIANT",
@@ -224,45 +224,6 @@ class SchoolInput:
             value = getattr(self, name)
             if type(value) is not tuple:
                 object.__setattr__(self, name, tuple(value))
-
-
-@dataclass(frozen=True)
-class Window:
-    """The window W: periods ``period_from`` .. ``period_to``, inclusive."""
-
-    period_from: str
-    period_to: str
-
-    def __post_init__(self) -> None:
-        parse_period(self.period_from)
-        parse_period(self.period_to)
-        if self.period_from > self.period_to:
-            raise ValueError(f"window {self.period_from}..{self.period_to}: from is after to")
-
-    @classmethod
-    def for_year(cls, year: int, latest_closed: str | None = None) -> Window:
-        """``year=Y``: Y-01..Y-12, capped at ``latest_closed`` (the latest period past its deadline)."""
-        to = f"{year:04d}-12"
-        if latest_closed is not None and latest_closed < to:
-            to = latest_closed
-        return cls(f"{year:04d}-01", to)
-
-    @property
-    def periods(self) -> tuple[str, ...]:
-        return tuple(periods_between(self.period_from, self.period_to))
-
-    @functools.cached_property
-    def first_day(self) -> date:
-        y, m = parse_period(self.period_from)
-        return date(y, m, 1)
-
-    @functools.cached_property
-    def last_day(self) -> date:
-        y, m = parse_period(self.period_to)
-        return date(y, m, calendar.monthrange(y, m)[1])
-
-    def __contains__(self, period: object) -> bool:
-        return isinstance(period, str) and self.period_from <= period <= self.period_to
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -418,15 +379,6 @@ class SchoolScore:
 
 # --------------------------------------------------------------------------------------------------------
 # Exact figures
-
-
-def round_half_up(x: Fraction | Decimal | int, places: int) -> Decimal:
-    """``x`` rounded half up (away from zero on a tie) to ``places`` decimals, computed exactly."""
-    value = x if type(x) is Fraction else Fraction(x)
-    n, d = value.numerator, value.denominator
-    # floor(|n| / d × 10^places + 1/2), in integers (no Fraction arithmetic: this runs for every row shown)
-    q = (2 * abs(n) * 10**places + d) // (2 * d)
-    return Decimal(-q if n < 0 else q).scaleb(-places)
 
 
 def exact_figure(x: Fraction) -> str:

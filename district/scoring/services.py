@@ -6,11 +6,7 @@ commits once.
 
 Where the spec is silent (see also docs/DECISIONS.md):
 
-- Expected months of a school in W: W's periods, less the county's break months (``County.break_months``,
-  the registry setting that completeness uses too), where ``School.active_in(period)``.
-- ``year=Y``: ``Y-01 .. Y-12`` capped at the latest period whose deadline (``period_deadline`` with the
-  county's ``deadline_day``) has passed. A year none of whose periods has passed its deadline has no window
-  (``WindowError``).
+- Windows, expected months, deadlines and days late are the reporting calendar's (``district.calendar``).
 - Campaign progress is computed from the statuses of the ranking's window, for the year of the window's last
   period. Active schools: those whose active range covers the window's last period (a school that closed
   during the year leaves numerator and denominator). For ``year=Y`` this is the campaign progress of Y.
@@ -43,13 +39,16 @@ from sqlalchemy import ARRAY, Integer, any_, func, literal, select, text
 from sqlalchemy import cast as sa_cast
 from sqlalchemy.orm import Session
 
+from district import calendar
 from district.audit.services import record
+from district.calendar import Window, WindowError
 from district.db import json_text, utcnow
 from district.registry.models import City, County, School, Township
 from district.registry.models import Rubric as RubricRow
 from district.reports.feedback import feedback_part
 from district.reports.figures import load_figures, stored_figures
 from district.reports.hazards import hazard_ledger
+from district.reports.history import previous_participating_rows
 from district.reports.models import ReportHead, ReportRevision
 from district.scoring.engine import (
     STATUS_LABELS,
@@ -60,7 +59,6 @@ from district.scoring.engine import (
     SchoolInput,
     SchoolPart,
     SchoolScore,
-    Window,
     _rank,  # the engine's own ranking rule (ties, by-type order): reused so ranks are computed in one place
     campaign_progress,
     check_rubric,
@@ -73,7 +71,7 @@ from district.scoring.engine import (
 )
 from district.scoring.models import Inspection, RankingSnapshot, ReminderList
 from district.scoring.rubric import Rubric, RubricError, load_default_rubric, load_rubric
-from houqin_standard import SHANGHAI, current_period, parse_period, period_add, period_deadline, today_shanghai
+from houqin_standard import SHANGHAI, period_add
 
 __all__ = [
     "InspectionError",
@@ -86,39 +84,25 @@ __all__ = [
     "county_inputs",
     "county_ranking",
     "county_rubric",
-    "current_year_window",
     "explain",
     "is_current",
-    "latest_closed_period",
     "latest_ranking",
     "latest_reminders",
     "load_county_rubric",
     "ranking_view",
+    "read_ranking",
     "record_inspection",
     "reminder_period",
     "reminders",
-    "resolve_window",
     "school_score",
     "school_view",
     "snapshot_by_id",
     "snapshot_rows",
     "snapshot_rubric",
     "store_reminders",
-    "year_window",
+    "store_snapshot",
 ]
 
-_PARTICIPATING = '"participating":true'  # exactly how canonical JSON writes it (sorted keys, no spaces)
-
-
-class WindowError(ValueError):
-    """A window that cannot be used (``code``: ``invalid_period`` or ``invalid_window``)."""
-
-    def __init__(self, code: str, zh: str, en: str) -> None:
-        super().__init__(en)
-        self.code, self.zh, self.en = code, zh, en
-
-    def message(self, lang: str = "zh") -> str:
-        return self.en if lang == "en" else self.zh
 
 
 class NotRanked(LookupError):
@@ -191,83 +175,6 @@ def load_county_rubric(session: Session, county_code: str, text: str, source: st
     return row
 
 
-# ------------------------------------------------------------------------------------------------ windows
-
-
-def latest_closed_period(deadline_day: int = 5, now: dt.datetime | None = None) -> str:
-    """The latest period whose reporting deadline has passed at ``now``."""
-    now = now or utcnow()
-    period = period_add(current_period(today_shanghai(now)), -1)
-    while period_deadline(period, deadline_day) >= now:
-        period = period_add(period, -1)
-    return period
-
-
-def year_window(county: County, year: int, now: dt.datetime | None = None) -> Window:
-    """``year=Y``: ``Y-01 .. Y-12`` capped at the county's latest period past its deadline."""
-    if not 2010 <= year <= 9999:
-        raise WindowError("invalid_window", f"年份 {year} 无效", f"no such year: {year}")
-    latest = latest_closed_period(county.deadline_day, now)
-    if latest < f"{year:04d}-01":
-        raise WindowError(
-            "invalid_window",
-            f"{year} 年尚无已过报送截止日期的月份",
-            f"no period of {year} has passed its reporting deadline yet",
-        )
-    return Window.for_year(year, latest)
-
-
-def current_year_window(county: County, now: dt.datetime | None = None) -> Window:
-    """The year window of the latest period past its deadline (what the bureau looks at by default)."""
-    latest = latest_closed_period(county.deadline_day, now)
-    return Window.for_year(int(latest[:4]), latest)
-
-
-MAX_WINDOW_MONTHS = 120
-
-
-def resolve_window(
-    county: County,
-    *,
-    period_from: str | None = None,
-    period_to: str | None = None,
-    year: str | int | None = None,
-    now: dt.datetime | None = None,
-) -> Window:
-    """The window of a request: ``from``+``to``, or ``year``, or (neither) the current year window.
-
-    Refused (``WindowError``): a malformed period or year, ``from`` without ``to``, ``from`` after ``to``, a
-    window ending after the current period, or longer than ten years.
-    """
-    if (period_from or period_to) and year not in (None, ""):
-        raise WindowError("invalid_window", "请给出 from/to 或 year，不要同时给出", "give from/to or year, not both")
-    if year not in (None, ""):
-        try:
-            y = int(str(year))
-        except ValueError:
-            raise WindowError("invalid_window", "year 应为四位年份", "year must be a year, e.g. 2026") from None
-        return year_window(county, y, now)
-    if not period_from and not period_to:
-        return current_year_window(county, now)
-    if not period_from or not period_to:
-        raise WindowError("invalid_window", "from 与 to 须同时给出", "give both from and to")
-    for p in (period_from, period_to):
-        try:
-            parse_period(p)
-        except ValueError:
-            raise WindowError(
-                "invalid_period", f"{p[:20]} 不是 YYYY-MM 格式的月份", f"not a period YYYY-MM: {p[:20]}"
-            ) from None
-    if period_from > period_to:
-        raise WindowError("invalid_window", "from 晚于 to", "from is after to")
-    if period_to > current_period(today_shanghai(now)):
-        raise WindowError("invalid_window", "窗口不能包含未来的月份", "the window ends in the future")
-    window = Window(period_from, period_to)
-    if len(window.periods) > MAX_WINDOW_MONTHS:
-        raise WindowError("invalid_window", "窗口最长十年", "a window spans at most ten years")
-    return window
-
-
 # ------------------------------------------------------------------------------------------------ inputs
 
 
@@ -304,6 +211,7 @@ def _registry_sha256(county: County, rows: Sequence[tuple[School, str]]) -> str:
         "break_months": sorted(county.break_month_set),
         "subsidy_standard": str(county.subsidy_standard),
         "campaign_start_year": county.campaign_start_year,
+        "reporting_start": county.reporting_start,
         "schools": [
             [s.code, s.name, s.type, township, str(s.opened or ""), str(s.closed or "")] for s, township in rows
         ],
@@ -338,8 +246,9 @@ cache_stats = {"reports_parsed": 0, "part_hits": 0, "part_misses": 0}
 
 
 def clear_caches() -> None:
-    """Forget every school part of this process (tests; never needed for correctness)."""
+    """Forget every school part and transient ranking of this process (tests; never needed for correctness)."""
     _parts.clear()
+    clear_transient_rankings()
     for k in cache_stats:
         cache_stats[k] = 0
 
@@ -551,26 +460,11 @@ def _county_meta(session: Session, county_code: str, window: Window) -> _CountyM
         figures[revision_id] = stored
 
     # each school's most recent participating effective report before W (the carry-over basis of C4)
-    ranked = (
-        select(
-            ReportHead.school_code.label("school_code"),
-            ReportHead.period.label("period"),
-            ReportRevision.id.label("revision_id"),
-            ReportHead.figures.label("figures"),
-            func.row_number().over(partition_by=ReportHead.school_code, order_by=ReportHead.period.desc()).label("rn"),
-        )
-        .join(ReportRevision, ReportRevision.id == ReportHead.revision_id)
-        .where(
-            ReportHead.county_code == county_code,
-            ReportHead.period < window.period_from,
-            ReportRevision.content.contains(_PARTICIPATING, autoescape=True),
-        )
-        .subquery()
-    )
+    ranked = previous_participating_rows(window.period_from, county_code=county_code)
     previous: dict[str, _Month] = {}
     for school_code, period, revision_id, stored in _rows_with_utf8_text(
         session,
-        select(ranked.c.school_code, ranked.c.period, ranked.c.revision_id, ranked.c.figures).where(ranked.c.rn == 1),
+        ranked,
     ):
         previous[school_code] = _Month(period, revision_id, _identity(stored))
         revision_ids.add(revision_id)
@@ -599,17 +493,19 @@ def _county_meta(session: Session, county_code: str, window: Window) -> _CountyM
         )
         revision_ids.add(entry.revision_id)
 
-    breaks = county.break_month_set
-    periods = [p for p in window.periods if int(p[5:7]) not in breaks]
+    start = calendar.reporting_start(session, county)
     schools: list[_SchoolMeta] = []
     active: set[str] = set()
+    always: list[str] | None = None  # the expected months of a school open all along, computed once
     for school, township in rows:
         if school.active_in(window.period_to):
             active.add(school.code)
         if school.opened is None and school.closed is None:
-            expected = list(periods)
+            if always is None:
+                always = calendar.expected_periods(county, school, window.periods, start)
+            expected = list(always)
         else:
-            expected = [p for p in periods if school.active_in(p)]
+            expected = calendar.expected_periods(county, school, window.periods, start)
         school_months = sorted(months.get(school.code, ()), key=lambda m: m.period)
         if not expected and not school_months:
             continue
@@ -713,13 +609,18 @@ def _gc_paused() -> Iterator[None]:
                 gc.enable()
 
 
-def compute_ranking(session: Session, county_code: str, window: Window, *, trigger: str) -> RankingSnapshot:
-    """Score and rank the county over W with its rubric now, and store the result as a new snapshot."""
+def compute_ranking(
+    session: Session, county_code: str, window: Window, *, trigger: str, store: bool = True
+) -> RankingSnapshot:
+    """Score and rank the county over W with its rubric now; stored as a new snapshot (``store``), or returned
+    unstored (a transient snapshot: ``id`` is ``None``) for a read."""
     with _gc_paused():
-        return _compute_ranking(session, county_code, window, trigger=trigger)
+        return _compute_ranking(session, county_code, window, trigger=trigger, store=store)
 
 
-def _compute_ranking(session: Session, county_code: str, window: Window, *, trigger: str) -> RankingSnapshot:
+def _compute_ranking(
+    session: Session, county_code: str, window: Window, *, trigger: str, store: bool = True
+) -> RankingSnapshot:
     if session.get_bind().dialect.name == "postgresql":
         # a county's reads are small indexed queries, several workers run them at once: a parallel plan only
         # adds a helper process's start and its share of the work (the reports query took ~16 ms of CPU a
@@ -761,8 +662,9 @@ def _compute_ranking(session: Session, county_code: str, window: Window, *, trig
         type_ranking=[[s.code, s.rank] for s in by_type],
         campaign=progress,
     )
-    session.add(snapshot)
-    session.flush()
+    if store:
+        session.add(snapshot)
+        session.flush()
     return snapshot
 
 
@@ -811,11 +713,22 @@ def is_current(session: Session, snapshot: RankingSnapshot) -> bool:
 
 
 def latest_ranking(
-    session: Session, county_code: str, window: Window, *, trigger: str = "read", recompute: bool = True
+    session: Session,
+    county_code: str,
+    window: Window,
+    *,
+    trigger: str = "read",
+    recompute: bool = True,
+    store: bool = True,
+    max_age: float = 0,
 ) -> RankingSnapshot | None:
     """The newest snapshot of the county for W under its current rubric, recomputed first when not current.
 
-    With ``recompute=False`` the newest snapshot is returned as it is (``None`` when there is none).
+    With ``recompute=False`` the newest snapshot is returned as it is (``None`` when there is none). With
+    ``store=False`` (a read: ``read_ranking``) a stale ranking is computed but not stored: the answer is a
+    transient snapshot, kept in this process while its inputs are unchanged. ``max_age`` (seconds, reads only):
+    a ranking of the same window computed that recently is shown as it is (with its ``computed_at``) instead of
+    computing again — the read side's debounce, as the workers' debounce is the write side's.
     """
     county = session.get(County, county_code)
     if county is None:
@@ -840,9 +753,84 @@ def latest_ranking(
         .order_by(RankingSnapshot.id.desc())
         .limit(1)
     ).first()
-    if newest is not None and _is_current(session, county, window, *newest[1:]):
+    marks = _watermarks(session, county_code, window)
+    sha = _registry_sha256(county, _school_rows(session, county_code))
+    if newest is not None and (newest[1], newest[2]) == marks and newest[3] == sha:
         return session.get(RankingSnapshot, newest[0])
-    return compute_ranking(session, county_code, window, trigger=trigger)
+    if store:
+        return compute_ranking(session, county_code, window, trigger=trigger)
+    key = (county_code, window, version, marks, sha, county.reporting_start, str(county.subsidy_standard))
+    recent_key = (county_code, window, version)
+    with _TRANSIENT_LOCK:
+        cached = _TRANSIENT.get(key)
+        if cached is not None:
+            _TRANSIENT.move_to_end(key)
+            return cached
+        recent = _RECENT.get(recent_key)
+    if max_age > 0:
+        fresh_after = utcnow() - dt.timedelta(seconds=max_age)
+        if recent is not None and recent.computed_at >= fresh_after:
+            return recent
+        if newest is not None:
+            stored = session.get(RankingSnapshot, newest[0])
+            if stored is not None and stored.computed_at >= fresh_after:
+                return stored
+    snapshot = compute_ranking(session, county_code, window, trigger=trigger, store=False)
+    with _TRANSIENT_LOCK:
+        _remember(_TRANSIENT, key, snapshot, TRANSIENT_RANKINGS)
+        _remember(_RECENT, recent_key, snapshot, TRANSIENT_RANKINGS)
+    return snapshot
+
+
+#: Rankings computed for reads and not stored, per process, by their inputs' fingerprint (bounded).
+TRANSIENT_RANKINGS = 16
+_TRANSIENT: OrderedDict[Any, RankingSnapshot] = OrderedDict()
+_RECENT: OrderedDict[Any, RankingSnapshot] = OrderedDict()  # (county, window, rubric) → newest computed for a read
+_TRANSIENT_LOCK = threading.Lock()
+
+
+def clear_transient_rankings() -> None:
+    """Forget the rankings computed for reads (tests: a rolled-back test's ids are used again by the next)."""
+    with _TRANSIENT_LOCK:
+        _TRANSIENT.clear()
+        _RECENT.clear()
+
+
+def read_ranking(
+    session: Session, county_code: str, window: Window, *, trigger: str = "read", max_age: float = 0
+) -> RankingSnapshot:
+    """The ranking every read shows (pages, API GETs, PDFs of a read): the stored snapshot while it is current,
+    else the ranking computed now and not stored (reads never write). The debounced task, ``houqin rank``, the
+    nightly run and, on the embedded default, ``district.scoring.tasks.store_after_read`` store snapshots."""
+    snapshot = latest_ranking(session, county_code, window, trigger=trigger, store=False, max_age=max_age)
+    assert snapshot is not None
+    return snapshot
+
+
+def store_snapshot(session: Session, snapshot: RankingSnapshot) -> RankingSnapshot:
+    """Store a transient snapshot (``read_ranking``'s) in ``session`` unless a snapshot of the same inputs is
+    stored already; returns the stored one. The caller commits."""
+    if snapshot.id is not None:
+        return snapshot
+    same = session.scalars(
+        select(RankingSnapshot)
+        .where(
+            RankingSnapshot.county_code == snapshot.county_code,
+            RankingSnapshot.period_from == snapshot.period_from,
+            RankingSnapshot.period_to == snapshot.period_to,
+            RankingSnapshot.rubric_version == snapshot.rubric_version,
+            RankingSnapshot.max_revision_id == snapshot.max_revision_id,
+            RankingSnapshot.max_inspection_id == snapshot.max_inspection_id,
+            RankingSnapshot.registry_sha256 == snapshot.registry_sha256,
+        )
+        .order_by(RankingSnapshot.id.desc())
+        .limit(1)
+    ).first()
+    if same is not None:
+        return same
+    session.add(snapshot)
+    session.flush()
+    return snapshot
 
 
 def snapshot_by_id(session: Session, county_code: str, snapshot_id: int) -> RankingSnapshot | None:
@@ -911,9 +899,8 @@ def county_ranking(
     by_type: bool = False,
     trigger: str = "read",
 ) -> dict[str, Any]:
-    """The county's current ranking for ``period_from .. period_to`` (recomputed when stale), as a dict."""
-    snapshot = latest_ranking(session, county_code, Window(period_from, period_to), trigger=trigger)
-    assert snapshot is not None
+    """The county's ranking for ``period_from .. period_to`` as a read shows it (``read_ranking``), as a dict."""
+    snapshot = read_ranking(session, county_code, Window(period_from, period_to), trigger=trigger)
     return ranking_view(session, snapshot, by_type=by_type)
 
 
@@ -928,7 +915,8 @@ def school_score(
     """One school's score over W with its indicator rows (earned, available, inputs, revision ids) and flags.
 
     F1 compares the school with the medians of its county, and the rank is the county's, so the whole
-    county is scored (the current snapshot, recomputed when stale) and the school picked from it.
+    county is scored (``read_ranking``: the current snapshot, else computed and not stored) and the school
+    picked from it.
     Raises ``LookupError`` for an unknown school, ``NotRanked`` when it has no expected month in W.
     """
     if not isinstance(window, Window):
@@ -936,8 +924,7 @@ def school_score(
     school = session.get(School, school_code)
     if school is None:
         raise LookupError(school_code)
-    snapshot = latest_ranking(session, school.county_code, window, trigger=trigger)
-    assert snapshot is not None
+    snapshot = read_ranking(session, school.county_code, window, trigger=trigger)
     return school_view(session, snapshot, school_code)
 
 
@@ -1120,11 +1107,10 @@ def county_campaign_progress(
     if county is None:
         raise LookupError(county_code)
     try:
-        window = year_window(county, year, now)
+        window = calendar.resolve_window(session, county, year=year, at=now)
     except WindowError:
         return None
-    snapshot = latest_ranking(session, county_code, window, trigger=trigger)
-    assert snapshot is not None
+    snapshot = read_ranking(session, county_code, window, trigger=trigger)
     return {
         "county_code": county_code,
         "window": {"from": window.period_from, "to": window.period_to},
@@ -1150,11 +1136,10 @@ def city_campaign_progress(
     active = 0
     for county in counties:
         try:
-            window = year_window(county, year, now)
+            window = calendar.resolve_window(session, county, year=year, at=now)
         except WindowError:
             continue
-        snapshot = latest_ranking(session, county.code, window, trigger=trigger)
-        assert snapshot is not None
+        snapshot = read_ranking(session, county.code, window, trigger=trigger)
         per_county.append(
             {
                 "county_code": county.code,
@@ -1206,7 +1191,7 @@ def validate_inspection(
 ) -> tuple[dt.date, Decimal, str, str | None]:
     """Check an inspection's fields; returns them parsed, or raises ``InspectionError`` listing every issue."""
     issues: list[dict[str, str]] = []
-    today = today or today_shanghai()
+    today = today or calendar.today()
     day: dt.date | None = None
     if isinstance(date, dt.datetime):
         date = date.date()
@@ -1368,13 +1353,14 @@ def reminders(
     county = session.get(County, county_code)
     if county is None:
         raise LookupError(county_code)
-    today = today or today_shanghai()
+    today = today or calendar.today()
     period = reminder_period(today)
-    deadline = period_deadline(period, county.deadline_day)
-    deadline_day = deadline.astimezone(SHANGHAI).date()
-    days_late = max(0, (today - deadline_day).days)
+    deadline = calendar.deadline(county, period)
+    deadline_day = calendar.deadline_date(county, period)
+    days_late = calendar.days_late(deadline_day, on=today)
+    start = calendar.reporting_start(session, county)
     out: list[dict[str, Any]] = []
-    if int(period[5:7]) not in county.break_month_set:
+    if (start is None or period >= start) and int(period[5:7]) not in county.break_month_set:
         q = (
             select(School, Township.name)
             .join(Township, Township.id == School.township_id)
@@ -1451,7 +1437,7 @@ def reminders(
 
 def store_reminders(session: Session, county_code: str, today: dt.date | None = None) -> ReminderList:
     """The daily job: store the county's reminders of ``today`` (the bureau's list; history is kept)."""
-    today = today or today_shanghai()
+    today = today or calendar.today()
     items = reminders(session, county_code, today)
     row = ReminderList(
         county_code=county_code, day=today, period=reminder_period(today), computed_at=utcnow(), items=items
@@ -1471,30 +1457,31 @@ def latest_reminders(session: Session, county_code: str) -> ReminderList | None:
 # ------------------------------------------------------------------------------------------------ feedback
 
 
-def _year_snapshot(session: Session, county: County, year: int) -> RankingSnapshot | None:
-    """The newest stored ranking of the county's year ``year`` (any year-to-date window) under its rubric."""
+def _stored_snapshot(session: Session, county: County, window: Window) -> RankingSnapshot | None:
+    """The newest stored ranking of the county for exactly ``window`` under its rubric (never computed here)."""
     return session.scalars(
         select(RankingSnapshot)
         .where(
             RankingSnapshot.county_code == county.code,
-            RankingSnapshot.period_from == f"{year:04d}-01",
-            RankingSnapshot.period_to <= f"{year:04d}-12",
+            RankingSnapshot.period_from == window.period_from,
+            RankingSnapshot.period_to == window.period_to,
             RankingSnapshot.rubric_version == county_rubric(session, county).version,
         )
-        .order_by(RankingSnapshot.period_to.desc(), RankingSnapshot.id.desc())
+        .order_by(RankingSnapshot.id.desc())
         .limit(1)
     ).first()
 
 
 @feedback_part
 def score_feedback(session: Session, school: School, period: str, lang: str) -> dict[str, Any]:
-    """The agent's feedback: the school's latest score and rank (the newest stored ranking of the period's
-    year; never computed on this request, so hundreds of agents asking at once cost nothing) and its
-    reminders of today."""
+    """The agent's feedback: the school's latest score and rank over the default window (the newest stored
+    ranking of that window; never computed on this request, so hundreds of agents asking at once cost nothing)
+    and its reminders of today."""
     county = session.get(County, school.county_code)
     assert county is not None
     out: dict[str, Any] = {"score": None, "rank": None, "ranking": None}
-    snapshot = _year_snapshot(session, county, int(period[:4]))
+    window = calendar.default_window(session, county)
+    snapshot = None if window is None else _stored_snapshot(session, county, window)
     if snapshot is not None:
         for row in snapshot.results:
             if row["school_code"] == school.code:

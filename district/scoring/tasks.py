@@ -8,7 +8,9 @@ arrives after it started sets the key again and gets its own run: 300 reports in
 deadline cause at most one recompute per debounce interval, never one per report, and none is lost.
 
 Without a broker (the embedded default) nothing is enqueued: each snapshot carries the watermarks of its inputs,
-so the next read of the ranking sees that it is stale and recomputes it (``services.latest_ranking``).
+so the next read of the ranking sees that it is stale and computes it without storing (``services.read_ranking``;
+reads never write); a read of the default window then stores it in a short transaction of its own
+(``store_after_read``), as the debounced task would have.
 
 ``periodic_lock`` keeps two runs of a periodic job (nightly recompute, daily reminders) from overlapping.
 """
@@ -114,6 +116,61 @@ def recompute_after_commit(session: Session, county_code: str, *, reason: str) -
     from workers.celery_app import enqueue_after_commit
 
     enqueue_after_commit(session, lambda: request_recompute(county_code, reason=reason, app=app))
+
+
+def store_after_read(county_code: str, snapshot: Any) -> Any:
+    """The embedded default's stand-in for the debounced task: a read that had to compute the county's ranking
+    of the *default* window (``services.read_ranking``: not stored) stores it here, in a short write transaction
+    of its own on another connection, after the read's data was read, so the next reader and the agents'
+    feedback find it stored. With a broker, or for any other window, or when the app says not to
+    (``RANKING_STORE_ON_READ``), nothing is stored. Best effort: a busy database skips it (the next read tries
+    again). Returns the stored snapshot, or the transient one."""
+    if snapshot.id is not None:
+        return snapshot
+    try:
+        app = _app()
+    except RuntimeError:
+        return snapshot
+    if _broker(app) is not None or not app.config.get("RANKING_STORE_ON_READ", True):
+        return snapshot
+    from sqlalchemy.exc import OperationalError
+
+    from district import calendar
+    from district.db import db
+    from district.registry.models import County
+    from district.scoring import services
+
+    engine = db.engine
+    if engine is None:
+        return snapshot
+    with Session(bind=engine, expire_on_commit=False) as own:
+        try:
+            db.begin_write(own, sqlite_busy_ms=2000)
+            county = own.get(County, county_code)
+            window = None if county is None else calendar.default_window(own, county)
+            if window is None or (window.period_from, window.period_to) != (snapshot.period_from, snapshot.period_to):
+                own.rollback()
+                return snapshot
+            stored = services.store_snapshot(own, snapshot)
+            own.commit()
+            return stored
+        except OperationalError:
+            own.rollback()
+            log.info("ranking of county %s not stored after a read (database busy)", county_code)
+            return snapshot
+
+
+def ranking_for_read(session: Session, county_code: str, window: Any, *, trigger: str = "read") -> Any:
+    """The ranking a read shows (API GETs, dashboard pages): ``services.read_ranking``, kept by
+    ``store_after_read`` when it is the default window's on the embedded default."""
+    from district.scoring import services
+
+    try:
+        max_age = float(_app().config.get("RANKING_READ_MAX_AGE_SECONDS") or 0)
+    except RuntimeError:
+        max_age = 0
+    snapshot = services.read_ranking(session, county_code, window, trigger=trigger, max_age=max_age)
+    return store_after_read(county_code, snapshot)
 
 
 @on_revision_accepted

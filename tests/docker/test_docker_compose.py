@@ -51,7 +51,7 @@ ALLOWED_IMAGES = {"db": "postgres:15", "redis": "redis:7"}
 BASE_IMAGE = "python:3.11-slim-bookworm"
 OUR_EXECUTABLES = {"houqin", "gunicorn", "celery"}
 # scripts/setup.sh installs these for the test suite only (pdftotext/pdffonts, the browser tests)
-TEST_ONLY_PACKAGES = {"poppler-utils", "chromium", "chromium-driver"}
+TEST_ONLY_PACKAGES = {"poppler-utils", "chromium", "chromium-driver", "faketime"}
 # the Dockerfile may add: fontconfig (fc-cache/fc-list at build time)
 IMAGE_EXTRA_PACKAGES = {"fontconfig"}
 # values for the variables .env.example leaves empty on purpose (secrets the operator must choose)

@@ -20,6 +20,7 @@ from typing import Any
 from celery import shared_task
 from sqlalchemy import select
 
+from district import calendar
 from district.db import db
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,9 @@ def recompute_county(
         if period_from and period_to:
             window = Window(period_from, period_to)
         else:
-            window = services.current_year_window(county)
+            window = calendar.default_window(s, county)
+            if window is None:  # the county has not started reporting: nothing to rank yet
+                return None
         snapshot = services.latest_ranking(s, county_code, window, trigger=trigger)
         assert snapshot is not None
         return snapshot.id
@@ -81,7 +84,9 @@ def nightly_recompute(force: bool = False) -> dict[str, Any]:
             with db.transaction() as s:  # one commit per county: a failure loses one county, not all
                 county = s.get(County, code)
                 assert county is not None
-                window = services.current_year_window(county)
+                window = calendar.default_window(s, county)
+                if window is None:
+                    continue
                 if force:
                     snapshot = services.compute_ranking(s, code, window, trigger="nightly")
                 else:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select, text
 
+from district import clock
 from district.audit.models import AuditEntry
 from district.audit.verify import verify
 from district.reports.models import ReportRevision
@@ -22,7 +22,8 @@ from tests.conftest import SignedClient, example_report
 def submit_three(agent: SignedClient) -> list[dict[str, Any]]:
     receipts = []
     for i, period in enumerate(["2026-09", "2026-09", "2026-10"]):
-        resp = agent.post_report(example_report(period=period, prepared_by=f"李总务{i}"), ts=int(time.time()) + i)
+        ts = int(clock.now().timestamp()) + i
+        resp = agent.post_report(example_report(period=period, prepared_by=f"李总务{i}"), ts=ts)
         assert resp.status_code == 201, resp.json
         receipts.append(resp.json)
     return receipts

@@ -1,13 +1,16 @@
 """The main job end to end (README command 1) on the embedded default and on PostgreSQL + Redis with real
-gunicorn, Celery workers per queue and beat: the files it leaves are read back and checked."""
+gunicorn, Celery workers per queue and beat: the files it leaves are read back and checked, and every figure it
+prints is the hub's (issue 15: a run after another one never counts the earlier run's outboxes)."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import uuid
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -16,20 +19,34 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from district.demo.run import DemoFailed, compare_reports, demo_folder, fresh_folder
 from district.reports.models import ReportHead, ReportRevision
 
 ROOT = Path(__file__).resolve().parents[3]
+HUB_LINE = re.compile(r"教育局服务器收到 (\d+) 份月报 / reports on the hub: (\d+) 个学校·月")
 
 
-def run_demo(instance: Path, env: dict[str, str]) -> dict[str, object]:
-    timings = instance.parent / f"{instance.name}-timings.json"
+def demo_env(base: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOUQIN_")}
+    env.update(HOUQIN_INSTANCE_PATH=str(base), **extra)
+    return env
+
+
+def run_demo(env: dict[str, str], timings: Path, *, check: bool = True) -> dict[str, object]:
     res = subprocess.run([sys.executable, "-m", "district", "demo", "--schools", "12", "--no-serve",
-                          "--pdf-counties", "1", "--instance", str(instance), "--timings", str(timings)],
-                         env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
+                          "--pdf-counties", "1", "--timings", str(timings)],
+                         env=env, cwd=ROOT, capture_output=True, text=True, timeout=280)
+    if not check:
+        return {"code": res.returncode, "stdout": res.stdout, "stderr": res.stderr}
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert "✗" not in res.stderr and "Traceback" not in res.stderr
     assert "仪表盘 / dashboard" in res.stdout and "admin / houqin-demo-2026" in res.stdout
-    assert "correction refused" in res.stdout
-    return {"stdout": res.stdout, "timings": json.loads(timings.read_text())}
+    assert "correction refused (HTTP 409 period_locked)" in res.stdout
+    assert "rankings as planted" in res.stdout and "every planted fund anomaly is listed" in res.stdout
+    printed = HUB_LINE.search(res.stdout)
+    assert printed, res.stdout
+    return {"stdout": res.stdout, "timings": json.loads(timings.read_text()),
+            "revisions": int(printed[1]), "school_months": int(printed[2])}
 
 
 def check_outputs(instance: Path, database_url: str, result: dict[str, object]) -> None:
@@ -48,19 +65,22 @@ def check_outputs(instance: Path, database_url: str, result: dict[str, object]) 
     with Session(engine) as s:
         heads = s.scalar(select(func.count()).select_from(ReportHead))
         revisions = s.scalar(select(func.count()).select_from(ReportRevision))
+        # what the demo printed is what the hub's own database holds
+        assert (revisions, heads) == (result["revisions"], result["school_months"])
         assert heads and revisions and revisions > heads  # corrections made new revisions
         on_time = s.scalar(select(func.count()).select_from(ReportHead).where(ReportHead.on_time.is_(True)))
         assert 0 < on_time <= heads
     engine.dispose()
-    seconds = result["timings"]["seconds"]  # type: ignore[index]
-    assert set(seconds) == {"setup", "hub", "ingest", "rank", "fund", "pdf"}
+    timings = result["timings"]
+    assert set(timings["seconds"]) == {"setup", "hub", "ingest", "rank", "fund", "pdf"}  # type: ignore[index]
+    assert timings["summary"]["revisions"] == result["revisions"]  # type: ignore[index]
+    assert timings["instance"] == str(instance)  # type: ignore[index]
 
 
 @pytest.mark.slow
 def test_main_job_on_the_embedded_default(tmp_path: Path) -> None:
-    instance = tmp_path / "demo"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOUQIN_")}
-    result = run_demo(instance, env)
+    result = run_demo(demo_env(tmp_path / "instance"), tmp_path / "timings.json")
+    instance = tmp_path / "instance" / "demo"
     assert result["timings"]["stack"] == "embedded"  # type: ignore[index]
     check_outputs(instance, f"sqlite:///{instance / 'houqin.db'}", result)
 
@@ -68,25 +88,29 @@ def test_main_job_on_the_embedded_default(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.redis
 @pytest.mark.postgres
-def test_main_job_on_postgres_and_redis(tmp_path: Path) -> None:
+def test_main_job_on_postgres_and_redis_after_the_embedded_one(tmp_path: Path) -> None:
+    """The SQLite run first, then the production stack with the same HOUQIN_INSTANCE_PATH, on a database that
+    does not exist yet (the demo creates it): the second hub holds every report the second run printed."""
     base = os.environ.get("HOUQIN_TEST_POSTGRES_URL")
     if not base:
         pytest.skip("HOUQIN_TEST_POSTGRES_URL is not set (scripts/test.sh sets it for the PostgreSQL pass)")
     name = f"houqin_demo_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    instance_base = tmp_path / "instance"
     try:
+        embedded = run_demo(demo_env(instance_base), tmp_path / "sqlite.json")
         import redis
 
         redis.Redis.from_url("redis://127.0.0.1:6379/12").flushdb()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("HOUQIN_")}
-        env.update(HOUQIN_DATABASE_URL=url, HOUQIN_BROKER_URL="redis://127.0.0.1:6379/12")
-        instance = tmp_path / "demo-pg"
-        result = run_demo(instance, env)
+        env = demo_env(instance_base, HOUQIN_DATABASE_URL=url, HOUQIN_BROKER_URL="redis://127.0.0.1:6379/12")
+        result = run_demo(env, tmp_path / "pg.json")
         assert result["timings"]["stack"] == "production"  # type: ignore[index]
         assert "gunicorn ×2 + celery default/pdf + beat" in str(result["stdout"])
+        instance = instance_base / f"demo-postgresql-{name}"
+        assert sorted(p.name for p in instance_base.iterdir()) == ["demo", instance.name]
+        # the same city and seed: the same reports, all of them on the PostgreSQL hub this time
+        assert (result["revisions"], result["school_months"]) == (embedded["revisions"], embedded["school_months"])
         check_outputs(instance, url, result)
         worker_log = (instance / "logs" / "worker.log").read_text(errors="replace")
         pdf_log = (instance / "logs" / "worker-pdf.log").read_text(errors="replace")
@@ -96,3 +120,71 @@ def test_main_job_on_postgres_and_redis(tmp_path: Path) -> None:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_a_postgresql_server_that_does_not_answer_is_one_chinese_line(tmp_path: Path) -> None:
+    env = demo_env(tmp_path, HOUQIN_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:1/houqin_demo",
+                   HOUQIN_BROKER_URL="redis://127.0.0.1:6379/12")
+    res = run_demo(env, tmp_path / "t.json", check=False)
+    assert res["code"] != 0
+    assert "Traceback" not in str(res["stderr"]) + str(res["stdout"])
+    lines = [ln for ln in str(res["stderr"]).splitlines() if ln.startswith("✗")]
+    assert len(lines) == 1 and "无法连接 PostgreSQL 服务器 127.0.0.1:1" in lines[0], res["stderr"]
+    assert "请先启动 PostgreSQL" in lines[0]
+
+
+@pytest.mark.postgres
+def test_a_database_the_user_may_not_create_is_one_chinese_line(tmp_path: Path) -> None:
+    base = os.environ.get("HOUQIN_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("HOUQIN_TEST_POSTGRES_URL is not set")
+    role = f"houqin_nocreate_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE ROLE "{role}" LOGIN NOCREATEDB'))
+    try:
+        url = make_url(base).set(username=role, password=None, database=f"houqin_demo_{uuid.uuid4().hex[:8]}")
+        env = demo_env(tmp_path, HOUQIN_DATABASE_URL=url.render_as_string(hide_password=False),
+                       HOUQIN_BROKER_URL="redis://127.0.0.1:6379/12")
+        res = run_demo(env, tmp_path / "t.json", check=False)
+        assert res["code"] != 0
+        assert "Traceback" not in str(res["stderr"]) + str(res["stdout"])
+        lines = [ln for ln in str(res["stderr"]).splitlines() if ln.startswith("✗")]
+        assert len(lines) == 1 and f"数据库 {url.database} 不存在，且无法创建" in lines[0], res["stderr"]
+        assert f'CREATE DATABASE "{url.database}" OWNER "{role}"' in lines[0]
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+        admin.dispose()
+
+
+def test_what_the_hub_holds_is_compared_with_what_was_planted() -> None:
+    planned = Counter({("6105280001", "2026-09"): 2, ("6105280001", "2026-10"): 1, ("6105280002", "2026-09"): 1})
+    assert compare_reports(planned, Counter(planned)) is None
+    line = compare_reports(planned, Counter({("6105280001", "2026-09"): 1}))
+    assert line == ("计划送达 4 份，教育局服务器上只有 1 份；缺 3 份（如 6105280001 2026-09、6105280001 2026-10、"
+                    "6105280002 2026-09）")
+    line = compare_reports(Counter({("6105280001", "2026-09"): 1}), Counter({("6105280002", "2026-09"): 1}))
+    assert line == ("计划送达 1 份，教育局服务器上有 1 份；缺 1 份（如 6105280001 2026-09）；"
+                    "多出 1 份（如 6105280002 2026-09）")
+
+
+def test_each_database_has_a_demo_folder_of_its_own(tmp_path: Path) -> None:
+    assert demo_folder(None, tmp_path) == tmp_path / "demo"
+    assert (demo_folder("postgresql+psycopg://postgres@127.0.0.1:5432/houqin_demo", tmp_path)
+            == tmp_path / "demo-postgresql-houqin_demo")
+    assert demo_folder("sqlite:////srv/x/hub.db", tmp_path) == tmp_path / "demo-sqlite-hub"
+
+
+def test_only_a_demo_folder_is_emptied(tmp_path: Path) -> None:
+    folder = tmp_path / "demo"
+    fresh_folder(folder)  # made and marked
+    (folder / "agents").mkdir()
+    fresh_folder(folder)  # a demo folder: emptied
+    assert sorted(p.name for p in folder.iterdir()) == [".houqin-demo"]
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "thesis.tex").write_text("keep me")
+    with pytest.raises(DemoFailed, match="不是演示目录"):
+        fresh_folder(other)
+    assert (other / "thesis.tex").read_text() == "keep me"

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from district.nutrition.engine import FundSchool, build_fund_report, periods_between, round_half_up
+from district.nutrition.engine import FundSchool, build_fund_report, periods_between, ratio_half_up
 
 # The county is the ``county_report`` fixture of conftest.py, each month's figures checked in its comments.
 A, B, C, D, E = (f"610528000{i}" for i in range(1, 6))
@@ -294,8 +294,8 @@ def test_inconsistent_input_is_refused(make_not_participating):
         build_fund_report("610528", "富平县", "2026-11", "2026-09", [], standard_rate=Decimal("5.00"))
 
 
-def test_round_half_up_is_exact():
-    assert round_half_up(1, 8, 2) == Decimal("0.13")  # 0.125: half up, not half even
-    assert round_half_up(Decimal("30300"), Decimal("32000"), 4) == Decimal("0.9469")  # 0.946875
-    assert round_half_up(5, 0, 2) is None
+def test_ratio_half_up_is_exact():
+    assert ratio_half_up(1, 8, 2) == Decimal("0.13")  # 0.125: half up, not half even
+    assert ratio_half_up(Decimal("30300"), Decimal("32000"), 4) == Decimal("0.9469")  # 0.946875
+    assert ratio_half_up(5, 0, 2) is None
     assert periods_between("2026-11", "2027-02") == ["2026-11", "2026-12", "2027-01", "2027-02"]

@@ -6,7 +6,6 @@ HOUQIN_TEST_POSTGRES_URL, on PostgreSQL.
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from district import clock
 from district.nutrition import services
 from district.reports.feedback import previous_participating
 from district.reports.models import ReportHead
@@ -232,7 +232,7 @@ def test_a_correction_moves_the_carry_over_anomaly_to_the_right_month(
         "difference": "-20.00",
     }
     # a new timestamp: the same signed GET inside 300 s would be a replay
-    feedback = fund_agents[S1].get("/api/v1/feedback?period=2026-10", ts=int(time.time()) + 1).json
+    feedback = fund_agents[S1].get("/api/v1/feedback?period=2026-10", ts=int(clock.now().timestamp()) + 1).json
     assert [a["code"] for a in feedback["fund_anomalies"]] == ["CARRY_OVER_MISMATCH"]
     assert feedback["fund_anomalies"][0] == after.anomalies[0].to_dict()
     assert fund_agents[S1].get("/api/v1/feedback?period=2026-09").json["fund_anomalies"] == []

@@ -123,6 +123,7 @@ def test_cover_figures_equal_the_scoring_service(session: Any, seeded: dict[str,
 
 
 def test_month_rows_say_on_time_late_missing_and_break(session: Any, county: Any, pdftotext: Any) -> None:
+    county.reporting_start = "2026-01"  # February is expected (and missing); before January nothing is
     for period in ("2026-03", "2026-04", "2026-06"):
         submit(session, "6105280001", period)
     # May arrives three days after its deadline (2026-06-05 23:59 Asia/Shanghai)
@@ -145,9 +146,12 @@ def test_month_rows_say_on_time_late_missing_and_break(session: Any, county: Any
     assert ctx["month_counts"] == {"expected": 4, "on_time": 3, "late": 1, "missing": 0, "pending": 0}
     snapshot = services.latest_ranking(session, "610528", Window("2026-02", "2026-03"))
     ctx = school_evaluation_context(session, snapshot, "6105280001", verification(session))
-    assert [m["state"] for m in ctx["months"]] == ["missing", "on_time"]
+    assert [(m["state"], m["days_late"]) for m in ctx["months"]] == [("missing", 261), ("on_time", None)]
     text = pdftotext(render_pdf(school_evaluation_html(ctx))).replace("\n", " ")
     assert "2026年2月 未报送" in text and "2026年3月 按时" in text
+    snapshot = services.latest_ranking(session, "610528", Window("2025-12", "2026-01"))
+    ctx = school_evaluation_context(session, snapshot, "6105280001", verification(session))
+    assert [m["state"] for m in ctx["months"]] == ["not_started", "missing"]
 
 
 def test_revisions_used_are_listed_with_their_hashes(session: Any, seeded: dict[str, int], pdftotext: Any) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from sqlalchemy import select
 
+from district import clock
 from district.audit.models import AuditEntry
 from district.auth.services import create_token, create_user
 from tests.conftest import SignedClient, example_report
@@ -22,12 +22,12 @@ def test_lock_then_revision_refused_then_unlock_accepts(agent: SignedClient, cli
     assert agent.post_report(example_report()).status_code == 201
     resp = client.post("/api/v1/periods/610528/2026-09/lock", headers=admin, json={"note": "审核通过"})
     assert resp.status_code == 200 and resp.json["locked"] is True
-    refused = agent.post_report(example_report(), ts=int(time.time()) + 1)
+    refused = agent.post_report(example_report(), ts=int(clock.now().timestamp()) + 1)
     assert refused.status_code == 409 and refused.json["error"]["code"] == "period_locked"
     assert client.post("/api/v1/periods/610528/2026-09/lock", headers=admin).status_code == 409
     resp = client.post("/api/v1/periods/610528/2026-09/unlock", headers=admin)
     assert resp.status_code == 200 and resp.json["locked"] is False
-    assert agent.post_report(example_report(), ts=int(time.time()) + 2).status_code == 201
+    assert agent.post_report(example_report(), ts=int(clock.now().timestamp()) + 2).status_code == 201
     state = client.get("/api/v1/periods/610528/2026-09", headers=admin).json
     assert [h["action"] for h in state["history"]] == ["lock", "unlock"]
     assert state["revisions_since_approval"] == 1

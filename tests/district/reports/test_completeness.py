@@ -49,9 +49,10 @@ def test_closed_school_reporting_never_pushes_a_rate_over_100(session: Any, coun
 
 
 def test_missing_schools_show_days_late_and_townships(session: Any, county: Any) -> None:
+    # 00:00 on 16 November in Shanghai: 11 calendar days after the deadline's date, 5 November (STANDARD.md)
     c = county_completeness(session, "610528", "2026-10", now=dt.datetime(2026, 11, 15, 16, 0, tzinfo=UTC))
     assert c.expected == 3  # 0001, 0002 and the newly opened 0004
-    assert {m.code: m.days_late for m in c.missing} == {"6105280001": 10, "6105280002": 10, "6105280004": 10}
+    assert {m.code: m.days_late for m in c.missing} == {"6105280001": 11, "6105280002": 11, "6105280004": 11}
     towns = {t["township"]: t for t in c.to_dict()["by_township"]}
     assert towns["庄里镇"]["expected"] == 2 and towns["城关街道"]["expected"] == 1
 

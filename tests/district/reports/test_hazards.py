@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from typing import Any
 
+from district import clock
 from district.reports.hazards import hazard_ledger, overdue_hazards
 from tests.conftest import SignedClient, example_report
 
@@ -15,7 +15,7 @@ def test_ledger_takes_the_latest_month_and_overdue_is_exact(agent: SignedClient,
     assert agent.post_report(example_report()).status_code == 201
     oct_report = example_report(period="2026-10")
     oct_report["hazards"] = [dict(oct_report["hazards"][0], rectified_on="2026-10-12")]
-    assert agent.post_report(oct_report, ts=int(time.time()) + 1).status_code == 201
+    assert agent.post_report(oct_report, ts=int(clock.now().timestamp()) + 1).status_code == 201
     ledger = {e.ref: e for e in hazard_ledger(session, school_code="6105280001")}
     assert ledger["H-2026-09-001"].rectified_on == dt.date(2026, 10, 12)  # the later month updated it
     assert ledger["H-2026-09-001"].period == "2026-10"

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from district import clock
 from district.reports.models import HazardEntry, PeriodApproval, Rejection, ReportHead, ReportRevision
 from tests.conftest import SignedClient, example_report
 
@@ -61,7 +62,7 @@ def test_same_report_again_returns_the_same_receipt_and_stores_nothing(agent: Si
     report = example_report()
     first = agent.post_report(report)
     time.sleep(0.001)
-    again = agent.post_report(report, ts=int(time.time()) + 1)  # a re-send carries a new timestamp
+    again = agent.post_report(report, ts=int(clock.now().timestamp()) + 1)  # a re-send carries a new timestamp
     assert first.status_code == 201 and again.status_code == 200
     assert again.json == first.json
     assert count(session, ReportRevision) == 1
@@ -71,7 +72,7 @@ def test_one_digit_changed_under_the_same_report_id_is_409(agent: SignedClient, 
     report = example_report()
     assert agent.post_report(report).status_code == 201
     report["nutrition"]["meals_served"] += 1
-    resp = agent.post_report(report, ts=int(time.time()) + 1)
+    resp = agent.post_report(report, ts=int(clock.now().timestamp()) + 1)
     assert resp.status_code == 409
     assert resp.json["error"]["code"] == "report_id_conflict"
     assert count(session, ReportRevision) == 1
@@ -79,7 +80,7 @@ def test_one_digit_changed_under_the_same_report_id_is_409(agent: SignedClient, 
 
 def test_a_new_report_id_for_the_same_period_is_a_new_revision(agent: SignedClient, session: Any) -> None:
     first = agent.post_report(example_report())
-    second = agent.post_report(example_report(prepared_by="王会计"), ts=int(time.time()) + 1)
+    second = agent.post_report(example_report(prepared_by="王会计"), ts=int(clock.now().timestamp()) + 1)
     assert (first.status_code, second.status_code) == (201, 201)
     assert second.json["revision"] == 2
     head = session.get(ReportHead, ("6105280001", "2026-09"))
@@ -234,10 +235,10 @@ def test_meals_above_entitlement_is_accepted_and_the_anomaly_kept(agent: SignedC
 
 
 def test_stale_timestamp_301_seconds_is_401(agent: SignedClient, session: Any) -> None:
-    resp = agent.post_report(example_report(), ts=int(time.time()) - 301)
+    resp = agent.post_report(example_report(), ts=int(clock.now().timestamp()) - 301)
     assert resp.status_code == 401
     assert resp.json["error"]["code"] == "stale_timestamp"
-    assert abs(int(resp.headers["X-Houqin-Time"]) - time.time()) < 5  # the hub's clock, to correct by
+    assert abs(int(resp.headers["X-Houqin-Time"]) - clock.now().timestamp()) < 5  # the hub's clock, to correct by
     assert_nothing_stored(session)
 
 
@@ -313,10 +314,10 @@ def test_rate_limit_answers_429_with_retry_after(app: Any, agent: SignedClient, 
 
     app.extensions["houqin_limiter"] = RateLimiter(2)
     try:
-        codes = [agent.post_report(example_report(), ts=int(time.time()) + i).status_code for i in range(3)]
+        codes = [agent.post_report(example_report(), ts=int(clock.now().timestamp()) + i).status_code for i in range(3)]
         assert codes[:2] == [201, 201]
         assert codes[2] == 429
-        resp = agent.post_report(example_report(), ts=int(time.time()) + 5)
+        resp = agent.post_report(example_report(), ts=int(clock.now().timestamp()) + 5)
         assert resp.status_code == 429 and int(resp.headers["Retry-After"]) > 0
     finally:
         app.extensions.pop("houqin_limiter")

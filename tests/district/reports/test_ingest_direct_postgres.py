@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from district import clock
 from district.db import db, make_engine
 from district.migrate import upgrade
 from tests.conftest import SignedClient, example_report, postgres_url
@@ -148,7 +148,7 @@ def test_replay_idempotency_conflict_lock_and_invalid_reports(hub: Any) -> None:
     assert first.status_code == 201
     replay = client.post("/api/v1/reports", data=body, headers=headers)
     assert replay.status_code == 401 and replay.json["error"]["code"] == "replay"
-    again = agent.post_report(report, ts=int(time.time()) + 1)  # signed anew: the same receipt
+    again = agent.post_report(report, ts=int(clock.now().timestamp()) + 1)  # signed anew: the same receipt
     assert again.status_code == 200 and again.json == first.json
     changed = agent.post_report({**report, "prepared_by": "另一人"})
     assert changed.status_code == 409 and changed.json["error"]["code"] == "report_id_conflict"

@@ -10,7 +10,8 @@ from houqin_standard import period_deadline
 from tests.conftest import example_report
 
 UTC = dt.UTC
-# "today" in these tests is real time; the example period 2026-09 and the months before it are closed
+# the hub's clock in these tests is tests.conftest.HUB_NOW (2026-11-21): 2026-10 is the latest closed period;
+# seed_county sets the county's reporting start to 2026-01, so January and February are expected and missing
 YEAR_FROM, YEAR_TO = "2026-01", "2026-10"
 
 
@@ -44,6 +45,9 @@ def bearer(session: Any, role: str, scope: str, name: str) -> dict[str, str]:
 def seed_county(session: Any) -> dict[str, int]:
     """Reports for the fixture county: 0001 and 0002 every expected month 2026-03..2026-10 (0001 with the
     September hazards), 0003 (closed in June) March–June, 0004 (opened in October) none."""
+    from district.registry.models import County
+
+    session.get(County, "610528").reporting_start = YEAR_FROM
     ids: dict[str, int] = {}
     for period in ("2026-03", "2026-04", "2026-05", "2026-06", "2026-09", "2026-10"):
         for code in ("6105280001", "6105280002"):

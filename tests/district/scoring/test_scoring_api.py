@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from district.audit.models import AuditEntry
+from district.calendar import Window
+from district.scoring import services
 from district.scoring.models import Inspection, RankingSnapshot
 from tests.district.scoring.helpers_scoring_db import YEAR_FROM, YEAR_TO, bearer, report, seed_county, submit
 
@@ -37,17 +39,25 @@ def test_ranking_of_a_year(client: Any, session: Any, seeded: dict[str, int]) ->
     ranks = [s["rank"] for s in body["schools"] if s["rank"] is not None]
     assert ranks == sorted(ranks) and ranks[0] == 1
     assert set(body["campaign_progress"]) >= {"year", "compliant", "active", "rate", "target", "met"}
-    # the same window again is the same stored snapshot; no params is the current year, i.e. the same window
+    # reads never write: the ranking was computed for the read and nothing was stored
+    assert body["snapshot_id"] is None
+    assert session.scalars(select(RankingSnapshot)).all() == []
+    # no params is the default window (the latest closed period's year), i.e. the same window and figures
     again = client.get("/api/v1/counties/610528/rankings", headers=admin).json
-    assert again["snapshot_id"] == body["snapshot_id"]
     explicit = client.get(f"/api/v1/counties/610528/rankings?from={YEAR_FROM}&to={YEAR_TO}", headers=admin).json
-    assert explicit["snapshot_id"] == body["snapshot_id"]
-    assert session.scalars(select(RankingSnapshot)).all()[0].trigger == "api"
+    assert again["schools"] == explicit["schools"] == body["schools"]
+    # once stored (the debounced task, houqin rank), reads show the stored snapshot with the same figures
+    stored = services.latest_ranking(session, "610528", Window(YEAR_FROM, YEAR_TO), trigger="debounced")
+    assert stored is not None and stored.id is not None
+    after = client.get("/api/v1/counties/610528/rankings?year=2026", headers=admin).json
+    assert after["snapshot_id"] == stored.id and after["schools"] == body["schools"]
 
 
 def test_ranking_by_type_and_a_past_snapshot(client: Any, session: Any, seeded: dict[str, int]) -> None:
     viewer = bearer(session, "county_viewer", "610528", "viewer")
+    services.latest_ranking(session, "610528", Window(YEAR_FROM, YEAR_TO), trigger="debounced")  # stored
     body = client.get("/api/v1/counties/610528/rankings?year=2026&by_type=1", headers=viewer).json
+    assert body["snapshot_id"] is not None
     assert body["by_type"] is True
     assert [(s["type"], s["rank"]) for s in body["schools"]] == [
         ("primary", 1), ("primary", 2), ("primary", None), ("junior", 1)
@@ -57,7 +67,7 @@ def test_ranking_by_type_and_a_past_snapshot(client: Any, session: Any, seeded: 
     corrected["campus"]["toilets"] = "noncompliant"
     submit(session, "6105280002", "2026-10", corrected)
     now = client.get("/api/v1/counties/610528/rankings?year=2026", headers=viewer).json
-    assert now["snapshot_id"] != body["snapshot_id"]
+    assert now["snapshot_id"] is None  # computed for the read: the stored one is no longer current
     past = client.get(f"/api/v1/counties/610528/rankings?snapshot={body['snapshot_id']}", headers=viewer).json
     old = {s["school_code"]: s["score"] for s in client.get(
         f"/api/v1/counties/610528/rankings?snapshot={body['snapshot_id']}&by_type=1", headers=viewer).json["schools"]}
@@ -75,8 +85,12 @@ def test_ranking_by_type_and_a_past_snapshot(client: Any, session: Any, seeded: 
         ("from=2026-01", "invalid_window"),
         ("from=2026-1&to=2026-09", "invalid_period"),
         ("from=2026-09&to=2026-01", "invalid_window"),
-        ("year=2099", "invalid_window"),
+        ("year=2099", "empty_window"),
         ("year=abc", "invalid_window"),
+        ("from=9999-12&to=9999-12", "empty_window"),
+        ("from=2009-12&to=2010-01", "invalid_period"),
+        ("from=2020-01&to=2026-10", "window_too_long"),
+        ("year=2026&school_year=2026", "invalid_window"),
     ],
 )
 def test_bad_windows_are_400(client: Any, session: Any, county: Any, query: str, code: str) -> None:
@@ -131,7 +145,7 @@ def test_inspection_is_recorded_by_a_county_admin(client: Any, session: Any, see
     audit = session.scalars(select(AuditEntry).where(AuditEntry.action == "inspection.add")).one()
     assert audit.actor == "admin" and audit.details["inspection_id"] == body["id"]
     after = client.get("/api/v1/schools/6105280002/score?year=2026", headers=admin).json
-    assert after["snapshot_id"] != before["snapshot_id"]
+    assert after["computed_at"] != before["computed_at"]  # the inspection changed the inputs: computed again
     b2 = next(r for r in after["indicators"] if r["code"] == "B2")
     assert b2["earned"] == "4.50" and "awaiting_inspection" not in after["flags"]
     assert Decimal(after["score"]) > Decimal(before["score"])

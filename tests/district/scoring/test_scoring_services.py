@@ -7,13 +7,13 @@ import copy
 import dataclasses
 import datetime as dt
 import json
-import time
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from sqlalchemy import select, update
 
+from district import calendar, clock
 from district.audit.models import AuditEntry
 from district.reports.figures import INDEX as FIGURE_INDEX
 from district.reports.models import ReportHead, ReportRevision
@@ -256,41 +256,6 @@ def test_ranking_view_by_type_and_school_view(session: Any, seeded: dict[str, in
         services.school_score(session, "6105280004", Window("2026-03", "2026-09"))
 
 
-# ------------------------------------------------------------------------------------------------ windows
-
-
-def test_year_window_is_capped_at_the_latest_period_past_its_deadline(session: Any, county: Any) -> None:
-    at = dt.datetime(2026, 11, 5, 15, 59, 59, tzinfo=UTC)  # 23:59:59 on 5 November in Shanghai: October is open
-    assert services.latest_closed_period(5, at) == "2026-09"
-    assert services.latest_closed_period(5, at + dt.timedelta(seconds=1)) == "2026-10"
-    assert services.year_window(county, 2026, at) == Window("2026-01", "2026-09")
-    assert services.year_window(county, 2025, at) == Window("2025-01", "2025-12")
-    with pytest.raises(services.WindowError) as err:
-        services.year_window(county, 2027, at)
-    assert err.value.code == "invalid_window"
-    county.deadline_day = 10  # the county's own deadline day moves the cap
-    assert services.resolve_window(county, year="2026", now=at + dt.timedelta(days=3)) == Window("2026-01", "2026-09")
-    assert services.resolve_window(county, now=at) == Window("2026-01", "2026-09")  # default: this year
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "code"),
-    [
-        ({"period_from": "2026-13", "period_to": "2026-09"}, "invalid_period"),
-        ({"period_from": "2026-09"}, "invalid_window"),
-        ({"period_from": "2026-09", "period_to": "2026-03"}, "invalid_window"),
-        ({"period_from": "2026-09", "period_to": "2099-01"}, "invalid_window"),
-        ({"period_from": "2010-01", "period_to": "2026-09"}, "invalid_window"),
-        ({"year": "twenty"}, "invalid_window"),
-        ({"year": "2026", "period_from": "2026-01"}, "invalid_window"),
-    ],
-)
-def test_bad_windows_are_refused(county: Any, kwargs: dict[str, str], code: str) -> None:
-    with pytest.raises(services.WindowError) as err:
-        services.resolve_window(county, **kwargs)
-    assert err.value.code == code
-
-
 # ------------------------------------------------------------------------------------------------ inspections
 
 
@@ -443,10 +408,34 @@ def test_feedback_shows_the_latest_stored_score_and_the_reminders(session: Any, 
         assert agent.post_report(report("6105280001", period)).status_code == 201
     fb = agent.get("/api/v1/feedback?period=2026-09").json
     assert (fb["score"], fb["rank"], fb["ranking"]) == (None, None, None)  # no ranking computed yet
-    snapshot = services.latest_ranking(session, "610528", services.current_year_window(county))
+    snapshot = services.latest_ranking(session, "610528", calendar.resolve_window(session, county))
     assert snapshot is not None
-    fb = agent.get("/api/v1/feedback?period=2026-09", ts=int(time.time()) + 1).json  # not a replay
+    fb = agent.get("/api/v1/feedback?period=2026-09", ts=int(clock.now().timestamp()) + 1).json  # not a replay
     row = _row(snapshot, "6105280001")
     assert (fb["score"], fb["rank"]) == (row["score"], row["rank"]) and fb["rank"] == 1
     assert fb["ranking"]["snapshot_id"] == snapshot.id and fb["ranking"]["status_label"]
     assert all(r["school_code"] == "6105280001" for r in fb["reminders"])
+
+
+def test_a_read_computes_without_storing_and_shows_a_recent_ranking_for_max_age(
+    session: Any, county: Any, hub_clock: Any
+) -> None:
+    from district.scoring.models import RankingSnapshot
+
+    seed_county(session)
+    window = Window(YEAR_FROM, YEAR_TO)
+    first = services.read_ranking(session, "610528", window)
+    assert first.id is None and session.scalars(select(RankingSnapshot)).all() == []
+    assert services.read_ranking(session, "610528", window) is first  # unchanged inputs: kept in the process
+    submit(session, "6105280002", "2026-10", safety__drills=0)
+    hub_clock.set(hub_clock.now() + dt.timedelta(seconds=10))
+    # within max_age the recent ranking is shown as it is (its computed_at says when); past it, computed again
+    assert services.read_ranking(session, "610528", window, max_age=30) is first
+    hub_clock.set(hub_clock.now() + dt.timedelta(seconds=30))
+    second = services.read_ranking(session, "610528", window, max_age=30)
+    assert second is not first and second.computed_at > first.computed_at
+    assert services.read_ranking(session, "610528", window) is second
+    assert session.scalars(select(RankingSnapshot)).all() == []  # reads never write
+    stored = services.store_snapshot(session, second)
+    assert stored.id is not None and services.store_snapshot(session, second) is stored
+    assert services.read_ranking(session, "610528", window).id == stored.id  # current: the stored one
