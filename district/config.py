@@ -39,8 +39,9 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
     "RANKING_DEBOUNCE_SECONDS": (300, int),  # at most ~12 recomputes an hour per county, whatever arrives
     # embedded default: a read that computed the default window's ranking stores it in a transaction of its own
     "RANKING_STORE_ON_READ": (True, _env_bool),
-    # a ranking computed this recently is shown as it is (with when it was computed) instead of computing again
-    "RANKING_READ_MAX_AGE_SECONDS": (30, float),
+    # the read side's debounce: a ranking (or the overview's fund anomalies and overdue hazards) computed this
+    # recently is shown as it is instead of computing it again while reports keep arriving; 0: always current
+    "READ_MAX_AGE_SECONDS": (30, float),
     "PROXY_HOPS": (0, int),  # reverse proxies in front of the hub whose X-Forwarded-For/Proto are trusted
     "LOGIN_PER_IP_PER_MINUTE": (30, int),  # sign-in attempts from one address
     "LOGIN_PER_USER_PER_MINUTE": (10, int),  # sign-in attempts for one username

@@ -106,7 +106,7 @@ def app(engine: Engine, database_url: str, tmp_path_factory: pytest.TempPathFact
             "RATE_LIMIT_PER_MINUTE": 100000,
             # a test's data is uncommitted (rolled back after it): another connection cannot store a ranking of it
             "RANKING_STORE_ON_READ": False,
-            "RANKING_READ_MAX_AGE_SECONDS": 0,  # every read sees the change the test just made
+            "READ_MAX_AGE_SECONDS": 0,  # every read sees the change the test just made
         }
     )
     # the tests' transaction-bound sessions use the session-wide engine

@@ -819,23 +819,20 @@ def paths() -> dict[str, Schema]:
         )},
         f"{API}/counties/{{county}}/nutrition": {"get": _bureau(
             "The county's 营养餐 fund report",
-            "JSON by default; `format=xlsx` or `format=pdf` for the files auditors take (same figures).",
+            "JSON by default; `format=xlsx` or `format=pdf` for the files auditors take (same figures). "
+            + WINDOW_RULE,
             {"200": {"description": "The fund report.", "content": {
                 JSON: {"schema": ref("FundReport")},
                 XLSX: {"schema": {"type": "string", "format": "binary"}},
                 PDF: {"schema": {"type": "string", "format": "binary"}},
             }},
              "400": error_response(400, "Bad window or format (`invalid_period`, `invalid_window`, "
-                                        "`window_too_long`, `invalid_format`)."),
+                                        "`window_too_long`, `empty_window`, `invalid_format`)."),
              "404": error_response(404),
              "503": error_response(503, "The PDF went past its render bounds (`pdf_timeout`, `pdf_too_large`): "
                                         "ask for a shorter window.")},
             operationId="getFundReport",
-            parameters=[COUNTY,
-                        query_param("from", PERIOD_QUERY, "first period of the window (YYYY-MM)", required=True,
-                                    example="2026-09"),
-                        query_param("to", PERIOD_QUERY, "last period of the window (YYYY-MM)", required=True,
-                                    example="2026-11"),
+            parameters=[COUNTY, *WINDOW,
                         query_param("format", {"type": "string", "enum": ["json", "xlsx", "pdf"],
                                                "default": "json"}, "the representation")],
         )},

@@ -10,7 +10,8 @@ cannot have changed. Nothing here decides a figure.
 - A period's fund anomalies and the overdue hazards of a day are cached under the county's revision
   watermark: the newest effective revision of the county (its id and chain link, which no other revision
   shares) and the county's subsidy standard. Any accepted revision, of any month, moves the watermark;
-  nothing else enters the fund rules or the hazard ledger.
+  nothing else enters the fund rules or the hazard ledger. While reports keep arriving, a value made less than
+  ``READ_MAX_AGE_SECONDS`` ago is shown as it is (the read side's debounce, as for rankings).
 
 The caches are per process (each gunicorn worker has its own), bounded, and thread-safe.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
@@ -56,9 +58,37 @@ class LRU:
                 self._data.popitem(last=False)
         return value
 
+    def get_recent_or_make(self, key: Hashable, mark: Hashable, make: Callable[[], T]) -> T:
+        """The value kept under ``key`` while it was made at watermark ``mark``, or — while reports keep
+        arriving — made less than ``READ_MAX_AGE_SECONDS`` ago (the read side's debounce, as rankings have);
+        else made again."""
+        now = time.monotonic()
+        with self._lock:
+            found = self._data.get(key)
+            if found is not None:
+                made_mark, made_at, value = found
+                if made_mark == mark or now - made_at < _max_age():
+                    self._data.move_to_end(key)
+                    return value  # type: ignore[no-any-return]
+        value = make()
+        with self._lock:
+            self._data[key] = (mark, now, value)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+        return value
+
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
+
+
+def _max_age() -> float:
+    try:
+        from flask import current_app
+
+        return float(current_app.config.get("READ_MAX_AGE_SECONDS") or 0)
+    except RuntimeError:
+        return 0.0
 
 
 _rankings = LRU(32)
@@ -158,8 +188,12 @@ def period_anomalies(session: Session, county: County, period: str) -> list[Any]
     """``nutrition.services.county_period_anomalies``, made once per watermark of the county."""
     from district.nutrition import services as fund
 
-    key = (*county_watermark(session, county), period)
-    return list(_anomalies.get_or_make(key, lambda: tuple(fund.county_period_anomalies(session, county.code, period))))
+    mark = county_watermark(session, county)
+    return list(
+        _anomalies.get_recent_or_make(
+            (county.code, period), mark, lambda: tuple(fund.county_period_anomalies(session, county.code, period))
+        )
+    )
 
 
 def overdue_hazards(session: Session, county: County, on: dt.date) -> list[Any]:
@@ -167,8 +201,8 @@ def overdue_hazards(session: Session, county: County, on: dt.date) -> list[Any]:
     ledger is the effective revisions' entries, and only a revision changes it."""
     from district.reports.hazards import overdue_hazards as overdue
 
-    key = (*county_watermark(session, county), on)
-    return list(_hazards.get_or_make(key, lambda: tuple(overdue(session, county.code, on))))
+    mark = county_watermark(session, county)
+    return list(_hazards.get_recent_or_make((county.code, on), mark, lambda: tuple(overdue(session, county.code, on))))
 
 
 def ranking_fragments(view: dict[str, Any], variant: Hashable, make: Callable[[], T]) -> T:

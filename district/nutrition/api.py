@@ -17,11 +17,13 @@ from urllib.parse import quote
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
+from district import calendar
 from district.api.auth import bureau_required, require_county
 from district.api.errors import ApiError, lang
 from district.db import db
 from district.nutrition import services
 from district.nutrition.engine import FundReport
+from district.registry.models import County
 
 bp = Blueprint("nutrition_api", __name__, url_prefix="/api/v1")
 
@@ -49,9 +51,16 @@ def county_nutrition(county: str) -> Any:
     fmt = request.args.get("format", "json")
     if fmt not in FORMATS:
         raise ApiError(400, "invalid_format", "format 应为 json、xlsx 或 pdf / format must be json, xlsx or pdf")
+    s = db.session()
+    c = s.get(County, county)
+    if c is None:
+        raise ApiError(404, "not_found", "未找到 / not found")
     try:
-        report = services.fund_report(db.session(), county, request.args.get("from", ""), request.args.get("to", ""))
-    except services.WindowError as exc:
+        # the reporting calendar's window (from/to, year or school_year; by default the latest closed
+        # period's year), clipped to the county's reporting start and capped at its latest closed period
+        window = calendar.window_from_args(s, c, request.args)
+        report = services.fund_report(s, county, window.period_from, window.period_to)
+    except calendar.WindowError as exc:
         raise ApiError(400, exc.code, f"{exc.zh} / {exc.en}") from None
     except LookupError:
         raise ApiError(404, "not_found", "未找到 / not found") from None

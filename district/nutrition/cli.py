@@ -39,15 +39,22 @@ __all__ = ["nutrition", "register"]
 )
 def nutrition(county: str, period_from: str, period_to: str, fmt: str, lang: str, output: Path | None) -> None:
     """The 营养餐 fund report of a county over a window (from..to, inclusive)."""
+    from district import calendar
     from district.cli import Context
     from district.db import db
     from district.nutrition import services
+    from district.registry.models import County
 
     ctx = click.get_current_context().ensure_object(Context)
     with ctx.app.app_context():
         try:
-            report = services.fund_report(db.session(), county, period_from, period_to)
-        except services.WindowError as exc:
+            s = db.session()
+            c = s.get(County, county)
+            if c is None:
+                raise LookupError(county)
+            window = calendar.resolve_window(s, c, period_from=period_from, period_to=period_to)
+            report = services.fund_report(s, county, window.period_from, window.period_to)
+        except calendar.WindowError as exc:
             raise click.UsageError(f"{exc.zh} / {exc.en}") from None
         except LookupError:
             click.echo(f"未登记的县 / unknown county: {county}", err=True)

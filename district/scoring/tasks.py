@@ -166,7 +166,7 @@ def ranking_for_read(session: Session, county_code: str, window: Any, *, trigger
     from district.scoring import services
 
     try:
-        max_age = float(_app().config.get("RANKING_READ_MAX_AGE_SECONDS") or 0)
+        max_age = float(_app().config.get("READ_MAX_AGE_SECONDS") or 0)
     except RuntimeError:
         max_age = 0
     snapshot = services.read_ranking(session, county_code, window, trigger=trigger, max_age=max_age)

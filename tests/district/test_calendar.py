@@ -13,6 +13,7 @@ from district import calendar, clock
 from district.calendar import Window, WindowError
 from district.registry.models import School
 from houqin_standard import SHANGHAI
+from tests.conftest import example_report
 
 
 def cst(*args: int) -> dt.datetime:
@@ -114,8 +115,6 @@ def test_expected_months_start_at_the_reporting_start(session: Any, county: Any)
 def test_reporting_start_defaults_to_the_first_accepted_report_and_is_validated(
     session: Any, county: Any, agent: Any
 ) -> None:
-    from tests.conftest import example_report
-
     assert calendar.reporting_start(session, county) is None
     assert agent.post_report(example_report(period="2026-10")).status_code == 201
     assert calendar.reporting_start(session, county) == "2026-10"
@@ -127,3 +126,81 @@ def test_reporting_start_defaults_to_the_first_accepted_report_and_is_validated(
         calendar.validate_reporting_start(session, county, "2027-01")
     county.reporting_start = "2026-09"
     assert calendar.reporting_start(session, county) == "2026-09"
+
+
+# ------------------------------------------------------------------------------------------------ surfaces
+
+
+def test_the_settings_api_sets_the_reporting_start_and_refuses_it_with_the_reason(
+    client: Any, session: Any, county: Any, agent: Any
+) -> None:
+    from district.registry.models import County
+    from tests.district.scoring.helpers_scoring_db import bearer
+
+    session.add(County(code="610526", city_code="610500", name="蒲城县"))
+    session.flush()
+    admin = bearer(session, "county_admin", "610528", "settings-admin")
+    viewer = bearer(session, "county_viewer", "610528", "settings-viewer")
+    other = bearer(session, "county_admin", "610526", "settings-other")
+    assert client.get("/api/v1/counties/610528/settings", headers=viewer).get_json()["reporting_start"] is None
+    assert agent.post_report(example_report(period="2026-10")).status_code == 201
+    got = client.get("/api/v1/counties/610528/settings", headers=viewer).get_json()
+    assert (got["reporting_start"], got["reporting_start_in_effect"]) == (None, "2026-10")
+
+    resp = client.put("/api/v1/counties/610528/settings", headers=admin, json={"reporting_start": "2026-09"})
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json()["reporting_start"] == "2026-09"
+    assert session.get(type(county), "610528").reporting_start == "2026-09"
+    for value, words in (("2026-11", "晚于本县已收到的第一份月报（2026-10）"), ("2027-01", "尚未到来"),
+                         ("2009-12", "2010"), ("9999-12", "尚未到来"), ("2026-13", "YYYY-MM"), (202609, "YYYY-MM")):
+        resp = client.put("/api/v1/counties/610528/settings", headers=admin, json={"reporting_start": value})
+        assert resp.status_code == 400, (value, resp.get_json())
+        error = resp.get_json()["error"]
+        assert words in error["message"] and error["details"][0]["path"] == "reporting_start", (value, error)
+    bad = client.put("/api/v1/counties/610528/settings", headers=admin, json={"reporting_startt": "2026-09"})
+    assert bad.status_code == 400 and bad.get_json()["error"]["details"][0]["path"] == "reporting_startt"
+    assert client.put("/api/v1/counties/610528/settings", headers=admin, data="[").status_code == 400
+    assert client.put("/api/v1/counties/610528/settings", headers=viewer, json={}).status_code == 403
+    assert client.put("/api/v1/counties/610528/settings", headers=other, json={}).status_code == 404
+    assert session.get(type(county), "610528").reporting_start == "2026-09"  # nothing refused was stored
+    cleared = client.put("/api/v1/counties/610528/settings", headers=admin, json={"reporting_start": None})
+    assert cleared.get_json()["reporting_start_in_effect"] == "2026-10"
+    from sqlalchemy import select
+
+    from district.audit.models import AuditEntry
+
+    acts = session.scalars(select(AuditEntry).where(AuditEntry.action == "county.configure")).all()
+    assert [a.details["reporting_start"] for a in acts] == ["2026-09", None]
+
+
+@pytest.mark.parametrize("period", ["9999-12", "2009-12", "2026-13", "2026-1", "x"])
+def test_a_period_the_hub_cannot_speak_of_is_400_on_every_endpoint(
+    client: Any, session: Any, county: Any, agent: Any, period: str
+) -> None:
+    from tests.district.scoring.helpers_scoring_db import bearer
+
+    admin = bearer(session, "county_admin", "610528", "period-admin")
+    for path in (f"/api/v1/counties/610528/completeness?period={period}", f"/api/v1/periods/610528/{period}"):
+        resp = client.get(path, headers=admin)
+        assert resp.status_code == 400, (path, resp.status_code)
+        assert resp.get_json()["error"]["code"] == "invalid_period"
+    feedback = agent.get(f"/api/v1/feedback?period={period}")
+    assert feedback.status_code == 400 and feedback.get_json()["error"]["code"] == "invalid_period"
+
+
+def test_the_cli_configures_the_reporting_start(app: Any, session: Any, county: Any) -> None:
+    from click.testing import CliRunner
+
+    from district.cli import Context, main
+    from district.db import db
+
+    db.session().commit()
+    ctx = Context()
+    ctx._app = app
+    ok = CliRunner().invoke(main, ["counties", "configure", "610528", "--reporting-start", "2026-09"], obj=ctx)
+    assert ok.exit_code == 0, ok.output
+    assert "610528 上线月份：2026-09" in ok.output
+    bad = CliRunner().invoke(main, ["counties", "configure", "610528", "--reporting-start", "2027-05"], obj=ctx)
+    assert bad.exit_code == 2 and "尚未到来" in bad.output
+    unknown = CliRunner().invoke(main, ["counties", "configure", "999999", "--reporting-start", "2026-09"], obj=ctx)
+    assert unknown.exit_code == 1 and "未登记的县" in unknown.output

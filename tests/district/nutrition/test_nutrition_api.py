@@ -29,6 +29,13 @@ NAME_ASCII = "610528_nutrition_fund_report_2026-09_2026-11"
 EVIL_NAME = '=HYPERLINK("http://x.cn","<b>点</b>")'
 
 
+@pytest.fixture(autouse=True)
+def _closed_november(hub_clock: Any) -> None:
+    """The hub's clock after 2026-11's deadline (5 December): the window 2026-09..2026-11 is closed, so the
+    reporting calendar gives it whole (``NOW`` stays the report's generation time)."""
+    hub_clock.set(datetime(2026, 12, 7, 2, 0, tzinfo=UTC), ticking=True)
+
+
 def bearer(session: Any, role: str, scope: str, name: str) -> dict[str, str]:
     user = create_user(session, name, "correct horse battery", role, scope=scope)
     return {"Authorization": f"Bearer {create_token(session, user, 't')}"}
@@ -184,12 +191,15 @@ def test_out_of_scope_is_404_before_any_other_check(client: Any, session: Any, f
 @pytest.mark.parametrize(
     ("query", "code"),
     [
-        ("from=2026-09", "invalid_period"),
-        ("to=2026-11", "invalid_period"),
+        ("from=2026-09", "invalid_window"),  # both or neither (neither: the default window)
+        ("to=2026-11", "invalid_window"),
         ("from=2026-9&to=2026-11", "invalid_period"),
         ("from=2026-09&to=2026-13", "invalid_period"),
         ("from=2026-11&to=2026-09", "invalid_window"),
         ("from=2023-10&to=2026-10", "window_too_long"),
+        ("from=2027-01&to=2027-03", "empty_window"),  # not closed yet
+        ("from=9999-12&to=9999-12", "empty_window"),
+        ("year=2026&from=2026-09&to=2026-10", "invalid_window"),
         ("from=2026-09&to=2026-11&format=csv", "invalid_format"),
     ],
 )

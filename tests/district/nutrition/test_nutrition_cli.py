@@ -25,6 +25,13 @@ ARGS = ["nutrition", "--county", "610528", "--from", "2026-09", "--to", "2026-11
 NAME = "610528_富平县_营养餐资金报表_2026-09_2026-11"
 
 
+@pytest.fixture(autouse=True)
+def _closed_november(hub_clock: Any) -> None:
+    """The hub's clock after 2026-11's deadline (5 December): the window 2026-09..2026-11 is closed, so the
+    reporting calendar gives it whole (``NOW`` stays the report's generation time)."""
+    hub_clock.set(datetime(2026, 12, 7, 2, 0, tzinfo=UTC), ticking=True)
+
+
 @pytest.fixture
 def run(app: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setattr(services, "utcnow", lambda: NOW)

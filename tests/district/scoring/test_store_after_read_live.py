@@ -48,7 +48,7 @@ def test_a_read_stores_only_the_default_windows_ranking_in_its_own_transaction(t
     schools = [{"code": c, "name": f"学校{c[-2:]}", "county_code": "610528", "township": "庄里镇", "type": "primary",
                 "boarding": "true"} for c in SCHOOLS]  # fmt: skip
     # every read sees the latest change (the read-side debounce is tested in test_scoring_services)
-    hub = LiveHub(tmp_path, schools=schools, postgres=False, env={"HOUQIN_RANKING_READ_MAX_AGE_SECONDS": "0"})
+    hub = LiveHub(tmp_path, schools=schools, postgres=False, env={"HOUQIN_READ_MAX_AGE_SECONDS": "0"})
     try:
         token = hub.prepare().county_admin_token()
         hub.start()
