@@ -297,10 +297,26 @@ def users_token(ctx: Context, username: str, name: str) -> None:
 @main.command("serve")
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=8000, type=int)
+@click.option(
+    "--workers",
+    default=None,
+    type=click.IntRange(1, 64),
+    help="hub processes (default: one per CPU, at most 4); 1: one threaded process",
+)
 @pass_ctx
-def serve(ctx: Context, host: str, port: int) -> None:
-    """Development server (production: gunicorn 'district.wsgi:app')."""
-    ctx.app.run(host=host, port=port, threaded=True, use_reloader=False)
+def serve(ctx: Context, host: str, port: int, workers: int | None) -> None:
+    """The hub on the embedded default (the demo runs it): gunicorn with threaded workers, one process per CPU
+    (Python runs one thread of a process at a time: a second process lets two requests compute at once);
+    ``--workers 1`` is Flask's threaded server. A bigger county: gunicorn 'district.wsgi:app' (docs/DEPLOY.md)."""
+    import os
+
+    workers = workers or max(1, min(4, os.cpu_count() or 1))
+    if workers == 1:
+        ctx.app.run(host=host, port=port, threaded=True, use_reloader=False)
+        return
+    from district.server import serve_with_gunicorn
+
+    serve_with_gunicorn(host, port, workers)
 
 
 def _register_optional_commands() -> None:

@@ -104,7 +104,7 @@ class LiveHub:
                  "correct horse battery")  # fmt: skip
         return self.cli("users", "token", username).strip().split()[-1]
 
-    def start(self, *, gunicorn_workers: int = 0) -> LiveHub:
+    def start(self, *, gunicorn_workers: int = 0, serve_workers: int = 1) -> LiveHub:
         if not self.secrets:
             self.prepare()
         if gunicorn_workers:
@@ -119,7 +119,7 @@ class LiveHub:
                 "district.wsgi:app",
             ]
         else:
-            cmd = [sys.executable, "-m", "district", "serve", "--port", str(self.port)]
+            cmd = [sys.executable, "-m", "district", "serve", "--port", str(self.port), "--workers", str(serve_workers)]
         self.log = self.tmp / "hub.log"
         with self.log.open("ab") as log:  # the hub's own output, for a failing test to show
             self.proc = subprocess.Popen(cmd, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)

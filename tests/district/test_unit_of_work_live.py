@@ -1,5 +1,5 @@
-"""The embedded default under concurrent use: a real ``houqin serve`` (threaded, SQLite) with agents writing,
-bureau users reading and locking, and a client posting bad signatures, all at once — and no answer ≥ 500.
+"""The embedded default under concurrent use: a real ``houqin serve`` (two threaded processes, SQLite) with agents
+writing, bureau users reading and locking, and a client posting bad signatures, all at once — and no answer ≥ 500.
 (The same at scale, and on PostgreSQL + gunicorn: bench/concurrency/run.py.)"""
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def test_serve_on_sqlite_answers_no_5xx_under_concurrent_writers_and_readers(tmp
     hub = LiveHub(tmp_path, schools=schools, postgres=False, env=env)
     try:
         token = hub.prepare().county_admin_token()
-        hub.start()
+        hub.start(serve_workers=2)  # as houqin serve runs by default on this machine: two processes, one file
         template = json.loads(EXAMPLE_REPORT.read_text(encoding="utf-8"))
         statuses: list[tuple[str, int]] = []
         lock = threading.Lock()

@@ -126,7 +126,8 @@ class Hub:
         assert self.proc is None
         self._log = open(self.instance / "serve.log", "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "district", "serve", "--port", str(self.port)],
+            # one process: a test stops it with SIGKILL too, which a gunicorn master would not pass on
+            [sys.executable, "-m", "district", "serve", "--port", str(self.port), "--workers", "1"],
             cwd=ROOT,
             env=self.env,
             stdout=self._log,

@@ -1,0 +1,46 @@
+"""``houqin serve``'s server: gunicorn run from the command, with the hub's app made in each worker.
+
+Each worker is a process of its own with threads (``gthread``): on the embedded default (SQLite in WAL mode)
+processes share the database file as threads do (writers queue on ``BEGIN IMMEDIATE``), and a county's ranking
+computed in one request no longer holds up every other request of the hub behind one interpreter lock.
+Per-process state (read caches, the refusal limiter) is each worker's own (docs/DECISIONS.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+THREADS = 8  # requests a worker serves at once; most wait on the database or the network
+
+
+class _Hub(BaseApplication):  # type: ignore[misc]
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from district.app import create_app
+
+        return create_app()
+
+
+def serve_with_gunicorn(host: str, port: int, workers: int) -> None:
+    _Hub(
+        {
+            "bind": f"{host}:{port}",
+            "workers": workers,
+            "worker_class": "gthread",
+            "threads": THREADS,
+            "timeout": 120,  # a county's PDFs on the embedded default are made in the request
+            "graceful_timeout": 5,
+            "accesslog": None,
+            "errorlog": "-",
+            "loglevel": "warning",
+        }
+    ).run()
