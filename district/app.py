@@ -8,32 +8,51 @@ from typing import Any
 
 from flask import Flask
 
-from district.config import PROJECT_ROOT, _default_instance, load_config
+from district.config import (
+    PROJECT_ROOT,
+    PUBLIC_URL_MISSING,
+    ConfigError,
+    _default_instance,
+    is_loopback_http,
+    load_config,
+)
 from district.db import db
+from district.files import private_dir, write_private_once
 
 
 def _instance_secret(path: Path) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    return write_private_once(path, secrets.token_hex(32).encode("ascii")).decode("ascii").strip()
+
+
+def require_public_url(app: Flask) -> None:
+    """Refuse to serve without ``PUBLIC_URL`` (``ConfigError``, one line naming ``HOUQIN_PUBLIC_URL``), except
+    in debug or testing. The hub never prints an address taken from a request (its Host or X-Forwarded-Host
+    header is the client's to choose), so a hub that serves must be told its own."""
+    if not app.config.get("PUBLIC_URL") and not (app.debug or app.testing):
+        raise ConfigError(PUBLIC_URL_MISSING)
 
 
 def create_app(config_override: dict[str, Any] | None = None) -> Flask:
-    instance = Path((config_override or {}).get("INSTANCE_PATH") or _default_instance())
-    instance.mkdir(parents=True, exist_ok=True)
+    instance = private_dir(Path((config_override or {}).get("INSTANCE_PATH") or _default_instance()))
     app = Flask(
         "district",
         instance_path=str(instance),
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "district" / "static"),
     )
+    from district.ids import IdConverter
+
+    app.url_map.converters["int"] = IdConverter  # every <int:…> id: ASCII digits within 32 bits (district/ids.py)
     app.config.update(load_config(instance, config_override))
     app.config["MAX_CONTENT_LENGTH"] = None  # the report API checks its own limit to answer 413 in our format
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance / "flask-secret")
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    if app.config.get("SESSION_COOKIE_SECURE") is None:
+        # Secure by default: only a hub whose address is plain http on loopback (the demo, ``houqin serve``'s
+        # default) or that has no address (tests, debug: it serves nobody) sends its cookie without TLS
+        public = app.config.get("PUBLIC_URL")
+        app.config["SESSION_COOKIE_SECURE"] = bool(public) and not is_loopback_http(public)
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"  # Flask's own default is None, so setdefault would not do it
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -55,6 +74,9 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
 
     register_error_handlers(app)
     app.register_blueprint(api_bp)
+    from district import headers
+
+    headers.init_app(app)
     for register in _optional_blueprints():
         register(app)
     return app

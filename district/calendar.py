@@ -7,6 +7,7 @@ computes a deadline, an expected month, days late or a window of its own.
 - **Deadline** of a period: the county's deadline day of the next month, 23:59:59 Asia/Shanghai.
 - **Reporting start** (上线月份): the county's setting, else the earliest period of any accepted report in the
   county, else none (nothing has been collected yet: no month is cut off).
+- **Active**: inside the school's active range (开办 .. 停办, by month); a report of another month is refused.
 - **Expected**: period ≥ reporting start, not a break month, inside the school's active range.
 - **Latest closed period**: the newest period whose deadline has passed at now.
 - **Days late**: whole calendar days in Asia/Shanghai between the deadline's date and today (no report) or the
@@ -42,6 +43,7 @@ __all__ = [
     "MAX_WINDOW_MONTHS",
     "Window",
     "WindowError",
+    "active_range_zh",
     "check_period",
     "current_period",
     "days_late",
@@ -50,6 +52,8 @@ __all__ = [
     "default_window",
     "expected_periods",
     "first_report_period",
+    "in_active_range",
+    "is_active",
     "is_expected",
     "latest_closed_period",
     "now",
@@ -247,13 +251,34 @@ def validate_reporting_start(session: Session, county: County, value: Any) -> st
     return period
 
 
+def in_active_range(opened: dt.date | None, closed: dt.date | None, period: str) -> bool:
+    """Whether the active range ``opened..closed`` (inclusive, by month; ``None``: open-ended) covers ``period``."""
+    y, m = int(period[:4]), int(period[5:7])
+    if opened is not None and opened > dt.date(y, m, _stdlib_calendar.monthrange(y, m)[1]):
+        return False
+    return not (closed is not None and closed < dt.date(y, m, 1))
+
+
+def is_active(school: School, period: str) -> bool:
+    """Whether ``period`` is inside the school's active range (开办 .. 停办). Outside it the school is expected for
+    nothing, a report of it is refused (``school_inactive``), and the fund report and rankings do not count one
+    stored before the school's dates were recorded."""
+    return in_active_range(school.opened, school.closed, period)
+
+
+def active_range_zh(opened: dt.date | None, closed: dt.date | None) -> str:
+    """The active range as a Chinese phrase: ``2019-09-01 开办，2026-08-31 停办``."""
+    parts = ([f"{opened.isoformat()} 开办"] if opened else []) + ([f"{closed.isoformat()} 停办"] if closed else [])
+    return "，".join(parts) or "未登记开办、停办日期"
+
+
 def is_expected(county: County, school: School, period: str, start: str | None) -> bool:
     """Whether ``school`` is expected to report ``period``."""
     if start is not None and period < start:
         return False
     if int(period[5:7]) in county.break_month_set:
         return False
-    return school.active_in(period)
+    return is_active(school, period)
 
 
 def expected_periods(county: County, school: School, periods: Iterable[str], start: str | None) -> list[str]:
@@ -340,11 +365,14 @@ def resolve_window(
         return _clip(Window(f"{y:04d}-09", f"{y + 1:04d}-08"), start, latest)
     if not period_from and not period_to:
         return _clip(Window(f"{latest[:4]}-01", f"{latest[:4]}-12"), start, latest)
-    if not period_from or not period_to:
-        missing = "from" if not period_from else "to"
-        raise WindowError("invalid_window", "from 与 to 须同时给出", "give both from and to", field=missing)
-    check_period(period_from, "from")
-    check_period(period_to, "to")
+    # an open end (issue 16): ``from`` alone runs to the latest closed period, ``to`` alone from January of its
+    # year (the year to date, as the default window); either is then clipped and capped like any window
+    if period_from:
+        check_period(period_from, "from")
+    if period_to:
+        check_period(period_to, "to")
+    period_to = period_to or max(latest, period_from or latest)
+    period_from = period_from or f"{period_to[:4]}-01"
     if period_from > period_to:
         raise WindowError(
             "invalid_window",

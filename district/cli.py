@@ -21,7 +21,12 @@ class Context:
     @property
     def app(self) -> Any:
         if self._app is None:
-            self._app = create_app()
+            from district.config import ConfigError
+
+            try:
+                self._app = create_app()
+            except ConfigError as exc:  # a malformed setting: one line naming it, not a traceback
+                raise click.ClickException(str(exc)) from None
         return self._app
 
 
@@ -127,6 +132,10 @@ def schools_import(ctx: Context, file: Path) -> None:
         f"新增 {result.created} 所，更新 {result.updated} 所，未变 {result.unchanged} 所 / "
         f"created {result.created}, updated {result.updated}, unchanged {result.unchanged}"
     )
+    if result.credentials_revoked:
+        click.echo(
+            f"已停办学校的凭据已吊销 / credentials of closed schools revoked: {', '.join(result.credentials_revoked)}"
+        )
 
 
 @schools_group.command("credential")
@@ -291,6 +300,68 @@ def users_token(ctx: Context, username: str, name: str) -> None:
     click.echo(token)
 
 
+def _account_act(ctx: Context, username: str, act: Any) -> Any:
+    """Run ``act(session, user)`` on USERNAME in one transaction; exit 1 when there is no such user."""
+    from district.auth.services import find_user
+
+    with ctx.app.app_context():
+        try:
+            with db.transaction() as s:
+                user = find_user(s, username)
+                if user is None:
+                    raise click.ClickException(f"unknown user {username}")
+                return act(s, user)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@users_group.command("disable")
+@click.argument("username")
+@pass_ctx
+def users_disable(ctx: Context, username: str) -> None:
+    """Disable USERNAME: no sign-in, its sessions end at once, its API tokens are refused."""
+    from district.auth.services import disable_user
+
+    _account_act(ctx, username, disable_user)
+    click.echo(f"user {username} disabled: signed out everywhere, its tokens refused")
+
+
+@users_group.command("enable")
+@click.argument("username")
+@pass_ctx
+def users_enable(ctx: Context, username: str) -> None:
+    """Enable a disabled USERNAME again (its unexpired, unrevoked tokens work again) and lift its lockout."""
+    from district.auth.services import enable_user
+
+    _account_act(ctx, username, enable_user)
+    click.echo(f"user {username} enabled")
+
+
+@users_group.command("reset-password")
+@click.argument("username")
+@click.option("--password", default=None, help="the new password (at least 8 characters); default: one made up")
+@pass_ctx
+def users_reset_password(ctx: Context, username: str, password: str | None) -> None:
+    """Set a new password for USERNAME (printed once when made up), end its sessions and lift its lockout."""
+    from district.auth.services import reset_password
+
+    new = _account_act(ctx, username, lambda s, user: reset_password(s, user, password))
+    click.echo(f"password of {username} reset; every session of the user is signed out", err=True)
+    if password is None:
+        click.echo(new)  # shown once: only its hash is stored
+
+
+@users_group.command("revoke-tokens")
+@click.argument("username")
+@pass_ctx
+def users_revoke_tokens(ctx: Context, username: str) -> None:
+    """Revoke every API token of USERNAME."""
+    from district.auth.services import revoke_tokens
+
+    revoked = _account_act(ctx, username, revoke_tokens)
+    click.echo(f"{len(revoked)} token(s) of {username} revoked")
+
+
 # ---------------------------------------------------------------- serving
 
 
@@ -307,10 +378,29 @@ def users_token(ctx: Context, username: str, name: str) -> None:
 def serve(ctx: Context, host: str, port: int, workers: int | None) -> None:
     """The hub on the embedded default (the demo runs it): gunicorn with threaded workers, one process per CPU
     (Python runs one thread of a process at a time: a second process lets two requests compute at once);
-    ``--workers 1`` is Flask's threaded server. A bigger county: gunicorn 'district.wsgi:app' (docs/DEPLOY.md)."""
+    ``--workers 1`` is Flask's threaded server. A bigger county: gunicorn 'district.wsgi:app' (docs/DEPLOY.md).
+
+    ``HOUQIN_PUBLIC_URL`` is required, except on a loopback address, where the hub is only reachable at the
+    address it binds and takes that (``http://127.0.0.1:8000/`` by default)."""
     import os
 
+    from district.config import PUBLIC_URL_MISSING, ConfigError, is_loopback_http, public_url
+
+    try:
+        configured = public_url(os.environ["HOUQIN_PUBLIC_URL"]) if os.environ.get("HOUQIN_PUBLIC_URL") else None
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if configured is None:
+        bound = f"http://{f'[{host}]' if ':' in host else host}:{port}/"
+        if not is_loopback_http(bound):
+            raise click.ClickException(PUBLIC_URL_MISSING)
+        os.environ["HOUQIN_PUBLIC_URL"] = bound  # gunicorn's workers make their app from the environment
     workers = workers or max(1, min(4, os.cpu_count() or 1))
+    if not ctx.app.config.get("BROKER_URL"):
+        # the embedded default makes PDFs in a background thread of the hub: what a stopped hub left unfinished
+        from workers.background import fail_interrupted
+
+        fail_interrupted(ctx.app)
     if workers == 1:
         ctx.app.run(host=host, port=port, threaded=True, use_reloader=False)
         return

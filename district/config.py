@@ -7,9 +7,11 @@ The embedded default needs no server: a SQLite file under ``instance/`` and Cele
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,6 +22,57 @@ def _default_instance() -> Path:
 
 def _env_bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class ConfigError(ValueError):
+    """A setting the hub cannot run with; ``str(exc)`` is one line naming the ``HOUQIN_*`` variable."""
+
+
+def public_url(value: str) -> str:
+    """``HOUQIN_PUBLIC_URL`` checked and normalised: ``http(s)://host[:port][/path]/`` (always one trailing
+    slash), no user, query or fragment. It is the only address the hub ever prints (PDFs' verification line)."""
+    raw = value.strip()
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.username is not None
+        or parts.query
+        or parts.fragment
+        or any(c.isspace() or ord(c) < 0x20 for c in raw)
+    ):
+        raise ConfigError(
+            f"HOUQIN_PUBLIC_URL 应为本平台对外的地址，例如 https://houqin.example.gov.cn/（收到 {raw[:80]!r}）"
+            " / HOUQIN_PUBLIC_URL must be the hub's public http(s) address"
+        )
+    return raw.rstrip("/") + "/"
+
+
+def is_loopback_http(url: str | None) -> bool:
+    """Whether ``url`` is plain http on this machine's loopback (the demo, ``houqin serve``'s default)."""
+    if not url:
+        return False
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "http":
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+PUBLIC_URL_MISSING = (
+    "HOUQIN_PUBLIC_URL 未设置：请设为本平台对外的地址（例如 https://houqin.example.gov.cn/），PDF 上的核验网址只用它"
+    " / HOUQIN_PUBLIC_URL is not set: set it to the hub's public address (docs/DEPLOY.md, Security)"
+)
 
 
 # name -> (default, parser). Every key is settable as HOUQIN_<NAME>.
@@ -34,7 +87,8 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
     "SIGNATURE_WINDOW_SECONDS": (300, int),
     "RATE_LIMIT_PER_MINUTE": (120, int),  # per school, on the agent API
     "REFUSED_PER_MINUTE": (None, int),  # unsigned refusals per source before 429 (None: RATE_LIMIT_PER_MINUTE // 2)
-    "SESSION_COOKIE_SECURE": (False, _env_bool),
+    # None: Secure unless PUBLIC_URL is plain http on loopback (the demo) or unset (tests, debug): see create_app
+    "SESSION_COOKIE_SECURE": (None, _env_bool),
     "PDF_DIR": (None, str),
     "RANKING_DEBOUNCE_SECONDS": (300, int),  # at most ~12 recomputes an hour per county, whatever arrives
     # embedded default: a read that computed the default window's ranking stores it in a transaction of its own
@@ -42,14 +96,20 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
     # the read side's debounce: a ranking (or the overview's fund anomalies and overdue hazards) computed this
     # recently is shown as it is instead of computing it again while reports keep arriving; 0: always current
     "READ_MAX_AGE_SECONDS": (30, float),
+    # rankings over a window of one's own (which may be computed) per user and minute; 0: no limit
+    "COMPUTING_READS_PER_MINUTE": (60, int),
     "PROXY_HOPS": (0, int),  # reverse proxies in front of the hub whose X-Forwarded-For/Proto are trusted
     "LOGIN_PER_IP_PER_MINUTE": (30, int),  # sign-in attempts from one address
     "LOGIN_PER_USER_PER_MINUTE": (10, int),  # sign-in attempts for one username
-    "LOGIN_MAX_FAILURES": (5, int),  # consecutive wrong passwords before the account locks
-    "LOGIN_LOCKOUT_MINUTES": (15, int),
+    "LOGIN_MAX_FAILURES": (5, int),  # failed sign-ins for one username from one address before it locks there
+    "LOGIN_USER_MAX_FAILURES": (50, int),  # … for one username from every address before it locks everywhere
+    "LOGIN_LOCKOUT_MINUTES": (15, int),  # how long failures are counted, and how long a lock lasts
     "LOGIN_SESSION_HOURS": (12, int),  # a dashboard session ends this long after sign-in
-    "PUBLIC_URL": (None, str),  # the hub's address as printed in PDFs' verification line (default: the request's)
+    "TOKEN_DAYS": (180, int),  # a personal API token expires this many days after it is made
+    # the hub's public address, the only one printed (PDFs' verification line); required to serve (docs/DEPLOY.md)
+    "PUBLIC_URL": (None, public_url),
     "PDF_RENDER_TIMEOUT_S": (120, int),  # bound of one evaluation-report render
+    "PDF_JOBS_PER_USER": (3, int),  # unfinished (queued or running) PDF jobs one user may have before 429
     "PDF_RENDER_MAX_MB": (1024, int),
     "NUTRITION_PDF_TIMEOUT_S": (120, int),  # bound of the fund-report PDF rendered inside a request
     "NUTRITION_PDF_MAX_MB": (1024, int),
@@ -65,6 +125,10 @@ def load_config(instance_path: Path, override: dict[str, Any] | None = None) -> 
             cfg[name] = parse(raw)
     if override:
         cfg.update(override)
+    if cfg["PUBLIC_URL"]:
+        cfg["PUBLIC_URL"] = public_url(str(cfg["PUBLIC_URL"]))
+    else:
+        cfg["PUBLIC_URL"] = None
     if not cfg["DATABASE_URL"]:
         cfg["DATABASE_URL"] = f"sqlite:///{instance_path / 'houqin.db'}"
     if not cfg["SERVER_KEY_FILE"]:

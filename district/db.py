@@ -90,6 +90,7 @@ def make_engine(url: str) -> Engine:
         kwargs["pool_recycle"] = 1800
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
+        _private_sqlite_file(engine)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -119,6 +120,21 @@ def make_engine(url: str) -> Engine:
                 conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
     return engine
+
+
+def _private_sqlite_file(engine: Engine) -> None:
+    """Create the SQLite file 0600 before SQLite does (it would use the umask's 0644): it holds every school's
+    reports and the users' password hashes. SQLite gives its -wal and -shm files the database file's mode."""
+    from pathlib import Path
+
+    from district.files import create_private
+
+    name = engine.url.database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    path = Path(name)
+    if path.parent.is_dir():
+        create_private(path)
 
 
 class Database:

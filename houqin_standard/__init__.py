@@ -40,12 +40,15 @@ from .receipts import (
 )
 from .signing import (
     SIGNATURE_WINDOW_SECONDS,
+    normalize_signature,
+    parse_timestamp,
     sign_request,
     signed_headers,
     string_to_sign,
     timestamp_fresh,
     verify_signature,
 )
+from .text import text_issue, text_problem, visible_length
 from .validate import validate_report
 
 __all__ = [
@@ -79,9 +82,11 @@ __all__ = [
     "format_quantity",
     "is_money",
     "is_quantity",
+    "normalize_signature",
     "parse_money",
     "parse_period",
     "parse_quantity",
+    "parse_timestamp",
     "period_add",
     "period_deadline",
     "periods_between",
@@ -89,9 +94,12 @@ __all__ = [
     "sign_request",
     "signed_headers",
     "string_to_sign",
+    "text_issue",
+    "text_problem",
     "timestamp_fresh",
     "today_shanghai",
     "validate_report",
     "verify_receipt",
     "verify_signature",
+    "visible_length",
 ]

@@ -94,6 +94,7 @@ class Field:
     enum_name: str | None = None  # key into ENUM_LABELS for ``enum``/``list`` kinds
     nullable: bool = False  # JSON null is a legal value (hazards[].rectified_on)
     fmt: str | None = None  # "standard" | "uuid" | "school_code" | "period" for special strings
+    multiline: bool = False  # free text that may hold tab and line breaks (houqin_standard.text)
 
 
 @dataclass(frozen=True)
@@ -309,7 +310,7 @@ HAZARD_FIELDS: tuple[Field, ...] = (
     Field("found_on", "date", "发现日期", "Found on"),
     _enum("category", "隐患类别", "Category", "hazard_category"),
     _enum("severity", "隐患等级", "Severity", "severity"),
-    Field("description", "str", "隐患描述", "Description", minimum=1, maximum=500),
+    Field("description", "str", "隐患描述", "Description", minimum=1, maximum=500, multiline=True),
     Field("deadline", "date", "整改期限", "Rectification deadline"),
     # Present but null while open: an explicit null (not an absent key) says "still open" when the same ref
     # comes back in a later month to update the entry.

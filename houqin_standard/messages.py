@@ -23,7 +23,9 @@ ERROR_CODES: dict[str, str] = {
         "a number is above its maximum (meal days 0–31, counts < 2^31, money/quantities ≤ 12 digits)"
     ),
     "too_long": "text longer than allowed (prepared_by 50, hazard ref 40, description 500 characters)",
-    "too_short": "text empty or only spaces",
+    "too_short": "text empty or only spaces, or with nothing visible (zero-width or format characters only)",
+    "control_character": "text holds a control character (NUL, other C0/C1 controls) or a lone surrogate",
+    "bidi_control": "text holds a bidirectional override or isolate (U+202A–U+202E, U+2066–U+2069)",
     "invalid_enum": "a value is not one of the allowed codes (campus status, supply mode, category, ...)",
     "duplicate": "a hazard ref or dormitory item appears twice in one report",
     "money_not_string": "money given as a JSON number instead of a decimal string",
@@ -73,6 +75,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{name_en} must be at most {max} characters long (it has {length})",
     ),
     "too_short": ("{name_zh}不能为空", "{name_en} must not be empty"),
+    "control_character": (
+        "{name_zh}第 {position} 个字符是不可见的控制字符（{char}），请删除后重新填写",
+        "{name_en} holds a control character ({char}) at position {position}; remove it",
+    ),
+    "bidi_control": (
+        "{name_zh}第 {position} 个字符是文字方向控制符（{char}），会使打印出的文字与实际内容不符，请删除",
+        "{name_en} holds a text-direction control ({char}) at position {position}, which would make it print "
+        "other than it reads; remove it",
+    ),
     "invalid_enum": (
         "{name_zh}的取值“{value}”无效，{req_zh}",
         '{name_en}: "{value}" is not valid; it {req_en}',

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 
 from .canonical import body_sha256
@@ -30,14 +31,41 @@ def sign_request(secret: str, timestamp: int | str, method: str, path_with_query
     return hmac.new(secret.encode("utf-8"), msg, hashlib.sha256).hexdigest()
 
 
+_HEX64 = re.compile(r"[0-9a-fA-F]{64}", re.ASCII)
+_DIGITS = re.compile(r"[0-9]{1,12}", re.ASCII)
+
+
+def normalize_signature(signature: object) -> str | None:
+    """The one spelling of a signature header: exactly 64 hex digits, lower-cased; None for anything else
+    (surrounding white space of any kind included). The hub verifies and remembers (replay) this value, so
+    two spellings of one signature are one signature."""
+    if not isinstance(signature, str) or _HEX64.fullmatch(signature) is None:
+        return None
+    return signature.lower()
+
+
+def parse_timestamp(timestamp: object) -> int | None:
+    """Unix seconds as the agent writes them: 1 to 12 ASCII digits and nothing else (no sign, no ``_``, no
+    white space, no other script's digits); None otherwise."""
+    if isinstance(timestamp, bool):
+        return None
+    if isinstance(timestamp, int):
+        return timestamp if timestamp >= 0 else None
+    if not isinstance(timestamp, str) or _DIGITS.fullmatch(timestamp) is None:
+        return None
+    return int(timestamp)
+
+
 def verify_signature(
     secret: str, timestamp: int | str, method: str, path_with_query: str, body: bytes, signature: str
 ) -> bool:
-    """Constant-time check of ``signature`` (hex, any case). Never raises on a malformed signature."""
-    if not isinstance(signature, str):
+    """Constant-time check of ``signature`` (64 hex digits, any case; see :func:`normalize_signature`).
+    Never raises on a malformed signature."""
+    normalized = normalize_signature(signature)
+    if normalized is None:
         return False
     expected = sign_request(secret, timestamp, method, path_with_query, body)
-    return hmac.compare_digest(expected.encode("ascii"), signature.strip().lower().encode("utf-8"))
+    return hmac.compare_digest(expected.encode("ascii"), normalized.encode("ascii"))
 
 
 def signed_headers(
@@ -56,15 +84,8 @@ def timestamp_fresh(
     timestamp: int | str, *, now: float | None = None, window: int = SIGNATURE_WINDOW_SECONDS
 ) -> bool:
     """True when ``timestamp`` (unix seconds, digits only) is within ``window`` seconds of ``now``."""
-    if isinstance(timestamp, bool):
-        return False
-    if isinstance(timestamp, str):
-        if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
-            return False
-        ts = int(timestamp)
-    elif isinstance(timestamp, int):
-        ts = timestamp
-    else:
+    ts = parse_timestamp(timestamp)
+    if ts is None:
         return False
     current = time.time() if now is None else now
     return abs(current - ts) <= window

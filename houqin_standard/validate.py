@@ -29,6 +29,7 @@ from .fields import (
 from .issues import Issue, ValidationResult
 from .money import MAX_INTEGER_DIGITS, MONEY_RE, QUANTITY_RE
 from .periods import EARLIEST_PERIOD, PERIOD_RE, current_period, period_add, period_of
+from .text import text_problem, visible_length
 
 __all__ = ["validate_report"]
 
@@ -260,7 +261,12 @@ def _check_str(c: _Collector, f: Field, v: object, path: str) -> Any:
     if not isinstance(v, str):
         c.error("expected_string", path, f)
         return _INVALID
-    if f.minimum and len(v.strip()) < f.minimum:
+    problem = text_problem(v, multiline=f.multiline)
+    if problem is not None:
+        code, index = problem
+        c.error(code, path, f, position=index + 1, char=f"U+{ord(v[index]):04X}")
+        return _INVALID
+    if f.minimum and visible_length(v) < f.minimum:
         c.error("too_short", path, f)
         return _INVALID
     if f.maximum is not None and len(v) > f.maximum:

@@ -200,6 +200,11 @@ def _print_refusal(item: OutboxItem, read: ReadResult | None = None, prefix: str
         out(f"{prefix}  该月份已由教育局审核锁定。请联系教育局解锁后运行：houqin-agent retry {item.report_id[:8]}")
     elif code == "report_id_conflict":
         out(f"{prefix}  同一编号已提交过不同内容。如需修改，请使用 houqin-agent correct {item.period} 文件名")
+    elif code == "school_inactive":
+        out(
+            f"{prefix}  按教育局的学校名册，本校在 {item.period} 不在办学期间（已停办或尚未开办），这个月不需要报送。"
+            f"如名册有误，请联系教育局更正后运行：houqin-agent retry {item.report_id[:8]}"
+        )
     from_template = (item.source or "").lower().endswith((".xlsx", ".xlsm"))
     for d in e.get("details") or []:
         path = str(d.get("path", ""))

@@ -152,6 +152,19 @@ class OutboxItem:
         return cls(**d)
 
 
+def _journal_wal(conn: sqlite3.Connection, attempts: int = 50) -> None:
+    """``PRAGMA journal_mode=WAL``, retried: two agent processes opening a new outbox at once race for the change
+    of journal mode, and SQLite answers that race "database is locked" at once rather than through busy_timeout."""
+    for attempt in range(attempts):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.1)
+
+
 class Outbox:
     """One open outbox database. Use as a context manager, or call :meth:`close`."""
 
@@ -162,7 +175,7 @@ class Outbox:
         self.conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None)
         try:
             self.conn.row_factory = sqlite3.Row
-            self.conn.execute("PRAGMA journal_mode=WAL")
+            _journal_wal(self.conn)
             # FULL: the WAL is fsynced at every commit, so a committed row survives a power cut.
             self.conn.execute("PRAGMA synchronous=FULL")
             self.conn.execute("PRAGMA busy_timeout=30000")

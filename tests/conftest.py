@@ -107,6 +107,7 @@ def app(engine: Engine, database_url: str, tmp_path_factory: pytest.TempPathFact
             # a test's data is uncommitted (rolled back after it): another connection cannot store a ranking of it
             "RANKING_STORE_ON_READ": False,
             "READ_MAX_AGE_SECONDS": 0,  # every read sees the change the test just made
+            "COMPUTING_READS_PER_MINUTE": 0,  # counted per user id, which rolled-back tests reuse (tested on its own)
         }
     )
     # the tests' transaction-bound sessions use the session-wide engine

@@ -58,6 +58,7 @@ class LiveHub:
             "HOUQIN_INSTANCE_PATH": str(self.instance),
             "PYTHONPATH": str(ROOT),
             "HOUQIN_RATE_LIMIT_PER_MINUTE": "100000",
+            "HOUQIN_PUBLIC_URL": f"{self.url}/",  # gunicorn's hub refuses to start without it (issue 16)
             **(env or {}),
         }
         self.env.pop("HOUQIN_DATABASE_URL", None)

@@ -118,7 +118,7 @@ def hub(kind: str, url: str, instance: str, workers: int) -> Iterator[int]:
         port = int(sock.getsockname()[1])
     env = {**os.environ, "HOUQIN_INSTANCE_PATH": instance, "HOUQIN_DATABASE_URL": url, "PYTHONPATH": str(ROOT),
            "HOUQIN_PROXY_HOPS": "1", "HOUQIN_RATE_LIMIT_PER_MINUTE": "100000",
-           "HOUQIN_REFUSED_PER_MINUTE": "60"}  # fmt: skip
+           "HOUQIN_REFUSED_PER_MINUTE": "60", "HOUQIN_PUBLIC_URL": f"http://127.0.0.1:{port}/"}  # fmt: skip
     env.pop("HOUQIN_BROKER_URL", None)
     if kind == "sqlite":
         cmd = [sys.executable, "-m", "district", "serve", "--host", "127.0.0.1", "--port", str(port)]

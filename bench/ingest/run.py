@@ -81,6 +81,7 @@ class Gunicorn:
         self.log = log_dir / f"{name}.log"
         argv = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{self.port}",
                 "--chdir", str(chdir), "--log-level", "warning", app]
+        env = {**env, "HOUQIN_PUBLIC_URL": f"http://127.0.0.1:{self.port}/"}  # a hub that serves must know it
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(argv, cwd=chdir, env=env, stdout=out, stderr=subprocess.STDOUT)
 

@@ -10,7 +10,14 @@ from flask import current_app, request, session
 
 from district.api.errors import ApiError
 from district.auth.models import User
-from district.auth.services import can_admin_county, can_see_county, can_see_school, record_token_use, token_row
+from district.auth.services import (
+    can_admin_county,
+    can_see_county,
+    can_see_school,
+    check_token,
+    record_token_use,
+    session_user,
+)
 from district.db import db
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -23,20 +30,32 @@ def current_user() -> User | None:
     header = request.headers.get("Authorization", "")
     s = db.session()
     if header.startswith("Bearer "):
-        row = token_row(s, header[7:].strip())
-        if row is not None:
-            user = row.user
-            record_token_use(row)
+        check = check_token(s, header[7:].strip())
+        if check.row is not None:
+            user = check.row.user
+            record_token_use(check.row)
+        else:
+            request.environ["houqin.token_refusal"] = check.refusal
     elif session.get("user_id"):
-        user = s.get(User, session["user_id"])
+        user = session_user(s, session)  # None once the user signed out elsewhere, was disabled or reset
     request.environ["houqin.user"] = user
     return user
+
+
+#: Why a presented token was refused (``auth.services.check_token``), as the API's 401 says it.
+_TOKEN_REFUSALS = {
+    "expired": ("token_expired", "访问令牌已过期，请重新创建 / the token has expired: make a new one"),
+    "disabled": ("account_disabled", "账号已停用 / the account is disabled"),
+}
 
 
 def bureau_required(fn: F) -> F:
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if current_user() is None:
+            refusal = _TOKEN_REFUSALS.get(request.environ.get("houqin.token_refusal", ""))
+            if refusal is not None:
+                raise ApiError(401, *refusal)
             raise ApiError(401, "unauthenticated", "需要登录或有效的访问令牌 / sign in or send a valid token")
         return fn(*args, **kwargs)
 

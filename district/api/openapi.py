@@ -114,7 +114,7 @@ def field_schema(f: Field) -> Schema:
     elif f.kind == "str" and f.fmt == "period":
         s = {"type": "string", "pattern": REPORTABLE_PERIOD_PATTERN}
     elif f.kind == "str":
-        s = {"type": "string"}
+        s = {"type": "string", "pattern": text_pattern(multiline=f.multiline, visible=bool(f.minimum))}
         if f.minimum:
             s["minLength"] = f.minimum
         if f.maximum is not None:
@@ -527,8 +527,9 @@ def _inspection_request() -> Schema:
             "date": {"type": "string", "format": "date", "pattern": DATE_PATTERN},
             "score": {"type": "number", "minimum": 0, "maximum": 5,
                       "description": "0–5 with at most one decimal (4.5); more decimals are 422"},
-            "inspector": {"type": "string", "minLength": 1},
-            "notes": {"type": "string"},
+            "inspector": {"type": "string", "minLength": 1, "pattern": text_pattern(visible=True)},
+            "notes": {"type": ["string", "null"], "pattern": text_pattern(multiline=True),
+                      "description": "null or absent: no notes"},
         },
         "required": ["date", "score", "inspector"],
         "additionalProperties": False,
@@ -568,7 +569,9 @@ def _pdf_job_request() -> Schema:
 def _job() -> Schema:
     return {
         "type": "object",
-        "description": "A PDF job on the workers: its state, progress and, when done, its files (the zip first).",
+        "description": "A PDF job: its state (`queued` → `running` → `done` or `failed`), progress (`done` of "
+                       "`total` parts) and, when done, its files (the zip first). A job a stopped hub left "
+                       "unfinished on the embedded default is `failed` at its next start (ask again).",
         "properties": {
             "job_id": {"type": "integer"},
             "state": {"type": "string", "enum": ["queued", "running", "done", "failed"]},
@@ -617,7 +620,8 @@ def components_schemas() -> dict[str, Schema]:
             },
         },
         "PeriodState": _period_state(),
-        "PeriodNote": {"type": "object", "properties": {"note": {"type": "string"}},
+        "PeriodNote": {"type": "object", "properties": {"note": {"type": "string",
+                                                                  "pattern": text_pattern(multiline=True)}},
                        "additionalProperties": False},
         "RankingRow": _ranking_row(),
         "IndicatorRow": _indicator_row(),
@@ -649,10 +653,32 @@ WHY: dict[int, str] = {
     404: "No such object, or it is outside the caller's scope (`not_found`) — never its data.",
     409: "Conflict.",
     413: "Body over 1 MiB (`payload_too_large`).",
-    415: "Not JSON: wrong Content-Type (`unsupported_media_type`) or malformed JSON (`malformed_json`).",
+    415: "Not JSON: wrong Content-Type (`unsupported_media_type`), a charset other than UTF-8 "
+         "(`unsupported_charset`) or malformed JSON (`malformed_json`).",
     422: "Invalid input.",
     429: "Too many requests from this school (`rate_limited`); retry after `Retry-After` seconds.",
 }
+
+
+# free text (houqin_standard/text.py): no control characters (tab and line breaks in multi-line text), no bidi
+# overrides or isolates, and, where a minimum length is set, at least one visible character
+_CONTROLS = "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069"
+_INVISIBLE = "\\s\\u00ad\\u200b-\\u200f\\u2060-\\u2064\\ufeff\\u115f\\u1160\\u3164\\uffa0\\u2800"
+
+
+def text_pattern(*, multiline: bool = False, visible: bool = False) -> str:
+    allowed = f"[^{_CONTROLS}]" if multiline else f"[^{_CONTROLS}\\t\\n\\r]"
+    if not visible:
+        return f"^{allowed}*$"
+    shown = f"[^{_CONTROLS}\\t\\n\\r{_INVISIBLE}]"
+    return f"^{allowed}*{shown}{allowed}*$"
+
+
+# what the one JSON body reader refuses (district/api/body.py), on every operation that takes a JSON body
+BODY_400 = ("A body the hub cannot take as text (`invalid_encoding`: not UTF-8; `nesting_too_deep`: more than 64 "
+            "levels; `duplicate_key`; `lone_surrogate`; `nul_character`); `details[].path` names where.")
+BODY_415 = "Not JSON (`unsupported_media_type`, `unsupported_charset`, `malformed_json`)."
+BODY_413 = "Body over 64 KiB (`payload_too_large`)."
 
 
 def error_response(status: int, description: str | None = None, schema: str = "Error") -> Schema:
@@ -688,23 +714,31 @@ def query_param(name: str, schema: Schema, description: str, *, required: bool =
 
 COUNTY = path_param("county", COUNTY_CODE_PATTERN, "county code (县级行政区划代码, 6 digits)", "610528")
 SCHOOL = path_param("code", SCHOOL_CODE_PATTERN, "school code (学校标识码, 10 digits)", "6105280001")
-PERIOD_PATH = path_param("period", None, "period YYYY-MM (anything else is 400 `invalid_period`)", "2026-09")
+PERIOD_PATH = path_param("period", REPORTABLE_PERIOD_PATTERN, "period YYYY-MM from 2010-01 (anything else, or a "
+                         "month after the current one, is 400 `invalid_period`)", "2026-09")
 ACCEPT_LANGUAGE = {"$ref": "#/components/parameters/AcceptLanguage"}
 JOB_ID = {"name": "job_id", "in": "path", "required": True, "description": "the job id from the 202 answer",
           "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}, "example": 1}
 SNAPSHOT = query_param("snapshot", {"type": "string", "pattern": "^[0-9]{1,9}$"},
                        "a stored ranking snapshot's id: the ranking exactly as it was computed")
 PERIOD_QUERY = {"type": "string", "pattern": REPORTABLE_PERIOD_PATTERN}
+# A window's bounds may be sent empty (an HTML form's blank field): empty is "not given", as the hub reads them.
+WINDOW_PERIOD = {"type": "string", "pattern": f"^(?:{REPORTABLE_PERIOD_PATTERN[1:-1]})?$"}
+WINDOW_YEAR = {"anyOf": [{"type": "integer", "minimum": 2010, "maximum": 9998}, {"type": "string", "maxLength": 0}]}
 WINDOW = [
-    query_param("from", PERIOD_QUERY, "first period of the window (YYYY-MM)", example="2026-03"),
-    query_param("to", PERIOD_QUERY, "last period of the window (YYYY-MM)", example="2026-09"),
-    query_param("year", {"type": "integer", "minimum": 2010}, "the calendar year instead of from/to"),
-    query_param("school_year", {"type": "integer", "minimum": 2010}, "the school year (学年) Y-09..(Y+1)-08 "
-                "instead of from/to"),
+    query_param("from", WINDOW_PERIOD, "first period of the window (YYYY-MM); alone: up to the latest closed "
+                "period; empty: not given", example="2026-03"),
+    query_param("to", WINDOW_PERIOD, "last period of the window (YYYY-MM); alone: from January of its year; "
+                "empty: not given", example="2026-09"),
+    query_param("year", WINDOW_YEAR, "the calendar year instead of from/to (empty: not given)"),
+    query_param("school_year", WINDOW_YEAR, "the school year (学年) Y-09..(Y+1)-08 instead of from/to (empty: not "
+                "given)"),
 ]
 WINDOW_RULE = ("Every window is clipped to the county's reporting start (上线月份) and capped at its latest closed "
                "period (STANDARD.md, the reporting calendar); the answer's `window` is the one used. Without "
-               "one: `year=` the latest closed period's year. ")
+               "one: `year=` the latest closed period's year. What a schema cannot say, answered 400: one of "
+               "from/to, year, school_year at most; `from` not after `to`; at most 36 months as asked "
+               "(`window_too_long`); something left after clipping (`empty_window`). ")
 WINDOW_400 = ("Bad window or snapshot (`invalid_period`, `invalid_window`, `window_too_long` past 36 months, "
               "`empty_window` when nothing is left after clipping, `invalid_snapshot`).")
 
@@ -731,24 +765,29 @@ def paths() -> dict[str, Schema]:
     receipt_headers = {"Location": {"description": "the receipt's URL", "schema": {"type": "string"}}}
     lock_responses = {
         "200": json_response("The period's new approval state.", ref("PeriodState")),
-        "400": error_response(400, "Not a period YYYY-MM (`invalid_period`)."),
+        "400": error_response(400, "Not a period YYYY-MM (`invalid_period`), or " + BODY_400),
         "403": error_response(403, "Only a county_admin of the county (or a city_admin) may lock or unlock "
                                    "(`forbidden`)."),
         "404": error_response(404),
         "409": error_response(409, "Locking a locked period (`already_locked`) or unlocking an open one "
                                    "(`not_locked`)."),
+        "413": error_response(413, BODY_413),
+        "415": error_response(415, BODY_415),
+        "422": error_response(422, "A `note` that is not text or holds a control character or a bidi override "
+                                   "(`validation_failed`)."),
     }
     lock_body = {"required": False, "content": {JSON: {"schema": ref("PeriodNote")}}}
     return {
         f"{API}/reports": {"post": _agent(
             "Submit one monthly report",
-            "Signed by the school's credential (API.md). Checks, in this order: 413 → 401 → 429 → 415 → 403 → "
-            "422 → idempotency (200 / 409) → period lock (409) → 201 (docs/DECISIONS.md). Every refusal is "
+            "Signed by the school's credential (API.md). Checks, in this order: 413 → 401 → 429 → 415/400 (body) → "
+            "403 → 422 → idempotency (200 / 409) → period lock (409) → 201 (docs/DECISIONS.md). Every refusal is "
             "logged (who, when, why — never the body) and stores nothing else.",
             {
                 "201": json_response("A new revision was stored; its receipt.", ref("Receipt"), receipt_headers),
                 "200": json_response("The same `report_id` with the same content again: the same receipt, "
                                      "nothing stored.", ref("Receipt"), receipt_headers),
+                "400": error_response(400, BODY_400),
                 "401": error_response(401),
                 "403": error_response(403, "`school_code` in the body is not the signer's (`school_mismatch`)."),
                 "409": error_response(409, "The `report_id` was already used with other content "
@@ -841,9 +880,11 @@ def paths() -> dict[str, Schema]:
             "The bureau's on-site inspection score (0–5, indicator B2); audited; the county's ranking is "
             "recomputed after the commit.",
             {"201": json_response("The inspection was recorded.", ref("Inspection")),
+             "400": error_response(400, BODY_400),
              "403": error_response(403),
              "404": error_response(404),
-             "415": error_response(415, "Not JSON (`unsupported_media_type`, `malformed_json`)."),
+             "413": error_response(413, BODY_413),
+             "415": error_response(415, BODY_415),
              "422": error_response(422, "Invalid inspection (`validation_failed`): details name each field.")},
             operationId="recordInspection",
             parameters=[SCHOOL],
@@ -864,8 +905,9 @@ def paths() -> dict[str, Schema]:
                 "A reporting start in the future, or after the county's first accepted report, is refused (400) "
                 "with the reason; unknown settings are refused (400 `invalid_field`). Audited.",
                 {"200": json_response("The settings now.", ref("CountySettings")),
-                 "400": error_response(400, "A bad value; `details` name the field."),
-                 "403": error_response(403), "404": error_response(404)},
+                 "400": error_response(400, "A bad value; `details` name the field. Or " + BODY_400),
+                 "403": error_response(403), "404": error_response(404),
+                 "413": error_response(413, BODY_413), "415": error_response(415, BODY_415)},
                 operationId="putCountySettings",
                 parameters=[COUNTY],
                 requestBody={"required": True, "content": {JSON: {"schema": {
@@ -895,15 +937,22 @@ def paths() -> dict[str, Schema]:
         )},
         f"{API}/counties/{{county}}/reports/pdf": {"post": _bureau(
             "Ask for PDF evaluation reports (one school or all)",
-            "Returns at once with the job; the PDFs are made on the workers' `pdf` queue (on the embedded "
-            "default, without a broker, in this request, so the answer already says `done`). Check order: "
-            "401 → 415 → 422 (body) → 404 (scope) → 403 → 400 (window) → 422 (nothing to print).",
+            "Returns at once with the job (`queued` or `running`, `done`/`total` parts); never made in the "
+            "request: the PDFs are made on the workers' `pdf` queue, or, on the embedded default (no broker), in "
+            "a background thread of the hub. Follow `GET /api/v1/jobs/{job_id}`. A user has at most "
+            "`HOUQIN_PDF_JOBS_PER_USER` (default 3) jobs queued or running; the next is 429 `too_many_jobs` "
+            "with `Retry-After`. `school` and `school_code` (its alias) must agree (422). Check order: "
+            "401 → 415 → 422 (body) → 404 (scope) → 403 → 400 (window) → 429 (limit) → 422 (nothing to print).",
             {"202": json_response("The job was accepted.", ref("Job"), {
                 "Location": {"description": "the job's URL", "schema": {"type": "string"}}}),
-             "400": error_response(400, "Bad window (`invalid_period`, `invalid_window`)."),
+             "400": error_response(400, "Bad window (`invalid_period`, `invalid_window`), or " + BODY_400),
              "403": error_response(403, "A batch for the whole county needs a county or city admin (`forbidden`)."),
              "404": error_response(404),
-             "415": error_response(415, "Not JSON (`unsupported_media_type`, `malformed_json`)."),
+             "413": error_response(413, BODY_413),
+             "415": error_response(415, BODY_415),
+             "429": error_response(429, "The caller already has `HOUQIN_PDF_JOBS_PER_USER` (default 3) PDF jobs "
+                                        "queued or running (`too_many_jobs`); ask again after `Retry-After` "
+                                        "seconds."),
              "422": error_response(422, "Invalid request (`validation_failed`), or nothing to print: the school "
                                         "(`no_expected_month`) or the county (`no_schools`) has no expected month "
                                         "in the window.")},

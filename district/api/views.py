@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from district import calendar
 from district.api.auth import bureau_required, require_county, require_county_admin
+from district.api.body import BodyError, parse_json, read_json
 from district.api.errors import ApiError, lang
 from district.api.ratelimit import RateLimiter
 from district.api.refusals import RefusalGuard
@@ -22,6 +23,7 @@ from district.reports import services as reports
 from district.reports.completeness import county_completeness
 from district.reports.models import ReportRevision
 from district.unit_of_work import commit_now, keep_on_error, reading_first, restart
+from houqin_standard import text_issue
 from houqin_standard.periods import period_add
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -218,7 +220,7 @@ def submit_report() -> Any:
                         school_code=school.code,
                         headers={"Retry-After": str(wait)},
                     )
-                data = reports.parse_body(body, request.headers.get("Content-Type"))
+                data = _report_json(body)
                 receipt, created = reports.submit_report(
                     s,
                     school,
@@ -256,6 +258,15 @@ def submit_report() -> Any:
 
 
 _RACE_RETRIES = 5
+
+
+def _report_json(body: bytes) -> Any:
+    """The report's JSON, parsed from the very bytes its signature covers by the one body reader
+    (``district.api.body``); a refused body is an :class:`IngestError`, logged as every signed refusal is."""
+    try:
+        return parse_json(body, request.headers.get("Content-Type"))
+    except BodyError as err:
+        raise reports.IngestError(err.status, err.code, err.zh, err.en, err.details) from None
 
 
 @bp.get("/reports/<report_id>")
@@ -339,8 +350,17 @@ def _set_lock(county: str, period: str, *, lock: bool) -> Any:
 
     user = require_county_admin(county)
     _period_arg(period)
-    payload = request.get_json(silent=True) if request.is_json else None
-    note = payload.get("note") if isinstance(payload, dict) and isinstance(payload.get("note"), str) else None
+    payload = read_json(optional=True)  # no body: no note
+    note = payload.get("note") if isinstance(payload, dict) else None
+    if note is not None:
+        problem = "invalid_type" if not isinstance(note, str) else None
+        bad = text_issue(note, "备注（/note）", "note (/note)", multiline=True) if isinstance(note, str) else None
+        if bad is not None:  # NUL (PostgreSQL refuses it), other controls, bidi overrides
+            problem = bad[0]
+        if problem is not None:
+            en = lang() == "en"
+            message = (bad[2] if en else bad[1]) if bad else ("note must be text" if en else "备注应为文字")
+            raise ApiError(422, "validation_failed", message, [{"path": "/note", "code": problem, "message": message}])
     try:
         state = set_lock(db.session(), county, period, lock=lock, actor=user.username, note=note)
     except ApprovalError as exc:  # the 409 answer rolls the request back
@@ -382,7 +402,7 @@ def county_settings_put(county: str) -> Any:
     from district.registry.services import configure_county, county_settings
 
     user = require_county_admin(county)
-    payload = request.get_json(silent=True) if request.is_json else None
+    payload = read_json()
     if not isinstance(payload, dict):
         raise ApiError(400, "invalid_body", "请求体应为 JSON 对象 / the body must be a JSON object")
     unknown = sorted(k for k in payload if k not in SETTINGS_FIELDS)

@@ -21,6 +21,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from district.files import private_dir
 from houqin_standard.receipts import SIGNED_FIELDS, endorsement_payload, receipt_payload
 
 __all__ = ["SIGNED_FIELDS", "HubKeys", "init_keys", "key_id", "receipt_payload"]
@@ -35,8 +36,9 @@ def key_id(public_raw: bytes) -> str:
 
 
 def init_keys(directory: Path) -> str:
-    """Create a new key pair and make it current; earlier keys stay for verification. Returns the key id."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """Create a new key pair and make it current; earlier keys stay for verification. Returns the key id.
+    The private key is 0600 in a folder made 0700 (district/files.py); the public ones are public."""
+    private_dir(directory)
     previous = HubKeys.load(directory, create=False) if (directory / "current").exists() else None
     priv = Ed25519PrivateKey.generate()
     raw = _raw_public(priv)
@@ -93,7 +95,7 @@ class HubKeys:
             if not create:
                 raise FileNotFoundError(f"no hub keys in {directory}: run `houqin keys init`")
             # the first request of each gunicorn worker may get here at once: one of them makes the key
-            directory.mkdir(parents=True, exist_ok=True)
+            private_dir(directory)
             with _exclusive(directory / ".init.lock"):
                 if not current.exists():
                     init_keys(directory)

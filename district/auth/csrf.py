@@ -5,8 +5,12 @@ of every form (and sent as ``X-CSRF-Token`` by the dashboard's own scripts). Eve
 app-wide, except the ones a browser cannot be tricked into sending:
 
 - API calls with ``Authorization: Bearer …`` (a personal token; a cross-site form cannot set that header);
-- the school agents' signed requests (``X-Houqin-Signature``; same reason, and the API verifies the signature);
-- API calls without a signed-in session (the API answers 401 on its own).
+- API calls without a signed-in session (the API answers 401 on its own): the school agents' signed requests
+  are among these, since an agent has no session.
+
+A request carrying ``X-Houqin-Signature`` *and* the session cookie is checked like any other: the header alone
+(whatever its value) vouches for nothing before the signature is verified, and the dashboard's cookie would
+otherwise authenticate a request that skipped CSRF (issue 16).
 
 The sign-in form itself is checked too (login CSRF): its token comes with ``GET /login``.
 """
@@ -46,8 +50,6 @@ def _exempt() -> bool:
     if request.method in SAFE_METHODS:
         return True
     if request.headers.get("Authorization", "").startswith("Bearer "):
-        return True
-    if request.headers.get("X-Houqin-Signature"):
         return True
     return request.path.startswith("/api/") and not session.get("user_id")
 

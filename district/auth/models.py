@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from district.db import Base, utc_datetime
@@ -22,14 +22,16 @@ class User(Base):
     city_code: Mapped[str | None] = mapped_column(String(6), nullable=True)
     county_code: Mapped[str | None] = mapped_column(String(6), nullable=True)
     school_code: Mapped[str | None] = mapped_column(String(10), nullable=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[utc_datetime | None] = mapped_column(nullable=True)
+    # Every signed-in browser session carries the generation it began in; raising it (logout, disable,
+    # reset-password) signs out every session of the user at their next request (docs/DECISIONS.md).
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    disabled_at: Mapped[utc_datetime | None] = mapped_column(nullable=True)  # no sign-in, no session, no token
     created_at: Mapped[utc_datetime]
     language: Mapped[str] = mapped_column(String(5), default="zh")
 
 
 class ApiToken(Base):
-    """A personal API token: only its SHA-256 is stored; revocable; last use recorded."""
+    """A personal API token: only its SHA-256 is stored; revocable; expires; last use recorded."""
 
     __tablename__ = "api_tokens"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -37,7 +39,24 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(100))
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[utc_datetime]
+    expires_at: Mapped[utc_datetime]  # created_at + HOUQIN_TOKEN_DAYS (180)
     last_used_at: Mapped[utc_datetime | None] = mapped_column(nullable=True)
     revoked_at: Mapped[utc_datetime | None] = mapped_column(nullable=True)
 
     user: Mapped[User] = relationship()
+
+
+class LoginFailures(Base):
+    """Failed sign-ins counted for one username (as typed, lower-cased; known or not) from one address, and
+    for the username from every address (``address == "*"``): the lockout's counters (auth/signin.py).
+
+    Kept per name rather than per user so that an unknown name fails, counts and locks exactly as a known one."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (UniqueConstraint("username", "address"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80))
+    address: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[utc_datetime] = mapped_column(index=True)
+    locked_until: Mapped[utc_datetime | None] = mapped_column(nullable=True)

@@ -1,6 +1,10 @@
-"""Users, passwords (argon2), API tokens and the scope rules every bureau endpoint applies.
+"""Users, passwords (argon2), API tokens, the accounts' sessions and the scope rules every bureau endpoint applies.
 
 Scope rule: an object outside the user's scope does not exist for them (the API answers 404).
+
+Sessions: a signed-in browser's cookie carries the user's ``session_generation`` of when it signed in; raising
+it (:func:`end_sessions`: logout, disable, reset-password) signs out every session of that user at its next
+request. A disabled user signs in nowhere, keeps no session and no token works for them.
 """
 
 from __future__ import annotations
@@ -9,19 +13,23 @@ import datetime as dt
 import hashlib
 import logging
 import secrets
+from dataclasses import dataclass
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from flask import current_app, has_app_context
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from district.audit.services import record
-from district.auth.models import ROLES, ApiToken, User
+from district.auth.models import ROLES, ApiToken, LoginFailures, User
 from district.db import utcnow
 from district.registry.models import City, County, School
 
 _hasher = PasswordHasher()
+MIN_PASSWORD = 8
 log = logging.getLogger(__name__)
 
 
@@ -49,8 +57,8 @@ def create_user(
     """Create a user. ``scope`` is a city code (city_admin), county code (county roles) or school code."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
-    if len(password) < 8:
-        raise ValueError("password must be at least 8 characters")
+    if len(password) < MIN_PASSWORD:
+        raise ValueError(f"password must be at least {MIN_PASSWORD} characters")
     user = User(
         username=username,
         password_hash=hash_password(password),
@@ -82,21 +90,60 @@ def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+DEFAULT_TOKEN_DAYS = 180
+
+
+def token_days() -> int:
+    """How long a new personal token lives (``HOUQIN_TOKEN_DAYS``, default 180)."""
+    if has_app_context():
+        return int(current_app.config.get("TOKEN_DAYS") or DEFAULT_TOKEN_DAYS)
+    return DEFAULT_TOKEN_DAYS
+
+
 def create_token(session: Session, user: User, name: str) -> str:
-    """Return a new personal token (shown once); only its hash is stored."""
+    """Return a new personal token (shown once); only its hash is stored. It expires after :func:`token_days`."""
     token = "hq_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, name=name, token_sha256=_token_digest(token), created_at=utcnow()))
+    now = utcnow()
+    expires_at = now + dt.timedelta(days=token_days())
+    session.add(
+        ApiToken(user_id=user.id, name=name, token_sha256=_token_digest(token), created_at=now, expires_at=expires_at)
+    )
     session.flush()
-    record(session, actor=user.username, action="token.create", county_code=user.county_code, name=name)
+    record(
+        session,
+        actor=user.username,
+        action="token.create",
+        county_code=user.county_code,
+        name=name,
+        expires_at=expires_at.isoformat(),
+    )
     return token
 
 
-def token_row(session: Session, token: str) -> ApiToken | None:
-    """The unrevoked token row for a presented token, or None. Reads only."""
+@dataclass(frozen=True)
+class TokenCheck:
+    """A presented token: ``row`` when it may be used, else ``refusal``: ``unknown`` (never issued, or revoked:
+    the same to the caller), ``expired`` or ``disabled`` (its user is disabled)."""
+
+    row: ApiToken | None
+    refusal: str | None = None
+
+
+def check_token(session: Session, token: str) -> TokenCheck:
+    """Whether a presented token may be used now. Reads only."""
     row = session.scalars(select(ApiToken).where(ApiToken.token_sha256 == _token_digest(token))).first()
     if row is None or row.revoked_at is not None:
-        return None
-    return row
+        return TokenCheck(None, "unknown")
+    if row.expires_at <= utcnow():
+        return TokenCheck(None, "expired")
+    if row.user.disabled_at is not None:
+        return TokenCheck(None, "disabled")
+    return TokenCheck(row)
+
+
+def token_row(session: Session, token: str) -> ApiToken | None:
+    """The token row for a presented token that may be used now (unrevoked, unexpired, its user enabled)."""
+    return check_token(session, token).row
 
 
 def user_for_token(session: Session, token: str) -> User | None:
@@ -138,6 +185,99 @@ def revoke_token(session: Session, user: User, token_id: int) -> bool:
     row.revoked_at = utcnow()
     record(session, actor=user.username, action="token.revoke", county_code=user.county_code, token_id=token_id)
     return True
+
+
+# ---------------------------------------------------------------- accounts and their sessions
+
+
+def find_user(session: Session, username: str) -> User | None:
+    return session.scalars(select(User).where(User.username == username)).first()
+
+
+def session_user(session: Session, cookie: Any) -> User | None:
+    """The user a signed-in browser session stands for, or None when it no longer does: its user is gone or
+    disabled, or its generation is not the user's current one (logout, disable or reset-password since)."""
+    user_id = cookie.get("user_id")
+    if not user_id:
+        return None
+    user = session.get(User, user_id)
+    if user is None or user.disabled_at is not None:
+        return None
+    if cookie.get("gen") != user.session_generation:
+        return None
+    return user
+
+
+def end_sessions(user: User) -> None:
+    """Sign out every browser session of ``user`` (each is refused at its next request)."""
+    user.session_generation = (user.session_generation or 0) + 1
+
+
+def forget_login_failures(session: Session, user: User) -> None:
+    """Lift the sign-in lockout of the user's name (every address): after an administrator's reset or enable."""
+    session.execute(delete(LoginFailures).where(LoginFailures.username == user.username.lower()))
+
+
+def disable_user(session: Session, user: User, *, actor: str = "cli") -> None:
+    """No more sign-in, its sessions end at once and its tokens are refused (not revoked: ``enable`` restores
+    them). Idempotent; audited as ``user.disable``."""
+    if user.disabled_at is None:
+        user.disabled_at = utcnow()
+    end_sessions(user)
+    session.flush()
+    record(session, actor=actor, action="user.disable", county_code=user.county_code, username=user.username)
+
+
+def enable_user(session: Session, user: User, *, actor: str = "cli") -> None:
+    """Undo :func:`disable_user` (its unexpired, unrevoked tokens work again); lifts its lockout. Audited."""
+    user.disabled_at = None
+    forget_login_failures(session, user)
+    session.flush()
+    record(session, actor=actor, action="user.enable", county_code=user.county_code, username=user.username)
+
+
+def generate_password() -> str:
+    """A one-time password to be handed to the user: 16 characters of an alphabet without look-alikes."""
+    alphabet = "abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "".join(secrets.choice(alphabet) for _ in range(16))
+
+
+def reset_password(session: Session, user: User, password: str | None = None, *, actor: str = "cli") -> str:
+    """Set a new password (``password``, or a generated one) and return it; every session of the user ends and
+    its lockout is lifted. Tokens are left as they are (``revoke_tokens`` for those). Audited, never the
+    password."""
+    if password is None:
+        password = generate_password()
+    elif len(password) < MIN_PASSWORD:
+        raise ValueError(f"password must be at least {MIN_PASSWORD} characters")
+    user.password_hash = hash_password(password)
+    end_sessions(user)
+    forget_login_failures(session, user)
+    session.flush()
+    record(session, actor=actor, action="user.password_reset", county_code=user.county_code, username=user.username)
+    return password
+
+
+def revoke_tokens(session: Session, user: User, *, actor: str = "cli") -> list[int]:
+    """Revoke every active token of ``user``; return their ids. Audited as ``user.tokens_revoke``."""
+    rows = list(
+        session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).order_by(ApiToken.id)
+        )
+    )
+    now = utcnow()
+    for row in rows:
+        row.revoked_at = now
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="user.tokens_revoke",
+        county_code=user.county_code,
+        username=user.username,
+        token_ids=[row.id for row in rows],
+    )
+    return [row.id for row in rows]
 
 
 # ---------------------------------------------------------------- scope

@@ -11,14 +11,17 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from district.api.auth import current_user
+from district.audit.services import record
+from district.auth.csrf import SESSION_KEY as CSRF_SESSION_KEY
 from district.auth.csrf import init_csrf, rotate_csrf_token
 from district.auth.models import ApiToken
-from district.auth.services import create_token, revoke_token
+from district.auth.services import create_token, end_sessions, revoke_token, session_user, token_days
 from district.auth.signin import setting, sign_in
 from district.dashboard.errors import register_page_errors
-from district.dashboard.i18n import LANGUAGES, init_babel
+from district.dashboard.i18n import LANGUAGES, init_babel, lang
 from district.db import db, utcnow
 from district.unit_of_work import keep_on_error
+from houqin_standard import SHANGHAI
 
 bp = Blueprint("auth", __name__)
 
@@ -35,7 +38,15 @@ def safe_next(target: str | None, default: str = "/") -> str:
 
 def _login_page(error: str | None = None, status: int = 200, username: str = "") -> Any:
     next_url = safe_next(request.values.get("next"), "")
-    return render_template("pages/login.html", error=error, username=username, next_url=next_url), status
+    page = render_template(
+        "pages/login.html",
+        error=error,
+        username=username,
+        next_url=next_url,
+        max_failures=setting("LOGIN_MAX_FAILURES"),
+        lockout_minutes=setting("LOGIN_LOCKOUT_MINUTES"),
+    )
+    return page, status
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -59,20 +70,20 @@ def login() -> Any:
             )
             return page, status, {"Retry-After": str(result.retry_after)}
         if result.reason == "locked":
+            # the same answer whether or not a user has this name (auth/signin.py): never 423 for a known one
             minutes = max(1, (result.retry_after + 59) // 60)
-            return _login_page(
-                _(
-                    "This account is locked after repeated failed sign-ins. Try again in %(minutes)s minutes.",
-                    minutes=minutes,
-                ),
-                423,
+            page, status = _login_page(
+                _("Too many failed sign-ins for this username. Try again in %(minutes)s minutes.", minutes=minutes),
+                429,
                 username,
             )
+            return page, status, {"Retry-After": str(result.retry_after)}
         return _login_page(_("Wrong username or password."), 401, username)
     user = result.user
     chosen = session.get("lang")
     session.clear()  # nothing from before sign-in survives it (session fixation)
     session["user_id"] = user.id
+    session["gen"] = user.session_generation
     session["login_at"] = int(utcnow().timestamp())
     session["lang"] = chosen if chosen in LANGUAGES else (user.language if user.language in LANGUAGES else "zh")
     rotate_csrf_token()
@@ -81,10 +92,13 @@ def login() -> Any:
 
 @bp.post("/logout")
 def logout() -> Any:
-    chosen = session.get("lang")
-    session.clear()
-    if chosen in LANGUAGES:
-        session["lang"] = chosen
+    """Sign out: this cookie, and every other session of the user (a copy of the cookie taken before logout is
+    refused at its next request: the user's session generation moves on)."""
+    user = current_user()
+    if user is not None and "user_id" in session:
+        end_sessions(user)
+        record(db.session(), actor=user.username, action="user.logout", county_code=user.county_code)
+    _sign_out()
     return redirect(url_for("auth.login"))
 
 
@@ -116,7 +130,14 @@ def _tokens_page(
         )
     )
     resp = render_template(
-        "pages/tokens.html", user=user, tokens=tokens, new_token=new_token, new_name=new_name, error=error
+        "pages/tokens.html",
+        user=user,
+        tokens=tokens,
+        new_token=new_token,
+        new_name=new_name,
+        error=error,
+        now=utcnow(),
+        token_days=token_days(),
     )
     # the new token is in this page only: never cache it
     return resp, status, {"Cache-Control": "no-store"}
@@ -157,17 +178,49 @@ def revoke(token_id: int) -> Any:
 # ---------------------------------------------------------------- wiring
 
 
+def _sign_out(*, keep_csrf: bool = False) -> None:
+    """Empty the session cookie, keeping only the chosen language (and, for a session ended elsewhere, the CSRF
+    token, so that a form of a page loaded before reaches its view and is sent to the sign-in page rather than
+    refused as expired; signing in makes a new one anyway)."""
+    chosen, token = session.get("lang"), session.get(CSRF_SESSION_KEY)
+    session.clear()
+    if chosen in LANGUAGES:
+        session["lang"] = chosen
+    if keep_csrf and token:
+        session[CSRF_SESSION_KEY] = token
+
+
 def _expire_old_sessions() -> None:
-    """A signed-in browser session lasts ``LOGIN_SESSION_HOURS`` from sign-in, whatever the cookie says."""
-    if not session.get("user_id"):
+    """A signed-in browser session lasts ``LOGIN_SESSION_HOURS`` from sign-in, whatever the cookie says, and
+    ends at once when its user is disabled, or signs out or has the password reset elsewhere
+    (``auth.services.session_user``)."""
+    if not session.get("user_id") or request.endpoint == "static":
         return
     login_at = session.get("login_at")
     max_age = dt.timedelta(hours=setting("LOGIN_SESSION_HOURS")).total_seconds()
     if not isinstance(login_at, int) or utcnow().timestamp() - login_at > max_age:
-        chosen = session.get("lang")
-        session.clear()
-        if chosen in LANGUAGES:
-            session["lang"] = chosen
+        _sign_out(keep_csrf=True)
+    elif session_user(db.session(), session) is None:
+        _sign_out(keep_csrf=True)
+
+
+_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+              "November", "December")  # fmt: skip
+
+
+def format_plain_date(value: dt.datetime | None, with_time: bool = False) -> str:
+    """A day (and time) in Asia/Shanghai as people write it: ``2027年5月20日`` (``2027年5月20日 12:00``), or
+    ``20 May 2027`` on English pages; never an ISO stamp on the face of a page."""
+    if value is None:
+        return "—"
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the display filter")
+    local = value.astimezone(SHANGHAI)
+    if lang() == "en":
+        text = f"{local.day} {_MONTHS_EN[local.month - 1]} {local.year}"
+    else:
+        text = f"{local.year}年{local.month}月{local.day}日"
+    return f"{text} {local:%H:%M}" if with_time else text
 
 
 def init_app(app: Flask) -> None:
@@ -176,6 +229,7 @@ def init_app(app: Flask) -> None:
         app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     init_babel(app)
+    app.jinja_env.filters["plain_date"] = format_plain_date
     app.before_request(_expire_old_sessions)
     init_csrf(app)
     register_page_errors(bp)

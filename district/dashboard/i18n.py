@@ -8,7 +8,7 @@ catalog is complete and that the committed ``.mo`` files match their ``.po``), `
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -19,13 +19,13 @@ from flask_babel import Babel, get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 
+from district.calendar import round_half_up
 from houqin_standard import ENUM_LABELS, SHANGHAI
 from houqin_standard.fields import label as field_label
 
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 LANGUAGES = {"zh": "中文", "en": "English"}
 DEFAULT_LANGUAGE = "zh"
-_CENT = Decimal("0.01")
 
 
 def select_locale() -> str:
@@ -102,7 +102,7 @@ def format_money_display(value: Any) -> str:
         amount = Decimal(value)
     except (InvalidOperation, ValueError):
         return str(value)
-    return f"{amount.quantize(_CENT, rounding=ROUND_HALF_UP):,.2f}"
+    return f"{round_half_up(amount, 2):,.2f}"
 
 
 def format_shanghai(value: dt.datetime | None, with_seconds: bool = False) -> str:
@@ -134,8 +134,7 @@ def format_exact(value: Any, places: int = 2) -> Markup:
         approx = Fraction(text)
     except (ValueError, ZeroDivisionError):
         return Markup.escape(text)
-    quantum = Decimal(1).scaleb(-places)
-    shown = (Decimal(approx.numerator) / Decimal(approx.denominator)).quantize(quantum, rounding=ROUND_HALF_UP)
+    shown = round_half_up(approx, places)
     return Markup('<abbr title="{}">≈ {}</abbr>').format(text, shown)
 
 
@@ -147,8 +146,7 @@ def format_rate(value: Any, places: int = 1) -> str:
         rate = Decimal(value) * 100
     except (InvalidOperation, ValueError):
         return str(value)
-    quantum = Decimal(1).scaleb(-places)
-    return f"{rate.quantize(quantum, rounding=ROUND_HALF_UP)}%"
+    return f"{round_half_up(rate, places)}%"
 
 
 def enum_label(code: str | None, enum_name: str) -> str:

@@ -25,6 +25,7 @@ from district.dashboard import cache, queries
 from district.dashboard.errors import register_page_errors
 from district.dashboard.i18n import enum_label, flag_label, format_rate, init_babel, lang, status_label
 from district.db import db
+from district.ids import NotAnId, parse_id
 from district.nutrition import services as fund_services
 from district.nutrition.anomalies import ANOMALY_CODES
 from district.registry.models import County, School
@@ -97,6 +98,10 @@ def window_args(county: County) -> tuple[str, str, int | None]:
         window = calendar.window_from_args(db.session(), county, request.args)
     except calendar.WindowError as exc:
         abort(400, description=exc.message(lang()))
+    from district.api.ratelimit import computing_read_limit
+
+    if computing_read_limit(f"user:{_user().id}", request.args) is not None:
+        abort(429, description=_("Too many rankings over periods of your own choosing: please wait a minute."))
     year = int(year_arg) if year_arg else None
     if year is None and not any(request.args.get(k) for k in ("from", "to", "school_year")):
         year = int(window.period_to[:4])  # the default window is the latest closed period's year
@@ -441,9 +446,11 @@ def diff(code: str) -> Any:
     sch = school_in_scope(code)
     s = db.session()
     try:
-        a_id, b_id = int(request.args.get("a", "")), int(request.args.get("b", ""))
-    except ValueError:
+        a_id, b_id = parse_id(request.args.get("a", "")), parse_id(request.args.get("b", ""))
+    except NotAnId:  # district/ids.py: ASCII digits only
         abort(400, description=_("Choose two revisions to compare."))
+    if a_id is None or b_id is None:
+        abort(404)  # past 32 bits: no such revision
     try:
         rev_a, content_a = queries.revision_content(s, code, a_id)
         rev_b, content_b = queries.revision_content(s, code, b_id)

@@ -352,6 +352,11 @@ class Demo:
             "HOUQIN_DEMO_CLOCK_FILE": str(self.clock_file),
             "HOUQIN_RATE_LIMIT_PER_MINUTE": "100000",
             "HOUQIN_RANKING_DEBOUNCE_SECONDS": "2",
+            # the bureau asks for every county's batch at once (--pdf-counties 4): one job per county
+            "HOUQIN_PDF_JOBS_PER_USER": str(len(COUNTIES)),
+            # the demo's hub is reachable at this loopback address only: the one its PDFs print (and, plain
+            # http on loopback, the session cookie is not Secure-only: district/app.py)
+            "HOUQIN_PUBLIC_URL": f"{self.url}/",
             "PYTHONPATH": str(PROJECT_ROOT),
         }
         if not self.production:  # a broker without the production stack's workers would swallow every task
@@ -442,7 +447,11 @@ class Demo:
         (self.instance / "logs").mkdir(parents=True, exist_ok=True)
         self.reports_dir.mkdir(parents=True, exist_ok=True)
         self.set_clock(None)
-        override: dict[str, Any] = {"INSTANCE_PATH": str(self.instance), "DEMO_CLOCK_FILE": None}
+        override: dict[str, Any] = {
+            "INSTANCE_PATH": str(self.instance),
+            "DEMO_CLOCK_FILE": None,
+            "PUBLIC_URL": f"{self.url}/",
+        }
         if not self.production:
             override.update(BROKER_URL=None, RESULT_BACKEND=None)
         app = self.app = create_app(override)

@@ -194,9 +194,15 @@ def _fund_schools(
     periods: Sequence[str],
     start: str | None,
 ) -> list[FundSchool]:
+    """The engine's schools. A month outside a school's active range (closed, or not yet opened: a report
+    stored before the dates were recorded) is left out, so it is in no row or total and reconciles nothing;
+    break months the school reported stay (money that moved must be reconciled: ``engine.FundSchool``)."""
+    registered = {school.code: school for school, _township in schools}
     by_school: dict[str, list[FundMonth]] = defaultdict(list)
     for head in heads:
-        by_school[head.school_code].append(FundMonth(head.period, head.revision_id, head.report))
+        school = registered.get(head.school_code)
+        if school is not None and calendar.is_active(school, head.period):
+            by_school[head.school_code].append(FundMonth(head.period, head.revision_id, head.report))
     return [
         FundSchool(
             code=school.code,
@@ -229,9 +235,9 @@ def fund_report(
     the county with its township name; the effective (newest accepted) revision of each school-period inside
     the window; each school's most recent effective participating report before the window. A school's
     expected periods are the window's periods that are not one of the county's break months and that its
-    active range covers; a closed school or one not yet opened is expected for none and is listed only if it
-    reported. The county's ``subsidy_standard`` is the standard rate of ``NONSTANDARD_RATE``. ``now``
-    (default: the current time) is the report's generation time.
+    active range covers; a closed school or one not yet opened is expected for none, and its reports of months
+    outside its active range are not counted (:func:`_fund_schools`). The county's ``subsidy_standard`` is the
+    standard rate of ``NONSTANDARD_RATE``. ``now`` (default: the current time) is the report's generation time.
 
     Raises ``LookupError`` for an unknown county and :class:`WindowError` for a bad window.
     """

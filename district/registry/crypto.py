@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from cryptography.fernet import Fernet
+
+from district.files import write_private_once
 
 
 def _key_path(key_file: str) -> Path:
@@ -16,17 +17,8 @@ def load_or_create_server_key(key_file: str) -> bytes:
     path = _key_path(key_file)
     if path.exists():
         return path.read_bytes().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = Fernet.generate_key()
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first: use theirs
-        return path.read_bytes().strip()
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(key)
-        fh.flush()
-        os.fsync(fh.fileno())
-    return key
+    # 0600 in a folder made 0700; another process making it at the same moment: theirs (district/files.py)
+    return write_private_once(path, Fernet.generate_key()).strip()
 
 
 class SecretBox:

@@ -74,13 +74,10 @@ class School(Base):
     township: Mapped[Township] = relationship()
 
     def active_in(self, period: str) -> bool:
-        """True when the school's active range covers the month ``period`` (YYYY-MM)."""
-        y, m = int(period[:4]), int(period[5:7])
-        first = dt.date(y, m, 1)
-        last = dt.date(y + (m == 12), m % 12 + 1, 1) - dt.timedelta(days=1)
-        if self.opened is not None and self.opened > last:
-            return False
-        return not (self.closed is not None and self.closed < first)
+        """True when the school's active range covers the month ``period`` (YYYY-MM): the calendar's rule."""
+        from district.calendar import in_active_range
+
+        return in_active_range(self.opened, self.closed, period)
 
 
 class Credential(Base):

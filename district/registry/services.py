@@ -39,6 +39,7 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     counties_created: list[str] = field(default_factory=list)
+    credentials_revoked: list[str] = field(default_factory=list)  # closed schools' (revoke_closed_credentials)
 
 
 def _rows_from_file(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
@@ -215,7 +216,50 @@ def _apply_import(session: Session, rows: Sequence[dict[str, object]], *, actor:
                 result.unchanged += 1
     session.flush()
     record(session, actor=actor, action="schools.import", created=result.created, updated=result.updated)
+    imported = [str(row["code"]) for row in rows if row["closed"] is not None]
+    result.credentials_revoked = revoke_closed_credentials(session, imported, actor=actor)
     return result
+
+
+def revoke_closed_credentials(session: Session, school_codes: Sequence[str], *, actor: str = "cli") -> list[str]:
+    """Revoke the credential of each of these schools that has closed (停办), audited as ``credential.revoke``
+    in its county's chain; returns their codes.
+
+    A school counts as closed here once the reporting deadline of its last active month (the month of
+    ``closed``) has passed on the hub's clock: until then it may still send that last report. Its reports of
+    later months are refused either way (``school_inactive``). Issuing a credential again
+    (``houqin schools credential``) is the bureau's way to let a closed school correct a past month."""
+    from district import calendar
+    from houqin_standard.periods import period_of
+
+    if not school_codes:
+        return []
+    now = calendar.now()
+    revoked: list[str] = []
+    for school, cred, county in session.execute(
+        select(School, Credential, County)
+        .join(Credential, Credential.school_code == School.code)
+        .join(County, County.code == School.county_code)
+        .where(School.code.in_(school_codes), School.closed.is_not(None), Credential.revoked_at.is_(None))
+        .order_by(School.code, Credential.id)
+    ):
+        assert school.closed is not None
+        if calendar.deadline(county, period_of(school.closed)) >= now:
+            continue
+        cred.revoked_at = utcnow()
+        session.flush()
+        record(
+            session,
+            actor=actor,
+            action="credential.revoke",
+            county_code=school.county_code,
+            school_code=school.code,
+            credential_id=cred.id,
+            reason="school_closed",
+            closed=school.closed.isoformat(),
+        )
+        revoked.append(school.code)
+    return revoked
 
 
 def issue_credential(session: Session, box: SecretBox, school_code: str, *, actor: str = "cli") -> str:

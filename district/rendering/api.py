@@ -5,7 +5,8 @@
   the current year) → 202 ``{"job_id", "state", "total", …}``. One school: anyone who may see that school
   (a ``school_viewer`` its own). All schools (a batch: every school's report, the county summary and a zip):
   a county or city admin of that county (403 for viewers). Check order: 401 → 415 → 422 (body) → 404 (scope)
-  → 403 → 400 (window) → 422 (nothing to print).
+  → 403 → 400 (window) → 429 (``too_many_jobs``: the asker already has ``PDF_JOBS_PER_USER`` jobs queued or
+  running; ``Retry-After``) → 422 (nothing to print).
 - ``GET /api/v1/jobs/<id>`` → ``{"job_id", "state": queued|running|done|failed, "done", "total", "files": [{"name",
   "url", "sha256", "size"}], …}``; 404 outside the caller's scope.
 - ``GET /api/v1/jobs/<id>/files/<name>``: the file, ``Content-Disposition: attachment`` with the UTF-8 name
@@ -13,16 +14,18 @@
 - ``GET /verify/<sha256>`` (public, no sign-in): whether this hub made the PDF with that SHA-256, when, for which
   school and window; 404 "not made by this hub" otherwise. HTML, Chinese with English.
 
-On the embedded default (no broker) the job's tasks run in this request, so the 202 already says ``done``.
+No request makes the PDFs: with a broker the job goes to the ``pdf`` queue; on the embedded default (no broker)
+to the hub process's background thread (``workers.background``), so the 202 says ``queued`` (or ``running``)
+and the asker follows ``GET /api/v1/jobs/<id>``. Only the test app (``TESTING``) runs the tasks in the request:
+a test's rows are uncommitted, invisible to another thread's connection.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, Flask, current_app, jsonify, render_template, request, send_file
+from flask import Blueprint, Flask, current_app, jsonify, render_template, send_file
 
 from district import calendar
 from district.api.auth import (
@@ -33,6 +36,7 @@ from district.api.auth import (
     require_county_admin,
     require_school,
 )
+from district.api.body import read_json
 from district.api.errors import ApiError, lang
 from district.db import db
 from district.registry.models import County, School
@@ -56,17 +60,9 @@ def init_app(app: Flask) -> None:
 
 
 def _body() -> dict[str, Any]:
-    raw = request.get_data()
-    if not raw.strip():
+    data = read_json(optional=True)  # the one body reader (district/api/body.py)
+    if data is None:
         return {}
-    if (request.mimetype or "").lower() != "application/json":
-        raise ApiError(
-            415, "unsupported_media_type", "请求体必须是 JSON（Content-Type: application/json）/ the body must be JSON"
-        )
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ApiError(415, "malformed_json", f"请求体不是有效的 JSON / the body is not valid JSON: {exc}") from None
     en = lang() == "en"
     if not isinstance(data, dict):
         raise ApiError(
@@ -106,22 +102,32 @@ def _file_url(job: PdfJob, name: str) -> str:
     return f"/api/v1/jobs/{job.id}/files/{quote(name, safe='')}"
 
 
-def _verify_base() -> str:
-    """Where the printed verification URL points: ``PUBLIC_URL`` when configured, else this request's host."""
+def _verify_base() -> str | None:
+    """Where the printed verification URL points: ``PUBLIC_URL``, never this request's Host or X-Forwarded-Host
+    (the client's to choose). A hub that serves has it (``district.app.require_public_url``); without it (tests,
+    debug) the PDF prints the path alone."""
     configured = current_app.config.get("PUBLIC_URL")
-    return str(configured) if configured else request.host_url
+    return str(configured) if configured else None
 
 
 def _enqueue_start(job_id: int) -> None:
+    """Hand the committed job to whoever makes it: the ``pdf`` queue (broker), the process's background thread
+    (embedded default), or this request's thread (the test app only)."""
     from workers.celery_app import celery_app
 
-    celery_app().tasks["workers.tasks.pdf.start_job"].apply_async(args=(job_id,))
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.config.get("BROKER_URL") or app.testing:
+        celery_app().tasks["workers.tasks.pdf.start_job"].apply_async(args=(job_id,))
+        return
+    from workers.background import submit
+
+    submit(app, job_id)
 
 
 @bp.post("/counties/<county>/reports/pdf")
 @bureau_required
 def request_pdfs(county: str) -> Any:
-    """Ask for evaluation reports: 202 with the job (already done on the embedded default)."""
+    """Ask for evaluation reports: 202 with the job, at once (its PDFs are made elsewhere)."""
     data = _body()
     school_code = data.get("school") or data.get("school_code") or None
     s = db.session()
@@ -147,6 +153,7 @@ def request_pdfs(county: str) -> Any:
     elif not data.get("from") and not data.get("to"):
         year = int(window.period_to[:4])  # the default window is the current year
     try:
+        jobs.check_job_limit(s, user.username, int(current_app.config.get("PDF_JOBS_PER_USER") or 0))
         job = jobs.create_job(
             s,
             county,
@@ -157,7 +164,8 @@ def request_pdfs(county: str) -> Any:
             verify_base=_verify_base(),
         )
     except jobs.JobError as exc:
-        raise ApiError(exc.status, exc.code, exc.message(lang())) from None
+        retry = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+        raise ApiError(exc.status, exc.code, exc.message(lang()), headers=retry) from None
     job_id = job.id
     commit_now()  # the documented exception (district/unit_of_work.py): a worker must find the job's rows
     try:
@@ -167,7 +175,7 @@ def request_pdfs(county: str) -> Any:
         db.session.remove()
         with db.transaction() as failed:
             jobs.job_failed(failed, job_id, f"任务队列不可用 / the job queue is unavailable ({type(exc).__name__})")
-    s = db.session()  # eager tasks ran in this thread and closed the request's session
+    s = db.session()  # eager tasks (the test app) ran in this thread and closed the request's session
     made = s.get(PdfJob, job_id, populate_existing=True)
     assert made is not None
     resp = jsonify(jobs.job_view(s, made, _file_url))

@@ -46,6 +46,7 @@ from sqlalchemy.orm import Session, defer
 from district.audit.heads import record_heads
 from district.audit.services import record
 from district.db import db, utcnow
+from district.files import create_private, private_dir
 from district.registry.models import County, School
 from district.rendering.evaluation import (
     Verification,
@@ -65,8 +66,10 @@ __all__ = [
     "JobError",
     "PreparedPart",
     "all_parts_done",
+    "check_job_limit",
     "create_job",
     "document_by_sha256",
+    "fail_interrupted",
     "finish_job",
     "job_dir",
     "job_failed",
@@ -80,6 +83,7 @@ __all__ = [
     "run_part",
     "run_start",
     "start_job",
+    "unfinished_jobs",
 ]
 
 log = logging.getLogger(__name__)
@@ -90,11 +94,13 @@ _NAME_MAX = 60  # characters of a school name in a file name (UTF-8 file names s
 
 
 class JobError(ValueError):
-    """A job that cannot be made; ``status`` and ``code`` are the API's answer."""
+    """A job that cannot be made; ``status`` and ``code`` are the API's answer (``retry_after``: seconds, for a
+    429)."""
 
-    def __init__(self, status: int, code: str, zh: str, en: str) -> None:
+    def __init__(self, status: int, code: str, zh: str, en: str, *, retry_after: int | None = None) -> None:
         super().__init__(en)
         self.status, self.code, self.zh, self.en = status, code, zh, en
+        self.retry_after = retry_after
 
     def message(self, lang: str = "zh") -> str:
         return self.en if lang == "en" else f"{self.zh} / {self.en}"
@@ -154,6 +160,42 @@ def planned_schools(session: Session, county: County, window: Window) -> list[Sc
     start = calendar.reporting_start(session, county)
     schools = session.scalars(select(School).where(School.county_code == county.code).order_by(School.code))
     return [s for s in schools if calendar.expected_periods(county, s, window.periods, start)]
+
+
+UNFINISHED = ("queued", "running")
+#: What a refused asker is told to wait: about one school's report (a render is 2–10 s) and the poll of a client.
+LIMIT_RETRY_AFTER_S = 30
+
+
+def unfinished_jobs(session: Session, requested_by: str) -> int:
+    """How many of ``requested_by``'s PDF jobs are queued or running."""
+    return session.scalar(
+        select(func.count())
+        .select_from(PdfJob)
+        .where(PdfJob.requested_by == requested_by[:100], PdfJob.state.in_(UNFINISHED))
+    ) or 0
+
+
+def check_job_limit(session: Session, requested_by: str, limit: int) -> None:
+    """Refuse a new job when ``requested_by`` already has ``limit`` unfinished ones (429 ``too_many_jobs``).
+
+    The asker's user row is locked first (``FOR UPDATE`` on PostgreSQL; SQLite's writer already holds the
+    database), so two requests of one user at once cannot both pass the count. ``limit`` < 1: no limit."""
+    if limit < 1:
+        return
+    from district.auth.models import User
+
+    session.execute(select(User.id).where(User.username == requested_by).with_for_update()).all()
+    running = unfinished_jobs(session, requested_by)
+    if running >= limit:
+        raise JobError(
+            429,
+            "too_many_jobs",
+            f"您已有 {running} 个 PDF 任务在排队或生成中（每人最多 {limit} 个），请等其完成后再申请",
+            f"you already have {running} PDF jobs queued or running (at most {limit} per user); "
+            "ask again when one has finished",
+            retry_after=LIMIT_RETRY_AFTER_S,
+        )
 
 
 def create_job(
@@ -363,9 +405,10 @@ def job_dir(pdf_dir: str | Path, job_id: int) -> Path:
 
 
 def _write_atomically(target: Path, write: Callable[[Path], object]) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(target.parent)  # folders 0700, the file 0600 from its first byte (district/files.py)
     tmp = target.parent / f".{uuid.uuid4().hex}.tmp"
     try:
+        create_private(tmp)
         write(tmp)
         os.replace(tmp, target)  # readers see the old file or the whole new one, never a half-written one
     finally:
@@ -428,6 +471,22 @@ def job_failed(session: Session, job_id: int, message: str) -> None:
         job.error = message[:2000]
         job.finished_at = utcnow()
         session.flush()
+
+
+def fail_interrupted(session: Session, *, now: dt.datetime | None = None) -> list[int]:
+    """At a hub's start on the embedded default (no broker): every job still queued or running was left by a
+    hub that stopped (its background thread died with it), so it is marked failed, saying so; the parts it
+    finished stay registered (``/verify`` still knows them). The asker asks again. Returns the job ids."""
+    ids = list(session.scalars(select(PdfJob.id).where(PdfJob.state.in_(UNFINISHED)).order_by(PdfJob.id)))
+    for job_id in ids:
+        job = _locked_job(session, job_id)
+        if job is None or job.state not in UNFINISHED:
+            continue
+        job.state = "failed"
+        job.error = "枢纽在生成期间停止，请重新申请 / the hub stopped while the job was being made: ask again"
+        job.finished_at = now or utcnow()
+    session.flush()
+    return ids
 
 
 def all_parts_done(session: Session, job_id: int) -> bool:

@@ -28,12 +28,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined
 
+from district.calendar import round_half_up
 from district.rendering.pdf import static_url
 from houqin_standard import SHANGHAI, STANDARD_ID, format_money, parse_period
 from houqin_standard.fields import ENUM_LABELS
@@ -87,8 +88,7 @@ def _decimal(value: object, what: str) -> Decimal:
 
 
 def _grouped(value: Decimal, places: int) -> str:
-    quantum = Decimal(1).scaleb(-places)
-    return f"{value.quantize(quantum, rounding=ROUND_HALF_UP):,.{places}f}"
+    return f"{round_half_up(value, places):,.{places}f}"
 
 
 def money(value: object) -> str:

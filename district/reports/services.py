@@ -1,8 +1,8 @@
 """Ingestion rules: authenticate a signed agent request, validate, store a revision, answer with a receipt.
 
 Order of checks (each failure leaves only a rejection-log row): size (413) → signature (401) → rate (429) →
-media type (415) → JSON (415) → signer's school (403) → the standard's rules (422) → idempotency (200 / 409) →
-period lock (409) → new revision (201).
+the body (415 / 400, ``district.api.body``) → signer's school (403) → the standard's rules (422) → idempotency
+(200 / 409) → period lock (409) → new revision (201).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
+from district import calendar
 from district.audit.chain import genesis, revision_link
 from district.audit.services import record
 from district.db import json_text, utcnow
@@ -38,6 +39,8 @@ from district.reports.models import (
 from houqin_standard import (
     SHANGHAI,
     canonical_json,
+    normalize_signature,
+    parse_timestamp,
     period_add,
     period_deadline,
     validate_report,
@@ -175,30 +178,41 @@ def authenticate(
             "缺少签名请求头 X-Houqin-School / X-Houqin-Timestamp / X-Houqin-Signature",
             "missing signature headers",
         )
-    try:
-        ts = int(timestamp_header)
-    except ValueError:
+    # each header read once, in its one spelling: the school as 10 ASCII digits, the timestamp as ASCII
+    # digits, the signature as 64 hex digits lower-cased; that spelling is what is verified, looked up as
+    # seen and remembered, so no other spelling of a captured request is "new" (docs/DECISIONS.md)
+    claimed = school_header if _SCHOOL_CODE.fullmatch(school_header) else None
+    ts = parse_timestamp(timestamp_header)
+    if ts is None:
         raise IngestError(
             401,
             "bad_timestamp",
-            "X-Houqin-Timestamp 必须是 Unix 秒数",
-            "X-Houqin-Timestamp must be unix seconds",
-            school_code=school_header,
-        ) from None
+            "X-Houqin-Timestamp 必须是 Unix 秒数（仅限 ASCII 数字）",
+            "X-Houqin-Timestamp must be unix seconds (ASCII digits only)",
+            school_code=claimed,
+        )
     if abs(now - ts) > window_seconds:
         raise IngestError(
             401,
             "stale_timestamp",
             f"请求时间戳与服务器时间相差超过 {window_seconds} 秒，请校准电脑时间",
             f"timestamp is more than {window_seconds} s from the hub's clock",
-            school_code=school_header,
+            school_code=claimed,
+        )
+    signature = normalize_signature(signature_header)
+    if signature is None:
+        raise IngestError(
+            401,
+            "bad_signature",
+            "签名格式无效（应为 64 位十六进制数）",
+            "bad signature (not 64 hex digits)",
+            school_code=claimed,
         )
     # the school, its active credential (the newest unrevoked one, as registry.active_credential), the county's
     # deadline day and whether the signature was seen (and with ``about``, the report's context): one query
-    signature = signature_header.lower()
     row = None
-    if len(school_header) == 10:
-        params = {"code": school_header, "school": school_header, "signature": signature}
+    if claimed is not None:
+        params = {"code": claimed, "school": claimed, "signature": signature}
         if about is None:
             row = session.execute(_AUTH, params).first()
         else:  # the submission's path: plain columns, no ORM entity (the school as a SchoolKey)
@@ -253,6 +267,7 @@ def _auth_statement(*school: Any) -> Any:
     )
 
 
+_SCHOOL_CODE = re.compile(r"[0-9]{10}", re.ASCII)
 # built once: a statement object keeps its cache key, so executing it again costs no SQL construction
 _AUTH = _auth_statement(School)
 
@@ -290,27 +305,6 @@ def claimed_report(body: bytes) -> tuple[str, str] | None:
     if period is None or report_id is None:
         return None
     return period.group(1).decode("ascii"), report_id.group(1).decode("ascii")
-
-
-def parse_body(body: bytes, content_type: str | None) -> Any:
-    mime = (content_type or "").split(";")[0].strip().lower()
-    if mime != "application/json":
-        raise IngestError(
-            415,
-            "unsupported_media_type",
-            "请求体必须是 JSON（Content-Type: application/json）",
-            "the body must be JSON (Content-Type: application/json)",
-        )
-    try:
-        return json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise IngestError(
-            415, "malformed_json", f"请求体不是有效的 JSON：{exc}", f"the body is not valid JSON: {exc}"
-        ) from None
-    except RecursionError:  # nested deeper than any report: not the standard's JSON
-        raise IngestError(
-            415, "malformed_json", "请求体不是有效的 JSON：嵌套层次过深", "the body is not valid JSON: nested too deep"
-        ) from None
 
 
 def _latest_approval_act(county: Any, period: Any) -> Any:
@@ -424,6 +418,21 @@ def submit_report(
             report_id=report_id,
             period=period,
         )
+    if not calendar.in_active_range(ctx.school_opened, ctx.school_closed, period):
+        # a closed school, or one not yet opened, reports nothing for a month outside its dates (an identical
+        # earlier submission above still gets its receipt: it was stored before the dates were recorded)
+        opened, closed = ctx.school_opened, ctx.school_closed
+        raise IngestError(
+            403,
+            "school_inactive",
+            f"{period} 不在本校的办学期间内（按教育局登记：{calendar.active_range_zh(opened, closed)}），"
+            "平台不接收这个月的报表；如登记有误，请联系教育局更正学校名册",
+            f"period {period} is outside the school's active range "
+            f"({opened.isoformat() if opened else '…'} .. {closed.isoformat() if closed else '…'})",
+            school_code=school.code,
+            report_id=report_id,
+            period=period,
+        )
     if ctx.lock_action == "lock":
         raise IngestError(
             409,
@@ -513,6 +522,8 @@ class _Context:
     last_chain_seq: int | None  # the school's last chain link
     last_chain_hash: str | None
     previous_content: str | None  # the effective report of the month before (the standard's carry-over rules)
+    school_opened: dt.date | None  # the school's active range (``school_inactive``)
+    school_closed: dt.date | None
 
 
 def _context_statement() -> Any:
@@ -531,6 +542,8 @@ def _context_statement() -> Any:
         link.with_only_columns(rr.chain_seq).scalar_subquery(),
         link.with_only_columns(rr.chain_hash).scalar_subquery(),
         _EFFECTIVE_CONTENT.where(ReportHead.period == bindparam("previous_period")).scalar_subquery(),
+        select(School.opened).where(School.code == school).scalar_subquery(),
+        select(School.closed).where(School.code == school).scalar_subquery(),
     )
 
 

@@ -3,17 +3,19 @@ service, render; the figures are the engine's, read from ranking snapshots."""
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, Flask, jsonify, request
 
 from district import calendar
-from district.api.auth import bureau_required, not_found, require_county, require_school
+from district.api.auth import bureau_required, current_user, not_found, require_county, require_school
+from district.api.body import read_json
 from district.api.errors import ApiError, lang
+from district.api.ratelimit import computing_read_limit
 from district.auth.services import can_admin_county
 from district.db import db
+from district.ids import NotAnId, parse_id
 from district.registry.models import County, School
 from district.scoring import services
 from district.scoring.tasks import ranking_for_read
@@ -31,9 +33,19 @@ def init_app(app: Flask) -> None:
 
 def _window(county: County) -> Any:
     try:
-        return calendar.window_from_args(db.session(), county, request.args)
+        window = calendar.window_from_args(db.session(), county, request.args)
     except calendar.WindowError as exc:
         raise ApiError(400, exc.code, exc.message(lang())) from None
+    user = current_user()
+    wait = computing_read_limit(f"user:{user.id if user else '-'}", request.args)
+    if wait is not None:
+        raise ApiError(
+            429,
+            "too_many_requests",
+            "自选统计期间的排名查询过于频繁，请稍后再试 / too many rankings over windows of your own; retry later",
+            headers={"Retry-After": str(wait)},
+        )
+    return window
 
 
 def _flag(name: str) -> bool:
@@ -45,10 +57,12 @@ def _snapshot_arg(county_code: str) -> Any:
     raw = request.args.get("snapshot")
     if raw is None:
         return None
-    if not raw.isdigit() or len(raw) > 12:
-        raise ApiError(400, "invalid_snapshot", "snapshot 应为排名快照编号 / snapshot must be a snapshot id")
-    # ids are 32-bit integers in the database: a larger number is simply no such snapshot
-    snapshot = services.snapshot_by_id(db.session(), county_code, int(raw)) if int(raw) < 2**31 else None
+    try:
+        snapshot_id = parse_id(raw)
+    except NotAnId:  # ``²``, ``１２``, ``+3``: not a number at all
+        raise ApiError(400, "invalid_snapshot", "snapshot 应为排名快照编号 / snapshot must be a snapshot id") from None
+    # a number no id can be (past 32 bits) is simply no such snapshot
+    snapshot = None if snapshot_id is None else services.snapshot_by_id(db.session(), county_code, snapshot_id)
     if snapshot is None:
         raise not_found()
     return snapshot
@@ -94,21 +108,6 @@ def school_score(code: str) -> Any:
         ) from None
 
 
-def _json_body() -> Any:
-    mime = (request.mimetype or "").lower()
-    if mime != "application/json":
-        raise ApiError(
-            415,
-            "unsupported_media_type",
-            "请求体必须是 JSON（Content-Type: application/json）/ the body must be JSON",
-        )
-    try:
-        # parse_float=Decimal: a score of 4.5 is read as exactly 4.5
-        return json.loads(request.get_data().decode("utf-8"), parse_float=Decimal)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ApiError(415, "malformed_json", f"请求体不是有效的 JSON / the body is not valid JSON: {exc}") from None
-
-
 @bp.post("/schools/<code>/inspections")
 @bureau_required
 def add_inspection(code: str) -> Any:
@@ -120,7 +119,7 @@ def add_inspection(code: str) -> Any:
         raise not_found()
     if not can_admin_county(s, user, school.county_code):  # in scope (a viewer, the school's own): 403
         raise ApiError(403, "forbidden", "需要县级管理员权限 / county_admin required")
-    data = _json_body()
+    data = read_json(parse_float=Decimal)  # a score of 4.5 is read as exactly 4.5
     en = lang() == "en"
     if not isinstance(data, dict):
         raise ApiError(

@@ -71,7 +71,7 @@ from district.scoring.engine import (
 )
 from district.scoring.models import Inspection, RankingSnapshot, ReminderList
 from district.scoring.rubric import Rubric, RubricError, load_default_rubric, load_rubric
-from houqin_standard import SHANGHAI, period_add
+from houqin_standard import SHANGHAI, period_add, text_issue, visible_length
 
 __all__ = [
     "InspectionError",
@@ -506,7 +506,11 @@ def _county_meta(session: Session, county_code: str, window: Window) -> _CountyM
             expected = list(always)
         else:
             expected = calendar.expected_periods(county, school, window.periods, start)
-        school_months = sorted(months.get(school.code, ()), key=lambda m: m.period)
+        # a month outside the school's active range (a report stored before its dates were recorded) is not an
+        # input at all, as in the fund report: not scored, and no carry-over basis of C4 inside W either
+        school_months = sorted(
+            (m for m in months.get(school.code, ()) if calendar.is_active(school, m.period)), key=lambda m: m.period
+        )
         if not expected and not school_months:
             continue
         schools.append(
@@ -1231,9 +1235,12 @@ def validate_inspection(
         issues.append(_issue("/score", "score_precision", "督查得分最多一位小数", "score has at most one decimal"))
 
     name = inspector.strip() if isinstance(inspector, str) else None
+    bad = None if name is None else text_issue(name, "督查人（/inspector）", "inspector (/inspector)")
     if inspector is None:
         issues.append(_issue("/inspector", "required", "缺少督查人", "inspector is required"))
-    elif name is None or not 1 <= len(name) <= INSPECTOR_MAX:
+    elif bad is not None:  # control characters, bidi overrides (houqin_standard/text.py)
+        issues.append(_issue("/inspector", *bad))
+    elif name is None or not 1 <= visible_length(name) or len(name) > INSPECTOR_MAX:
         issues.append(
             _issue(
                 "/inspector",
@@ -1245,8 +1252,11 @@ def validate_inspection(
 
     text: str | None = None
     if notes is not None:
+        bad = text_issue(notes, "备注（/notes）", "notes (/notes)", multiline=True) if isinstance(notes, str) else None
         if not isinstance(notes, str):
             issues.append(_issue("/notes", "invalid_type", "备注应为文字", "notes must be text"))
+        elif bad is not None:  # tab and line breaks are kept; other controls, NUL and bidi overrides are not
+            issues.append(_issue("/notes", *bad))
         elif len(notes.strip()) > NOTES_MAX:
             issues.append(
                 _issue(

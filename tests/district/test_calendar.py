@@ -76,7 +76,6 @@ def test_windows_are_clipped_to_the_reporting_start_and_capped_at_the_latest_clo
         ({"period_from": "2026-13", "period_to": "2026-09"}, "invalid_period", "YYYY-MM"),
         ({"period_from": "9999-12", "period_to": "9999-12"}, "empty_window", "2026-11"),
         ({"period_from": "2009-12", "period_to": "2026-09"}, "invalid_period", "2010"),
-        ({"period_from": "2026-09"}, "invalid_window", "from 与 to"),
         ({"period_from": "2026-09", "period_to": "2026-03"}, "invalid_window", "晚于"),
         ({"period_from": "2020-01", "period_to": "2026-09"}, "window_too_long", "最长 36 个月"),
         ({"period_from": "2026-01", "period_to": "2026-06"}, "empty_window", "2026-09 起"),
@@ -159,7 +158,10 @@ def test_the_settings_api_sets_the_reporting_start_and_refuses_it_with_the_reaso
         assert words in error["message"] and error["details"][0]["path"] == "reporting_start", (value, error)
     bad = client.put("/api/v1/counties/610528/settings", headers=admin, json={"reporting_startt": "2026-09"})
     assert bad.status_code == 400 and bad.get_json()["error"]["details"][0]["path"] == "reporting_startt"
-    assert client.put("/api/v1/counties/610528/settings", headers=admin, data="[").status_code == 400
+    not_json = client.put("/api/v1/counties/610528/settings", headers=admin, data="[")
+    assert not_json.status_code == 415  # the one JSON body reader: not application/json
+    array = client.put("/api/v1/counties/610528/settings", headers=admin, json=[])
+    assert array.status_code == 400 and array.get_json()["error"]["code"] == "invalid_body"
     assert client.put("/api/v1/counties/610528/settings", headers=viewer, json={}).status_code == 403
     assert client.put("/api/v1/counties/610528/settings", headers=other, json={}).status_code == 404
     assert session.get(type(county), "610528").reporting_start == "2026-09"  # nothing refused was stored

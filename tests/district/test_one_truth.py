@@ -10,6 +10,7 @@ import html
 import json
 import re
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +130,14 @@ def test_one_school_reads_the_same_on_every_surface(
     assert "已逾期 2 天" in reminder["message"]
 
     # ---- the evaluation PDFs (a real job on the embedded default), read back with pdftotext
-    job = client.post("/api/v1/counties/610528/reports/pdf", headers=admin, json={}).get_json()
+    asked = client.post("/api/v1/counties/610528/reports/pdf", headers=admin, json={})
+    assert asked.status_code == 202, asked.get_json()
+    job = asked.get_json()
+    for _ in range(600):  # polled, as a client does (the test app makes it in the request: done at once)
+        if job["state"] in ("done", "failed"):
+            break
+        time.sleep(0.2)
+        job = client.get(f"/api/v1/jobs/{job['job_id']}", headers=admin).get_json()
     assert job["state"] == "done", job
     files = {f["name"]: f for f in job["files"]}
     school_pdf = next(f for name, f in files.items() if "庄里镇中心小学" in name)

@@ -59,6 +59,7 @@ TEST_SECRETS = {
     "POSTGRES_PASSWORD": "testpass",
     "HOUQIN_DATABASE_URL": "postgresql+psycopg://houqin:testpass@db:5432/houqin",
     "HOUQIN_SECRET_KEY": "test-session-key",
+    "HOUQIN_PUBLIC_URL": "https://houqin.fuping.example.gov.cn/",
 }
 CONTAINER_DATA = "/var/lib/houqin"
 TEST_BROKER = "redis://127.0.0.1:6379/9"
@@ -249,7 +250,8 @@ def test_every_houqin_variable_is_a_real_setting() -> None:
         env = service_env(c["services"][name])
         unknown = {k for k in env if k.startswith("HOUQIN_")} - settings
         assert not unknown, f"{name} sets {unknown}, which district/config.py does not read"
-        for required in ("HOUQIN_DATABASE_URL", "HOUQIN_BROKER_URL", "HOUQIN_SECRET_KEY", "HOUQIN_INSTANCE_PATH"):
+        for required in ("HOUQIN_DATABASE_URL", "HOUQIN_BROKER_URL", "HOUQIN_SECRET_KEY", "HOUQIN_INSTANCE_PATH",
+                         "HOUQIN_PUBLIC_URL"):  # fmt: skip
             assert required in env, f"{name} lacks {required}"
         assert env["HOUQIN_SESSION_COOKIE_SECURE"] == "1"
     example = {k for k in read_env_file(ENV_EXAMPLE) if k.startswith("HOUQIN_")}

@@ -8,6 +8,8 @@ import hmac
 from houqin_standard import (
     SIGNATURE_WINDOW_SECONDS,
     body_sha256,
+    normalize_signature,
+    parse_timestamp,
     sign_request,
     signed_headers,
     string_to_sign,
@@ -81,3 +83,25 @@ def test_timestamp_window() -> None:
     assert not timestamp_fresh("abc", now=TS)
     assert not timestamp_fresh("-5", now=TS)
     assert not timestamp_fresh(True, now=1)
+
+
+def test_a_signature_has_one_spelling() -> None:
+    """Exactly 64 hex digits, lower-cased; white space of any kind around it (the replay check's key must be
+    the verifier's) or any other character makes it no signature at all."""
+    good = sign_request(SECRET, TS, "POST", PATH, BODY)
+    assert normalize_signature(good.upper()) == good
+    spaces = [chr(c) for c in range(0x10000) if chr(c).isspace()]
+    assert "\x1c" in spaces and "\x85" in spaces and "\xa0" in spaces and "\u3000" in spaces
+    for ws in spaces:
+        assert normalize_signature(good + ws) is None and normalize_signature(ws + good) is None
+        assert not verify_signature(SECRET, TS, "POST", PATH, BODY, good + ws)
+    for bad in ("", good[:-1], good + "0", "０" + good[1:], good[:-1] + "g", None, 7):
+        assert normalize_signature(bad) is None
+
+
+def test_a_timestamp_is_ascii_digits_only() -> None:
+    assert parse_timestamp("1796604584") == 1796604584 and parse_timestamp(12) == 12
+    for bad in ("+1796604584", "1796_604584", " 1796604584", "1796604584\n", "１７９６６０４５８４", "-1", "",
+                "1" * 13, "1e9", True, None, 1.5):
+        assert parse_timestamp(bad) is None, bad
+        assert not timestamp_fresh(bad, now=1796604584)

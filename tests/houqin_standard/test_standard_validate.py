@@ -63,6 +63,17 @@ CASES: list[tuple[str, Any, str, str]] = [
     ("/prepared_by", "", "/prepared_by", "too_short"),
     ("/prepared_by", "   ", "/prepared_by", "too_short"),
     ("/prepared_by", "李" * 51, "/prepared_by", "too_long"),
+    # free text: visible content, no control characters, no bidi overrides (houqin_standard/text.py)
+    ("/prepared_by", "\u200b", "/prepared_by", "too_short"),
+    ("/prepared_by", "\ufeff \u200d\u3000", "/prepared_by", "too_short"),
+    ("/prepared_by", "\u3164", "/prepared_by", "too_short"),
+    ("/prepared_by", "李四\x00", "/prepared_by", "control_character"),
+    ("/prepared_by", "李\x1b[31m四", "/prepared_by", "control_character"),
+    ("/prepared_by", "李四\n", "/prepared_by", "control_character"),
+    ("/prepared_by", "李四\x85", "/prepared_by", "control_character"),
+    ("/prepared_by", "\ud800", "/prepared_by", "control_character"),
+    ("/prepared_by", "\u202e四李", "/prepared_by", "bidi_control"),
+    ("/prepared_by", "李\u2066四\u2069", "/prepared_by", "bidi_control"),
     ("/prepared_by", 5, "/prepared_by", "expected_string"),
     ("/prepared_by", None, "/prepared_by", "required"),
     ("/prepared_at", "2026-09-28T16:00:00", "/prepared_at", "invalid_datetime"),
@@ -145,6 +156,12 @@ CASES: list[tuple[str, Any, str, str]] = [
     ("/hazards/0/ref", 7, "/hazards/0/ref", "expected_string"),
     ("/hazards/0/description", "", "/hazards/0/description", "too_short"),
     ("/hazards/0/description", "隐" * 501, "/hazards/0/description", "too_long"),
+    ("/hazards/0/ref", "H-\u202d001", "/hazards/0/ref", "bidi_control"),
+    ("/hazards/0/ref", "H-001\t", "/hazards/0/ref", "control_character"),
+    ("/hazards/0/description", "\u200b\u200c", "/hazards/0/description", "too_short"),
+    ("/hazards/0/description", "围墙\x07开裂", "/hazards/0/description", "control_character"),
+    ("/hazards/0/description", "围墙开裂\u0000", "/hazards/0/description", "control_character"),
+    ("/hazards/0/description", "围墙\u202b开裂", "/hazards/0/description", "bidi_control"),
     ("/hazards/0/found_on", "2026-9-4", "/hazards/0/found_on", "invalid_date"),
     ("/hazards/0/found_on", "2026-02-30", "/hazards/0/found_on", "invalid_date"),
     ("/hazards/0/found_on", "20260904", "/hazards/0/found_on", "invalid_date"),
@@ -186,6 +203,13 @@ def test_one_bad_value_gives_exactly_that_error(pointer: str, value: Any, path: 
     assert any("\u4e00" <= ch <= "\u9fff" for ch in zh)
     assert en and not any("\u4e00" <= ch <= "\u9fff" for ch in en)
     assert "{" not in zh.replace("{…}", "") and "{" not in en.replace("{…}", "")
+
+
+def test_multi_line_description_and_visible_text_pass() -> None:
+    """A hazard description may hold tab and line breaks (an Excel cell's Alt+Enter); a name with a
+    no-break space or a combining mark is visible text."""
+    result = check(mutated(("/hazards/0/description", "东侧围墙开裂\r\n\t约 3 米"), ("/prepared_by", "\u00a0李四é")))
+    assert result.errors == []
 
 
 def test_every_error_code_is_exercised_above() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -120,3 +122,22 @@ def submit(session: Any, code: str, period: str, at: dt.datetime, **overrides: A
     receipt, created = submit_report(session, school, 1, report, now=at)
     assert created
     return receipt
+
+
+@contextmanager
+def config(app: Any, **values: Any) -> Iterator[None]:
+    """The app's settings changed for a block (the sign-in limiters made anew), then put back."""
+    from district.auth.signin import reset_limiters
+
+    old = {k: app.config.get(k) for k in values}
+    app.config.update(values)
+    reset_limiters()
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                app.config.pop(k, None)
+            else:
+                app.config[k] = v
+        reset_limiters()

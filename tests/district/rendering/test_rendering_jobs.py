@@ -1,11 +1,14 @@
-"""PDF jobs through the API (test client, embedded default: the tasks run in the request), their scope, the
-files and the zip, the public verification page, the idempotent per-school task, and ``houqin pdf``."""
+"""PDF jobs through the API (the test client: the test app runs the tasks in the request, since a test's rows are
+uncommitted; a real hub runs them in its background thread, tests/district/rendering/test_rendering_background.py),
+their scope, the per-user limit, the files and the zip, the public verification page, the idempotent per-school
+task, and ``houqin pdf``."""
 
 from __future__ import annotations
 
 import hashlib
 import io
 import re
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -13,7 +16,7 @@ from urllib.parse import quote, unquote
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from district.cli import Context, main
 from district.db import db
@@ -66,6 +69,25 @@ def post(client: Any, headers: dict[str, str], body: Any, url: str = PDF_URL) ->
     return client.post(url, json=body, headers=headers)
 
 
+def finished(client: Any, headers: dict[str, str], job: dict[str, Any], timeout_s: float = 120) -> dict[str, Any]:
+    """The job once it is done or failed, polled as a client does (``GET /api/v1/jobs/<id>``), bounded."""
+    deadline = time.monotonic() + timeout_s
+    while job["state"] not in ("done", "failed"):
+        assert time.monotonic() < deadline, f"job {job['job_id']} still {job['state']} after {timeout_s} s"
+        time.sleep(0.2)
+        resp = client.get(f"/api/v1/jobs/{job['job_id']}", headers=headers)
+        assert resp.status_code == 200, resp.get_json()
+        job = resp.get_json()
+    return job
+
+
+def asked(client: Any, headers: dict[str, str], body: Any) -> dict[str, Any]:
+    """POST a job (202) and wait for it."""
+    resp = post(client, headers, body)
+    assert resp.status_code == 202, resp.get_json()
+    return finished(client, headers, resp.get_json())
+
+
 def download(client: Any, url: str, headers: dict[str, str]) -> Any:
     """GET a file and close the response (send_file keeps the file open until then)."""
     resp = client.get(url, headers=headers)
@@ -76,12 +98,13 @@ def download(client: Any, url: str, headers: dict[str, str]) -> Any:
     return resp
 
 
-def test_a_batch_is_202_done_with_every_file_and_a_zip(
+def test_a_batch_is_202_then_done_with_every_file_and_a_zip(
     client: Any, session: Any, seeded: dict[str, int], admin: dict[str, str], pdf_dir: Path
 ) -> None:
     resp = post(client, admin, {"year": 2026})
     assert resp.status_code == 202, resp.get_json()
-    body = resp.get_json()
+    assert resp.get_json()["total"] == 5
+    body = finished(client, admin, resp.get_json())
     # 0001–0003 have expected months in 2026-01..10 (0003 closed in June), 0004 opened in October: all four
     assert body["state"] == "done" and body["total"] == 5 and body["done"] == 5
     assert resp.headers["Location"] == f"/api/v1/jobs/{body['job_id']}"
@@ -118,19 +141,19 @@ def test_a_batch_is_202_done_with_every_file_and_a_zip(
 
 def test_one_school_by_its_own_viewer(client: Any, session: Any, seeded: dict[str, int]) -> None:
     viewer = bearer(session, "school_viewer", "6105280001", "viewer0001")
-    body = post(client, viewer, {"school": "6105280001", "from": "2026-03", "to": "2026-10"}).get_json()
+    body = asked(client, viewer, {"school": "6105280001", "from": "2026-03", "to": "2026-10"})
     assert body["state"] == "done" and body["total"] == 1 and body["kind"] == "school"
     [f] = body["files"]
     assert f["name"] == "610528_2026-03至2026-10_庄里镇中心小学_评估报告.pdf"
     assert download(client, f["url"], viewer).status_code == 200
     # the dashboard's spelling of the field
-    again = post(client, viewer, {"school_code": "6105280001", "year": "2026"}).get_json()
+    again = asked(client, viewer, {"school_code": "6105280001", "year": "2026"})
     assert again["files"][0]["name"] == SCHOOL_FILE
     # another school, the county batch, the other school's job: out of scope
     assert post(client, viewer, {"school": "6105280002", "year": 2026}).status_code == 404
     assert post(client, viewer, {"year": 2026}).status_code == 404
     admin = bearer(session, "county_admin", "610528", "admin2")
-    other = post(client, admin, {"school": "6105280002", "year": 2026}).get_json()
+    other = asked(client, admin, {"school": "6105280002", "year": 2026})
     assert client.get(f"/api/v1/jobs/{other['job_id']}", headers=viewer).status_code == 404
     assert client.get(other["files"][0]["url"], headers=viewer).status_code == 404
 
@@ -162,7 +185,7 @@ def test_scope_and_bad_requests(client: Any, session: Any, seeded: dict[str, int
     # 0004 opened in October: nothing expected of it in the first half of the year
     nothing = post(client, admin, {"school": "6105280004", "from": "2026-01", "to": "2026-06"})
     assert nothing.status_code == 422 and nothing.get_json()["error"]["code"] == "no_expected_month"
-    done = post(client, admin, {"school": "6105280001", "year": 2026}).get_json()
+    done = asked(client, admin, {"school": "6105280001", "year": 2026})
     assert client.get(f"/api/v1/jobs/{done['job_id']}", headers=elsewhere).status_code == 404
     assert client.get("/api/v1/jobs/999999", headers=admin).status_code == 404
     assert client.get(f"/api/v1/jobs/{done['job_id']}/files/..%2F..%2Fetc%2Fpasswd", headers=admin).status_code == 404
@@ -170,7 +193,7 @@ def test_scope_and_bad_requests(client: Any, session: Any, seeded: dict[str, int
 
 
 def test_verify_page(client: Any, session: Any, seeded: dict[str, int], admin: dict[str, str]) -> None:
-    body = post(client, admin, {"school": "6105280001", "year": 2026}).get_json()
+    body = asked(client, admin, {"school": "6105280001", "year": 2026})
     [f] = body["files"]
     page = client.get(f"/verify/{f['sha256']}")  # no sign-in
     assert page.status_code == 200 and page.mimetype == "text/html"
@@ -269,3 +292,62 @@ def test_a_job_that_cannot_be_enqueued_says_so(
     assert resp.status_code == 202
     body = resp.get_json()
     assert body["state"] == "failed" and "the job queue is unavailable" in body["error"] and body["files"] == []
+
+
+def test_a_user_has_at_most_n_unfinished_jobs(
+    app: Any, client: Any, session: Any, seeded: dict[str, int], admin: dict[str, str]
+) -> None:
+    """``PDF_JOBS_PER_USER`` (3) jobs queued or running: the next is 429 ``too_many_jobs`` with Retry-After and a
+    Chinese message, nothing stored; other users, and the same user once a job finished, are not held up."""
+    window = Window(YEAR_FROM, YEAR_TO)
+    assert app.config["PDF_JOBS_PER_USER"] == 3
+    waiting = [jobs.create_job(session, "610528", window, requested_by="admin610528", year=2026).id for _ in range(3)]
+    jobs.create_job(session, "610528", window, requested_by="someone_else", year=2026)
+    session.flush()
+    before = session.scalar(select(func.count()).select_from(PdfJob))
+    for body in ({"year": 2026}, {"school": "6105280001", "year": 2026}):
+        resp = post(client, admin, body)
+        assert resp.status_code == 429, resp.get_json()
+        error = resp.get_json()["error"]
+        assert error["code"] == "too_many_jobs" and "3 个 PDF 任务" in error["message"]
+        assert int(resp.headers["Retry-After"]) > 0
+    english = client.post(PDF_URL, json={"year": 2026}, headers={**admin, "Accept-Language": "en"})
+    assert english.get_json()["error"]["message"].startswith("you already have 3 PDF jobs")
+    assert session.scalar(select(func.count()).select_from(PdfJob)) == before  # nothing stored
+    # another county admin is not held up by this one's jobs
+    other = bearer(session, "county_admin", "610528", "admin2")
+    assert post(client, other, {"school": "6105280001", "year": 2026}).status_code == 202
+    # a finished (or failed) job frees a place
+    for job_id, state in zip(waiting[:2], ("done", "failed"), strict=True):
+        db.session().execute(update(PdfJob).where(PdfJob.id == job_id).values(state=state))
+    assert post(client, admin, {"school": "6105280001", "year": 2026}).status_code == 202
+    # the check comes after the body, scope and window checks
+    assert post(client, admin, {"year": 2026, "colour": "red"}).status_code == 422
+    assert post(client, admin, {"from": "2026-13", "to": "2026-10"}).status_code == 400
+
+
+def test_no_limit_when_set_to_zero(app: Any, client: Any, session: Any, seeded: dict[str, int],
+                                   admin: dict[str, str], monkeypatch: Any) -> None:
+    monkeypatch.setitem(app.config, "PDF_JOBS_PER_USER", 0)
+    for _ in range(4):
+        jobs.create_job(session, "610528", Window(YEAR_FROM, YEAR_TO), requested_by="admin610528", year=2026)
+    session.flush()
+    assert post(client, admin, {"school": "6105280001", "year": 2026}).status_code == 202
+
+
+def test_jobs_left_by_a_stopped_hub_are_failed_at_the_next_start(
+    session: Any, seeded: dict[str, int]
+) -> None:
+    window = Window(YEAR_FROM, YEAR_TO)
+    queued = jobs.create_job(session, "610528", window, requested_by="a", school_code="6105280001")
+    running = jobs.create_job(session, "610528", window, requested_by="a", year=2026)
+    jobs.start_job(session, running.id)
+    done = jobs.create_job(session, "610528", window, requested_by="a", school_code="6105280002")
+    done.state = "done"
+    session.flush()
+    assert jobs.fail_interrupted(session) == [queued.id, running.id]
+    for job in (queued, running):
+        session.refresh(job)
+        assert job.state == "failed" and "the hub stopped" in job.error and job.finished_at is not None
+    assert session.get(PdfJob, done.id).state == "done"
+    assert jobs.unfinished_jobs(session, "a") == 0

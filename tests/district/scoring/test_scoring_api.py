@@ -82,7 +82,6 @@ def test_ranking_by_type_and_a_past_snapshot(client: Any, session: Any, seeded: 
 @pytest.mark.parametrize(
     ("query", "code"),
     [
-        ("from=2026-01", "invalid_window"),
         ("from=2026-1&to=2026-09", "invalid_period"),
         ("from=2026-09&to=2026-01", "invalid_window"),
         ("year=2099", "empty_window"),
@@ -184,3 +183,22 @@ def test_inspection_errors(client: Any, session: Any, seeded: dict[str, int]) ->
         {"path": "/score", "code": "score_out_of_range", "message": "督查得分应在 0 到 5 之间"}
     ]
     assert session.scalars(select(Inspection)).all() == []
+
+
+def test_rankings_over_windows_of_ones_own_are_limited_per_user(
+    app: Any, client: Any, session: Any, seeded: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(app.config, "COMPUTING_READS_PER_MINUTE", 3)
+    monkeypatch.delitem(app.extensions, "houqin_computing_reads", raising=False)
+    admin = bearer(session, "county_admin", "610528", "limited")
+    other = bearer(session, "county_admin", "610528", "limited2")
+    windows = ["from=2026-03&to=2026-06", "year=2026", "school_year=2025"]
+    for query in windows:
+        assert client.get(f"/api/v1/counties/610528/rankings?{query}", headers=admin).status_code == 200
+    refused = client.get("/api/v1/counties/610528/rankings?from=2026-04&to=2026-05", headers=admin)
+    assert refused.status_code == 429 and refused.get_json()["error"]["code"] == "too_many_requests"
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    # the default window is stored and shared: never limited; another user has a limit of their own
+    assert client.get("/api/v1/counties/610528/rankings", headers=admin).status_code == 200
+    assert client.get("/api/v1/counties/610528/rankings?year=2026", headers=other).status_code == 200
+    app.extensions.pop("houqin_computing_reads", None)
