@@ -88,10 +88,15 @@ ROUTE_MODULES = (
     "district.health",
     "district.auth.views",
     "district.scoring.api",
+    "district.alerts.api",  # 重大预警 (issue 17)
     "district.nutrition.api",
     "district.rendering.api",
     "district.dashboard.views",
+    "district.dashboard.downloads",  # 下载中心 (issue 17)
+    "district.dashboard.city",  # 全市概览 (issue 17)
     "district.audit.api",
+    "district.exports.api",  # search and exports (issue 17)
+    "district.exports.pages",
 )
 
 

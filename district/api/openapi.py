@@ -766,7 +766,7 @@ def paths() -> dict[str, Schema]:
     lock_responses = {
         "200": json_response("The period's new approval state.", ref("PeriodState")),
         "400": error_response(400, "Not a period YYYY-MM (`invalid_period`), or " + BODY_400),
-        "403": error_response(403, "Only a county_admin of the county (or a city_admin) may lock or unlock "
+        "403": error_response(403, "Only a county_admin of the county may lock or unlock (a city_admin reads) "
                                    "(`forbidden`)."),
         "404": error_response(404),
         "409": error_response(409, "Locking a locked period (`already_locked`) or unlocking an open one "
@@ -961,6 +961,26 @@ def paths() -> dict[str, Schema]:
             requestBody={"required": False, "content": {JSON: {"schema": ref("PdfJobRequest"), "example": {
                 "school": "6105280001", "year": 2026}}}},
         )},
+        f"{API}/jobs": {"get": _bureau(
+            "The caller's own PDF jobs, newest first",
+            "Only the jobs the caller asked for (not a colleague's, though its scope may let the caller open one by "
+            "id), newest first, each as `GET /api/v1/jobs/{job_id}` shows it plus `id` and `seconds_left` (an "
+            "estimate from the parts done so far; running jobs only). The download centre (`/downloads`) shows "
+            "the same list.",
+            {"200": json_response("The jobs.", {
+                "type": "object", "required": ["jobs"],
+                "properties": {"jobs": {"type": "array", "maxItems": 50, "items": {"allOf": [ref("Job"), {
+                    "type": "object", "required": ["id", "created_at"],
+                    "properties": {"id": {"type": "integer", "minimum": 1},
+                                   "created_at": {"type": "string", "format": "date-time"},
+                                   "seconds_left": {"type": ["integer", "null"], "minimum": 0}}}]}}},
+            }),
+             "400": error_response(400, "`limit` is not a whole number from 1 to 50, or is given twice "
+                                        "(`invalid_limit`).")},
+            operationId="listJobs",
+            parameters=[query_param("limit", {"type": "string", "pattern": "^(?:[1-9]|[1-4][0-9]|50)$"},
+                                    "how many of the newest jobs, 1 to 50 (default 50)", example="20")],
+        )},
         f"{API}/jobs/{{job_id}}": {"get": _bureau(
             "A PDF job's state and, when done, its files",
             "Progress while running; the files (a zip for a county batch) when done.",
@@ -993,6 +1013,29 @@ def paths() -> dict[str, Schema]:
     }
 
 
+def _with_exports(ops: dict[str, Schema]) -> dict[str, Schema]:
+    """Search and exports (district/exports/openapi.py, issue 17): its operations, and ``format=xlsx`` on the
+    rankings and completeness reads."""
+    from district.exports import openapi as exports
+
+    for name in ("rankings", "completeness"):
+        exports.with_xlsx(ops[f"{API}/counties/{{county}}/{name}"])
+    return {**ops, **exports.paths()}
+
+
+def _export_schemas() -> dict[str, Schema]:
+    from district.exports import openapi as exports
+
+    return exports.schemas()
+
+
+def _alerts_openapi() -> Any:
+    """The 重大预警 and city overview operations (district/alerts/openapi.py, issue 17)."""
+    from district.alerts import openapi
+
+    return openapi
+
+
 def build() -> dict[str, Any]:
     """The whole OpenAPI document as a dict (deterministic: same code, same bytes)."""
     return {
@@ -1019,9 +1062,9 @@ def build() -> dict[str, Any]:
                                               "school_viewer."},
             {"name": "meta"},
         ],
-        "paths": paths(),
+        "paths": {**_with_exports(paths()), **_alerts_openapi().paths()},
         "components": {
-            "schemas": components_schemas(),
+            "schemas": {**components_schemas(), **_export_schemas(), **_alerts_openapi().schemas()},
             "parameters": {"AcceptLanguage": {
                 "name": "Accept-Language", "in": "header", "required": False,
                 "description": "`en` for English messages (default Chinese)",

@@ -309,8 +309,12 @@ def feedback() -> Any:
 @bureau_required
 def completeness(county: str) -> Any:
     require_county(county)
+    from district.exports.api import completeness_download, format_arg
+
+    fmt = format_arg(("json", "xlsx"))  # xlsx: the unreported schools (issue 17, district/exports)
     period = _period_arg(request.args.get("period", ""))
-    return jsonify(county_completeness(db.session(), county, period).to_dict())
+    data = county_completeness(db.session(), county, period).to_dict()
+    return completeness_download(data) if fmt == "xlsx" else jsonify(data)
 
 
 def _period_arg(period: str, *, ahead: int = 0) -> str:
@@ -349,6 +353,12 @@ def _set_lock(county: str, period: str, *, lock: bool) -> Any:
     from district.reports.approval import ApprovalError, set_lock
 
     user = require_county_admin(county)
+    from district.auth.services import can_lock_period
+
+    if not can_lock_period(db.session(), user, county):
+        raise ApiError(
+            403, "forbidden", "锁定与解锁月份由县级管理员办理 / only the county's county_admin locks a period"
+        )
     _period_arg(period)
     payload = read_json(optional=True)  # no body: no note
     note = payload.get("note") if isinstance(payload, dict) else None

@@ -299,6 +299,12 @@ def can_see_school(session: Session, user: User, school_code: str) -> bool:
     return school is not None and can_see_county(session, user, school.county_code)
 
 
+def can_lock_period(session: Session, user: User, county_code: str) -> bool:
+    """Locking and unlocking a county's period: the county's own act (its county_admin); a city_admin reads
+    everything in the city but locks no county's period (API.md, second wave)."""
+    return user.role == "county_admin" and can_see_county(session, user, county_code)
+
+
 def can_admin_county(session: Session, user: User, county_code: str) -> bool:
     """Locking periods and recording inspections: county_admin of that county (and city_admin above it)."""
     return user.role in ("county_admin", "city_admin") and can_see_county(session, user, county_code)

@@ -137,6 +137,8 @@ def home() -> Any:
         return redirect(url_for("dashboard.school", code=user.school_code))
     if user.role in ("county_admin", "county_viewer") and user.county_code:
         return redirect(url_for("dashboard.overview", county=user.county_code))
+    if user.role == "city_admin" and user.city_code:  # the city overview (issue 17)
+        return redirect(url_for("city_pages.city", city=user.city_code))
     return redirect(url_for("dashboard.counties"))
 
 
@@ -165,6 +167,9 @@ def overview(county: str) -> Any:
     overdue = cache.overdue_hazards(s, c, calendar.today())
     anomalies, anomaly_total, anomaly_counts = period_fund_anomalies(c, period)
     progress = campaign_progress(c, int(period[:4]))
+    from district.alerts.services import county_alerts  # 重大预警 (issue 17)
+
+    alerts = county_alerts(s, c, period, anomalies=cache.period_anomalies(s, c, period))
     chart = {
         "townships": [t for t in sorted(completeness.by_township)],
         "completeness": [_pct(v["reported"], v["expected"]) for _t, v in sorted(completeness.by_township.items())],
@@ -188,7 +193,17 @@ def overview(county: str) -> Any:
         progress=progress,
         chart=chart,
         can_admin=can_admin_county(s, _user(), county),
+        alerts=alerts,
+        alert_names=alert_names(),
     )
+
+
+def alert_names() -> dict[str, str]:
+    """The 重大预警 band's words in the page's language (the band's title under ``""``, then each kind)."""
+    from district.alerts.services import BAND_NAME, KIND_NAMES, NO_ALERT
+
+    i = 1 if lang() == "en" else 0
+    return {"": BAND_NAME[i], "none": NO_ALERT[i], **{kind: names[i] for kind, names in KIND_NAMES.items()}}
 
 
 def _pct(n: int, d: int) -> float | None:
@@ -352,7 +367,8 @@ _STATUS_ORDER = {"compliant": 0, "not_compliant": 1, "insufficient_data": 2, "ve
 
 def sort_rows(rows: list[dict[str, Any]], key: str, order: str) -> list[dict[str, Any]]:
     """The ranking's rows in display order: by ``key`` (types and statuses in their natural order), ties by
-    school code ascending; rows without the value (no score, no rank) always last, by school code."""
+    school code ascending; rows without the value (no score, no rank) always last, by school code (by rank:
+    in the ranking's own order, the vetoed schools before those without a report)."""
 
     def value(r: dict[str, Any]) -> Any:
         v = r.get(key)
@@ -372,6 +388,8 @@ def sort_rows(rows: list[dict[str, Any]], key: str, order: str) -> list[dict[str
     by_code = sorted(rows, key=lambda r: r["school_code"])
     present = [r for r in by_code if value(r) is not None]
     missing = [r for r in by_code if value(r) is None]
+    if key == "rank":  # the unranked in the engine's order: vetoed by score (SCORING.md), then no report
+        missing = [r for r in rows if value(r) is None]
     present.sort(key=value, reverse=(order == "desc"))  # stable: ties keep the school-code order
     return present + missing
 
@@ -501,10 +519,47 @@ def county_fund_report(county: County, frm: str, to: str) -> tuple[dict[str, Any
 def approval(county: str) -> Any:
     c = county_in_scope(county)
     period = period_arg(c)
-    return _approval_page(c, period)
+    done = request.args.get("done")
+    return _approval_page(c, period, done=done if done in ("lock", "unlock") else None)
 
 
-def _approval_page(c: County, period: str, error: str | None = None, status: int = 200) -> Any:
+def can_lock_period(county_code: str) -> bool:
+    """Locking and unlocking a period is a county's act: its county_admin. The city (city_admin) reads the page
+    and the state, but approving a county's month is not its decision (issue 17)."""
+    user = _user()
+    from district.auth.services import can_lock_period
+
+    return can_lock_period(db.session(), user, county_code)
+
+
+def _approval_scope(c: County, period: str) -> dict[str, Any]:
+    """What a lock approves: the schools expected but not reported this month and the month's fund anomalies
+    (the completeness and fund services' own figures), with where to read them in full."""
+    completeness = county_completeness(db.session(), c.code, period)
+    _rows, anomaly_total, anomaly_counts = period_fund_anomalies(c, period)
+    return {
+        "expected": completeness.expected,
+        "reported": completeness.reported,
+        "unreported": completeness.missing,
+        "anomaly_total": anomaly_total,
+        "anomaly_counts": [
+            (ANOMALY_CODES[code].zh if lang() == "zh" else ANOMALY_CODES[code].en, n)
+            for code, n in anomaly_counts.items()
+            if code in ANOMALY_CODES
+        ],
+    }
+
+
+def _approval_page(
+    c: County,
+    period: str,
+    error: str | None = None,
+    status: int = 200,
+    *,
+    done: str | None = None,
+    confirm: str | None = None,
+    note: str | None = None,
+) -> Any:
     from district.reports.approval import period_state
 
     s = db.session()
@@ -517,14 +572,21 @@ def _approval_page(c: County, period: str, error: str | None = None, status: int
         periods=recent_periods(),
         state=state,
         since=since,
+        scope=_approval_scope(c, period),
         error=error,
-        can_admin=can_admin_county(s, _user(), c.code),
+        done=done,
+        confirm=confirm,
+        note=note,
+        can_admin=can_lock_period(c.code),
     ), status
 
 
 @bp.post("/counties/<county>/approval/<period>/<action>")
 @signed_in
 def approval_act(county: str, period: str, action: str) -> Any:
+    """Lock or unlock in two steps, no script needed: the first POST shows what is being approved and asks to
+    confirm (the same page, a ``confirm`` form); the second, with ``confirm=yes``, acts and redirects to the
+    page with a result message (``?done=lock``)."""
     from district.reports.approval import ApprovalError, set_lock
 
     c = county_in_scope(county)
@@ -534,8 +596,11 @@ def approval_act(county: str, period: str, action: str) -> Any:
         parse_period(period)
     except ValueError:
         abort(404)
-    require_admin(county)
+    if not can_lock_period(county):
+        abort(403)
     note = (request.form.get("note") or "").strip()[:500] or None
+    if request.form.get("confirm") != "yes":
+        return _approval_page(c, period, confirm=action, note=note)
     s = db.session()
     try:
         set_lock(s, county, period, lock=(action == "lock"), actor=_user().username, note=note)
@@ -544,7 +609,7 @@ def approval_act(county: str, period: str, action: str) -> Any:
             _("This period is already locked.") if exc.code == "already_locked" else _("This period is not locked.")
         )
         return _approval_page(c, period, error=message, status=409)
-    return redirect(url_for("dashboard.approval", county=county, period=period))
+    return redirect(url_for("dashboard.approval", county=county, period=period, done=action))
 
 
 # ---------------------------------------------------------------- on-site inspection

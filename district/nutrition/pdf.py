@@ -9,12 +9,16 @@ The template (``templates/pdf/fund_report.html``, extending ``base.html``) recei
 - counts: thousands separators, ``34350`` → ``34,350``.
 
 So every figure of the PDF reads back (``pdftotext``) as the JSON figure with those separators. The header
-states the county, the window, the generation time in Asia/Shanghai and the data standard; the footer
-"第 x 页 共 y 页" comes from ``base.html``'s stylesheet. School names and messages are autoescaped text.
+states the county, the window, the generation time (北京时间) and the county's subsidy rate, in Chinese words
+only; the report standard's id, the chain head, the county's code, the generation time as an ISO timestamp,
+anomaly codes with their figures and the revision ids are in the last page's 审计信息 appendix (issue 17).
+The footer "第 x 页 共 y 页" comes from ``base.html``'s stylesheet. School names and messages are autoescaped
+text.
 """
 
 from __future__ import annotations
 
+from district.glossary import term
 from district.nutrition.anomalies import ANOMALY_CODES
 from district.nutrition.engine import FundReport
 from district.rendering import render_html, render_pdf, render_pdf_bounded
@@ -32,7 +36,14 @@ def fund_report_html(report: FundReport) -> str:
     return render_html(
         TEMPLATE,
         d=data,
-        county=f"{report.county_name}（{report.county_code}）",
+        county=report.county_name,
+        audit=[
+            ("行政区划代码", report.county_code),
+            (term("standard_id"), STANDARD_ID),
+            (term("chain_head"), report.chain_head or "—"),
+            (term("generated_at"), report.generated_at_shanghai.isoformat(timespec="seconds")),
+            (term("timezone"), "Asia/Shanghai"),
+        ],
         window=f"{period_zh(report.window_from)}—{period_zh(report.window_to)}",
         generated_at=report.generated_at,
         standard_id=STANDARD_ID,

@@ -11,6 +11,11 @@ denominator is shown as "—".
 Text cells are formula-injection safe (OWASP "CSV injection", which applies to xlsx text that a user may
 re-enter): text starting with ``= + - @`` TAB or CR is written prefixed with ``'`` and always as a string
 cell.
+
+The four sheets a reader works with (汇总, 学校明细, 异常清单, 未报送学校) carry Chinese words only: anomalies
+by name, no code column, no ``field=value`` text, no revision ids, the report standard or the chain head
+(issue 17). Those are on the last sheet, 审计信息, with the generation time as an ISO timestamp. Words come
+from :mod:`district.glossary`.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from district.glossary import term
 from district.nutrition.anomalies import ANOMALY_CODES
 from district.nutrition.engine import FundReport
 from houqin_standard import ENUM_LABELS, STANDARD_ID
@@ -44,13 +50,13 @@ MONEY_FORMAT = '"¥"#,##0.00'
 RATIO_FORMAT = "0.00%"
 COUNT_FORMAT = "#,##0"
 NOT_COMPUTED = "—"  # a ratio whose denominator is 0 (JSON null)
-HEADER_ROW = 6  # rows 1–4 state county, window, generation time and standard; row 6 holds the column titles
+HEADER_ROW = 6  # rows 1–4 state county, window, generation time and the rate; row 6 holds the column titles
 _EXACT_DIGITS = 15  # significant digits a double (and openpyxl's "%.16g") always keeps exactly
 _FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 SHEET_NAMES = {
-    "zh": ("汇总", "学校明细", "异常清单", "未报送学校"),
-    "en": ("Summary", "Schools", "Anomalies", "Not reported"),
+    "zh": ("汇总", "学校明细", "异常清单", "未报送学校", "审计信息"),
+    "en": ("Summary", "Schools", "Anomalies", "Not reported", "Audit"),
 }
 
 
@@ -64,14 +70,18 @@ def _label(enum_name: str, code: str | None, lang: str) -> str | None:
 
 _T = {
     "zh": {
-        "title": "{name}（{code}）营养餐资金报告",
+        "title": "{name}营养餐资金报告",
         "window": "统计期间：{start} 至 {end}",
-        "generated": "生成时间：{at}（Asia/Shanghai）",
-        "standard": "数据标准：{standard}；县定补助标准 {rate} 元/生/天；数据链头 {chain}",
+        "generated": "生成时间：{at}（北京时间）",
+        "standard": "县定补助标准：{rate} 元/生/天",
+        "item": "项目",
+        "value": "内容",
+        "county_code": "行政区划代码",
+        "generated_iso": "生成时间（ISO 8601）",
         "scope": "范围",
         "group": "名称",
         "county": "全县合计",
-        "township": "乡镇",
+        "township": "学区",
         "supply_mode": "供餐方式",
         "schools": "学校数",
         "months_participating": "参与月数",
@@ -90,26 +100,28 @@ _T = {
         "school_name": "学校名称",
         "school_type": "学校类型",
         "participating_periods": "参与月份",
-        "revision_ids": "所用修订",
+        "revision_ids": "所用报表版本",
         "period": "月份",
-        "code": "代码",
         "anomaly": "异常",
         "message": "说明",
-        "figures": "数据",
         "missing_periods": "未报送月份",
         "missing_count": "未报送月数",
         "count": "件数",
         "unknown": "未填报",
     },
     "en": {
-        "title": "Nutrition fund report — {name} ({code})",
+        "title": "Nutrition fund report — {name}",
         "window": "Window: {start} to {end}",
-        "generated": "Generated: {at} (Asia/Shanghai)",
-        "standard": "Standard: {standard}; county subsidy rate {rate} yuan per student-day; chain head {chain}",
+        "generated": "Generated: {at} (Beijing time)",
+        "standard": "County subsidy rate: {rate} yuan per student-day",
+        "item": "Item",
+        "value": "Value",
+        "county_code": "County code",
+        "generated_iso": "Generated (ISO 8601)",
         "scope": "Scope",
         "group": "Name",
         "county": "County total",
-        "township": "Township",
+        "township": "School district",
         "supply_mode": "Supply mode",
         "schools": "Schools",
         "months_participating": "Months participating",
@@ -130,10 +142,8 @@ _T = {
         "participating_periods": "Participating months",
         "revision_ids": "Revisions used",
         "period": "Period",
-        "code": "Code",
         "anomaly": "Anomaly",
         "message": "Message",
-        "figures": "Figures",
         "missing_periods": "Missing months",
         "missing_count": "Missing count",
         "count": "Count",
@@ -267,7 +277,7 @@ def _sum_cells(totals: dict[str, Any]) -> list[tuple[Any, str]]:
 
 
 def fund_report_xlsx(report: FundReport, lang: str = "zh") -> bytes:
-    """The workbook (sheets 汇总, 学校明细, 异常清单, 未报送学校) of ``report.to_dict(lang)``, as bytes."""
+    """The workbook (sheets 汇总, 学校明细, 异常清单, 未报送学校, 审计信息) of ``report.to_dict(lang)``, as bytes."""
     lang = "en" if lang.lower().startswith("en") else "zh"
     t = _T[lang]
     data = report.to_dict(lang)
@@ -275,14 +285,18 @@ def fund_report_xlsx(report: FundReport, lang: str = "zh") -> bytes:
     def mode_label(mode: str | None) -> str:
         return _label("supply_mode", mode, lang) or t["unknown"]
 
+    def anomaly_name(code: str) -> str:
+        name = ANOMALY_CODES.get(code)
+        return code if name is None else (name.en if lang == "en" else name.zh)
+
     def type_label(school_type: str) -> str:
         return _label("school_type", school_type, lang) or ""
 
     header = [
-        t["title"].format(name=data["county_name"], code=data["county_code"]),
+        t["title"].format(name=data["county_name"]),
         t["window"].format(start=data["window_from"], end=data["window_to"]),
         t["generated"].format(at=report.generated_at_shanghai.strftime("%Y-%m-%d %H:%M:%S")),
-        t["standard"].format(standard=STANDARD_ID, rate=data["standard_rate"], chain=data.get("chain_head") or "—"),
+        t["standard"].format(rate=data["standard_rate"]),
     ]
     sum_titles = [t[key] for key, _ in _SUM_COLUMNS]
     wb = Workbook(write_only=True)
@@ -300,10 +314,9 @@ def fund_report_xlsx(report: FundReport, lang: str = "zh") -> bytes:
     for sub in data["supply_modes"]:
         summary.append(group_row(t["supply_mode"], mode_label(sub["supply_mode"]), sub))
     summary.skip_row()
-    summary.append([(t["code"], "text"), (t["anomaly"], "text"), (t["count"], "text")], bold=True)
+    summary.append([(t["anomaly"], "text"), (t["count"], "text")], bold=True)
     for code, count in data["anomaly_counts"].items():
-        name = ANOMALY_CODES[code]
-        summary.append([(code, "text"), (name.en if lang == "en" else name.zh, "text"), (count, "count")])
+        summary.append([(anomaly_name(code), "text"), (count, "count")])
     summary.finish()
 
     # 学校明细
@@ -319,7 +332,6 @@ def fund_report_xlsx(report: FundReport, lang: str = "zh") -> bytes:
             t["supply_mode"],
             t["participating_periods"],
             *sum_titles,
-            t["revision_ids"],
         ],
     )
     for row in data["schools"]:
@@ -332,7 +344,6 @@ def fund_report_xlsx(report: FundReport, lang: str = "zh") -> bytes:
                 (mode_label(row["supply_mode"]), "text"),
                 (", ".join(row["participating_periods"]), "text"),
                 *_sum_cells(row),
-                (", ".join(f"{p}: {r}" for p, r in row["revision_ids"].items()), "text"),
             ]
         )
     schools.finish()
@@ -348,25 +359,20 @@ def fund_report_xlsx(report: FundReport, lang: str = "zh") -> bytes:
             t["school_name"],
             t["township"],
             t["period"],
-            t["code"],
             t["anomaly"],
             t["message"],
-            t["figures"],
         ],
     )
     for a in data["anomalies"]:
         school = names_by_code[a["school_code"]]
-        name = ANOMALY_CODES[a["code"]]
         anomalies.append(
             [
                 (a["school_code"], "text"),
                 (school["school_name"], "text"),
                 (school["township"], "text"),
                 (a["period"], "text"),
-                (a["code"], "text"),
-                (name.en if lang == "en" else name.zh, "text"),
+                (anomaly_name(a["code"]), "text"),
                 (a["message"], "text"),
-                ("; ".join(f"{k}={v}" for k, v in a["figures"].items()), "text"),
             ]
         )
     anomalies.finish()
@@ -397,6 +403,35 @@ def fund_report_xlsx(report: FundReport, lang: str = "zh") -> bytes:
             ]
         )
     missing.finish()
+
+    # 审计信息: what verification needs and nobody reads on the face (issue 17)
+    audit = _Sheet(wb, names[4], header, [t["item"], t["value"]])
+    for label, value in (
+        (t["county_code"], data["county_code"]),
+        (term("standard_id", lang), STANDARD_ID),
+        (term("chain_head", lang), data.get("chain_head") or NOT_COMPUTED),
+        (t["generated_iso"], report.generated_at_shanghai.isoformat(timespec="seconds")),
+        (term("timezone", lang), "Asia/Shanghai"),
+    ):
+        audit.append([(label, "text"), (value, "text")])
+    audit.skip_row()
+    audit.append(
+        [(t["school_code"], "text"), (t["period"], "text"), (term("anomaly_code", lang), "text"),
+         (t["anomaly"], "text"), (term("figures", lang), "text")],
+        bold=True,
+    )  # fmt: skip
+    for a in data["anomalies"]:
+        audit.append(
+            [(a["school_code"], "text"), (a["period"], "text"), (a["code"], "text"), (anomaly_name(a["code"]), "text"),
+             ("; ".join(f"{k}={v}" for k, v in a["figures"].items()), "text")]
+        )  # fmt: skip
+    audit.skip_row()
+    audit.append([(t["school_code"], "text"), (t["revision_ids"], "text")], bold=True)
+    for row in data["schools"]:
+        audit.append(
+            [(row["school_code"], "text"), (", ".join(f"{p}: {r}" for p, r in row["revision_ids"].items()), "text")]
+        )
+    audit.finish()
 
     buffer = io.BytesIO()
     wb.properties.creator = "Houqin"

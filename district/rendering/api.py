@@ -9,6 +9,9 @@
   running; ``Retry-After``) → 422 (nothing to print).
 - ``GET /api/v1/jobs/<id>`` → ``{"job_id", "state": queued|running|done|failed, "done", "total", "files": [{"name",
   "url", "sha256", "size"}], …}``; 404 outside the caller's scope.
+- ``GET /api/v1/jobs?limit=N`` → ``{"jobs": [...]}``: the caller's own jobs (``requested_by``), newest first, each as
+  ``GET /api/v1/jobs/<id>`` shows it plus ``id`` and ``seconds_left`` (an estimate, running jobs only); ``limit``
+  1–50 (default 50), anything else 400 ``invalid_limit``. The download centre (``/downloads``) shows the same.
 - ``GET /api/v1/jobs/<id>/files/<name>``: the file, ``Content-Disposition: attachment`` with the UTF-8 name
   (RFC 5987 ``filename*``) and an ASCII fallback.
 - ``GET /verify/<sha256>`` (public, no sign-in): whether this hub made the PDF with that SHA-256, when, for which
@@ -22,12 +25,13 @@ a test's rows are uncommitted, invisible to another thread's connection.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, Flask, current_app, jsonify, render_template, send_file
+from flask import Blueprint, Flask, current_app, jsonify, render_template, request, send_file
 
-from district import calendar
+from district import calendar, clock
 from district.api.auth import (
     bureau_required,
     current_user,
@@ -193,6 +197,47 @@ def _job_in_scope(job_id: int) -> PdfJob:
     else:
         require_county(job.county_code)
     return job
+
+
+_LIMIT_RE = re.compile(r"[1-9][0-9]?", re.ASCII)
+
+
+def _limit_arg() -> int:
+    """``?limit=N``: 1 to ``USER_JOBS_MAX`` (50), ASCII digits, given once; absent: 50. Anything else is 400
+    ``invalid_limit`` (never silently clipped: the caller would think it had every job)."""
+    given = request.args.getlist("limit")
+    if not given:
+        return jobs.USER_JOBS_MAX
+    if len(given) > 1 or not _LIMIT_RE.fullmatch(given[0]) or int(given[0]) > jobs.USER_JOBS_MAX:
+        en = lang() == "en"
+        raise ApiError(
+            400,
+            "invalid_limit",
+            f"limit must be a whole number from 1 to {jobs.USER_JOBS_MAX}" if en
+            else f"limit 应为 1 至 {jobs.USER_JOBS_MAX} 的整数 / limit must be a whole number from 1 to "
+                 f"{jobs.USER_JOBS_MAX}",
+        )  # fmt: skip
+    return int(given[0])
+
+
+def user_job_views(limit: int = jobs.USER_JOBS_MAX) -> list[dict[str, Any]]:
+    """The signed-in user's jobs as ``GET /api/v1/jobs`` lists them (the download centre shows the same)."""
+    user = current_user()
+    assert user is not None
+    s = db.session()
+    now = clock.now()
+    views = []
+    for job in jobs.user_jobs(s, user.username, limit=limit):
+        view = jobs.job_view(s, job, _file_url)
+        views.append({"id": job.id, **view, "seconds_left": jobs.seconds_left(job, view["done"], view["total"], now)})
+    return views
+
+
+@bp.get("/jobs")
+@bureau_required
+def list_jobs() -> Any:
+    """The caller's own PDF jobs, newest first (``?limit=``, at most 50): ``{"jobs": [...]}``."""
+    return jsonify({"jobs": user_job_views(_limit_arg())})
 
 
 @bp.get("/jobs/<int:job_id>")

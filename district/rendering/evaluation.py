@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from district import calendar
 from district.calendar import Window, round_half_up
+from district.glossary import term
 from district.nutrition.anomalies import ANOMALY_CODES
 from district.registry.models import County, School, Township
 from district.rendering.charts import bar_chart_svg, radar_chart_svg
@@ -94,6 +95,32 @@ def window_label(window: Window) -> str:
     if window.period_from == window.period_to:
         return period_zh(window.period_from)
     return f"{period_zh(window.period_from)}—{period_zh(window.period_to)}"
+
+
+def verify_address(verification: Verification) -> str | None:
+    """The plain address printed in every page's footer (``PUBLIC_URL`` + ``/verify/``), or ``None``."""
+    base = (verification.verify_base or "").rstrip("/")
+    return f"{base}/verify/" if base else None
+
+
+def audit_rows(verification: Verification, snapshot: RankingSnapshot, county: County) -> list[tuple[str, str]]:
+    """The 审计信息 appendix's rows (templates/pdf/base.html): what verification and audit need and the face of
+    an official document does not show (issue 17) — document number, ISO time, job, codes, ids, digests."""
+    rows = [
+        (term("document_no"), verification.document_no),
+        (term("generated_at"), verification.made_at.astimezone(SHANGHAI).isoformat(timespec="seconds")),
+    ]
+    if verification.job_id:
+        rows.append(("生成任务", f"#{verification.job_id}"))
+    rows += [
+        ("行政区划代码", county.code),
+        (term("standard_id"), STANDARD_ID),
+        ("评分细则版本", snapshot.rubric_version),
+        (term("snapshot"), f"#{snapshot.id}，计算于 {_iso_shanghai(snapshot.computed_at, False)}"),
+        (term("chain_digest"), verification.chain_digest),
+        (term("verify_url"), verification.url_pattern),
+    ]
+    return rows
 
 
 def _iso_shanghai(t: dt.datetime, seconds: bool = True) -> str:
@@ -564,7 +591,7 @@ def school_evaluation_context(
             "township": township,
             "boarding": school.boarding,
         },
-        "county": f"{county.name}（{county.code}）",
+        "county": county.name,
         "county_name": county.name,
         "county_code": county.code,
         "window": window_label(window),
@@ -596,6 +623,8 @@ def school_evaluation_context(
             "rubric_version": snapshot.rubric_version,
         },
         "verification": verification,
+        "audit": audit_rows(verification, snapshot, county),
+        "verify_address": verify_address(verification),
     }
 
 
@@ -729,7 +758,7 @@ def county_summary_context(
     ]
     return {
         "kind": "county_summary",
-        "county": f"{county.name}（{county.code}）",
+        "county": county.name,
         "county_name": county.name,
         "county_code": county.code,
         "window": window_label(window),
@@ -753,6 +782,8 @@ def county_summary_context(
             "rubric_version": snapshot.rubric_version,
         },
         "verification": verification,
+        "audit": audit_rows(verification, snapshot, county),
+        "verify_address": verify_address(verification),
     }
 
 

@@ -82,8 +82,10 @@ __all__ = [
     "run_finish",
     "run_part",
     "run_start",
+    "seconds_left",
     "start_job",
     "unfinished_jobs",
+    "user_jobs",
 ]
 
 log = logging.getLogger(__name__)
@@ -560,6 +562,36 @@ def job_file(session: Session, job: PdfJob, name: str, pdf_dir: str | Path) -> t
     if part is None:
         return None
     return job_dir(pdf_dir, job.id) / part.filename, "application/pdf", part.school_code
+
+
+#: The most jobs ``GET /api/v1/jobs`` and the download centre list (the newest).
+USER_JOBS_MAX = 50
+
+
+def user_jobs(session: Session, requested_by: str, *, limit: int = USER_JOBS_MAX) -> list[PdfJob]:
+    """The PDF jobs ``requested_by`` asked for (下载中心), newest first, at most ``limit`` (≤ ``USER_JOBS_MAX``).
+    Only the asker's own: a job of a colleague in the same county is not listed, though its scope lets the
+    caller open it by id (``GET /api/v1/jobs/<id>``)."""
+    limit = max(1, min(limit, USER_JOBS_MAX))
+    return list(
+        session.scalars(
+            select(PdfJob)
+            .where(PdfJob.requested_by == requested_by[:100])
+            .order_by(PdfJob.created_at.desc(), PdfJob.id.desc())
+            .limit(limit)
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def seconds_left(job: PdfJob, done: int, total: int, now: dt.datetime) -> int | None:
+    """An estimate of the seconds a running job still needs, from the parts done so far: the time since it
+    started per part done, times the parts left. ``None`` when there is nothing to go on (not started, no part
+    done yet) or nothing left."""
+    if job.state != "running" or job.started_at is None or done < 1 or done >= total:
+        return None
+    elapsed = max(0.0, (now - job.started_at).total_seconds())
+    return max(1, round(elapsed / done * (total - done)))
 
 
 def _iso(t: dt.datetime | None) -> str | None:

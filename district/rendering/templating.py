@@ -35,6 +35,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined
 
 from district.calendar import round_half_up
+from district.glossary import AUDIT_HEADING, TERMS
 from district.rendering.pdf import static_url
 from houqin_standard import SHANGHAI, STANDARD_ID, format_money, parse_period
 from houqin_standard.fields import ENUM_LABELS
@@ -204,6 +205,8 @@ def _build_env(labels: Mapping[object, str]) -> Environment:
         field=field_zh,
     )
     env.globals["static_url"] = static_url
+    env.globals["terms"] = dict(TERMS)
+    env.globals["audit_heading"] = AUDIT_HEADING
     return env
 
 
@@ -226,8 +229,9 @@ def pdf_env(labels: Mapping[object, str] | None = None) -> Environment:
 def render_html(template_name: str, /, **context: Any) -> str:
     """Render a PDF template to HTML (then :func:`~district.rendering.pdf.render_pdf` it).
 
-    ``generated_at`` defaults to now and ``standard_id`` to the report standard's id; ``base.html`` also
-    shows ``county`` and ``window`` when they are given.
+    ``generated_at`` defaults to now and ``standard_id`` to the report standard's id (for the audit appendix
+    only); ``base.html`` also shows ``county`` and ``window`` when they are given, ``audit`` rows as the
+    审计信息 appendix and ``verify_address`` in the footer.
     """
     context.setdefault("generated_at", datetime.now(SHANGHAI))
     context.setdefault("standard_id", STANDARD_ID)

@@ -74,6 +74,9 @@ def rankings(county: str) -> Any:
     """``?from=&to=`` or ``?year=`` (default: the current year); ``&by_type=1`` ranks within each school type;
     ``&snapshot=ID`` shows a stored ranking as it was."""
     require_county(county)
+    from district.exports.api import format_arg, ranking_download
+
+    fmt = format_arg(("json", "xlsx"))  # xlsx: the same rows (issue 17, district/exports)
     s = db.session()
     snapshot = _snapshot_arg(county)
     if snapshot is None:
@@ -81,7 +84,8 @@ def rankings(county: str) -> Any:
         if c is None:  # pragma: no cover - require_county answered 404 already
             raise not_found()
         snapshot = ranking_for_read(s, county, _window(c), trigger="api")
-    return jsonify(services.ranking_view(s, snapshot, by_type=_flag("by_type")))
+    view = services.ranking_view(s, snapshot, by_type=_flag("by_type"))
+    return ranking_download(view) if fmt == "xlsx" else jsonify(view)
 
 
 @bp.get("/schools/<code>/score")

@@ -78,10 +78,12 @@ Normalisation, status, grade, rank
       school with poor coverage is ``veto``); else ``insufficient_data`` when coverage < 0.8 (or there is no
       score); else ``compliant`` when the ROUNDED score ≥ 80 (79.995 → 80.00 is compliant), otherwise
       ``not_compliant``.
-    - grade from the rounded score alone (89.995 → 90.00 → 优秀); ``None`` without a score.
+    - grade from the rounded score alone (89.995 → 90.00 → 优秀); ``None`` without a score. A vetoed school's
+      grade is the rubric's lowest band (不合格, 一票否决) whatever its score (SCORING.md "Status, grade, rank").
     - rank inside the county by rounded score, descending; equal scores share a rank and the next rank skips
-      (1, 2, 2, 4); within a tie, schools are listed by school code. Every school with a score is ranked,
-      whatever its status (the spec unranks only schools without a report). Schools with no report in W
+      (1, 2, 2, 4); within a tie, schools are listed by school code. Vetoed schools are not ranked: rank
+      ``None`` (within the type too), listed after the ranked schools by rounded score descending (a vetoed
+      school without a score after them), then code; their score is still shown. Schools with no report in W
       come last, by code, with score, grade and rank ``None`` and status ``insufficient_data``; they get no
       indicator rows. With ``rank_by_type=True`` ranks are counted within each school type and the list is
       grouped by type, in the standard's order of school types (kindergarten, primary, junior, nine_year,
@@ -331,7 +333,7 @@ class SchoolScore:
         rubric = self._rubric
         return [_indicator_row(ind, r, rubric) for ind, r in zip(rubric.indicators, self._results, strict=True)]
 
-    def ranked(self, rank: int) -> SchoolScore:
+    def ranked(self, rank: int | None) -> SchoolScore:
         """This score with ``rank`` (a shallow copy: ranks within the county and within the type are two)."""
         out = copy.copy(self)
         out.rank = rank
@@ -1180,7 +1182,8 @@ def score_county(
 
     Returns one ``SchoolScore`` per school with at least one expected month in W, in ranking order: by
     rounded score descending, ties (sharing a rank, the next rank skipping: 1, 2, 2, 4) by school code,
-    then the schools without a report in W by code (score, grade, rank ``None``; status
+    then the vetoed schools unranked (rank ``None``, grade 不合格; by score, then code), then the schools
+    without a report in W by code (score, grade, rank ``None``; status
     ``insufficient_data``). ``rank_by_type=True`` ranks within each school type, grouped by type. The F1
     medians are taken over the schools passed in, so pass the whole county. ``standard_rate`` is the county's
     subsidy standard, handed to the fund engine for C4. Every semantic choice is in the module docstring.
@@ -1364,6 +1367,7 @@ def finish_part(part: SchoolPart, rubric: Rubric, medians: Medians) -> SchoolSco
     score = None if raw is None else round_half_up(raw, 2)
     band = None if score is None else rubric.grade_for(score)
     if part.vetoed:
+        band = rubric.grades[-1]  # 不合格 (一票否决) whatever the score: the lowest band
         status = STATUS_VETO
     elif score is None or part.coverage < rubric.min_coverage:
         status = STATUS_INSUFFICIENT_DATA
@@ -1426,10 +1430,17 @@ def _rank(scores: Sequence[SchoolScore], rank_by_type: bool) -> list[SchoolScore
 
 
 def _rank_group(scores: Sequence[SchoolScore]) -> list[SchoolScore]:
+    """The ranked schools (score, not vetoed), then the vetoed ones unranked (by score, then code), then the
+    rest without a score (no report in W), by code."""
     scored = sorted(
-        (s for s in scores if s.score is not None), key=lambda s: (-(s.score or Decimal(0)), s.code)
+        (s for s in scores if s.score is not None and s.status != STATUS_VETO),
+        key=lambda s: (-(s.score or Decimal(0)), s.code),
     )
-    unscored = sorted((s for s in scores if s.score is None), key=lambda s: s.code)
+    vetoed = sorted(
+        (s for s in scores if s.status == STATUS_VETO),
+        key=lambda s: (s.score is None, -(s.score or Decimal(0)), s.code),
+    )
+    unscored = sorted((s for s in scores if s.score is None and s.status != STATUS_VETO), key=lambda s: s.code)
     ranked: list[SchoolScore] = []
     rank = 0
     previous: Decimal | None = None
@@ -1437,7 +1448,7 @@ def _rank_group(scores: Sequence[SchoolScore]) -> list[SchoolScore]:
         if s.score != previous:
             rank, previous = position, s.score
         ranked.append(s.ranked(rank))
-    return ranked + unscored
+    return ranked + [s.ranked(None) for s in vetoed] + unscored
 
 
 # --------------------------------------------------------------------------------------------------------

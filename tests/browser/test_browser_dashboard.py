@@ -125,8 +125,18 @@ def test_school_pdf_download(page: Any, hub: Hub) -> None:
     ensure_signed_in(page)
     page.goto(f"/schools/{REVISED_SCHOOL}/#pdf")
     page.click("#pdf button.pdf-job")
-    link = page.wait_for_selector("#pdf a.pdf-file", timeout=120000)
+    # issue 17 item 3: the job is accepted at once, the button is free again, and the box says where to follow it
+    box = page.wait_for_selector("#pdf .job-status .job-submitted")
+    assert "已提交，可在下载中心查看进度" in box.inner_text()
+    assert page.is_enabled("#pdf button.pdf-job")
     shot(page, "06-school-pdf")
+    page.click("#pdf .job-status a[href='/downloads']")
+    page.wait_for_url(re.compile(r"/downloads$"))
+    # the page reads itself again while the job is unfinished: the file's link appears without a reload
+    link = page.wait_for_selector("#download-jobs a.pdf-file", timeout=120000)
+    row = page.locator("#download-jobs tr.job").first.inner_text()
+    assert "已完成" in row and "评估报告" in row
+    shot(page, "06b-downloads")
     with page.expect_download() as info:
         link.click()
     path = info.value.path()
@@ -142,7 +152,11 @@ def test_lock_a_period_then_a_new_revision_is_refused(page: Any, hub: Hub) -> No
     assert "学校仍可提交" in page.locator("#state").inner_text()
     page.fill("#lock-form input[name=note]", "已审核，数据无误")
     page.click("#lock-form button[type=submit]")
+    page.wait_for_selector("#confirm-form")  # a confirmation step, then the result message
+    assert "未锁定" in page.locator("#state").inner_text()
+    page.click("#confirm-form button[type=submit]")
     page.wait_for_selector(".badge.locked")
+    assert "已审核锁定" in page.locator("#result").inner_text()
     assert "已审核锁定" in page.locator("#state").inner_text()
     assert "已审核，数据无误" in page.locator("#history").inner_text()
     report = copy.deepcopy(hub.reports[(HAZARD_SCHOOL, last)])
@@ -196,3 +210,20 @@ def test_english_switch(page: Any, hub: Hub) -> None:
     shot(page, "08-overview-en")
     page.click(".lang-switch button[value=zh]")
     page.wait_for_selector("html[lang=zh-CN]")
+
+
+def test_search_a_school_from_the_header(page: Any, hub: Hub) -> None:
+    """Issue 17 item 4: the header's search box on any page finds a school by its code and opens its page."""
+    ensure_signed_in(page)
+    page.goto(f"/counties/{COUNTY}/ranking")
+    page.fill(".school-search input[name=q]", HAZARD_SCHOOL)
+    page.click(".school-search button")
+    page.wait_for_url(re.compile(r"/schools\?q="))
+    rows = page.locator("#search-results tbody tr")
+    assert rows.count() == 1
+    shot(page, "20-school-search")
+    rows.first.locator("a").click()
+    page.wait_for_url(re.compile(rf"/schools/{HAZARD_SCHOOL}/"))
+    page.fill(".school-search input[name=q]", "没有这所学校")
+    page.click(".school-search button")
+    assert "没有找到匹配的学校" in page.locator("main").inner_text()

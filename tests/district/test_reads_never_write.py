@@ -42,6 +42,11 @@ def test_no_read_writes(client: Any, session: Any, county: Any, credentials: dic
         "/api/v1/counties/610528/nutrition?year=2026&format=xlsx",
         "/api/v1/counties/610528/settings",
         "/api/v1/periods/610528/2026-10",
+        "/api/v1/counties/610528/alerts",
+        "/api/v1/counties/610528/alerts?period=2026-06",
+        "/api/v1/cities/610500/overview",  # a county's own user: its county alone
+        "/api/v1/cities/610500/overview?period=2026-06",
+        "/api/v1/jobs",
         "/api/v1/hub-keys",
     ]
     for path in reads:
@@ -61,6 +66,7 @@ def test_no_read_writes(client: Any, session: Any, county: Any, credentials: dic
     after_sign_in = _state(session)  # signing in is a POST: it may write (the sign-in's own record)
     pages = [
         "/counties/610528/",
+        "/cities/610500/",
         "/counties/610528/?period=2026-09",
         "/counties/610528/ranking",
         "/counties/610528/ranking?from=2026-09&to=2026-10&sort=score",
@@ -68,6 +74,7 @@ def test_no_read_writes(client: Any, session: Any, county: Any, credentials: dic
         "/schools/6105280001/explain?indicator=A1",
         "/counties/610528/fund",
         "/counties/610528/approval?period=2026-10",
+        "/downloads",
     ]
     for path in pages:
         resp = browser.get(path)

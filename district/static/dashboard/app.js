@@ -47,7 +47,7 @@
     });
   }
 
-  /* PDF jobs: POST the API, then poll the job until its files are ready. */
+  /* A PDF job as the API describes it (a job the hub could not even enqueue, shown at once). */
   function describe(job) {
     var state = job.state || job.status || "";
     var done = job.done, total = job.total, progress = job.progress;
@@ -93,19 +93,17 @@
     return d.state;
   }
 
-  function poll(url, box, button) {
-    fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
-      .then(function (resp) { return resp.json().then(function (body) { return { ok: resp.ok, body: body }; }); })
-      .then(function (r) {
-        if (!r.ok) { throw new Error((r.body.error && r.body.error.message) || "error"); }
-        var state = renderJob(box, r.body);
-        if (state === "done" || state === "failed" || state === "succeeded" || state === "error") {
-          button.disabled = false;
-        } else {
-          window.setTimeout(function () { poll(url, box, button); }, 1500);
-        }
-      })
-      .catch(function (e) { box.textContent = t("job_failed", "The PDF job failed:") + " " + e.message; button.disabled = false; });
+  /* PDF jobs: POST the API; once accepted, say so with a link to the download centre (下载中心), where the job's
+     progress and files are; the button is free again at once (a county batch takes minutes). The message is
+     the page's own <template id="job-submitted"> (base.html), so it is in the page's language. */
+  function submitted(box, job) {
+    var tpl = document.getElementById("job-submitted");
+    box.textContent = "";
+    if (tpl && tpl.content) {
+      box.appendChild(tpl.content.cloneNode(true));
+    } else {
+      renderJob(box, job);
+    }
   }
 
   function initPdfJobs() {
@@ -124,18 +122,45 @@
             if (r.status !== 202 && r.status !== 200 && r.status !== 201) {
               throw new Error((r.body.error && r.body.error.message) || String(r.status));
             }
-            var id = r.body.job_id || r.body.id;
-            var url = r.body.url || r.body.location || ("/api/v1/jobs/" + encodeURIComponent(id));
-            renderJob(box, r.body);
-            poll(url, box, button);
+            button.disabled = false;
+            if (r.body.state === "failed") { renderJob(box, r.body); return; }
+            submitted(box, r.body);
           })
           .catch(function (e) { box.textContent = t("job_failed", "The PDF job failed:") + " " + e.message; button.disabled = false; });
       });
     });
   }
 
+  /* 下载中心: while a job is unfinished, read the page again every few seconds and put its job rows in place
+     (the page says how often in data-refresh, empty once every job is finished). */
+  function initDownloads() {
+    var holder = document.getElementById("download-jobs");
+    if (!holder || !window.DOMParser) { return; }
+    function schedule() {
+      var seconds = parseInt(holder.getAttribute("data-refresh") || "", 10);
+      if (seconds > 0) { window.setTimeout(refresh, seconds * 1000); }
+    }
+    function refresh() {
+      fetch(window.location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+        .then(function (resp) {
+          if (!resp.ok) { throw new Error(String(resp.status)); }
+          return resp.text();
+        })
+        .then(function (html) {
+          var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("download-jobs");
+          if (!fresh) { return; }
+          holder.innerHTML = fresh.innerHTML;  // our own server-rendered, escaped page
+          holder.setAttribute("data-refresh", fresh.getAttribute("data-refresh") || "");
+          schedule();
+        })
+        .catch(function () { window.setTimeout(refresh, 30000); });  // signed out or offline: try again later
+    }
+    schedule();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     initExplain();
     initPdfJobs();
+    initDownloads();
   });
 })();

@@ -197,7 +197,7 @@ def test_school_viewer_lands_on_their_school(client: Any, session: Any, users: A
     assert client.get("/").headers["Location"] == "/schools/6105280001/"
     city = client.application.test_client()
     sign_in(city, "city")
-    assert city.get("/").headers["Location"] == "/counties"
+    assert city.get("/").headers["Location"] == "/cities/610500/"  # the city overview (issue 17)
     page = city.get("/counties").get_data(as_text=True)
     assert "富平县" in page and "蒲城县" in page and "金台区" not in page
 

@@ -306,17 +306,36 @@ def test_lock_and_unlock_through_the_page_with_the_audit_trail(client: Any, sess
     sign_in(client, "admin")
     page = client.get("/counties/610528/approval?period=2026-09")
     assert "本期尚未审核锁定过" in text(page)
-    resp = client.post(
+    # the state in words of its own (not the hazard ledger's 未整改) and what the lock approves
+    assert "未锁定" in section(page, "state") and "未整改" not in text(page)
+    scope = section(page, "scope")
+    assert "未报送学校" in scope and "本月资金异常" in scope
+    # the first POST only asks to confirm: nothing is locked yet
+    ask = client.post(
         "/counties/610528/approval/2026-09/lock", data={"note": "已核对", "csrf_token": page_csrf(client)}
     )
-    assert resp.status_code == 302
-    again = client.post("/counties/610528/approval/2026-09/lock", data={"csrf_token": page_csrf(client)})
+    assert ask.status_code == 200 and 'id="confirm-form"' in ask.get_data(as_text=True)
+    assert "确认审核锁定 2026-09" in text(ask) and "未锁定" in section(ask, "state")
+    assert not session.scalars(select(AuditEntry.action).where(AuditEntry.action.like("period.%"))).all()
+    resp = client.post(
+        "/counties/610528/approval/2026-09/lock",
+        data={"note": "已核对", "confirm": "yes", "csrf_token": page_csrf(client)},
+    )
+    assert resp.status_code == 302 and "done=lock" in resp.headers["Location"]
+    result = client.get(resp.headers["Location"])
+    assert "2026-09 已审核锁定：学校不能再报送该月的修订。" in text(result)
+    again = client.post(
+        "/counties/610528/approval/2026-09/lock", data={"confirm": "yes", "csrf_token": page_csrf(client)}
+    )
     assert again.status_code == 409 and "本期已审核锁定" in text(again)
     page = client.get("/counties/610528/approval?period=2026-09")
     assert "已审核锁定" in section(page, "state") and "已核对" in section(page, "history")
     assert "bureau" not in section(page, "history") and "admin" in section(page, "history")
     # a revision arriving after approval (e.g. after an unlock) is listed
-    client.post("/counties/610528/approval/2026-09/unlock", data={"csrf_token": page_csrf(client)})
+    done = client.post(
+        "/counties/610528/approval/2026-09/unlock", data={"confirm": "yes", "csrf_token": page_csrf(client)}
+    )
+    assert "已解除锁定" in text(client.get(done.headers["Location"]))
     submit(session, "6105280001", "2026-09", dt.datetime.now(UTC))
     since = section(client.get("/counties/610528/approval?period=2026-09"), "since")
     assert "庄里镇中心小学" in since and "第 1 版" in since
@@ -324,12 +343,23 @@ def test_lock_and_unlock_through_the_page_with_the_audit_trail(client: Any, sess
     assert acts == ["period.lock", "period.unlock"]
 
 
-def test_viewer_sees_approval_but_cannot_lock(client: Any, session: Any, users: Any) -> None:
-    sign_in(client, "viewer")
+def test_approval_page_in_english_says_the_state(client: Any, session: Any, users: Any) -> None:
+    sign_in(client, "admin")
+    client.post("/language", data={"lang": "en", "csrf_token": page_csrf(client)})
+    page = client.get("/counties/610528/approval?period=2026-09")
+    assert "Not locked" in section(page, "state")
+
+
+@pytest.mark.parametrize("username", ["viewer", "city"])
+def test_viewer_and_city_see_approval_but_cannot_lock(client: Any, session: Any, users: Any, username: str) -> None:
+    sign_in(client, username)
     page = client.get("/counties/610528/approval?period=2026-09")
     assert page.status_code == 200 and 'id="lock-form"' not in page.get_data(as_text=True)
-    resp = client.post("/counties/610528/approval/2026-09/lock", data={"csrf_token": page_csrf(client)})
-    assert resp.status_code == 403
+    assert "未锁定" in section(page, "state") and "只能查看本页" in text(page)
+    for data in ({}, {"confirm": "yes"}):
+        resp = client.post("/counties/610528/approval/2026-09/lock", data={**data, "csrf_token": page_csrf(client)})
+        assert resp.status_code == 403
+    assert not session.scalars(select(AuditEntry.action).where(AuditEntry.action.like("period.%"))).all()
 
 
 # ---------------------------------------------------------------- inspections

@@ -69,13 +69,13 @@ def _t(*values: str) -> list[tuple[Any, str]]:
 def expected_sheets(data: dict[str, Any]) -> dict[str, list[list[tuple[Any, str]]]]:
     """Each sheet's rows from row 7 on, built from the JSON alone."""
     summary = [[*_t("全县合计", data["county_name"]), (data["county"]["schools"], "count"), *_sums(data["county"])]]
-    summary += [[*_t("乡镇", t["township"]), (t["schools"], "count"), *_sums(t)] for t in data["townships"]]
+    summary += [[*_t("学区", t["township"]), (t["schools"], "count"), *_sums(t)] for t in data["townships"]]
     summary += [
         [*_t("供餐方式", MODE_ZH[m["supply_mode"]]), (m["schools"], "count"), *_sums(m)] for m in data["supply_modes"]
     ]
     summary.append([])
-    summary.append(_t("代码", "异常", "件数"))
-    summary += [[*_t(code, ANOMALY_ZH[code]), (n, "count")] for code, n in data["anomaly_counts"].items()]
+    summary.append(_t("异常", "件数"))
+    summary += [[*_t(ANOMALY_ZH[code]), (n, "count")] for code, n in data["anomaly_counts"].items()]
     schools = [
         [
             *_t(
@@ -83,7 +83,6 @@ def expected_sheets(data: dict[str, Any]) -> dict[str, list[list[tuple[Any, str]
             ),
             *_t(", ".join(r["participating_periods"])),
             *_sums(r),
-            *_t(", ".join(f"{p}: {rev}" for p, rev in r["revision_ids"].items())),
         ]
         for r in data["schools"]
     ]
@@ -94,10 +93,8 @@ def expected_sheets(data: dict[str, Any]) -> dict[str, list[list[tuple[Any, str]
             by_code[a["school_code"]]["school_name"],
             by_code[a["school_code"]]["township"],
             a["period"],
-            a["code"],
             ANOMALY_ZH[a["code"]],
             a["message"],
-            "; ".join(f"{k}={v}" for k, v in a["figures"].items()),
         )
         for a in data["anomalies"]
     ]
@@ -109,7 +106,28 @@ def expected_sheets(data: dict[str, Any]) -> dict[str, list[list[tuple[Any, str]
         ]
         for s in data["non_reporting"]
     ]
-    return {"汇总": summary, "学校明细": schools, "异常清单": anomalies, "未报送学校": missing}
+    # 审计信息: the codes, figures, revision ids, standard, chain head and ISO time the face leaves out
+    audit = [
+        _t("行政区划代码", data["county_code"]),
+        _t("报表标准", "houqin/monthly-report@1"),
+        _t("数据链头", data.get("chain_head") or "—"),
+        _t("生成时间（ISO 8601）", data["generated_at"]),
+        _t("时区", "Asia/Shanghai"),
+        [],
+        _t("学校标识码", "月份", "异常代码", "异常", "触发数据"),
+        *[
+            _t(a["school_code"], a["period"], a["code"], ANOMALY_ZH[a["code"]],
+               "; ".join(f"{k}={v}" for k, v in a["figures"].items()))
+            for a in data["anomalies"]
+        ],
+        [],
+        _t("学校标识码", "所用报表版本"),
+        *[
+            _t(r["school_code"], ", ".join(f"{p}: {rev}" for p, rev in r["revision_ids"].items()))
+            for r in data["schools"]
+        ],
+    ]  # fmt: skip
+    return {"汇总": summary, "学校明细": schools, "异常清单": anomalies, "未报送学校": missing, "审计信息": audit}
 
 
 def check_workbook(body: bytes, data: dict[str, Any]) -> None:
@@ -118,11 +136,10 @@ def check_workbook(body: bytes, data: dict[str, Any]) -> None:
     sheets = expected_sheets(data)
     assert book.sheetnames == list(sheets)
     header = [
-        f"{data['county_name']}（{data['county_code']}）营养餐资金报告",
+        f"{data['county_name']}营养餐资金报告",
         f"统计期间：{data['window_from']} 至 {data['window_to']}",
-        f"生成时间：{data['generated_at'][:10]} {data['generated_at'][11:19]}（Asia/Shanghai）",
-        f"数据标准：houqin/monthly-report@1；县定补助标准 {data['standard_rate']} 元/生/天；"
-        f"数据链头 {data.get('chain_head') or '—'}",
+        f"生成时间：{data['generated_at'][:10]} {data['generated_at'][11:19]}（北京时间）",
+        f"县定补助标准：{data['standard_rate']} 元/生/天",
     ]
     for ws in book.worksheets:
         rows = sheets[ws.title]

@@ -18,7 +18,9 @@ from openpyxl import load_workbook
 
 from district.auth.services import create_token, create_user
 from district.nutrition import services
+from district.rendering.templating import period_zh
 from tests.district.nutrition.fund_checks import MODE_ZH, check_workbook, figures_pattern, pdfinfo, pdftotext
+from tests.district.test_glossary import assert_no_noise, split_audit
 
 NOW = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 URL = "/api/v1/counties/610528/nutrition?from=2026-09&to=2026-11"
@@ -145,15 +147,24 @@ def test_pdf_shows_the_same_figures(client: Any, viewer: dict[str, str], data: d
         assert re.search(label + r"\s+" + str(sub["schools"]) + r"\s+" + figures_pattern(sub), text)
     for school in data["non_reporting"]:
         assert re.search(re.escape(school["school_code"]) + r"\s+" + re.escape(school["school_name"]), text)
-        assert ", ".join(school["missing_periods"]) in text or "、".join(school["missing_periods"]) in text
+        assert "、".join(period_zh(p) for p in school["missing_periods"]) in re.sub(r"\s+", "", text)
     flat = re.sub(r"\s+", "", text)
     for a in data["anomalies"]:
         assert re.sub(r"\s+", "", a["message"]) in flat, a["message"]
 
-    # header: county, window, generation time in Asia/Shanghai (02:00 UTC), standard; footer page numbers
-    for part in ("富平县营养餐资金报告", "富平县（610528）", "2026年9月—2026年11月", "2026-11-21 10:00",
-                 "houqin/monthly-report@1", "5.00 元/生/天"):  # fmt: skip
-        assert part in text, part
+    # header: county, window, generation time in Beijing time (02:00 UTC), the rate; footer page numbers
+    face, appendix = split_audit(text)
+    header = ("富平县营养餐资金报告", "县（区）：富平县", "2026年9月—2026年11月", "2026-11-21 10:00", "5.00 元/生/天")
+    for part in header:
+        assert part in face, part
+    # codes, the standard, the chain head and the ISO time only in the 审计信息 appendix on the last page
+    assert_no_noise(face)
+    flat_appendix = re.sub(r"\s+", "", appendix)
+    for part in ("610528", "houqin/monthly-report@1", "2026-11-21T10:00:00+08:00", "Asia/Shanghai"):
+        assert part in flat_appendix, part
+    for a in data["anomalies"]:
+        assert a["code"] in flat_appendix
+        assert a["code"] not in face
     raw = pdftotext(pdf, tmp_path, "-raw")
     pages = int(re.search(r"^Pages:\s+(\d+)$", pdfinfo(pdf, tmp_path), re.MULTILINE)[1])  # type: ignore[index]
     for page in range(1, pages + 1):

@@ -17,6 +17,7 @@ from district.nutrition.xlsx import fund_report_xlsx
 
 # display labels written out (not read from the module under test), shared with the API and CLI read-backs
 from tests.district.nutrition.fund_checks import ANOMALY_ZH, MODE_ZH, SUMS, TYPE_ZH
+from tests.district.test_glossary import assert_no_noise, noise
 
 MONEY = '"¥"#,##0.00'
 RATIO = "0.00%"
@@ -59,13 +60,13 @@ def book(county_report):
 
 
 def test_sheets_and_header(book, county_report):
-    assert book.sheetnames == ["汇总", "学校明细", "异常清单", "未报送学校"]
+    assert book.sheetnames == ["汇总", "学校明细", "异常清单", "未报送学校", "审计信息"]
     for ws in book.worksheets:
         assert [ws.cell(row=i, column=1).value for i in range(1, 6)] == [
-            "富平县（610528）营养餐资金报告",
+            "富平县营养餐资金报告",
             "统计期间：2026-09 至 2026-11",
-            "生成时间：2026-12-06 10:30:00（Asia/Shanghai）",
-            "数据标准：houqin/monthly-report@1；县定补助标准 5.00 元/生/天；数据链头 —",
+            "生成时间：2026-12-06 10:30:00（北京时间）",
+            "县定补助标准：5.00 元/生/天",
             None,
         ]
         assert ws.freeze_panes == "A7"
@@ -79,14 +80,13 @@ def test_summary_sheet(book, county_report):
     ws = book["汇总"]
     assert [c.value for c in ws[6]][:4] == ["范围", "名称", "学校数", "参与月数"]
     expected = [[*text("全县合计", "富平县"), (data["county"]["schools"], "count"), *sums(data["county"])]]
-    expected += [[*text("乡镇", t["township"]), (t["schools"], "count"), *sums(t)] for t in data["townships"]]
+    expected += [[*text("学区", t["township"]), (t["schools"], "count"), *sums(t)] for t in data["townships"]]
     expected += [
-        [*text("供餐方式", MODE_ZH[m["supply_mode"]]), (m["schools"], "count"), *sums(m)]
-        for m in data["supply_modes"]
+        [*text("供餐方式", MODE_ZH[m["supply_mode"]]), (m["schools"], "count"), *sums(m)] for m in data["supply_modes"]
     ]
     expected.append([(None, "blank")])
-    expected.append(text("代码", "异常", "件数"))
-    expected += [[*text(code, ANOMALY_ZH[code]), (n, "count")] for code, n in data["anomaly_counts"].items()]
+    expected.append(text("异常", "件数"))
+    expected += [[*text(ANOMALY_ZH[code]), (n, "count")] for code, n in data["anomaly_counts"].items()]
     blank = 7 + len(data["townships"]) + len(data["supply_modes"]) + 1
     assert all(c.value is None for c in ws[blank])
     check_table(ws, 7, expected[: blank - 7], to_the_end=False)
@@ -111,7 +111,6 @@ def test_school_sheet(book, county_report):
                 ", ".join(s["participating_periods"]),
             ),
             *sums(s),
-            (", ".join(f"{p}: {r}" for p, r in s["revision_ids"].items()), "text"),
         ]
         for s in data["schools"]
     ]
@@ -128,18 +127,49 @@ def test_anomaly_sheet(book, county_report):
             schools[a["school_code"]]["school_name"],
             schools[a["school_code"]]["township"],
             a["period"],
-            a["code"],
             ANOMALY_ZH[a["code"]],
             a["message"],
-            "; ".join(f"{k}={v}" for k, v in a["figures"].items()),
         )
         for a in data["anomalies"]
     ]
     check_table(book["异常清单"], 7, expected)
-    assert book["异常清单"]["H14"].value == (
+
+
+def test_audit_sheet_holds_what_the_face_leaves_out(book, county_report):
+    data = county_report.to_dict()
+    ws = book["审计信息"]
+    assert [c.value for c in ws[6]][:3] == ["项目", "内容", None]
+    audit = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=2).value for r in range(7, 12)}
+    assert audit == {
+        "行政区划代码": "610528",
+        "报表标准": "houqin/monthly-report@1",
+        "数据链头": "—",
+        "生成时间（ISO 8601）": "2026-12-06T10:30:00+08:00",
+        "时区": "Asia/Shanghai",
+    }
+    assert [c.value for c in ws[13]][:5] == ["学校标识码", "月份", "异常代码", "异常", "触发数据"]
+    rows = [[c.value for c in row] for row in ws.iter_rows(min_row=14, max_row=13 + len(data["anomalies"]))]
+    assert [r[2] for r in rows] == [a["code"] for a in data["anomalies"]]
+    assert (
         "opening_balance=2000.00; funds_received=33000.00; food_spend=33000.00; other_spend=0.00; "
         "closing_balance=2100.00; expected_closing=2000.00; difference=100.00"
-    )
+    ) in [r[4] for r in rows]
+    revisions = {
+        ws.cell(row=r, column=1).value: ws.cell(row=r, column=2).value for r in range(16 + len(rows), ws.max_row + 1)
+    }
+    assert revisions == {
+        s["school_code"]: ", ".join(f"{p}: {r}" for p, r in s["revision_ids"].items()) for s in data["schools"]
+    }
+
+
+def test_no_technical_noise_on_the_face_sheets(book, county_report):
+    """Every cell of the sheets a reader works with (all but 审计信息): no anomaly code, field name, SHA-256 or
+    ISO timestamp (tests/district/test_glossary.py)."""
+    assert county_report.anomalies
+    for ws in book.worksheets[:-1]:
+        cells = [str(c.value) for row in ws.iter_rows() for c in row if c.value is not None]
+        assert_no_noise("\n".join(cells))
+    assert noise("\n".join(str(c.value) for row in book["审计信息"].iter_rows() for c in row if c.value))
 
 
 def test_non_reporting_sheet(book, county_report):
@@ -165,9 +195,9 @@ def test_money_is_stored_as_exact_decimal_text(county_report):
 
 def test_english(county_report):
     book = load_workbook(io.BytesIO(fund_report_xlsx(county_report, lang="en")))
-    assert book.sheetnames == ["Summary", "Schools", "Anomalies", "Not reported"]
-    assert book["Summary"]["A3"].value == "Generated: 2026-12-06 10:30:00 (Asia/Shanghai)"
-    assert book["Anomalies"]["G7"].value.startswith("Funds left unspent: closing balance 1700.00 > ")
+    assert book.sheetnames == ["Summary", "Schools", "Anomalies", "Not reported", "Audit"]
+    assert book["Summary"]["A3"].value == "Generated: 2026-12-06 10:30:00 (Beijing time)"
+    assert book["Anomalies"]["F7"].value.startswith("Funds left unspent: closing balance 1700.00 > ")
 
 
 def test_formula_injection_is_neutralised(make_month, make_not_participating):
@@ -208,7 +238,7 @@ def test_formula_injection_is_neutralised(make_month, make_not_participating):
     assert [c.value for c in school_names] == ["'" + n.replace("\r", "\n") for n in names]
     assert all(c.data_type == "s" for c in school_names)
     assert book["学校明细"]["D7"].value == "'=1+1镇"
-    assert book["汇总"]["A1"].value == "'=cmd|' /C calc'!A0（610528）营养餐资金报告"
+    assert book["汇总"]["A1"].value == "'=cmd|' /C calc'!A0营养餐资金报告"
     assert book["汇总"]["B7"].value == "'=cmd|' /C calc'!A0"
     assert book["异常清单"]["B7"].value == "'" + names[0]
     assert book["未报送学校"]["B7"].value == "'" + names[0]

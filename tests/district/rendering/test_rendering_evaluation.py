@@ -35,6 +35,7 @@ from tests.conftest import example_report
 from tests.district.rendering.test_rendering_security import Recorder
 from tests.district.rendering.test_rendering_security import server as server  # the fixture
 from tests.district.scoring.helpers_scoring_db import YEAR_FROM, YEAR_TO, seed_county, submit
+from tests.district.test_glossary import assert_no_noise, split_audit
 
 W = Window(YEAR_FROM, YEAR_TO)
 MADE = dt.datetime(2026, 11, 21, 6, 5, tzinfo=dt.UTC)
@@ -72,18 +73,27 @@ def test_school_report_reads_back_in_chinese(session: Any, seeded: dict[str, int
     _ctx, pdf = school_pdf(session)
     text = pdftotext(pdf)
     no_replacement_glyphs(text)
-    assert "庄里镇中心小学美丽新校园建设评估报告" in text
-    assert "富平县（610528）" in text and "2026年1月—2026年10月" in text
+    face, appendix = split_audit(text)
+    assert "庄里镇中心小学美丽新校园建设评估报告" in face
+    assert "县（区）：富平县" in face and "2026年1月—2026年10月" in face
     for heading in ("一、七个领域得分率", "二、指标得分明细", "三、逐月报送情况", "四、隐患整改清单",
-                    "五、营养改善计划补助资金", "六、评分所用报表版本", "七、核验"):  # fmt: skip
-        assert heading in text
+                    "五、营养改善计划补助资金"):  # fmt: skip
+        assert heading in face
+    # Chinese words only on the face (issue 17); the codes, ids and digests in the appendix on the last page
+    assert_no_noise(face)
+    assert "所属学区" in face and "乡镇（学区）" not in face
+    assert "核验网址 https://hub.example.cn/verify/" in face  # the plain address in every page's footer
+    flat_appendix = re.sub(r"\s+", "", appendix)
+    for part in ("评分所用报表版本", "HQ-610528-000007-0001", "2026-11-21T14:05:00+08:00", "houqin/monthly-report@1",
+                 "default-1", "#7", "610528"):  # fmt: skip
+        assert part in flat_appendix, part
+    assert "HQ-610528" not in face and "文档编号" not in face
     # the seeded ledger: the major wiring hazard is open and overdue at the window's end, the toilet one fixed
     assert "二楼东侧教室插座松动，线路老化" in text
     assert "学生厕所冲水阀损坏" in text
     assert re.search(r"H-2026-09-001 电路 重大 .*逾期 31 天", text.replace("\n", " "))
-    assert "文档编号 HQ-610528-000007-0001" in text  # the footer of every page
-    assert "https://hub.example.cn/verify/<本文件的 SHA-256>" in text
-    assert "sha256sum 文件名.pdf" in text
+    assert "https://hub.example.cn/verify/<本文件的 SHA-256>" in appendix
+    assert "sha256sum 文件名.pdf" in appendix
 
 
 def test_every_font_is_embedded_and_there_is_one_face_for_text(
@@ -111,7 +121,6 @@ def test_cover_figures_equal_the_scoring_service(session: Any, seeded: dict[str,
         assert f"等级 {expected['grade']}" in flat
         assert f"评定结果 {STATUS_LABELS[expected['status']][0]}" in flat
         assert f"全县排名 第 {expected['rank']} 名 / 共 {expected['schools_ranked']} 所" in flat
-        assert f"评分细则版本 {expected['rubric_version']}" in flat
         assert f"学校名称 {NAMES[code]}" in flat and f"学校标识码 {code}" in flat
         coverage = (Decimal(expected["coverage"]) * 100).quantize(Decimal("0.1"))
         assert f"报送覆盖率 {coverage}%" in flat
@@ -160,10 +169,12 @@ def test_revisions_used_are_listed_with_their_hashes(session: Any, seeded: dict[
     ctx, pdf = school_pdf(session)
     used = {rid for row in ctx["score"]["indicators"] for rid in row["revision_ids"]}
     assert {r["id"] for r in ctx["revisions"]} == used
-    text = pdftotext(pdf).replace("\n", "")
+    face, appendix = split_audit(pdftotext(pdf))
+    text = appendix.replace("\n", "")
     for rid in used:
         rev = session.get(ReportRevision, rid)
-        assert rev.content_sha256 in text and rev.chain_hash in text
+        assert rev.content_sha256 in text and rev.chain_hash in text  # in the 审计信息 appendix only
+        assert rev.content_sha256[:16] not in face.replace("\n", "")
     # arrival times in Asia/Shanghai: the seed stores them two days before the deadline, 23:59:59 + 08:00
     assert "2026-10-03 23:59:59" in pdftotext(pdf)
 
@@ -184,12 +195,16 @@ def test_county_summary(session: Any, seeded: dict[str, int], pdftotext: Any, pd
         score = r["score"] if r["score"] is not None else "—"
         assert re.search(rf"{r['school_code']} {re.escape(r['name'])} .*? {score} ", flat), r
     progress = services.county_campaign_progress(session, "610528", 2026)
-    assert f"达标学校 {progress['compliant']} 所 / 在册学校 {progress['active']} 所" in flat
+    assert f"达标学校 {progress['compliant']} 所 / 在办学校 {progress['active']} 所" in flat
     assert "创建第 1 年，目标 50%" in flat
-    assert v.chain_digest in text.replace("\n", "")
+    face, appendix = split_audit(text)
+    assert v.chain_digest in appendix.replace("\n", "") and v.chain_digest[:16] not in face.replace("\n", "")
+    assert_no_noise(face)
+    assert "在册" not in face and "乡镇（学区）" not in face
+    assert "HQ-610528-000007-0001" in appendix and "HQ-610528" not in face
     # completeness by township for every period: 庄里镇 reported everything from March on
     assert "庄里镇 完整率" in flat and "城关街道 完整率" in flat
-    for heading in ("二、等级分布", "三、失分较多的指标", "四、学校排名", "五、各乡镇（学区）报送完整率与及时率"):
+    for heading in ("二、等级分布", "三、失分较多的指标", "四、学校排名", "五、各学区报送完整率与及时率"):
         assert heading in text
     for row in failing_indicators(snapshot.results):
         assert f"{row['code']} {row['name']}" in flat

@@ -351,3 +351,72 @@ def test_jobs_left_by_a_stopped_hub_are_failed_at_the_next_start(
         assert job.state == "failed" and "the hub stopped" in job.error and job.finished_at is not None
     assert session.get(PdfJob, done.id).state == "done"
     assert jobs.unfinished_jobs(session, "a") == 0
+
+
+def test_the_callers_jobs_newest_first(
+    client: Any, session: Any, seeded: dict[str, int], admin: dict[str, str], hub_clock: Any
+) -> None:
+    """``GET /api/v1/jobs``: only the caller's own jobs (not a colleague's of the same county, not another
+    county's), newest first, each as ``GET /api/v1/jobs/<id>`` shows it plus ``id`` and ``seconds_left``;
+    ``limit`` 1–50, anything else 400; 401 without a sign-in."""
+    import datetime as dt
+
+    other_county(session)
+    colleague = bearer(session, "county_admin", "610528", "admin2")
+    elsewhere = bearer(session, "county_admin", "610526", "admin610526")
+    made = asked(client, admin, {"school": "6105280001", "year": 2026})  # a real one, done, with its file
+    now = hub_clock.now()
+    window = Window(YEAR_FROM, YEAR_TO)
+    running = jobs.create_job(session, "610528", window, requested_by="admin610528", year=2026,
+                              now=now + dt.timedelta(minutes=1))  # fmt: skip
+    jobs.start_job(session, running.id, now=now + dt.timedelta(minutes=1))
+    queued = jobs.create_job(session, "610528", window, requested_by="admin610528", school_code="6105280002",
+                             now=now + dt.timedelta(minutes=2))  # fmt: skip
+    theirs = jobs.create_job(session, "610528", window, requested_by="admin2", school_code="6105280002",
+                             now=now + dt.timedelta(minutes=3))  # fmt: skip
+    far = jobs.create_job(session, "610526", window, requested_by="admin610526", school_code="6105260001",
+                          now=now + dt.timedelta(minutes=3))  # fmt: skip
+    # two of the batch's five parts made in ten minutes: three to go, about fifteen minutes
+    parts = jobs.job_parts(session, running.id)
+    for part in parts[:2]:
+        part.state = "done"
+    session.flush()
+    hub_clock.set(now + dt.timedelta(minutes=11))
+
+    resp = client.get("/api/v1/jobs", headers=admin)
+    assert resp.status_code == 200
+    listed = resp.get_json()["jobs"]
+    assert [j["id"] for j in listed] == [queued.id, running.id, made["job_id"]]
+    assert all(j["id"] == j["job_id"] for j in listed)
+    first, batch, done = listed
+    assert (first["state"], first["done"], first["total"], first["files"]) == ("queued", 0, 1, [])
+    assert (batch["state"], batch["done"], batch["total"], batch["seconds_left"]) == ("running", 2, 5, 900)
+    single = client.get(f"/api/v1/jobs/{made['job_id']}", headers=admin).get_json()
+    assert done == {"id": made["job_id"], **single, "seconds_left": None}
+    assert done["files"][0]["url"] == made["files"][0]["url"] and done["created_at"] == made["created_at"]
+    # a colleague's and another county's jobs are not the caller's: not listed
+    assert [j["id"] for j in client.get("/api/v1/jobs", headers=colleague).get_json()["jobs"]] == [theirs.id]
+    assert [j["id"] for j in client.get("/api/v1/jobs", headers=elsewhere).get_json()["jobs"]] == [far.id]
+    assert client.get(f"/api/v1/jobs/{far.id}", headers=admin).status_code == 404
+    assert client.get(f"/api/v1/jobs/{made['job_id']}", headers=elsewhere).status_code == 404
+    # limit
+    assert [j["id"] for j in client.get("/api/v1/jobs?limit=2", headers=admin).get_json()["jobs"]] == [
+        queued.id, running.id
+    ]  # fmt: skip
+    assert len(client.get("/api/v1/jobs?limit=50", headers=admin).get_json()["jobs"]) == 3
+    for bad in ("0", "51", "abc", "1.5", "", "+2", "２", "2&limit=3"):
+        resp = client.get(f"/api/v1/jobs?limit={bad}", headers=admin)
+        assert resp.status_code == 400, bad
+        assert resp.get_json()["error"]["code"] == "invalid_limit"
+    # not signed in
+    resp = client.get("/api/v1/jobs")
+    assert resp.status_code == 401 and resp.get_json()["error"]["code"] == "unauthenticated"
+
+
+def test_the_list_is_at_most_fifty(client: Any, session: Any, seeded: dict[str, int], admin: dict[str, str]) -> None:
+    window = Window(YEAR_FROM, YEAR_TO)
+    for _ in range(52):
+        jobs.create_job(session, "610528", window, requested_by="admin610528", school_code="6105280001")
+    session.flush()
+    listed = client.get("/api/v1/jobs", headers=admin).get_json()["jobs"]
+    assert len(listed) == 50 and listed[0]["id"] > listed[-1]["id"]

@@ -68,10 +68,11 @@ def test_chinese_text_comes_back_exactly(one_page_pdf, pdftotext):
     text = pdftotext(one_page_pdf)
     assert "富平县庄里镇中心小学 营养餐" in text
     assert f"{SCHOOL}第3供餐点 81,903.00" in text
-    # the title block: county, window, generation time in Asia/Shanghai (06:05 UTC = 14:05), standard id
+    # the title block: county, window, generation time in Beijing time (06:05 UTC = 14:05); no standard id on
+    # the face of a document (issue 17: it belongs to the 审计信息 appendix)
     assert "富平县" in text and "2026年9月—11月" in text
     assert "2026-11-21 14:05" in text
-    assert "houqin/monthly-report@1" in text
+    assert "houqin/monthly-report@1" not in text
 
 
 def test_every_font_is_embedded_and_subset(one_page_pdf, pdf_file, run_tool):
@@ -140,7 +141,7 @@ def test_portrait_by_default_and_landscape_on_request(pdf_file, run_tool):
 def test_render_html_uses_the_file_templates(pdftotext):
     html = render_html("base.html", county="富平县")
     assert 'href="houqin-static:/pdf/report.css"' in html
-    assert '<span class="standard">houqin/monthly-report@1</span>' in html  # houqin_standard.STANDARD_ID
+    assert "houqin/monthly-report@1" not in html  # the standard's id is for the 审计信息 appendix only
     assert '<span class="county">富平县</span>' in html
     # the stylesheet loaded through our fetcher: the footer only exists in report.css
     assert "第 1 页 共 1 页" in pdftotext(render_pdf(html))

@@ -152,8 +152,28 @@ def test_base_template_title_block():
     assert "<h1>营养餐资金月报</h1>" in html
     assert '<div class="subtitle">2026年11月</div>' in html
     assert '<span class="generated">2026-11-21 14:05</span>' in html
-    assert '<span class="standard">houqin/monthly-report@1</span>' in html
+    assert "houqin/monthly-report@1" not in html  # the face carries no standard id (issue 17)
     assert '<span class="extra">学校数：12</span>' in html
-    # without the optional context there are no empty labels
+    # without the optional context there are no empty labels and no appendix
     bare = env.from_string('{% extends "base.html" %}{% block title %}T{% endblock %}').render()
-    assert "县（区）" not in bare and "subtitle" not in bare
+    assert "县（区）" not in bare and "subtitle" not in bare and "审计信息" not in bare
+
+
+def test_base_template_audit_appendix_and_footer_address():
+    """The 审计信息 appendix: ``audit`` rows (escaped) and the audit_extra block, after the content, on a page of
+    its own; ``verify_address`` becomes the footer's string."""
+    html = (
+        pdf_env()
+        .from_string(
+            '{% extends "base.html" %}{% block title %}T{% endblock %}{% block content %}<p>正文</p>{% endblock %}'
+            "{% block audit_extra %}<p>附表</p>{% endblock %}"
+        )
+        .render(
+            audit=[("报表标准", "houqin/monthly-report@1"), ("x", "<b>")],
+            verify_address="https://hub.example.cn/verify/",
+        )
+    )
+    body = html[html.index("正文") :]
+    assert body.index("附：审计信息") < body.index("houqin/monthly-report@1") < body.index("附表")
+    assert "&lt;b&gt;" in html and '<section class="audit-appendix">' in html
+    assert '<span class="verify-line">核验网址 https://hub.example.cn/verify/</span>' in html

@@ -53,3 +53,11 @@ def test_lock_with_a_non_object_body_and_old_periods(client: Any, session: Any, 
     assert resp.status_code == 200 and resp.json["history"][-1]["note"] is None
     assert client.get("/api/v1/counties/610528/completeness?period=1028-10", headers=admin).status_code == 400
     assert client.post("/api/v1/periods/610528/2009-12/lock", headers=admin).json["error"]["code"] == "invalid_period"
+
+
+def test_a_city_admin_reads_a_period_but_locks_none(client: Any, session: Any, county: Any) -> None:
+    city = bearer(session, "city_admin", "610500", "city-reader")
+    assert client.get("/api/v1/periods/610528/2026-09", headers=city).status_code == 200
+    resp = client.post("/api/v1/periods/610528/2026-09/lock", headers=city, json={})
+    assert resp.status_code == 403 and resp.get_json()["error"]["code"] == "forbidden"
+    assert client.get("/api/v1/periods/610528/2026-09", headers=city).get_json()["locked"] is False

@@ -193,8 +193,72 @@ def test_veto_comes_before_insufficient_data(make_school, score_one):
 
 def test_veto_over_a_full_score(make_school, score_one):
     result = score_one(make_school(months=[(SEP, {"safety.major_accidents": 1})]))
-    assert (result.score, result.status, result.grade) == (Decimal("100.00"), "veto", "优秀")
+    # SCORING.md: a vetoed school's grade is 不合格 whatever its score; the score is still shown
+    assert (result.score, result.status, result.grade) == (Decimal("100.00"), "veto", "不合格")
+    assert result.grade_code == "fail"
+    assert result.to_dict()["score"] == "100.00"
     assert result.flags == ["veto:major_accidents=1"]
+
+
+# --- vetoed schools are not ranked (SCORING.md "Status, grade, rank") -------------------------------
+
+
+def _with_vetoes(make_school):
+    rect = {"campus.shop": "rectifying"}  # −3 → 97.00
+    veto = {"food_safety.poisoning_incidents": 1}
+    return [
+        make_school("6105260001", months=[(SEP, rect)]),  # 97
+        make_school("6105260002", months=[(SEP, veto)]),  # 100, vetoed
+        make_school("6105260003", months=[], expected=[SEP]),  # no report
+        make_school("6105260004", months=[(SEP, {**veto, **rect})]),  # 97, vetoed
+        make_school("6105260005", months=[SEP]),  # 100
+        make_school("6105260006", months=[(SEP, {"campus.shop": "noncompliant", **veto})]),  # 94, vetoed
+        make_school("6105260000", months=[(SEP, {**veto, **rect})]),  # 97, vetoed
+    ]
+
+
+def test_a_vetoed_school_has_no_rank(make_school, rubric):
+    results = {r.code: r for r in score_county(_with_vetoes(make_school), Window(SEP, SEP), rubric)}
+    assert results["6105260002"].rank is None
+    assert results["6105260002"].to_dict()["rank"] is None
+    # the ranked schools rank among themselves: the vetoed 100 takes no place
+    assert (results["6105260005"].rank, results["6105260001"].rank) == (1, 2)
+
+
+def test_a_vetoed_school_has_no_rank_by_type(make_school, rubric):
+    results = score_county(_with_vetoes(make_school), Window(SEP, SEP), rubric, rank_by_type=True)
+    ranks = {r.code: r.rank for r in results}
+    assert ranks == {
+        "6105260005": 1, "6105260001": 2,
+        "6105260002": None, "6105260004": None, "6105260000": None, "6105260006": None,
+        "6105260003": None,
+    }  # fmt: skip
+
+
+def test_a_vetoed_school_is_graded_fail_whatever_its_score(make_school, rubric):
+    results = score_county(_with_vetoes(make_school), Window(SEP, SEP), rubric)
+    graded = {r.code: (r.status, r.grade) for r in results}
+    assert graded["6105260002"] == ("veto", "不合格")  # 100.00
+    assert graded["6105260006"] == ("veto", "不合格")  # 94.00
+    assert graded["6105260005"] == ("compliant", "优秀")
+
+
+def test_vetoed_schools_come_after_the_ranked_by_score_then_code_before_no_report(make_school, rubric):
+    results = score_county(_with_vetoes(make_school), Window(SEP, SEP), rubric)
+    assert [(r.code, r.to_dict()["score"], r.status, r.rank) for r in results] == [
+        ("6105260005", "100.00", "compliant", 1),
+        ("6105260001", "97.00", "compliant", 2),
+        ("6105260002", "100.00", "veto", None),  # vetoed: by score, then code; the score is still shown
+        ("6105260000", "97.00", "veto", None),
+        ("6105260004", "97.00", "veto", None),
+        ("6105260006", "94.00", "veto", None),
+        ("6105260003", None, "insufficient_data", None),  # no report: last
+    ]
+
+
+def test_vetoed_schools_are_not_compliant_in_the_campaign(make_school, rubric):
+    scores = score_county(_with_vetoes(make_school), Window(SEP, SEP), rubric)
+    assert campaign_progress(scores, 7, 2026, 2026, rubric)["compliant"] == 2
 
 
 # --- rank -----------------------------------------------------------------------------------------
