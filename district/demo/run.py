@@ -366,6 +366,7 @@ class Demo:
         self.procs: list[tuple[str, subprocess.Popen[bytes]]] = []
         self.pdf_counties = pdf_counties
         self.token = ""
+        self.county_tokens: dict[str, str] = {}
         self.schools: list[DemoSchool] = []
         self.reports_dir = instance / "reports"
         self.summary: dict[str, Any] = {}
@@ -380,14 +381,16 @@ class Demo:
         tmp.replace(self.clock_file)
         os.environ["HOUQIN_AGENT_CLOCK_OFFSET"] = f"{offset:.3f}"
 
-    def api(self, method: str, path: str, body: Any = None, *, timeout: float = 600) -> tuple[int, Any, bytes]:
+    def api(
+        self, method: str, path: str, body: Any = None, *, timeout: float = 600, token: str | None = None
+    ) -> tuple[int, Any, bytes]:
         data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
         req = urllib.request.Request(
             self.url + path,
             data=data,
             method=method,
             headers={
-                "Authorization": f"Bearer {self.token}",
+                "Authorization": f"Bearer {token or self.token}",
                 "Content-Type": "application/json",
                 "Accept-Language": "zh",
             },
@@ -488,7 +491,7 @@ class Demo:
                     s, "admin", DEMO_PASSWORD, "city_admin", scope=CITY[0], display_name="渭南市教育局", actor="demo"
                 )
                 for code, name, _towns in COUNTIES:
-                    create_user(
+                    county_admin = create_user(
                         s,
                         f"admin{code}",
                         DEMO_PASSWORD,
@@ -497,6 +500,8 @@ class Demo:
                         display_name=f"{name}教育局",
                         actor="demo",
                     )
+                    # a period is locked by its county's own bureau (a city_admin reads, locks nothing)
+                    self.county_tokens[code] = create_token(s, county_admin, "demo")
                 self.token = create_token(s, admin, "demo")
         from district.audit.keys import init_keys
 
@@ -755,7 +760,8 @@ class Demo:
         )
         # the bureau approves the first month of 富平县; a school's late correction is then refused
         first = periods[0]
-        status, _state, _ = self.api("POST", f"/api/v1/periods/610528/{first}/lock", {"note": "审核通过（演示）"})
+        lock_path, fuping = f"/api/v1/periods/610528/{first}/lock", self.county_tokens["610528"]
+        status, _state, _ = self.api("POST", lock_path, {"note": "审核通过（演示）"}, token=fuping)
         _s, state, _ = self.api("GET", f"/api/v1/periods/610528/{first}")
         if status != 200 or not (state or {}).get("locked"):
             raise DemoFailed(f"富平县 {first} 未能审核锁定（HTTP {status}，服务器状态 {state}）")
