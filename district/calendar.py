@@ -141,9 +141,9 @@ class Window:
         return {"from": self.period_from, "to": self.period_to}
 
 
-def check_period(value: Any, name: str = "period", *, future: bool = True) -> str:
-    """``value`` as a period the hub can speak of (``YYYY-MM``, year 2010..9999; with ``future=False`` not after
-    the current month), else ``WindowError`` naming ``name``."""
+def check_period(value: Any, name: str = "period", *, future: bool = True, ahead: int = 0) -> str:
+    """``value`` as a period the hub can speak of (``YYYY-MM``, year 2010..9999; with ``future=False`` not more
+    than ``ahead`` months after the current month), else ``WindowError`` naming ``name``."""
     try:
         year, _month = parse_period(value if isinstance(value, str) else "")
     except ValueError:
@@ -161,7 +161,7 @@ def check_period(value: Any, name: str = "period", *, future: bool = True) -> st
             f"{name} {value} is before {EARLIEST_YEAR}",
             field=name,
         )
-    if not future and value > current_period():
+    if not future and value > period_add(current_period(), ahead):
         raise WindowError(
             "invalid_period",
             f"{name} {value} 是未来的月份（本月是 {current_period()}）",

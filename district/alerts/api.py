@@ -13,7 +13,7 @@ from district import calendar
 from district.alerts.city import city_overview, counties_in_scope, default_period
 from district.alerts.services import county_alerts
 from district.api.auth import bureau_required, current_user, not_found, require_county
-from district.api.errors import ApiError, lang
+from district.api.errors import period_param
 from district.db import db
 from district.registry.models import County
 
@@ -25,14 +25,8 @@ def init_app(app: Flask) -> None:
 
 
 def period_arg(default: Callable[[], str]) -> str:
-    """``?period=``: a month up to the current one (``calendar.check_period``); not given: ``default()``."""
-    raw = request.args.get("period")
-    if raw in (None, ""):
-        return default()
-    try:
-        return calendar.check_period(raw, "period", future=False)
-    except calendar.WindowError as exc:
-        raise ApiError(400, exc.code, exc.message(lang())) from None
+    """``?period=``: a month up to the current one; not given: ``default()`` (``district.api.errors.period_param``)."""
+    return period_param(request.args.get("period"), default=default)
 
 
 @bp.get("/counties/<county>/alerts")

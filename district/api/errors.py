@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
+
+
+def period_param(raw: str | None, *, ahead: int = 0, default: Callable[[], str] | None = None) -> str:
+    """An API's ``period``: the reporting calendar's ``check_period`` (YYYY-MM, from 2010-01, at most ``ahead``
+    months after the hub's current month) as a 400 ``invalid_period``; empty: ``default()`` when given."""
+    from district import calendar
+
+    if raw in (None, "") and default is not None:
+        return default()
+    try:
+        return calendar.check_period(raw or "", "period", future=False, ahead=ahead)
+    except calendar.WindowError as exc:
+        raise ApiError(400, exc.code, exc.message(lang())) from None
 
 
 class ApiError(Exception):

@@ -7,8 +7,9 @@ shares them; on the embedded default they live in the process.
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
+
+from district import clock
 
 
 class RateLimiter:
@@ -24,7 +25,7 @@ class RateLimiter:
 
     def hit(self, key: str, now: float | None = None) -> int | None:
         """Count one request; return None when allowed, else the seconds to wait."""
-        now = time.time() if now is None else now
+        now = clock.now().timestamp() if now is None else now
         window = int(now // 60)
         retry_after = 60 - int(now % 60)
         if self._redis is not None:

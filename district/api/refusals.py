@@ -18,8 +18,9 @@ exits is lost; its key's first row was written.
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, field
+
+from district import clock
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class RefusalGuard:
 
     def blocked(self, remote_addr: str | None, school_code: str | None, now: float | None = None) -> int | None:
         """None when the request may be looked at; else the seconds until its source's limit resets."""
-        now = time.time() if now is None else now
+        now = clock.now().timestamp() if now is None else now
         minute = int(now // 60)
         with self._lock:
             self._roll(minute)
@@ -90,7 +91,7 @@ class RefusalGuard:
         """Count one refusal of a request from ``remote_addr`` claiming ``claimed_school`` (its header), logged
         under ``school_code`` (the refusal's, None when the school is unknown); returns the rows to write now:
         this key's first of the minute, and the remainder of every key whose minute has passed."""
-        now = time.time() if now is None else now
+        now = clock.now().timestamp() if now is None else now
         minute = int(now // 60)
         key = RefusalKey(minute, remote_addr, school_code[:10] if school_code else None, status, code)
         out: list[Pending] = []

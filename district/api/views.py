@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from district import calendar
 from district.api.auth import bureau_required, require_county, require_county_admin
 from district.api.body import BodyError, parse_json, read_json
-from district.api.errors import ApiError, lang
+from district.api.errors import ApiError, lang, period_param
 from district.api.ratelimit import RateLimiter
 from district.api.refusals import RefusalGuard
 from district.db import db, utcnow
@@ -24,7 +24,6 @@ from district.reports.completeness import county_completeness
 from district.reports.models import ReportRevision
 from district.unit_of_work import commit_now, keep_on_error, reading_first, restart
 from houqin_standard import text_issue
-from houqin_standard.periods import period_add
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -318,23 +317,9 @@ def completeness(county: str) -> Any:
 
 
 def _period_arg(period: str, *, ahead: int = 0) -> str:
-    """A period the hub can hold (``district.calendar.check_period``): YYYY-MM, from 2010-01 on, at most
-    ``ahead`` months after the hub's current month (an agent whose PC clock runs a little ahead asks for one
-    more)."""
-    try:
-        calendar.check_period(period, "period")
-    except calendar.WindowError as exc:
-        raise ApiError(400, exc.code, exc.message(lang())) from None
-    last = period_add(calendar.current_period(), ahead)
-    if period > last:
-        raise ApiError(
-            400,
-            "invalid_period",
-            f"period {period} 是未来的月份（本月是 {calendar.current_period()}）"
-            if lang() != "en"
-            else f"period {period} is in the future",
-        )
-    return period
+    """A period the hub can hold (``district.api.errors.period_param``); an agent whose PC clock runs a little
+    ahead asks the feedback for one more month (``ahead``)."""
+    return period_param(period, ahead=ahead)
 
 
 @bp.post("/periods/<county>/<period>/lock")

@@ -8,7 +8,6 @@ The key id is the first 16 hex digits of SHA-256 of the raw public key.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import hashlib
 import json
 import os
@@ -21,6 +20,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from district import clock
 from district.files import private_dir
 from houqin_standard.receipts import SIGNED_FIELDS, endorsement_payload, receipt_payload
 
@@ -53,7 +53,7 @@ def init_keys(directory: Path) -> str:
         "key_id": kid,
         "algorithm": "Ed25519",
         "public_key": base64.b64encode(raw).decode(),
-        "created_at": dt.datetime.now(dt.UTC).isoformat(),
+        "created_at": clock.now().isoformat(),
     }
     if previous is not None:
         # the outgoing key vouches for its successor, so an agent that pinned the old key can accept the new one

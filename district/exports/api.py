@@ -14,7 +14,7 @@ from flask import Blueprint, Flask, jsonify, request
 
 from district import calendar
 from district.api.auth import bureau_required, current_user, require_county
-from district.api.errors import ApiError, lang
+from district.api.errors import ApiError, period_param
 from district.db import db
 from district.exports import services
 from district.exports.xlsx import CSV_MIMETYPE, XLSX_MIMETYPE, Table, download, table_csv, table_xlsx
@@ -99,11 +99,7 @@ def county_reports(county: str) -> Any:
     c = s.get(County, county)
     if c is None:  # pragma: no cover - require_county answered 404 already
         raise ApiError(404, "not_found", "未找到 / not found")
-    period = request.args.get("period") or calendar.latest_closed_period(c)
-    try:
-        calendar.check_period(period, "period", future=False)
-    except calendar.WindowError as exc:
-        raise ApiError(400, exc.code, exc.message(lang())) from None
+    period = period_param(request.args.get("period"), default=lambda: calendar.latest_closed_period(c))
     data = services.period_reports(s, county, period)
     if fmt == "json":
         return jsonify(data)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from district import clock
 from district.calendar import round_half_up
 from district.nutrition.anomalies import ANOMALY_CODES, Anomaly, month_anomalies, parse_amount
 from houqin_standard import SHANGHAI, STANDARD_ID, format_money, parse_period
@@ -399,7 +400,7 @@ def build_fund_report(
     window_periods = periods_between(window_from, window_to)
     window = set(window_periods)
     rate = parse_amount(standard_rate)
-    when = generated_at or datetime.now(UTC)
+    when = generated_at or clock.now()
     if when.tzinfo is None:
         raise ValueError("generated_at must be timezone-aware")
 

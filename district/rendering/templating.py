@@ -34,6 +34,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined
 
+from district import clock
 from district.calendar import round_half_up
 from district.glossary import AUDIT_HEADING, TERMS
 from district.rendering.pdf import static_url
@@ -233,6 +234,6 @@ def render_html(template_name: str, /, **context: Any) -> str:
     only); ``base.html`` also shows ``county`` and ``window`` when they are given, ``audit`` rows as the
     审计信息 appendix and ``verify_address`` in the footer.
     """
-    context.setdefault("generated_at", datetime.now(SHANGHAI))
+    context.setdefault("generated_at", clock.now().astimezone(SHANGHAI))
     context.setdefault("standard_id", STANDARD_ID)
     return pdf_env().get_template(template_name).render(**context)
