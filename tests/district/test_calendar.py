@@ -171,7 +171,9 @@ def test_the_settings_api_sets_the_reporting_start_and_refuses_it_with_the_reaso
 
     from district.audit.models import AuditEntry
 
-    acts = session.scalars(select(AuditEntry).where(AuditEntry.action == "county.configure")).all()
+    acts = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "county.configure").order_by(AuditEntry.id)
+    ).all()
     assert [a.details["reporting_start"] for a in acts] == ["2026-09", None]
 
 
