@@ -94,9 +94,15 @@ ROUTE_MODULES = (
     "district.dashboard.views",
     "district.dashboard.downloads",  # 下载中心 (issue 17)
     "district.dashboard.city",  # 全市概览 (issue 17)
+    "district.dashboard.lists",  # 报送情况 and 隐患清单 with filters (issue 17 item 6)
     "district.audit.api",
     "district.exports.api",  # search and exports (issue 17)
     "district.exports.pages",
+    "district.submission.views",  # the school's pages: web submission (issue 19)
+    "district.reports.review_api",  # per-report review (issue 18)
+    "district.dashboard.review",  # 待审核 queue page and the review forms (issue 18)
+    "district.reminders.api",  # 一键催报 and the delivery log (issue 18)
+    "district.dashboard.reminders",  # the 催报 button and the log page (issue 18)
 )
 
 

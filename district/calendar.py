@@ -28,14 +28,15 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
 from district.clock import now, today
 from houqin_standard import SHANGHAI, days_between, parse_period, period_add, period_deadline, periods_between
 from houqin_standard import deadline_date as _deadline_date
 from houqin_standard.periods import period_of
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
     from district.registry.models import County, School
 
 __all__ = [
@@ -214,13 +215,31 @@ def days_late(
 # ------------------------------------------------------------------------------------------------ reporting start
 
 
+_FIRST_PERIODS = "houqin.first_report_period"
+
+
 def first_report_period(session: Session, county_code: str) -> str | None:
-    """The earliest period of any accepted report in the county."""
+    """The earliest period of any accepted report in the county (asked once per county and transaction: a
+    page asks it for every window it resolves)."""
     from sqlalchemy import func, select
 
     from district.reports.models import ReportHead
 
-    return session.scalar(select(func.min(ReportHead.period)).where(ReportHead.county_code == county_code))
+    known: dict[str, str | None] = session.info.setdefault(_FIRST_PERIODS, {})
+    if county_code not in known:
+        known[county_code] = session.scalar(
+            select(func.min(ReportHead.period)).where(ReportHead.county_code == county_code)
+        )
+    return known[county_code]
+
+
+def _forget_first_periods(session: Session, *_args: Any) -> None:
+    session.info.pop(_FIRST_PERIODS, None)
+
+
+# what the session wrote, or what others committed since its transaction began, may move a county's first period
+for _event in ("after_flush", "after_commit", "after_soft_rollback", "after_begin"):
+    event.listen(Session, _event, _forget_first_periods)
 
 
 def reporting_start(session: Session, county: County) -> str | None:

@@ -181,16 +181,31 @@ def counties_group() -> None:
 @click.argument("county")
 @click.option("--reporting-start", default=None, help="上线月份 YYYY-MM: the first period collected through the hub")
 @click.option("--clear-reporting-start", is_flag=True, help="forget the setting (the first accepted report's month)")
+@click.option(
+    "--township-order",
+    default=None,
+    help='the official order of its townships, "庄里镇,张桥镇,…" (the rest follow by pinyin); "" clears it',
+)
 @pass_ctx
-def counties_configure(ctx: Context, county: str, reporting_start: str | None, clear_reporting_start: bool) -> None:
-    """Set a county's reporting start; prints the settings in force."""
+def counties_configure(
+    ctx: Context, county: str, reporting_start: str | None, clear_reporting_start: bool, township_order: str | None
+) -> None:
+    """Set a county's reporting start and the order of its townships; prints the settings in force."""
     from district import calendar
-    from district.registry.services import configure_county, county_settings
+    from district.registry.services import (
+        TownshipOrderError,
+        configure_county,
+        county_settings,
+        parse_township_order,
+        set_township_order,
+    )
 
     with ctx.app.app_context(), db.transaction() as s:
         try:
             if reporting_start is not None or clear_reporting_start:
                 configure_county(s, county, reporting_start=None if clear_reporting_start else reporting_start)
+            if township_order is not None:
+                set_township_order(s, county, parse_township_order(township_order, text=True))
             c = s.get(County, county)
             if c is None:
                 raise LookupError(county)
@@ -201,8 +216,13 @@ def counties_configure(ctx: Context, county: str, reporting_start: str | None, c
         except calendar.WindowError as exc:
             click.echo(exc.zh, err=True)
             sys.exit(2)
+        except TownshipOrderError as exc:
+            click.echo("\n".join(f"{d['path']}：{d['message']}" for d in exc.details), err=True)
+            sys.exit(2)
     start = settings["reporting_start_in_effect"] or "尚未设置，也尚未收到月报"
     click.echo(f"{county} 上线月份：{start}" + ("" if settings["reporting_start"] else "（未设置，按最早收到的月报）"))
+    order = "、".join(settings["township_order_in_effect"])  # type: ignore[arg-type]
+    click.echo(f"{county} 乡镇顺序：{order}" + ("" if settings["township_order"] else "（未设置，按拼音）"))
 
 
 # ---------------------------------------------------------------- reporting
@@ -259,9 +279,15 @@ def users_group() -> None:
 @users_group.command("create")
 @click.argument("username")
 @click.option(
-    "--role", required=True, type=click.Choice(["city_admin", "county_admin", "county_viewer", "school_viewer"])
+    "--role",
+    required=True,
+    type=click.Choice(
+        ["city_admin", "county_admin", "county_viewer", "school_viewer", "school_clerk", "township_admin"]
+    ),
 )
-@click.option("--scope", required=True, help="city, county or school code the role applies to")
+@click.option(
+    "--scope", required=True, help="city, county or school code the role applies to; township_admin: COUNTY/乡镇名"
+)
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--name", "display_name", default="")
 @pass_ctx

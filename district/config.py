@@ -111,9 +111,17 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
     "PDF_RENDER_TIMEOUT_S": (120, int),  # bound of one evaluation-report render
     "PDF_JOBS_PER_USER": (3, int),  # unfinished (queued or running) PDF jobs one user may have before 429
     "PDF_RENDER_MAX_MB": (1024, int),
+    # embedded default: processes rendering a job's PDFs beside the hub (workers/background.py); 0: one per core
+    "PDF_PROCESSES": (0, int),
     "NUTRITION_PDF_TIMEOUT_S": (120, int),  # bound of the fund-report PDF rendered inside a request
     "NUTRITION_PDF_MAX_MB": (1024, int),
     "DEMO_CLOCK_FILE": (None, str),  # demo only: a file holding the seconds the hub's clock runs ahead/behind
+    # reminders (district/reminders): smtp://host:port, smtp+starttls://…, smtps://user:pass@host:465; unset: no e-mail
+    "SMTP_URL": (None, str),
+    "MAIL_FROM": ("houqin@localhost", str),
+    "REMINDER_TIMEOUT_SECONDS": (10.0, float),  # each SMTP or webhook socket operation
+    "REMINDER_RETRY_SECONDS": (60.0, float),  # a failed attempt is retried after this, doubled each time
+    "REMINDER_WAIT_SECONDS": (5.0, float),  # 一键催报 waits at most this long for the counts it answers
 }
 
 

@@ -3,6 +3,7 @@
 from district.audit import models as audit_models
 from district.auth import models as auth_models
 from district.registry import models as registry_models
+from district.reminders import models as reminder_models  # noqa: F401 - channels, deliveries, attempts
 from district.rendering import models as rendering_models  # noqa: F401 - registers the PDF tables
 from district.reports import models as report_models
 from district.scoring import models as scoring_models

@@ -26,7 +26,7 @@ import sys
 import tempfile
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,17 +35,15 @@ from houqin_standard import (
     STANDARD_ID,
     canonical_json,
     current_period,
-    days_between,
-    deadline_date,
     parse_period,
     period_add,
     period_deadline,
-    today_shanghai,
     validate_report,
 )
+from houqin_standard.prechecks import precheck
 
-from . import __version__
-from .client import HubClient, HubUnreachable
+from . import __version__, wording
+from .client import HubClient, HubResponse, HubUnreachable
 from .config import (
     LOCK_NAME,
     OUTBOX_NAME,
@@ -192,21 +190,42 @@ def _print_receipt_invalid(item: OutboxItem, prefix: str = "") -> None:
 
 
 def _print_refusal(item: OutboxItem, read: ReadResult | None = None, prefix: str = "") -> None:
+    """A report the hub refused, in a clerk's words: what happened, then what to do (the HTTP status and the
+    hub's code only with ``--verbose``)."""
     e = item.hub_error or {}
-    what = "被教育局退回" if item.state == "rejected" else "未被接收（冲突）"
-    out(f"{prefix}{item.period} 报表{what}（HTTP {item.http_status}）：{e.get('message', '')}")
     code = e.get("code")
+    note = wording.http_note(item.http_status, str(code) if code else None)
+    retry = f"houqin-agent retry {item.report_id[:8]}"
     if code == "period_locked":
-        out(f"{prefix}  该月份已由教育局审核锁定。请联系教育局解锁后运行：houqin-agent retry {item.report_id[:8]}")
-    elif code == "report_id_conflict":
-        out(f"{prefix}  同一编号已提交过不同内容。如需修改，请使用 houqin-agent correct {item.period} 文件名")
-    elif code == "school_inactive":
+        out(f"{prefix}{item.period} 报表没有送达：{wording.LOCKED}{note}")
+        out(f"{prefix}  报表保存在本机。教育局解锁该月后运行：{retry}")
+        return
+    if code == "report_id_conflict":
+        out(f"{prefix}{item.period} 报表没有送达：同一编号已提交过不同的内容{note}")
+        out(f"{prefix}  如需修改已上报的数据，请使用 houqin-agent correct {item.period} 文件名")
+        return
+    if code == "school_inactive":
+        out(f"{prefix}{item.period} 报表没有送达：按教育局的学校名册，本校这个月不需要报送{note}")
+        said = str(e.get("message", "")).split(" / ")[0]
         out(
-            f"{prefix}  按教育局的学校名册，本校在 {item.period} 不在办学期间（已停办或尚未开办），这个月不需要报送。"
-            f"如名册有误，请联系教育局更正后运行：houqin-agent retry {item.report_id[:8]}"
+            f"{prefix}  {said + '：' if said else ''}本校在 {item.period} 不在办学期间（已停办或尚未开办）。"
+            f"如名册有误，请联系教育局更正后运行：{retry}"
         )
+        return
+    if item.http_status == 401:
+        out(f"{prefix}{item.period} 报表没有送达：{wording.BAD_CREDENTIAL}{note}")
+        return
+    if item.http_status == 429:
+        out(f"{prefix}{item.period} 报表没有送达：{wording.BUSY}{note}")
+        return
+    details = e.get("details") or []
+    if item.state == "rejected" and details:
+        out(f"{prefix}{item.period} 报表被教育局退回，有 {len(details)} 处需要修改{note}：")
+    else:
+        message = str(e.get("message", "")).split(" / ")[0]
+        out(f"{prefix}{item.period} 报表没有被教育局接收：{message or '原因不明，请联系教育局'}{note}")
     from_template = (item.source or "").lower().endswith((".xlsx", ".xlsm"))
-    for d in e.get("details") or []:
+    for d in details:
         path = str(d.get("path", ""))
         if read is not None:
             where = read.where(path)
@@ -269,23 +288,28 @@ def cmd_setup(args: argparse.Namespace, home: Path) -> int:
         except HubUnreachable as exc:
             err(f"注意：暂时连不上教育局服务器（{exc}）。配置照常保存；报表会先存入发件箱，网络恢复后发送")
         else:
-            if resp.status == 401:
+            if not wording.from_hub(resp):
+                err(f"注意：{wording.failure(resp)}。请确认服务器地址是否正确（配置照常保存）")
+            elif resp.status == 401:
                 raise Fail(
                     f"教育局服务器不认可这个凭据（{resp.error.get('message', '')}）：配置未保存。"
                     "请确认学校标识码和凭据文件是教育局最新发放的",
                     EXIT_CONFIG,
                 )
-            if resp.status == 200:
+            elif resp.status == 200:
                 out("已连接教育局服务器，凭据有效")
                 reachable = True
             else:
-                err(f"注意：服务器回复 HTTP {resp.status}，请确认服务器地址是否正确（配置照常保存）")
+                err(f"注意：{wording.failure(resp)}。请确认服务器地址是否正确（配置照常保存）")
         if reachable:
             _pin_at_setup(cfg, client, repin=args.repin)
         elif args.repin:
             err("注意：未能连接教育局服务器，签名密钥没有重新固定（原有的密钥保留）")
     path = save_config(home, cfg)
     out(f"配置已保存：{path}（仅本用户可读）")
+    menu = _write_menu(home)
+    if menu is not None:
+        out(f"  双击菜单：{menu}（Windows 上双击即可生成模板、提交、查看状态，不用打开命令行）")
     out(f"  服务器：{cfg.hub_url}")
     out(f"  学校：{cfg.school_code}{' ' + cfg.school_name if cfg.school_name else ''}")
     out("  凭据：已保存（不会再显示）")
@@ -294,6 +318,18 @@ def cmd_setup(args: argparse.Namespace, home: Path) -> int:
     else:
         out("  回执签名密钥：尚未固定。首次成功同步时将自动获取并固定（首次使用即信任）")
     return EXIT_OK
+
+
+def _write_menu(home: Path) -> Path | None:
+    """``houqin-agent.bat`` in the agent's home (written on every OS, used on Windows): a double-clickable menu
+    生成模板 / 提交 / 查看状态 for clerks who never open cmd (``school_agent.wording.menu_bat``)."""
+    target = home / wording.BAT_NAME
+    try:
+        _write_atomically(target, wording.menu_bat(sys.executable, str(home.resolve())))
+    except OSError as exc:
+        err(f"注意：未能写入双击菜单 {target}：{exc.strerror or exc}")
+        return None
+    return target
 
 
 def _pin_at_setup(cfg: AgentConfig, client: HubClient, *, repin: bool) -> None:
@@ -333,6 +369,108 @@ def _open_hazards(items: list[OutboxItem]) -> list[dict[str, Any]]:
     return sorted(open_, key=lambda h: (str(h.get("found_on", "")), h["ref"]))
 
 
+RESTORED_NAME = "restored.json"
+
+
+def _ask_hub(cfg: AgentConfig, path: str) -> tuple[HubResponse | None, str | None]:
+    """One signed GET; (the hub's answer, None) or (None, why it could not be had, in the clerk's words)."""
+    try:
+        resp = _client(cfg, 20.0).get(path)
+    except HubUnreachable as exc:
+        return None, str(exc)
+    if not wording.from_hub(resp):
+        return None, wording.failure(resp)
+    return resp, None
+
+
+def _period_state(cfg: AgentConfig, period: str) -> tuple[dict[str, Any] | None, str | None]:
+    """The hub's state of ``period`` for this school (``GET /api/v1/period-state``), or why not."""
+    resp, why = _ask_hub(cfg, f"/api/v1/period-state?period={period}")
+    if resp is None:
+        return None, why
+    if resp.status != 200 or not isinstance(resp.json, dict):
+        return None, wording.failure(resp)
+    return resp.json, None
+
+
+def _restored(home: Path) -> dict[str, Any] | None:
+    """The report ``houqin-agent restore`` saved (``{period, content}``), or None."""
+    try:
+        data = json.loads((home / RESTORED_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if isinstance(data, dict) and isinstance(data.get("period"), str) and isinstance(data.get("content"), dict):
+        return data
+    return None
+
+
+def _hub_last_report(cfg: AgentConfig, before: str | None) -> tuple[dict[str, Any] | None, str | None]:
+    """The hub's last accepted report of this school (before ``before``): ({period, content} | None, why not)."""
+    path = "/api/v1/last-report" + (f"?before={before}" if before else "")
+    resp, why = _ask_hub(cfg, path)
+    if resp is None:
+        return None, why
+    if resp.status == 404:
+        return None, None
+    data = resp.json
+    if resp.status != 200 or not isinstance(data, dict) or not isinstance(data.get("content"), dict):
+        return None, wording.failure(resp)
+    return data, None
+
+
+def cmd_restore(args: argparse.Namespace, home: Path) -> int:
+    """A new PC: fetch the school's last accepted report from the hub, so that ``template`` prefills from it."""
+    cfg = _config(home)
+    found, why = _hub_last_report(cfg, None)
+    if why is not None:
+        raise Fail(f"未能从教育局服务器取回报表：{why}", EXIT_QUEUED)
+    if found is None:
+        out("教育局服务器上还没有本校已接收的报表，没有可取回的内容。生成的模板将不预填，请逐项填写")
+        return EXIT_OK
+    school = found.get("school_code") or found["content"].get("school_code")
+    if school != cfg.school_code:
+        raise Fail(f"教育局服务器返回的是学校 {school} 的报表，不是本校 {cfg.school_code} 的，没有保存", EXIT_REFUSED)
+    data = {"period": found["period"], "content": found["content"]}
+    _write_atomically(home / RESTORED_NAME, (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    hazards = [h for h in found["content"].get("hazards") or [] if isinstance(h, dict) and not h.get("rectified_on")]
+    out(f"已从教育局服务器取回本校 {found['period']} 的报表（教育局已接收的版本）")
+    out(
+        f"  以后生成模板时，发件箱中没有以前的报表，就按它预填不变的数值和未整改的隐患（{len(hazards)} 条）。"
+        f"例如：houqin-agent template {period_add(found['period'], 1)}"
+    )
+    return EXIT_OK
+
+
+def _bureau_findings(cfg: AgentConfig, period: str, known: set[str]) -> list[dict[str, Any]]:
+    """The bureau's open 督查 findings (``DC-…``, the feedback's ``inspection_findings``) that the school's own
+    ledger does not list yet, as hazard entries for the template; none when the hub cannot be asked."""
+    resp, _why = _ask_hub(cfg, f"/api/v1/feedback?period={period}")
+    if resp is None or resp.status != 200 or not isinstance(resp.json, dict):
+        return []
+    found = resp.json.get("inspection_findings") or []
+    return [f for f in found if isinstance(f, dict) and isinstance(f.get("ref"), str) and f["ref"] not in known]
+
+
+def _template_state_check(cfg: AgentConfig, period: str, has_local: bool) -> list[str]:
+    """Before anything is filled: the hub's word on the month. A locked month ends the command; an already
+    reported one is said. Returns the notes to print (the hub unreachable: said, and the template made)."""
+    state, why = _period_state(cfg, period)
+    if state is None:
+        return [f"未能向教育局服务器核对 {period} 是否已报送或已锁定（{why}）"]
+    if state.get("locked") is True:
+        raise Fail(f"{period}：{wording.LOCKED}。没有生成模板", EXIT_REFUSED)
+    notes = []
+    if state.get("reported") is True and not has_local:
+        n = int(state.get("revisions") or 1)
+        notes.append(
+            f"教育局已收到本校 {period} 的报表（共 {n} 版）。再次报送将作为更正（第 {n + 1} 版），"
+            "请只在需要修改已报数据时填写"
+        )
+    if state.get("expected") is False:
+        notes.append(f"按教育局的安排，本校 {period} 不需要报送（假期月份或不在办学期间）")
+    return notes
+
+
 def cmd_template(args: argparse.Namespace, home: Path) -> int:
     from .template import build_template, prefill_values
 
@@ -346,21 +484,41 @@ def cmd_template(args: argparse.Namespace, home: Path) -> int:
     with _outbox(home) as ob:
         same = ob.for_period(cfg.school_code, period)
         earlier = ob.accepted_reports(cfg.school_code, before_period=period)
+    state_notes = [] if args.offline else _template_state_check(cfg, period, bool(same))
     correcting = bool(same)
+    prefilled_from: str | None = None
     if same:
         source = same[-1]
         prefill = prefill_values(source.report, full=True)
         hazards = [h for h in source.report.get("hazards") or [] if isinstance(h, dict)]
         note = f"{period} 已提交过：已按已提交的报表预填全部数值，修改后请用 houqin-agent correct {period} 提交更正"
-    else:
-        previous = earlier[-1] if earlier else None
-        prefill = prefill_values(previous.report if previous else None)
+    elif earlier:
+        previous = earlier[-1]
+        prefill = prefill_values(previous.report)
         hazards = _open_hazards(earlier)
-        note = (
-            f"已按 {previous.period} 的报表预填不变的数值（在校人数、占地面积、床位数等）"
-            if previous
-            else "发件箱中没有以前的报表，模板未预填"
-        )
+        prefilled_from = f" {previous.period} 的报表"
+        note = f"已按 {previous.period} 的报表预填不变的数值（在校人数、占地面积、床位数等）"
+    else:  # a new PC: the hub's last accepted report (asked now, or fetched by ``restore``)
+        hub_copy, why = (None, None) if args.offline else _hub_last_report(cfg, period)
+        restored = _restored(home)
+        if hub_copy is None and restored is not None and restored["period"] < period:
+            hub_copy = restored
+        if hub_copy is not None:
+            content = hub_copy["content"]
+            prefill = prefill_values(content)
+            hazards = [h for h in content.get("hazards") or [] if isinstance(h, dict) and not h.get("rectified_on")]
+            prefilled_from = f"教育局已接收的 {hub_copy['period']} 报表"
+            note = (
+                f"发件箱中没有以前的报表：已按教育局已接收的 {hub_copy['period']} 报表预填不变的数值"
+                "（在校人数、占地面积、床位数等）"
+            )
+        else:
+            prefill, hazards = {}, []
+            note = "没有找到本校以前的报表（发件箱和教育局服务器上都没有），模板未预填，请逐项填写" + (
+                f"（未能连接教育局服务器：{why}）" if why else ""
+            )
+    if not args.offline and not correcting:
+        hazards = hazards + _bureau_findings(cfg, period, {str(h.get("ref")) for h in hazards})
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         build_template(
@@ -371,9 +529,12 @@ def cmd_template(args: argparse.Namespace, home: Path) -> int:
             prefill=prefill,
             hazards=hazards,
             prepared_by=cfg.clerk,
+            prefilled_from=prefilled_from,
         )
     except PermissionError:
         raise Fail(f"无法写入 {target}：请先在 Excel 中关闭该文件") from None
+    for line in state_notes:
+        out(f"注意：{line}")
     out(f"已生成 {period} 月报模板：{target}")
     out(f"  {note}")
     if correcting:
@@ -458,15 +619,39 @@ def _previous_month(ob: Outbox, school: str, period: Any) -> dict[str, Any] | No
     return items[-1].report if items else None
 
 
-def _validate(read: ReadResult, report: dict[str, Any], previous: dict[str, Any] | None) -> None:
+_NEGATIVE_CODES = frozenset({"negative", "money_negative", "quantity_negative"})
+
+
+def _typed(report: Mapping[str, Any], path: str) -> Any:
+    """The value at a JSON pointer of the report, or None."""
+    node: Any = report
+    for part in path.split("/")[1:]:
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return None
+    return node
+
+
+def _validate(read: ReadResult, report: dict[str, Any], previous: dict[str, Any] | None) -> list[str]:
+    """Errors end the command (nothing saved); the notices (what the agent filled in for the clerk) are
+    returned, to be said only once the report is saved: before that they would sound like success."""
     result = validate_report(report, previous=previous)
     errors = [e for e in result.errors if not read.covered(e.path)]
-    located = [(i.where, str(i)) for i in read.issues] + [(read.where(e.path), read.describe(e)) for e in errors]
+
+    def described(e: Any) -> str:
+        text = read.describe(e)
+        typed = _typed(report, e.path) if e.code in _NEGATIVE_CODES else None
+        if typed is not None and "现为" not in text:  # echo what was typed, as every other cell error does
+            text += f"（现为 {typed}）"
+        return text
+
+    located = [(i.where, str(i)) for i in read.issues] + [(read.where(e.path), described(e)) for e in errors]
     if read.kind == "xlsx":
         located.sort(key=lambda pair: read.sort_key(pair[0]))
     lines = [text for _where, text in located]
-    for notice in read.notices:
-        out(f"说明：{notice}")
     if lines:
         err(f"报表有 {len(lines)} 处错误，未保存、未发送。请修改后重新提交：")
         for line in lines:
@@ -474,6 +659,49 @@ def _validate(read: ReadResult, report: dict[str, Any], previous: dict[str, Any]
         raise Fail("", EXIT_BAD_INPUT)
     for w in result.warnings:
         out(f"提示（不影响上报）：{read.describe(w)}")
+    return list(read.notices)
+
+
+def _standard_rate(cfg: AgentConfig, period: str) -> str | None:
+    """The county's 营养餐 standard from the hub (``GET /api/v1/period-state``), or None when it cannot be
+    asked now."""
+    try:
+        resp = _client(cfg, 10.0).get(f"/api/v1/period-state?period={period}")
+    except HubUnreachable:
+        return None
+    data = resp.json if resp.status == 200 and wording.from_hub(resp) else None
+    rate = data.get("subsidy_standard") if isinstance(data, dict) else None
+    return rate if isinstance(rate, str) else None
+
+
+def _confirm_prechecks(args: argparse.Namespace, cfg: AgentConfig, read: ReadResult, report: dict[str, Any]) -> None:
+    """The fund rules a report can be checked against on its own (``houqin_standard.prechecks``, the hub's own
+    rule code) as "请核对" warnings; the clerk confirms (y) or fixes the file first. Nothing is saved or sent
+    unless confirmed; ``--yes`` confirms for scripts."""
+    where = read.where if read.kind == "xlsx" else None
+    found = precheck(report, where=where)
+    if any(f["code"] == "NONSTANDARD_RATE" for f in found):
+        rate = _standard_rate(cfg, str(report.get("period")))
+        if rate is None:  # the county's own standard cannot be asked now: say nothing rather than guess
+            found = [f for f in found if f["code"] != "NONSTANDARD_RATE"]
+        else:
+            found = precheck(report, where=where, standard_rate=rate)
+    if not found:
+        return
+    out(f"请核对：以下 {len(found)} 项营养餐资金数据与教育局的核算规则不符（教育局收到后也会这样核算）：")
+    for f in found:
+        cells = "、".join(f.get("cells") or [])
+        out(f"  {cells + ' ' if cells else ''}{f['message']}")
+    if args.yes:
+        out("已按 --yes 确认数据无误，继续报送")
+        return
+    out("如果是填错了，请修改 Excel 文件后重新提交；如果数据确实如此，请确认后报送。")
+    try:
+        answer = input("数据确实无误、继续报送吗？(y/N)：")
+    except (EOFError, OSError):
+        answer = ""
+    if answer.strip().lower() not in ("y", "yes", "是", "是的"):
+        raise Fail("未确认：报表未保存、未发送。请核对修改后重新提交", EXIT_BAD_INPUT)
 
 
 def _accept(args: argparse.Namespace, home: Path, *, correct_period: str | None) -> int:
@@ -488,7 +716,7 @@ def _accept(args: argparse.Namespace, home: Path, *, correct_period: str | None)
     if outbox_path.exists():
         with _outbox(home) as ob:
             previous = _previous_month(ob, cfg.school_code, report.get("period"))
-    _validate(read, report, previous)
+    notices = _validate(read, report, previous)
     period = str(report["period"])
     key = _content_key(report)
 
@@ -519,11 +747,19 @@ def _accept(args: argparse.Namespace, home: Path, *, correct_period: str | None)
                 raise Fail(f"内容与已提交的 {period} 报表完全相同，无需更正")
         return None
 
+    twin = None
+    if outbox_path.exists():  # "already submitted, use correct" is said before any question is asked
+        with _outbox(home) as ob:
+            twin = check(ob)
+    if twin is None:  # a report already in the outbox was confirmed when it was saved
+        _confirm_prechecks(args, cfg, read, report)
     with _outbox(home) as ob:
         kind = "correction" if correct_period else "report"
         item, added = ob.queue(report, kind=kind, source=path.name, check=check)
     if added:
         out(f"已保存到发件箱：{period} {'更正' if correct_period else '报表'}（编号 {item.report_id}）")
+        for notice in notices:  # only now: "已自动编号" is true once the report is saved
+            out(f"说明：{notice}")
     else:
         out(f"{period} 的这份报表已在发件箱中（编号 {item.report_id[:8]}，{STATE_ZH[item.state]}），不再重复保存")
 
@@ -650,97 +886,60 @@ def cmd_retry(args: argparse.Namespace, home: Path) -> int:
 # ------------------------------------------------------------------------------------------------ status
 
 
-def _deadline_lines(ob: Outbox | None, school: str, deadline_day: int, today: date) -> list[str]:
-    cur = current_period(today)
+def _deadline_lines_hub(ob: Outbox | None, cfg: AgentConfig, deadline_day: int, *, offline: bool) -> list[str]:
+    """截止时间 of last month (when not yet reported) and this month, with the days left or late as the hub's
+    reporting calendar counts them (``GET /api/v1/period-state``: the hub's clock and the county's deadline),
+    never from this PC's date. Offline, or the hub not answering: the deadlines without a count of days."""
+    cur = current_period()
     prev = period_add(cur, -1)
     lines = []
 
-    def left(period: str) -> tuple[str, int]:
-        d = period_deadline(period, deadline_day).astimezone(SHANGHAI)
-        return d.strftime("%Y-%m-%d %H:%M"), -days_between(deadline_date(period, deadline_day), today)
+    def when(period: str, state: dict[str, Any] | None) -> str:
+        if state is not None and isinstance(state.get("deadline"), str):
+            return _fmt_time(state["deadline"])
+        return period_deadline(period, deadline_day).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
-    prev_done = bool(ob.for_period(school, prev)) if ob is not None else False
+    states: dict[str, dict[str, Any] | None] = {}
+    why: str | None = "--offline：未连接服务器" if offline else None
+    for period in (prev, cur):
+        states[period] = None
+        if why is None:
+            states[period], why = _period_state(cfg, period)
+    prev_state = states[prev]
+    prev_done = bool(ob.for_period(cfg.school_code, prev)) if ob is not None else False
+    if prev_state is not None:
+        prev_done = prev_done or prev_state.get("reported") is True
     if not prev_done:
-        when, days = left(prev)
-        if days >= 0:
-            soon = "今天截止！" if days == 0 else f"还有 {days} 天"
-            lines.append(f"上月（{prev}）报表尚未提交：截止 {when}，{soon}")
+        if prev_state is None:
+            lines.append(f"上月（{prev}）报表尚未提交：截止 {when(prev, None)}")
+        elif int(prev_state.get("days_late") or 0) > 0:
+            lines.append(
+                f"上月（{prev}）报表尚未提交，已逾期 {prev_state['days_late']} 天（截止 {when(prev, prev_state)}），"
+                "请尽快提交"
+            )
         else:
-            lines.append(f"上月（{prev}）报表尚未提交，已逾期 {-days} 天（截止 {when}），请尽快提交")
-    when, days = left(cur)
-    lines.append(f"本月（{cur}）报表截止 {when}，还有 {days} 天")
+            left = prev_state.get("days_left")
+            soon = "今天截止！" if left == 0 else f"还有 {left} 天"
+            lines.append(f"上月（{prev}）报表尚未提交：截止 {when(prev, prev_state)}，{soon}")
+    cur_state = states[cur]
+    if cur_state is not None and cur_state.get("days_left") is not None:
+        lines.append(f"本月（{cur}）报表截止 {when(cur, cur_state)}，还有 {cur_state['days_left']} 天")
+    else:
+        lines.append(f"本月（{cur}）报表截止 {when(cur, cur_state)}")
+    if why is not None:
+        lines.append(f"（剩余和逾期天数以教育局服务器为准，现在无法核对：{why}）")
     return lines
 
 
 def _feedback_lines(fb: dict[str, Any]) -> list[str]:
-    lines = []
-    rev = fb.get("revision")
-    if rev:
-        on_time = "按时" if rev.get("on_time") else "逾期"
-        lines.append(
-            f"生效版本：第 {rev.get('revision')} 版（共 {fb.get('revisions')} 版），"
-            f"接收时间 {_fmt_time(rev.get('received_at'))}（{on_time}）"
-        )
-    else:
-        lines.append("教育局尚未收到该月报表")
-    if fb.get("locked"):
-        lines.append("该月份已由教育局审核锁定")
-    for w in fb.get("warnings") or []:
-        lines.append(f"提示：{w.get('message', w.get('code'))}")
-    for a in fb.get("fund_anomalies") or []:
-        lines.append(f"资金异常：{a.get('message', a.get('code'))}")
-    lines += _score_lines(fb)
-    for r in fb.get("reminders") or []:
-        lines.append(f"提醒：{_plain(r)}")
-    known = {
-        "school_code",
-        "period",
-        "deadline",
-        "locked",
-        "revision",
-        "revisions",
-        "warnings",
-        "fund_anomalies",
-        "score",
-        "rank",
-        "ranking",
-        "reminders",
-    }
-    for k, v in fb.items():
-        if k not in known and v not in (None, [], {}):
-            lines.append(f"{k}：{_plain(v)}")
-    return lines
+    """The hub's feedback in the clerk's words (``school_agent.wording.feedback_lines``): every known field in
+    Chinese, the ranking as 得分/等级/排名/数据不全, an unknown future field skipped, never dumped raw."""
+    return wording.feedback_lines(fb)
 
 
 def _score_lines(fb: dict[str, Any]) -> list[str]:
     """The school's score and rank as the hub ranked it (the bureau's own figures, never computed here)."""
-    score, rank, ranking = fb.get("score"), fb.get("rank"), fb.get("ranking") or {}
-    if score is None and rank is None:
-        if ranking.get("status_label"):
-            return [f"得分和排名：{ranking['status_label']}，暂不排名"]
-        return ["得分和排名：教育局尚未计算"]
-    window = ranking.get("window") or {}
-    span = f"{window['from']} 至 {window['to']}" if window.get("from") and window.get("to") else ""
-    parts = [f"得分：{_plain(score)}" if score is not None else "得分：—"]
-    if ranking.get("grade"):
-        parts.append(f"等级：{ranking['grade']}")
-    if rank is not None:
-        total = ranking.get("schools_ranked")
-        parts.append(f"全县第 {rank} 名" + (f"（共 {total} 所参与排名）" if total else ""))
-    lines = ["，".join(parts)]
-    if span:
-        lines.append(f"统计期间：{span}" + (f"，{ranking['status_label']}" if ranking.get("status_label") else ""))
-    return lines
-
-
-def _plain(v: Any) -> str:
-    if isinstance(v, dict):
-        if "message" in v:
-            return str(v["message"])
-        return "，".join(f"{k} {_plain(x)}" for k, x in v.items() if x is not None)
-    if isinstance(v, list):
-        return "；".join(_plain(x) for x in v)
-    return str(v)
+    return wording.score_lines(fb)
 
 
 def _fetch_signed_receipts(home: Path, cfg: AgentConfig, ob: Outbox, *, limit: int | None) -> tuple[int, list[str]]:
@@ -813,10 +1012,10 @@ def cmd_status(args: argparse.Namespace, home: Path) -> int:
         if not args.offline:
             try:
                 resp = _client(cfg, 20.0).feedback(period)
-                if resp.status == 200 and isinstance(resp.json, dict):
+                if resp.status == 200 and isinstance(resp.json, dict) and wording.from_hub(resp):
                     feedback = resp.json
                 else:
-                    feedback_error = f"HTTP {resp.status}：{resp.error.get('message', '')}"
+                    feedback_error = wording.failure(resp)
             except HubUnreachable as exc:
                 feedback_error = str(exc)
         deadline_day = 5
@@ -825,7 +1024,7 @@ def cmd_status(args: argparse.Namespace, home: Path) -> int:
                 deadline_day = datetime.fromisoformat(feedback["deadline"]).day
             except ValueError:
                 pass
-        deadlines = _deadline_lines(ob, cfg.school_code, deadline_day, today_shanghai())
+        deadlines = _deadline_lines_hub(ob, cfg, deadline_day, offline=args.offline)
         if args.json:
             out(
                 json.dumps(
@@ -1095,7 +1294,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"houqin-agent {__version__}")
     p.add_argument("--home", help="数据目录（默认：环境变量 HOUQIN_AGENT_HOME 或用户目录）")
+    p.add_argument("-v", "--verbose", action="store_true", help="出错时同时显示 HTTP 状态码等技术信息（给信息中心看）")
     sub = p.add_subparsers(dest="command", metavar="命令", parser_class=_Parser)
+    _add_parser = sub.add_parser
+
+    def add_parser(name: str, **kw: Any) -> argparse.ArgumentParser:
+        """Every command also takes ``--verbose`` after its name (``houqin-agent submit 文件 --verbose``)."""
+        x = _add_parser(name, **kw)
+        x.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        return x
+
+    sub.add_parser = add_parser  # type: ignore[method-assign]
 
     s = sub.add_parser("setup", help="配置服务器地址、学校标识码和凭据")
     s.add_argument("--hub", help="教育局服务器地址，如 https://houqin.example.gov.cn")
@@ -1116,6 +1325,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("period", metavar="月份", help="YYYY-MM，如 2026-10")
     t.add_argument("-o", "--output", help="保存为（默认：当前目录下 后勤月报_学校_月份.xlsx）")
     t.add_argument("--force", action="store_true", help="覆盖已存在的文件")
+    t.add_argument("--offline", action="store_true", help="不连接服务器（不核对该月是否已锁定，不从服务器预填）")
     t.set_defaults(func=cmd_template)
 
     def push_options(x: argparse.ArgumentParser) -> None:
@@ -1128,6 +1338,7 @@ def build_parser() -> argparse.ArgumentParser:
     su.add_argument("file", metavar="文件")
     su.add_argument("--period", help="确认月份（YYYY-MM）：文件不是该月的则拒绝")
     su.add_argument("--no-push", action="store_true", help="只保存到发件箱，不发送")
+    su.add_argument("-y", "--yes", action="store_true", help="“请核对”的提示不再询问，直接确认（脚本用）")
     su.add_argument("--wait-lock", type=float, default=5.0, help="另一个同步正在运行时最多等待的秒数（默认 5）")
     push_options(su)
     su.set_defaults(func=cmd_submit)
@@ -1149,6 +1360,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("period", metavar="月份")
     c.add_argument("file", metavar="文件")
     c.add_argument("--no-push", action="store_true", help="只保存到发件箱，不发送")
+    c.add_argument("-y", "--yes", action="store_true", help="“请核对”的提示不再询问，直接确认（脚本用）")
     c.add_argument("--wait-lock", type=float, default=5.0, help="另一个同步正在运行时最多等待的秒数（默认 5）")
     push_options(c)
     c.set_defaults(func=cmd_correct)
@@ -1158,6 +1370,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-push", action="store_true")
     push_options(r)
     r.set_defaults(func=cmd_retry)
+
+    rs = sub.add_parser("restore", help="新电脑：从教育局服务器取回本校最近一次已接收的报表，用于预填模板")
+    rs.set_defaults(func=cmd_restore)
 
     rc = sub.add_parser("receipts", help="回执：导出（交给审计人员）、核对")
     rc.set_defaults(func=cmd_receipts, receipts_parser=rc)
@@ -1191,6 +1406,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     home = Path(args.home) if args.home else default_home()
+    wording.VERBOSE = bool(getattr(args, "verbose", False))
     try:
         return int(args.func(args, home))
     except Fail as exc:

@@ -248,20 +248,16 @@ class Pusher:
 
     @staticmethod
     def _failure_message(resp: HubResponse) -> str:
-        err = resp.error
-        code = str(err.get("code", ""))
-        if resp.status == 401:
-            if code == "stale_timestamp":
-                return "本机时间与教育局服务器相差超过 5 分钟，请校准电脑的日期和时间后再同步"
-            if code == "replay":
-                return "服务器认为是重复请求，稍后重试"
-            return "教育局服务器不认可本机的凭据（可能已被轮换），请向教育局索取新凭据后运行 houqin-agent setup"
-        if resp.status == 429:
-            return "教育局服务器繁忙（请求过于频繁）"
-        if resp.status >= 500:
-            return f"教育局服务器出错（HTTP {resp.status}），稍后重试"
-        if resp.status in (200, 201):
-            return "服务器的回复中没有本报表的回执，稍后重试"
-        if resp.status == 404:
-            return "服务器地址可能不对（HTTP 404），请检查 houqin-agent setup 中的服务器地址"
-        return f"服务器回复 HTTP {resp.status}：{err.get('message', '')}"
+        """Why a send did not settle, in a clerk's words (``school_agent.wording``: a captive portal's page is
+        recognised, the HTTP status only with ``--verbose``)."""
+        from . import wording
+
+        if resp.status in (200, 201) and wording.from_hub(resp):
+            return "教育局服务器的回复中没有本报表的回执，稍后重试" + wording.http_note(resp.status)
+        if resp.status == 404 and not wording.from_hub(resp):
+            where = "，或服务器地址不对（请检查 houqin-agent setup 中的服务器地址）"
+            return wording.NOT_HUB + where + wording.http_note(404)
+        message = wording.failure(resp)
+        if resp.status == 401 and resp.error.get("code") == "replay":
+            return "服务器认为是重复请求，稍后重试"
+        return message

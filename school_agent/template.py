@@ -116,8 +116,11 @@ def build_template(
     prefill: Mapping[str, Any] | None = None,
     hazards: Sequence[Mapping[str, Any]] | None = None,
     prepared_by: str | None = None,
+    prefilled_from: str | None = None,
 ) -> None:
-    """Write the month's workbook to ``path`` (any existing file there is replaced)."""
+    """Write the month's workbook to ``path`` (any existing file there is replaced). The cover says what was
+    prefilled: ``prefilled_from`` (e.g. "2026-09 的报表") when given, else "上月报表" when ``prefill`` holds
+    values, else that nothing was (issue 19: never "已按上月报表预填" on an empty template)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill, Protection
     from openpyxl.workbook.protection import WorkbookProtection
@@ -173,7 +176,11 @@ def build_template(
         "2. 人数、次数等填整数；金额填到分（两位小数）；面积、用水、用电最多一位小数。",
         "3. 带下拉箭头的单元格请从下拉列表中选择，不要手工输入其他文字。",
         "4. 请直接填写数值，不要使用公式，不要合并单元格，不要改动或删除工作表。",
-        "5. 上月不变的数值（在校人数、占地面积、床位数等）已按上月报表预填，如有变化请修改。",
+        (
+            f"5. 上月不变的数值（在校人数、占地面积、床位数等）已按{prefilled_from or '上月报表'}预填，如有变化请修改。"
+            if any(k != "/prepared_by" for k in prefill)
+            else "5. 本模板没有预填数值（找不到本校以前的报表），请逐项填写。"
+        ),
         f"6. 填好后保存并关闭 Excel，再运行：houqin-agent submit 本文件名.xlsx（月份 {period}）",
         "7. 本模板只能用于上面的学校和月份；更正已上报的月份请运行 houqin-agent correct 月份 文件名。",
     ]

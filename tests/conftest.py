@@ -51,6 +51,15 @@ def _fresh_postgres_database(base_url: str) -> tuple[str, Any]:
 
 
 @pytest.fixture(autouse=True)
+def _empty_read_caches() -> None:
+    """Each test starts with empty read-side caches (``district/readcache.py``): a test's rolled-back rows
+    may come back in the next test under the same ids."""
+    from district import readcache
+
+    readcache.clear()
+
+
+@pytest.fixture(autouse=True)
 def hub_clock() -> Iterator[Any]:
     """Every test runs on the hub's clock set to :data:`HUB_NOW` and running on from there as the test takes
     time (so two requests are not at the same instant); ``hub_clock.set(t)`` fixes it at ``t``,

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Dashboard benchmark (issue 7, "Measure"): the ranking page and the overview of a county of 1,000 schools with
-10 months of reports, served over a loopback HTTP connection.
+"""Dashboard benchmark (issue 7, "Measure"; issue 17): the ranking page and the overview of a county of 1,000
+schools with 10 months of reports, and the city overview and the alerts of a city of 4 such counties, served over
+a loopback HTTP connection.
 
 In one run, on a fresh database (SQLite file by default; ``--postgres`` for a PostgreSQL database created here
 and dropped at the end), schema by the migrations:
 
-1. one county of ``--schools`` schools (default 1,000) in 20 townships, the demo's type mix, 10 reported months
-   (2025-11 .. 2026-10 without the July/August break) from ``district.demo.generate``: ~3 % of school-months
+1. ``--counties`` counties (default 4) of ``--schools`` schools each (default 1,000) in 20 townships, the
+   demo's type mix, 10 reported months (2025-11 .. 2026-10 without the July/August break) from
+   ``district.demo.generate``: ~3 % of school-months
    carry a fund anomaly, ~2 % were corrected (two revisions), ~1 % are missing (5 % of the latest month), and
    ~5 % state a hazard-ledger entry (some major and overdue). Rows are bulk-inserted (revisions with their
    hash-chain links, heads, hazard entries) — ingestion has its own benchmark;
@@ -15,11 +17,12 @@ and dropped at the end), schema by the migrations:
 3. for each page, one cold request (the ranking snapshots are computed and stored by it) and then
    ``--repeat`` warm requests: the median and p95 of the server time (WSGI call to the last byte of the body)
    with, beside it, the time of the page's own SQL (SQLAlchemy ``before/after_cursor_execute``) and the
-   number of statements. Target: median server time ≤ 150 ms. Exit status 1 when a target is missed.
+   number of statements. Target: median server time ≤ 150 ms for the ranking, the county overview, the city
+   overview (a city admin signed in) and the alerts. Exit status 1 when a target is missed.
 
     python3 bench/dashboard/run.py                 # SQLite, 1,000 schools × 10 months
     python3 bench/dashboard/run.py --postgres      # the same on PostgreSQL (127.0.0.1:5432, user postgres)
-    python3 bench/dashboard/run.py --schools 200 --repeat 10
+    python3 bench/dashboard/run.py --schools 200 --repeat 10 --counties 1
 """
 
 from __future__ import annotations
@@ -64,6 +67,8 @@ from houqin_standard import canonical_json, content_sha256, period_deadline, val
 
 POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 COUNTY, COUNTY_NAME, CITY = "610528", "富平县", "610500"
+COUNTIES = [(COUNTY, COUNTY_NAME), ("610502", "临渭区"), ("610581", "韩城市"), ("610582", "华阴市"),
+            ("610522", "潼关县"), ("610523", "大荔县"), ("610524", "合阳县"), ("610525", "澄城县")]  # fmt: skip
 PERIODS = ["2025-11", "2025-12", "2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06", "2026-09",
            "2026-10"]  # fmt: skip
 WINDOW = ("2025-11", "2026-10")
@@ -102,29 +107,55 @@ def _hazard(rng: random.Random, period: str, n: int) -> dict[str, Any]:
             "deadline": f"{y:04d}-{m:02d}-20", "rectified_on": rectified}  # fmt: skip
 
 
-def populate(engine: Engine, schools: int, seed: int) -> dict[str, int]:
-    """The registry and the reports, bulk-inserted; returns counts for the table's caption."""
+def populate(engine: Engine, schools: int, seed: int, counties: int = 1) -> dict[str, int]:
+    """The registry and the reports of ``counties`` counties, bulk-inserted; returns counts for the caption."""
+    with engine.begin() as conn:
+        conn.execute(insert(City.__table__), [{"code": CITY, "name": "渭南市"}])
+    totals: dict[str, int] = {}
+    next_id = 1
+    for n, (code, name) in enumerate(COUNTIES[:counties]):
+        counts, next_id = populate_county(engine, code, name, n, schools, seed + n, next_id)
+        for key, value in counts.items():
+            totals[key] = totals.get(key, 0) + value
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:  # rows were inserted with their ids: move the sequences past them
+            for table in ("report_revisions", "townships"):
+                conn.execute(
+                    text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")  # noqa: S608
+                )
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+    else:
+        with engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+    return totals
+
+
+def populate_county(
+    engine: Engine, county: str, county_name: str, n: int, schools: int, seed: int, next_id: int
+) -> tuple[dict[str, int], int]:
+    """One county: 20 townships, ``schools`` schools and their reports; returns the counts and the next revision id."""
     from district.audit.chain import genesis, revision_link
 
     rng = random.Random(seed)
+    base = 20 * n  # township ids of this county
     with engine.begin() as conn:
-        conn.execute(insert(City.__table__), [{"code": CITY, "name": "渭南市"}])
         conn.execute(
             insert(County.__table__),
-            [{"code": COUNTY, "city_code": CITY, "name": COUNTY_NAME, "deadline_day": 5, "break_months": "7,8",
+            [{"code": county, "city_code": CITY, "name": county_name, "deadline_day": 5, "break_months": "7,8",
               "subsidy_standard": "5.00", "sample_grams": 125, "sample_hours": 48, "campaign_start_year": 2025}],
         )  # fmt: skip
         conn.execute(
             insert(Township.__table__),
-            [{"id": i + 1, "county_code": COUNTY, "name": name} for i, name in enumerate(TOWNSHIPS)],
+            [{"id": base + i + 1, "county_code": county, "name": name} for i, name in enumerate(TOWNSHIPS)],
         )
         school_rows, profiles = [], []
         for i in range(schools):
             stype = TYPE_MIX[i % len(TYPE_MIX)]
-            code = f"{COUNTY}{i + 1:04d}"
+            code = f"{county}{i + 1:04d}"
             boarding = stype in ("junior", "nine_year")
-            school_rows.append({"code": code, "name": f"{TOWNSHIPS[i % 20]}第{i // 20 + 1}学校", "county_code": COUNTY,
-                                "township_id": i % 20 + 1, "type": stype, "boarding": boarding})  # fmt: skip
+            school_rows.append({"code": code, "name": f"{TOWNSHIPS[i % 20]}第{i // 20 + 1}学校", "county_code": county,
+                                "township_id": base + i % 20 + 1, "type": stype, "boarding": boarding})  # fmt: skip
             profiles.append(SchoolProfile.make(code, stype, boarding, seed))
         conn.execute(insert(School.__table__), school_rows)
 
@@ -132,7 +163,6 @@ def populate(engine: Engine, schools: int, seed: int) -> dict[str, int]:
         heads: list[dict[str, Any]] = []
         hazards: list[dict[str, Any]] = []
         counts = {"reports": 0, "missing": 0, "corrected": 0, "hazards": 0}
-        next_id = 1
         for p in profiles:
             chain_seq, prev_hash = 0, genesis(p.code)
             for period in PERIODS:
@@ -175,7 +205,7 @@ def populate(engine: Engine, schools: int, seed: int) -> dict[str, int]:
                         })  # fmt: skip
                     next_id += 1
                 counts["hazards"] += len(report["hazards"])
-                heads.append({"school_code": p.code, "period": period, "county_code": COUNTY,
+                heads.append({"school_code": p.code, "period": period, "county_code": county,
                               "revision_id": next_id - 1, "revisions": len(versions), "first_received_at": received,
                               "on_time": received <= period_deadline(period),
                               "figures": figures_json(report)})  # fmt: skip  (the effective one's, as ingested)
@@ -187,18 +217,7 @@ def populate(engine: Engine, schools: int, seed: int) -> dict[str, int]:
         if hazards:
             conn.execute(insert(HazardEntry.__table__), hazards)
         counts["revisions"] = len(revisions)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:  # rows were inserted with their ids: move the sequences past them
-            for table in ("report_revisions", "townships"):
-                conn.execute(
-                    text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")  # noqa: S608
-                )
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE"))
-    else:
-        with engine.begin() as conn:
-            conn.execute(text("ANALYZE"))
-    return counts
+    return counts, next_id
 
 
 # ------------------------------------------------------------------------------------------- measuring
@@ -303,7 +322,9 @@ def percentile(values: list[float], q: float) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--postgres", action="store_true", help="run on a fresh PostgreSQL database")
-    parser.add_argument("--schools", type=int, default=1000)
+    parser.add_argument("--schools", type=int, default=1000, help="schools per county")
+    parser.add_argument("--counties", type=int, default=4, choices=range(1, len(COUNTIES) + 1), metavar="N",
+                        help="counties of the city (the county pages are measured on the first)")  # fmt: skip
     parser.add_argument("--repeat", type=int, default=30, help="warm requests per page")
     parser.add_argument("--seed", type=int, default=20261121)
     parser.add_argument("--after", type=int, default=3, help="overview views each after a new revision")
@@ -325,14 +346,20 @@ def main() -> int:
         ("ranking, sorted by score, one township", f"/counties/{COUNTY}/ranking?from={WINDOW[0]}&to={WINDOW[1]}"
                                                     f"&sort=score&order=desc&township={quote(TOWNSHIPS[0])}"),
         ("school page", f"/schools/{COUNTY}0001/?from={WINDOW[0]}&to={WINDOW[1]}"),
+        ("alerts (API)", f"/api/v1/counties/{COUNTY}/alerts?period={WINDOW[1]}"),
     ]  # fmt: skip
+    city_pages = [
+        ("city overview", f"/cities/{CITY}/?period={WINDOW[1]}"),
+        ("city overview (API)", f"/api/v1/cities/{CITY}/overview?period={WINDOW[1]}"),
+    ]
+    targeted = ("ranking", "overview", "alerts (API)", "city overview", "city overview (API)")
     results: list[tuple[str, float, list[tuple[str, float, float, int, int, float]]]] = []
     slow_after: list[tuple[float, str]] = []
     with database(args.postgres) as url, tempfile.TemporaryDirectory(prefix="houqin-bench-inst-") as instance:
         engine = make_engine(url)
         upgrade(engine)
         started = time.perf_counter()
-        counts = populate(engine, args.schools, args.seed)
+        counts = populate(engine, args.schools, args.seed, args.counties)
         populate_s = time.perf_counter() - started
         engine.dispose()
 
@@ -344,6 +371,7 @@ def main() -> int:
         with app.app_context():
             with db.transaction() as s:
                 create_user(s, "bench", PASSWORD, "county_admin", scope=COUNTY)
+                create_user(s, "bench-city", PASSWORD, "city_admin", scope=CITY)
         assert db.engine is not None
         meter = Meter(db.engine)
         app.wsgi_app = meter.wrap(app.wsgi_app)  # type: ignore[method-assign]
@@ -353,14 +381,16 @@ def main() -> int:
         try:
             browser = Browser(server.server_port)
             browser.sign_in("bench", PASSWORD)
-            for label, path in pages:
+            city = Browser(server.server_port)
+            city.sign_in("bench-city", PASSWORD)
+            for who, label, path in [(browser, *p) for p in pages] + [(city, *p) for p in city_pages]:
                 meter.requests.clear()
-                status, _body = browser.request("GET", path)
+                status, _body = who.request("GET", path)
                 assert status == 200, f"{path}: {status}"
                 cold = meter.requests[-1][1]
                 meter.requests.clear()
                 for _ in range(args.repeat):
-                    status, _body = browser.request("GET", path)
+                    status, _body = who.request("GET", path)
                     assert status == 200, f"{path}: {status}"
                 results.append((label, cold, list(meter.requests)))
             # the first view after a school's new revision: the ranking snapshots are stale (the embedded default
@@ -382,7 +412,8 @@ def main() -> int:
     dialect = "PostgreSQL" if args.postgres else "SQLite"
     print(f"dashboard bench — {dialect}, Python {platform.python_version()}, {platform.machine()}, "
           f"werkzeug single-threaded server on 127.0.0.1, one keep-alive client")  # fmt: skip
-    print(f"county {COUNTY}: {args.schools} schools × {len(PERIODS)} months ({WINDOW[0]}..{WINDOW[1]}): "
+    print(f"city {CITY}: {args.counties} count{'ies' if args.counties > 1 else 'y'} × {args.schools} schools × "
+          f"{len(PERIODS)} months ({WINDOW[0]}..{WINDOW[1]}), county pages of {COUNTY}: "
           f"{counts['reports']} effective reports, {counts['revisions']} revisions "
           f"({counts['corrected']} corrected), {counts['missing']} missing, {counts['hazards']} hazard entries; "
           f"populated in {populate_s:.1f} s")  # fmt: skip
@@ -404,7 +435,7 @@ def main() -> int:
         server_ms = [r[1] * 1000 for r in reqs]
         sql_ms = [r[2] * 1000 for r in reqs]
         median = statistics.median(server_ms)
-        target = TARGET_MS if label in ("ranking", "overview") else None
+        target = TARGET_MS if label in targeted else None
         if target is not None and median > target:
             missed.append(label)
         cold_ms = "—" if math.isnan(cold) else f"{cold * 1000:.0f}"

@@ -15,10 +15,18 @@ demo's report generator, bulk-inserted with their hash-chain links), plus a few 
 2. **county on 2 workers**: ``celery -A workers.worker worker -Q pdf --concurrency 2 --max-memory-per-child N``
    on Redis (``--redis``, db 8, flushed first) makes the whole county's batch (every school, the county
    summary, the zip); wall time from enqueueing the job to ``done``, and the peak resident memory of each worker
-   process (the main process, each pool process, and the largest forked render child), sampled from /proc.
+   process (the main process, each pool process, and the largest forked render child), sampled from /proc;
+3. **county batch on the embedded default** (issue 17): the same county's batch through the real runner of a hub
+   without a broker (``workers.background.run``: the start in this thread, every part in the pool of
+   ``--processes`` render processes, default one per core, the zip), wall time from the start to ``done``
+   (the pool's start included), side by side with the ideal made of figures measured in this same run: (the
+   per-school ``run_part`` median × the schools + the county summary's time) ÷ the processes. Target: wall ≤
+   1.15 × the ideal, for a job of a hub process that has run one before (its forkserver started); the first
+   job's figure (it starts the forkserver) is printed too. A control runs the batch on one render process.
 
-    python3 bench/pdf/run.py                          # 300 schools, 15 samples, the 2-worker county run
-    python3 bench/pdf/run.py --schools 60 --no-county # quicker: the per-school figures only
+    python3 bench/pdf/run.py                          # 300 schools, 15 samples, the 2-worker and embedded runs
+    python3 bench/pdf/run.py --schools 60 --no-county # quicker: the per-school figures and the embedded run
+    python3 bench/pdf/run.py --schools 40 --no-county # the embedded default's county batch of issue 17
 
 Exit status 1 when a target is missed.
 """
@@ -50,6 +58,7 @@ from district.db import make_engine  # noqa: E402
 from district.migrate import upgrade  # noqa: E402
 
 RATIO_TARGET = 1.3
+EMBEDDED_TARGET = 1.15
 SIZE_TARGET = 400 * 1024
 REDIS = "redis://127.0.0.1:6379/8"
 
@@ -277,6 +286,48 @@ def county_on_workers(app: Any, url: str, instance: str, concurrency: int, max_m
         client.close()
 
 
+def county_embedded(app: Any, processes: int) -> dict[str, Any]:
+    """The county's batch through the embedded default's runner (``workers.background.run``), as a hub without a
+    broker runs it after the 202: wall time from the start to ``done``, and the pool processes that rendered."""
+    from district.db import db
+    from district.rendering import jobs
+    from district.rendering.models import PdfJob
+    from district.scoring.engine import Window
+    from workers import background
+
+    app.config["PDF_PROCESSES"] = processes
+    with app.app_context():
+        with db.transaction() as s:
+            job = jobs.create_job(s, COUNTY, Window(*WINDOW), requested_by="bench-embedded")
+            job_id = job.id
+        db.session.remove()
+    started = time.perf_counter()
+    try:
+        run = background.run(app, job_id)
+        wall = time.perf_counter() - started
+    finally:
+        background.shutdown_pool()
+    with app.app_context():
+        with db.transaction() as s:
+            final = s.get(PdfJob, job_id, populate_existing=True)
+            view = jobs.job_view(s, final, lambda j, n: n)
+        db.session.remove()
+    return {
+        "wall": wall,
+        "state": view["state"],
+        "done": view["done"],
+        "total": view["total"],
+        "processes": processes,
+        "pids": len(set(run.pids.values())),
+        "busy": sum(run.seconds.values()),
+        "part_median": statistics.median(run.seconds.values()) if run.seconds else 0.0,
+        "cpu_median": statistics.median(run.cpu.values()) if run.cpu else 0.0,
+        "phases": run.phases,
+        "first": min(run.seconds.values()) if run.seconds else 0.0,
+        "error": view["error"],
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--schools", type=int, default=300)
@@ -285,6 +336,8 @@ def main() -> int:
     parser.add_argument("--no-county", action="store_true", help="skip the 2-worker county run")
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--max-memory-per-child", type=int, default=400_000, help="KiB, as celery takes it")
+    parser.add_argument("--no-embedded", action="store_true", help="skip the embedded default's county batch")
+    parser.add_argument("--processes", type=int, default=0, help="render processes (0: one per core)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="houqin-bench-pdf-") as tmp:
@@ -306,6 +359,14 @@ def main() -> int:
         county = None
         if not args.no_county:
             county = county_on_workers(app, url, tmp, args.concurrency, args.max_memory_per_child)
+        embedded = first = control = None
+        if not args.no_embedded:
+            # the first job of a hub process starts the pool's forkserver (imports, fonts: ~1 s, once per process);
+            # the second is every later job's case (the forkserver runs, the pool's processes are new)
+            first = county_embedded(app, args.processes or (os.cpu_count() or 1))
+            embedded = county_embedded(app, args.processes or (os.cpu_count() or 1))
+            if embedded["processes"] > 1:  # the same batch on one render process: the runner's own overhead
+                control = county_embedded(app, 1)
 
     ratio = one["full"] / one["alone"]
     sizes = one["sizes"]
@@ -348,6 +409,42 @@ def main() -> int:
         if county["state"] != "done":
             print(f"  FAILED: {county['error']}")
             missed.append("county")
+    if embedded is not None:
+        schools = embedded["total"] - 1  # the parts besides the county summary
+        ideal = (one["full"] * schools + one["county_s"]) / embedded["processes"]
+        measured = embedded["wall"] / ideal
+        print()
+        print(f"county batch on the embedded default: the hub's runner, {embedded['processes']} render processes "
+              f"(pool), {schools} schools + the summary")  # fmt: skip
+        files = f"{embedded['done']}/{embedded['total']} {embedded['state']:>5}"
+        print(f"{'  files (schools + summary), state':<58}{files}")
+        print(f"{'  pool processes that rendered':<58}{embedded['pids']:>10}")
+        assert first is not None
+        print(f"{'  wall time, a hub process: first job (forkserver start)':<58}{first['wall']:>10.1f} s")
+        print(f"{'    ratio first job / ideal':<58}{first['wall'] / ideal:>10.2f}")
+        print(f"{'  wall time, a later job: start → done (pool start, zip)':<58}{embedded['wall']:>10.1f} s")
+        print(f"{'  ideal: (per school × schools + summary) ÷ processes':<58}{ideal:>10.1f} s")
+        formula = f"    ({one['full']:.3f} s × {schools} + {one['county_s']:.2f} s) ÷ {embedded['processes']}"
+        print(formula)
+        print(f"{'  ratio wall / ideal':<58}{measured:>10.2f}{'≤ ' + str(EMBEDDED_TARGET):>10}")
+        phases = embedded["phases"]
+        split = " / ".join(f"{phases.get(k, 0.0):.1f}" for k in ("start", "parts", "finish"))
+        print(f"{'  of which: start (pool start overlapped) / parts / zip':<58}{split + ' s':>12}")
+        print(f"{'  per part inside the pool, median (sequential: above)':<58}{embedded['part_median']:>10.3f} s")
+        print(f"{'  CPU per part inside the pool, median (render included)':<58}{embedded['cpu_median']:>10.3f} s")
+        if control is not None:
+            alone = one["full"] * schools + one["county_s"]
+            print(f"{'  control, 1 render process: wall / (per school × schools + summary)':<58}"
+                  f"{control['wall']:>6.1f} s / {alone:.1f} s = {control['wall'] / alone:.2f}")  # fmt: skip
+            print(f"{'  CPU per part, 1 render process, median':<58}{control['cpu_median']:>10.3f} s")
+            print(f"{'  speed-up, 1 → ' + str(embedded['processes']) + ' processes':<58}"
+                  f"{control['wall'] / embedded['wall']:>10.2f}")  # fmt: skip
+        print(f"{'  load average (1 min) at the end':<58}{os.getloadavg()[0]:>10.1f}")
+        if embedded["state"] != "done":
+            print(f"  FAILED: {embedded['error']}")
+            missed.append("embedded")
+        elif measured > EMBEDDED_TARGET:
+            missed.append("embedded ratio")
     print()
     print("targets met" if not missed else f"TARGET MISSED: {', '.join(missed)}")
     return 1 if missed else 0

@@ -33,15 +33,16 @@ def period_arg(default: Callable[[], str]) -> str:
 @bureau_required
 def alerts(county: str) -> Any:
     """What needs a director, most serious first: vetoes (year to date), overdue major hazards, misuse."""
-    require_county(county)
+    user = require_county(county)
     s = db.session()
     c = s.get(County, county)
     if c is None:  # pragma: no cover - require_county answered 404 already
         raise not_found()
     period = period_arg(lambda: calendar.latest_closed_period(c))
-    return jsonify(
-        {"county_code": county, "period": period, "alerts": [a.to_dict() for a in county_alerts(s, c, period)]}
-    )
+    from district.auth.services import rows_in_scope
+
+    found = rows_in_scope(s, user, county, county_alerts(s, c, period))  # a township_admin: its own (issue 18)
+    return jsonify({"county_code": county, "period": period, "alerts": [a.to_dict() for a in found]})
 
 
 @bp.get("/cities/<city>/overview")

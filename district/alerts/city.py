@@ -16,12 +16,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from district import calendar
+from district import calendar, readcache
 from district.alerts.services import (
+    KIND_OVERDUE_MAJOR_HAZARD,
     KINDS,
     Alert,
     county_alerts,
-    overdue_major_hazard_alerts,
     year_to_date_ranking,
 )
 from district.auth.models import User
@@ -53,11 +53,9 @@ def default_period(counties: list[County]) -> str:
 
 def county_figures(session: Session, county: County, period: str) -> tuple[dict[str, Any], list[Alert]]:
     """One county's line of the city overview and its alerts."""
-    from district.nutrition.services import county_period_anomalies
-
     done = county_completeness(session, county.code, period).to_dict()
     snapshot = year_to_date_ranking(session, county, period)
-    anomalies = county_period_anomalies(session, county.code, period)
+    anomalies = readcache.period_anomalies(session, county, period)
     alerts = county_alerts(session, county, period, snapshot=snapshot, anomalies=anomalies)
     campaign = None
     veto_schools = 0
@@ -74,7 +72,7 @@ def county_figures(session: Session, county: County, period: str) -> tuple[dict[
         "completeness": done["completeness"],
         "timeliness": done["timeliness"],
         "veto_schools": veto_schools,
-        "overdue_major_hazards": len(overdue_major_hazard_alerts(session, county, period)),
+        "overdue_major_hazards": sum(1 for a in alerts if a.kind == KIND_OVERDUE_MAJOR_HAZARD),
         "fund_anomalies": len(anomalies),
         "campaign": campaign,
     }
@@ -99,7 +97,7 @@ def counties_in_scope(session: Session, user: User, city_code: str) -> tuple[Cit
     county); ``None`` when the city is unknown or the user sees none of it (answered as 404, like every
     object out of scope)."""
     city = session.get(City, city_code)
-    if city is None:
+    if city is None or user.role == "township_admin":  # a township sees no county's aggregates (issue 18)
         return None
     counties = [
         c

@@ -23,10 +23,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from district import calendar
+from district import calendar, readcache
 from district.registry.models import County, School
 from district.reports.figures import INDEX, load_figures
-from district.reports.hazards import hazard_ledger
 from district.reports.models import ReportHead, ReportRevision
 from houqin_standard.fields import SECTIONS_BY_KEY
 from houqin_standard.periods import parse_period
@@ -172,11 +171,7 @@ def veto_alerts(session: Session, county: County, period: str, snapshot: Any = _
 def overdue_major_hazard_alerts(session: Session, county: County, period: str) -> list[Alert]:
     """Major hazards of the ledger as it stood at ``period``, open and past their deadline on its last day."""
     on = last_day(period)
-    entries = [
-        e
-        for e in hazard_ledger(session, county_code=county.code, as_of_period=period, overdue_on=on)
-        if e.severity == "major"
-    ]
+    entries = readcache.overdue_major_hazards(session, county, period, on)
     entries.sort(key=lambda e: (-e.days_overdue(on), e.school_code, e.ref))
     return [
         Alert(
@@ -202,10 +197,8 @@ def overdue_major_hazard_alerts(session: Session, county: County, period: str) -
 def misuse_alerts(session: Session, county: County, period: str, anomalies: Any = _ASK) -> list[Alert]:
     """The fund engine's ``MISUSE`` anomalies of ``period`` (``anomalies``: the period's anomalies when the
     caller has them already, ``nutrition.services.county_period_anomalies``)."""
-    from district.nutrition.services import county_period_anomalies
-
     if anomalies is _ASK:
-        anomalies = county_period_anomalies(session, county.code, period)
+        anomalies = readcache.period_anomalies(session, county, period)
     found = [a for a in anomalies if a.code == "MISUSE"]
     if not found:
         return []

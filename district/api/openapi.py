@@ -314,9 +314,53 @@ def _feedback() -> Schema:
             "rank": {"type": ["integer", "null"], "minimum": 1, "description": "latest rank in the county"},
             "ranking": {"type": ["object", "null"], "description": "the ranking the score comes from"},
             "reminders": {"type": "array", "items": {"type": "object"}},
+            "review": {**nullable(ref("Review")), "description": "the review of the revision in effect (issue "
+                                                                 "18); null while 待审核 or nothing reported"},
+            "inspection_findings": {"type": "array", "items": {"type": "object"},
+                                    "description": "the bureau's inspection findings (`DC-…`) still open in the "
+                                                   "school's hazard ledger, as report hazard entries (issue 20)"},
         },
         "required": ["school_code", "period", "deadline", "locked", "revision", "revisions", "warnings",
                      "fund_anomalies", "score", "rank", "reminders"],
+    }
+
+
+def _agent_period_state() -> Schema:
+    """``GET /api/v1/period-state`` (issue 19; district/reports/agent_state.py)."""
+    days = {"type": ["integer", "null"], "minimum": 0}
+    return {
+        "type": "object",
+        "description": "The signer's school's state for one period, asked before a template is filled.",
+        "properties": {
+            "school_code": {"type": "string", "pattern": SCHOOL_CODE_PATTERN},
+            "period": {"type": "string", "pattern": PERIOD_PATTERN},
+            "deadline": {"type": "string", "format": "date-time"},
+            "locked": {"type": "boolean", "description": "approved and locked by the county: no report taken"},
+            "reported": {"type": "boolean", "description": "the hub holds an accepted report of the period"},
+            "revisions": {"type": "integer", "minimum": 0},
+            "on_time": {"type": ["boolean", "null"]},
+            "days_left": {**days, "description": "days to the deadline (not reported, not yet late)"},
+            "days_late": {"type": "integer", "minimum": 0,
+                          "description": "the reporting calendar's days late (first arrival, or today)"},
+            "expected": {"type": "boolean", "description": "the school is expected to report the period"},
+            "subsidy_standard": {"type": "string", "pattern": MONEY_PATTERN,
+                                 "description": "the county's 营养餐 standard (元/生/天)"},
+        },
+        "required": ["school_code", "period", "deadline", "locked", "reported", "revisions", "on_time",
+                     "days_left", "days_late", "expected", "subsidy_standard"],
+    }
+
+
+def _last_report() -> Schema:
+    return {
+        "type": "object",
+        "description": "The signer's school's last accepted report (its effective revision).",
+        "properties": {
+            "school_code": {"type": "string", "pattern": SCHOOL_CODE_PATTERN},
+            "period": {"type": "string", "pattern": PERIOD_PATTERN},
+            "content": {"type": "object", "description": "the report as stored (houqin/monthly-report@1)"},
+        },
+        "required": ["school_code", "period", "content"],
     }
 
 
@@ -418,8 +462,27 @@ def _indicator_row() -> Schema:
             "applicable": {"type": "boolean"},
             "earned": {"type": ["string", "null"]},
             "available": {"type": "string"},
-            "inputs": {"type": "object"},
+            "inputs": {"type": "object", "description": "every figure used, exactly, by the engine's own names"},
             "revision_ids": {"type": "array", "items": {"type": "integer"}},
+            "note": {"type": "string", "description": "the engine's formula, in English (audit data)"},
+            "explanation": {
+                "type": "object",
+                "description": "the row explained as data (district/scoring/explanation.py): a code, its "
+                "parameters (fields as section.field, figures exact) and every figure used as {key, params, value}",
+                "properties": {
+                    "code": {"type": "string"},
+                    "params": {"type": "object"},
+                    "inputs": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {"key": {"type": "string"}, "params": {"type": "object"}, "value": {}},
+                            "required": ["key", "params", "value"],
+                        },
+                    },
+                },
+                "required": ["code", "params", "inputs"],
+            },
         },
         "required": ["code", "applicable", "earned", "available", "inputs", "revision_ids"],
     }
@@ -519,10 +582,47 @@ def _fund_report() -> Schema:
     }
 
 
+def _review_schemas() -> dict[str, Schema]:
+    """Per-report review (issue 18): the request and a decision as the API and the feedback show it."""
+    decision = {"type": "string", "enum": ["approved", "returned"]}
+    review = {
+        "type": "object",
+        "description": "A reviewer's decision on one revision: 已通过 (`approved`) or 退回 (`returned`).",
+        "properties": {
+            "decision": decision,
+            "comment": {"type": "string", "description": "what to correct (required to return)"},
+            "reviewer": {"type": "string", "description": "the reviewer's username"},
+            "at": {"type": "string", "format": "date-time", "description": "Beijing time"},
+        },
+        "required": ["decision", "comment", "reviewer", "at"],
+    }
+    return {
+        "Review": review,
+        "ReviewRequest": {
+            "type": "object",
+            "properties": {
+                "decision": decision,
+                "comment": {"type": "string", "maxLength": 2000, "pattern": text_pattern(multiline=True)},
+            },
+            "required": ["decision"],
+        },
+        "ReviewResult": {
+            "type": "object",
+            "properties": {
+                "report_id": {"type": "string"},
+                "school_code": {"type": "string", "pattern": SCHOOL_CODE_PATTERN},
+                "period": {"type": "string", "pattern": PERIOD_PATTERN},
+                "revision": {"type": "integer", "minimum": 1},
+                "review": ref("Review"),
+            },
+            "required": ["report_id", "school_code", "period", "revision", "review"],
+        },
+    }
+
+
 def _inspection_request() -> Schema:
     return {
         "type": "object",
-        "description": "An on-site inspection by the bureau (indicator B2).",
         "properties": {
             "date": {"type": "string", "format": "date", "pattern": DATE_PATTERN},
             "score": {"type": "number", "minimum": 0, "maximum": 5,
@@ -530,10 +630,39 @@ def _inspection_request() -> Schema:
             "inspector": {"type": "string", "minLength": 1, "pattern": text_pattern(visible=True)},
             "notes": {"type": ["string", "null"], "pattern": text_pattern(multiline=True),
                       "description": "null or absent: no notes"},
+            "items": {"type": "array", "minItems": 1, "maxItems": 60,
+                      "description": "the checklist (SCORING.md 督查): the score is then 5 × passed / (passed + "
+                                     "failed), half up to one decimal; `score` beside `items` is 422; codes: the "
+                                     "rubric's indicator codes and the county checklist CK1–CK5",
+                      "items": {"type": "object", "additionalProperties": False, "required": ["code", "result"],
+                                "properties": {
+                                    "code": {"type": "string", "minLength": 1, "maxLength": 20},
+                                    "result": {"type": "string", "enum": ["pass", "fail", "not_applicable"]},
+                                    "note": {"type": ["string", "null"], "maxLength": 500,
+                                             "pattern": text_pattern(multiline=True)}}}},
+            "findings": {"type": "array", "minItems": 1, "maxItems": 30,
+                         "description": "problems found: each becomes the school's hazard-ledger entry "
+                                        "`DC-<inspection id>-<n>`, found on the visit's date; a deadline before "
+                                        "the visit is 422",
+                         "items": _finding(ref_=False)},
         },
-        "required": ["date", "score", "inspector"],
+        "required": ["date", "inspector"],
+        "description": "An on-site inspection by the bureau (indicator B2): `score`, or `items` to make it from.",
         "additionalProperties": False,
     }
+
+
+def _finding(*, ref_: bool) -> Schema:
+    props: dict[str, Any] = {
+        "category": {"type": "string", "enum": list(ENUM_LABELS["hazard_category"])},
+        "severity": {"type": "string", "enum": list(ENUM_LABELS["severity"])},
+        "description": {"type": "string", "minLength": 1, "maxLength": 500,
+                        "pattern": text_pattern(multiline=True, visible=True)},
+        "deadline": {"type": "string", "format": "date", "pattern": DATE_PATTERN},
+    }
+    if ref_:
+        props = {"ref": {"type": "string", "pattern": "^DC-[0-9]+-[0-9]+$"}, **props}
+    return {"type": "object", "additionalProperties": False, "required": list(props), "properties": props}
 
 
 def _inspection() -> Schema:
@@ -542,9 +671,12 @@ def _inspection() -> Schema:
         "type": "object",
         "description": "A recorded inspection.",
         "properties": {**request["properties"], "id": {"type": "integer"},
+                       "score": {"type": ["number", "null"], "minimum": 0, "maximum": 5,
+                                 "description": "null: a checklist with no applicable item (no B2 score)"},
+                       "findings": {"type": "array", "items": _finding(ref_=True)},
                        "school_code": {"type": "string", "pattern": SCHOOL_CODE_PATTERN},
                        "recorded_by": {"type": "string"}, "recorded_at": {"type": "string", "format": "date-time"}},
-        "required": ["id", "school_code", *request["required"]],
+        "required": ["id", "school_code", "score", *request["required"]],
     }
 
 
@@ -561,6 +693,22 @@ def _pdf_job_request() -> Schema:
             "from": period,
             "to": period,
             "year": {"type": ["integer", "string"], "description": "a calendar year, e.g. 2026"},
+        },
+        "additionalProperties": False,
+    }
+
+
+def _fund_pdf_request() -> Schema:
+    period = {"type": "string", "pattern": REPORTABLE_PERIOD_PATTERN}
+    return {
+        "type": "object",
+        "description": "The window of the county's fund report, as `GET …/nutrition` reads it: `from`+`to`, "
+                       "`year` or `school_year`; none: the default window. An empty body is the default window.",
+        "properties": {
+            "from": period,
+            "to": period,
+            "year": {"type": ["integer", "string"], "description": "a calendar year, e.g. 2026"},
+            "school_year": {"type": "string", "description": "a school year, e.g. 2026-2027"},
         },
         "additionalProperties": False,
     }
@@ -584,7 +732,10 @@ def _job() -> Schema:
                                "size": {"type": "integer", "minimum": 0}, "kind": {"type": "string"}},
                 "required": ["name", "url", "sha256", "size"],
             }},
-            "kind": {"type": "string", "enum": ["school", "batch"]},
+            "kind": {"type": "string", "enum": ["school", "batch", "fund"],
+                     "description": "one school's report, a county batch, or the county's fund report"},
+            "seconds_left": {"type": ["integer", "null"], "minimum": 0,
+                             "description": "an estimate of the time left (running jobs, once a part is done)"},
             "county_code": {"type": "string", "pattern": COUNTY_CODE_PATTERN},
             "school_code": {"type": ["string", "null"]},
             "window": ref("Window"),
@@ -606,6 +757,8 @@ def components_schemas() -> dict[str, Schema]:
         **report_schemas(),
         "FundAnomaly": _anomaly(),
         "Feedback": _feedback(),
+        "AgentPeriodState": _agent_period_state(),
+        "LastReport": _last_report(),
         "Completeness": _completeness(),
         "CountySettings": {
             "type": "object",
@@ -617,9 +770,13 @@ def components_schemas() -> dict[str, Schema]:
                 "reporting_start_in_effect": {"type": ["string", "null"]},
                 "deadline_day": {"type": "integer"},
                 "break_months": {"type": "array", "items": {"type": "integer"}},
+                "channels": ref("ReminderChannels"),
+                "township_order": {"type": ["array", "null"], "items": {"type": "string"}},
+                "township_order_in_effect": {"type": "array", "items": {"type": "string"}},
             },
         },
         "PeriodState": _period_state(),
+        **_review_schemas(),
         "PeriodNote": {"type": "object", "properties": {"note": {"type": "string",
                                                                   "pattern": text_pattern(multiline=True)}},
                        "additionalProperties": False},
@@ -634,6 +791,7 @@ def components_schemas() -> dict[str, Schema]:
         "Inspection": _inspection(),
         "PdfJobRequest": _pdf_job_request(),
         "Job": _job(),
+        "FundPdfRequest": _fund_pdf_request(),
     }
 
 
@@ -823,6 +981,28 @@ def paths() -> dict[str, Schema]:
             parameters=[query_param("period", PERIOD_QUERY, "YYYY-MM",
                                     required=True, example="2026-09"), ACCEPT_LANGUAGE],
         )},
+        f"{API}/period-state": {"get": _agent(
+            "The signer's school's state for a period",
+            "Asked by `houqin-agent template` before anything is filled: locked, already reported, the "
+            "reporting calendar's days left or late, the county's subsidy standard (issue 19).",
+            {"200": json_response("The period's state for the school.", ref("AgentPeriodState")),
+             "400": error_response(400, "`period` is not YYYY-MM (`invalid_period`)."),
+             "401": error_response(401)},
+            operationId="getAgentPeriodState",
+            parameters=[query_param("period", PERIOD_QUERY, "YYYY-MM",
+                                    required=True, example="2026-09"), ACCEPT_LANGUAGE],
+        )},
+        f"{API}/last-report": {"get": _agent(
+            "The signer's school's last accepted report",
+            "`houqin-agent restore` on a new PC: the effective revision of the school's newest reported period "
+            "(strictly before `before` when given).",
+            {"200": json_response("The report.", ref("LastReport")),
+             "400": error_response(400, "`before` is not YYYY-MM (`invalid_period`)."),
+             "401": error_response(401),
+             "404": error_response(404, "The hub holds no accepted report of the school (`not_found`).")},
+            operationId="getLastReport",
+            parameters=[query_param("before", PERIOD_QUERY, "YYYY-MM", example="2026-10"), ACCEPT_LANGUAGE],
+        )},
         f"{API}/counties/{{county}}/rankings": {"get": _bureau(
             "A county's ranking",
             "Per school {school_code, name, type, township, score, grade, status, rank, coverage, flags, "
@@ -834,7 +1014,11 @@ def paths() -> dict[str, Schema]:
             parameters=[COUNTY, *WINDOW,
                         query_param("by_type", {"type": "string", "enum": ["0", "1", "true", "false"]},
                                     "`1`: rank within each school type"),
-                        SNAPSHOT],
+                        SNAPSHOT,
+                        query_param("township", {"type": "string", "maxLength": 100},
+                                    "only this township's rows (its name; ranks stay the county's; issue 17 item 6)"),
+                        query_param("type", {"type": "string", "maxLength": 30},
+                                    "only rows of this school type (school_type enum)")],
         )},
         f"{API}/schools/{{code}}/score": {"get": _bureau(
             "One school's score with its indicator rows",
@@ -854,11 +1038,16 @@ def paths() -> dict[str, Schema]:
              "404": error_response(404)},
             operationId="getCompleteness",
             parameters=[COUNTY, query_param("period", PERIOD_QUERY, "YYYY-MM",
-                                            required=True, example="2026-09")],
+                                            required=True, example="2026-09"),
+                        query_param("township", {"type": "string", "maxLength": 100},
+                                    "count only this township's schools (its name; issue 17 item 6)"),
+                        query_param("type", {"type": "string", "maxLength": 30},
+                                    "count only schools of this type (school_type enum)")],
         )},
         f"{API}/counties/{{county}}/nutrition": {"get": _bureau(
             "The county's 营养餐 fund report",
             "JSON by default; `format=xlsx` or `format=pdf` for the files auditors take (same figures). "
+            "`format=pdf` renders in the request (bounded); `POST …/nutrition/pdf` makes the same PDF as a job. "
             + WINDOW_RULE,
             {"200": {"description": "The fund report.", "content": {
                 JSON: {"schema": ref("FundReport")},
@@ -877,7 +1066,8 @@ def paths() -> dict[str, Schema]:
         )},
         f"{API}/schools/{{code}}/inspections": {"post": _bureau(
             "Record an on-site inspection (county_admin)",
-            "The bureau's on-site inspection score (0–5, indicator B2); audited; the county's ranking is "
+            "The bureau's on-site inspection score (0–5, indicator B2), given or made from a checklist (`items`), "
+            "with its `findings` entered in the school's hazard ledger; audited; the county's ranking is "
             "recomputed after the commit.",
             {"201": json_response("The inspection was recorded.", ref("Inspection")),
              "400": error_response(400, BODY_400),
@@ -903,16 +1093,22 @@ def paths() -> dict[str, Schema]:
             "put": _bureau(
                 "Set a county's settings (county_admin)",
                 "A reporting start in the future, or after the county's first accepted report, is refused (400) "
-                "with the reason; unknown settings are refused (400 `invalid_field`). Audited.",
+                "with the reason; unknown settings are refused (400 `invalid_field`). `township_order`: the official "
+                "order of the county's townships (names, each a township of the county, once; the rest follow in "
+                "pinyin order; null or [] clears it), refused with 422 `invalid_township_order` whose details name "
+                "each bad entry (`township_order[i]`). Audited.",
                 {"200": json_response("The settings now.", ref("CountySettings")),
                  "400": error_response(400, "A bad value; `details` name the field. Or " + BODY_400),
                  "403": error_response(403), "404": error_response(404),
-                 "413": error_response(413, BODY_413), "415": error_response(415, BODY_415)},
+                 "413": error_response(413, BODY_413), "415": error_response(415, BODY_415),
+                 "422": error_response(422, "A bad `township_order` (`invalid_township_order`).")},
                 operationId="putCountySettings",
                 parameters=[COUNTY],
                 requestBody={"required": True, "content": {JSON: {"schema": {
                     "type": "object", "additionalProperties": False,
-                    "properties": {"reporting_start": {"type": ["string", "null"], "pattern": "^[0-9]{4}-[0-9]{2}$"}},
+                    "properties": {"reporting_start": {"type": ["string", "null"], "pattern": "^[0-9]{4}-[0-9]{2}$"},
+                                   "channels": _reminders_openapi().channels_request(),
+                                   "township_order": {"type": ["array", "null"], "items": {"type": "string"}}},
                 }, "example": {"reporting_start": "2026-09"}}}},
             ),
         },
@@ -934,6 +1130,28 @@ def paths() -> dict[str, Schema]:
             "Reopen (unlock) a period (county_admin)",
             "New revisions are accepted again.",
             lock_responses, operationId="unlockPeriod", parameters=[COUNTY, PERIOD_PATH], requestBody=lock_body,
+        )},
+        f"{API}/reports/{{report_id}}/review": {"post": _bureau(
+            "Review one report: approve it, or return it with a comment (county_admin, township_admin)",
+            "The decision applies to the revision `report_id`; audited in the county's hash chain (`review.*`). "
+            "The school's feedback for the period then carries `review`; a later revision of the period is 待审核 "
+            "again. Check order: 401 → 413/415 → 400 (not an object) → 404 (unknown, or its school outside the "
+            "caller's scope) → 403 (a role that does not review) → 422 (`decision`; `comment` missing to return, "
+            "not text or too long: `details` name the field) → 409 (`superseded`: naming the revision in effect; "
+            "`period_locked`: a locked period is not returned).",
+            {"200": json_response("The decision as recorded.", ref("ReviewResult")),
+             "400": error_response(400, "The body is not a JSON object (`invalid_body`), or " + BODY_400),
+             "403": error_response(403, "Only a county_admin or a township_admin reviews (`forbidden`)."),
+             "404": error_response(404),
+             "409": error_response(409, "A superseded revision (`superseded`; `details[0].current_report_id`) "
+                                        "or a locked period returned (`period_locked`)."),
+             "413": error_response(413, BODY_413), "415": error_response(415, BODY_415),
+             "422": error_response(422, "A bad `decision` or `comment` (`validation_failed`).")},
+            operationId="reviewReport",
+            parameters=[path_param("report_id", "^[^/]{1,64}$", "the revision's report_id", "6f1c0a52-3b9e-4c41-9a57-"
+                                   "2f0d8c7e1b34")],
+            requestBody={"required": True, "content": {JSON: {"schema": ref("ReviewRequest"), "example": {
+                "decision": "returned", "comment": "本月结余与上月结转不符，请核对"}}}},
         )},
         f"{API}/counties/{{county}}/reports/pdf": {"post": _bureau(
             "Ask for PDF evaluation reports (one school or all)",
@@ -960,6 +1178,29 @@ def paths() -> dict[str, Schema]:
             parameters=[COUNTY],
             requestBody={"required": False, "content": {JSON: {"schema": ref("PdfJobRequest"), "example": {
                 "school": "6105280001", "year": 2026}}}},
+        )},
+        f"{API}/counties/{{county}}/nutrition/pdf": {"post": _bureau(
+            "Ask for the county's fund report as a PDF (a job)",
+            "Returns at once with the job (`kind` `fund`, one part); the PDF is made like the evaluation reports "
+            "(the `pdf` queue, or on the embedded default the hub's pool of render processes) and listed in the "
+            "caller's jobs (`GET /api/v1/jobs`, the download centre). `GET …/nutrition?format=pdf` still answers "
+            "the PDF itself. Anyone who may read the county's fund report; the same per-user limit as "
+            "`reports/pdf`. Check order: 401 → 415 → 422 (body) → 404 (scope) → 400 (window) → 429 (limit).",
+            {"202": json_response("The job was accepted.", ref("Job"), {
+                "Location": {"description": "the job's URL", "schema": {"type": "string"}}}),
+             "400": error_response(400, "Bad window (`invalid_period`, `invalid_window`, `window_too_long`, "
+                                        "`empty_window`), or " + BODY_400),
+             "404": error_response(404),
+             "413": error_response(413, BODY_413),
+             "415": error_response(415, BODY_415),
+             "422": error_response(422, "Invalid request (`validation_failed`)."),
+             "429": error_response(429, "The caller already has `HOUQIN_PDF_JOBS_PER_USER` (default 3) PDF jobs "
+                                        "queued or running (`too_many_jobs`); ask again after `Retry-After` "
+                                        "seconds.")},
+            operationId="requestFundReportPdf",
+            parameters=[COUNTY],
+            requestBody={"required": False, "content": {JSON: {"schema": ref("FundPdfRequest"), "example": {
+                "from": "2026-09", "to": "2026-11"}}}},
         )},
         f"{API}/jobs": {"get": _bureau(
             "The caller's own PDF jobs, newest first",
@@ -1036,6 +1277,13 @@ def _alerts_openapi() -> Any:
     return openapi
 
 
+def _reminders_openapi() -> Any:
+    """一键催报, the reminder log and the settings' channels (district/reminders/openapi.py, issue 18)."""
+    from district.reminders import openapi
+
+    return openapi
+
+
 def build() -> dict[str, Any]:
     """The whole OpenAPI document as a dict (deterministic: same code, same bytes)."""
     return {
@@ -1062,9 +1310,10 @@ def build() -> dict[str, Any]:
                                               "school_viewer."},
             {"name": "meta"},
         ],
-        "paths": {**_with_exports(paths()), **_alerts_openapi().paths()},
+        "paths": {**_with_exports(paths()), **_alerts_openapi().paths(), **_reminders_openapi().paths()},
         "components": {
-            "schemas": {**components_schemas(), **_export_schemas(), **_alerts_openapi().schemas()},
+            "schemas": {**components_schemas(), **_export_schemas(), **_alerts_openapi().schemas(),
+                        **_reminders_openapi().schemas()},
             "parameters": {"AcceptLanguage": {
                 "name": "Accept-Language", "in": "header", "required": False,
                 "description": "`en` for English messages (default Chinese)",

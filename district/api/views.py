@@ -304,15 +304,63 @@ def feedback() -> Any:
     return jsonify(school_feedback(s, school, period, lang=lang()))
 
 
+@bp.get("/period-state")
+def agent_period_state() -> Any:
+    """The signer's school's state for a period before its clerk fills a template (issue 19): locked, already
+    reported, the hub's days left or late, the county's subsidy standard (district/reports/agent_state.py)."""
+    _guard_source()
+    try:
+        school = _signed_school(b"").school
+    except reports.IngestError as err:
+        return _refuse(err)
+    keep_on_error()
+    period = _period_arg(request.args.get("period", ""), ahead=1)
+    from district.reports.agent_state import period_state
+
+    return jsonify(period_state(db.session(), school, period))
+
+
+@bp.get("/last-report")
+def agent_last_report() -> Any:
+    """The signer's school's last accepted report (``houqin-agent restore`` on a new PC), before ``before``
+    when given; 404 when the hub has none."""
+    _guard_source()
+    try:
+        school = _signed_school(b"").school
+    except reports.IngestError as err:
+        return _refuse(err)
+    keep_on_error()
+    before = request.args.get("before")
+    if before is not None:
+        from district import calendar
+
+        try:  # the field named as the agent sent it
+            before = calendar.check_period(before, "before", future=False, ahead=1)
+        except calendar.WindowError as exc:
+            raise ApiError(400, exc.code, exc.message(lang())) from None
+    from district.reports.agent_state import last_report
+
+    found = last_report(db.session(), school, before)
+    if found is None:
+        raise ApiError(404, "not_found", "教育局服务器上还没有本校已接收的报表 / no accepted report of this school")
+    return jsonify(found)
+
+
 @bp.get("/counties/<county>/completeness")
 @bureau_required
 def completeness(county: str) -> Any:
-    require_county(county)
+    user = require_county(county)
+    from district.auth.services import school_filter
     from district.exports.api import completeness_download, format_arg
 
     fmt = format_arg(("json", "xlsx"))  # xlsx: the unreported schools (issue 17, district/exports)
     period = _period_arg(request.args.get("period", ""))
-    data = county_completeness(db.session(), county, period).to_dict()
+    # a township_admin: its township's schools only (issue 18); ``township`` and ``type``: the 报送情况 page's
+    # filters (issue 17 item 6), so its export counts the schools the page shows
+    from district.registry.listing import schools_where
+
+    where = schools_where(county, school_filter(user), request.args.get("township", ""), request.args.get("type", ""))
+    data = county_completeness(db.session(), county, period, schools_where=where).to_dict()
     return completeness_download(data) if fmt == "xlsx" else jsonify(data)
 
 
@@ -372,7 +420,7 @@ def period_status(county: str, period: str) -> Any:
     return jsonify(period_state(db.session(), county, _period_arg(period)).to_dict())
 
 
-SETTINGS_FIELDS = ("reporting_start",)
+SETTINGS_FIELDS = ("reporting_start", "channels", "township_order")
 
 
 @bp.get("/counties/<county>/settings")
@@ -419,6 +467,21 @@ def county_settings_put(county: str) -> Any:
         except calendar.WindowError as exc:
             raise ApiError(400, exc.code, exc.message(lang()),
                            [{"path": "reporting_start", "code": exc.code, "message": exc.message(lang())}]) from None
+    if "channels" in payload:  # reminder channels (issue 18): district.reminders.services.set_channels
+        from district.reminders.services import ChannelsError, set_channels
+
+        try:
+            set_channels(s, county, payload["channels"], actor=user.username)
+        except ChannelsError as exc:
+            raise ApiError(400, "invalid_channels", f"催报渠道设置有误 / invalid channels: {exc}"[:300],
+                           exc.details) from None
+    if "township_order" in payload:  # the official order of its townships (issue 17 item 6); null clears it
+        from district.registry.services import TownshipOrderError, parse_township_order, set_township_order
+
+        try:
+            set_township_order(s, county, parse_township_order(payload["township_order"]), actor=user.username)
+        except TownshipOrderError as exc:
+            raise ApiError(422, "invalid_township_order", exc.message[:300], exc.details) from None
     c = s.get(County, county)
     assert c is not None
     return jsonify(county_settings(s, c))

@@ -18,7 +18,7 @@ import json
 from typing import Any
 
 GENESIS_PREFIX = "houqin/chain-genesis@1:"
-CHAINED_ACTIONS = ("period.", "credential.", "inspection.", "rubric.")
+CHAINED_ACTIONS = ("period.", "credential.", "inspection.", "rubric.", "review.")
 
 
 def genesis(key: str) -> str:

@@ -7,7 +7,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from district.db import Base, utc_datetime
 
-ROLES = ("city_admin", "county_admin", "county_viewer", "school_viewer")
+ROLES = ("city_admin", "county_admin", "county_viewer", "school_viewer", "school_clerk", "township_admin")
+#: the roles of one school (scope: ``school_code``): it sees only its own school; a clerk also reports for it
+SCHOOL_ROLES = ("school_viewer", "school_clerk")
 
 
 class User(Base):
@@ -22,6 +24,8 @@ class User(Base):
     city_code: Mapped[str | None] = mapped_column(String(6), nullable=True)
     county_code: Mapped[str | None] = mapped_column(String(6), nullable=True)
     school_code: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    # township_admin (学区): the name of its township inside ``county_code`` (issue 18)
+    township: Mapped[str | None] = mapped_column(String(60), nullable=True)
     # Every signed-in browser session carries the generation it began in; raising it (logout, disable,
     # reset-password) signs out every session of the user at their next request (docs/DECISIONS.md).
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -24,12 +24,13 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from district.audit.services import record
-from district.auth.models import ROLES, ApiToken, LoginFailures, User
+from district.auth.models import ROLES, SCHOOL_ROLES, ApiToken, LoginFailures, User
 from district.db import utcnow
 from district.registry.models import City, County, School
 
 _hasher = PasswordHasher()
 MIN_PASSWORD = 8
+CLERK_NAME_MAX = 36  # "web:" + the name fits report_revisions.signer (String(40))
 log = logging.getLogger(__name__)
 
 
@@ -59,6 +60,9 @@ def create_user(
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     if len(password) < MIN_PASSWORD:
         raise ValueError(f"password must be at least {MIN_PASSWORD} characters")
+    if role == "school_clerk" and len(username) > CLERK_NAME_MAX:
+        # a clerk's revisions record their signer as "web:<username>" (report_revisions.signer, 40 characters)
+        raise ValueError(f"a school_clerk's username must be at most {CLERK_NAME_MAX} characters")
     user = User(
         username=username,
         password_hash=hash_password(password),
@@ -75,6 +79,14 @@ def create_user(
         if county is None:
             raise ValueError(f"unknown county {scope!r}")
         user.county_code, user.city_code = county.code, county.city_code
+    elif role == "township_admin":  # scope "610528/庄里镇": a township of that county (issue 18)
+        county_part, _, township = (scope or "").partition("/")
+        county = session.get(County, county_part)
+        if county is None:
+            raise ValueError(f"unknown county {county_part!r}")
+        if not township or session.scalar(township_named(county.code, township)) is None:
+            raise ValueError(f"unknown township {township!r} in county {county.code}")
+        user.county_code, user.city_code, user.township = county.code, county.city_code, township
     else:
         school = session.get(School, scope or "")
         if school is None:
@@ -287,16 +299,71 @@ def can_see_county(session: Session, user: User, county_code: str) -> bool:
     if user.role == "city_admin":
         county = session.get(County, county_code)
         return county is not None and county.city_code == user.city_code
-    if user.role in ("county_admin", "county_viewer"):
+    if user.role in ("county_admin", "county_viewer", "township_admin"):  # township_admin: rows filtered
         return user.county_code == county_code
     return False
 
 
 def can_see_school(session: Session, user: User, school_code: str) -> bool:
-    if user.role == "school_viewer":
+    if user.role in SCHOOL_ROLES:  # a school's viewer or clerk: its own school only
         return user.school_code == school_code
     school = session.get(School, school_code)
-    return school is not None and can_see_county(session, user, school.county_code)
+    if school is None or not can_see_county(session, user, school.county_code):
+        return False
+    township = township_scope(user)
+    return township is None or school.township.name == township
+
+
+def township_scope(user: User) -> str | None:
+    """The township a user is held to (a township_admin's), or None: every school of the counties it sees."""
+    return user.township if user.role == "township_admin" else None
+
+
+def township_named(county_code: str, name: str) -> Any:
+    """``select(Township.id)`` of the township ``name`` in the county."""
+    from district.registry.models import Township
+
+    return select(Township.id).where(Township.county_code == county_code, Township.name == name)
+
+
+def school_filter(user: User) -> Any:
+    """The one township filter (issue 18): a clause on ``School`` keeping the schools a county-level list may
+    show this user (a township_admin: its township's), or None for every school of the county. Every view and
+    API listing a county's schools applies it: ``q.where(f)`` when ``f is not None``."""
+    township = township_scope(user)
+    if township is None:
+        return None
+    return School.township_id.in_(township_named(user.county_code or "", township))
+
+
+def school_codes_in_scope(session: Session, user: User, county_code: str) -> set[str] | None:
+    """The county's school codes this user may see, or None for all of them: for lists built from rows
+    (computed rankings, fund rows) rather than from a query on ``School``."""
+    clause = school_filter(user)
+    if clause is None:
+        return None
+    return set(session.scalars(select(School.code).where(School.county_code == county_code, clause)))
+
+
+def rows_in_scope(
+    session: Session, user: User, county_code: str, rows: list[Any], field: str = "school_code"
+) -> list[Any]:
+    """``rows`` (dicts, or objects with the attribute ``field``) of the county's schools this user may see:
+    every row for a county-wide role, its township's for a township_admin (:func:`school_filter`)."""
+    codes = school_codes_in_scope(session, user, county_code)
+    if codes is None:
+        return rows
+    return [r for r in rows if (r[field] if isinstance(r, dict) else getattr(r, field)) in codes]
+
+
+def can_review(session: Session, user: User, school_code: str) -> bool:
+    """Reviewing a school's reports (issue 18): its county_admin, or the township_admin of its township."""
+    return user.role in ("county_admin", "township_admin") and can_see_school(session, user, school_code)
+
+
+def can_submit_for(user: User, school_code: str) -> bool:
+    """Reporting for a school through the web (district/submission): its own school_clerk only."""
+    return user.role == "school_clerk" and user.school_code == school_code
 
 
 def can_lock_period(session: Session, user: User, county_code: str) -> bool:

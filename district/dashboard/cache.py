@@ -20,19 +20,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, event, func, select
+from sqlalchemy import Select, event
 from sqlalchemy.orm import ORMExecuteState, Session, defer
 
-from district import calendar
+from district import calendar, readcache
+from district.readcache import LRU, county_watermark, register
 from district.registry.models import County
-from district.reports.models import ReportHead, ReportRevision
 from district.scoring import services as scoring
 from district.scoring.engine import Window
 from district.scoring.models import RankingSnapshot
@@ -40,62 +37,10 @@ from district.scoring.models import RankingSnapshot
 T = TypeVar("T")
 
 
-class LRU:
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._data: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get_or_make(self, key: Hashable, make: Callable[[], T]) -> T:
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                return self._data[key]
-        value = make()
-        with self._lock:
-            self._data[key] = value
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
-        return value
-
-    def get_recent_or_make(self, key: Hashable, mark: Hashable, make: Callable[[], T]) -> T:
-        """The value kept under ``key`` while it was made at watermark ``mark``, or — while reports keep
-        arriving — made less than ``READ_MAX_AGE_SECONDS`` ago (the read side's debounce, as rankings have);
-        else made again."""
-        now = time.monotonic()
-        with self._lock:
-            found = self._data.get(key)
-            if found is not None:
-                made_mark, made_at, value = found
-                if made_mark == mark or now - made_at < _max_age():
-                    self._data.move_to_end(key)
-                    return value  # type: ignore[no-any-return]
-        value = make()
-        with self._lock:
-            self._data[key] = (mark, now, value)
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
-        return value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-
-
-def _max_age() -> float:
-    try:
-        from flask import current_app
-
-        return float(current_app.config.get("READ_MAX_AGE_SECONDS") or 0)
-    except RuntimeError:
-        return 0.0
-
-
-_rankings = LRU(32)
-_anomalies = LRU(64)
-_hazards = LRU(32)
-_fragments = LRU(16)
-_school_views = LRU(256)  # (snapshot, school) → that school's explained view as JSON text (~12 KB each)
+_rankings = register(LRU(32))
+_hazards = register(LRU(32))
+_fragments = register(LRU(16))
+_school_views = register(LRU(256))  # (snapshot, school) → that school's explained view as JSON text (~12 KB each)
 
 _LARGE_COLUMNS = (RankingSnapshot.results, RankingSnapshot.inputs, RankingSnapshot.type_ranking)
 
@@ -123,8 +68,14 @@ def light_snapshots(session: Session) -> Iterator[None]:
 def _snapshot_key(snapshot: RankingSnapshot) -> tuple[Any, ...]:
     # the id alone would do for a stored snapshot in production (never reused); computed_at also tells apart
     # rolled-back test data, and a transient (unstored) snapshot's object identity tells it apart from others
-    return (snapshot.id, id(snapshot) if snapshot.id is None else None, snapshot.computed_at, snapshot.county_code,
-            snapshot.period_from, snapshot.period_to)
+    return (
+        snapshot.id,
+        id(snapshot) if snapshot.id is None else None,
+        snapshot.computed_at,
+        snapshot.county_code,
+        snapshot.period_from,
+        snapshot.period_to,
+    )
 
 
 def current_snapshot(session: Session, county_code: str, period_from: str, period_to: str) -> RankingSnapshot:
@@ -174,28 +125,6 @@ def county_campaign_progress(session: Session, county: County, year: int) -> dic
     }
 
 
-def county_watermark(session: Session, county: County) -> tuple[Any, ...]:
-    """Changes whenever an effective revision of the county changes (revision ids only grow, and a new
-    revision becomes its month's head), or the county's subsidy standard does."""
-    newest_id = session.scalar(select(func.max(ReportHead.revision_id)).where(ReportHead.county_code == county.code))
-    link = (
-        session.scalar(select(ReportRevision.chain_hash).where(ReportRevision.id == newest_id)) if newest_id else None
-    )
-    return (county.code, newest_id, link, str(county.subsidy_standard))
-
-
-def period_anomalies(session: Session, county: County, period: str) -> list[Any]:
-    """``nutrition.services.county_period_anomalies``, made once per watermark of the county."""
-    from district.nutrition import services as fund
-
-    mark = county_watermark(session, county)
-    return list(
-        _anomalies.get_recent_or_make(
-            (county.code, period), mark, lambda: tuple(fund.county_period_anomalies(session, county.code, period))
-        )
-    )
-
-
 def overdue_hazards(session: Session, county: County, on: dt.date) -> list[Any]:
     """``reports.hazards.overdue_hazards`` on day ``on``, made once per watermark of the county and day: the
     ledger is the effective revisions' entries, and only a revision changes it."""
@@ -213,8 +142,4 @@ def ranking_fragments(view: dict[str, Any], variant: Hashable, make: Callable[[]
 
 
 def clear() -> None:
-    _school_views.clear()
-    _fragments.clear()
-    _rankings.clear()
-    _anomalies.clear()
-    _hazards.clear()
+    readcache.clear()

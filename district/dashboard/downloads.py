@@ -1,4 +1,5 @@
-"""下载中心 (``/downloads``): every PDF job of the signed-in user, in words, with its files.
+"""下载中心 (``/downloads``): every PDF job of the signed-in user, in words, with its files (the evaluation reports,
+and the 营养餐 fund report asked for on the fund page).
 
 The rows are ``GET /api/v1/jobs``'s (``district.rendering.api.user_job_views``), told in plain Chinese: what the
 job is (the county batch or the school), its window (2026年9月—2026年11月), its state, progress with an estimate
@@ -21,7 +22,7 @@ from district.dashboard.i18n import lang
 from district.dashboard.views import signed_in
 from district.db import db
 from district.registry.models import County, School
-from district.rendering.models import KIND_COUNTY
+from district.rendering.models import KIND_COUNTY, KIND_FUND
 from houqin_standard import SHANGHAI
 
 bp = Blueprint("downloads", __name__)
@@ -110,6 +111,9 @@ def job_rows(views: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if v["school_code"]:
             what = names.get(v["school_code"], "")
             detail = _("School evaluation report")
+        elif v.get("kind") == "fund":
+            what = _("Nutrition fund report: %(county)s", county=county)
+            detail = _("The schools' subsidy reconciliation")
         else:
             what = _("County summary: %(county)s", county=county)
             detail = _("The summary and every school's report")
@@ -117,12 +121,14 @@ def job_rows(views: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for f in v["files"]:
             if f.get("kind") == "zip":
                 label = _("Every report of %(county)s (zip, %(n)d PDFs)", county=county, n=v["total"])
+            elif f.get("kind") == KIND_FUND:
+                label = _("%(county)s nutrition fund report", county=county)
             elif f.get("kind") == KIND_COUNTY:
                 label = _("%(county)s evaluation summary", county=county)
             else:
                 label = _("%(school)s evaluation report", school=names.get(f.get("school_code") or "", ""))
-            files.append({"label": label, "url": f["url"], "size": size_words(f.get("size")),
-                          "main": f.get("kind") in ("zip", KIND_COUNTY) or bool(v["school_code"])})  # fmt: skip
+            main = f.get("kind") in ("zip", KIND_COUNTY, KIND_FUND) or bool(v["school_code"])
+            files.append({"label": label, "url": f["url"], "size": size_words(f.get("size")), "main": main})
         rows.append(
             {
                 "what": what,

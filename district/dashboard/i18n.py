@@ -8,6 +8,7 @@ catalog is complete and that the committed ``.mo`` files match their ``.po``), `
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
@@ -64,13 +65,12 @@ def init_babel(app: Flask) -> None:
         money=format_money_display,
         shanghai=format_shanghai,
         shanghai_date=format_shanghai_date,
+        month_label=format_month,
+        day_label=format_day,
         percent=format_rate,
         enum_label=enum_label,
         field_label=localized_field_label,
         exact=format_exact,
-        # the engine writes its figures' names and notes in English: the same Chinese labelling as the PDFs
-        inputs_zh=_inputs_zh,
-        note_zh=_note_zh,
     )
     app.jinja_env.globals.update(
         LANGUAGES=LANGUAGES,
@@ -78,8 +78,12 @@ def init_babel(app: Flask) -> None:
         role_label=role_label,
         status_label=status_label,
         flag_label=flag_label,
+        explain_row=explain_row,
         anomaly_name=anomaly_name,
         js_messages=js_messages,
+        issue_text=issue_text,
+        grade_label=grade_label,
+        alert_tail=alert_tail,
     )
 
     @app.context_processor
@@ -120,6 +124,37 @@ def format_shanghai_date(value: dt.date | dt.datetime | None) -> str:
     if isinstance(value, dt.datetime):
         return value.astimezone(SHANGHAI).date().isoformat()
     return value.isoformat()
+
+
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def format_month(period: str | None) -> str:
+    """A period as people write it: ``2026年11月`` (zh), ``Nov 2026`` (en); what is not a period is shown as given."""
+    if not period or len(period) != 7 or period[4] != "-" or not (period[:4] + period[5:]).isdigit():
+        return period or "—"
+    month = int(period[5:])
+    if not 1 <= month <= 12:
+        return period
+    if lang() == "en":
+        return f"{_MONTHS_EN[month - 1]} {period[:4]}"
+    return f"{period[:4]}年{month}月"
+
+
+def format_day(value: dt.date | str | None) -> str:
+    """A day as people write it: ``2026年10月5日`` (zh), ``5 Oct 2026`` (en); what is not a day is shown as given."""
+    if value is None or value == "":
+        return "—"
+    day = value
+    if isinstance(value, str):
+        try:
+            day = dt.date.fromisoformat(value)
+        except ValueError:
+            return value
+    assert isinstance(day, dt.date)
+    if lang() == "en":
+        return f"{day.day} {_MONTHS_EN[day.month - 1]} {day.year}"
+    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def format_exact(value: Any, places: int = 2) -> Markup:
@@ -170,6 +205,8 @@ def role_label(role: str) -> str:
         "county_admin": _("County administrator"),
         "county_viewer": _("County viewer"),
         "school_viewer": _("School viewer"),
+        "school_clerk": _("School clerk"),
+        "township_admin": _("Township administrator"),
     }
     return labels.get(role, role)
 
@@ -187,22 +224,88 @@ def status_label(status: str | None) -> str:
 
 
 def flag_label(flag: str) -> str:
-    """``awaiting_inspection``, ``missing:2026-03``, ``veto:poisoning_incidents=1`` in words."""
-    if flag == "awaiting_inspection":
-        return _("Awaiting inspection")
-    if flag.startswith("missing:"):
-        return _("Missing %(period)s", period=flag.split(":", 1)[1])
-    if flag.startswith("veto:"):
-        name, _sep, value = flag.split(":", 1)[1].partition("=")
-        section = next((s for s in ("food_safety", "safety", "finance") if _known(f"/{s}/{name}")), None)
-        label = localized_field_label(f"/{section}/{name}") if section else name
-        return _("Veto: %(what)s = %(n)s", what=label, n=value)
-    return flag
+    """``awaiting_inspection``, ``missing:2026-03``, ``veto:poisoning_incidents=1`` in words: the one catalog of
+    explanations (``district.scoring.explain_text``), shared with the PDFs and the xlsx."""
+    from district.scoring.explain_text import flag_text
+
+    return flag_text(flag, lang())
 
 
-def _known(path: str) -> bool:
-    zh, _en = field_label(path)
-    return zh != path
+def explain_row(row: Any) -> Any:
+    """An indicator row's sentence, formula and figures in the page's language (``explain_text.render_row``)."""
+    from district.scoring.explain_text import render_row
+
+    return render_row(row, lang())
+
+
+def grade_label(grade: str | None) -> str:
+    """A grade (等级) as the engine stores it (the rubric's Chinese name) in the page's language: the default
+    rubric's English names (Excellent, Good, Pass, Fail); a county rubric's other grade is shown as it is."""
+    if not grade:
+        return "—"
+    if lang() != "en":
+        return grade
+    return _grades_en().get(grade, grade)
+
+
+def _grades_en() -> dict[str, str]:
+    global _GRADES_EN
+    if _GRADES_EN is None:
+        from district.scoring.rubric import load_default_rubric
+
+        _GRADES_EN = {g.zh: g.en for g in load_default_rubric().grades}
+    return _GRADES_EN
+
+
+_GRADES_EN: dict[str, str] | None = None
+
+
+def alert_tail(alert: Any) -> str:
+    """What an alert (重大预警, ``district.alerts``) says after the school's name, in the page's language: the
+    alert's own Chinese sentence, or in English the same facts from its figures (the hazard's description is the
+    school's own text and stays out of the English line; its category says what it is)."""
+    get = alert.get if isinstance(alert, dict) else lambda k, d=None: getattr(alert, k, d)
+    name, message = get("name") or "", get("message") or ""
+    if lang() != "en":
+        return message[len(name) :] if message.startswith(name) else f"：{message}"
+    figures = get("figures") or {}
+    month = format_month(get("period"))
+    kind = get("kind")
+    if kind == "veto":
+        cause = get("cause") or ""
+        return f": {_field_en(cause)} {figures.get(cause, '')} in {month}; vetoed, not ranked this year"
+    if kind == "overdue_major_hazard":
+        category = enum_label(figures.get("category"), "hazard_category")
+        return (
+            f": major hazard {figures.get('ref', '')} ({category}), deadline {format_day(figures.get('deadline'))}, "
+            f"{figures.get('days_overdue', '')} days overdue"
+        )
+    if kind == "misuse":
+        spent = figures.get("other_spend")
+        money = f" {format_money_display(spent)} yuan" if spent is not None else ""
+        return f": nutrition subsidy spent on anything but food in {month}{money} (misuse of subsidy funds)"
+    return f": {message}"
+
+
+def _field_en(leaf: str) -> str:
+    from houqin_standard.fields import SECTIONS_BY_KEY
+
+    for section in SECTIONS_BY_KEY.values():
+        for f in section.fields:
+            if f.key == leaf:
+                return f.label_en
+    return leaf.replace("_", " ")
+
+
+_POINTER_NOTE = re.compile(r"\s?[（(]/[A-Za-z0-9_/~.-]+[）)]")
+
+
+def issue_text(issue: dict[str, Any]) -> str:
+    """A stored validation issue (``{path, code, zh, en}``) as the bureau's pages show it: in the page's language,
+    without the JSON pointer the standard adds for the clerk's agent (``（/nutrition/other_spend）``): the field's
+    label already names it."""
+    text = str(issue.get("en") if lang() == "en" else issue.get("zh") or "")
+    return _POINTER_NOTE.sub("", text)
 
 
 def anomaly_name(code: str) -> str:
@@ -229,15 +332,3 @@ def js_messages() -> dict[str, str]:
         "state_succeeded": _("done"),
         "state_failed": _("failed"),
     }
-
-
-def _inputs_zh(inputs: Any) -> list[tuple[str, str]]:
-    from district.rendering.evaluation import inputs_zh
-
-    return inputs_zh(inputs)
-
-
-def _note_zh(note: str) -> str:
-    from district.rendering.evaluation import note_zh
-
-    return note_zh(note)

@@ -206,9 +206,10 @@ def school_names(session: Session, codes: set[str]) -> dict[str, tuple[str, str]
 
 
 def townships(session: Session, county_code: str) -> list[str]:
-    return list(
-        session.scalars(select(Township.name).where(Township.county_code == county_code).order_by(Township.name))
-    )
+    """The county's townships in its order (``registry.services.townships_in_order``)."""
+    from district.registry.services import townships_in_order
+
+    return townships_in_order(session, county_code)
 
 
 # ---------------------------------------------------------------- approval

@@ -6,6 +6,7 @@ role may not take on an object they can see answers 403. Not signed in: a redire
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -17,18 +18,34 @@ from flask import Blueprint, Flask, abort, g, get_template_attribute, redirect, 
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from district import calendar
+from district import calendar, readcache
 from district.api.auth import current_user
 from district.auth.models import User
-from district.auth.services import can_admin_county, can_see_county, can_see_school, visible_counties
+from district.auth.services import (
+    can_admin_county,
+    can_see_county,
+    can_see_school,
+    rows_in_scope,
+    school_filter,
+    visible_counties,
+)
 from district.dashboard import cache, queries
 from district.dashboard.errors import register_page_errors
-from district.dashboard.i18n import enum_label, flag_label, format_rate, init_babel, lang, status_label
+from district.dashboard.i18n import (
+    enum_label,
+    flag_label,
+    format_rate,
+    grade_label,
+    init_babel,
+    lang,
+    status_label,
+)
 from district.db import db
 from district.ids import NotAnId, parse_id
 from district.nutrition import services as fund_services
 from district.nutrition.anomalies import ANOMALY_CODES
 from district.registry.models import County, School
+from district.rendering.inspection import has_inspections
 from district.reports.completeness import county_completeness
 from district.reports.hazards import hazard_ledger
 from district.scoring import services as scoring
@@ -133,6 +150,8 @@ def recent_periods(count: int = 13) -> list[str]:
 @signed_in
 def home() -> Any:
     user = _user()
+    if user.role == "school_clerk" and user.school_code:  # the school's own pages: 本月状态 (issue 19)
+        return redirect(url_for("school_portal.status", code=user.school_code))
     if user.role == "school_viewer" and user.school_code:
         return redirect(url_for("dashboard.school", code=user.school_code))
     if user.role in ("county_admin", "county_viewer") and user.county_code:
@@ -146,7 +165,7 @@ def home() -> Any:
 @signed_in
 def counties() -> Any:
     user = _user()
-    if user.role == "school_viewer":
+    if user.role in ("school_viewer", "school_clerk"):
         abort(404)
     rows = visible_counties(db.session(), user)
     if len(rows) == 1 and user.role != "city_admin":
@@ -163,17 +182,23 @@ def overview(county: str) -> Any:
     c = county_in_scope(county)
     period = period_arg(c)
     s = db.session()
-    completeness = county_completeness(s, county, period)
-    overdue = cache.overdue_hazards(s, c, calendar.today())
+    user = _user()  # a township_admin: its township's rows throughout (issue 18, auth.services.school_filter)
+    completeness = county_completeness(s, county, period, schools_where=school_filter(user))
+    overdue = rows_in_scope(s, user, county, cache.overdue_hazards(s, c, calendar.today()))
     anomalies, anomaly_total, anomaly_counts = period_fund_anomalies(c, period)
     progress = campaign_progress(c, int(period[:4]))
     from district.alerts.services import county_alerts  # 重大预警 (issue 17)
 
-    alerts = county_alerts(s, c, period, anomalies=cache.period_anomalies(s, c, period))
+    alerts = county_alerts(s, c, period, anomalies=readcache.period_anomalies(s, c, period))
+    alerts = rows_in_scope(s, user, county, alerts)
+    # sorted bars (issue 17 item 6): the lowest completeness first, ties in the county's order of its townships
+    by_township = sorted(
+        completeness.townships(), key=lambda tv: _pct(tv[1]["reported"], tv[1]["expected"]) or 0.0
+    )  # stable: townships() is in the county's order
     chart = {
-        "townships": [t for t in sorted(completeness.by_township)],
-        "completeness": [_pct(v["reported"], v["expected"]) for _t, v in sorted(completeness.by_township.items())],
-        "timeliness": [_pct(v["on_time"], v["expected"]) for _t, v in sorted(completeness.by_township.items())],
+        "townships": [t for t, _v in by_township],
+        "completeness": [_pct(v["reported"], v["expected"]) for _t, v in by_township],
+        "timeliness": [_pct(v["on_time"], v["expected"]) for _t, v in by_township],
         "labels": {"completeness": _("Completeness"), "timeliness": _("Timeliness")},
     }
     return render_template(
@@ -223,7 +248,10 @@ def period_fund_anomalies(county: County, period: str) -> tuple[list[dict[str, A
     """
     s = db.session()
     order = {code: i for i, code in enumerate(ANOMALY_CODES)}
-    found = sorted(cache.period_anomalies(s, county, period), key=lambda a: (order.get(a.code, 99), a.school_code))
+    found = sorted(
+        rows_in_scope(s, _user(), county.code, readcache.period_anomalies(s, county, period)),
+        key=lambda a: (order.get(a.code, 99), a.school_code),
+    )
     counts: dict[str, int] = {}
     for a in found:
         counts[a.code] = counts.get(a.code, 0) + 1
@@ -269,7 +297,7 @@ def ranking(county: str) -> Any:
     order = "desc" if request.args.get("order") == "desc" else "asc"
     s = db.session()
     result = cache.county_ranking(s, county, frm, to, by_type=by_type)
-    rows = list(result["schools"])
+    rows = rows_in_scope(s, _user(), county, list(result["schools"]))  # a township_admin: its rows (issue 18)
     progress = result.get("campaign_progress")
     if township:
         rows = [r for r in rows if r["township"] == township]
@@ -348,7 +376,7 @@ def display_rows(rows: list[dict[str, Any]], frm: str, to: str) -> list[DisplayR
                 type_label=types.get(r["type"], r["type"]),
                 rank="—" if r["rank"] is None else str(r["rank"]),
                 score=r["score"],
-                grade=r["grade"] or "—",
+                grade=grade_label(r["grade"]),
                 status=status,
                 status_label=statuses[status],
                 coverage=format_rate(r["coverage"], 0),
@@ -447,6 +475,7 @@ def school(code: str) -> Any:
         pdf_body={"school_code": sch.code, **pdf_window(sch.county, frm, to, year)},
         can_admin=can_admin_county(s, user, sch.county_code),
         can_see_county=can_see_county(s, user, sch.county_code),
+        has_inspections=has_inspections(s, sch.code),
     )
 
 
@@ -497,15 +526,29 @@ def fund(county: str) -> Any:
     c = county_in_scope(county)
     frm, to, _year = window_args(c)
     report, error = county_fund_report(c, frm, to)
-    return render_template("pages/fund.html", county=c, frm=frm, to=to, report=report, error=error), (
-        400 if error else 200
-    )
+    from district.dashboard import lists  # the one filter and sort of school lists (issue 17 item 6)
+
+    q = lists.list_query((*lists.FUND_SORTS, "township", "type"), "township")
+    s = db.session()
+    rows = lists.fund_rows(s, county, report["schools"], q) if report else []
+    return render_template(
+        "pages/fund.html",
+        county=c,
+        frm=frm,
+        to=to,
+        report=report,
+        error=error,
+        rows=rows,
+        q=q,
+        townships=queries.townships(s, county),
+        types=lists.type_choices(s, county),
+    ), (400 if error else 200)
 
 
 def county_fund_report(county: County, frm: str, to: str) -> tuple[dict[str, Any] | None, str | None]:
     """The fund report JSON (the same figures as the xlsx and the PDF) from the nutrition service, or why not."""
     try:
-        report = fund_services.fund_report(db.session(), county.code, frm, to)
+        report = fund_services.fund_report(db.session(), county.code, frm, to, schools_where=school_filter(_user()))
     except fund_services.WindowError as exc:
         return None, exc.message(lang())
     return report.to_dict(lang()), None
@@ -535,9 +578,13 @@ def can_lock_period(county_code: str) -> bool:
 def _approval_scope(c: County, period: str) -> dict[str, Any]:
     """What a lock approves: the schools expected but not reported this month and the month's fund anomalies
     (the completeness and fund services' own figures), with where to read them in full."""
-    completeness = county_completeness(db.session(), c.code, period)
+    completeness = county_completeness(db.session(), c.code, period, schools_where=school_filter(_user()))
     _rows, anomaly_total, anomaly_counts = period_fund_anomalies(c, period)
+    from district.auth.services import township_scope
+    from district.reports.review import period_review_counts  # issue 18
+
     return {
+        "reviews": period_review_counts(db.session(), c.code, period, township_scope(_user())),
         "expected": completeness.expected,
         "reported": completeness.reported,
         "unreported": completeness.missing,
@@ -602,6 +649,14 @@ def approval_act(county: str, period: str, action: str) -> Any:
     if request.form.get("confirm") != "yes":
         return _approval_page(c, period, confirm=action, note=note)
     s = db.session()
+    if action == "lock" and request.form.get("returned_ok") != "yes":
+        from district.reports.review import period_review_counts  # issue 18: returned, not yet corrected
+
+        if period_review_counts(s, county, period).returned:
+            message = _(
+                "Some reports of this period were returned and are not corrected yet: tick the box to lock anyway."
+            )
+            return _approval_page(c, period, error=message, status=409, confirm=action, note=note)
     try:
         set_lock(s, county, period, lock=(action == "lock"), actor=_user().username, note=note)
     except ApprovalError as exc:  # the 409 answer rolls the request back
@@ -618,14 +673,30 @@ def approval_act(county: str, period: str, action: str) -> Any:
 @bp.route("/schools/<code>/inspection", methods=["GET", "POST"])
 @signed_in
 def inspection(code: str) -> Any:
-    """On-site inspection entry (B2): the scoring service validates and records it (audited)."""
+    """On-site inspection entry (B2): a score, or a checklist that makes it, and the findings (each a hazard of
+    the school, ``DC-<id>-<n>``); the scoring service validates and records it (audited)."""
+    from district.dashboard import inspection_form as ifm
+    from district.scoring.checklists import checklist
+
     sch = school_in_scope(code)
     require_admin(sch.county_code)
     form = {"date": calendar.today().isoformat(), "score": "", "inspector": _user().display_name or "", "notes": ""}
+    s = db.session()
+    items = checklist(s, sch.county)
+    rows, answered = ifm.form_items({}, items)
+    findings, filled = ifm.form_findings({})
     errors: list[str] = []
+    by_field: dict[str, list[str]] = {}
     if request.method == "POST":
         form = {k: (request.form.get(k) or "").strip() for k in form}
-        s = db.session()
+        if not form["date"] and request.form.get("date_y"):
+            # the page's year/month/day choosers; an impossible day (2 月 30 日) is refused by the service
+            parts = (request.form.get(f"date_{p}", "").strip() for p in "ymd")
+            y, m, d = parts
+            form["date"] = f"{y}-{m.zfill(2)}-{d.zfill(2)}"
+        rows, answered = ifm.form_items(request.form, items)
+        findings, filled = ifm.form_findings(request.form)
+        item_args, finding_args = ifm.service_args(rows, answered, findings, filled)
         try:
             scoring.record_inspection(
                 s,
@@ -634,15 +705,64 @@ def inspection(code: str) -> Any:
                 score=form["score"] or None,
                 inspector=form["inspector"] or None,
                 notes=form["notes"] or None,
+                items=item_args,
+                findings=finding_args,
                 actor=_user().username,
             )
         except scoring.InspectionError as exc:  # the 400 answer rolls the request back
-            errors = [d["message"] for d in exc.details(lang())]
+            details = exc.details(lang())
+            errors = [d["message"] for d in details]
+            by_field = ifm.field_errors(details, answered, filled)
         else:
             return redirect(url_for("dashboard.school", code=code, saved="inspection") + "#score")
-    return render_template("pages/inspection.html", school=sch, county=sch.county, form=form, errors=errors), (
-        400 if errors else 200
+    return render_template(
+        "pages/inspection.html",
+        school=sch,
+        county=sch.county,
+        form=form,
+        errors=errors,
+        field_errors=by_field,
+        checklist=items,
+        item_rows=rows,
+        findings=findings,
+    ), (400 if errors else 200)
+
+
+@bp.get("/schools/<code>/inspections.pdf")
+@signed_in
+def inspection_report(code: str) -> Any:
+    """The school's 督查记录 as a PDF, one page per visit (``?visit=<id>``: that visit only); 404 without one."""
+    from urllib.parse import quote
+
+    from flask import current_app
+
+    from district.rendering import RenderError
+    from district.rendering.inspection import inspection_report_pdf, school_inspections
+
+    sch = school_in_scope(code)
+    visit: int | None = None
+    if request.args.get("visit") is not None:
+        try:
+            visit = parse_id(request.args.get("visit"))
+        except NotAnId:
+            abort(404)
+        if visit is None:
+            abort(404)
+    s = db.session()
+    visits = school_inspections(s, sch.code, visit)
+    if not visits:
+        abort(404)
+    try:
+        pdf = inspection_report_pdf(s, sch, visits, bounded=True)
+    except RenderError:
+        abort(503)
+    name = f"督查记录_{sch.name}.pdf"
+    resp = current_app.response_class(pdf, mimetype="application/pdf")
+    resp.headers["Content-Disposition"] = (
+        f"attachment; filename=\"inspections-{sch.code}.pdf\"; filename*=UTF-8''{quote(name, safe='')}"
     )
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
 
 
 # ---------------------------------------------------------------- errors and wiring
@@ -658,11 +778,27 @@ def school_href(code: str) -> str:
 
 
 @bp.app_template_global()
-def period_options(selected: str) -> list[str]:
-    periods = recent_periods()
-    if selected not in periods:
+def period_options(selected: str, count: int = 13) -> list[str]:
+    """The months a chooser offers, newest first: the current one and ``count - 1`` before it (37 covers the
+    36-month window limit), and ``selected`` wherever it lies. A select, not ``<input type=month>``, whose picker
+    follows the browser's locale and is missing from the IE-mode browsers common in offices."""
+    periods = recent_periods(count)
+    if selected and selected not in periods:
         periods.append(selected)
+        periods.sort(reverse=True)
     return periods
+
+
+@bp.app_template_global()
+def date_options(selected: str) -> dict[str, Any]:
+    """The year, month and day choosers of a date field (the inspection's date), around the hub's today."""
+    today = calendar.today()
+    try:
+        chosen = dt.date.fromisoformat(selected)
+    except (TypeError, ValueError):
+        chosen = today
+    years = sorted({today.year, today.year - 1, chosen.year}, reverse=True)
+    return {"years": years, "year": chosen.year, "month": chosen.month, "day": chosen.day}
 
 
 def _security_headers(resp: Any) -> Any:

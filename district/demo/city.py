@@ -178,12 +178,16 @@ def build_city(total_schools: int, seed: int) -> list[DemoSchool]:
     return schools
 
 
+REGISTRY_HEADER = (
+    "code", "name", "county_code", "township", "type", "boarding", "county_name", "city_code", "city_name",
+    "contact_name", "contact_phone", "contact_email",  # the school's contact for reminders (issue 18)
+)  # fmt: skip
+
+
 def write_registry(path: Path, schools: list[DemoSchool]) -> None:
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(
-            ["code", "name", "county_code", "township", "type", "boarding", "county_name", "city_code", "city_name"]
-        )
+        w.writerow(REGISTRY_HEADER)
         for s in schools:
             w.writerow(
                 [
@@ -196,5 +200,9 @@ def write_registry(path: Path, schools: list[DemoSchool]) -> None:
                     s.county_name,
                     CITY[0],
                     CITY[1],
+                    # each school's contact for the reminders (issue 18): the demo's SMTP sink receives the mails
+                    f"{'王李张刘陈'[int(s.code[-1]) % 5]}老师",
+                    f"139{s.code[-8:]}",
+                    f"office{s.code}@school.example.cn",
                 ]
             )

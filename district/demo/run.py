@@ -49,6 +49,7 @@ from district import clock
 from district.config import PROJECT_ROOT
 from district.demo.city import CITY, COUNTIES, DemoSchool, build_city, write_registry
 from district.demo.generate import SchoolProfile, monthly_report
+from district.demo.web import Clerk, WebRefused, clerk_name, correction_id, web_schools
 from houqin_standard import SHANGHAI, parse_period, period_add, period_deadline
 
 FUND_VARIATIONS = [
@@ -502,6 +503,9 @@ class Demo:
                     )
                     # a period is locked by its county's own bureau (a city_admin reads, locks nothing)
                     self.county_tokens[code] = create_token(s, county_admin, "demo")
+                # some schools report on the hub's web pages beside the agents (issue 19): their clerks
+                for code in web_schools([school.code for school in self.schools]):
+                    create_user(s, clerk_name(code), DEMO_PASSWORD, "school_clerk", scope=code, actor="demo")
                 self.token = create_token(s, admin, "demo")
         from district.audit.keys import init_keys
 
@@ -674,15 +678,31 @@ class Demo:
         for sub in plan.submissions:
             days.setdefault(sub.at.astimezone(SHANGHAI).date(), []).append(sub)
 
+        on_web = set(web_schools([s.code for s in self.schools]))
+
         def send(sub: Submission) -> None:
             home = agents / sub.school
             body = bodies[(sub.school, sub.period, sub.kind)]
+            if sub.school in on_web:  # the clerk's browser: sign in, upload, preview, 确认报送
+                if sub.kind == "correct":
+                    body = dict(body, report_id=correction_id(body))
+                try:
+                    clerk = Clerk(self.url, sub.school, DEMO_PASSWORD)
+                    clerk.sign_in()
+                    clerk.submit(body, f"月报_{sub.period}_{sub.kind}.json")
+                    outcome = "web:0"
+                except (WebRefused, OSError) as exc:
+                    print(f"{sub.school} {sub.period} 网页报送失败：{exc}")
+                    outcome = "web:1"
+                with lock:
+                    results[f"{sub.kind}:{outcome}"] += 1
+                return
             path = home / f"月报_{sub.period}_{sub.kind}.json"
             path.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
             argv = (
-                ["--home", str(home), "submit", str(path)]
+                ["--home", str(home), "submit", "--yes", str(path)]
                 if sub.kind == "submit"
-                else ["--home", str(home), "correct", sub.period, str(path)]
+                else ["--home", str(home), "correct", "--yes", sub.period, str(path)]
             )
             code = run_agent(argv)
             with lock:
@@ -739,7 +759,13 @@ class Demo:
                 f"计划未报 {len(plan.missing)} 个学校·月、已报 {len(first_at)} 个，教育局服务器的完整性统计为"
                 f"未报 {expected - reported} 个、已报 {reported} 个"
             )
+        web_sent = sum(v for k, v in results.items() if k.endswith(":web:0"))
+        web_held = self.hub_web_revisions()
+        if web_held != web_sent:
+            raise DemoFailed(f"网页报送 {web_sent} 份，教育局服务器记为网页报送（web:）的修订有 {web_held} 份")
         self.summary.update(
+            web_revisions=web_held,
+            web_schools=len(on_web),
             revisions=sum(hub.revisions.values()),
             school_months=hub.heads,
             on_time=hub.on_time,
@@ -752,6 +778,10 @@ class Demo:
             f"  教育局服务器收到 {revisions} 份月报 / reports on the hub: {hub.heads} 个学校·月"
             f"（按时 {hub.on_time}，迟报 {hub.heads - hub.on_time}），更正 {revisions - hub.heads} 份；"
             f"未报 {expected - reported} 个学校·月 / never reported — 与计划一致 / as planted"
+        )
+        self.echo(
+            f"  其中 {len(on_web)} 所学校通过网页报送 {web_held} 份 / via the hub's web pages "
+            f"(clerk{next(iter(sorted(on_web)), '…')} / {DEMO_PASSWORD})，其余由学校客户端报送 / the rest by agents"
         )
         self.echo(
             "  设计的异常 / planted cases: "
@@ -770,7 +800,7 @@ class Demo:
         path = agents / target.code / f"月报_{first}_locked.json"
         path.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-            code = run_agent(["--home", str(agents / target.code), "correct", first, str(path)])
+            code = run_agent(["--home", str(agents / target.code), "correct", "--yes", first, str(path)])
         after = self.hub_reports()
         kept, meant = after.revisions[(target.code, first)], planned[(target.code, first)]
         refusals = after.refusals.get((target.code, first), [])
@@ -812,6 +842,20 @@ class Demo:
             ):
                 refusals.setdefault((code or "", period or ""), []).append((status, reason))
         return HubReports(revisions, heads, on_time, refusals)
+
+    def hub_web_revisions(self) -> int:
+        """Revisions the hub records as sent from its web pages (signer ``web:<username>``)."""
+        from sqlalchemy import func, select
+
+        from district.db import db
+        from district.reports.models import ReportRevision
+
+        with self.app.app_context():
+            s = db.session()
+            return int(
+                s.scalar(select(func.count()).select_from(ReportRevision).where(ReportRevision.signer.like("web:%")))
+                or 0
+            )
 
     def hub_inspections(self) -> int:
         from sqlalchemy import func, select
@@ -993,20 +1037,39 @@ class Demo:
         try:
             with self.timer.stage("setup", "① 建库、导入渭南市四县学校、签发凭据 / database, registry, credentials"):
                 self.setup()
+            from district.demo.sinks import DemoReminders
+
+            self.reminders = DemoReminders()  # local SMTP and group-robot sinks, before the hub (issue 18)
+            self.reminders.start(self.env)
             with self.timer.stage("hub", "② 启动枢纽 / starting the hub"):
                 self.start_hub()
             with self.timer.stage("ingest", "③ 学校客户端按演示时钟报送 / agents report on the demo clock"):
                 self.ingest()
+            with self.timer.stage("review", "③b 逐份审核：退回、更正、通过 / review: returned, corrected, approved"):
+                from district.demo.review import ReviewRoundFailed, review_round  # issue 18
+
+                try:
+                    self.summary["review"] = review_round(self)
+                except ReviewRoundFailed as exc:
+                    raise DemoFailed(str(exc)) from None
             with self.timer.stage("rank", "④ 现场检查与排名 / inspections and rankings"):
                 self.rank()
             with self.timer.stage("fund", "⑤ 营养餐资金报表 / fund reports"):
                 self.fund()
             with self.timer.stage("pdf", "⑥ 评估报告 PDF / evaluation PDFs"):
                 self.pdfs()
+            with self.timer.stage("remind", "⑦ 一键催报 / reminders by e-mail and group robots"):
+                got = self.reminders.send(self, COUNTIES)
+                self.summary.update(reminder_mails=got["mails"], reminder_webhook_posts=got["webhook_posts"])
             self.echo("\n" + "─" * 60)
             self.echo(f"仪表盘 / dashboard:   {self.url}/")
             self.echo(f"登录 / sign in:       admin / {DEMO_PASSWORD}  （市级）  或 admin610528 …（县级）")
             self.echo(f"报表与 PDF / files:   {self.reports_dir}")
+            self.echo(
+                f"催报 / reminders:     本地邮件服务器收到 {got['mails']} 封邮件，本地群机器人收到 "
+                f"{got['webhook_posts']} 条消息 / the local SMTP sink received {got['mails']} mails, "
+                f"the webhook sink {got['webhook_posts']} posts"
+            )
             self.echo("耗时 / stage times:   " + ", ".join(f"{k} {v:.1f}s" for k, v in self.timer.seconds.items()))
             if serve:
                 self.echo("枢纽运行中，Ctrl-C 停止 / the hub keeps running; Ctrl-C stops it")
@@ -1015,6 +1078,8 @@ class Demo:
             return self.timer.seconds
         finally:
             self.stop()
+            if getattr(self, "reminders", None) is not None:
+                self.reminders.stop()
 
 
 def _reset_database(engine: Any) -> None:

@@ -15,6 +15,7 @@ from flask import Blueprint, Flask, jsonify, request
 from district import calendar
 from district.api.auth import bureau_required, current_user, require_county
 from district.api.errors import ApiError, period_param
+from district.auth.services import rows_in_scope
 from district.db import db
 from district.exports import services
 from district.exports.xlsx import CSV_MIMETYPE, XLSX_MIMETYPE, Table, download, table_csv, table_xlsx
@@ -67,13 +68,20 @@ def search() -> Any:
 @bureau_required
 def county_hazards(county: str) -> Any:
     """The hazard ledger as it stands today (the hub's clock): ``status=open`` (default), ``overdue`` or ``all``."""
-    require_county(county)
+    user = require_county(county)
     status = request.args.get("status", "open")
     if status not in services.HAZARD_STATUSES:
         raise ApiError(400, "invalid_status", "status 应为 open、overdue 或 all / status must be open, overdue or all")
     fmt = format_arg(("json", "xlsx"))
     s = db.session()
     data = services.hazards(s, county, status, calendar.today())
+    data["hazards"] = rows_in_scope(s, user, county, data["hazards"])  # a township_admin: its own (issue 18)
+    # the hazards page's township and type filters (issue 17 item 6), so its export lists what it shows
+    from district.registry.listing import ListQuery, filter_sort
+
+    wanted = ListQuery(request.args.get("township", ""), request.args.get("type", ""), "", "asc")
+    if wanted.township or wanted.type:
+        data["hazards"] = filter_sort(s, county, data["hazards"], wanted, {})
     if fmt == "json":
         return jsonify(data)
     name = services.county_name(s, county)
@@ -91,7 +99,7 @@ def county_hazards(county: str) -> Any:
 @bureau_required
 def county_reports(county: str) -> Any:
     """Every effective report of ``period`` (default: the county's latest closed period), one per school."""
-    require_county(county)
+    user = require_county(county)
     fmt = format_arg(("json", "xlsx", "csv"))
     s = db.session()
     from district.registry.models import County
@@ -101,6 +109,7 @@ def county_reports(county: str) -> Any:
         raise ApiError(404, "not_found", "未找到 / not found")
     period = period_param(request.args.get("period"), default=lambda: calendar.latest_closed_period(c))
     data = services.period_reports(s, county, period)
+    data["reports"] = rows_in_scope(s, user, county, data["reports"])  # a township_admin: its own (issue 18)
     if fmt == "json":
         return jsonify(data)
     return _send(

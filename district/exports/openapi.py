@@ -25,6 +25,16 @@ _STR: Schema = {"type": "string"}
 _NSTR: Schema = {"type": ["string", "null"]}
 _INT: Schema = {"type": "integer"}
 
+#: the school lists' filters (issue 17 item 6, ``district.registry.listing``): an export keeps its page's
+LIST_FILTERS = [
+    query_param(
+        "township", {"type": "string", "maxLength": 100}, "only this township's schools (its name)", example="庄里镇"
+    ),
+    query_param(
+        "type", {"type": "string", "maxLength": 30}, "only schools of this type (school_type enum)", example="primary"
+    ),
+]
+
 XLSX_RULE = (
     "`format=xlsx`: the same rows as the JSON in one sheet (Chinese titles, header frozen, autofilter, "
     "landscape fit to width, header repeated when printed; codes and ids on a second sheet 审计信息)."
@@ -172,6 +182,7 @@ def paths() -> dict[str, Schema]:
                     query_param(
                         "format", {"type": "string", "enum": ["json", "xlsx"], "default": "json"}, "the representation"
                     ),
+                    *LIST_FILTERS,
                 ],
             )
         },

@@ -19,10 +19,10 @@ from district.auth.models import User
 from district.auth.services import visible_counties
 from district.exports.xlsx import Column, Table
 from district.registry.models import County, School, Township
+from district.registry.services import township_order
 from district.reports.hazards import hazard_ledger
 from district.reports.models import ReportHead, ReportRevision
 from houqin_standard import ENUM_LABELS, HEADER_FIELDS, SECTIONS, STANDARD_ID, Field
-from houqin_standard.fields import label as field_label
 
 SEARCH_MAX_RESULTS = 50
 SEARCH_MAX_LENGTH = 50
@@ -62,11 +62,16 @@ def search_schools(session: Session, user: User, q: str) -> list[dict[str, Any]]
         .order_by(School.code)
         .limit(SEARCH_MAX_RESULTS)
     )
-    if user.role == "school_viewer":
+    if user.role in ("school_viewer", "school_clerk"):
         query = query.where(School.code == (user.school_code or ""))
     else:
         counties = [c.code for c in visible_counties(session, user)]
         query = query.where(School.county_code.in_(counties))
+        from district.auth.services import school_filter
+
+        township = school_filter(user)  # a township_admin: its township's schools (issue 18)
+        if township is not None:
+            query = query.where(township)
     return [
         {"code": code, "name": name, "county_code": county, "township": township, "type": type_}
         for code, name, county, township, type_ in session.execute(query)
@@ -77,18 +82,10 @@ def search_schools(session: Session, user: User, q: str) -> list[dict[str, Any]]
 
 
 def _flag_zh(flag: str) -> str:
-    if flag == "awaiting_inspection":
-        return "待现场督查"
-    if flag.startswith("missing:"):
-        return f"缺报 {flag.split(':', 1)[1]}"
-    if flag.startswith("veto:"):
-        name, _sep, value = flag.split(":", 1)[1].partition("=")
-        for section in ("food_safety", "safety", "finance"):
-            zh, _en = field_label(f"/{section}/{name}")
-            if zh != f"/{section}/{name}":
-                return f"一票否决：{zh} {value}"
-        return "一票否决"
-    return flag
+    """A ranking flag in words: the one catalog of explanations, as on the pages and the PDFs."""
+    from district.scoring.explain_text import flag_text
+
+    return flag_text(flag, "zh")
 
 
 def _status_zh(status: str | None) -> str:
@@ -338,8 +335,10 @@ def period_reports(session: Session, county_code: str, period: str) -> dict[str,
         .join(School, School.code == ReportHead.school_code)
         .join(Township, Township.id == School.township_id)
         .where(ReportHead.county_code == county_code, ReportHead.period == period)
-        .order_by(Township.name, School.code)
+        .order_by(School.code)
     ).all()
+    order = township_order(session, county_code)  # the county's order of its townships, then school code
+    rows = sorted(rows, key=lambda r: order(r[3]))
     return {
         "county_code": county_code,
         "period": period,

@@ -7,7 +7,9 @@ Parse, call ``services.fund_report`` once, render that one ``FundReport`` as JSO
 The PDF is rendered inside the request, bounded (``render_pdf_bounded``: ``NUTRITION_PDF_TIMEOUT_S``, default
 120 s, and ``NUTRITION_PDF_MAX_MB``, default 1024 MiB); past either bound the answer is 503 ``pdf_timeout`` or
 ``pdf_too_large``. WeasyPrint lays out some 100 table rows a second, so a county of a few hundred schools
-over a term fits; the CLI has no bound.
+over a term fits; the CLI has no bound. The fund page does not use this blocking PDF: it asks for the same PDF as
+a job, ``POST /api/v1/counties/<county>/nutrition/pdf`` (``district.rendering.api``; the download centre lists
+it); this GET stays for API clients (API.md).
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def attachment(report: FundReport, extension: str, body: bytes, mimetype: str) -
 @bp.get("/counties/<county>/nutrition")
 @bureau_required
 def county_nutrition(county: str) -> Any:
-    require_county(county)
+    user = require_county(county)
     fmt = request.args.get("format", "json")
     if fmt not in FORMATS:
         raise ApiError(400, "invalid_format", "format 应为 json、xlsx 或 pdf / format must be json, xlsx or pdf")
@@ -59,7 +61,11 @@ def county_nutrition(county: str) -> Any:
         # the reporting calendar's window (from/to, year or school_year; by default the latest closed
         # period's year), clipped to the county's reporting start and capped at its latest closed period
         window = calendar.window_from_args(s, c, request.args)
-        report = services.fund_report(s, county, window.period_from, window.period_to)
+        from district.auth.services import school_filter
+
+        report = services.fund_report(  # a township_admin: its township's rows and totals (issue 18)
+            s, county, window.period_from, window.period_to, schools_where=school_filter(user)
+        )
     except calendar.WindowError as exc:
         raise ApiError(400, exc.code, f"{exc.zh} / {exc.en}") from None
     except LookupError:

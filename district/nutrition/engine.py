@@ -7,7 +7,7 @@ rules are ``anomalies.month_anomalies``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -368,6 +368,7 @@ def build_fund_report(
     *,
     standard_rate: Decimal,
     generated_at: datetime | None = None,
+    township_key: Callable[[str], Any] | None = None,
 ) -> FundReport:
     """The 营养餐 fund report of a county over the window ``window_from..window_to`` (inclusive).
 
@@ -429,7 +430,8 @@ def build_fund_report(
     for a in anomalies:
         counts[a.code] += 1
 
-    townships = sorted({row.township for row in rows})
+    # the county's order of its townships (``registry.services.township_order``), given by the caller
+    townships = sorted({row.township for row in rows}, key=township_key)
     modes_present = {row.supply_mode for row in rows}
     mode_order: list[str | None] = [m for m in SUPPLY_MODES if m in modes_present]
     mode_order += sorted(m for m in modes_present if m is not None and m not in SUPPLY_MODES)

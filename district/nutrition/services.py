@@ -41,6 +41,7 @@ from district.nutrition.anomalies import Anomaly
 from district.nutrition.engine import FundMonth, FundReport, FundSchool, FundSchoolRow, build_fund_report
 from district.nutrition.quality import period_quality_warnings
 from district.registry.models import County, School, Township
+from district.registry.services import township_order
 from district.reports.history import PARTICIPATING_MARK, previous_participating_rows
 from district.reports.models import ReportHead, ReportRevision
 from houqin_standard import format_money, parse_period, periods_between
@@ -228,8 +229,12 @@ def fund_report(
     period_to: str,
     *,
     now: dt.datetime | None = None,
+    schools_where: Any = None,
 ) -> FundReport:
     """The county's 营养餐 fund report over ``period_from..period_to`` (SCORING.md, "营养餐 fund reconciliation").
+
+    ``schools_where``: a clause on ``School`` (``district.auth.services.school_filter``: a township_admin's
+    township) keeping those schools' rows and totals only; None: every school of the county.
 
     Inputs, read in three queries (module docstring) besides the county's row: every school registered in
     the county with its township name; the effective (newest accepted) revision of each school-period inside
@@ -246,11 +251,13 @@ def fund_report(
     schools = session.execute(
         select(School, Township.name)
         .join(Township, Township.id == School.township_id)
-        .where(School.county_code == county_code)
+        .where(School.county_code == county_code, *(() if schools_where is None else (schools_where,)))
         .order_by(School.code)
     ).all()
     heads = _window_heads(session, county_code, period_from, period_to)
     registered = {school.code for school, _ in schools}
+    if schools_where is not None:  # the user's township: the other schools' heads are not strays
+        heads = [h for h in heads if h.school_code in registered]
     strays = sorted({h.school_code for h in heads} - registered)
     if strays:  # a head's county_code is its school's: this would be a broken registry, not a report
         raise RuntimeError(f"effective revisions of schools not registered in {county_code}: {strays}")
@@ -265,6 +272,7 @@ def fund_report(
         ),
         standard_rate=county.subsidy_standard,
         generated_at=now or utcnow(),
+        township_key=township_order(session, county.code),
     )
     from district.audit.heads import county_heads
 

@@ -54,6 +54,9 @@ class Township(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     county_code: Mapped[str] = mapped_column(ForeignKey("counties.code"), index=True)
     name: Mapped[str] = mapped_column(String(100))
+    # the county's official order of its townships (1, 2, …; a county setting); unset: after the ordered ones,
+    # by pinyin (``registry.services.township_order``)
+    position: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class School(Base):
@@ -69,6 +72,10 @@ class School(Base):
     opened: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     closed: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     merged_into: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    # the school's contact for reminders (registry import columns; issue 18): validated on import
+    contact_name: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    contact_phone: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    contact_email: Mapped[str | None] = mapped_column(String(254), nullable=True)
 
     county: Mapped[County] = relationship()
     township: Mapped[Township] = relationship()

@@ -7,7 +7,7 @@ import datetime as dt
 import io
 import re
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +20,23 @@ from district.registry.crypto import SecretBox
 from district.registry.models import SCHOOL_TYPES, City, County, Credential, School, Township
 
 REQUIRED_COLUMNS = ("code", "name", "county_code", "township", "type", "boarding")
-OPTIONAL_COLUMNS = ("opened", "closed", "county_name", "city_code", "city_name")
+OPTIONAL_COLUMNS = (
+    "opened",
+    "closed",
+    "county_name",
+    "city_code",
+    "city_name",
+    "contact_name",
+    "contact_phone",
+    "contact_email",
+)
+# a school contact's phone: a mainland mobile (1[3-9] and 9 digits) or a landline with its area code
+# (0913-1234567, 029-12345678, an extension after a dash); e-mail: one @, a dotted domain, no spaces
+PHONE_RE = re.compile(r"^(?:1[3-9]\d{9}|0\d{2,3}-\d{7,8}(?:-\d{1,6})?)$")
+EMAIL_RE = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@"
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
 _TRUE = {"1", "true", "yes", "y", "是", "寄宿"}
 _FALSE = {"0", "false", "no", "n", "否", "", "走读"}
 
@@ -148,6 +164,21 @@ def import_schools(session: Session, path: Path, *, actor: str = "cli") -> Impor
                     err(dcol, f"日期格式应为 YYYY-MM-DD: {raw!r}", f"date must be YYYY-MM-DD: {raw!r}")
         if dates["opened"] and dates["closed"] and dates["closed"] < dates["opened"]:
             err("closed", "停办日期早于开办日期", "closed is before opened")
+        contact_name, phone, email = cell("contact_name"), cell("contact_phone"), cell("contact_email")
+        if len(contact_name) > 50:
+            err("contact_name", "联系人姓名不超过 50 字", "contact_name must be at most 50 characters")
+        if phone and not PHONE_RE.match(phone):
+            err(
+                "contact_phone",
+                f"联系电话应为手机号（11 位）或带区号的固话（如 0913-1234567）: {phone[:40]!r}",
+                f"contact_phone must be a mainland mobile or a landline with area code: {phone[:40]!r}",
+            )
+        if email and (len(email) > 254 or not EMAIL_RE.match(email)):
+            err(
+                "contact_email",
+                f"电子邮箱格式无效: {email[:80]!r}",
+                f"contact_email is not an e-mail address: {email[:80]!r}",
+            )
         parsed.append(
             {
                 "code": code,
@@ -161,6 +192,8 @@ def import_schools(session: Session, path: Path, *, actor: str = "cli") -> Impor
                 "county_name": cell("county_name"),
                 "city_code": cell("city_code"),
                 "city_name": cell("city_name"),
+                # contact columns absent from the file leave the stored contact as it is
+                **{c: (cell(c) or None) for c in ("contact_name", "contact_phone", "contact_email") if c in col},
             }
         )
     if errors:
@@ -193,7 +226,7 @@ def _apply_import(session: Session, rows: Sequence[dict[str, object]], *, actor:
             session.add(township)
             session.flush()
             townships[key] = township
-        values = {
+        values: dict[str, object] = {
             "name": row["name"],
             "county_code": county_code,
             "township_id": townships[key].id,
@@ -201,6 +234,7 @@ def _apply_import(session: Session, rows: Sequence[dict[str, object]], *, actor:
             "boarding": row["boarding"],
             "opened": row["opened"],
             "closed": row["closed"],
+            **{c: row[c] for c in ("contact_name", "contact_phone", "contact_email") if c in row},
         }
         school = existing.get(str(row["code"]))
         if school is None:
@@ -311,6 +345,7 @@ def schools_active_in(schools: Iterable[School], period: str) -> list[School]:
 def county_settings(session: Session, county: County) -> dict[str, object]:
     """A county's settings as the settings API shows them (``GET /api/v1/counties/<county>/settings``)."""
     from district import calendar
+    from district.reminders.services import channels_view, load_channels
 
     return {
         "county_code": county.code,
@@ -319,6 +354,11 @@ def county_settings(session: Session, county: County) -> dict[str, object]:
         "reporting_start_in_effect": calendar.reporting_start(session, county),
         "deadline_day": county.deadline_day,
         "break_months": sorted(county.break_month_set),
+        # the official order of its townships (a setting; ``None``: pinyin order) and the order in force
+        "township_order": _township_order_setting(session, county.code),
+        "township_order_in_effect": townships_in_order(session, county.code),
+        # reminder channels (issue 18); webhook tokens and secrets are never echoed in full
+        "channels": channels_view(load_channels(session, county.code)),
     }
 
 
@@ -347,3 +387,115 @@ def configure_county(session: Session, county_code: str, *, reporting_start: obj
         )
     session.flush()
     return county
+
+
+# ---------------------------------------------------------------- township order (issue 17 item 6)
+
+
+def pinyin_key(name: str) -> bytes:
+    """The default order of township names: pinyin, approximated by GB18030 bytes (no pinyin table offline).
+    GB2312's level-1 hanzi (the 3,755 common ones, which cover nearly every place name) are laid out in pinyin
+    order, so their bytes sort by pinyin; level-2 hanzi sort by radical after them, and a name sharing a first
+    syllable with another sorts by its next characters in the same way. A county whose order differs sets it."""
+    return name.encode("gb18030", errors="replace")
+
+
+def township_order(session: Session, county_code: str) -> Callable[[str], tuple[int, int, bytes]]:
+    """THE order of a county's townships, as a sort key on the township's *name*: the county's official order
+    (a setting, ``set_township_order``) first, then any township not in it (and any name not of the county) by
+    pinyin (``pinyin_key``). Every list or table that shows townships sorts with it: completeness by township,
+    the overview, the fund report, the ranking's township select, the review queue, the exports, the PDFs."""
+    positions = dict(
+        session.execute(
+            select(Township.name, Township.position).where(
+                Township.county_code == county_code, Township.position.is_not(None)
+            )
+        )
+        .tuples()
+        .all()
+    )
+
+    def key(name: str) -> tuple[int, int, bytes]:
+        position = positions.get(name)
+        if position is None:
+            return (1, 0, pinyin_key(name))
+        return (0, position, b"")
+
+    return key
+
+
+def townships_in_order(session: Session, county_code: str) -> list[str]:
+    """The county's township names in its order (``township_order``)."""
+    names = session.scalars(select(Township.name).where(Township.county_code == county_code)).all()
+    return sorted(names, key=township_order(session, county_code))
+
+
+class TownshipOrderError(ValueError):
+    """A refused township order: ``message`` (zh / en) and ``details`` (``{path, code, message}``)."""
+
+    def __init__(self, message: str, details: list[dict[str, str]]) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+def parse_township_order(value: object, *, text: bool = False) -> list[str] | None:
+    """The order as the API gives it (a list of names) or, with ``text``, as the CLI does (``"庄里镇,张桥镇"``,
+    full-width commas and 、 too); ``None`` or empty clears it. ``TownshipOrderError`` otherwise."""
+    if value is None:
+        return None
+    if text and isinstance(value, str):
+        names = [n.strip() for n in re.split(r"[,，、\n]", value)]
+        names = [n for n in names if n]
+    elif isinstance(value, list) and all(isinstance(n, str) for n in value):
+        names = [n.strip() for n in value]
+    else:
+        raise TownshipOrderError(
+            "township_order 应为乡镇名称的列表 / township_order must be a list of township names",
+            [{"path": "township_order", "code": "invalid_type", "message": "应为乡镇名称的列表"}],
+        )
+    return names or None
+
+
+def set_township_order(session: Session, county_code: str, names: Sequence[str] | None, *, actor: str = "cli") -> None:
+    """Set the county's official order of its townships; ``None`` or empty clears it (pinyin order). Every name
+    must be a township of the county, each once (``TownshipOrderError`` naming each bad entry, ``path``
+    ``township_order[i]``); townships not named follow in pinyin order. Audited as ``county.township_order``.
+    ``LookupError`` for an unknown county."""
+    if session.get(County, county_code) is None:
+        raise LookupError(county_code)
+    townships = {t.name: t for t in session.scalars(select(Township).where(Township.county_code == county_code))}
+    names = list(names or [])
+    details: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        path = f"township_order[{i}]"
+        if not name:
+            details.append({"path": path, "code": "empty", "message": "乡镇名称不能为空"})
+        elif name not in townships:
+            details.append({"path": path, "code": "unknown_township", "message": f"本县没有乡镇“{name[:50]}”"})
+        elif name in seen:
+            details.append({"path": path, "code": "duplicate", "message": f"乡镇“{name[:50]}”重复出现"})
+        seen.add(name)
+    if details:
+        raise TownshipOrderError(
+            "township_order 有误：" + "；".join(d["message"] for d in details[:5]) + " / invalid township_order",
+            details[:50],
+        )
+    previous = [t.name for t in sorted(townships.values(), key=lambda t: t.position or 0) if t.position is not None]
+    if previous == names:
+        return
+    wanted = {name: i + 1 for i, name in enumerate(names)}
+    for name, township in townships.items():
+        township.position = wanted.get(name)
+    record(session, actor=actor, action="county.township_order", county_code=county_code, township_order=names)
+    session.flush()
+
+
+def _township_order_setting(session: Session, county_code: str) -> list[str] | None:
+    names = session.scalars(
+        select(Township.name)
+        .where(Township.county_code == county_code, Township.position.is_not(None))
+        .order_by(Township.position)
+    ).all()
+    return list(names) or None

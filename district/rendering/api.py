@@ -7,6 +7,10 @@
   a county or city admin of that county (403 for viewers). Check order: 401 → 415 → 422 (body) → 404 (scope)
   → 403 → 400 (window) → 429 (``too_many_jobs``: the asker already has ``PDF_JOBS_PER_USER`` jobs queued or
   running; ``Retry-After``) → 422 (nothing to print).
+- ``POST /api/v1/counties/<county>/nutrition/pdf`` ``{"from": P, "to": P}`` (or ``year`` / ``school_year``; none:
+  the default window, as ``GET …/nutrition``) → 202 with the job of the county's 营养餐 fund report PDF (issue 17):
+  anyone who may read the county's fund report; the same per-user limit. ``GET …/nutrition?format=pdf`` still
+  answers the PDF itself, in the request, for API clients (API.md).
 - ``GET /api/v1/jobs/<id>`` → ``{"job_id", "state": queued|running|done|failed, "done", "total", "files": [{"name",
   "url", "sha256", "size"}], …}``; 404 outside the caller's scope.
 - ``GET /api/v1/jobs?limit=N`` → ``{"jobs": [...]}``: the caller's own jobs (``requested_by``), newest first, each as
@@ -53,6 +57,7 @@ bp = Blueprint("rendering_api", __name__, url_prefix="/api/v1")
 verify_bp = Blueprint("pdf_verify", __name__)
 
 JOB_FIELDS = ("school", "school_code", "from", "to", "year")
+FUND_JOB_FIELDS = ("from", "to", "year", "school_year")
 
 
 def init_app(app: Flask) -> None:
@@ -63,7 +68,7 @@ def init_app(app: Flask) -> None:
 # ------------------------------------------------------------------------------------------------ jobs
 
 
-def _body() -> dict[str, Any]:
+def _body(fields: tuple[str, ...] = JOB_FIELDS) -> dict[str, Any]:
     data = read_json(optional=True)  # the one body reader (district/api/body.py)
     if data is None:
         return {}
@@ -77,9 +82,9 @@ def _body() -> dict[str, Any]:
         )
     details = [
         {"path": f"/{k}", "code": "unknown_field", "message": f"unknown field {k}" if en else f"未知字段 {k}"}
-        for k in sorted(set(data) - set(JOB_FIELDS))
+        for k in sorted(set(data) - set(fields))
     ]
-    for key in ("school", "school_code", "from", "to"):
+    for key in ("school", "school_code", "from", "to", "school_year"):
         if data.get(key) is not None and not isinstance(data[key], str):
             details.append(
                 {"path": f"/{key}", "code": "invalid_type", "message": "expected a string" if en else "应为字符串"}
@@ -170,7 +175,37 @@ def request_pdfs(county: str) -> Any:
     except jobs.JobError as exc:
         retry = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
         raise ApiError(exc.status, exc.code, exc.message(lang()), headers=retry) from None
-    job_id = job.id
+    return _accepted(job.id)
+
+
+@bp.post("/counties/<county>/nutrition/pdf")
+@bureau_required
+def request_fund_pdf(county: str) -> Any:
+    """Ask for the county's 营养餐 fund report as a PDF: 202 with the job, at once (made beside the hub or on the
+    ``pdf`` queue, like the evaluation reports). Check order: 401 → 415 → 422 (body) → 404 (scope) → 400
+    (window) → 429 (``too_many_jobs``)."""
+    data = _body(FUND_JOB_FIELDS)
+    user = require_county(county)
+    s = db.session()
+    c = s.get(County, county)
+    if c is None:  # pragma: no cover - the scope check answered 404 already
+        raise not_found()
+    try:
+        window = calendar.window_from_args(s, c, {k: str(v) for k, v in data.items() if v is not None})
+    except calendar.WindowError as exc:
+        raise ApiError(400, exc.code, exc.message(lang())) from None
+    try:
+        jobs.check_job_limit(s, user.username, int(current_app.config.get("PDF_JOBS_PER_USER") or 0))
+        job = jobs.create_fund_job(s, county, window, requested_by=user.username, verify_base=_verify_base())
+    except jobs.JobError as exc:
+        retry = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+        raise ApiError(exc.status, exc.code, exc.message(lang()), headers=retry) from None
+    return _accepted(job.id)
+
+
+def _accepted(job_id: int) -> Any:
+    """Commit the planned job, hand it over, and answer 202 with it (a job that could not be handed over is
+    ``failed``, saying why)."""
     commit_now()  # the documented exception (district/unit_of_work.py): a worker must find the job's rows
     try:
         _enqueue_start(job_id)  # after the commit: a worker must find the job's rows
@@ -182,10 +217,16 @@ def request_pdfs(county: str) -> Any:
     s = db.session()  # eager tasks (the test app) ran in this thread and closed the request's session
     made = s.get(PdfJob, job_id, populate_existing=True)
     assert made is not None
-    resp = jsonify(jobs.job_view(s, made, _file_url))
+    resp = jsonify(_view(s, made))
     resp.status_code = 202
     resp.headers["Location"] = f"/api/v1/jobs/{job_id}"
     return resp
+
+
+def _view(s: Any, job: PdfJob) -> dict[str, Any]:
+    """The job as the API shows it, with ``seconds_left`` (an estimate from the mean time per part so far)."""
+    view = jobs.job_view(s, job, _file_url)
+    return {**view, "seconds_left": jobs.seconds_left(job, view["done"], view["total"], clock.now())}
 
 
 def _job_in_scope(job_id: int) -> PdfJob:
@@ -243,8 +284,7 @@ def list_jobs() -> Any:
 @bp.get("/jobs/<int:job_id>")
 @bureau_required
 def get_job(job_id: int) -> Any:
-    job = _job_in_scope(job_id)
-    return jsonify(jobs.job_view(db.session(), job, _file_url))
+    return jsonify(_view(db.session(), _job_in_scope(job_id)))
 
 
 @bp.get("/jobs/<int:job_id>/files/<name>")
@@ -256,7 +296,12 @@ def job_file(job_id: int, name: str) -> Any:
         raise not_found()
     path, mimetype, school_code = found
     window = str(job.year) if job.year is not None else f"{job.period_from}_{job.period_to}"
-    what = "evaluation_reports" if mimetype == "application/zip" else f"{school_code or 'county'}_evaluation"
+    if mimetype == "application/zip":
+        what = "evaluation_reports"
+    elif school_code is None and jobs.is_fund_job(db.session(), job):
+        what = "nutrition_fund_report"
+    else:
+        what = f"{school_code or 'county'}_evaluation"
     fallback = jobs.ascii_filename(name, f"{job.county_code}_{window}_{what}")
     resp = send_file(path, mimetype=mimetype, conditional=True, max_age=0)
     resp.headers["Content-Disposition"] = (

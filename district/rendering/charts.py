@@ -154,13 +154,16 @@ def radar_chart_svg(
     reference: Sequence[Number | None] | None = None,
     series_label: str = "本校",
     reference_label: str = "全县平均",
+    absent_label: str = "不适用",
 ) -> Markup:
     """A radar (蛛网图) of ``(label, value, maximum)`` per axis, each axis scaled to its own maximum.
 
     Meant for the seven rubric areas (labels from ``district.scoring.rubric``: 五项整治 … 学生公寓), but any
     three or more axes work. The school's
     polygon is grey-filled with a solid outline and round points; ``reference`` (same order, same maxima,
-    e.g. the county average) is a dashed outline with square points. Axis labels carry the value.
+    e.g. the county average) is a dashed outline with square points. Axis labels carry the value. A value of
+    ``None`` (不适用: nothing was available on that axis) is absent, not 0: no point is drawn on its axis, the
+    polygon joins the neighbouring axes, and the label says ``absent_label``.
     """
     if len(items) < 3:
         raise ValueError("radar_chart_svg needs at least three axes")
@@ -182,8 +185,11 @@ def radar_chart_svg(
         top_value = _number(maximum)
         return 0.0 if top_value <= 0 else min(1.0, max(0.0, _number(value) / top_value))
 
-    def polygon(fractions: Sequence[float]) -> str:
-        return " ".join(f"{_r(x)},{_r(y)}" for x, y in (point(i, f) for i, f in enumerate(fractions)))
+    def polygon(fractions: Sequence[float | None]) -> str:
+        return " ".join(f"{_r(x)},{_r(y)}" for x, y in (point(i, f) for i, f in enumerate(fractions) if f is not None))
+
+    def fraction_or_absent(value: Number | None, maximum: Number) -> float | None:
+        return None if value is None else fraction(value, maximum)
 
     out = _svg_open(width, height, title)
     if title:
@@ -201,20 +207,24 @@ def radar_chart_svg(
         out.append(f"<text {_attrs(x=_r(x + 3), y=_r(y + 3), font_size=7.5, fill='#555')}>{int(ring * 100)}%</text>")
 
     if reference is not None:
-        ref = [fraction(v, m) for v, (_, _, m) in zip(reference, items, strict=True)]
+        ref = [fraction_or_absent(v, m) for v, (_, _, m) in zip(reference, items, strict=True)]
         out.append(
             f"<polygon {_attrs(points=polygon(ref), fill='none', stroke=_INK, stroke_width=1.2)} "
             f'stroke-dasharray="5 3"/>'
         )
         for i, f in enumerate(ref):
+            if f is None:
+                continue
             x, y = point(i, f)
             out.append(f"<rect {_attrs(x=_r(x - 2.5), y=_r(y - 2.5), width=5, height=5, fill=_INK)}/>")
-    own = [fraction(v, m) for _, v, m in items]
+    own = [fraction_or_absent(v, m) for _, v, m in items]
     out.append(
         f"<polygon {_attrs(points=polygon(own), fill=_BAR, fill_opacity=0.35)} "
         f"{_attrs(stroke=_INK, stroke_width=1.6)}/>"
     )
     for i, f in enumerate(own):
+        if f is None:
+            continue
         x, y = point(i, f)
         out.append(f"<circle {_attrs(cx=_r(x), cy=_r(y), r=2.6, fill=_INK)}/>")
 
@@ -232,7 +242,7 @@ def radar_chart_svg(
         )
         out.append(
             f"<text {_attrs(x=_r(lx), y=_r(ly + font + 1), font_size=_r(font - 1), text_anchor=anchor)} "
-            f"{_attrs(fill=_INK, font_weight='bold')}>{escape(_fmt(value))}</text>"
+            f"{_attrs(fill=_INK, font_weight='bold')}>{escape(absent_label if value is None else _fmt(value))}</text>"
         )
 
     # Legend, bottom left: the marks themselves, so it reads the same in black and white.

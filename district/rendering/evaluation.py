@@ -15,14 +15,13 @@ Every figure comes from a service; nothing here scores anything:
 
 What is added here is presentation only: the engine's exact indicator figures summed per area for the
 seven-area chart (and averaged over the county's schools for its dashed reference), counts of schools per
-grade, the count of schools per indicator whose earned/available is below 60 %, and the engine's English input
-names turned into the report standard's Chinese field labels.
+grade and the count of schools per indicator whose earned/available is below 60 %. The indicator rows and the
+flags are put in words by the one catalog of explanations (``district.scoring.explain_text``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,8 +35,8 @@ from sqlalchemy.orm import Session
 from district import calendar
 from district.calendar import Window, round_half_up
 from district.glossary import term
-from district.nutrition.anomalies import ANOMALY_CODES
 from district.registry.models import County, School, Township
+from district.registry.services import township_order
 from district.rendering.charts import bar_chart_svg, radar_chart_svg
 from district.rendering.templating import period_zh, render_html
 from district.reports.completeness import county_completeness
@@ -45,9 +44,10 @@ from district.reports.hazards import LedgerEntry, hazard_ledger
 from district.reports.models import ReportHead, ReportRevision
 from district.scoring import services as scoring
 from district.scoring.engine import STATUS_LABELS
+from district.scoring.explain_text import flag_text, render_row
 from district.scoring.models import RankingSnapshot
 from houqin_standard import SHANGHAI, STANDARD_ID
-from houqin_standard.fields import ENUM_LABELS, SECTIONS
+from houqin_standard.fields import ENUM_LABELS
 
 __all__ = [
     "COUNTY_TEMPLATE",
@@ -58,8 +58,9 @@ __all__ = [
     "county_summary_context",
     "county_summary_html",
     "failing_indicators",
+    "flag_zh",
     "grade_distribution",
-    "inputs_zh",
+    "indicator_text",
     "school_evaluation_context",
     "school_evaluation_html",
     "window_label",
@@ -147,137 +148,19 @@ def exact_display(text: str | None, places: int = 4) -> str | None:
 
 # ------------------------------------------------------------------------------------------------ labels
 
-_FIELD_ZH: dict[str, str] = {f.key: f.label_zh for s in SECTIONS for f in s.fields}
-_STATUS_ZH = {code: pair[0] for code, pair in ENUM_LABELS["campus_status"].items()}
-_ANOMALY_ZH = {code: name.zh for code, name in ANOMALY_CODES.items()}
 _SEVERITY_ZH = {"major": "重大", "general": "一般"}
 
-# The engine's input names (district/scoring/engine.py) in the report's language. Unknown names stay as
-# they are: a new engine input shows up in English rather than disappearing.
-_INPUT_ZH = {
-    "latest report": "最近一期报表",
-    "reported months": "已报送月数",
-    "participating months": "参加营养餐月数",
-    "expected months": "应报送月数",
-    "inspections in W": "期内现场督查次数",
-    "inspection id": "督查记录编号",
-    "inspection date": "督查日期",
-    "inspection score": "督查得分",
-    "max score": "满分",
-    "target": "目标比例",
-    "ratio": "比例",
-    "required": "应达次数",
-    "fund-compliant months": "资金合规月数",
-    "overdue open major hazards": "逾期未整改重大隐患",
-    "schools in median": "参与中位数的同类学校",
-    "e": "生均用电 e",
-    "w": "生均用水 w",
-    "median e": "同类学校生均用电中位数",
-    "median w": "同类学校生均用水中位数",
-    "r_e": "用电比 e/中位数",
-    "r_w": "用水比 w/中位数",
-    "f(r_e)": "用电得分系数",
-    "f(r_w)": "用水得分系数",
-    "out of": "满项数",
-}
-_NOTE_PHRASES = (
-    ("not applicable: ", "不适用："),
-    ("the school participated in no month of W", "期内未参加营养改善计划"),
-    ("no bureau inspection dated inside W: 0 points", "期内无县局现场督查：0 分"),
-    ("the latest inspection inside W (same date: the highest id)", "取期内最近一次现场督查（同日取编号最大者）"),
-    ("nothing to check, full", "无需核查，满分"),
-    ("nothing required: full", "无要求，满分"),
-    (": full marks", "：满分"),
-    (": full", "：满分"),
-    (", full", "，满分"),
-    ("reported months", "已报送月数"),
-    ("participating months", "参加营养餐月数"),
-    ("clean months", "帐物相符月数"),
-    ("months with none of", "无下列异常的月数："),
-    ("months with", "月数："),
-    ("overdue open major hazard(s) at", "项逾期未整改重大隐患，截至"),
-    ("floor 0", "最低 0 分"),
-    ("items met", "达标项数"),
-    ("done / required", "完成 / 应达"),
-    ("no per-student use to check", "无生均用量可比"),
-    ("ratio / target", "比例 / 目标比例"),
-    ("Σ rectified / Σ found", "Σ 整改完成数 / Σ 发现数"),
-    ("Σ found = 0", "Σ 发现数 = 0"),
-    ("Σ completed / Σ requested", "Σ 完成维修数 / Σ 报修单数"),
-    ("Σ requested = 0", "Σ 报修单数 = 0"),
-    (" true", ""),
-    (" and ", "且"),
-)
 
-
-# snake_case report fields, and the few one-word fields the engine's notes name
-_FIELD_WORD = re.compile(
-    r"\b[a-z]+(?:_[a-z0-9]+)+\b|\b(?:shop|toilets|hygiene|wiring|boarders|invoices|drills|students|inspections)\b"
-)
-
-
-def _leaf_zh(name: str) -> str:
-    return _FIELD_ZH.get(name, name)
-
-
-def _input_name_zh(name: str) -> str:
-    if name in _INPUT_ZH:
-        return _INPUT_ZH[name]
-    if m := re.fullmatch(r"Σ (\w+)", name):
-        return f"Σ {_leaf_zh(m[1])}"
-    if m := re.fullmatch(r"months with (\w+) = 0", name):
-        return f"{_leaf_zh(m[1])}为 0 的月数"
-    if m := re.fullmatch(r"months with ([\w ]+)", name):
-        return "、".join(_leaf_zh(f) for f in m[1].split(" and ")) + "均为“是”的月数"
-    if m := re.fullmatch(r"carry-over basis of (\d{4}-\d{2})", name):
-        return f"{m[1]} 结转依据月份"
-    if m := re.fullmatch(r"anomalies (\d{4}-\d{2})", name):
-        return f"{m[1]} 资金异常"
-    if m := re.fullmatch(r"hazard (.+)", name):
-        return f"隐患 {m[1]}"
-    return _leaf_zh(name)
-
-
-def _input_value_zh(name: str, value: str) -> str:
-    if value in _STATUS_ZH:
-        return f"{_STATUS_ZH[value]}"
-    if name.startswith("anomalies "):
-        return "、".join(_ANOMALY_ZH.get(c.strip(), c.strip()) for c in value.split(","))
-    if m := re.fullmatch(r"(major|general), deadline (\S+), rectified_on (\S+)", value):
-        done = "未整改" if m[3] == "open" else f"{m[3]} 整改完成"
-        return f"{_SEVERITY_ZH[m[1]]}，整改期限 {m[2]}，{done}"
-    return value
-
-
-def inputs_zh(inputs: Mapping[str, str]) -> list[tuple[str, str]]:
-    """The figures an indicator used, named with the standard's Chinese labels: ``("Σ 本月供餐天数", "68")``."""
-    return [(_input_name_zh(k), _input_value_zh(k, v)) for k, v in inputs.items()]
-
-
-def note_zh(note: str) -> str:
-    """The engine's formula note with field names in Chinese (anomaly codes by their Chinese names)."""
-    text = re.sub(r"no boarders in the latest report \((\d{4}-\d{2})\)", r"最近一期报表（\1）无住宿生", note)
-    text = re.sub(r" in the latest report \((\d{4}-\d{2})\)", r"（最近一期报表 \1）", text)
-    for code, zh in _ANOMALY_ZH.items():
-        text = text.replace(code, zh)
-    text = _FIELD_WORD.sub(lambda m: _leaf_zh(m[0]), text)
-    for en, zh in _NOTE_PHRASES:
-        text = text.replace(en, zh)
-    for code, zh in _STATUS_ZH.items():
-        text = re.sub(rf"\b{code}\b", zh, text)
-    return text
+def indicator_text(ind: Mapping[str, Any]) -> dict[str, Any]:
+    """An indicator row's words for print (the one catalog, ``district.scoring.explain_text``): the leading
+    sentence, the formula line and the figures used."""
+    text = render_row(ind, "zh")
+    return {"sentence": text.sentence, "formula": text.formula, "figures": text.inputs}
 
 
 def flag_zh(flag: str) -> str:
-    """``missing:2026-03`` → 缺报 2026年3月; ``awaiting_inspection`` → 待县局现场督查; ``veto:x=1`` → 一票否决。"""
-    if flag == "awaiting_inspection":
-        return "期内尚无县局现场督查"
-    if flag.startswith("missing:"):
-        return f"缺报 {period_zh(flag.split(':', 1)[1])}"
-    if flag.startswith("veto:"):
-        name, _sep, value = flag.split(":", 1)[1].partition("=")
-        return f"一票否决：{_leaf_zh(name)} {value}"
-    return flag
+    """A ranking flag in words (``district.scoring.explain_text.flag_text``)."""
+    return flag_text(flag, "zh")
 
 
 # ------------------------------------------------------------------------------------------------ areas
@@ -573,13 +456,7 @@ def school_evaluation_context(
     revision_ids: list[int] = []
     for ind in row.get("indicators") or ():
         revision_ids += ind["revision_ids"]
-        indicators.append(
-            {
-                **ind,
-                "inputs_zh": inputs_zh(ind["inputs"]),
-                "note_zh": note_zh(ind["note"]),
-            }
-        )
+        indicators.append({**ind, **indicator_text(ind)})
     schools_ranked = row["schools_ranked"]
     same_type = sum(1 for r in results if r["type"] == row["type"] and r.get("rank") is not None)
     return {
@@ -689,7 +566,7 @@ def _completeness_tables(session: Session, county_code: str, window: Window, now
     """The completeness service's figures per township and period, cut into tables of 12 periods."""
     per_period = [county_completeness(session, county_code, p, now=now).to_dict() for p in window.periods]
     by_township = [{t["township"]: t for t in c["by_township"]} for c in per_period]
-    townships = sorted({name for d in by_township for name in d})
+    townships = sorted({name for d in by_township for name in d}, key=township_order(session, county_code))
     tables = []
     for start in range(0, len(per_period), PERIODS_PER_TABLE):
         chunk = range(start, min(start + PERIODS_PER_TABLE, len(per_period)))
@@ -751,7 +628,7 @@ def county_summary_context(
             "type_zh": ENUM_LABELS["school_type"].get(r["type"], (r["type"], ""))[0],
             "status_zh": STATUS_LABELS.get(r["status"], (r["status"], ""))[0],
             "missing": sum(1 for f in r["flags"] if f.startswith("missing:")),
-            "awaiting_inspection": "awaiting_inspection" in r["flags"],
+            "awaiting_inspection": flag_zh("awaiting_inspection") if "awaiting_inspection" in r["flags"] else None,
             "veto": [flag_zh(f) for f in r["flags"] if f.startswith("veto:")],
         }
         for r in view["schools"]

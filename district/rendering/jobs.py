@@ -16,6 +16,10 @@ A job is rows, so any worker process can do any part of it from ids alone:
 4. ``finish_job``: once every part is done, the batch's zip (the PDFs and a ``SHA256SUMS.txt``), and the job
    is ``done``.
 
+The county's 营养餐 fund report is a job too (``create_fund_job``, issue 17): one part of kind ``fund_report``,
+no ranking pinned (the report pins nothing); its part reads the fund report of the job's window, for the schools
+the asker sees (``school_filter`` of the asking user), and renders it like any other part.
+
 ``run_start``, ``run_part`` and ``run_finish`` are the transaction boundaries (each commits once per phase):
 the Celery tasks (``workers.tasks.pdf``) and the CLI call them, and nothing else commits.
 
@@ -55,7 +59,7 @@ from district.rendering.evaluation import (
     school_evaluation_context,
     school_evaluation_html,
 )
-from district.rendering.models import KIND_COUNTY, KIND_SCHOOL, PdfDocument, PdfJob, PdfJobPart
+from district.rendering.models import KIND_COUNTY, KIND_FUND, KIND_SCHOOL, PdfDocument, PdfJob, PdfJobPart
 from district.rendering.pdf import RenderError, render_pdf, render_pdf_bounded
 from district.scoring import services as scoring
 from district.scoring.engine import Window
@@ -67,10 +71,12 @@ __all__ = [
     "PreparedPart",
     "all_parts_done",
     "check_job_limit",
+    "create_fund_job",
     "create_job",
     "document_by_sha256",
     "fail_interrupted",
     "finish_job",
+    "is_fund_job",
     "job_dir",
     "job_failed",
     "job_file",
@@ -171,11 +177,14 @@ LIMIT_RETRY_AFTER_S = 30
 
 def unfinished_jobs(session: Session, requested_by: str) -> int:
     """How many of ``requested_by``'s PDF jobs are queued or running."""
-    return session.scalar(
-        select(func.count())
-        .select_from(PdfJob)
-        .where(PdfJob.requested_by == requested_by[:100], PdfJob.state.in_(UNFINISHED))
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(PdfJob)
+            .where(PdfJob.requested_by == requested_by[:100], PdfJob.state.in_(UNFINISHED))
+        )
+        or 0
+    )
 
 
 def check_job_limit(session: Session, requested_by: str, limit: int) -> None:
@@ -293,6 +302,81 @@ def create_job(
     return job
 
 
+def fund_filename(county_code: str, county_name: str, period_from: str, period_to: str) -> str:
+    """The fund report's PDF as the synchronous download names it (``nutrition.services.fund_report_filename``):
+    ``610528_富平县_营养餐资金报表_2026-09_2026-11.pdf``."""
+    from types import SimpleNamespace
+    from typing import cast
+
+    from district.nutrition.engine import FundReport
+    from district.nutrition.services import fund_report_filename
+
+    named = SimpleNamespace(county_code=county_code, county_name=county_name, window_from=period_from,
+                            window_to=period_to)  # fmt: skip
+    return fund_report_filename(cast(FundReport, named), "pdf")
+
+
+def create_fund_job(
+    session: Session,
+    county_code: str,
+    window: Window,
+    *,
+    requested_by: str,
+    year: int | None = None,
+    verify_base: str | None = None,
+    now: dt.datetime | None = None,
+) -> PdfJob:
+    """Plan the county's fund-report PDF as a job (state ``queued``, one part). Audited as ``pdf.job``. The caller
+    commits, then enqueues the start. Raises ``LookupError`` for an unknown county."""
+    county = session.get(County, county_code)
+    if county is None:
+        raise LookupError(county_code)
+    job = PdfJob(
+        county_code=county_code,
+        school_code=None,
+        period_from=window.period_from,
+        period_to=window.period_to,
+        year=year,
+        requested_by=requested_by[:100],
+        created_at=now or utcnow(),
+        state="queued",
+        verify_base=(verify_base or None) and verify_base[:200],
+    )
+    session.add(job)
+    session.flush()
+    session.add(
+        PdfJobPart(
+            job_id=job.id,
+            seq=0,
+            kind=KIND_FUND,
+            school_code=None,
+            filename=fund_filename(county_code, county.name, window.period_from, window.period_to),
+            state="queued",
+        )
+    )
+    record(
+        session,
+        actor=requested_by,
+        action="pdf.job",
+        county_code=county_code,
+        job_id=job.id,
+        period_from=window.period_from,
+        period_to=window.period_to,
+        parts=1,
+        kind=KIND_FUND,
+    )
+    session.flush()
+    return job
+
+
+def is_fund_job(session: Session, job: PdfJob) -> bool:
+    """Whether ``job`` is a fund-report job (its one part is of kind ``fund_report``)."""
+    if job.school_code is not None:
+        return False
+    kind = session.scalar(select(PdfJobPart.kind).where(PdfJobPart.job_id == job.id, PdfJobPart.seq == 0))
+    return kind == KIND_FUND
+
+
 def _parts(session: Session, job_id: int) -> list[PdfJobPart]:
     return list(
         session.scalars(
@@ -318,7 +402,12 @@ def start_job(session: Session, job_id: int, *, now: dt.datetime | None = None) 
     job = _locked_job(session, job_id)
     if job is None or job.state in ("done", "failed"):
         return []
-    if job.snapshot_id is None:
+    if is_fund_job(session, job):  # nothing to pin: the part reads the fund report of the window
+        if job.state == "queued":
+            job.state = "running"
+            job.started_at = now or utcnow()
+            session.flush()
+    elif job.snapshot_id is None:
         window = Window(job.period_from, job.period_to)
         snapshot = scoring.latest_ranking(session, job.county_code, window, trigger="pdf")
         assert snapshot is not None
@@ -350,8 +439,8 @@ class PreparedPart:
     period_from: str
     period_to: str
     chain_digest: str
-    snapshot_id: int
-    rubric_version: str
+    snapshot_id: int | None
+    rubric_version: str | None
 
 
 def prepare_part(session: Session, part_id: int, *, now: dt.datetime | None = None) -> PreparedPart | None:
@@ -365,6 +454,8 @@ def prepare_part(session: Session, part_id: int, *, now: dt.datetime | None = No
     job = session.get(PdfJob, part.job_id, populate_existing=True)
     if job is None or job.state in ("done", "failed"):
         return None
+    if part.kind == KIND_FUND:
+        return _prepare_fund(session, job, part, now or utcnow())
     if job.snapshot_id is None or job.chain_digest is None:
         raise RuntimeError(f"PDF job {job.id} was not started")
     # the rows (every school's figures and pinned inputs) are read when first used: the county's summaries once
@@ -399,6 +490,36 @@ def prepare_part(session: Session, part_id: int, *, now: dt.datetime | None = No
         chain_digest=job.chain_digest,
         snapshot_id=snapshot.id,
         rubric_version=snapshot.rubric_version,
+    )
+
+
+def _prepare_fund(session: Session, job: PdfJob, part: PdfJobPart, made_at: dt.datetime) -> PreparedPart:
+    """The fund report's HTML: the report of the job's window, for the schools the asker sees now (a
+    township_admin: its township's; ``school_filter``), as ``GET …/nutrition?format=pdf`` renders it."""
+    from district.auth.models import User
+    from district.auth.services import school_filter
+    from district.nutrition import services as fund
+    from district.nutrition.pdf import fund_report_html
+
+    user = session.scalars(select(User).where(User.username == job.requested_by)).first()
+    where = school_filter(user) if user is not None else None
+    report = fund.fund_report(session, job.county_code, job.period_from, job.period_to, now=made_at,
+                              schools_where=where)  # fmt: skip
+    return PreparedPart(
+        part_id=part.id,
+        job_id=job.id,
+        kind=part.kind,
+        filename=part.filename,
+        document_no=document_no(job, part),
+        made_at=made_at,
+        html=fund_report_html(report),
+        county_code=job.county_code,
+        school_code=None,
+        period_from=job.period_from,
+        period_to=job.period_to,
+        chain_digest=report.chain_head or "",
+        snapshot_id=None,
+        rubric_version=None,
     )
 
 
@@ -504,7 +625,7 @@ def finish_job(session: Session, job_id: int, pdf_dir: str | Path, *, now: dt.da
     if job is None or job.state in ("done", "failed") or not all_parts_done(session, job_id):
         return False
     parts = _parts(session, job_id)
-    if job.school_code is None:
+    if job.school_code is None and not any(p.kind == KIND_FUND for p in parts):  # a batch: its zip
         county = session.get(County, job.county_code)
         assert county is not None
         name = zip_filename(job.county_code, window_tag(job), county.name)
@@ -623,7 +744,7 @@ def job_view(session: Session, job: PdfJob, file_url: Callable[[PdfJob, str], st
         "done": sum(1 for p in parts if p.state == "done"),
         "total": len(parts),
         "files": files,
-        "kind": "school" if job.school_code else "batch",
+        "kind": "school" if job.school_code else ("fund" if any(p.kind == KIND_FUND for p in parts) else "batch"),
         "county_code": job.county_code,
         "school_code": job.school_code,
         "window": {"from": job.period_from, "to": job.period_to},

@@ -4,7 +4,8 @@
   summary and a zip. Its ranking snapshot and the county's chain head digest are pinned when the job starts,
   so every file of a batch shows the same ranking and names the same digest.
 - ``PdfJobPart``: one file of a job (``seq`` 0 is the county summary of a batch, 1… the schools). Its file name
-  is fixed when the job is planned, so two schools with the same name never overwrite each other.
+  is fixed when the job is planned, so two schools with the same name never overwrite each other. A fund-report
+  job (issue 17) is a job of one part of kind ``fund_report`` (``seq`` 0, no school): no ranking is pinned.
 - ``PdfDocument``: every PDF made, with its SHA-256. Appended once per file and never updated: it is what
   ``GET /verify/<sha256>`` answers from, so a printed report can be checked against the hub years later.
 """
@@ -20,6 +21,7 @@ JOB_STATES = ("queued", "running", "done", "failed")
 PART_STATES = ("queued", "done", "failed")
 KIND_SCHOOL = "school_evaluation"
 KIND_COUNTY = "county_summary"
+KIND_FUND = "fund_report"  # the county's 营养餐 fund report (a job of this one part)
 
 
 class PdfJob(Base):
@@ -56,7 +58,7 @@ class PdfJobPart(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("pdf_jobs.id"), index=True)
     seq: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(20))  # school_evaluation | county_summary
+    kind: Mapped[str] = mapped_column(String(20))  # school_evaluation | county_summary | fund_report
     school_code: Mapped[str | None] = mapped_column(String(10), nullable=True)
     filename: Mapped[str] = mapped_column(String(255))
     state: Mapped[str] = mapped_column(String(10))  # queued | done | failed
@@ -85,4 +87,13 @@ class PdfDocument(Base):
     size: Mapped[int] = mapped_column(Integer)
 
 
-__all__ = ["JOB_STATES", "KIND_COUNTY", "KIND_SCHOOL", "PART_STATES", "PdfDocument", "PdfJob", "PdfJobPart"]
+__all__ = [
+    "JOB_STATES",
+    "KIND_COUNTY",
+    "KIND_FUND",
+    "KIND_SCHOOL",
+    "PART_STATES",
+    "PdfDocument",
+    "PdfJob",
+    "PdfJobPart",
+]

@@ -62,6 +62,9 @@ def school_feedback(session: Session, school: School, period: str, *, lang: str 
         out["fund_anomalies"] = [
             a.to_dict(lang) for a in month_anomalies(report, prev, standard_rate=county.subsidy_standard)
         ]
+    import district.reports.review  # noqa: F401  (registers the ``review`` part: issue 18)
+    from district.scoring import checklists  # noqa: F401  (registers the ``inspection_findings`` part: issue 20)
+
     for part in _parts:
         out.update(part(session, school, period, lang))
     return out

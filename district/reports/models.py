@@ -32,7 +32,9 @@ class ReportRevision(Base):
     period: Mapped[period_str]
     revision: Mapped[int] = mapped_column(Integer)
     received_at: Mapped[utc_datetime]
-    signer: Mapped[str] = mapped_column(String(40))  # "credential:<id>" of the key that signed it
+    # "credential:<id>" of the key that signed it, or "web:<username>" of the clerk who sent it from the hub's
+    # school pages (district/submission)
+    signer: Mapped[str] = mapped_column(String(40))
     content: Mapped[str] = mapped_column(Text)
     content_sha256: Mapped[str] = mapped_column(String(64))
     warnings: Mapped[list[Any]] = mapped_column(JSON, default=list)
@@ -120,3 +122,21 @@ class PeriodApproval(Base):
     actor: Mapped[str] = mapped_column(String(100))
     at: Mapped[utc_datetime]
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ReportReview(Base):
+    """One review decision on one revision (issue 18): ``approved`` or ``returned`` with a comment. Appended,
+    never updated; a period's review is the latest decision on its effective revision (``reports/review.py``),
+    so a new revision is 待审核 again without anything being cleared."""
+
+    __tablename__ = "report_reviews"
+    __table_args__ = (Index("ix_report_reviews_school_period", "school_code", "period"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("report_revisions.id"), index=True)
+    school_code: Mapped[str] = mapped_column(ForeignKey("schools.code"))
+    county_code: Mapped[str] = mapped_column(String(6), index=True)
+    period: Mapped[period_str]
+    decision: Mapped[str] = mapped_column(String(10))  # "approved" | "returned"
+    comment: Mapped[str] = mapped_column(Text, default="")
+    reviewer: Mapped[str] = mapped_column(String(80))
+    at: Mapped[utc_datetime]

@@ -351,12 +351,15 @@ def submit_report(
     deadline_day: int | None = None,
     signature: str | None = None,
     context: _Context | None = None,
+    signer: str | None = None,
 ) -> tuple[Receipt, bool]:
     """Store ``data`` as a new revision, or return the receipt of the identical earlier submission.
 
     Returns ``(receipt, created)``. Raises :class:`IngestError` (403, 409, 422). The caller commits.
     ``deadline_day`` and ``context`` (from :func:`authenticate`) save reading them again; ``signature``,
-    when given, is recorded as seen with the revision.
+    when given, is recorded as seen with the revision. ``signer`` is what the revision records as its signer:
+    ``credential:<credential_id>`` by default (a signed agent request), ``web:<username>`` for a school clerk's
+    web submission (``district/submission``), which passes through exactly these rules.
 
     Revisions of one school are serialised by the unique constraints, not by a lock: a report that lost a
     race with another revision of its school (the same chain position, revision number or report_id) fails
@@ -453,7 +456,7 @@ def submit_report(
         "period": period,
         "revision": revision_no,
         "received_at": now,
-        "signer": f"credential:{credential_id}",
+        "signer": signer or f"credential:{credential_id}",
         "content": canonical.decode("utf-8"),
         "content_sha256": digest,
         "warnings": [{"path": w.path, "code": w.code, "zh": w.zh, "en": w.en} for w in result.warnings],

@@ -18,11 +18,12 @@ from district.db import db
 from district.ids import NotAnId, parse_id
 from district.registry.models import County, School
 from district.scoring import services
+from district.scoring.checklists import checklist_codes
 from district.scoring.tasks import ranking_for_read
 
 bp = Blueprint("scoring_api", __name__, url_prefix="/api/v1")
 
-INSPECTION_FIELDS = ("date", "score", "inspector", "notes")
+INSPECTION_FIELDS = ("date", "score", "inspector", "notes", "items", "findings")
 
 
 def init_app(app: Flask) -> None:
@@ -85,6 +86,18 @@ def rankings(county: str) -> Any:
             raise not_found()
         snapshot = ranking_for_read(s, county, _window(c), trigger="api")
     view = services.ranking_view(s, snapshot, by_type=_flag("by_type"))
+    user = current_user()
+    assert user is not None
+    from district.auth.services import rows_in_scope
+
+    view["schools"] = rows_in_scope(s, user, county, view["schools"])  # a township_admin: its rows (issue 18)
+    # the ranking page's township and type filters (issue 17 item 6): its export lists the rows it shows; the
+    # ranks stay the county's
+    from district.registry.listing import ListQuery, filter_sort
+
+    wanted = ListQuery(request.args.get("township", ""), request.args.get("type", ""), "", "asc")
+    if wanted.township or wanted.type:
+        view = {**view, "schools": filter_sort(s, county, view["schools"], wanted, {}, type_of=lambda r: r["type"])}
     return ranking_download(view) if fmt == "xlsx" else jsonify(view)
 
 
@@ -137,8 +150,10 @@ def add_inspection(code: str) -> Any:
         for k in sorted(set(data) - set(INSPECTION_FIELDS))
     ]
     fields = {k: data.get(k) for k in INSPECTION_FIELDS}
+    county = s.get(County, school.county_code)
+    assert county is not None
     try:
-        services.validate_inspection(**fields)
+        services.validate_inspection(**fields, codes=None if fields["items"] is None else checklist_codes(s, county))
     except services.InspectionError as exc:
         details += exc.details(lang())
     if details:  # every problem at once: unknown fields and the field rules
@@ -151,6 +166,6 @@ def add_inspection(code: str) -> Any:
     # the request's unit of work commits it; the recompute request is sent after that commit (an after_commit
     # hook of services.record_inspection)
     insp = services.record_inspection(s, code, **fields, actor=user.username)
-    resp = jsonify(services.inspection_dict(insp))
+    resp = jsonify(services.inspection_dict(insp, s))
     resp.status_code = 201
     return resp

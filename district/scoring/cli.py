@@ -14,6 +14,7 @@ import click
 from district import calendar
 from district.db import db
 from district.scoring.engine import STATUS_LABELS
+from district.scoring.explain_text import flag_text
 from houqin_standard.fields import ENUM_LABELS
 
 
@@ -101,7 +102,7 @@ def format_ranking(view: dict[str, Any]) -> str:
                 r["grade"] or "—",
                 STATUS_LABELS[r["status"]][0],
                 _pct(r["coverage"]),
-                "、".join(f.replace("awaiting_inspection", "待督查") for f in flags),
+                "、".join(flag_text(f) for f in flags),
             ]
         )
     headers = ["名次", "学校标识码", "学校名称", "类型", "学区", "得分", "等级", "状态", "报送覆盖率", "标记"]
@@ -265,14 +266,24 @@ def inspections_add(school: str, day: str, score: str, inspector: str, notes: st
 
 
 @click.command("reminders")
-@click.option("--county", required=True)
+@click.option("--county", default=None, help="the county (every county with --daily)")
 @click.option("--stored", is_flag=True, help="the list the daily job stored last, instead of now")
 @click.option("--store", is_flag=True, help="compute today's list and store it (the daily job, by hand)")
+@click.option("--send", is_flag=True, help="一键催报: send today's reminders through the county's channels now")
+@click.option(
+    "--daily", is_flag=True, help="the 07:00 job for cron on the embedded default: store and send, every county"
+)
 @click.option("--json", "as_json", is_flag=True)
-def reminders_cmd(county: str, stored: bool, store: bool, as_json: bool) -> None:
-    """Schools that have not reported the month, and hazards past their deadline."""
+def reminders_cmd(county: str | None, stored: bool, store: bool, send: bool, daily: bool, as_json: bool) -> None:
+    """Schools that have not reported the month, and hazards past their deadline; ``--send`` sends them."""
+    from district.reminders import cli as reminders_cli
     from district.scoring import services
 
+    if daily or send:
+        reminders_cli.send_cmd(_app(), county, daily=daily, as_json=as_json)
+        return
+    if county is None:
+        _fail("需要 --county / --county is required")
     with _app().app_context():
         try:
             with db.transaction() as s:

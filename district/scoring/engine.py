@@ -98,6 +98,9 @@ Audit trail
     chosen inspection's id/date/score, the medians and ratios of F1 — a non-terminating value as
     ``"p/q ≈ decimal"``), and in ``revision_ids`` the report revisions it read (C4 adds the revision of its
     carry-over basis, D1 the ledger revisions of the penalised hazards; B2 reads no revision).
+    ``IndicatorRow.explanation`` is the same row as data (a code, its parameters, each figure as
+    ``{key, params, value}``: ``district.scoring.explanation``), made only when the row is shown;
+    ``district.scoring.explain_text`` puts it in words for people (zh, en). ``note`` stays the engine's formula.
 
 Input checks (``ValueError``, never a silent skip): the same school twice; an expected period or a report
     outside W; two reports for one period; a report whose ``period``/``school_code`` disagrees with its
@@ -134,6 +137,7 @@ __all__ = [
     "STATUS_NOT_COMPLIANT",
     "STATUS_VETO",
     "Approx",
+    "HazardFigure",
     "HazardInput",
     "IndicatorRow",
     "InspectionInput",
@@ -144,9 +148,11 @@ __all__ = [
     "Window",
     "campaign_progress",
     "county_medians",
+    "drills_required",
     "exact_figure",
     "finish_part",
     "indicator_figures",
+    "patrols_required",
     "round_half_up",
     "school_part",
     "score_county",
@@ -205,7 +211,7 @@ class HazardInput:
     deadline: date
     rectified_on: date | None
     found_on: date
-    revision_id: int  # the revision that last set this state
+    revision_id: int | None  # the revision that last set this state (None: a bureau finding not yet restated)
 
 
 @dataclass(frozen=True)
@@ -255,11 +261,21 @@ class IndicatorRow:
     note: str
     area_zh: str = ""
     area_en: str = ""
+    indicator: Indicator | None = field(default=None, repr=False, compare=False)  # the rubric's row
 
     @functools.cached_property
     def inputs(self) -> dict[str, str]:
         """Every figure used, as text: exact decimals, ``"p/q ≈ d"`` where a ratio does not terminate."""
         return {label: show_figure(value) for label, value in self.raw_inputs.items()}
+
+    @functools.cached_property
+    def explanation(self) -> dict[str, Any]:
+        """The row's explanation as data (``district.scoring.explanation``): ``{"code", "params", "inputs"}``,
+        made when a row is shown (a county's full recompute builds none); ``district.scoring.explain_text``
+        renders it in words."""
+        from district.scoring.explanation import explain_row
+
+        return explain_row(self)
 
     def to_dict(self) -> dict[str, Any]:
         # a row is immutable and (with reused school parts) shown again in every later snapshot: its figures
@@ -271,6 +287,7 @@ class IndicatorRow:
         out = dict(cached)
         out["inputs"] = dict(cached["inputs"])
         out["revision_ids"] = list(cached["revision_ids"])
+        out["explanation"] = copy.deepcopy(cached["explanation"])
         return out
 
     def _to_dict(self) -> dict[str, Any]:
@@ -279,6 +296,7 @@ class IndicatorRow:
             "inputs": dict(self.inputs),
             "revision_ids": list(self.revision_ids),
             "note": self.note,
+            "explanation": self.explanation,
         }
 
     def figures(self) -> dict[str, Any]:
@@ -424,6 +442,18 @@ class Approx:
         return f"Approx({self.value!r})"
 
 
+class HazardFigure(NamedTuple):
+    """An overdue major hazard as D1 used it (shown in ``inputs`` as ``"major, deadline …, rectified_on …"``)."""
+
+    severity: str
+    deadline: date
+    rectified_on: date | None
+
+    def text(self) -> str:
+        rectified_on = self.rectified_on.isoformat() if self.rectified_on else "open"
+        return f"{self.severity}, deadline {self.deadline.isoformat()}, rectified_on {rectified_on}"
+
+
 def show_figure(value: object) -> str:
     """An input figure as text: a string as it is, an int in digits, a fraction exactly (``exact_figure``),
     an ``Approx`` as ``_figure`` writes it (``"90/17 ≈ 5.294118"``)."""
@@ -436,6 +466,8 @@ def show_figure(value: object) -> str:
         return exact_figure(cast(Fraction, value))
     if t is Approx:
         return _figure(cast(Approx, value).value)
+    if t is HazardFigure:
+        return cast(HazardFigure, value).text()
     raise TypeError(f"not an input figure: {value!r}")
 
 
@@ -976,8 +1008,7 @@ def _hazard_rectification(ind: Indicator, s: _School, ctx: _Context) -> _Result:
         "overdue open major hazards": len(overdue),
     }
     for h in overdue:
-        rectified_on = h.rectified_on.isoformat() if h.rectified_on else "open"
-        inputs[f"hazard {h.ref}"] = f"major, deadline {h.deadline.isoformat()}, rectified_on {rectified_on}"
+        inputs[f"hazard {h.ref}"] = HazardFigure("major", h.deadline, h.rectified_on)
     earned = ind.points if found == 0 else _capped(ind.points, rectified, found)
     if overdue:
         earned = earned - penalty * len(overdue)
@@ -990,15 +1021,25 @@ def _hazard_rectification(ind: Indicator, s: _School, ctx: _Context) -> _Result:
     )
     revision_ids: Sequence[int] = s.reported_revision_ids
     if overdue:
-        revision_ids = sorted(set(revision_ids) | {h.revision_id for h in overdue})
+        revision_ids = sorted(set(revision_ids) | {h.revision_id for h in overdue if h.revision_id is not None})
     elif any(b < a for a, b in itertools.pairwise(revision_ids)):
         revision_ids = sorted(set(revision_ids))
     return _Result(True, earned, inputs, revision_ids, note)
 
 
+def patrols_required(ind: Indicator, reported_months: int) -> int:
+    """D2's required patrols: per_month × reported months."""
+    return int(ind.params["per_month"]) * reported_months
+
+
+def drills_required(ind: Indicator, expected_months: int) -> int:
+    """D3's required drills: ceil(expected months / every_months)."""
+    return -(-expected_months // ind.params["every_months"])
+
+
 def _patrols(ind: Indicator, s: _School, ctx: _Context) -> _Result:
     done = s.total(s.reported, ind.params["field"])
-    required = ind.params["per_month"] * len(s.reported)
+    required = patrols_required(ind, len(s.reported))
     inputs = {
         _sigma(ind.params["field"]): done,
         "reported months": len(s.reported),
@@ -1012,7 +1053,7 @@ def _drills(ind: Indicator, s: _School, ctx: _Context) -> _Result:
     done = s.total(s.reported, ind.params["field"])
     expected = len(s.input.expected_periods)
     every = ind.params["every_months"]
-    required = -(-expected // every)  # ceil
+    required = drills_required(ind, expected)
     inputs = {
         _sigma(ind.params["field"]): done,
         "expected months": expected,
@@ -1301,6 +1342,7 @@ def _indicator_row(ind: Indicator, result: _Result, rubric: Rubric) -> Indicator
         note=result.note,
         area_zh=area.zh,
         area_en=area.en,
+        indicator=ind,
     )
 
 

@@ -1,4 +1,5 @@
-"""Scoring tables: bureau on-site inspections (B2), ranking snapshots, and the daily reminder lists.
+"""Scoring tables: bureau on-site inspections (B2) and ranking snapshots (the daily reminder lists moved to
+``district.reminders.models``; ``ReminderList`` is still importable from here).
 
 Everything here is appended, never updated: a corrected inspection is a new inspection (the engine takes the
 latest dated inside W, on one date the highest id), a recomputed ranking is a new snapshot (so a past ranking
@@ -11,10 +12,11 @@ import datetime as dt
 import decimal
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, Integer, Numeric, String, Text
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from district.db import Base, period_str, utc_datetime
+from district.reminders.models import ReminderList  # noqa: F401 - the daily lists live with the reminders
 
 
 class Inspection(Base):
@@ -31,11 +33,41 @@ class Inspection(Base):
     # the school's county, kept so a county's inputs (and their newest id) are one indexed query
     county_code: Mapped[str] = mapped_column(String(6))
     date: Mapped[dt.date] = mapped_column(Date)
-    score: Mapped[decimal.Decimal] = mapped_column(Numeric(3, 1))
+    # None only for a checklist visit with no applicable item (SCORING.md): no B2 score, B2 reads it not at all
+    score: Mapped[decimal.Decimal | None] = mapped_column(Numeric(3, 1), nullable=True)
     inspector: Mapped[str] = mapped_column(String(50))
     notes: Mapped[str | None] = mapped_column(Text, nullable=True)
     recorded_by: Mapped[str] = mapped_column(String(100))
     recorded_at: Mapped[utc_datetime]
+    # the checklist 检查清单 ``[{code, result, note}]`` when the score was made from items (issue 20 item 5)
+    items: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class InspectionFinding(Base):
+    """One problem found on a visit 督查发现的问题: a hazard-ledger entry of the school, ref ``DC-<inspection>-<n>``.
+
+    Written once with its inspection and never changed; the school closes it by stating the ref with
+    ``rectified_on`` in a later report (``district.reports.hazards.hazard_ledger`` merges the two).
+    """
+
+    __tablename__ = "inspection_findings"
+    __table_args__ = (
+        UniqueConstraint("ref"),
+        Index("ix_inspection_findings_county_period", "county_code", "period"),
+        Index("ix_inspection_findings_school_period", "school_code", "period"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(ForeignKey("inspections.id"))
+    school_code: Mapped[str] = mapped_column(ForeignKey("schools.code"))
+    county_code: Mapped[str] = mapped_column(String(6))
+    n: Mapped[int] = mapped_column(Integer)  # 1, 2, … in the order given
+    ref: Mapped[str] = mapped_column(String(40))
+    period: Mapped[period_str]  # the month of the visit: the ledger as it stood at a period counts it from then
+    found_on: Mapped[dt.date] = mapped_column(Date)  # the visit's date
+    category: Mapped[str] = mapped_column(String(20))
+    severity: Mapped[str] = mapped_column(String(10))
+    description: Mapped[str] = mapped_column(Text)
+    deadline: Mapped[dt.date] = mapped_column(Date)
 
 
 class RankingSnapshot(Base):
@@ -70,16 +102,3 @@ class RankingSnapshot(Base):
     results: Mapped[list[Any]] = mapped_column(JSON)
     type_ranking: Mapped[list[Any]] = mapped_column(JSON)
     campaign: Mapped[dict[str, Any]] = mapped_column(JSON)
-
-
-class ReminderList(Base):
-    """The reminders of one county on one day (the daily job): missing reports and hazards past deadline."""
-
-    __tablename__ = "reminder_lists"
-    __table_args__ = (Index("ix_reminder_lists_county_day", "county_code", "day", "id"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    county_code: Mapped[str] = mapped_column(ForeignKey("counties.code"))
-    day: Mapped[dt.date] = mapped_column(Date)
-    period: Mapped[period_str]  # the period whose report is asked for
-    computed_at: Mapped[utc_datetime]
-    items: Mapped[list[Any]] = mapped_column(JSON)

@@ -35,7 +35,7 @@ from fractions import Fraction
 from typing import Any, NamedTuple, cast
 
 from psycopg.adapt import Loader as PsycopgLoader
-from sqlalchemy import ARRAY, Integer, any_, func, literal, select, text
+from sqlalchemy import ARRAY, Integer, any_, func, literal, or_, select, text
 from sqlalchemy import cast as sa_cast
 from sqlalchemy.orm import Session
 
@@ -45,6 +45,7 @@ from district.calendar import Window, WindowError
 from district.db import json_text, utcnow
 from district.registry.models import City, County, School, Township
 from district.registry.models import Rubric as RubricRow
+from district.reminders.services import latest_reminders, reminder_period, reminders, store_reminders
 from district.reports.feedback import feedback_part
 from district.reports.figures import load_figures, stored_figures
 from district.reports.hazards import hazard_ledger
@@ -69,9 +70,9 @@ from district.scoring.engine import (
     school_part,
     score_parts,
 )
-from district.scoring.models import Inspection, RankingSnapshot, ReminderList
+from district.scoring.models import Inspection, InspectionFinding, RankingSnapshot
 from district.scoring.rubric import Rubric, RubricError, load_default_rubric, load_rubric
-from houqin_standard import SHANGHAI, period_add, text_issue, visible_length
+from houqin_standard import SHANGHAI, text_issue, visible_length
 
 __all__ = [
     "InspectionError",
@@ -102,7 +103,6 @@ __all__ = [
     "store_reminders",
     "store_snapshot",
 ]
-
 
 
 class NotRanked(LookupError):
@@ -207,16 +207,35 @@ def _school_rows(session: Session, county_code: str) -> list[tuple[School, str]]
 
 def _registry_sha256(county: County, rows: Sequence[tuple[School, str]]) -> str:
     """A fingerprint of what the ranking depends on besides reports and inspections."""
+    return _registry_digest(
+        county, [(s.code, s.name, s.type, township, s.opened, s.closed) for s, township in rows]
+    )
+
+
+def _registry_digest(county: County, schools: Sequence[tuple[Any, ...]]) -> str:
+    """``_registry_sha256`` of (code, name, type, township, opened, closed) rows."""
     doc = {
         "break_months": sorted(county.break_month_set),
         "subsidy_standard": str(county.subsidy_standard),
         "campaign_start_year": county.campaign_start_year,
         "reporting_start": county.reporting_start,
         "schools": [
-            [s.code, s.name, s.type, township, str(s.opened or ""), str(s.closed or "")] for s, township in rows
+            [code, name, stype, township, str(opened or ""), str(closed or "")]
+            for code, name, stype, township, opened, closed in schools
         ],
     }
     return hashlib.sha256(json_text(doc).encode("utf-8")).hexdigest()  # keys in a fixed order above
+
+
+def _current_registry_sha256(session: Session, county: County) -> str:
+    """The county's registry fingerprint now, read as columns (a read checks it for every window it shows)."""
+    rows = session.execute(
+        select(School.code, School.name, School.type, Township.name, School.opened, School.closed)
+        .join(Township, Township.id == School.township_id)
+        .where(School.county_code == county.code)
+        .order_by(School.code)
+    ).all()
+    return _registry_digest(county, rows)
 
 
 def _watermarks(session: Session, county_code: str, window: Window) -> tuple[int, int]:
@@ -225,11 +244,17 @@ def _watermarks(session: Session, county_code: str, window: Window) -> tuple[int
             ReportHead.county_code == county_code, ReportHead.period <= window.period_to
         )
     )
+    # an inspection dated in W (B2), or one before W with findings (its ledger entries count in D1 at W's end)
     max_insp = session.scalar(
         select(func.coalesce(func.max(Inspection.id), 0)).where(
             Inspection.county_code == county_code,
-            Inspection.date >= window.first_day,
             Inspection.date <= window.last_day,
+            or_(
+                Inspection.date >= window.first_day,
+                Inspection.id.in_(
+                    select(InspectionFinding.inspection_id).where(InspectionFinding.county_code == county_code)
+                ),
+            ),
         )
     )
     return int(max_rev or 0), int(max_insp or 0)
@@ -481,6 +506,8 @@ def _county_meta(session: Session, county_code: str, window: Window) -> _CountyM
         )
         .order_by(Inspection.id)
     ):
+        if insp.score is None:  # a checklist visit with no applicable item: no score for B2 to read
+            continue
         inspections.setdefault(insp.school_code, []).append(InspectionInput(insp.id, insp.date, insp.score))
         inspection_ids.append(insp.id)
 
@@ -491,7 +518,8 @@ def _county_meta(session: Session, county_code: str, window: Window) -> _CountyM
                 entry.ref, entry.severity, entry.deadline, entry.rectified_on, entry.found_on, entry.revision_id
             )
         )
-        revision_ids.add(entry.revision_id)
+        if entry.revision_id is not None:  # None: a bureau finding no report has restated
+            revision_ids.add(entry.revision_id)
 
     start = calendar.reporting_start(session, county)
     schools: list[_SchoolMeta] = []
@@ -696,7 +724,7 @@ def _is_current(
 ) -> bool:
     if _watermarks(session, county.code, window) != (max_revision_id, max_inspection_id):
         return False
-    return _registry_sha256(county, _school_rows(session, county.code)) == registry_sha256
+    return _current_registry_sha256(session, county) == registry_sha256
 
 
 def is_current(session: Session, snapshot: RankingSnapshot) -> bool:
@@ -758,7 +786,7 @@ def latest_ranking(
         .limit(1)
     ).first()
     marks = _watermarks(session, county_code, window)
-    sha = _registry_sha256(county, _school_rows(session, county_code))
+    sha = _current_registry_sha256(session, county)
     if newest is not None and (newest[1], newest[2]) == marks and newest[3] == sha:
         return session.get(RankingSnapshot, newest[0])
     if store:
@@ -1038,11 +1066,12 @@ def explain(session: Session, snapshot: RankingSnapshot, row: dict[str, Any]) ->
         for insp in session.scalars(
             select(Inspection).where(Inspection.id.in_(pins["inspections"])).order_by(Inspection.id)
         ):
+            assert insp.score is not None  # only scored visits are pinned
             inspections.append(InspectionInput(insp.id, insp.date, insp.score))
     hazards = [
         HazardInput(ref, severity, dt.date.fromisoformat(deadline),
                     None if rectified is None else dt.date.fromisoformat(rectified),
-                    dt.date.fromisoformat(found), int(rid))
+                    dt.date.fromisoformat(found), None if rid is None else int(rid))
         for ref, severity, deadline, rectified, found, rid in pins.get("hazards", ())
     ]  # fmt: skip
     school = SchoolInput(
@@ -1191,9 +1220,39 @@ def _issue(path: str, code: str, zh: str, en: str) -> dict[str, str]:
 
 
 def validate_inspection(
-    *, date: object, score: object, inspector: object, notes: object = None, today: dt.date | None = None
-) -> tuple[dt.date, Decimal, str, str | None]:
-    """Check an inspection's fields; returns them parsed, or raises ``InspectionError`` listing every issue."""
+    *,
+    date: object,
+    score: object,
+    inspector: object,
+    notes: object = None,
+    items: object = None,
+    findings: object = None,
+    codes: frozenset[str] | None = None,
+    today: dt.date | None = None,
+) -> tuple[dt.date, Decimal | None, str, str | None]:
+    """Check an inspection's fields; returns them parsed, or raises ``InspectionError`` listing every issue.
+
+    With ``items`` (a checklist, ``district.scoring.checklists``) the score is made from them and a score given
+    beside them is refused; ``codes`` are the county's checklist codes (None: codes not checked)."""
+    return _validate_inspection(
+        date=date, score=score, inspector=inspector, notes=notes, items=items, findings=findings, codes=codes,
+        today=today,
+    )[:4]  # fmt: skip
+
+
+def _validate_inspection(
+    *,
+    date: object,
+    score: object,
+    inspector: object,
+    notes: object,
+    items: object,
+    findings: object,
+    codes: frozenset[str] | None,
+    today: dt.date | None,
+) -> tuple[dt.date, Decimal | None, str, str | None, list[dict[str, Any]] | None, list[dict[str, Any]]]:
+    from district.scoring import checklists
+
     issues: list[dict[str, str]] = []
     today = today or calendar.today()
     day: dt.date | None = None
@@ -1216,6 +1275,19 @@ def validate_inspection(
         issues.append(_issue("/date", "date_too_early", "督查日期不能早于 2010-01-01", "the date is before 2010-01-01"))
 
     value: Decimal | None = None
+    parsed_items: list[dict[str, Any]] | None = None
+    if items is not None:
+        parsed_items = checklists.validate_items(issues, items, codes)
+        if score is not None:
+            issues.append(
+                _issue(
+                    "/score",
+                    "score_with_items",
+                    "按检查清单督查时得分由检查项目算出，不能另填得分",
+                    "the score is made from the items: give no score beside them",
+                )
+            )
+        score = None
     if isinstance(score, bool) or score is None:
         value = None
     elif isinstance(score, Decimal | int):
@@ -1226,7 +1298,8 @@ def validate_inspection(
         except InvalidOperation:
             value = None
     if score is None:
-        issues.append(_issue("/score", "required", "缺少督查得分", "score is required"))
+        if items is None:
+            issues.append(_issue("/score", "required", "缺少督查得分", "score is required"))
     elif value is None or not value.is_finite():
         issues.append(_issue("/score", "not_a_number", "督查得分应为 0–5 的数", "score must be a number from 0 to 5"))
     elif not Decimal(0) <= value <= Decimal(5):
@@ -1268,10 +1341,16 @@ def validate_inspection(
             )
         else:
             text = notes.strip() or None
+    parsed_findings = [] if findings is None else checklists.validate_findings(issues, findings, day)
     if issues:
         raise InspectionError(issues)
-    assert day is not None and value is not None and name is not None
-    return day, value.quantize(_TENTH), name, text
+    assert day is not None and name is not None
+    if parsed_items is not None:
+        value = checklists.score_from_items(parsed_items)
+    else:
+        assert value is not None
+        value = value.quantize(_TENTH)
+    return day, value, name, text, parsed_items, parsed_findings
 
 
 def record_inspection(
@@ -1282,17 +1361,29 @@ def record_inspection(
     score: object,
     inspector: object,
     notes: object = None,
+    items: object = None,
+    findings: object = None,
     actor: str,
 ) -> Inspection:
     """Record a bureau on-site inspection (B2), audited as ``inspection.add``.
 
-    Appended, never updated: a correction is a new inspection. Raises ``LookupError`` (unknown school) or
-    ``InspectionError``. After the caller commits, the county's ranking recompute is requested (debounced).
+    Appended, never updated: a correction is a new inspection. With a checklist (``items``) the score is made
+    from the items (``checklists.score_from_items``; none applicable → no score); each of ``findings`` becomes
+    a hazard-ledger entry ``DC-<id>-<n>`` of the school (``checklists.add_findings``). Raises ``LookupError``
+    (unknown school) or ``InspectionError``. After the caller commits, the county's ranking recompute is
+    requested (debounced).
     """
+    from district.scoring import checklists
+
     school = session.get(School, school_code)
     if school is None:
         raise LookupError(school_code)
-    day, value, name, text = validate_inspection(date=date, score=score, inspector=inspector, notes=notes)
+    county = session.get(County, school.county_code)
+    assert county is not None
+    day, value, name, text, parsed_items, parsed_findings = _validate_inspection(
+        date=date, score=score, inspector=inspector, notes=notes, items=items, findings=findings,
+        codes=None if items is None else checklists.checklist_codes(session, county), today=None,
+    )  # fmt: skip
     insp = Inspection(
         school_code=school.code,
         county_code=school.county_code,
@@ -1302,9 +1393,16 @@ def record_inspection(
         notes=text,
         recorded_by=actor[:100],
         recorded_at=utcnow(),
+        items=parsed_items,
     )
     session.add(insp)
     session.flush()
+    rows = checklists.add_findings(session, insp, parsed_findings)
+    extra: dict[str, Any] = {}
+    if parsed_items is not None:
+        extra["items"] = parsed_items
+    if rows:
+        extra["findings"] = [checklists.finding_dict(f) for f in rows]
     record(
         session,
         actor=actor,
@@ -1313,9 +1411,10 @@ def record_inspection(
         school_code=school.code,
         inspection_id=insp.id,
         date=day.isoformat(),
-        score=f"{value:f}",
+        score=None if value is None else f"{value:f}",
         inspector=name,
         notes=text,
+        **extra,
     )
     from district.scoring.tasks import recompute_after_commit
 
@@ -1323,145 +1422,33 @@ def record_inspection(
     return insp
 
 
-def inspection_dict(insp: Inspection) -> dict[str, Any]:
-    return {
+def inspection_dict(insp: Inspection, session: Session | None = None) -> dict[str, Any]:
+    """An inspection as the API shows it; with a session, a checklist visit's ``items`` and ``findings``."""
+    out: dict[str, Any] = {
         "id": insp.id,
         "school_code": insp.school_code,
         "date": insp.date.isoformat(),
-        "score": float(insp.score),  # one decimal, 0–5: exact as a JSON number (OpenAPI: number)
+        # one decimal, 0–5: exact as a JSON number (OpenAPI: number); null: a checklist with no applicable item
+        "score": None if insp.score is None else float(insp.score),
         "inspector": insp.inspector,
         "notes": insp.notes or "",
         "recorded_by": insp.recorded_by,
         "recorded_at": _iso(insp.recorded_at),
     }
+    if session is not None:
+        from district.scoring import checklists
 
-
-# ------------------------------------------------------------------------------------------------ reminders
-
-
-def reminder_period(today: dt.date) -> str:
-    """The period whose report is being asked for on ``today``: the month before (due on the county's
-    deadline day of this month, overdue after it)."""
-    return period_add(f"{today.year:04d}-{today.month:02d}", -1)
-
-
-def reminders(
-    session: Session,
-    county_code: str,
-    today: dt.date | None = None,
-    *,
-    school_code: str | None = None,
-    lang: str = "zh",
-) -> list[dict[str, Any]]:
-    """Reminders 提醒 of a county (or one school of it) on ``today``.
-
-    - ``report_missing``: an active school that has not reported the reminder period (the month before
-      ``today``; none in a break month), with the deadline and the days past it;
-    - ``hazard_overdue``: a ledger hazard still open on ``today`` whose deadline is before it (major first,
-      then the most overdue).
-    """
-    county = session.get(County, county_code)
-    if county is None:
-        raise LookupError(county_code)
-    today = today or calendar.today()
-    period = reminder_period(today)
-    deadline = calendar.deadline(county, period)
-    deadline_day = calendar.deadline_date(county, period)
-    days_late = calendar.days_late(deadline_day, on=today)
-    start = calendar.reporting_start(session, county)
-    out: list[dict[str, Any]] = []
-    if (start is None or period >= start) and int(period[5:7]) not in county.break_month_set:
-        q = (
-            select(School, Township.name)
-            .join(Township, Township.id == School.township_id)
-            .outerjoin(ReportHead, (ReportHead.school_code == School.code) & (ReportHead.period == period))
-            .where(School.county_code == county_code, ReportHead.revision_id.is_(None))
-            .order_by(School.code)
-        )
-        if school_code is not None:
-            q = q.where(School.code == school_code)
-        for school, township in session.execute(q):
-            if not school.active_in(period):
-                continue
-            zh = (
-                f"{period} 月报尚未报送，已逾期 {days_late} 天"
-                if today > deadline_day
-                else f"{period} 月报尚未报送，截止日期 {deadline_day.isoformat()}"
-            )
-            en = (
-                f"the {period} report is missing, {days_late} days past the deadline"
-                if today > deadline_day
-                else f"the {period} report is due by {deadline_day.isoformat()}"
-            )
-            out.append(
-                {
-                    "kind": "report_missing",
-                    "school_code": school.code,
-                    "school_name": school.name,
-                    "township": township,
-                    "period": period,
-                    "deadline": _iso(deadline),
-                    "overdue": today > deadline_day,
-                    "days_late": days_late,
-                    "message": en if lang == "en" else zh,
-                    "message_zh": zh,
-                    "message_en": en,
-                }
-            )
-    if school_code is not None:
-        ledger = hazard_ledger(session, school_code=school_code)
-    else:
-        ledger = hazard_ledger(session, county_code=county_code)
-    overdue = sorted(
-        (e for e in ledger if e.days_overdue(today) > 0),
-        key=lambda e: (e.severity != "major", -e.days_overdue(today), e.school_code, e.ref),
-    )
-    for e in overdue:
-        severity_zh = "重大" if e.severity == "major" else "一般"
-        zh = (
-            f"{severity_zh}隐患 {e.ref}（{e.description[:40]}）整改期限 {e.deadline.isoformat()}，"
-            f"已逾期 {e.days_overdue(today)} 天"
-        )
-        en = f"{e.severity} hazard {e.ref} was due {e.deadline.isoformat()}, {e.days_overdue(today)} days overdue"
-        out.append(
-            {
-                "kind": "hazard_overdue",
-                "school_code": e.school_code,
-                "school_name": e.school_name,
-                "township": e.township,
-                "ref": e.ref,
-                "category": e.category,
-                "severity": e.severity,
-                "description": e.description,
-                "deadline": e.deadline.isoformat(),
-                "days_overdue": e.days_overdue(today),
-                "period": e.period,
-                "revision_id": e.revision_id,
-                "message": en if lang == "en" else zh,
-                "message_zh": zh,
-                "message_en": en,
-            }
-        )
+        found = checklists.findings_of(session, insp.id)
+        if insp.items is not None:
+            out["items"] = insp.items
+        if insp.items is not None or found:
+            out["findings"] = [checklists.finding_dict(f) for f in found]
     return out
 
 
-def store_reminders(session: Session, county_code: str, today: dt.date | None = None) -> ReminderList:
-    """The daily job: store the county's reminders of ``today`` (the bureau's list; history is kept)."""
-    today = today or calendar.today()
-    items = reminders(session, county_code, today)
-    row = ReminderList(
-        county_code=county_code, day=today, period=reminder_period(today), computed_at=utcnow(), items=items
-    )
-    session.add(row)
-    session.flush()
-    return row
-
-
-def latest_reminders(session: Session, county_code: str) -> ReminderList | None:
-    """The newest stored reminder list of the county (``None`` before the daily job first ran)."""
-    return session.scalars(
-        select(ReminderList).where(ReminderList.county_code == county_code).order_by(ReminderList.id.desc()).limit(1)
-    ).first()
+# ------------------------------------------------------------------------------------------------ reminders
+# The one list of reminders lives in ``district.reminders.services`` (with their channels and deliveries);
+# ``reminders``, ``store_reminders``, ``latest_reminders`` and ``reminder_period`` stay importable from here.
 
 
 # ------------------------------------------------------------------------------------------------ feedback

@@ -96,6 +96,12 @@ def test_ranking_sorts_and_explains_a_score(page: Any, hub: Hub) -> None:
     page.wait_for_selector("tr.explain-row table.indicators")
     rows = page.locator("tr.explain-row table.indicators tbody tr")
     assert rows.count() >= 10
+    # each indicator leads with one plain sentence; the formula and the figures fold out under 计算明细
+    first = rows.first
+    assert re.search(r"得 \d+\.\d\d / [\d.]+ 分|本项不适用", first.locator("p.sentence").inner_text())
+    assert not first.locator("details.calc .formula").is_visible()
+    first.locator("details.calc summary").click()
+    assert first.locator("details.calc .formula").is_visible()
     shot(page, "03-ranking")
     page.select_option("select[name=type]", "junior")
     page.click("#ranking-filters button[type=submit]")
@@ -227,3 +233,27 @@ def test_search_a_school_from_the_header(page: Any, hub: Hub) -> None:
     page.fill(".school-search input[name=q]", "没有这所学校")
     page.click(".school-search button")
     assert "没有找到匹配的学校" in page.locator("main").inner_text()
+
+
+def test_printing_the_overview_leaves_out_the_navigation(page: Any, hub: Hub, tmp_path: Any) -> None:
+    """Issue 17: a print stylesheet. Chromium prints the overview (``media=print``) to A4; read back with pdftotext,
+    the figures are there and the navigation, search, language switch and buttons are not; it fits in few sheets."""
+    import subprocess
+
+    ensure_signed_in(page)
+    page.goto(f"/counties/{COUNTY}/?period={hub.periods[-1]}")
+    page.wait_for_selector(".chart[data-rendered]")
+    screen = page.locator("body").inner_text()
+    assert "下载中心" in screen and "访问令牌" in screen  # on the screen the navigation is there
+    page.emulate_media(media="print")
+    shot(page, "21-overview-print")
+    out = tmp_path / "overview.pdf"
+    page.pdf(path=str(out), format="A4", print_background=True)
+    page.emulate_media(media=None)
+    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    pages = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True, check=True).stdout
+    sheets = int(re.search(r"Pages:\s+(\d+)", pages).group(1))
+    assert "富平县" in text and str(SCHOOLS) in text  # the page's figures
+    for screen_only in ("下载中心", "访问令牌", "退出", "English"):
+        assert screen_only not in text, screen_only
+    assert 1 <= sheets <= 4

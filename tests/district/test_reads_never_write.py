@@ -75,6 +75,9 @@ def test_no_read_writes(client: Any, session: Any, county: Any, credentials: dic
         "/counties/610528/fund",
         "/counties/610528/approval?period=2026-10",
         "/downloads",
+        "/school/6105280001/",  # the school's pages (issue 19), read by the county
+        "/school/6105280001/?period=2026-09",
+        "/school/6105280001/template?period=2026-10",
     ]
     for path in pages:
         resp = browser.get(path)

@@ -2,34 +2,49 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from school_agent import __version__
-from school_agent.cli import _deadline_lines, main
+from school_agent.cli import main
 from school_agent.config import LOCK_NAME
 from school_agent.lock import FileLock
 from school_agent.outbox import Outbox
 from tests.school_agent.hubproc import SCHOOL, example_report, write_json
 
 
-def test_deadlines_days_left_and_overdue(tmp_path: Path) -> None:
+def test_deadlines_days_left_and_overdue_are_the_hub_s(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The days are the hub's reporting calendar's (``GET /api/v1/period-state``), never this PC's date: the
+    hub's figures below are not what the PC's clock would give."""
+    from school_agent import cli
+    from school_agent.config import AgentConfig
+
+    cfg = AgentConfig(hub_url="http://127.0.0.1:9", school_code=SCHOOL, secret="x" * 43)
+    cur = cli.current_period()
+    prev = cli.period_add(cur, -1)
+    states = {
+        prev: {"deadline": f"{cur}-05T23:59:59+08:00", "reported": False, "days_late": 16, "days_left": None},
+        cur: {"deadline": f"{cli.period_add(cur, 1)}-10T23:59:59+08:00", "reported": False, "days_late": 0,
+              "days_left": 19},
+    }  # fmt: skip
+    monkeypatch.setattr(cli, "_period_state", lambda _cfg, period: (states[period], None))
     with Outbox(tmp_path / "o.sqlite3") as ob:
-        assert _deadline_lines(ob, SCHOOL, 5, date(2026, 11, 3)) == [
-            "上月（2026-10）报表尚未提交：截止 2026-11-05 23:59，还有 2 天",
-            "本月（2026-11）报表截止 2026-12-05 23:59，还有 32 天",
+        assert cli._deadline_lines_hub(ob, cfg, 5, offline=False) == [
+            f"上月（{prev}）报表尚未提交，已逾期 16 天（截止 {cur}-05 23:59），请尽快提交",
+            f"本月（{cur}）报表截止 {cli.period_add(cur, 1)}-10 23:59，还有 19 天",
         ]
-        assert _deadline_lines(ob, SCHOOL, 5, date(2026, 11, 5))[0].endswith("今天截止！")
-        assert _deadline_lines(ob, SCHOOL, 5, date(2026, 11, 21))[0] == (
-            "上月（2026-10）报表尚未提交，已逾期 16 天（截止 2026-11-05 23:59），请尽快提交"
-        )
-        ob.add(example_report("2026-10"))
-        assert _deadline_lines(ob, SCHOOL, 10, date(2026, 11, 21)) == [
-            "本月（2026-11）报表截止 2026-12-10 23:59，还有 19 天"  # a county whose deadline day is the 10th
+        states[prev] = {**states[prev], "days_late": 0, "days_left": 0}
+        assert cli._deadline_lines_hub(ob, cfg, 5, offline=False)[0].endswith("今天截止！")
+        states[prev] = {**states[prev], "reported": True}  # reported from another PC: the hub knows
+        assert cli._deadline_lines_hub(ob, cfg, 5, offline=False) == [
+            f"本月（{cur}）报表截止 {cli.period_add(cur, 1)}-10 23:59，还有 19 天"
         ]
+        # offline: the deadlines, and no count of days made up from this PC's date
+        lines = cli._deadline_lines_hub(ob, cfg, 5, offline=True)
+        assert not any("还有" in line or "逾期" in line for line in lines[:-1])
+        assert "以教育局服务器为准" in lines[-1]
 
 
 def test_submit_while_another_sync_holds_the_lock_keeps_the_report_queued(

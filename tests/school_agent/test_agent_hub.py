@@ -160,7 +160,7 @@ def test_correct_sends_a_new_revision_with_a_new_report_id(
     code, text = agent(agent_home, capsys, "template", period, "-o", str(fix))
     assert code == 0 and f"houqin-agent correct {period}" in text
     wb = load_workbook(fix)
-    wb["营养餐"]["C7"] = 13000  # meals_served, corrected
+    wb["营养餐"]["C7"] = 13100  # meals_served, corrected (the fund rules still hold: no "请核对" question)
     wb.save(fix)
     wb.close()
     code, text = agent(agent_home, capsys, "submit", str(fix))
@@ -171,7 +171,7 @@ def test_correct_sends_a_new_revision_with_a_new_report_id(
     with Outbox(agent_home / "outbox.sqlite3") as ob:
         first, second = ob.items()
     assert second.kind == "correction" and second.report_id != first.report_id
-    assert second.report["nutrition"]["meals_served"] == 13000
+    assert second.report["nutrition"]["meals_served"] == 13100
     assert shared_hub.revisions_for(period) == [(first.report_id, 1), (second.report_id, 2)]
     code, text = agent(agent_home, capsys, "status", "--period", period)
     assert "生效版本：第 2 版（共 2 版）" in text
@@ -203,7 +203,8 @@ def test_a_hub_rejection_is_kept_with_its_reasons_and_not_retried(
         item = ob.add(report)
     code, text = agent(agent_home, capsys, "sync")
     assert code == 4
-    assert "报表被教育局退回（HTTP 422）" in text and "/nutrition/meals_served" in text
+    assert "报表被教育局退回，有 1 处需要修改：" in text and "/nutrition/meals_served" in text
+    assert "HTTP" not in text  # the status code only with --verbose (issue 19)
     with Outbox(agent_home / "outbox.sqlite3") as ob:
         rejected = ob.get(item.report_id)
         assert rejected is not None and rejected.state == "rejected" and rejected.attempts == 1
@@ -227,7 +228,8 @@ def test_the_same_report_id_with_other_content_is_a_conflict(
     report["nutrition"]["meals_served"] += 1
     code, text = agent(pc2, capsys, "submit", str(write_json(tmp_path / "b.json", report)))
     assert code == 4
-    assert "未被接收（冲突）（HTTP 409）" in text and "同一编号已提交过不同内容" in text
+    assert "没有送达：同一编号已提交过不同的内容" in text
+    assert "HTTP" not in text and "冲突）" not in text
     with Outbox(pc2 / "outbox.sqlite3") as ob:
         assert ob.get(report["report_id"]).state == "conflict"  # type: ignore[union-attr]
     assert shared_hub.revisions_of(report["report_id"]) == 1

@@ -49,7 +49,7 @@ def test_nightly_recompute_takes_a_lock(session: Any, seeded: dict[str, int]) ->
 def test_daily_reminders_are_stored(session: Any, seeded: dict[str, int]) -> None:
     result = scoring_tasks.daily_reminders.run()
     stored = session.scalars(select(ReminderList)).one()
-    assert result == {"reminders": {"610528": len(stored.items)}}
+    assert result == {"reminders": {"610528": len(stored.items)}, "queued": {"610528": 0}}  # no contacts, no robots
     assert any(i["kind"] == "hazard_overdue" and i["ref"] == "H-2026-09-001" for i in stored.items)
     with periodic_lock("daily-reminders", 60) as held:
         assert held and scoring_tasks.daily_reminders.run() == {"skipped": "locked"}

@@ -5,7 +5,13 @@ Each domain's tasks live in their own module and are imported here so every work
 
 import importlib
 
-for _name in ("workers.tasks.scoring", "workers.tasks.pdf", "workers.tasks.maintenance", "workers.tasks.audit"):
+for _name in (
+    "workers.tasks.scoring",
+    "workers.tasks.pdf",
+    "workers.tasks.maintenance",
+    "workers.tasks.audit",
+    "workers.tasks.reminders",
+):
     try:
         importlib.import_module(_name)
     except ModuleNotFoundError as _exc:

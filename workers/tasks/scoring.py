@@ -5,7 +5,7 @@
   no longer current, so a second run (a redelivery after a lost worker) finds nothing to do.
 - ``nightly_recompute`` (celery beat, 02:30 Asia/Shanghai): every county's current year window, under a lock
   so two runs never overlap; catches anything the event path missed (a lost task, a registry change).
-- ``daily_reminders`` (celery beat, 07:00): stores each county's reminders of the day.
+- ``daily_reminders`` (celery beat, 07:00): stores each county's reminders of the day and sends what is due.
 
 Their schedule is in ``workers.celery_app.make_celery`` (``beat_schedule``), with the hub's other periodic jobs.
 """
@@ -99,18 +99,28 @@ def nightly_recompute(force: bool = False) -> dict[str, Any]:
 
 @shared_task(name="workers.tasks.scoring.daily_reminders", acks_late=True, reject_on_worker_lost=True)
 def daily_reminders() -> dict[str, Any]:
-    """Store today's reminders of every county (missing reports of the month, hazards past deadline)."""
+    """Store today's reminders of every county (missing reports of the month, hazards past deadline) and send
+    what is due through each county's channels (``district.reminders``): the deliveries are reserved in the
+    county's transaction (once a day per school, kind and channel, whoever else runs) and handed to the
+    senders after its commit."""
+    from flask import current_app
+
     from district.registry.models import County
-    from district.scoring import services
+    from district.reminders import services as reminders
     from district.scoring.tasks import periodic_lock
+    from workers.reminders import hand_over
 
     with periodic_lock("daily-reminders", REMINDERS_LOCK_SECONDS) as held:
         if not held:
             return {"skipped": "locked"}
         stored: dict[str, int] = {}
+        queued: dict[str, int] = {}
         with db.transaction() as s:
             codes = list(s.scalars(select(County.code).order_by(County.code)))
         for code in codes:
             with db.transaction() as s:
-                stored[code] = len(services.store_reminders(s, code).items)
-        return {"reminders": stored}
+                stored[code] = len(reminders.store_reminders(s, code).items)
+                reservation = reminders.reserve(s, code, trigger="daily")
+            queued[code] = len(reservation.to_send)
+            hand_over(current_app._get_current_object(), reservation.to_send)  # type: ignore[attr-defined]
+        return {"reminders": stored, "queued": queued}

@@ -104,6 +104,8 @@ def users(session: Any, county: Any, other_county: Any) -> dict[str, Any]:
         "admin": create_user(session, "admin", PASSWORD, "county_admin", scope="610528", display_name="富平县管理员"),
         "viewer": create_user(session, "viewer", PASSWORD, "county_viewer", scope="610528"),
         "school": create_user(session, "school", PASSWORD, "school_viewer", scope="6105280001"),
+        # 学区 (issue 18): 庄里镇 of 610528 (6105280001, 6105280002); 城关街道's schools are outside it
+        "township": create_user(session, "township", PASSWORD, "township_admin", scope="610528/庄里镇"),
     }
 
 

@@ -168,14 +168,17 @@ def test_score_explanation_shows_the_indicator_rows(client: Any, session: Any, u
     assert "<html" not in html  # a fragment for the ranking page
     for row in score["indicators"]:
         assert f'<td class="code">{row["code"]}</td>' in html
-    assert "待实地检查" in html  # the awaiting_inspection flag, in words
-    # the engine's figure names and notes are shown with the standard's Chinese labels, not in English
+    assert "待县局现场督查" in html  # the awaiting_inspection flag, in words (the one catalog of explanations)
+    # each row leads with the catalog's plain sentence, its formula and figures in a 计算明细 fold-out
     assert "Σ sample_retention_days" not in html and "participating months" not in html
-    from district.rendering.evaluation import inputs_zh
+    from district.scoring.explain_text import render_row
 
     c1 = next(r for r in score["indicators"] if r["code"] == "C1")
-    for name_zh, _value in inputs_zh(c1["inputs"]):
-        assert name_zh in html and not name_zh.isascii()
+    text = render_row(c1, "zh")
+    assert f'<p class="sentence">{text.sentence}</p>' in html
+    assert html.count("<summary>计算明细</summary>") == len(score["indicators"])
+    for name_zh, value in text.inputs:
+        assert f"<dt>{name_zh}</dt><dd>{value}</dd>" in html and not name_zh.isascii()
 
 
 def test_bad_window_is_400_with_the_reason(client: Any, session: Any, users: Any) -> None:
@@ -289,7 +292,9 @@ def test_fund_page_shows_the_fund_report_and_its_downloads(client: Any, session:
     assert f"{received:,.2f}" in totals
     downloads = section(resp, "downloads")
     assert "/api/v1/counties/610528/nutrition?format=xlsx&amp;from=2026-09&amp;to=2026-09" in downloads
-    assert "/api/v1/counties/610528/nutrition?format=pdf&amp;from=2026-09&amp;to=2026-09" in downloads
+    # the PDF is asked for as a job (the download centre has it), not a link that blocks while it renders
+    assert 'data-url="/api/v1/counties/610528/nutrition/pdf"' in downloads
+    assert """data-body='{"from": "2026-09", "to": "2026-09"}'""" in downloads
     assert "庄里镇初级中学" in section(resp, "non-reporting")
 
 
@@ -442,6 +447,7 @@ def test_echarts_is_served_from_our_own_static_files(client: Any, session: Any, 
 
 
 def test_cached_views_equal_the_scoring_services(session: Any, users: Any) -> None:
+    from district import readcache
     from district.dashboard import cache
     from district.registry.models import County
     from district.scoring import services as scoring
@@ -459,7 +465,7 @@ def test_cached_views_equal_the_scoring_services(session: Any, users: Any) -> No
         assert cache.county_campaign_progress(session, county, 2026) == scoring.county_campaign_progress(
             session, "610528", 2026
         )
-        assert cache.period_anomalies(session, county, "2026-09") == list(
+        assert readcache.period_anomalies(session, county, "2026-09") == list(
             __import__("district.nutrition.services", fromlist=["x"]).county_period_anomalies(
                 session, "610528", "2026-09"
             )
@@ -469,16 +475,16 @@ def test_cached_views_equal_the_scoring_services(session: Any, users: Any) -> No
 
 
 def test_a_new_revision_moves_the_watermark(session: Any, users: Any) -> None:
-    from district.dashboard import cache
+    from district import readcache
     from district.registry.models import County
 
     county = session.get(County, "610528")
     submit(session, "6105280001", "2026-09", OCT3)
-    before = cache.period_anomalies(session, county, "2026-09")
-    mark = cache.county_watermark(session, county)
+    before = readcache.period_anomalies(session, county, "2026-09")
+    mark = readcache.county_watermark(session, county)
     submit(session, "6105280001", "2026-09", OCT3 + dt.timedelta(hours=1), nutrition__other_spend="10.00")
-    assert cache.county_watermark(session, county) != mark
-    after = cache.period_anomalies(session, county, "2026-09")
+    assert readcache.county_watermark(session, county) != mark
+    after = readcache.period_anomalies(session, county, "2026-09")
     assert "MISUSE" in {a.code for a in after} and "MISUSE" not in {a.code for a in before}
 
 

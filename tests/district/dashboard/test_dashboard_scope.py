@@ -19,10 +19,10 @@ import pytest
 from tests.district.dashboard.conftest import page_csrf, sign_in, submit
 
 UTC = dt.UTC
-ROLES = ("city", "admin", "viewer", "school")
+ROLES = ("city", "admin", "viewer", "school", "township")
 
 # Names an out-of-scope answer must never show.
-FOREIGN_NAMES = ("蒲城县", "金台区", "蒲城县城关小学", "金台区东风路小学", "庄里镇初级中学")
+FOREIGN_NAMES = ("蒲城县", "金台区", "蒲城县城关小学", "金台区东风路小学", "庄里镇初级中学", "城关新区小学")
 
 # Routes that are not about any object (nothing to be in or out of scope of), and the agents' signed routes.
 UNSCOPED = {
@@ -42,7 +42,14 @@ UNSCOPED = {
     "/schools",  # the school search: its results are filtered by scope (test_search_exports.py)
     "/api/v1/schools",
 }
-AGENT_ONLY = {"/api/v1/reports", "/api/v1/reports/<report_id>", "/api/v1/feedback"}
+# the signed agent endpoints (a bureau user's cookie or token is not an agent's signature: 401)
+AGENT_ONLY = {
+    "/api/v1/reports",
+    "/api/v1/reports/<report_id>",
+    "/api/v1/feedback",
+    "/api/v1/period-state",
+    "/api/v1/last-report",
+}
 
 
 @dataclass
@@ -52,6 +59,7 @@ class World:
     token_ids: dict[str, int]
     foreign_token_id: int
     report_id: str
+    report_ids: dict[str, str]  # school code -> the report_id of one of its revisions (the review routes)
     job_in: int  # a PDF job of 6105280001 (every role sees that school), rendered: it has a file
     jobs_out: dict[str, int]  # per role, a job of a school outside its scope
     file_name: str
@@ -70,6 +78,8 @@ def _school(role: str, inside: bool) -> str:
         return "6105280001" if inside else "6105280002"  # the same county's other school
     if role == "city":
         return "6105280001" if inside else "6103030001"
+    if role == "township":  # 庄里镇's school; 城关新区小学 is of 城关街道, the same county's other township
+        return "6105280001" if inside else "6105280004"
     return "6105280001" if inside else "6105260001"
 
 
@@ -82,16 +92,24 @@ ARGUMENTS: dict[str, Callable[[str, bool, World], str]] = {
     "period": lambda role, inside, w: "2026-09",
     "action": lambda role, inside, w: "lock",
     "token_id": lambda role, inside, w: str(w.token_ids[role] if inside else w.foreign_token_id),
-    "report_id": lambda role, inside, w: w.report_id,  # agent routes only: users get 401 whatever the id
+    # agent routes: users get 401 whatever the id; the review routes: a revision of a school in or out of scope
+    "report_id": lambda role, inside, w: w.report_ids[_school(role, inside)],
     "job_id": lambda role, inside, w: str(w.job_in if inside else w.jobs_out[role]),
     "name": lambda role, inside, w: w.file_name,
     "city": lambda role, inside, w: "610500" if inside else "610300",  # 渭南市; 宝鸡市 holds only 金台区
 }
-COUNTY_OF = {"6105280001": "610528", "6105280002": "610528", "6105260001": "610526", "6103030001": "610303"}
+COUNTY_OF = {
+    "6105280001": "610528",
+    "6105280002": "610528",
+    "6105280004": "610528",
+    "6105260001": "610526",
+    "6103030001": "610303",
+}
 
 # Routes whose object is named in the body: the county in the path is the named school's.
 BODY_OBJECT_ROUTES = {"/api/v1/counties/<county>/reports/pdf"}
-NO_INSIDE = {("school", "county"), ("school", "city")}  # (role, argument): the role has nothing in scope of that kind
+# (role, argument): the role has nothing in scope of that kind (a 学区 sees no county's aggregates in a city's)
+NO_INSIDE = {("school", "county"), ("school", "city"), ("township", "city")}
 
 # Deviations from the rule that live in other packages' code, reported to their owners; the matrix xfails
 # (naming them) while they remain, and fails on anything else.
@@ -101,6 +119,7 @@ JSON_BODIES: dict[str, Callable[[str, bool], dict[str, Any]]] = {
     "/api/v1/schools/<code>/inspections":
         lambda role, inside: {"date": "2026-10-10", "score": 4.5, "inspector": "督导 李", "notes": ""},
     "/api/v1/periods/<county>/<period>/lock": lambda role, inside: {"note": "matrix"},
+    "/api/v1/reports/<report_id>/review": lambda role, inside: {"decision": "approved"},
     "/api/v1/counties/<county>/reports/pdf":
         lambda role, inside: {"school": _school(role, inside), "from": "2026-09", "to": "2026-09"},
 }  # fmt: skip
@@ -160,9 +179,15 @@ def world(app: Any, client: Any, session: Any, users: dict[str, Any], tmp_path: 
     from district.scoring.engine import Window
 
     receipt = submit(session, "6105280001", "2026-09", dt.datetime(2026, 10, 3, tzinfo=UTC))
-    submit(session, "6105280002", "2026-09", dt.datetime(2026, 10, 3, tzinfo=UTC))
-    submit(session, "6105260001", "2026-09", dt.datetime(2026, 10, 3, tzinfo=UTC))
-    submit(session, "6103030001", "2026-09", dt.datetime(2026, 10, 3, tzinfo=UTC))
+    report_ids = {"6105280001": receipt.report_id}
+    for code in ("6105280002", "6105260001", "6103030001"):
+        report_ids[code] = submit(session, code, "2026-09", dt.datetime(2026, 10, 3, tzinfo=UTC)).report_id
+    # 城关新区小学 opened in 2026-10: its first month
+    report_ids["6105280004"] = submit(session, "6105280004", "2026-10", dt.datetime(2026, 11, 3, tzinfo=UTC)).report_id
+    # a visit of the in-scope school, so that its 督查记录 PDF exists for every role that sees the school
+    from district.scoring.services import record_inspection
+
+    record_inspection(session, "6105280001", date="2026-10-12", score="4.5", inspector="县局督导", actor="matrix")
     from sqlalchemy import select
 
     from district.auth.models import ApiToken
@@ -184,7 +209,8 @@ def world(app: Any, client: Any, session: Any, users: dict[str, Any], tmp_path: 
     jobs_out = {}
     for role in ROLES:
         code = _school(role, False)
-        jobs_out[role] = create_job(session, COUNTY_OF[code], window, requested_by="matrix", school_code=code).id
+        expected = Window("2026-10", "2026-10") if code == "6105280004" else window  # opened in 2026-10
+        jobs_out[role] = create_job(session, COUNTY_OF[code], expected, requested_by="matrix", school_code=code).id
     setup = {"Authorization": f"Bearer {create_token(session, users['admin'], 'setup')}"}
     session.flush()
     saved_pdf_dir = app.config["PDF_DIR"]
@@ -195,7 +221,10 @@ def world(app: Any, client: Any, session: Any, users: dict[str, Any], tmp_path: 
         json={"school": "6105280001", "from": "2026-09", "to": "2026-09"},
     )
     assert made.status_code == 202 and made.json["state"] == "done", made.json
-    yield World(ids, foreign, receipt.report_id, made.json["job_id"], jobs_out, made.json["files"][0]["name"]), tokens
+    world = World(
+        ids, foreign, receipt.report_id, report_ids, made.json["job_id"], jobs_out, made.json["files"][0]["name"]
+    )
+    yield world, tokens
     app.config["PDF_DIR"] = saved_pdf_dir
 
 

@@ -142,6 +142,12 @@ def test_ranking_xlsx_is_the_json(client: Any, session: Any, users: dict[str, An
         assert num(row[4]) == num(school["score"])
         assert row[5] == (school["grade"] or None)
         assert num(row[7]) == num(school["coverage"])
+        # the flags in words by the one catalog of explanations, as on the pages and the PDFs
+        from district.scoring.explain_text import flag_text
+
+        assert (row[8] or "") == "；".join(flag_text(f) for f in school["flags"])
+        assert not re.search(r"missing:|veto:|awaiting_inspection", row[8] or "")
+    assert any(row[8] for row in rows[1:])  # some school has a flag to show
     check_layout(wb, len(services.RANKING_COLUMNS), len(data["schools"]))
     audit = [list(r) for r in wb["审计信息"].iter_rows(values_only=True)]
     assert ["排名快照编号", str(data["snapshot_id"])] in audit

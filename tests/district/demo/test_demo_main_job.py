@@ -24,6 +24,11 @@ from district.reports.models import ReportHead, ReportRevision
 
 ROOT = Path(__file__).resolve().parents[3]
 HUB_LINE = re.compile(r"教育局服务器收到 (\d+) 份月报 / reports on the hub: (\d+) 个学校·月")
+WEB_LINE = re.compile(r"其中 (\d+) 所学校通过网页报送 (\d+) 份 / via the hub's web pages")
+# issue 18: the bureau returns two reports, their agents correct them, the returned list empties
+REVIEW_LINE = re.compile(
+    r"富平县退回 (\d+) 份（附意见）→ 两校客户端报送更正 → 退回待更正 (\d+) 份（清空 / emptied）→ 更正通过 (\d+) 份"
+)
 
 
 def demo_env(base: Path, **extra: str) -> dict[str, str]:
@@ -45,8 +50,15 @@ def run_demo(env: dict[str, str], timings: Path, *, check: bool = True) -> dict[
     assert "rankings as planted" in res.stdout and "every planted fund anomaly is listed" in res.stdout
     printed = HUB_LINE.search(res.stdout)
     assert printed, res.stdout
-    return {"stdout": res.stdout, "timings": json.loads(timings.read_text()),
-            "revisions": int(printed[1]), "school_months": int(printed[2])}
+    web = WEB_LINE.search(res.stdout)  # some schools report on the hub's web pages beside the agents (issue 19)
+    assert web and int(web[1]) >= 1 and int(web[2]) >= 1, res.stdout
+    review = REVIEW_LINE.search(res.stdout)
+    assert review and review.groups() == ("2", "0", "2"), res.stdout
+    # 一键催报 (issue 18): the local SMTP sink got mails, the local robot sink one digest per county
+    reminded = re.search(r"本地邮件服务器收到 (\d+) 封邮件，本地群机器人收到 (\d+) 条消息", res.stdout)
+    assert reminded and int(reminded[1]) >= 1 and int(reminded[2]) == 4, res.stdout
+    return {"stdout": res.stdout, "timings": json.loads(timings.read_text()), "review_corrections": 2,
+            "revisions": int(printed[1]), "school_months": int(printed[2]), "web_revisions": int(web[2])}
 
 
 def check_outputs(instance: Path, database_url: str, result: dict[str, object]) -> None:
@@ -66,13 +78,18 @@ def check_outputs(instance: Path, database_url: str, result: dict[str, object]) 
         heads = s.scalar(select(func.count()).select_from(ReportHead))
         revisions = s.scalar(select(func.count()).select_from(ReportRevision))
         # what the demo printed is what the hub's own database holds
-        assert (revisions, heads) == (result["revisions"], result["school_months"])
+        # ingest's revisions, then the review round's two corrections (issue 18)
+        ingested = result["revisions"] + result["review_corrections"]  # type: ignore[operator]
+        assert (revisions, heads) == (ingested, result["school_months"])
         assert heads and revisions and revisions > heads  # corrections made new revisions
+        web = s.scalar(select(func.count()).select_from(ReportRevision).where(ReportRevision.signer.like("web:%")))
+        assert web == result["web_revisions"]  # the web path's revisions, as printed
         on_time = s.scalar(select(func.count()).select_from(ReportHead).where(ReportHead.on_time.is_(True)))
         assert 0 < on_time <= heads
     engine.dispose()
     timings = result["timings"]
-    assert set(timings["seconds"]) == {"setup", "hub", "ingest", "rank", "fund", "pdf"}  # type: ignore[index]
+    stages = {"setup", "hub", "ingest", "review", "rank", "fund", "pdf", "remind"}  # review, remind: issue 18
+    assert set(timings["seconds"]) == stages  # type: ignore[index]
     assert timings["summary"]["revisions"] == result["revisions"]  # type: ignore[index]
     assert timings["instance"] == str(instance)  # type: ignore[index]
 

@@ -104,3 +104,18 @@ def test_a_page_with_charts_renders(pdftotext):
     assert "七个方面得分" in text and "评估雷达图" in text
     assert "食品安全与营养餐" in text and "学生公寓" in text
     assert "90 / 100" in text
+
+
+def test_radar_chart_draws_not_applicable_as_absent_not_zero():
+    """不适用 (issue 17 item 6): no point on its axis, the polygon joins its neighbours, the label says so."""
+    items = [(area, None if area == "学生公寓" else Decimal(80), 100) for area in RUBRIC_AREAS_ZH]
+    svg = radar_chart_svg(items, reference=[70, 70, 70, 70, 70, 70, None])
+    root = parse(svg)
+    assert "不适用" in texts(svg)
+    polygons = list(root.iter(f"{SVG}polygon"))
+    school, reference = polygons[-1].get("points").split(), polygons[-2].get("points").split()
+    assert len(school) == len(reference) == 6  # the 7th axis has no vertex (at 0 it would be the centre)
+    points = {(c.get("cx"), c.get("cy")) for c in root.iter(f"{SVG}circle")}
+    assert len(points) == 6  # six round points, none on the absent axis
+    full = radar_chart_svg([(a, Decimal(80), 100) for a in RUBRIC_AREAS_ZH])
+    assert len(parse(full).findall(f".//{SVG}circle")) == 7

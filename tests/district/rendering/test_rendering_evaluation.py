@@ -23,9 +23,9 @@ from district.rendering.evaluation import (
     county_summary_context,
     county_summary_html,
     failing_indicators,
+    flag_zh,
     grade_distribution,
-    inputs_zh,
-    note_zh,
+    indicator_text,
     school_evaluation_context,
     school_evaluation_html,
 )
@@ -88,6 +88,12 @@ def test_school_report_reads_back_in_chinese(session: Any, seeded: dict[str, int
                  "default-1", "#7", "610528"):  # fmt: skip
         assert part in flat_appendix, part
     assert "HQ-610528" not in face and "文档编号" not in face
+    # each indicator leads with the catalog's plain sentence; no engine name, Σ or long fraction on the face
+    flat_face = re.sub(r"\s+", "", face)
+    for ind in _ctx["indicators"]:
+        assert re.sub(r"\s+", "", ind["sentence"]) in flat_face, ind["sentence"]
+    assert "Σ" not in face and not re.search(r"\b[a-z]+_[a-z_]+\b", face)
+    assert not re.search(r"\d+/\d{3,}", face)
     # the seeded ledger: the major wiring hazard is open and overdue at the window's end, the toilet one fixed
     assert "二楼东侧教室插座松动，线路老化" in text
     assert "学生厕所冲水阀损坏" in text
@@ -264,17 +270,35 @@ def test_area_rates_and_failing_indicators_by_hand() -> None:
     ]
 
 
-def test_engine_inputs_are_named_in_chinese() -> None:
-    assert inputs_zh({"Σ sample_retention_days": "60", "latest report": "2026-10", "shop": "noncompliant",
-                      "anomalies 2026-04": "CARRY_OVER_MISMATCH, MISUSE",
-                      "hazard H-1": "major, deadline 2026-09-30, rectified_on open",
-                      "months with supplier_docs_complete and swill_records_complete": "4"}) == [
-        ("Σ 当月留样合规的供餐天数", "60"), ("最近一期报表", "2026-10"), ("校园商店整治", "未达标"),
-        ("2026-04 资金异常", "结转不符、挪用补助资金"), ("隐患 H-1", "重大，整改期限 2026-09-30，未整改"),
-        ("索证索票齐全、泔水(餐厨废弃物)处置记录齐全均为“是”的月数", "4"),
-    ]  # fmt: skip
-    assert note_zh("6 × Σ sample_retention_days / Σ meal_days") == "6 × Σ 当月留样合规的供餐天数 / Σ 本月供餐天数"
-    assert note_zh("noncompliant in the latest report (2026-10)") == "未达标（最近一期报表 2026-10）"
+def test_indicator_rows_and_flags_are_put_in_words_by_the_one_catalog() -> None:
+    """The PDF prints the catalog's sentence and formula (district.scoring.explain_text), not a translation of
+    the engine's English note: the row's structured explanation is what is read."""
+    row = {
+        "code": "C1", "points": "6", "applicable": True, "earned": "5.29", "earned_exact": "90/17",
+        "inputs": {"participating months": "1", "Σ sample_retention_days": "15", "Σ meal_days": "17"},
+        "note": "6 × Σ sample_retention_days / Σ meal_days",
+        "explanation": {
+            "code": "ratio",
+            "params": {"points": "6", "earned": "90/17", "numerator": "food_safety.sample_retention_days",
+                       "denominator": "nutrition.meal_days", "num": 15, "den": 17, "ratio": "15/17", "months": 1,
+                       "months_kind": "participating"},
+            "inputs": [{"key": "participating_months", "params": {}, "value": 1},
+                       {"key": "sum", "params": {"field": "food_safety.sample_retention_days"}, "value": 15},
+                       {"key": "sum", "params": {"field": "nutrition.meal_days"}, "value": 17}],
+        },
+    }  # fmt: skip
+    text = indicator_text(row)
+    assert text["sentence"] == (
+        "1 个参加营养餐的月份中，“当月留样合规的供餐天数”合计 15，占“本月供餐天数”合计 17 的 88.2%，得 5.29 / 6 分"
+    )
+    assert text["formula"] == "6 × 15 ÷ 17 = 5.29"
+    assert text["figures"] == [
+        ("参加营养餐月数", "1"),
+        ("当月留样合规的供餐天数合计", "15"),
+        ("本月供餐天数合计", "17"),
+    ]
+    assert flag_zh("missing:2026-03") == "缺报 2026年3月"
+    assert flag_zh("veto:poisoning_incidents=1") == "一票否决：食物中毒事件数 1"
 
 
 # ------------------------------------------------------------------------------------------------ security

@@ -47,7 +47,7 @@ def test_rank_prints_a_chinese_table_with_the_campaign_progress(run: Any, seeded
     assert result.exit_code == 0, result.output
     out = result.output
     assert f"富平县（610528）美丽新校园评比排名  {YEAR_FROM} 至 {YEAR_TO}" in out
-    assert "名次" in out and "学校标识码" in out and "庄里镇中心小学" in out and "待督查" in out
+    assert "名次" in out and "学校标识码" in out and "庄里镇中心小学" in out and "待县局现场督查" in out
     assert "富平县创建进度 2026 年（创建第 1 年）" in out and "目标 50.00%" in out
     lines = out.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("名次"))

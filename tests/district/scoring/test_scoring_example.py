@@ -132,6 +132,21 @@ def test_example_report_rows_show_their_inputs(rubric, example_report):
         "inputs": {"latest report": "2026-09", "hygiene": "not_applicable"},
         "revision_ids": [41],
         "note": "not applicable: not_applicable in the latest report (2026-09)",
+        "explanation": {
+            "code": "status_not_applicable",
+            "params": {
+                "points": "6",
+                "earned": None,
+                "field": "campus.hygiene",
+                "status": "not_applicable",
+                "period": "2026-09",
+                "status_points": {"compliant": 6, "rectifying": 3, "noncompliant": 0},
+            },
+            "inputs": [
+                {"key": "latest_period", "params": {}, "value": "2026-09"},
+                {"key": "field_value", "params": {"field": "campus.hygiene"}, "value": "not_applicable"},
+            ],
+        },
     }
     c1 = result.row("C1").to_dict()
     assert c1["inputs"] == {"participating months": "1", "Σ sample_retention_days": "15", "Σ meal_days": "17"}

@@ -1,0 +1,135 @@
+"""Read-side caches shared by every surface (the dashboard's pages, the alerts and the city overview): the same
+figures the services return, kept in the process while they cannot have changed. Nothing here decides a figure.
+
+A period's fund anomalies and a county's hazard ledger at a period are kept under the county's revision
+watermark (``county_watermark``): the newest effective revision of the county (its id and chain link, which no
+other revision shares) and the county's subsidy standard. Any accepted revision, of any month, moves the
+watermark; nothing else enters the fund rules or the hazard ledger. While reports keep arriving, a value made
+less than ``READ_MAX_AGE_SECONDS`` ago is shown as it is (the read side's debounce, as for rankings).
+
+The caches are per process (each gunicorn worker has its own), bounded, thread-safe, keyed by values, and
+emptied together by ``clear()``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from district.registry.models import County
+from district.reports.models import ReportHead, ReportRevision
+
+T = TypeVar("T")
+
+
+class LRU:
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._data: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_make(self, key: Hashable, make: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return self._data[key]
+        value = make()
+        with self._lock:
+            self._data[key] = value
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+        return value
+
+    def get_recent_or_make(self, key: Hashable, mark: Hashable, make: Callable[[], T]) -> T:
+        """The value kept under ``key`` while it was made at watermark ``mark``, or — while reports keep
+        arriving — made less than ``READ_MAX_AGE_SECONDS`` ago (the read side's debounce, as rankings have);
+        else made again."""
+        now = time.monotonic()
+        with self._lock:
+            found = self._data.get(key)
+            if found is not None:
+                made_mark, made_at, value = found
+                if made_mark == mark or now - made_at < _max_age():
+                    self._data.move_to_end(key)
+                    return value  # type: ignore[no-any-return]
+        value = make()
+        with self._lock:
+            self._data[key] = (mark, now, value)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+def _max_age() -> float:
+    try:
+        from flask import current_app
+
+        return float(current_app.config.get("READ_MAX_AGE_SECONDS") or 0)
+    except RuntimeError:
+        return 0.0
+
+
+_anomalies = LRU(64)
+_ledgers = LRU(64)
+_ALL: list[LRU] = [_anomalies, _ledgers]
+
+
+def register(cache: LRU) -> LRU:
+    """A cache of another module, emptied with the others by ``clear()``."""
+    _ALL.append(cache)
+    return cache
+
+
+def county_watermark(session: Session, county: County) -> tuple[Any, ...]:
+    """Changes whenever an effective revision of the county changes (revision ids only grow, and a new
+    revision becomes its month's head), the county's subsidy standard does, or a bureau inspection adds a
+    finding to the hazard ledger (``scoring.models.InspectionFinding``: appended, ids only grow)."""
+    from district.scoring.models import InspectionFinding
+
+    newest_id = session.scalar(select(func.max(ReportHead.revision_id)).where(ReportHead.county_code == county.code))
+    link = (
+        session.scalar(select(ReportRevision.chain_hash).where(ReportRevision.id == newest_id)) if newest_id else None
+    )
+    finding = session.scalar(select(func.max(InspectionFinding.id)).where(InspectionFinding.county_code == county.code))
+    return (county.code, newest_id, link, str(county.subsidy_standard), finding)
+
+
+def period_anomalies(session: Session, county: County, period: str) -> list[Any]:
+    """``nutrition.services.county_period_anomalies``, made once per watermark of the county."""
+    from district.nutrition import services as fund
+
+    mark = county_watermark(session, county)
+    return list(
+        _anomalies.get_recent_or_make(
+            (county.code, period), mark, lambda: tuple(fund.county_period_anomalies(session, county.code, period))
+        )
+    )
+
+
+def overdue_major_hazards(session: Session, county: County, period: str, on: dt.date) -> list[Any]:
+    """The county's major hazards of the ledger as it stood at ``period``, open and past their deadline on
+    ``on`` (``reports.hazards.hazard_ledger``), made once per watermark of the county."""
+    from district.reports.hazards import hazard_ledger
+
+    def make() -> tuple[Any, ...]:
+        entries = hazard_ledger(session, county_code=county.code, as_of_period=period, overdue_on=on)
+        return tuple(e for e in entries if e.severity == "major")
+
+    mark = county_watermark(session, county)
+    return list(_ledgers.get_recent_or_make((county.code, period, on), mark, make))
+
+
+def clear() -> None:
+    for cache in _ALL:
+        cache.clear()

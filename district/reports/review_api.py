@@ -1,0 +1,64 @@
+"""HTTP edge of per-report review (issue 18): ``POST /api/v1/reports/<report_id>/review``. Check order: 401 (no
+bureau user) → 404 (unknown report, or its school outside the caller's scope) → 403 (a role that does not review)
+→ 400/422 (body) → 409 (superseded revision, locked period)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, jsonify
+
+from district.api.auth import bureau_required, current_user
+from district.api.body import read_json
+from district.api.errors import ApiError
+from district.auth.services import can_review, can_see_school
+from district.db import db
+from district.reports.review import ReviewError, review_report
+
+bp = Blueprint("review_api", __name__, url_prefix="/api/v1")
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+
+
+@bp.post("/reports/<report_id>/review")
+@bureau_required
+def review(report_id: str) -> Any:
+    """Mark the revision ``report_id`` approved, or return it with a comment."""
+    user = current_user()
+    assert user is not None
+    s = db.session()
+    payload = read_json()
+    if not isinstance(payload, dict):
+        raise ApiError(400, "invalid_body", "请求体应为 JSON 对象 / the body must be a JSON object")
+
+    def may_review(school_code: str) -> bool:
+        if not can_see_school(s, user, school_code):
+            return False
+        if not can_review(s, user, school_code):
+            raise ApiError(
+                403, "forbidden", "审核报表由县级管理员或学区管理员办理 / county_admin or township_admin reviews"
+            )
+        return True
+
+    try:
+        rev, decision = review_report(
+            s,
+            report_id[:64],
+            decision=payload.get("decision"),
+            comment=payload.get("comment"),
+            reviewer=user.username,
+            can_see=may_review,
+        )
+    except ReviewError as exc:  # a refusal rolls the request back
+        raise ApiError(exc.status, exc.code, exc.message, exc.details) from None
+    return jsonify(
+        {
+            "report_id": rev.report_id,
+            "school_code": rev.school_code,
+            "period": rev.period,
+            "revision": rev.revision,
+            "review": decision.to_dict(),
+        }
+    )

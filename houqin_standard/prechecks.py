@@ -1,0 +1,360 @@
+"""营养餐 fund rules that a report can be checked against on its own (报送前核对).
+
+The pure part of the fund engine of ``shared/spec/SCORING.md`` ("营养餐 fund reconciliation"): every rule of
+the table except ``CARRY_OVER_MISMATCH``, which needs the school's earlier report. The hub's fund engine
+(``district/nutrition/anomalies.py``) calls the rule conditions and messages written here and adds only what
+needs history; the school agent (``houqin-agent submit``) and the hub's web preview call :func:`precheck` to
+show the same findings as "请核对" warnings before the report leaves. Standard library only.
+
+Arithmetic (an auditor must get the same answer by hand): money is ``Decimal`` parsed from the report's money
+strings (a float is refused); nothing is rounded before a comparison; the "≠" rules (``BALANCE_MISMATCH``,
+``NONSTANDARD_RATE``) fire when ``|a − b| > 0.01``; the ">" and "<" rules compare exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from decimal import Decimal
+from typing import Any
+
+from .money import parse_money
+
+__all__ = [
+    "COUNT_RULES",
+    "DEFAULT_STANDARD_RATE",
+    "REPORT_CODES",
+    "REPORT_CODE_NAMES",
+    "RULE_PATHS",
+    "TOLERANCE",
+    "FundMonth",
+    "describe",
+    "fired",
+    "format_amount",
+    "parse_amount",
+    "precheck",
+]
+
+#: The anomaly codes checked from the report alone, in the order of the spec's table, with their names
+#: (Chinese, English). ``CARRY_OVER_MISMATCH`` (third in the table) needs history: the hub adds it.
+REPORT_CODE_NAMES: Mapping[str, tuple[str, str]] = {
+    "BALANCE_MISMATCH": ("账目不平", "Balance mismatch"),
+    "MISUSE": ("挪用补助资金", "Misuse of subsidy funds"),
+    "MEALS_EXCEED_ENTITLEMENT": ("供餐人次超标", "Meals exceed entitlement"),
+    "SPEND_EXCEEDS_MEALS": ("支出超过供餐应支", "Spending exceeds meals served"),
+    "UNDERSPEND": ("餐标不足", "Underspending on meals"),
+    "HIGH_BALANCE": ("资金沉淀", "Funds left unspent"),
+    "NONSTANDARD_RATE": ("补助标准不符", "Non-standard subsidy rate"),
+    "ACCOMPANY_GAP": ("陪餐不足", "Accompanied meals short"),
+    "SAMPLE_GAP": ("留样不足", "Food samples short"),
+}
+REPORT_CODES: tuple[str, ...] = tuple(REPORT_CODE_NAMES)
+
+#: The spec's tolerance for the "≠" rules, in yuan.
+TOLERANCE = Decimal("0.01")
+#: SCORING.md's default county standard (元/生/天) when the county's own is not known.
+DEFAULT_STANDARD_RATE = Decimal("5.00")
+
+_UNDERSPEND_SHARE = Decimal("0.9")
+_HIGH_BALANCE_SHARE = Decimal("0.10")
+_CENT = Decimal("0.01")
+
+#: The rules that read the month's counts (meals, days, students) or its rate; the others read only balances.
+COUNT_RULES = frozenset(
+    {"MEALS_EXCEED_ENTITLEMENT", "SPEND_EXCEEDS_MEALS", "UNDERSPEND", "NONSTANDARD_RATE", "ACCOMPANY_GAP", "SAMPLE_GAP"}
+)
+
+_N = "/nutrition/"
+#: The report fields each rule reads (JSON pointers), the first one the field to correct first.
+RULE_PATHS: Mapping[str, tuple[str, ...]] = {
+    "BALANCE_MISMATCH": tuple(
+        _N + f for f in ("closing_balance", "opening_balance", "funds_received", "food_spend", "other_spend")
+    ),
+    "MISUSE": (_N + "other_spend",),
+    "MEALS_EXCEED_ENTITLEMENT": (_N + "meals_served", _N + "eligible_students", _N + "meal_days"),
+    "SPEND_EXCEEDS_MEALS": (_N + "food_spend", _N + "meals_served", _N + "subsidy_rate"),
+    "UNDERSPEND": (_N + "food_spend", _N + "meals_served", _N + "subsidy_rate"),
+    "HIGH_BALANCE": (_N + "closing_balance", _N + "opening_balance", _N + "funds_received"),
+    "NONSTANDARD_RATE": (_N + "subsidy_rate",),
+    "ACCOMPANY_GAP": (_N + "accompany_meal_days", _N + "meal_days"),
+    "SAMPLE_GAP": ("/food_safety/sample_retention_days", _N + "meal_days"),
+}
+
+
+def parse_amount(value: object) -> Decimal:
+    """A money string of the report (``parse_money``: exactly 2 decimals) or a ``Decimal`` (a configured figure
+    such as the county's standard rate) as an exact ``Decimal``. Floats are refused."""
+    if isinstance(value, str):
+        return parse_money(value)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"not a finite amount: {value!r}")
+        return value
+    # A float has already lost the exact amount; ints are not a money form of the standard either.
+    raise TypeError(f"money must be a decimal string, got {type(value).__name__}: {value!r}")
+
+
+def format_amount(value: Decimal) -> str:
+    """Exactly, with at least 2 decimals: ``7022.1 → "7022.10"``, ``702.205 → "702.205"``."""
+    normal = value.normalize()
+    exponent = normal.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2:
+        return f"{normal:f}"
+    return f"{value.quantize(_CENT):f}"
+
+
+def _count(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    return value
+
+
+def _differs(a: Decimal, b: Decimal) -> bool:
+    return abs(a - b) > TOLERANCE
+
+
+class FundMonth:
+    """The figures of one participating month, parsed and checked once (``counts``: also the meals, days,
+    students and rate that the rules of ``COUNT_RULES`` read)."""
+
+    __slots__ = (
+        "accompany_days", "closing", "eligible", "food", "meal_days", "meals", "opening", "other", "period",
+        "rate", "received", "sample_days", "school_code",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        school_code: str,
+        period: str,
+        opening: object,
+        received: object,
+        food: object,
+        other: object,
+        closing: object,
+        rate: object = None,
+        eligible: object = None,
+        meal_days: object = None,
+        meals: object = None,
+        accompany_days: object = None,
+        sample_days: object = None,
+        *,
+        counts: bool = True,
+    ) -> None:
+        self.school_code = school_code
+        self.period = period
+        self.opening = parse_amount(opening)
+        self.received = parse_amount(received)
+        self.food = parse_amount(food)
+        self.other = parse_amount(other)
+        self.closing = parse_amount(closing)
+        if counts:
+            self.rate = parse_amount(rate)
+            self.eligible = _count(eligible, "eligible_students")
+            self.meal_days = _count(meal_days, "meal_days")
+            self.meals = _count(meals, "meals_served")
+            self.accompany_days = _count(accompany_days, "accompany_meal_days")
+            self.sample_days = _count(sample_days, "sample_retention_days")
+
+    @classmethod
+    def from_report(cls, report: Mapping[str, Any], *, counts: bool = True) -> FundMonth:
+        n = report["nutrition"]
+        if not counts:
+            return cls(
+                report["school_code"], report["period"], n["opening_balance"], n["funds_received"],
+                n["food_spend"], n["other_spend"], n["closing_balance"], counts=False,
+            )  # fmt: skip
+        return cls(
+            report["school_code"], report["period"], n["opening_balance"], n["funds_received"], n["food_spend"],
+            n["other_spend"], n["closing_balance"], n["subsidy_rate"], n["eligible_students"], n["meal_days"],
+            n["meals_served"], n["accompany_meal_days"], report["food_safety"]["sample_retention_days"],
+        )  # fmt: skip
+
+    def expected_closing(self) -> Decimal:
+        return self.opening + self.received - self.food - self.other
+
+    def entitled(self) -> int:
+        return self.eligible * self.meal_days
+
+    def allowed(self) -> Decimal:
+        return self.meals * self.rate
+
+    def minimum(self) -> Decimal:
+        return _UNDERSPEND_SHARE * self.meals * self.rate
+
+    def limit(self) -> Decimal:
+        return _HIGH_BALANCE_SHARE * (self.opening + self.received)
+
+
+def fired(f: FundMonth, standard_rate: Decimal, only: Collection[str] | None = None) -> list[str]:
+    """The codes of the report-only rules whose condition holds, in ``REPORT_CODES`` order: every rule's
+    condition, written once. ``only``: check just these codes."""
+    out: list[str] = []
+    every = only is None
+    # 账目不平 opening + received − food − other ≠ closing
+    if (every or "BALANCE_MISMATCH" in only) and _differs(f.expected_closing(), f.closing):
+        out.append("BALANCE_MISMATCH")
+    # 挪用补助资金 other_spend > 0
+    if (every or "MISUSE" in only) and f.other > 0:
+        out.append("MISUSE")
+    # 供餐人次超标 meals_served > eligible_students × meal_days
+    if (every or "MEALS_EXCEED_ENTITLEMENT" in only) and f.meals > f.entitled():
+        out.append("MEALS_EXCEED_ENTITLEMENT")
+    # 支出超过供餐应支 food_spend > meals_served × subsidy_rate
+    if (every or "SPEND_EXCEEDS_MEALS" in only) and f.food > f.allowed():
+        out.append("SPEND_EXCEEDS_MEALS")
+    # 餐标不足 food_spend < 0.9 × meals_served × subsidy_rate
+    if (every or "UNDERSPEND" in only) and f.food < f.minimum():
+        out.append("UNDERSPEND")
+    # 资金沉淀 closing_balance > 0.10 × (opening_balance + funds_received)
+    if (every or "HIGH_BALANCE" in only) and f.closing > f.limit():
+        out.append("HIGH_BALANCE")
+    # 补助标准不符 subsidy_rate ≠ the county's standard
+    if (every or "NONSTANDARD_RATE" in only) and _differs(f.rate, standard_rate):
+        out.append("NONSTANDARD_RATE")
+    # 陪餐不足 accompany_meal_days < meal_days
+    if (every or "ACCOMPANY_GAP" in only) and f.accompany_days < f.meal_days:
+        out.append("ACCOMPANY_GAP")
+    # 留样不足 food_safety.sample_retention_days < meal_days
+    if (every or "SAMPLE_GAP" in only) and f.sample_days < f.meal_days:
+        out.append("SAMPLE_GAP")
+    return out
+
+
+def describe(
+    code: str, f: FundMonth, m: Callable[[Decimal], str], standard_rate: Decimal
+) -> tuple[str, str, dict[str, str]]:
+    """The Chinese and English message (without the rule's name) and the figures of one report-only
+    anomaly that :func:`fired` found. ``m`` formats an amount (``format_amount``, possibly memoised)."""
+    opening, received, food, other, closing = f.opening, f.received, f.food, f.other, f.closing
+    if code == "BALANCE_MISMATCH":
+        expected_closing = f.expected_closing()
+        equation = f"{m(opening)} + {m(received)} − {m(food)} − {m(other)} = {m(expected_closing)} ≠ {m(closing)}"
+        return (
+            equation,
+            equation,
+            {
+                "opening_balance": m(opening),
+                "funds_received": m(received),
+                "food_spend": m(food),
+                "other_spend": m(other),
+                "closing_balance": m(closing),
+                "expected_closing": m(expected_closing),
+                "difference": m(closing - expected_closing),
+            },
+        )
+    if code == "MISUSE":
+        return (
+            f"补助资金用于食材以外的支出 {m(other)} 元 > 0.00",
+            f"non-food spending from the subsidy {m(other)} yuan > 0.00",
+            {"other_spend": m(other)},
+        )
+    if code == "HIGH_BALANCE":
+        limit = f.limit()
+        return (
+            f"本月结余 {m(closing)} > 0.10 × ({m(opening)} + {m(received)}) = {m(limit)}",
+            f"closing balance {m(closing)} > 0.10 × ({m(opening)} + {m(received)}) = {m(limit)}",
+            {
+                "closing_balance": m(closing),
+                "opening_balance": m(opening),
+                "funds_received": m(received),
+                "balance_limit": m(limit),
+            },
+        )
+    rate, meals, eligible, meal_days = f.rate, f.meals, f.eligible, f.meal_days
+    if code == "MEALS_EXCEED_ENTITLEMENT":
+        entitled = f.entitled()
+        return (
+            f"实际供餐 {meals} 人次 > {eligible} 人 × {meal_days} 天 = {entitled} 人次",
+            f"{meals} meals served > {eligible} students × {meal_days} days = {entitled} meals",
+            {
+                "meals_served": str(meals),
+                "eligible_students": str(eligible),
+                "meal_days": str(meal_days),
+                "entitled_meals": str(entitled),
+            },
+        )
+    if code == "SPEND_EXCEEDS_MEALS":
+        allowed = f.allowed()
+        return (
+            f"食材支出 {m(food)} > {meals} 人次 × {m(rate)} = {m(allowed)}",
+            f"food spending {m(food)} > {meals} meals × {m(rate)} = {m(allowed)}",
+            {"food_spend": m(food), "meals_served": str(meals), "subsidy_rate": m(rate), "allowed_spend": m(allowed)},
+        )
+    if code == "UNDERSPEND":
+        minimum = f.minimum()
+        return (
+            f"食材支出 {m(food)} < 0.9 × {meals} 人次 × {m(rate)} = {m(minimum)}",
+            f"food spending {m(food)} < 0.9 × {meals} meals × {m(rate)} = {m(minimum)}",
+            {"food_spend": m(food), "meals_served": str(meals), "subsidy_rate": m(rate), "minimum_spend": m(minimum)},
+        )
+    if code == "NONSTANDARD_RATE":
+        return (
+            f"补助标准 {m(rate)} 元/生/天 ≠ 县定标准 {m(standard_rate)} 元/生/天",
+            f"subsidy rate {m(rate)} yuan per student-day ≠ county standard {m(standard_rate)}",
+            {"subsidy_rate": m(rate), "standard_rate": m(standard_rate)},
+        )
+    accompany_days, sample_days = f.accompany_days, f.sample_days
+    if code == "ACCOMPANY_GAP":
+        return (
+            f"陪餐 {accompany_days} 天 < 供餐 {meal_days} 天",
+            f"accompanied meals on {accompany_days} days < {meal_days} meal days",
+            {
+                "accompany_meal_days": str(accompany_days),
+                "meal_days": str(meal_days),
+                "shortfall_days": str(meal_days - accompany_days),
+            },
+        )
+    if code != "SAMPLE_GAP":
+        raise ValueError(f"not a report-only fund rule: {code}")
+    return (
+        f"留样合规 {sample_days} 天 < 供餐 {meal_days} 天",
+        f"compliant food samples on {sample_days} days < {meal_days} meal days",
+        {
+            "sample_retention_days": str(sample_days),
+            "meal_days": str(meal_days),
+            "shortfall_days": str(meal_days - sample_days),
+        },
+    )
+
+
+def precheck(
+    content: Mapping[str, Any],
+    *,
+    standard_rate: Decimal | str = DEFAULT_STANDARD_RATE,
+    where: Callable[[str], str | None] | None = None,
+    lang: str = "zh",
+) -> list[dict[str, Any]]:
+    """The fund rules a report can be checked against on its own, as "请核对" warnings before it is sent:
+    ``[{path, code, message, figures, paths, cells?}]`` in the order of the spec's table, with the hub's fund
+    engine's codes and messages (``message``: "账目不平：1000.00 + … = 1600.40 ≠ 1800.40"; English for
+    ``lang="en"``). ``path`` is the field to look at first, ``paths`` every field the rule reads. ``where``
+    maps a path to where the clerk typed it (``营养餐!C12``); given, each finding carries ``cells``.
+
+    A month that is not participating gives ``[]``; so does a report whose fund figures cannot be read (the
+    validation errors say why; this is no place to repeat them). ``standard_rate``: the county's configured
+    subsidy standard (元/生/天), by default SCORING.md's 5.00.
+    """
+    try:
+        nutrition = content.get("nutrition")
+        if not isinstance(nutrition, Mapping) or nutrition.get("participating") is not True:
+            return []
+        rate = parse_amount(standard_rate)
+        f = FundMonth.from_report(content)
+    except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError):
+        return []
+    en = str(lang or "").lower().startswith("en")
+    out: list[dict[str, Any]] = []
+    for code in fired(f, rate):
+        zh, en_text, figures = describe(code, f, format_amount, rate)
+        name_zh, name_en = REPORT_CODE_NAMES[code]
+        paths = RULE_PATHS[code]
+        finding: dict[str, Any] = {
+            "path": paths[0],
+            "code": code,
+            "message": f"{name_en}: {en_text}" if en else f"{name_zh}：{zh}",
+            "figures": figures,
+            "paths": list(paths),
+        }
+        if where is not None:
+            finding["cells"] = [c for c in (where(p) for p in paths) if c]
+        out.append(finding)
+    return out
