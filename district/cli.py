@@ -186,9 +186,22 @@ def counties_group() -> None:
     default=None,
     help='the official order of its townships, "庄里镇,张桥镇,…" (the rest follow by pinyin); "" clears it',
 )
+@click.option(
+    "--require-standard",
+    type=int,
+    default=None,
+    help="require this report standard version (2: houqin/monthly-report@2) from --from on; 1 clears it",
+)
+@click.option("--from", "require_from", default=None, help="YYYY-MM: the first period --require-standard applies to")
 @pass_ctx
 def counties_configure(
-    ctx: Context, county: str, reporting_start: str | None, clear_reporting_start: bool, township_order: str | None
+    ctx: Context,
+    county: str,
+    reporting_start: str | None,
+    clear_reporting_start: bool,
+    township_order: str | None,
+    require_standard: int | None,
+    require_from: str | None,
 ) -> None:
     """Set a county's reporting start and the order of its townships; prints the settings in force."""
     from district import calendar
@@ -206,6 +219,11 @@ def counties_configure(
                 configure_county(s, county, reporting_start=None if clear_reporting_start else reporting_start)
             if township_order is not None:
                 set_township_order(s, county, parse_township_order(township_order, text=True))
+            if require_standard is not None or require_from is not None:
+                from district.reports.standards import parse_requirement, set_requirement
+
+                version = 2 if require_standard is None else require_standard
+                set_requirement(s, county, parse_requirement({"version": version, "from": require_from}))
             c = s.get(County, county)
             if c is None:
                 raise LookupError(county)
@@ -219,10 +237,18 @@ def counties_configure(
         except TownshipOrderError as exc:
             click.echo("\n".join(f"{d['path']}：{d['message']}" for d in exc.details), err=True)
             sys.exit(2)
+        except ValueError as exc:  # reports.standards.RequirementError
+            click.echo(getattr(exc, "zh", str(exc)), err=True)
+            sys.exit(2)
     start = settings["reporting_start_in_effect"] or "尚未设置，也尚未收到月报"
     click.echo(f"{county} 上线月份：{start}" + ("" if settings["reporting_start"] else "（未设置，按最早收到的月报）"))
     order = "、".join(settings["township_order_in_effect"])  # type: ignore[arg-type]
     click.echo(f"{county} 乡镇顺序：{order}" + ("" if settings["township_order"] else "（未设置，按拼音）"))
+    required = settings.get("require_standard")
+    if isinstance(required, dict):
+        click.echo(f"{county} 数据标准：自 {required['from']} 起须按第 {required['version']} 版填报")
+    else:
+        click.echo(f"{county} 数据标准：第 1 版、第 2 版均可")
 
 
 # ---------------------------------------------------------------- reporting
@@ -428,6 +454,9 @@ def serve(ctx: Context, host: str, port: int, workers: int | None) -> None:
 
         fail_interrupted(ctx.app)
     if workers == 1:
+        from workers.background import start_forkserver
+
+        start_forkserver(ctx.app)  # in the background: the first PDF job does not pay the forkserver's start
         ctx.app.run(host=host, port=port, threaded=True, use_reloader=False)
         return
     from district.server import serve_with_gunicorn

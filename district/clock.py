@@ -67,7 +67,7 @@ def _demo_clock_file() -> str | None:
     try:
         from flask import current_app
 
-        return current_app.config.get("DEMO_CLOCK_FILE") or None  # type: ignore[no-any-return]
+        return current_app.config.get("DEMO_CLOCK_FILE") or None
     except RuntimeError:  # outside an app context (pure functions) the demo clock does not apply
         return None
 

@@ -58,7 +58,7 @@ class LRU:
                 made_mark, made_at, value = found
                 if made_mark == mark or now - made_at < _max_age():
                     self._data.move_to_end(key)
-                    return value  # type: ignore[no-any-return]
+                    return value
         value = make()
         with self._lock:
             self._data[key] = (mark, now, value)

@@ -15,7 +15,7 @@ from gunicorn.app.base import BaseApplication
 THREADS = 8  # requests a worker serves at once; most wait on the database or the network
 
 
-class _Hub(BaseApplication):  # type: ignore[misc]
+class _Hub(BaseApplication):
     def __init__(self, options: dict[str, Any]) -> None:
         self.options = options
         super().__init__()
@@ -30,6 +30,13 @@ class _Hub(BaseApplication):  # type: ignore[misc]
         return create_app()
 
 
+def _post_worker_init(worker: Any) -> None:
+    """A worker serves from here on: its PDF pool's forkserver starts in the background (embedded default)."""
+    from workers.background import start_forkserver
+
+    start_forkserver(worker.wsgi)
+
+
 def serve_with_gunicorn(host: str, port: int, workers: int) -> None:
     _Hub(
         {
@@ -42,5 +49,6 @@ def serve_with_gunicorn(host: str, port: int, workers: int) -> None:
             "accesslog": None,
             "errorlog": "-",
             "loglevel": "warning",
+            "post_worker_init": _post_worker_init,
         }
     ).run()

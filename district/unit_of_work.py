@@ -112,7 +112,7 @@ class _Unit:
 
 
 def _unit() -> _Unit:
-    return request.environ[_ENVIRON_KEY]  # type: ignore[no-any-return]
+    return request.environ[_ENVIRON_KEY]
 
 
 def keep_on_error() -> None:
@@ -161,7 +161,7 @@ def busy_response() -> Response:
         503, "busy", "服务器繁忙，请稍后重试 / the hub is busy, retry in a moment", [{"retry_after": RETRY_AFTER_S}]
     )
     resp.headers["Retry-After"] = str(RETRY_AFTER_S)
-    return resp  # type: ignore[no-any-return]
+    return resp
 
 
 def run_request(dispatch: Callable[[], Response]) -> Response:

@@ -1,4 +1,4 @@
-"""Houqin's monthly logistics report standard ``houqin/monthly-report@1`` (后勤月报数据标准).
+"""Houqin's monthly logistics report standard ``houqin/monthly-report@1`` and ``@2`` (后勤月报数据标准).
 
 Pure Python, standard library only: imported by the school agent (old Windows PCs) and by the district hub.
 Validation, canonical JSON and hashing, request signing, periods and deadlines, field metadata.
@@ -11,9 +11,15 @@ from .fields import (
     HEADER_FIELDS,
     SECTIONS,
     SECTIONS_BY_KEY,
+    SECTIONS_V2,
     STANDARD_ID,
+    STANDARD_ID_2,
+    STANDARDS,
     Field,
     Section,
+    sections_of,
+    standard_id,
+    standard_version,
 )
 from .issues import Issue, ValidationResult
 from .messages import ALL_CODES, ERROR_CODES, WARNING_CODES
@@ -59,10 +65,13 @@ __all__ = [
     "HEADER_FIELDS",
     "SECTIONS",
     "SECTIONS_BY_KEY",
+    "SECTIONS_V2",
     "SHANGHAI",
     "SIGNATURE_WINDOW_SECONDS",
     "SIGNED_FIELDS",
+    "STANDARDS",
     "STANDARD_ID",
+    "STANDARD_ID_2",
     "WARNING_CODES",
     "Field",
     "Issue",
@@ -91,8 +100,11 @@ __all__ = [
     "period_deadline",
     "periods_between",
     "receipt_payload",
+    "sections_of",
     "sign_request",
     "signed_headers",
+    "standard_id",
+    "standard_version",
     "string_to_sign",
     "text_issue",
     "text_problem",

@@ -1,4 +1,5 @@
-"""Field metadata of ``houqin/monthly-report@1`` (STANDARD.md): labels (zh/en), kinds, units, enums, ranges.
+"""Field metadata of ``houqin/monthly-report@1`` (STANDARD.md) and ``@2`` (STANDARD-v2.md): labels (zh/en),
+kinds, units, enums, ranges.
 
 One source of truth for the validator (``validate.py``), the agent's Excel template and the hub's pages.
 
@@ -17,8 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 STANDARD_ID = "houqin/monthly-report@1"
+#: ``houqin/monthly-report@2`` (STANDARD-v2.md): @1 plus four sections.
+STANDARD_ID_2 = "houqin/monthly-report@2"
+#: Every version the hub accepts, oldest first; a version number is its index + 1.
+STANDARDS: tuple[str, ...] = (STANDARD_ID, STANDARD_ID_2)
 
-KINDS = frozenset({"int", "money", "quantity", "bool", "enum", "str", "date", "datetime", "list"})
+KINDS = frozenset({"int", "money", "quantity", "bool", "enum", "str", "date", "datetime", "list", "tasks"})
 
 # Counts fit a 32-bit signed INTEGER column on the hub.
 MAX_COUNT = 2_147_483_647
@@ -55,6 +60,21 @@ ENUM_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "fire": ("消防", "Fire safety"),
         "food": ("食品", "Food"),
         "traffic": ("交通", "Traffic"),
+        "other": ("其他", "Other"),
+    },
+    "calendar_category": {
+        "shop": ("校园商店", "School shop"),
+        "toilets": ("厕所", "Toilets"),
+        "hygiene": ("卫生", "Hygiene"),
+        "wiring": ("电路", "Electrical wiring"),
+        "drinking_water": ("饮水", "Drinking water"),
+        "building": ("校舍", "Buildings"),
+        "fire": ("消防", "Fire safety"),
+        "food": ("食品", "Food"),
+        "traffic": ("交通", "Traffic"),
+        "finance": ("财务", "Finance"),
+        "assets": ("校产", "School assets"),
+        "training": ("培训", "Training"),
         "other": ("其他", "Other"),
     },
     "severity": {
@@ -161,9 +181,7 @@ SECTIONS: tuple[Section, ...] = (
         "Student Nutrition Improvement Programme",
         (
             _bool("participating", "本月参加营养改善计划", "Participating this month"),
-            _count(
-                "eligible_students", "享受营养膳食补助学生数", "Students receiving the meal subsidy", "人"
-            ),
+            _count("eligible_students", "享受营养膳食补助学生数", "Students receiving the meal subsidy", "人"),
             _count("meal_days", "本月供餐天数", "Meal days this month", "天", 31),
             _count("meals_served", "实际供餐人次", "Meals served", "人次"),
             _money("subsidy_rate", "营养膳食补助标准", "Subsidy rate", "元/生/天"),
@@ -224,9 +242,7 @@ SECTIONS: tuple[Section, ...] = (
             _count("improper_fee_cases", "乱收费查实件数", "Confirmed improper fee cases", "件"),
             _bool("accounts_disclosed", "财务公开", "Accounts disclosed"),
             _count("invoices", "报销票据张数", "Reimbursement invoices", "张"),
-            _count(
-                "invoices_fully_signed", "经手人、审批人签字齐全的票据张数", "Invoices fully signed", "张"
-            ),
+            _count("invoices_fully_signed", "经手人、审批人签字齐全的票据张数", "Invoices fully signed", "张"),
         ),
     ),
     Section(
@@ -303,6 +319,79 @@ SECTIONS: tuple[Section, ...] = (
 
 SECTIONS_BY_KEY: dict[str, Section] = {s.key: s for s in SECTIONS}
 
+#: One entry of ``calendar.tasks`` (@2): a task of the county's 后勤行事历 the school completed this month.
+CALENDAR_TASK_FIELDS: tuple[Field, ...] = (
+    Field("code", "str", "任务编号", "Task code", minimum=1, maximum=20),
+    Field("done_on", "date", "完成日期", "Done on"),
+    Field("note", "str", "备注", "Note", maximum=200, required=False, multiline=True),
+)
+
+#: The sections only @2 has (STANDARD-v2.md), in its order. ``kitchen`` is required when
+#: ``food_safety.canteen_staff`` > 0 and ``canteen_stock`` when ``nutrition.participating``: written out in the
+#: validator, as for ``dormitory``.
+SECTIONS_V2_ONLY: tuple[Section, ...] = (
+    Section(
+        "calendar",
+        "后勤行事历",
+        "Logistics calendar",
+        (Field("tasks", "tasks", "本月完成的行事历任务", "Calendar tasks done this month", "项"),),
+    ),
+    Section(
+        "kitchen",
+        "食堂日常管控",
+        "Kitchen daily controls",
+        (
+            _count("morning_check_days", "晨检天数", "Days with the staff morning check", "天", 31),
+            _count("tableware_disinfection_days", "餐具消毒天数", "Days with tableware disinfected", "天", 31),
+            _count("tasting_days", "试尝天数", "Days with food tasted before serving", "天", 31),
+        ),
+        required=False,
+    ),
+    Section(
+        "canteen_stock",
+        "食堂食材库存与月底盘存",
+        "Canteen food stock",
+        (
+            _money("opening_stock_value", "上月末库存金额", "Stock value at the end of last month"),
+            _money("purchases", "本月食材采购金额", "Food purchased this month"),
+            _money("closing_stock_value", "本月末盘存金额", "Stock value counted at month end"),
+            _bool("stock_checked", "本月已盘点", "Stock counted this month"),
+        ),
+        required=False,
+    ),
+    Section(
+        "feedback_box",
+        "意见箱",
+        "Suggestion box",
+        (
+            _count("received", "本月收到的师生、家长意见条数", "Suggestions received this month", "条"),
+            _count("answered", "已答复条数", "Suggestions answered", "条"),
+        ),
+    ),
+)
+
+#: Every section of @2: those of @1, then the four of STANDARD-v2.md.
+SECTIONS_V2: tuple[Section, ...] = (*SECTIONS, *SECTIONS_V2_ONLY)
+SECTIONS_V2_BY_KEY: dict[str, Section] = {s.key: s for s in SECTIONS_V2}
+
+
+def standard_version(standard: object) -> int | None:
+    """1 or 2 for a standard id the hub accepts, else ``None``."""
+    return STANDARDS.index(standard) + 1 if isinstance(standard, str) and standard in STANDARDS else None
+
+
+def standard_id(version: int) -> str:
+    """The standard id of version ``version`` (1 or 2); ``ValueError`` for any other."""
+    if version not in (1, 2):
+        raise ValueError(f"no standard version {version!r}")
+    return STANDARDS[version - 1]
+
+
+def sections_of(standard: object) -> tuple[Section, ...]:
+    """The sections of the report standard ``standard`` (an id); @1's for anything but @2's id."""
+    return SECTIONS_V2 if standard == STANDARD_ID_2 else SECTIONS
+
+
 HAZARDS_LABEL = ("隐患台账", "Hazard ledger")
 
 HAZARD_FIELDS: tuple[Field, ...] = (
@@ -322,6 +411,11 @@ TOP_LEVEL_KEYS: tuple[str, ...] = (
     *(s.key for s in SECTIONS),
     "hazards",
 )
+TOP_LEVEL_KEYS_V2: tuple[str, ...] = (
+    *(f.key for f in HEADER_FIELDS),
+    *(s.key for s in SECTIONS_V2),
+    "hazards",
+)
 
 
 def label(path: str) -> tuple[str, str]:
@@ -339,7 +433,11 @@ def label(path: str) -> tuple[str, str]:
                 if f.key == parts[2]:
                     return (f.label_zh, f.label_en)
         return HAZARDS_LABEL
-    section = SECTIONS_BY_KEY.get(head)
+    if head == "calendar" and len(parts) >= 4:
+        for f in CALENDAR_TASK_FIELDS:
+            if f.key == parts[3]:
+                return (f.label_zh, f.label_en)
+    section = SECTIONS_V2_BY_KEY.get(head)
     if section is not None:
         if len(parts) >= 2:
             for f in section.fields:

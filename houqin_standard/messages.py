@@ -19,9 +19,7 @@ ERROR_CODES: dict[str, str] = {
     "expected_boolean": "a yes/no field is not true or false",
     "expected_array": "hazards or dormitory.unified_items is not a JSON array",
     "negative": "a count is below 0",
-    "out_of_range": (
-        "a number is above its maximum (meal days 0–31, counts < 2^31, money/quantities ≤ 12 digits)"
-    ),
+    "out_of_range": ("a number is above its maximum (meal days 0–31, counts < 2^31, money/quantities ≤ 12 digits)"),
     "too_long": "text longer than allowed (prepared_by 50, hazard ref 40, description 500 characters)",
     "too_short": "text empty or only spaces, or with nothing visible (zero-width or format characters only)",
     "control_character": "text holds a control character (NUL, other C0/C1 controls) or a lone surrogate",
@@ -33,7 +31,7 @@ ERROR_CODES: dict[str, str] = {
     "money_negative": "money below 0",
     "quantity_format": "a quantity (m², m³, kWh) is not a string of digits with at most 1 decimal place",
     "quantity_negative": "a quantity below 0",
-    "standard_mismatch": 'standard is not "houqin/monthly-report@1"',
+    "standard_mismatch": 'standard is neither "houqin/monthly-report@1" nor "houqin/monthly-report@2"',
     "invalid_uuid": "report_id is not a UUID (8-4-4-4-12 hex digits)",
     "invalid_school_code": "school_code is not exactly 10 ASCII digits",
     "invalid_period": "period is not YYYY-MM",
@@ -44,6 +42,12 @@ ERROR_CODES: dict[str, str] = {
     "exceeds": 'a cross-field "≤" rule is broken (e.g. boarders > students)',
     "date_order": "a hazard's deadline or rectified_on is before its found_on",
     "not_positive": "campus_area_m2 is not greater than 0",
+    # houqin/monthly-report@2 (STANDARD-v2.md)
+    "calendar_task_unknown": "a calendar.tasks code is not a task of this month in the county's calendar",
+    "calendar_task_duplicate": "the same calendar.tasks code appears twice in one report",
+    "kitchen_days_exceed_meal_days": "a kitchen.* day count is above nutrition.meal_days (when participating)",
+    "stock_negative_consumption": "canteen_stock: opening + purchases − closing is below 0",
+    "standard_version_required": "the county requires a newer standard version for this period (hub only)",
 }
 
 WARNING_CODES: dict[str, str] = {
@@ -103,13 +107,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "money_negative": ("{name_zh}不能为负数", "{name_en} must not be negative"),
     "quantity_format": (
         "{name_zh}必须是以文字填写、最多一位小数的数量，如“412.0”或“11771”（收到“{value}”）",
-        '{name_en} must be a string of digits with at most 1 decimal place, e.g. "412.0" or "11771" '
-        '(got "{value}")',
+        '{name_en} must be a string of digits with at most 1 decimal place, e.g. "412.0" or "11771" (got "{value}")',
     ),
     "quantity_negative": ("{name_zh}不能为负数", "{name_en} must not be negative"),
     "standard_mismatch": (
-        "{name_zh}必须是“houqin/monthly-report@1”（收到“{value}”）",
-        '{name_en} must be "houqin/monthly-report@1" (got "{value}")',
+        "{name_zh}必须是“houqin/monthly-report@1”或“houqin/monthly-report@2”（收到“{value}”）",
+        '{name_en} must be "houqin/monthly-report@1" or "houqin/monthly-report@2" (got "{value}")',
     ),
     "invalid_uuid": (
         "{name_zh}必须是 UUID 格式，如“aeafb905-dc8a-40bb-a35b-4c41d283eb3a”（收到“{value}”）",
@@ -133,8 +136,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "invalid_datetime": (
         "{name_zh}必须是带时区的 ISO 8601 时间，如“2026-09-28T16:00:00+08:00”（收到“{value}”）",
-        '{name_en} must be an ISO 8601 date-time with a UTC offset, e.g. "2026-09-28T16:00:00+08:00" '
-        '(got "{value}")',
+        '{name_en} must be an ISO 8601 date-time with a UTC offset, e.g. "2026-09-28T16:00:00+08:00" (got "{value}")',
     ),
     "invalid_date": (
         "{name_zh}必须是“YYYY-MM-DD”格式的有效日期，如“2026-09-04”（收到“{value}”）",
@@ -149,14 +151,37 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{name_en} is {value}; it must not be before {other_en} ({other_value})",
     ),
     "not_positive": ("{name_zh}必须大于 0", "{name_en} must be greater than 0"),
+    "calendar_task_unknown": (
+        "{name_zh}“{value}”不是本县后勤行事历中 {month} 月的任务，请核对任务编号",
+        '{name_en} "{value}" is not a task of month {month} in the county\'s logistics calendar',
+    ),
+    "calendar_task_duplicate": (
+        "{name_zh}“{value}”重复填写，同一任务只能填一次",
+        '{name_en} "{value}" is listed twice; list each task once',
+    ),
+    "kitchen_days_exceed_meal_days": (
+        "{name_zh}为 {value} 天，不能大于本月供餐天数（{other_value} 天）",
+        "{name_en} is {value} days; it must not exceed the meal days this month ({other_value})",
+    ),
+    "stock_negative_consumption": (
+        "{name_zh}：上月末库存 {opening} 元 + 本月采购 {purchases} 元 − 本月末盘存 {closing} 元 = {value} 元，"
+        "消耗的食材不能为负数，请核对盘存金额",
+        "{name_en}: opening stock {opening} + purchases {purchases} − closing stock {closing} = {value}; "
+        "food consumed cannot be negative, check the stock count",
+    ),
+    "standard_version_required": (
+        "本县自{from_zh}起要求按第 {version} 版数据标准（{required}）填报，{period_zh}的报表不能再用 {got} 报送，"
+        "请换用新版报表模板重新填报",
+        "the county requires standard {required} from {from_period}; the report for {period} cannot be sent "
+        "in {got}, fill in the new template",
+    ),
     # warnings
     "beds_below_boarders": (
         "{name_zh}为 {value}，少于{other_zh}（{other_value}），请核实床位是否够用",
         "{name_en} is {value}, fewer than {other_en} ({other_value}); check that every boarder has a bed",
     ),
     "energy_jump": (
-        "{name_zh}本月为 {value} {unit}，超过上月（{other_value} {unit}）的 3 倍，"
-        "请核实是否填错或存在跑冒滴漏",
+        "{name_zh}本月为 {value} {unit}，超过上月（{other_value} {unit}）的 3 倍，请核实是否填错或存在跑冒滴漏",
         "{name_en} is {value} {unit} this month, more than 3 times last month's {other_value} {unit}; "
         "check for a typo or a leak",
     ),

@@ -17,6 +17,7 @@ from collections.abc import Callable, Collection, Mapping
 from decimal import Decimal
 from typing import Any
 
+from . import fund_text
 from .money import parse_money
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "TOLERANCE",
     "FundMonth",
     "describe",
+    "describe_figures",
     "fired",
     "format_amount",
     "parse_amount",
@@ -37,15 +39,7 @@ __all__ = [
 #: The anomaly codes checked from the report alone, in the order of the spec's table, with their names
 #: (Chinese, English). ``CARRY_OVER_MISMATCH`` (third in the table) needs history: the hub adds it.
 REPORT_CODE_NAMES: Mapping[str, tuple[str, str]] = {
-    "BALANCE_MISMATCH": ("账目不平", "Balance mismatch"),
-    "MISUSE": ("挪用补助资金", "Misuse of subsidy funds"),
-    "MEALS_EXCEED_ENTITLEMENT": ("供餐人次超标", "Meals exceed entitlement"),
-    "SPEND_EXCEEDS_MEALS": ("支出超过供餐应支", "Spending exceeds meals served"),
-    "UNDERSPEND": ("餐标不足", "Underspending on meals"),
-    "HIGH_BALANCE": ("资金沉淀", "Funds left unspent"),
-    "NONSTANDARD_RATE": ("补助标准不符", "Non-standard subsidy rate"),
-    "ACCOMPANY_GAP": ("陪餐不足", "Accompanied meals short"),
-    "SAMPLE_GAP": ("留样不足", "Food samples short"),
+    code: names for code, names in fund_text.FUND_CODE_NAMES.items() if code != "CARRY_OVER_MISMATCH"
 }
 REPORT_CODES: tuple[str, ...] = tuple(REPORT_CODE_NAMES)
 
@@ -189,32 +183,33 @@ def fired(f: FundMonth, standard_rate: Decimal, only: Collection[str] | None = N
     condition, written once. ``only``: check just these codes."""
     out: list[str] = []
     every = only is None
+    wanted: Collection[str] = () if only is None else only
     # 账目不平 opening + received − food − other ≠ closing
-    if (every or "BALANCE_MISMATCH" in only) and _differs(f.expected_closing(), f.closing):
+    if (every or "BALANCE_MISMATCH" in wanted) and _differs(f.expected_closing(), f.closing):
         out.append("BALANCE_MISMATCH")
     # 挪用补助资金 other_spend > 0
-    if (every or "MISUSE" in only) and f.other > 0:
+    if (every or "MISUSE" in wanted) and f.other > 0:
         out.append("MISUSE")
     # 供餐人次超标 meals_served > eligible_students × meal_days
-    if (every or "MEALS_EXCEED_ENTITLEMENT" in only) and f.meals > f.entitled():
+    if (every or "MEALS_EXCEED_ENTITLEMENT" in wanted) and f.meals > f.entitled():
         out.append("MEALS_EXCEED_ENTITLEMENT")
     # 支出超过供餐应支 food_spend > meals_served × subsidy_rate
-    if (every or "SPEND_EXCEEDS_MEALS" in only) and f.food > f.allowed():
+    if (every or "SPEND_EXCEEDS_MEALS" in wanted) and f.food > f.allowed():
         out.append("SPEND_EXCEEDS_MEALS")
     # 餐标不足 food_spend < 0.9 × meals_served × subsidy_rate
-    if (every or "UNDERSPEND" in only) and f.food < f.minimum():
+    if (every or "UNDERSPEND" in wanted) and f.food < f.minimum():
         out.append("UNDERSPEND")
     # 资金沉淀 closing_balance > 0.10 × (opening_balance + funds_received)
-    if (every or "HIGH_BALANCE" in only) and f.closing > f.limit():
+    if (every or "HIGH_BALANCE" in wanted) and f.closing > f.limit():
         out.append("HIGH_BALANCE")
     # 补助标准不符 subsidy_rate ≠ the county's standard
-    if (every or "NONSTANDARD_RATE" in only) and _differs(f.rate, standard_rate):
+    if (every or "NONSTANDARD_RATE" in wanted) and _differs(f.rate, standard_rate):
         out.append("NONSTANDARD_RATE")
     # 陪餐不足 accompany_meal_days < meal_days
-    if (every or "ACCOMPANY_GAP" in only) and f.accompany_days < f.meal_days:
+    if (every or "ACCOMPANY_GAP" in wanted) and f.accompany_days < f.meal_days:
         out.append("ACCOMPANY_GAP")
     # 留样不足 food_safety.sample_retention_days < meal_days
-    if (every or "SAMPLE_GAP" in only) and f.sample_days < f.meal_days:
+    if (every or "SAMPLE_GAP" in wanted) and f.sample_days < f.meal_days:
         out.append("SAMPLE_GAP")
     return out
 
@@ -223,97 +218,74 @@ def describe(
     code: str, f: FundMonth, m: Callable[[Decimal], str], standard_rate: Decimal
 ) -> tuple[str, str, dict[str, str]]:
     """The Chinese and English message (without the rule's name) and the figures of one report-only
-    anomaly that :func:`fired` found. ``m`` formats an amount (``format_amount``, possibly memoised)."""
+    anomaly that :func:`fired` found. ``m`` formats an amount (``format_amount``, possibly memoised). The
+    figures are the anomaly's structured form; the words are ``fund_text.detail`` of them (the one catalog)."""
+    figures = describe_figures(code, f, m, standard_rate)
+    return fund_text.detail(code, figures, "zh"), fund_text.detail(code, figures, "en"), figures
+
+
+def describe_figures(code: str, f: FundMonth, m: Callable[[Decimal], str], standard_rate: Decimal) -> dict[str, str]:
+    """The figures of one report-only anomaly: the inputs that triggered it and the computed values, as text
+    (money by ``m``, counts as plain integers)."""
     opening, received, food, other, closing = f.opening, f.received, f.food, f.other, f.closing
     if code == "BALANCE_MISMATCH":
         expected_closing = f.expected_closing()
-        equation = f"{m(opening)} + {m(received)} − {m(food)} − {m(other)} = {m(expected_closing)} ≠ {m(closing)}"
-        return (
-            equation,
-            equation,
-            {
-                "opening_balance": m(opening),
-                "funds_received": m(received),
-                "food_spend": m(food),
-                "other_spend": m(other),
-                "closing_balance": m(closing),
-                "expected_closing": m(expected_closing),
-                "difference": m(closing - expected_closing),
-            },
-        )
+        return {
+            "opening_balance": m(opening),
+            "funds_received": m(received),
+            "food_spend": m(food),
+            "other_spend": m(other),
+            "closing_balance": m(closing),
+            "expected_closing": m(expected_closing),
+            "difference": m(closing - expected_closing),
+        }
     if code == "MISUSE":
-        return (
-            f"补助资金用于食材以外的支出 {m(other)} 元 > 0.00",
-            f"non-food spending from the subsidy {m(other)} yuan > 0.00",
-            {"other_spend": m(other)},
-        )
+        return {"other_spend": m(other)}
     if code == "HIGH_BALANCE":
-        limit = f.limit()
-        return (
-            f"本月结余 {m(closing)} > 0.10 × ({m(opening)} + {m(received)}) = {m(limit)}",
-            f"closing balance {m(closing)} > 0.10 × ({m(opening)} + {m(received)}) = {m(limit)}",
-            {
-                "closing_balance": m(closing),
-                "opening_balance": m(opening),
-                "funds_received": m(received),
-                "balance_limit": m(limit),
-            },
-        )
+        return {
+            "closing_balance": m(closing),
+            "opening_balance": m(opening),
+            "funds_received": m(received),
+            "balance_limit": m(f.limit()),
+        }
     rate, meals, eligible, meal_days = f.rate, f.meals, f.eligible, f.meal_days
     if code == "MEALS_EXCEED_ENTITLEMENT":
-        entitled = f.entitled()
-        return (
-            f"实际供餐 {meals} 人次 > {eligible} 人 × {meal_days} 天 = {entitled} 人次",
-            f"{meals} meals served > {eligible} students × {meal_days} days = {entitled} meals",
-            {
-                "meals_served": str(meals),
-                "eligible_students": str(eligible),
-                "meal_days": str(meal_days),
-                "entitled_meals": str(entitled),
-            },
-        )
+        return {
+            "meals_served": str(meals),
+            "eligible_students": str(eligible),
+            "meal_days": str(meal_days),
+            "entitled_meals": str(f.entitled()),
+        }
     if code == "SPEND_EXCEEDS_MEALS":
-        allowed = f.allowed()
-        return (
-            f"食材支出 {m(food)} > {meals} 人次 × {m(rate)} = {m(allowed)}",
-            f"food spending {m(food)} > {meals} meals × {m(rate)} = {m(allowed)}",
-            {"food_spend": m(food), "meals_served": str(meals), "subsidy_rate": m(rate), "allowed_spend": m(allowed)},
-        )
+        return {
+            "food_spend": m(food),
+            "meals_served": str(meals),
+            "subsidy_rate": m(rate),
+            "allowed_spend": m(f.allowed()),
+        }
     if code == "UNDERSPEND":
-        minimum = f.minimum()
-        return (
-            f"食材支出 {m(food)} < 0.9 × {meals} 人次 × {m(rate)} = {m(minimum)}",
-            f"food spending {m(food)} < 0.9 × {meals} meals × {m(rate)} = {m(minimum)}",
-            {"food_spend": m(food), "meals_served": str(meals), "subsidy_rate": m(rate), "minimum_spend": m(minimum)},
-        )
+        return {
+            "food_spend": m(food),
+            "meals_served": str(meals),
+            "subsidy_rate": m(rate),
+            "minimum_spend": m(f.minimum()),
+        }
     if code == "NONSTANDARD_RATE":
-        return (
-            f"补助标准 {m(rate)} 元/生/天 ≠ 县定标准 {m(standard_rate)} 元/生/天",
-            f"subsidy rate {m(rate)} yuan per student-day ≠ county standard {m(standard_rate)}",
-            {"subsidy_rate": m(rate), "standard_rate": m(standard_rate)},
-        )
+        return {"subsidy_rate": m(rate), "standard_rate": m(standard_rate)}
     accompany_days, sample_days = f.accompany_days, f.sample_days
     if code == "ACCOMPANY_GAP":
-        return (
-            f"陪餐 {accompany_days} 天 < 供餐 {meal_days} 天",
-            f"accompanied meals on {accompany_days} days < {meal_days} meal days",
-            {
-                "accompany_meal_days": str(accompany_days),
-                "meal_days": str(meal_days),
-                "shortfall_days": str(meal_days - accompany_days),
-            },
-        )
+        return {
+            "accompany_meal_days": str(accompany_days),
+            "meal_days": str(meal_days),
+            "shortfall_days": str(meal_days - accompany_days),
+        }
     if code != "SAMPLE_GAP":
         raise ValueError(f"not a report-only fund rule: {code}")
-    return (
-        f"留样合规 {sample_days} 天 < 供餐 {meal_days} 天",
-        f"compliant food samples on {sample_days} days < {meal_days} meal days",
-        {
-            "sample_retention_days": str(sample_days),
-            "meal_days": str(meal_days),
-            "shortfall_days": str(meal_days - sample_days),
-        },
-    )
+    return {
+        "sample_retention_days": str(sample_days),
+        "meal_days": str(meal_days),
+        "shortfall_days": str(meal_days - sample_days),
+    }
 
 
 def precheck(
@@ -324,10 +296,11 @@ def precheck(
     lang: str = "zh",
 ) -> list[dict[str, Any]]:
     """The fund rules a report can be checked against on its own, as "请核对" warnings before it is sent:
-    ``[{path, code, message, figures, paths, cells?}]`` in the order of the spec's table, with the hub's fund
-    engine's codes and messages (``message``: "账目不平：1000.00 + … = 1600.40 ≠ 1800.40"; English for
-    ``lang="en"``). ``path`` is the field to look at first, ``paths`` every field the rule reads. ``where``
-    maps a path to where the clerk typed it (``营养餐!C12``); given, each finding carries ``cells``.
+    ``[{path, code, message, sentence, figures, paths, cells?}]`` in the order of the spec's table, with the hub's
+    fund engine's codes and words (``houqin_standard.fund_text``; ``message``: "账目不平：1000.00 + … = 1600.40 ≠
+    1800.40", ``sentence`` the plain one; English for ``lang="en"``). ``path`` is the field to look at first,
+    ``paths`` every field the rule reads. ``where`` maps a path to where the clerk typed it (``营养餐!C12``);
+    given, each finding carries ``cells``.
 
     A month that is not participating gives ``[]``; so does a report whose fund figures cannot be read (the
     validation errors say why; this is no place to repeat them). ``standard_rate``: the county's configured
@@ -344,13 +317,13 @@ def precheck(
     en = str(lang or "").lower().startswith("en")
     out: list[dict[str, Any]] = []
     for code in fired(f, rate):
-        zh, en_text, figures = describe(code, f, format_amount, rate)
-        name_zh, name_en = REPORT_CODE_NAMES[code]
+        figures = describe_figures(code, f, format_amount, rate)
         paths = RULE_PATHS[code]
         finding: dict[str, Any] = {
             "path": paths[0],
             "code": code,
-            "message": f"{name_en}: {en_text}" if en else f"{name_zh}：{zh}",
+            "message": fund_text.message(code, figures, "en" if en else "zh"),
+            "sentence": fund_text.sentence(code, figures, "en" if en else "zh"),
             "figures": figures,
             "paths": list(paths),
         }

@@ -1,4 +1,6 @@
-"""Validation of one monthly report against ``houqin/monthly-report@1`` (STANDARD.md).
+"""Validation of one monthly report against ``houqin/monthly-report@1`` (STANDARD.md) or ``@2``
+(STANDARD-v2.md): ``validate_report`` dispatches on the report's ``standard``; the rules @1 and @2 share are
+written once, @2's four sections are checked after them.
 
 ``validate_report`` collects every violation (never stops at the first) and never raises, whatever JSON
 value (or other Python object) it is given. Types and ranges come from the metadata in ``fields.py``;
@@ -9,21 +11,26 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from . import messages
 from .fields import (
+    CALENDAR_TASK_FIELDS,
     ENUM_LABELS,
     HAZARD_FIELDS,
     HAZARDS_LABEL,
     HEADER_FIELDS,
     SECTIONS,
     SECTIONS_BY_KEY,
-    STANDARD_ID,
+    SECTIONS_V2,
+    SECTIONS_V2_BY_KEY,
+    STANDARD_ID_2,
+    STANDARDS,
     TOP_LEVEL_KEYS,
+    TOP_LEVEL_KEYS_V2,
     Field,
 )
 from .issues import Issue, ValidationResult
@@ -33,9 +40,7 @@ from .text import text_problem, visible_length
 
 __all__ = ["validate_report"]
 
-_UUID_RE = re.compile(
-    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", re.ASCII
-)
+_UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", re.ASCII)
 _SCHOOL_CODE_RE = re.compile(r"[0-9]{10}", re.ASCII)
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 _DATETIME_RE = re.compile(
@@ -94,14 +99,12 @@ def _requirement(f: Field) -> tuple[str, str]:
     if f.kind == "money":
         return (
             f"必须是不小于 0、保留两位小数的金额，最多 {MAX_INTEGER_DIGITS} 位整数",
-            "must be a non-negative amount with 2 decimal places and at most "
-            f"{MAX_INTEGER_DIGITS} integer digits",
+            f"must be a non-negative amount with 2 decimal places and at most {MAX_INTEGER_DIGITS} integer digits",
         )
     if f.kind == "quantity":
         return (
             f"必须是不小于 0、最多一位小数的数量，最多 {MAX_INTEGER_DIGITS} 位整数",
-            "must be a non-negative quantity with at most 1 decimal place and "
-            f"{MAX_INTEGER_DIGITS} integer digits",
+            f"must be a non-negative quantity with at most 1 decimal place and {MAX_INTEGER_DIGITS} integer digits",
         )
     if f.kind == "bool":
         return ("必须填写 true（是）或 false（否）", "must be true or false")
@@ -126,9 +129,7 @@ class _Collector:
         self.warnings: list[Issue] = []
 
     @staticmethod
-    def _issue(
-        code: str, path: str, label: tuple[str, str] | None, f: Field | None, params: dict[str, Any]
-    ) -> Issue:
+    def _issue(code: str, path: str, label: tuple[str, str] | None, f: Field | None, params: dict[str, Any]) -> Issue:
         if label is None:
             label = (f.label_zh, f.label_en) if f is not None else (path or "报表", path or "the report")
         shown = path or "/"
@@ -212,6 +213,8 @@ def _check_value(c: _Collector, f: Field, v: object, path: str, required: bool) 
         return dt
     if kind == "list":
         return _check_enum_list(c, f, v, path)
+    if kind == "tasks":
+        return _check_tasks(c, f, v, path)
     raise AssertionError(f"unknown field kind {kind!r}")  # pragma: no cover - metadata bug, caught by tests
 
 
@@ -241,20 +244,14 @@ def _check_decimal(c: _Collector, f: Field, v: object, path: str) -> Any:
 def _check_str(c: _Collector, f: Field, v: object, path: str) -> Any:
     fmt = f.fmt
     if fmt == "standard":
-        if v != STANDARD_ID:
+        if v not in STANDARDS:
             c.error("standard_mismatch", path, f, value=_show(v))
             return _INVALID
         return v
     if fmt in ("uuid", "school_code", "period"):
         pattern = {"uuid": _UUID_RE, "school_code": _SCHOOL_CODE_RE, "period": PERIOD_RE}[fmt]
-        if (
-            not isinstance(v, str)
-            or pattern.fullmatch(v) is None
-            or (fmt == "period" and v.startswith("0000"))
-        ):
-            code = {"uuid": "invalid_uuid", "school_code": "invalid_school_code", "period": "invalid_period"}[
-                fmt
-            ]
+        if not isinstance(v, str) or pattern.fullmatch(v) is None or (fmt == "period" and v.startswith("0000")):
+            code = {"uuid": "invalid_uuid", "school_code": "invalid_school_code", "period": "invalid_period"}[fmt]
             c.error(code, path, f, value=_show(v))
             return _INVALID
         return v
@@ -314,6 +311,38 @@ def _check_enum_list(c: _Collector, f: Field, v: object, path: str) -> Any:
     return list(v) if ok else _INVALID
 
 
+def _check_tasks(c: _Collector, f: Field, v: object, path: str) -> Any:
+    """``calendar.tasks`` (@2): an array of ``{code, done_on, note}``; each code at most once. The codes are
+    judged against the county's calendar, and the dates against the period, in ``_calendar_rules``."""
+    if not isinstance(v, list):
+        c.error(
+            "expected_array",
+            path,
+            f,
+            req_zh="必须是列表（数组），本月没有完成的任务时填 []",
+            req_en="must be a JSON array ([] when no task was done)",
+        )
+        return _INVALID
+    code_field = CALENDAR_TASK_FIELDS[0]
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(v):
+        base = f"{path}/{i}"
+        if not isinstance(entry, Mapping):
+            c.error("not_object", base, label=("行事历任务", "Calendar task"))
+            continue
+        task = _check_object(c, entry, CALENDAR_TASK_FIELDS, base)
+        code = task.get("code")
+        if code is not None:
+            if code in seen:
+                c.error("calendar_task_duplicate", f"{base}/code", code_field, value=_show(code))
+                continue
+            seen.add(code)
+        task["_path"] = base
+        out.append(task)
+    return out
+
+
 def _check_object(
     c: _Collector,
     obj: Mapping[Any, Any],
@@ -369,20 +398,29 @@ def _not_more_than(
 
 
 def validate_report(
-    data: object, *, today: date | None = None, previous: Mapping[str, Any] | None = None
+    data: object,
+    *,
+    today: date | None = None,
+    previous: Mapping[str, Any] | None = None,
+    calendar_codes: Collection[str] | None = None,
 ) -> ValidationResult:
-    """Check one report against ``houqin/monthly-report@1``; every error and warning, each once.
+    """Check one report against its standard (``houqin/monthly-report@1`` or ``@2``, by its ``standard``;
+    a report whose ``standard`` is missing or unknown is checked as @1 and gets that error); every error and
+    warning, each once.
 
     ``today`` is the current date in Asia/Shanghai (default: now) — it decides "future" and "old" periods.
     ``previous`` is the same school's report for the previous month (or None); it is only read for the
-    energy-jump warning and may itself be malformed.
+    energy-jump warning and may itself be malformed. ``calendar_codes`` (@2 only) are the codes of the
+    tasks of the report's month in the county's 后勤行事历; ``None`` when the caller has no calendar, and
+    then task codes are not checked against it.
     """
     c = _Collector()
     if not isinstance(data, Mapping):
         c.error("not_object", "", label=("报表", "The report"))
         return ValidationResult(c.errors, c.warnings)
 
-    known_top = set(TOP_LEVEL_KEYS)
+    v2 = data.get("standard") == STANDARD_ID_2
+    known_top = set(TOP_LEVEL_KEYS_V2 if v2 else TOP_LEVEL_KEYS)
     for key in data:
         if key not in known_top:
             c.error("unknown_field", f"/{_ptr(key)}", key=_show(str(key), 60))
@@ -390,7 +428,7 @@ def validate_report(
     header = _check_header(c, data, today)
 
     parsed: dict[str, dict[str, Any]] = {}
-    for section in SECTIONS:
+    for section in SECTIONS_V2 if v2 else SECTIONS:
         path = f"/{section.key}"
         if section.key not in data or data[section.key] is None:
             if section.required:
@@ -407,14 +445,14 @@ def validate_report(
 
     _check_hazards(c, data)
     _cross_field_rules(c, data, parsed)
+    if v2:
+        _v2_rules(c, data, parsed, header, calendar_codes)
     _warnings(c, parsed, header, today, previous)
     return ValidationResult(c.errors, c.warnings)
 
 
 def _check_header(c: _Collector, data: Mapping[Any, Any], today: date | None) -> dict[str, Any]:
-    header = _check_object(
-        c, {k: data[k] for k in (f.key for f in HEADER_FIELDS) if k in data}, HEADER_FIELDS, ""
-    )
+    header = _check_object(c, {k: data[k] for k in (f.key for f in HEADER_FIELDS) if k in data}, HEADER_FIELDS, "")
     period = header.get("period")
     if period is not None:
         current = period_of(today) if today is not None else current_period()
@@ -432,9 +470,7 @@ def _check_nutrition(c: _Collector, obj: Mapping[Any, Any], fields: tuple[Field,
     # When not participating (or when participating is itself missing or invalid, which is reported), the
     # other fields may be omitted; those present are still checked.
     participating = obj.get("participating") is True
-    return _check_object(
-        c, obj, fields, "/nutrition", required=participating, always_required={"participating"}
-    )
+    return _check_object(c, obj, fields, "/nutrition", required=participating, always_required={"participating"})
 
 
 def _check_hazards(c: _Collector, data: Mapping[Any, Any]) -> None:
@@ -514,6 +550,108 @@ def _cross_field_rules(c: _Collector, data: Mapping[Any, Any], parsed: dict[str,
     _not_more_than(c, parsed, ("campus", "green_area_m2"), ("campus", "campus_area_m2"))
 
 
+def _v2_rules(
+    c: _Collector,
+    data: Mapping[Any, Any],
+    parsed: dict[str, dict[str, Any]],
+    header: dict[str, Any],
+    calendar_codes: Collection[str] | None,
+) -> None:
+    """The rules of @2's four sections (STANDARD-v2.md)."""
+    canteen_staff = parsed.get("food_safety", {}).get("canteen_staff")
+    if canteen_staff is not None and canteen_staff > 0 and data.get("kitchen") is None:
+        c.error(
+            "required",
+            "/kitchen",
+            label=("食堂日常管控", "Kitchen daily controls"),
+            reason_zh=f"（食堂从业人员数为 {canteen_staff}，有食堂的学校必须填写食堂日常管控情况）",
+            reason_en=f" when there is canteen staff (food_safety.canteen_staff is {canteen_staff})",
+        )
+    nutrition = parsed.get("nutrition", {})
+    participating = nutrition.get("participating") is True
+    if participating and data.get("canteen_stock") is None:
+        c.error(
+            "required",
+            "/canteen_stock",
+            label=("食堂食材库存与月底盘存", "Canteen food stock"),
+            reason_zh="（参加营养改善计划的学校必须填写食堂食材库存与月底盘存）",
+            reason_en=" when the school takes part in the nutrition programme (nutrition.participating)",
+        )
+
+    meal_days = nutrition.get("meal_days")
+    if participating and meal_days is not None:
+        for key, days in parsed.get("kitchen", {}).items():
+            if days > meal_days:
+                c.error(
+                    "kitchen_days_exceed_meal_days",
+                    f"/kitchen/{key}",
+                    SECTIONS_V2_BY_KEY["kitchen"].field(key),
+                    value=str(days),
+                    other_value=str(meal_days),
+                )
+
+    stock = parsed.get("canteen_stock", {})
+    opening, purchases, closing = (
+        stock.get("opening_stock_value"),
+        stock.get("purchases"),
+        stock.get("closing_stock_value"),
+    )
+    if opening is not None and purchases is not None and closing is not None:
+        consumed = opening + purchases - closing
+        if consumed < 0:
+            c.error(
+                "stock_negative_consumption",
+                "/canteen_stock/closing_stock_value",
+                SECTIONS_V2_BY_KEY["canteen_stock"].field("closing_stock_value"),
+                value=f"{consumed:f}",
+                opening=f"{opening:f}",
+                purchases=f"{purchases:f}",
+                closing=f"{closing:f}",
+            )
+
+    fb = parsed.get("feedback_box", {})
+    received, answered = fb.get("received"), fb.get("answered")
+    if received is not None and answered is not None and answered > received:
+        rf = SECTIONS_V2_BY_KEY["feedback_box"].field("received")
+        c.error(
+            "exceeds",
+            "/feedback_box/answered",
+            SECTIONS_V2_BY_KEY["feedback_box"].field("answered"),
+            value=str(answered),
+            other_zh=rf.label_zh,
+            other_en=rf.label_en,
+            other_value=str(received),
+        )
+
+    _calendar_rules(c, parsed.get("calendar", {}).get("tasks") or [], header.get("period"), calendar_codes)
+
+
+def _calendar_rules(
+    c: _Collector, tasks: list[dict[str, Any]], period: str | None, calendar_codes: Collection[str] | None
+) -> None:
+    if period is None:
+        return
+    year, month = int(period[:4]), int(period[5:7])
+    first = date(year, month, 1)
+    window_start = date(year - 1, 12, 1) if month == 1 else date(year, month - 1, 1)
+    window_end = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
+    code_field, done_field = CALENDAR_TASK_FIELDS[0], CALENDAR_TASK_FIELDS[1]
+    for task in tasks:
+        base = task["_path"]
+        code = task.get("code")
+        if code is not None and calendar_codes is not None and code not in calendar_codes:
+            c.error("calendar_task_unknown", f"{base}/code", code_field, value=_show(code), month=month)
+        done_on = task.get("done_on")
+        if done_on is not None and not (window_start <= done_on < window_end):
+            c.error(
+                "out_of_range",
+                f"{base}/done_on",
+                done_field,
+                req_zh=f"必须在本月或上月之内（{window_start.isoformat()} 至 {first.isoformat()[:7]} 月底）",
+                req_en=f"must be in this month or the previous one (from {window_start.isoformat()})",
+            )
+
+
 def _previous_quantity(previous: object, key: str) -> Decimal | None:
     if not isinstance(previous, Mapping):
         return None
@@ -556,9 +694,7 @@ def _warnings(
             continue
         if now_value > before * _ENERGY_JUMP_FACTOR:
             f = _field("energy", key)
-            c.warning(
-                "energy_jump", f"/energy/{key}", f, value=str(now_value), other_value=str(before), unit=f.unit
-            )
+            c.warning("energy_jump", f"/energy/{key}", f, value=str(now_value), other_value=str(before), unit=f.unit)
 
     period = header.get("period")
     if period is not None:

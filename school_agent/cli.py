@@ -33,6 +33,7 @@ from typing import Any
 from houqin_standard import (
     SHANGHAI,
     STANDARD_ID,
+    STANDARDS,
     canonical_json,
     current_period,
     parse_period,
@@ -451,12 +452,13 @@ def _bureau_findings(cfg: AgentConfig, period: str, known: set[str]) -> list[dic
     return [f for f in found if isinstance(f, dict) and isinstance(f.get("ref"), str) and f["ref"] not in known]
 
 
-def _template_state_check(cfg: AgentConfig, period: str, has_local: bool) -> list[str]:
+def _template_state_check(cfg: AgentConfig, period: str, has_local: bool) -> tuple[list[str], str | None]:
     """Before anything is filled: the hub's word on the month. A locked month ends the command; an already
-    reported one is said. Returns the notes to print (the hub unreachable: said, and the template made)."""
+    reported one is said. Returns the notes to print (the hub unreachable: said, and the template made) and
+    the report standard the hub names for the month (``None`` when it cannot be asked)."""
     state, why = _period_state(cfg, period)
     if state is None:
-        return [f"未能向教育局服务器核对 {period} 是否已报送或已锁定（{why}）"]
+        return [f"未能向教育局服务器核对 {period} 是否已报送或已锁定（{why}）"], None
     if state.get("locked") is True:
         raise Fail(f"{period}：{wording.LOCKED}。没有生成模板", EXIT_REFUSED)
     notes = []
@@ -468,7 +470,8 @@ def _template_state_check(cfg: AgentConfig, period: str, has_local: bool) -> lis
         )
     if state.get("expected") is False:
         notes.append(f"按教育局的安排，本校 {period} 不需要报送（假期月份或不在办学期间）")
-    return notes
+    standard = state.get("standard")
+    return notes, standard if standard in STANDARDS else None
 
 
 def cmd_template(args: argparse.Namespace, home: Path) -> int:
@@ -484,7 +487,11 @@ def cmd_template(args: argparse.Namespace, home: Path) -> int:
     with _outbox(home) as ob:
         same = ob.for_period(cfg.school_code, period)
         earlier = ob.accepted_reports(cfg.school_code, before_period=period)
-    state_notes = [] if args.offline else _template_state_check(cfg, period, bool(same))
+    state_notes, standard = ([], None) if args.offline else _template_state_check(cfg, period, bool(same))
+    if standard is None:  # the hub not asked: the version of the school's own latest report of the month or before
+        mine = same or earlier
+        found = mine[-1].report.get("standard") if mine else None
+        standard = found if found in STANDARDS else STANDARD_ID
     correcting = bool(same)
     prefilled_from: str | None = None
     if same:
@@ -530,12 +537,15 @@ def cmd_template(args: argparse.Namespace, home: Path) -> int:
             hazards=hazards,
             prepared_by=cfg.clerk,
             prefilled_from=prefilled_from,
+            standard=standard,
         )
     except PermissionError:
         raise Fail(f"无法写入 {target}：请先在 Excel 中关闭该文件") from None
     for line in state_notes:
         out(f"注意：{line}")
     out(f"已生成 {period} 月报模板：{target}")
+    if standard != STANDARD_ID:
+        out("  本月按第 2 版数据标准填报：另有行事历、食堂管控、食堂库存、意见箱四张表")
     out(f"  {note}")
     if correcting:
         out(f"  隐患台账已预填该月报表中的隐患 {len(hazards)} 条")
@@ -691,7 +701,9 @@ def _confirm_prechecks(args: argparse.Namespace, cfg: AgentConfig, read: ReadRes
     out(f"请核对：以下 {len(found)} 项营养餐资金数据与教育局的核算规则不符（教育局收到后也会这样核算）：")
     for f in found:
         cells = "、".join(f.get("cells") or [])
-        out(f"  {cells + ' ' if cells else ''}{f['message']}")
+        out(f"  {cells + ' ' if cells else ''}{f.get('sentence') or f['message']}")
+        if f.get("sentence"):
+            out(f"    计算：{f['message']}")  # the rule with the clerk's figures (the hub's words)
     if args.yes:
         out("已按 --yes 确认数据无误，继续报送")
         return
@@ -1304,7 +1316,9 @@ def build_parser() -> argparse.ArgumentParser:
         x.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         return x
 
-    sub.add_parser = add_parser  # type: ignore[method-assign]
+    # argparse has no hook for an option every subcommand shares; the wrapper keeps add_parser's behaviour but
+    # not typeshed's long keyword signature.
+    sub.add_parser = add_parser  # type: ignore[method-assign, assignment]
 
     s = sub.add_parser("setup", help="配置服务器地址、学校标识码和凭据")
     s.add_argument("--hub", help="教育局服务器地址，如 https://houqin.example.gov.cn")

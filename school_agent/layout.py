@@ -6,14 +6,19 @@ written and read at the same cell, and an error about ``/nutrition/meals_served`
 Every section sheet has the same shape: row 1 a title, row 2 a hint, row 3 the column headers
 (项目 | 单位 | 填报值 | 填写说明), then one field per row from row 4, in the standard's order, the value in
 column C. The dormitory's nine “八统一” items are one row each (是/否). The hazard ledger is a table, one
-hazard per row from row 4. A very hidden, protected sheet ``_meta`` records school and month.
+hazard per row from row 4. A very hidden, protected sheet ``_meta`` records school, month and the standard.
+
+A template of ``houqin/monthly-report@2`` (the version the hub names for the month) has four more sheets:
+食堂管控, 食堂库存 and 意见箱 shaped as the section sheets, and 行事历, a table of the tasks done (任务编号 |
+完成日期 | 备注), one per row from row 4. A @1 template is exactly as before.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from houqin_standard import ENUM_LABELS, HAZARD_FIELDS, SECTIONS, SECTIONS_BY_KEY, Field
+from houqin_standard import ENUM_LABELS, HAZARD_FIELDS, SECTIONS, STANDARD_ID_2, Field
+from houqin_standard.fields import CALENDAR_TASK_FIELDS, SECTIONS_V2, SECTIONS_V2_BY_KEY
 
 LAYOUT_VERSION = "1"
 
@@ -34,7 +39,14 @@ SHEET_NAMES: dict[str, str] = {
     "safety": "安全管理",
     "campus": "美丽新校园",
     "dormitory": "学生公寓",
+    # @2 only
+    "kitchen": "食堂管控",
+    "canteen_stock": "食堂库存",
+    "feedback_box": "意见箱",
 }
+CALENDAR_SHEET = "行事历"  # @2's calendar.tasks, a table
+CALENDAR_COLUMNS: tuple[str, ...] = ("A", "B", "C")  # in CALENDAR_TASK_FIELDS order
+CALENDAR_BLANK_ROWS = 12
 
 FIRST_ROW = 4  # first field row on a section sheet, and first hazard row on the ledger
 LABEL_COL = "A"
@@ -104,7 +116,7 @@ class Slot:
 
 
 def section_slots(section_key: str) -> list[Slot]:
-    section = SECTIONS_BY_KEY[section_key]
+    section = SECTIONS_V2_BY_KEY[section_key]
     sheet = SHEET_NAMES[section_key]
     slots: list[Slot] = []
     row = FIRST_ROW
@@ -119,9 +131,31 @@ def section_slots(section_key: str) -> list[Slot]:
     return slots
 
 
-ALL_SLOTS: dict[str, list[Slot]] = {s.key: section_slots(s.key) for s in SECTIONS}
+ALL_SLOTS: dict[str, list[Slot]] = {s.key: section_slots(s.key) for s in SECTIONS_V2 if s.key in SHEET_NAMES}
 
-DATA_SHEETS: tuple[str, ...] = (COVER_SHEET, *SHEET_NAMES.values(), HAZARD_SHEET)
+#: The sheets of a @1 template, in order.
+DATA_SHEETS: tuple[str, ...] = (COVER_SHEET, *(SHEET_NAMES[s.key] for s in SECTIONS), HAZARD_SHEET)
+#: The sheets of a @2 template, in order.
+DATA_SHEETS_V2: tuple[str, ...] = (
+    COVER_SHEET,
+    *(SHEET_NAMES[s.key] for s in SECTIONS_V2 if s.key in SHEET_NAMES),
+    CALENDAR_SHEET,
+    HAZARD_SHEET,
+)
+
+
+def form_sections(standard: str) -> tuple[str, ...]:
+    """The sections of ``standard`` laid out as a section sheet (one field per row), in order."""
+    sections = SECTIONS_V2 if standard == STANDARD_ID_2 else SECTIONS
+    return tuple(s.key for s in sections if s.key in SHEET_NAMES)
+
+
+def data_sheets(standard: str) -> tuple[str, ...]:
+    return DATA_SHEETS_V2 if standard == STANDARD_ID_2 else DATA_SHEETS
+
+
+def calendar_column(key: str) -> str:
+    return CALENDAR_COLUMNS[[f.key for f in CALENDAR_TASK_FIELDS].index(key)]
 
 
 def enum_label(enum_name: str, code: str) -> str:
@@ -151,7 +185,9 @@ def hazard_column(key: str) -> str:
     return HAZARD_COLUMNS[[f.key for f in HAZARD_FIELDS].index(key)]
 
 
-def cell_for_path(path: str, hazard_rows: list[int] | None = None) -> tuple[str, str] | None:
+def cell_for_path(
+    path: str, hazard_rows: list[int] | None = None, calendar_rows: list[int] | None = None
+) -> tuple[str, str] | None:
     """The (sheet, cell) a JSON pointer of a report read from the template points at; None when there is none."""
     parts = path.split("/")[1:]
     if not parts:
@@ -170,6 +206,14 @@ def cell_for_path(path: str, hazard_rows: list[int] | None = None) -> tuple[str,
             col = hazard_column(parts[2]) if len(parts) >= 3 and parts[2] in _HAZARD_KEYS else "A"
             return (HAZARD_SHEET, f"{col}{row}")
         return (HAZARD_SHEET, f"A{FIRST_ROW}")
+    if head == "calendar":
+        rows = calendar_rows or []
+        if len(parts) >= 3 and parts[2].isdigit() and int(parts[2]) < len(rows):
+            row = rows[int(parts[2])]
+            keys = [f.key for f in CALENDAR_TASK_FIELDS]
+            col = calendar_column(parts[3]) if len(parts) >= 4 and parts[3] in keys else "A"
+            return (CALENDAR_SHEET, f"{col}{row}")
+        return (CALENDAR_SHEET, f"A{FIRST_ROW}")
     slots = ALL_SLOTS.get(head)
     if slots is None:
         return None

@@ -20,14 +20,17 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from houqin_standard import HAZARD_FIELDS, SECTIONS, STANDARD_ID, Field, Issue, format_money, format_quantity
+from houqin_standard import HAZARD_FIELDS, STANDARD_ID, STANDARDS, Field, Issue, format_money, format_quantity
+from houqin_standard.fields import CALENDAR_TASK_FIELDS, SECTIONS_V2_BY_KEY
 from houqin_standard.fields import label as field_label
 
 from .layout import (
     BOOL_FROM_TEXT,
+    CALENDAR_COLUMNS,
+    CALENDAR_SHEET,
     COVER_PREPARED_BY,
     COVER_SHEET,
-    DATA_SHEETS,
+    DATA_SHEETS_V2,
     DORMITORY_ITEMS,
     FIRST_ROW,
     HAZARD_COLUMNS,
@@ -38,7 +41,9 @@ from .layout import (
     SHEET_NAMES,
     Slot,
     cell_for_path,
+    data_sheets,
     enum_from_text,
+    form_sections,
     section_slots,
 )
 
@@ -77,6 +82,7 @@ class ReadResult:
     issues: list[CellIssue] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     hazard_rows: list[int] = field(default_factory=list)
+    calendar_rows: list[int] = field(default_factory=list)  # @2: the 行事历 row of each calendar.tasks entry
     bad_paths: set[str] = field(default_factory=set)  # values already reported by an issue above
 
     def covered(self, path: str) -> bool:
@@ -85,7 +91,7 @@ class ReadResult:
 
     def where(self, path: str) -> str:
         if self.kind == "xlsx":
-            loc = cell_for_path(path, self.hazard_rows)
+            loc = cell_for_path(path, self.hazard_rows, self.calendar_rows)
             if loc is not None:
                 return f"{loc[0]}!{loc[1]}"
         return path or "/"
@@ -97,7 +103,7 @@ class ReadResult:
     def sort_key(self, where: str) -> tuple[int, int, str]:
         """Workbook order (sheet, then row) for a list of messages."""
         sheet, _, cell = where.partition("!")
-        order = DATA_SHEETS.index(sheet) if sheet in DATA_SHEETS else len(DATA_SHEETS)
+        order = DATA_SHEETS_V2.index(sheet) if sheet in DATA_SHEETS_V2 else len(DATA_SHEETS_V2)
         digits = "".join(ch for ch in cell.split(":")[0] if ch.isdigit())
         return (order, int(digits) if digits else 0, cell)
 
@@ -282,9 +288,13 @@ def read_xlsx(data: bytes, *, name: str = "template.xlsx") -> ReadResult:
 def _read_workbook(wb: Any, name: str) -> ReadResult:
     meta = _meta(wb, name)
     school, period = meta.get("school_code"), meta.get("period")
-    missing = [s for s in DATA_SHEETS if s not in wb.sheetnames]
+    # the standard the template was written in (a template of before @2 records @1)
+    recorded = meta.get("standard")
+    standard = recorded if recorded is not None and recorded in STANDARDS else STANDARD_ID
+    sheets = data_sheets(standard)
+    missing = [s for s in sheets if s not in wb.sheetnames]
     if missing:
-        extra = [s for s in wb.sheetnames if s not in DATA_SHEETS and s != META_SHEET]
+        extra = [s for s in wb.sheetnames if s not in sheets and s != META_SHEET]
         msg = "、".join(f"“{s}”" for s in missing)
         hint = f"（发现不认识的工作表 {'、'.join(f'“{s}”' for s in extra)}，是否被改了名？）" if extra else ""
         raise InputError(
@@ -292,16 +302,16 @@ def _read_workbook(wb: Any, name: str) -> ReadResult:
             f"可以改回原名，或重新运行 houqin-agent template {period or '月份'} 生成模板后重新填写"
         )
     result = ReadResult(report={}, kind="xlsx", school_code=school, period=period)
-    report: dict[str, Any] = {"standard": STANDARD_ID}
+    report: dict[str, Any] = {"standard": standard}
     if school is not None:
         report["school_code"] = school
     if period is not None:
         report["period"] = period
 
     slots_by_sheet: dict[str, list[Slot]] = {}
-    for section in SECTIONS:
-        slots_by_sheet[SHEET_NAMES[section.key]] = section_slots(section.key)
-    for sheet in DATA_SHEETS:
+    for key in form_sections(standard):
+        slots_by_sheet[SHEET_NAMES[key]] = section_slots(key)
+    for sheet in sheets:
         ws = wb[sheet]
         for rng in sorted(ws.merged_cells.ranges, key=str):
             inside = [
@@ -312,6 +322,8 @@ def _read_workbook(wb: Any, name: str) -> ReadResult:
             result.bad_paths.update(f"/{s.section}/{s.field.key}" for s in inside)
             if sheet == HAZARD_SHEET:
                 result.bad_paths.add("/hazards")
+            if sheet == CALENDAR_SHEET:
+                result.bad_paths.add("/calendar")
             result.issues.append(
                 CellIssue("", f"{sheet}!{rng}", "合并单元格", "模板中不能合并单元格，请取消合并后再提交")
             )
@@ -321,7 +333,8 @@ def _read_workbook(wb: Any, name: str) -> ReadResult:
     if isinstance(prepared_by, str):
         report["prepared_by"] = prepared_by
 
-    for section in SECTIONS:
+    for key in form_sections(standard):
+        section = SECTIONS_V2_BY_KEY[key]
         ws = wb[SHEET_NAMES[section.key]]
         slots = section_slots(section.key)
         if not _layout_intact(ws, slots, result):
@@ -348,10 +361,12 @@ def _read_workbook(wb: Any, name: str) -> ReadResult:
         if section.key == "nutrition" and obj.get("participating") is False and len(obj) > 1:
             result.notices.append("本月未参加营养改善计划（营养餐表第一项为“否”），营养餐表的其余各项不上报")
             obj = {"participating": False}
-        if section.key == "dormitory" and not obj and not result.covered("/dormitory"):
-            continue  # no boarders, sheet left empty: the section is optional
+        if not section.required and not obj and not result.covered(f"/{section.key}"):
+            continue  # no boarders (no canteen staff, not in the programme), sheet left empty: optional
         report[section.key] = obj
 
+    if CALENDAR_SHEET in sheets:
+        report["calendar"] = {"tasks": _read_calendar(wb[CALENDAR_SHEET], result)}
     report["hazards"] = _read_hazards(wb[HAZARD_SHEET], result, period or "")
     result.report = report
     return result
@@ -490,6 +505,39 @@ def _text(cell: Any, result: ReadResult, path: str, where: str) -> Any:
 def _short(v: Any) -> str:
     s = str(v)
     return s if len(s) <= 30 else s[:30] + "…"
+
+
+def _read_calendar(ws: Any, result: ReadResult) -> list[dict[str, Any]]:
+    """@2's 行事历 sheet: one task done per row (任务编号 | 完成日期 | 备注), blank rows skipped."""
+    for col, f in zip(CALENDAR_COLUMNS, CALENDAR_TASK_FIELDS, strict=True):
+        if ws[f"{col}3"].value != f.label_zh:
+            result.bad_paths.add("/calendar")
+            result.issues.append(
+                CellIssue(
+                    "/calendar",
+                    f"{CALENDAR_SHEET}!{col}3",
+                    f.label_zh,
+                    f"模板结构被改动：{col} 列应为“{f.label_zh}”。请不要插入或删除列；请重新生成模板后填写",
+                )
+            )
+            return []
+    tasks: list[dict[str, Any]] = []
+    rows: list[int] = []
+    last = min(ws.max_row, FIRST_ROW + MAX_HAZARD_ROWS - 1)
+    for row in range(FIRST_ROW, last + 1):
+        cells = [ws[f"{col}{row}"] for col in CALENDAR_COLUMNS]
+        if all(c.value is None or (isinstance(c.value, str) and not c.value.strip()) for c in cells):
+            continue
+        index = len(tasks)
+        entry: dict[str, Any] = {}
+        for cell, f in zip(cells, CALENDAR_TASK_FIELDS, strict=True):
+            v = _convert(cell, f, result, f"/calendar/tasks/{index}/{f.key}", f"{CALENDAR_SHEET}!{cell.coordinate}")
+            if v is not _BAD and v is not None:
+                entry[f.key] = v
+        tasks.append(entry)
+        rows.append(row)
+    result.calendar_rows = rows
+    return tasks
 
 
 def _read_hazards(ws: Any, result: ReadResult, period: str) -> list[dict[str, Any]]:

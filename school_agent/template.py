@@ -14,11 +14,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from houqin_standard import ENUM_LABELS, HAZARD_FIELDS, SECTIONS, STANDARD_ID, Field
+from houqin_standard import ENUM_LABELS, HAZARD_FIELDS, STANDARD_ID, STANDARDS, Field
+from houqin_standard.fields import CALENDAR_TASK_FIELDS, SECTIONS_V2, SECTIONS_V2_BY_KEY
 
 from . import __version__
 from .layout import (
     BOOL_LABELS,
+    CALENDAR_BLANK_ROWS,
+    CALENDAR_COLUMNS,
+    CALENDAR_SHEET,
     COVER_PERIOD,
     COVER_PREPARED_BY,
     COVER_SCHOOL,
@@ -35,6 +39,7 @@ from .layout import (
     STATIC_FIELDS,
     Slot,
     enum_label,
+    form_sections,
     section_slots,
 )
 
@@ -90,7 +95,7 @@ def prefill_values(previous: Mapping[str, Any] | None, *, full: bool = False) ->
     out: dict[str, Any] = {}
     if not isinstance(previous, Mapping):
         return out
-    for section in SECTIONS:
+    for section in SECTIONS_V2:  # a @1 report has none of @2's sections: nothing of them is pre-filled
         data = previous.get(section.key)
         if not isinstance(data, Mapping):
             continue
@@ -102,6 +107,9 @@ def prefill_values(previous: Mapping[str, Any] | None, *, full: bool = False) ->
         nutrition = previous.get("nutrition")
         if isinstance(nutrition, Mapping) and "closing_balance" in nutrition:
             out["/nutrition/opening_balance"] = nutrition["closing_balance"]
+        stock = previous.get("canteen_stock")
+        if isinstance(stock, Mapping) and "closing_stock_value" in stock:
+            out["/canteen_stock/opening_stock_value"] = stock["closing_stock_value"]
     if isinstance(previous.get("prepared_by"), str):
         out["/prepared_by"] = previous["prepared_by"]
     return out
@@ -117,8 +125,10 @@ def build_template(
     hazards: Sequence[Mapping[str, Any]] | None = None,
     prepared_by: str | None = None,
     prefilled_from: str | None = None,
+    standard: str = STANDARD_ID,
 ) -> None:
-    """Write the month's workbook to ``path`` (any existing file there is replaced). The cover says what was
+    """Write the month's workbook to ``path`` (any existing file there is replaced), in the report standard
+    ``standard`` (the version the hub names for the month: @2 adds four sheets, ``layout.py``). The cover says what was
     prefilled: ``prefilled_from`` (e.g. "2026-09 的报表") when given, else "上月报表" when ``prefill`` holds
     values, else that nothing was (issue 19: never "已按上月报表预填" on an empty template)."""
     from openpyxl import Workbook
@@ -126,6 +136,8 @@ def build_template(
     from openpyxl.workbook.protection import WorkbookProtection
     from openpyxl.worksheet.datavalidation import DataValidation
 
+    if standard not in STANDARDS:
+        raise ValueError(f"unknown report standard {standard!r}")
     prefill = dict(prefill or {})
     hazards = list(hazards or [])
     wb = Workbook()
@@ -240,7 +252,8 @@ def build_template(
 
     number_formats = {"int": "0", "money": "0.00", "quantity": "0.0", "date": "yyyy-mm-dd"}
 
-    for section in SECTIONS:
+    for key in form_sections(standard):
+        section = SECTIONS_V2_BY_KEY[key]
         sheet = SHEET_NAMES[section.key]
         ws = wb.create_sheet(sheet)
         ws["A1"] = f"{section.label_zh}（{month_zh}）"
@@ -249,6 +262,10 @@ def build_template(
             ws["A2"] = "未参加营养改善计划的月份：第一项选“否”，其余各项可不填。"
         elif section.key == "dormitory":
             ws["A2"] = "有住宿生（在校人数表“住宿生数”大于 0）的学校必须填写；没有住宿生的学校可留空。"
+        elif section.key == "kitchen":
+            ws["A2"] = "有食堂从业人员的学校必须填写；各项天数不能超过本月供餐天数。"
+        elif section.key == "canteen_stock":
+            ws["A2"] = "参加营养改善计划的学校必须填写；上月末库存 + 本月采购 − 本月末盘存 不能为负数。"
         else:
             ws["A2"] = "请填写黄色单元格。"
         for col, text in (("A", "项目"), ("B", "单位"), ("C", "填报值"), ("D", "填写说明")):
@@ -275,6 +292,29 @@ def build_template(
         ws.column_dimensions["B"].width = 10
         ws.column_dimensions["C"].width = 18
         ws.column_dimensions["D"].width = 26
+        ws.freeze_panes = "A4"
+        protect(ws)
+
+    # ------------------------------------------------------------------ calendar (@2)
+    if standard != STANDARD_ID:
+        ws = wb.create_sheet(CALENDAR_SHEET)
+        ws["A1"] = f"后勤行事历（{month_zh}）"
+        ws["A1"].font = title_font
+        ws["A2"] = "本月完成的后勤行事历任务，每行一项：填写任务编号和完成日期（本月或上月内）；没有完成的任务不填。"
+        for col, f in zip(CALENDAR_COLUMNS, CALENDAR_TASK_FIELDS, strict=True):
+            ws[f"{col}3"] = f.label_zh
+            ws[f"{col}3"].font = bold
+            ws[f"{col}3"].fill = header_fill
+        last_row = FIRST_ROW + CALENDAR_BLANK_ROWS - 1
+        validations.clear()
+        for col, f in zip(CALENDAR_COLUMNS, CALENDAR_TASK_FIELDS, strict=True):
+            for row in range(FIRST_ROW, last_row + 1):
+                input_cell(ws, f"{col}{row}", None, number_formats.get(f.kind))
+            dv = validation(ws, f)
+            if dv is not None:
+                dv.add(f"{col}{FIRST_ROW}:{col}{last_row}")
+        for col, width in zip(CALENDAR_COLUMNS, (20, 14, 40), strict=True):
+            ws.column_dimensions[col].width = width
         ws.freeze_panes = "A4"
         protect(ws)
 
@@ -315,7 +355,7 @@ def build_template(
     meta = wb.create_sheet(META_SHEET)
     meta_rows = [
         ("marker", META_MARKER),
-        ("standard", STANDARD_ID),
+        ("standard", standard),
         ("layout", LAYOUT_VERSION),
         ("school_code", school_code),
         ("period", period),

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from houqin_standard import SHANGHAI
+from houqin_standard import SHANGHAI, fund_text
 
 from .client import HubResponse
 
@@ -112,7 +112,19 @@ def _warnings(fb: Mapping[str, Any]) -> list[str]:
 
 
 def _anomalies(fb: Mapping[str, Any]) -> list[str]:
-    return [f"资金异常：{m}" for m in map(_message, fb.get("fund_anomalies") or []) if m]
+    return [f"资金异常：{m}" for m in map(_anomaly, fb.get("fund_anomalies") or []) if m]
+
+
+def _anomaly(v: Any) -> str | None:
+    """The anomaly in the fund catalog's words (``houqin_standard.fund_text``, the hub's own), from its code and
+    figures: "陪餐不足：供餐 19 天，有陪餐记录的只有 15 天，少 4 天（计算：陪餐 15 天 < 供餐 19 天）"; the hub's
+    message when the catalog does not know the code or a figure is missing."""
+    if isinstance(v, dict) and v.get("code") in fund_text.FUND_CODE_NAMES and isinstance(v.get("figures"), dict):
+        code, figures = str(v["code"]), {str(k): str(x) for k, x in v["figures"].items()}
+        said, rule = fund_text.sentence(code, figures), fund_text.detail(code, figures)
+        if "{" not in said + rule:
+            return f"{fund_text.name(code)}：{said}（计算：{rule}）"
+    return _message(v)
 
 
 def _reminders(fb: Mapping[str, Any]) -> list[str]:
@@ -154,10 +166,12 @@ def score_lines(fb: Mapping[str, Any]) -> list[str]:
     """得分/等级/排名/数据不全 in words, from the hub's own figures (never computed here); the ranking's
     snapshot id, coverage and flag codes are the bureau's bookkeeping and are not shown."""
     score, rank = fb.get("score"), fb.get("rank")
-    ranking = fb.get("ranking") if isinstance(fb.get("ranking"), dict) else {}
+    given = fb.get("ranking")
+    ranking: dict[str, Any] = given if isinstance(given, dict) else {}
     status = ranking.get("status")
     label = ranking.get("status_label") or STATUS_ZH.get(str(status), "")
-    window = ranking.get("window") if isinstance(ranking.get("window"), dict) else {}
+    given = ranking.get("window")
+    window: dict[str, Any] = given if isinstance(given, dict) else {}
     span = f"{window['from']} 至 {window['to']}" if window.get("from") and window.get("to") else ""
     if score is None and rank is None:
         if not ranking:
@@ -188,6 +202,14 @@ def _review(fb: Mapping[str, Any]) -> list[str]:
     return review_lines(fb)
 
 
+def _standard(fb: Mapping[str, Any]) -> list[str]:
+    """The report standard the county requires for the month (issue 20): said only when it is not @1."""
+    standard = fb.get("standard")
+    if standard == "houqin/monthly-report@2":
+        return ["本月须按第 2 版数据标准填报（模板另有行事历、食堂管控、食堂库存、意见箱四张表）"]
+    return []
+
+
 #: Each field of the feedback the agent knows, with how it is rendered (None: part of another line, or the
 #: request's own echo). A field not listed here (a future hub's) is skipped, never printed raw.
 FEEDBACK_FIELDS: dict[str, Callable[[Mapping[str, Any]], list[str]] | None] = {
@@ -205,6 +227,7 @@ FEEDBACK_FIELDS: dict[str, Callable[[Mapping[str, Any]], list[str]] | None] = {
     "ranking": None,
     "reminders": _reminders,
     "inspection_findings": _inspection_findings,
+    "standard": _standard,
 }
 
 

@@ -9,6 +9,9 @@ bash scripts/services.sh
 echo "== ruff"
 python3 -m ruff check .
 
+echo "== mypy (district, workers, school_agent, houqin_standard: pyproject.toml [tool.mypy])"
+python3 -m mypy
+
 echo "== models and migrations agree"
 tmp=$(mktemp -d)
 HOUQIN_INSTANCE_PATH="$tmp" houqin db upgrade >/dev/null

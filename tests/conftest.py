@@ -21,6 +21,9 @@ from sqlalchemy.engine import Engine, make_url
 
 from district.db import db, make_engine
 from district.migrate import upgrade
+from tests.factories import EXAMPLE_REPORT, example_report
+
+__all__ = ["EXAMPLE_REPORT", "example_report"]  # the factories' names older test modules import from here
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,7 +31,6 @@ ROOT = Path(__file__).resolve().parent.parent
 #: Asia/Shanghai: the 2026-10 reports are due (closed on 2026-11-05), 2026-11 is the month under way.
 HUB_NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 SPEC = ROOT.parent / "shared" / "spec"
-EXAMPLE_REPORT = Path(__file__).resolve().parent / "data" / "example-report.json"
 
 
 def postgres_url() -> str | None:
@@ -166,18 +168,7 @@ def client(app: Any, session: Any) -> Any:
 # ---------------------------------------------------------------- factories
 
 
-def example_report(**overrides: Any) -> dict[str, Any]:
-    """The spec's example report with a fresh report_id; ``section__field=value`` overrides nested fields."""
-    data = json.loads(EXAMPLE_REPORT.read_text(encoding="utf-8"))
-    data["report_id"] = str(uuid.uuid4())
-    data["school_code"] = "6105280001"
-    for key, value in overrides.items():
-        if "__" in key:
-            section, field = key.split("__", 1)
-            data[section][field] = value
-        else:
-            data[key] = value
-    return data
+# example_report, school_report, submit: tests/factories.py (imported from here by older modules too)
 
 
 @pytest.fixture()

@@ -19,7 +19,9 @@ A part that fails marks itself and its job failed (``run_part``); the parts not 
 those already taken find the job failed and skip, so the runner never waits on a failed job. A pool process
 that dies (``BrokenProcessPool``) fails its part the same way, and the pool is made anew for the next job.
 The pool is kept while jobs keep coming and shut down when the thread has nothing left to do, so an idle hub
-holds no render processes (the forkserver they are forked from, one idle process, stays after the first job).
+holds no render processes (the forkserver they are forked from, one idle process, stays). ``houqin serve`` starts
+the forkserver as each hub process begins to serve (:func:`start_forkserver`, in the background), so the first
+job does not pay its ~1 s start.
 
 The thread is a daemon: a hub that stops leaves its job queued or running, and the next ``houqin serve`` marks
 such jobs failed (``jobs.fail_interrupted``; docs/DECISIONS.md "Hardening (issue 16)"); the pool's processes
@@ -114,8 +116,7 @@ def _pool_for(app: Flask) -> ProcessPoolExecutor:
         if _pool is None:
             from district import clock
 
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(_PRELOAD)
+            context = _forkserver_context()
             # a hub (or test) whose clock is set: the pool processes read the same clock, running on from here
             fixed = clock.now().isoformat() if getattr(clock, "_fixed", None) is not None else None
             _pool = ProcessPoolExecutor(
@@ -125,6 +126,35 @@ def _pool_for(app: Flask) -> ProcessPoolExecutor:
                 initargs=(_child_config(app), fixed),
             )
         return _pool
+
+
+def _forkserver_context() -> Any:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(_PRELOAD)
+    return context
+
+
+def start_forkserver(app: Flask) -> threading.Thread | None:
+    """Start this process's forkserver (its preload: the app, WeasyPrint and its fonts, ~1 s) in a daemon thread,
+    so that the first PDF job of a hub process does not pay its start (issue 17 measure). Called once a hub
+    process serves (``houqin serve``: each gunicorn worker after it has loaded the app, or the one threaded
+    process); start-up never waits on it. On the embedded default only (a broker's hub renders nothing itself):
+    ``None`` when ``BROKER_URL`` is set. The thread ends once a first no-op process has been forked from the
+    preloaded server (so joining it means "ready"); a failure is logged and left to the first job to meet."""
+    if app.config.get("BROKER_URL"):
+        return None
+    thread = threading.Thread(target=_start_forkserver, name="houqin-forkserver", daemon=True)
+    thread.start()
+    return thread
+
+
+def _start_forkserver() -> None:
+    try:
+        process = _forkserver_context().Process(target=_child_ready, name="houqin-forkserver-probe")
+        process.start()  # starts the forkserver (once per process) and forks the probe from it once preloaded
+        process.join(timeout=120)
+    except Exception:
+        log.exception("the PDF pool's forkserver could not be started ahead of the first job")
 
 
 def shutdown_pool() -> None:
@@ -223,7 +253,7 @@ def run(app: Flask, job_id: int) -> JobRun:
             db.session.remove()
             with db.transaction() as s:
                 db.begin_write(s)
-                jobs.job_failed(s, job_id, f"{type(exc).__name__}: {exc}")
+                jobs.job_failed(s, job_id, _why(exc))
         finally:
             db.session.remove()
     return result
@@ -273,7 +303,7 @@ def _render_parts(app: Flask, job_id: int, part_ids: list[int], result: JobRun) 
                 outcome = "failed"
                 with db.transaction() as s:
                     db.begin_write(s)
-                    jobs.part_failed(s, part_id, f"{type(exc).__name__}: {exc}")
+                    jobs.part_failed(s, part_id, _why(exc))
                 if isinstance(exc, BrokenProcessPool):
                     shutdown_pool()
             result.outcomes[part_id] = outcome
@@ -281,6 +311,23 @@ def _render_parts(app: Flask, job_id: int, part_ids: list[int], result: JobRun) 
                 failed = True
                 for other in pending:
                     other.cancel()  # those not yet taken; the running ones find the job failed and skip
+
+
+def _exiting() -> bool:
+    """Whether this process is exiting (``concurrent.futures`` refuses new work once its exit hook ran)."""
+    import concurrent.futures.process as futures_process
+    import concurrent.futures.thread as futures_thread
+
+    return bool(getattr(futures_process, "_global_shutdown", False) or getattr(futures_thread, "_shutdown", False))
+
+
+def _why(exc: BaseException) -> str:
+    """What a job or part that failed in the runner says: the hub's words when the hub process is stopping (the
+    pool refuses work then: "cannot schedule new futures after shutdown"), as the next start would say them
+    (``jobs.fail_interrupted``); else the error."""
+    from district.rendering import jobs
+
+    return jobs.INTERRUPTED if _exiting() else f"{type(exc).__name__}: {exc}"
 
 
 def fail_interrupted(app: Flask) -> list[int]:

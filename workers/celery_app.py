@@ -28,7 +28,7 @@ VISIBILITY_TIMEOUT = int(os.environ.get("HOUQIN_VISIBILITY_TIMEOUT_SECONDS") or 
 
 
 def make_celery(flask_app: Flask) -> Celery:
-    class FlaskTask(Task):  # type: ignore[misc]
+    class FlaskTask(Task):
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
             with flask_app.app_context():
                 return self.run(*args, **kwargs)

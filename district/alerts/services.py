@@ -27,6 +27,7 @@ from district import calendar, readcache
 from district.registry.models import County, School
 from district.reports.figures import INDEX, load_figures
 from district.reports.models import ReportHead, ReportRevision
+from houqin_standard import fund_text
 from houqin_standard.fields import SECTIONS_BY_KEY
 from houqin_standard.periods import parse_period
 
@@ -210,17 +211,9 @@ def misuse_alerts(session: Session, county: County, period: str, anomalies: Any 
     out = []
     for a in sorted(found, key=lambda a: a.school_code):
         name = names.get(a.school_code, a.school_code)
-        spent = a.figures.get("other_spend")
-        money = f" {_money_zh(spent)} 元" if spent is not None else ""
+        said = f"{fund_text.sentence(a.code, a.figures)}（{fund_text.name(a.code)}）"  # the fund anomalies' catalog
         out.append(
-            Alert(
-                KIND_MISUSE,
-                a.school_code,
-                name,
-                a.period,
-                f"{name}：{_month_zh(a.period)}营养餐补助资金用于食材以外的支出{money}（挪用补助资金）",
-                dict(a.figures),
-            )
+            Alert(KIND_MISUSE, a.school_code, name, a.period, f"{name}：{_month_zh(a.period)}{said}", dict(a.figures))
         )
     return out
 
@@ -244,12 +237,3 @@ def _month_zh(period: str) -> str:
 
 def _date_zh(day: dt.date) -> str:
     return f"{day.year} 年 {day.month} 月 {day.day} 日"
-
-
-def _money_zh(value: Any) -> str:
-    from decimal import Decimal, InvalidOperation
-
-    try:
-        return f"{Decimal(str(value)):,.2f}"
-    except InvalidOperation:
-        return str(value)

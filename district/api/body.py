@@ -172,7 +172,7 @@ def _too_deep(text: str, max_depth: int) -> bool:
     return False
 
 
-class _Object(dict):  # type: ignore[type-arg]
+class _Object(dict):
     """A parsed object that named a key more than once (the last value is kept); only such objects are made,
     and a body holding one is refused, so no caller ever sees this class."""
 

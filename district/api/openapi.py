@@ -24,7 +24,7 @@ from typing import Any
 
 from district.nutrition.anomalies import ANOMALY_CODES
 from houqin_standard import ERROR_CODES, HAZARD_FIELDS, HEADER_FIELDS, SECTIONS, STANDARD_ID, WARNING_CODES
-from houqin_standard.fields import ENUM_LABELS, MAX_COUNT, Field
+from houqin_standard.fields import CALENDAR_TASK_FIELDS, ENUM_LABELS, MAX_COUNT, SECTIONS_V2_ONLY, STANDARD_ID_2, Field
 from houqin_standard.money import MAX_INTEGER_DIGITS, MONEY_RE, QUANTITY_RE
 from houqin_standard.periods import EARLIEST_PERIOD, PERIOD_RE
 from houqin_standard.receipts import SIGNED_FIELDS
@@ -83,9 +83,24 @@ SCORE_PATTERN = r"^[0-9]+\.[0-9]{2}$"
 
 # ------------------------------------------------------------------------------------------ the report
 
+#: The report standard the county requires for a period (issue 20 item 1): the agent writes and validates in it.
+STANDARD_REQUIRED: Schema = {
+    "type": "string",
+    "enum": [STANDARD_ID, STANDARD_ID_2],
+    "description": "the report standard the county requires for the period (write the template in it)",
+}
+#: A county's ``require_standard`` setting (``district.reports.standards``).
+REQUIRE_STANDARD: Schema = {
+    "type": ["object", "null"],
+    "description": "houqin/monthly-report@<version> required from period `from` on; null: @1 or @2 accepted",
+    "properties": {"version": {"type": "integer", "enum": [1, 2]},
+                   "from": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}},
+    "additionalProperties": False,
+}
+
 
 def field_schema(f: Field) -> Schema:
-    """JSON Schema of one field of ``houqin/monthly-report@1`` from its metadata (kind, range, enum)."""
+    """JSON Schema of one field of ``houqin/monthly-report@1`` or ``@2`` from its metadata (kind, range, enum)."""
     s: Schema
     if f.kind == "int":
         s = {"type": "integer", "minimum": f.minimum or 0, "maximum": f.maximum if f.maximum is not None
@@ -101,6 +116,8 @@ def field_schema(f: Field) -> Schema:
     elif f.kind == "list":
         s = {"type": "array", "items": {"type": "string", "enum": list(f.enum or ())}, "uniqueItems": True,
              "maxItems": len(f.enum or ())}
+    elif f.kind == "tasks":
+        s = {"type": "array", "items": ref("ReportCalendarTask")}
     elif f.kind == "date":
         s = {"type": "string", "format": "date", "pattern": DATE_PATTERN}
     elif f.kind == "datetime":
@@ -157,6 +174,14 @@ def report_schemas() -> dict[str, Schema]:
             extra["then"] = {"required": [f.key for f in section.fields if f.required]}
         schemas[name] = object_schema(section.fields, required, **extra)
     schemas["ReportHazard"] = object_schema(HAZARD_FIELDS, title="Hazard ledger entry", description="隐患台账条目")
+    for section in SECTIONS_V2_ONLY:
+        name = "Report" + "".join(part.title() for part in section.key.split("_"))
+        schemas[name] = object_schema(
+            section.fields, None, title=section.label_en, description=section.label_zh + "（@2）"
+        )
+    schemas["ReportCalendarTask"] = object_schema(
+        CALENDAR_TASK_FIELDS, title="Calendar task done", description="本月完成的后勤行事历任务（@2）"
+    )
     section_refs = {s.key: ref("Report" + "".join(p.title() for p in s.key.split("_"))) for s in SECTIONS}
     schemas["Report"] = {
         "type": "object",
@@ -185,6 +210,43 @@ def report_schemas() -> dict[str, Schema]:
                "required": ["enrollment"]},
         "then": {"required": ["dormitory"]},
     }
+    v1 = schemas["Report"]
+    v2_refs = {s.key: ref("Report" + "".join(p.title() for p in s.key.split("_"))) for s in SECTIONS_V2_ONLY}
+    schemas["ReportV2"] = {
+        **v1,
+        "title": f"Monthly report {STANDARD_ID_2}",
+        "description": (
+            "学校后勤月报第 2 版（STANDARD-v2.md）：第 1 版的全部内容，加上后勤行事历 `calendar`、食堂日常管控 "
+            "`kitchen`（`food_safety.canteen_staff` > 0 时必填）、食堂食材库存 `canteen_stock`（参加营养改善计划时"
+            "必填）和意见箱 `feedback_box`。Rule violations are 422 with the codes of STANDARD-v2.md "
+            "(`calendar_task_unknown`, `calendar_task_duplicate`, `kitchen_days_exceed_meal_days`, "
+            "`stock_negative_consumption`)."
+        ),
+        "properties": {
+            **v1["properties"],
+            "standard": {**v1["properties"]["standard"], "const": STANDARD_ID_2},
+            **v2_refs,
+        },
+        "required": [*v1["required"], "calendar", "feedback_box"],
+        "if": None,
+        "then": None,
+        "allOf": [
+            {"if": v1["if"], "then": v1["then"]},
+            {
+                "if": {"properties": {"food_safety": {"properties": {
+                    "canteen_staff": {"type": "integer", "minimum": 1}}, "required": ["canteen_staff"]}},
+                       "required": ["food_safety"]},
+                "then": {"required": ["kitchen"]},
+            },
+            {
+                "if": {"properties": {"nutrition": {"properties": {"participating": {"const": True}},
+                                                    "required": ["participating"]}},
+                       "required": ["nutrition"]},
+                "then": {"required": ["canteen_stock"]},
+            },
+        ],
+    }
+    del schemas["ReportV2"]["if"], schemas["ReportV2"]["then"]
     return schemas
 
 
@@ -289,10 +351,13 @@ def _anomaly() -> Schema:
             "period": {"type": "string", "pattern": PERIOD_PATTERN},
             "code": {"type": "string", "enum": list(ANOMALY_CODES),
                      "x-enum-labels": {k: [v.zh, v.en] for k, v in ANOMALY_CODES.items()}},
-            "message": {"type": "string"},
-            "figures": {"type": "object", "additionalProperties": {"type": "string"}},
+            "message": {"type": "string", "description": "the rule with the month's figures (wording fixed)"},
+            "figures": {"type": "object", "additionalProperties": {"type": "string"},
+                        "description": "the anomaly's structured form with `code`: its inputs and computed values"},
+            "sentence": {"type": "string", "description": "one plain sentence of the same figures "
+                         "(houqin_standard.fund_text; numbers with separators, months in words)"},
         },
-        "required": ["school_code", "period", "code", "message", "figures"],
+        "required": ["school_code", "period", "code", "message", "figures", "sentence"],
     }
 
 
@@ -314,6 +379,7 @@ def _feedback() -> Schema:
             "rank": {"type": ["integer", "null"], "minimum": 1, "description": "latest rank in the county"},
             "ranking": {"type": ["object", "null"], "description": "the ranking the score comes from"},
             "reminders": {"type": "array", "items": {"type": "object"}},
+            "standard": STANDARD_REQUIRED,
             "review": {**nullable(ref("Review")), "description": "the review of the revision in effect (issue "
                                                                  "18); null while 待审核 or nothing reported"},
             "inspection_findings": {"type": "array", "items": {"type": "object"},
@@ -345,9 +411,10 @@ def _agent_period_state() -> Schema:
             "expected": {"type": "boolean", "description": "the school is expected to report the period"},
             "subsidy_standard": {"type": "string", "pattern": MONEY_PATTERN,
                                  "description": "the county's 营养餐 standard (元/生/天)"},
+            "standard": STANDARD_REQUIRED,
         },
         "required": ["school_code", "period", "deadline", "locked", "reported", "revisions", "on_time",
-                     "days_left", "days_late", "expected", "subsidy_standard"],
+                     "days_left", "days_late", "expected", "subsidy_standard", "standard"],
     }
 
 
@@ -732,8 +799,9 @@ def _job() -> Schema:
                                "size": {"type": "integer", "minimum": 0}, "kind": {"type": "string"}},
                 "required": ["name", "url", "sha256", "size"],
             }},
-            "kind": {"type": "string", "enum": ["school", "batch", "fund"],
-                     "description": "one school's report, a county batch, or the county's fund report"},
+            "kind": {"type": "string", "enum": ["school", "batch", "fund", "export"],
+                     "description": "one school's report, a county batch, the county's fund report, or a period's "
+                                    "reports export (xlsx/csv, `POST …/reports/export`)"},
             "seconds_left": {"type": ["integer", "null"], "minimum": 0,
                              "description": "an estimate of the time left (running jobs, once a part is done)"},
             "county_code": {"type": "string", "pattern": COUNTY_CODE_PATTERN},
@@ -773,6 +841,7 @@ def components_schemas() -> dict[str, Schema]:
                 "channels": ref("ReminderChannels"),
                 "township_order": {"type": ["array", "null"], "items": {"type": "string"}},
                 "township_order_in_effect": {"type": "array", "items": {"type": "string"}},
+                "require_standard": REQUIRE_STANDARD,
             },
         },
         "PeriodState": _period_state(),
@@ -954,13 +1023,17 @@ def paths() -> dict[str, Schema]:
                 "413": error_response(413),
                 "415": error_response(415),
                 "422": error_response(422, "Rule violations of the standard (`validation_failed`); `details` "
-                                           "lists every one as {path, code, message}.", "ValidationError"),
+                                           "lists every one as {path, code, message}. Or a @1 report for a "
+                                           "period the county requires @2 for (`standard_version_required`, "
+                                           "naming the version and the period).", "ValidationError"),
                 "429": error_response(429),
             },
             operationId="submitReport",
             parameters=[ACCEPT_LANGUAGE],
             requestBody={"required": True, "content": {JSON: {
-                "schema": ref("Report"), "example": _example_report()}}},
+                "schema": {"oneOf": [ref("Report"), ref("ReportV2")],
+                           "description": "A report of houqin/monthly-report@1 or @2 (its `standard` tells which)."},
+                "example": _example_report()}}},
         )},
         f"{API}/reports/{{report_id}}": {"get": _agent(
             "The receipt of one of the signer's own reports",
@@ -1096,7 +1169,10 @@ def paths() -> dict[str, Schema]:
                 "with the reason; unknown settings are refused (400 `invalid_field`). `township_order`: the official "
                 "order of the county's townships (names, each a township of the county, once; the rest follow in "
                 "pinyin order; null or [] clears it), refused with 422 `invalid_township_order` whose details name "
-                "each bad entry (`township_order[i]`). Audited.",
+                "each bad entry (`township_order[i]`). `require_standard`: `{version: 2, from: \"YYYY-MM\"}` requires "
+                "houqin/monthly-report@2 from that period on (a @1 report for it is then 422 "
+                "`standard_version_required`); null or version 1 clears it; a bad value is 400 naming "
+                "`require_standard.version` or `require_standard.from`. Audited.",
                 {"200": json_response("The settings now.", ref("CountySettings")),
                  "400": error_response(400, "A bad value; `details` name the field. Or " + BODY_400),
                  "403": error_response(403), "404": error_response(404),
@@ -1108,7 +1184,8 @@ def paths() -> dict[str, Schema]:
                     "type": "object", "additionalProperties": False,
                     "properties": {"reporting_start": {"type": ["string", "null"], "pattern": "^[0-9]{4}-[0-9]{2}$"},
                                    "channels": _reminders_openapi().channels_request(),
-                                   "township_order": {"type": ["array", "null"], "items": {"type": "string"}}},
+                                   "township_order": {"type": ["array", "null"], "items": {"type": "string"}},
+                                   "require_standard": REQUIRE_STANDARD},
                 }, "example": {"reporting_start": "2026-09"}}}},
             ),
         },
@@ -1234,7 +1311,10 @@ def paths() -> dict[str, Schema]:
             "Sent as an attachment named for its content (RFC 5987 `filename*` with an ASCII fallback).",
             {"200": {"description": "The file.", "content": {
                 PDF: {"schema": {"type": "string", "format": "binary"}},
-                "application/zip": {"schema": {"type": "string", "format": "binary"}}}},
+                "application/zip": {"schema": {"type": "string", "format": "binary"}},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
+                    {"schema": {"type": "string", "format": "binary"}},
+                "text/csv": {"schema": {"type": "string"}}}},
              "404": error_response(404, "No such job in the caller's scope, or no such finished file.")},
             operationId="getJobFile",
             parameters=[JOB_ID, path_param("name", None, "the file's name as the job lists it",
@@ -1316,8 +1396,9 @@ def build() -> dict[str, Any]:
                         **_reminders_openapi().schemas()},
             "parameters": {"AcceptLanguage": {
                 "name": "Accept-Language", "in": "header", "required": False,
-                "description": "`en` for English messages (default Chinese)",
-                "schema": {"type": "string", "enum": ["zh-CN", "en"]}}},
+                "description": "`en` for English messages; any other value (or none) gives Chinese, as HTTP "
+                               "language negotiation does: an unknown language is not an error",
+                "schema": {"type": "string"}}},
             "securitySchemes": {
                 "houqinSchool": {"type": "apiKey", "in": "header", "name": "X-Houqin-School",
                                  "description": "the signing school's code (10 digits)"},

@@ -101,9 +101,9 @@ class RefusalGuard:
                 for source in self._sources(remote_addr, claimed_school):
                     self._by_source[source] = self._by_source.get(source, 0) + 1
             for old in [k for k in self._tallies if k.minute < minute]:
-                tally = self._tallies.pop(old)
-                if tally.count > 1:
-                    out.append(Pending(old, tally.count - 1, tally.last_at))
+                stale = self._tallies.pop(old)
+                if stale.count > 1:
+                    out.append(Pending(old, stale.count - 1, stale.last_at))
             tally = self._tallies.get(key)
             if tally is None:
                 tally = self._tallies[key] = _Tally()

@@ -19,6 +19,7 @@ from district.api.ratelimit import RateLimiter
 from district.api.refusals import RefusalGuard
 from district.db import db, utcnow
 from district.registry.crypto import SecretBox
+from district.registry.models import School
 from district.reports import services as reports
 from district.reports.completeness import county_completeness
 from district.reports.models import ReportRevision
@@ -41,7 +42,7 @@ def _box() -> SecretBox:
     ext = current_app.extensions
     if "houqin_box" not in ext:
         ext["houqin_box"] = SecretBox(current_app.config["SERVER_KEY_FILE"])
-    return ext["houqin_box"]  # type: ignore[no-any-return]
+    return ext["houqin_box"]
 
 
 def _hub_keys() -> Any:
@@ -73,7 +74,7 @@ def _limiter() -> RateLimiter:
         ext["houqin_limiter"] = RateLimiter(
             current_app.config["RATE_LIMIT_PER_MINUTE"], current_app.config.get("BROKER_URL")
         )
-    return ext["houqin_limiter"]  # type: ignore[no-any-return]
+    return ext["houqin_limiter"]
 
 
 def _refusals() -> RefusalGuard:
@@ -83,7 +84,7 @@ def _refusals() -> RefusalGuard:
         limit = current_app.config.get("REFUSED_PER_MINUTE") or current_app.config["RATE_LIMIT_PER_MINUTE"] // 2
         per_minute = max(1, int(limit))
         ext["houqin_refusals"] = RefusalGuard(per_minute)
-    return ext["houqin_refusals"]  # type: ignore[no-any-return]
+    return ext["houqin_refusals"]
 
 
 def _path_with_query() -> str:
@@ -94,7 +95,7 @@ def _path_with_query() -> str:
 def _read_body_limited() -> bytes:
     """The body, up to the limit; read once (a request run again after a lock conflict reads the same)."""
     if "houqin.body" in request.environ:
-        return request.environ["houqin.body"]  # type: ignore[no-any-return]
+        return request.environ["houqin.body"]
     limit = current_app.config["MAX_REPORT_BYTES"]
     length = request.content_length
     if length is not None and length > limit:
@@ -122,6 +123,14 @@ def _signed_school(
         about=about,
         record_seen=record_seen,
     )
+
+
+def _signed_agent_school() -> School:
+    """The signer's school of a bodiless agent request: read without ``about``, it is the registry's entity
+    (only the submission's path reads a ``SchoolKey``)."""
+    school = _signed_school(b"").school
+    assert isinstance(school, School)
+    return school
 
 
 def _guard_source() -> None:
@@ -248,6 +257,7 @@ def submit_report() -> Any:
         return _refuse(err, signer)
     finally:
         s.info.pop(reports.DIRECT, None)
+    assert school is not None  # set by every attempt that did not raise
     if created:
         reports.notify_revision_accepted(school.county_code, school.code, receipt.period)
     resp = jsonify(receipt.sign(_hub_keys()).to_dict(lang()))
@@ -273,7 +283,7 @@ def get_receipt(report_id: str) -> Any:
     _guard_source()
     s = db.session()
     try:
-        school = _signed_school(b"").school
+        school = _signed_agent_school()
     except reports.IngestError as err:
         return _refuse(err)
     keep_on_error()  # the signature is kept as seen whatever the answer
@@ -294,7 +304,7 @@ def feedback() -> Any:
     _guard_source()
     s = db.session()
     try:
-        school = _signed_school(b"").school
+        school = _signed_agent_school()
     except reports.IngestError as err:
         return _refuse(err)
     keep_on_error()  # the signature is kept as seen whatever the answer
@@ -310,7 +320,7 @@ def agent_period_state() -> Any:
     reported, the hub's days left or late, the county's subsidy standard (district/reports/agent_state.py)."""
     _guard_source()
     try:
-        school = _signed_school(b"").school
+        school = _signed_agent_school()
     except reports.IngestError as err:
         return _refuse(err)
     keep_on_error()
@@ -326,7 +336,7 @@ def agent_last_report() -> Any:
     when given; 404 when the hub has none."""
     _guard_source()
     try:
-        school = _signed_school(b"").school
+        school = _signed_agent_school()
     except reports.IngestError as err:
         return _refuse(err)
     keep_on_error()
@@ -420,7 +430,7 @@ def period_status(county: str, period: str) -> Any:
     return jsonify(period_state(db.session(), county, _period_arg(period)).to_dict())
 
 
-SETTINGS_FIELDS = ("reporting_start", "channels", "township_order")
+SETTINGS_FIELDS = ("reporting_start", "channels", "township_order", "require_standard")
 
 
 @bp.get("/counties/<county>/settings")
@@ -482,6 +492,14 @@ def county_settings_put(county: str) -> Any:
             set_township_order(s, county, parse_township_order(payload["township_order"]), actor=user.username)
         except TownshipOrderError as exc:
             raise ApiError(422, "invalid_township_order", exc.message[:300], exc.details) from None
+    if "require_standard" in payload:  # {version, from} or null (issue 20 item 1): district.reports.standards
+        from district.reports.standards import RequirementError, parse_requirement, set_requirement
+
+        try:
+            set_requirement(s, county, parse_requirement(payload["require_standard"]), actor=user.username)
+        except RequirementError as exc:
+            raise ApiError(400, exc.code, exc.message(lang())[:300],
+                           [{"path": exc.path, "code": exc.code, "message": exc.message(lang())[:300]}]) from None
     c = s.get(County, county)
     assert c is not None
     return jsonify(county_settings(s, c))

@@ -22,7 +22,7 @@ from district.dashboard.i18n import lang
 from district.dashboard.views import signed_in
 from district.db import db
 from district.registry.models import County, School
-from district.rendering.models import KIND_COUNTY, KIND_FUND
+from district.rendering.models import KIND_COUNTY, KIND_EXPORT, KIND_FUND
 from houqin_standard import SHANGHAI
 
 bp = Blueprint("downloads", __name__)
@@ -114,6 +114,9 @@ def job_rows(views: list[dict[str, Any]]) -> list[dict[str, Any]]:
         elif v.get("kind") == "fund":
             what = _("Nutrition fund report: %(county)s", county=county)
             detail = _("The schools' subsidy reconciliation")
+        elif v.get("kind") == "export":
+            what = _("Monthly reports: %(county)s", county=county)
+            detail = _("Every school's report of the month, one row per school")
         else:
             what = _("County summary: %(county)s", county=county)
             detail = _("The summary and every school's report")
@@ -123,11 +126,14 @@ def job_rows(views: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 label = _("Every report of %(county)s (zip, %(n)d PDFs)", county=county, n=v["total"])
             elif f.get("kind") == KIND_FUND:
                 label = _("%(county)s nutrition fund report", county=county)
+            elif f.get("kind") == KIND_EXPORT:
+                spreadsheet = _("CSV") if f["name"].endswith(".csv") else _("Excel")
+                label = _("%(county)s monthly reports (%(format)s)", county=county, format=spreadsheet)
             elif f.get("kind") == KIND_COUNTY:
                 label = _("%(county)s evaluation summary", county=county)
             else:
                 label = _("%(school)s evaluation report", school=names.get(f.get("school_code") or "", ""))
-            main = f.get("kind") in ("zip", KIND_COUNTY, KIND_FUND) or bool(v["school_code"])
+            main = f.get("kind") in ("zip", KIND_COUNTY, KIND_FUND, KIND_EXPORT) or bool(v["school_code"])
             files.append({"label": label, "url": f["url"], "size": size_words(f.get("size")), "main": main})
         rows.append(
             {

@@ -288,9 +288,9 @@ def alert_tail(alert: Any) -> str:
 
 
 def _field_en(leaf: str) -> str:
-    from houqin_standard.fields import SECTIONS_BY_KEY
+    from houqin_standard.fields import SECTIONS_V2
 
-    for section in SECTIONS_BY_KEY.values():
+    for section in SECTIONS_V2:
         for f in section.fields:
             if f.key == leaf:
                 return f.label_en

@@ -19,7 +19,7 @@ from district.registry.models import School, Township
 # the hazard ledger lives in the reports domain
 from district.reports.hazards import LedgerEntry, hazard_ledger, overdue_hazards  # noqa: F401
 from district.reports.models import ReportHead, ReportRevision
-from houqin_standard import HAZARD_FIELDS, HEADER_FIELDS, SECTIONS, Field
+from houqin_standard import HAZARD_FIELDS, HEADER_FIELDS, SECTIONS_V2, Field
 
 # ---------------------------------------------------------------- revisions of one school
 
@@ -163,7 +163,7 @@ def revision_diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[F
         a, b = _value(before, f.key), _value(after, f.key)
         if not _same(a, b):
             changes.append(FieldChange(f"/{f.key}", "header", f, None, a, b))
-    for section in SECTIONS:
+    for section in SECTIONS_V2:  # @2's sections too: a @1 revision has none of them (a @1 → @2 correction adds them)
         sa, sb = _value(before, section.key), _value(after, section.key)
         sa = sa if isinstance(sa, Mapping) else {}
         sb = sb if isinstance(sb, Mapping) else {}

@@ -265,6 +265,7 @@ def period_fund_anomalies(county: County, period: str) -> tuple[list[dict[str, A
             "period": a.period,
             "code": a.code,
             "message": a.message(lang()),
+            "sentence": a.sentence(lang()),  # what the overview shows (houqin_standard.fund_text)
         }
         for a in shown
     ]
@@ -766,6 +767,21 @@ def inspection_report(code: str) -> Any:
 
 
 # ---------------------------------------------------------------- errors and wiring
+
+
+@bp.app_template_global()
+def person(username: str | None) -> str:
+    """A user as people know them on a page: the display name (a username is an account's code); the username
+    when no such user is known (an actor of the command line, a removed account)."""
+    if not username:
+        return "—"
+    names: dict[str, str] = g.setdefault("_people", {})
+    if username not in names:
+        from district.auth.services import find_user
+
+        user = find_user(db.session(), username)
+        names[username] = (user.display_name or username) if user is not None else username
+    return names[username]
 
 
 @bp.app_template_global()

@@ -1,7 +1,8 @@
 """HTTP edge of search and exports (API.md "Additions (v1, second wave)", issue 17 item 4).
 
 ``GET /api/v1/schools?q=`` · ``GET /api/v1/counties/<county>/hazards?status=&format=`` ·
-``GET /api/v1/counties/<county>/reports?period=&format=``; the xlsx of rankings and completeness are served by
+``GET /api/v1/counties/<county>/reports?period=&format=`` (and ``POST …/reports/export``: the same file as a job in
+the download centre, ``district.exports.jobs``); the xlsx of rankings and completeness are served by
 their own endpoints through :func:`ranking_download` and :func:`completeness_download`. Check order as
 everywhere: 401 → 404 (out of scope) → 400 (bad argument). Parse, call ``exports.services``, render.
 """
@@ -115,6 +116,52 @@ def county_reports(county: str) -> Any:
     return _send(
         services.reports_table(data, c.name), fmt, f"{county}_{c.name}_月报_{period}", f"{county}_reports_{period}"
     )
+
+
+EXPORT_JOB_FIELDS = ("period", "format")
+
+
+@bp.post("/counties/<county>/reports/export")
+@bureau_required
+def request_reports_export(county: str) -> Any:
+    """The period's reports export as a job (``district.exports.jobs``): 202 with the job at once, the file in the
+    download centre; ``{"period": P, "format": "xlsx"|"csv"}``, both optional (the county's latest closed period,
+    xlsx). Check order: 401 → 415 → 422 (body) → 404 (scope) → 400 (format, period) → 429 (``too_many_jobs``)."""
+    from flask import current_app
+
+    from district.api.errors import lang
+    from district.exports.jobs import EXPORT_FORMATS, create_export_job
+    from district.registry.models import County
+    from district.rendering import jobs
+    from district.rendering.api import _accepted, _body
+
+    data = _body(EXPORT_JOB_FIELDS)
+    bad = [k for k in EXPORT_JOB_FIELDS if data.get(k) is not None and not isinstance(data[k], str)]
+    if bad:
+        en = lang() == "en"
+        raise ApiError(
+            422,
+            "validation_failed",
+            f"the request has {len(bad)} errors" if en else f"请求有 {len(bad)} 处错误",
+            [{"path": f"/{k}", "code": "invalid_type", "message": "expected a string" if en else "应为字符串"}
+             for k in bad],
+        )  # fmt: skip
+    user = require_county(county)
+    s = db.session()
+    c = s.get(County, county)
+    if c is None:  # pragma: no cover - require_county answered 404 already
+        raise ApiError(404, "not_found", "未找到 / not found")
+    fmt = data.get("format") or "xlsx"
+    if fmt not in EXPORT_FORMATS:
+        raise ApiError(400, "invalid_format", "format 应为 xlsx、csv / format must be one of xlsx, csv")
+    period = period_param(data.get("period"), default=lambda: calendar.latest_closed_period(c))
+    try:
+        jobs.check_job_limit(s, user.username, int(current_app.config.get("PDF_JOBS_PER_USER") or 0))
+    except jobs.JobError as exc:
+        retry = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+        raise ApiError(exc.status, exc.code, exc.message(lang()), headers=retry) from None
+    job = create_export_job(s, county, period, fmt, requested_by=user.username)
+    return _accepted(job.id)
 
 
 def ranking_download(view: dict[str, Any]) -> Any:

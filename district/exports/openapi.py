@@ -7,13 +7,19 @@ from typing import Any
 
 from district.api.openapi import (
     API,
+    BODY_400,
+    BODY_413,
+    BODY_415,
     COUNTY,
     JSON,
+    PERIOD_PATTERN,
     PERIOD_QUERY,
     XLSX,
     _bureau,
     error_response,
+    json_response,
     query_param,
+    ref,
     text_pattern,
 )
 from district.exports.services import HAZARD_STATUSES, SEARCH_MAX_LENGTH, SEARCH_MAX_RESULTS
@@ -106,6 +112,12 @@ def schemas() -> dict[str, Schema]:
             "properties": {
                 "county_code": _STR,
                 "period": _STR,
+                "standard": {
+                    "type": "string",
+                    "description": "the newest report standard among the month's reports; `fields` are its "
+                    "fields (a @1 report has none of @2's: not reported)",
+                },
+                "standards": {"type": "array", "items": _STR, "description": "the standards of the month's reports"},
                 "fields": {
                     "type": "array",
                     "items": {
@@ -221,6 +233,55 @@ def paths() -> dict[str, Schema]:
                         "the representation",
                     ),
                 ],
+            )
+        },
+        f"{API}/counties/{{county}}/reports/export": {
+            "post": _bureau(
+                "Ask for a period's reports export as a job (xlsx or csv)",
+                "The file `GET …/reports?period=&format=` sends, made beside the hub as a job (`kind` `export`, one "
+                "part) for a large county: returns at once with the job; the file is listed in the caller's jobs "
+                "(`GET /api/v1/jobs`, the download centre) and served by `GET /api/v1/jobs/{job_id}/files/{name}`. "
+                "The GET stays synchronous for API clients. Body `{period, format}`, both optional (the latest "
+                "closed period, xlsx). Same scope and rows as the GET (a township_admin: its township's schools); "
+                "the same per-user job limit as the PDFs. Check order: 401 → 415 → 422 (body) → 404 (scope) → "
+                "400 (format, period) → 429 (limit).",
+                {
+                    "202": json_response(
+                        "The job was accepted.",
+                        ref("Job"),
+                        {"Location": {"description": "the job's URL", "schema": {"type": "string"}}},
+                    ),
+                    "400": error_response(
+                        400, "Bad `format` (`invalid_format`) or `period` (`invalid_period`), or " + BODY_400
+                    ),
+                    "404": error_response(404),
+                    "413": error_response(413, BODY_413),
+                    "415": error_response(415, BODY_415),
+                    "422": error_response(422, "Invalid request (`validation_failed`)."),
+                    "429": error_response(
+                        429,
+                        "The caller already has `HOUQIN_PDF_JOBS_PER_USER` (default 3) jobs queued or running "
+                        "(`too_many_jobs`); ask again after `Retry-After` seconds.",
+                    ),
+                },
+                operationId="requestPeriodReportsExport",
+                parameters=[COUNTY],
+                requestBody={
+                    "required": False,
+                    "content": {
+                        JSON: {
+                            "schema": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "properties": {
+                                    "period": {"type": "string", "pattern": PERIOD_PATTERN},
+                                    "format": {"type": "string", "enum": ["xlsx", "csv"], "default": "xlsx"},
+                                },
+                            },
+                            "example": {"period": "2026-10", "format": "xlsx"},
+                        }
+                    },
+                },
             )
         },
     }

@@ -22,7 +22,7 @@ from district.registry.models import County, School, Township
 from district.registry.services import township_order
 from district.reports.hazards import hazard_ledger
 from district.reports.models import ReportHead, ReportRevision
-from houqin_standard import ENUM_LABELS, HEADER_FIELDS, SECTIONS, STANDARD_ID, Field
+from houqin_standard import ENUM_LABELS, HEADER_FIELDS, STANDARD_ID, STANDARDS, Field, sections_of
 
 SEARCH_MAX_RESULTS = 50
 SEARCH_MAX_LENGTH = 50
@@ -270,14 +270,15 @@ def hazards_table(data: dict[str, Any], county_name: str) -> Table:
 _SUMMED_UNITS = {"人", "人次", "件", "张", "起", "处", "次", "学时", "元", "m³", "kWh", "m²", "项"}
 
 
-def report_fields() -> list[tuple[str, Field, str]]:
-    """(JSON pointer, field, Chinese title) of every field of the standard a row shows, in the standard's order;
-    the header's own ids (standard, report id, school code, period) go to the audit sheet instead."""
+def report_fields(standard: str = STANDARD_ID) -> list[tuple[str, Field, str]]:
+    """(JSON pointer, field, Chinese title) of every field of the standard ``standard`` a row shows, in the
+    standard's order; the header's own ids (standard, report id, school code, period) go to the audit sheet
+    instead. @2's fields follow @1's (a @1 report leaves them empty: not reported)."""
     out: list[tuple[str, Field, str]] = []
     for f in HEADER_FIELDS:
         if f.key in ("prepared_by", "prepared_at"):
             out.append((f"/{f.key}", f, f.label_zh))
-    for section in SECTIONS:
+    for section in sections_of(standard):
         for f in section.fields:
             title = f"{section.label_zh}·{f.label_zh}" + (f"（{f.unit}）" if f.unit else "")
             out.append((f"/{section.key}/{f.key}", f, title))
@@ -294,9 +295,9 @@ def _kind(f: Field) -> str:
     return "text"
 
 
-def report_columns() -> list[Column]:
+def report_columns(standard: str = STANDARD_ID) -> list[Column]:
     cols = [Column("学校"), Column("学区")]
-    for _path, f, title in report_fields():
+    for _path, f, title in report_fields(standard):
         total = f.kind in ("int", "money", "quantity") and f.unit in _SUMMED_UNITS and f.key != "subsidy_rate"
         cols.append(Column(title, _kind(f), total=total))
     cols += [Column("隐患台账条数", "int", total=True), Column("按时报送"), Column("修订次数", "int")]
@@ -323,6 +324,8 @@ def report_value(content: dict[str, Any], path: str, f: Field) -> Any:
         return _zh(f.enum_name, value)
     if f.kind == "list":
         return "、".join(_zh(f.enum_name, v) for v in value)
+    if f.kind == "tasks":  # @2's calendar.tasks: 任务编号（完成日期）、…
+        return "、".join(f"{t.get('code')}（{t.get('done_on')}）" for t in value if isinstance(t, dict))
     return value
 
 
@@ -339,11 +342,18 @@ def period_reports(session: Session, county_code: str, period: str) -> dict[str,
     ).all()
     order = township_order(session, county_code)  # the county's order of its townships, then school code
     rows = sorted(rows, key=lambda r: order(r[3]))
+    contents = [json.loads(rev.content) for _head, rev, _name, _township in rows]
+    # the standards of the month's reports: a month with any @2 report has every field of @2
+    standards = sorted({c.get("standard") for c in contents if c.get("standard") in STANDARDS}) or [STANDARD_ID]
+    standard = standards[-1]
     return {
         "county_code": county_code,
         "period": period,
+        "standard": standard,
+        "standards": standards,
         "fields": [
-            {"path": path, "label": f.label_zh, "unit": f.unit, "title": title} for path, f, title in report_fields()
+            {"path": path, "label": f.label_zh, "unit": f.unit, "title": title}
+            for path, f, title in report_fields(standard)
         ],
         "reports": [
             {
@@ -355,15 +365,16 @@ def period_reports(session: Session, county_code: str, period: str) -> dict[str,
                 "revisions": head.revisions,
                 "on_time": head.on_time,
                 "content_sha256": rev.content_sha256,
-                "content": json.loads(rev.content),
+                "content": content,
             }
-            for head, rev, name, township in rows
+            for (head, rev, name, township), content in zip(rows, contents, strict=True)
         ],
     }
 
 
 def reports_table(data: dict[str, Any], county_name: str) -> Table:
-    fields = report_fields()
+    standard = data.get("standard", STANDARD_ID)
+    fields = report_fields(standard)
     rows = []
     for r in data["reports"]:
         content = r["content"]
@@ -373,12 +384,12 @@ def reports_table(data: dict[str, Any], county_name: str) -> Table:
         rows.append(row)
     return Table(
         f"{data['period']} 月报",
-        report_columns(),
+        report_columns(standard),
         rows,
         audit=[
             ("县", f"{county_name}（{data['county_code']}）"),
             ("报表月份", data["period"]),
-            ("数据标准", STANDARD_ID),
+            ("数据标准", "、".join(data.get("standards") or [STANDARD_ID])),
         ],
         audit_rows=[
             ["学校", "学校标识码", "报表编号", "修订版本", "内容哈希（SHA-256）"],

@@ -32,7 +32,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from district.reports.figures import INDEX as FIGURE_INDEX
-from houqin_standard import prechecks
+from houqin_standard import fund_text, prechecks
 from houqin_standard.prechecks import COUNT_RULES as _COUNT_RULES
 from houqin_standard.prechecks import TOLERANCE, format_amount, parse_amount
 from houqin_standard.prechecks import FundMonth as _Fund
@@ -57,14 +57,7 @@ class AnomalyName(NamedTuple):
 
 #: Every anomaly code, in the order of the spec's table, with its name in Chinese and English.
 ANOMALY_CODES: Mapping[str, AnomalyName] = MappingProxyType(
-    {
-        code: AnomalyName(*names)
-        for code, names in [
-            *list(prechecks.REPORT_CODE_NAMES.items())[:2],
-            ("CARRY_OVER_MISMATCH", ("结转不符", "Carry-over mismatch")),
-            *list(prechecks.REPORT_CODE_NAMES.items())[2:],
-        ]
-    }
+    {code: AnomalyName(*names) for code, names in fund_text.FUND_CODE_NAMES.items()}
 )
 
 #: The anomalies that make a participating month non-compliant for scoring indicator C4 (营养餐 · 资金合规).
@@ -75,7 +68,9 @@ FUND_COMPLIANCE_CODES: tuple[str, ...] = ("MISUSE", "BALANCE_MISMATCH", "CARRY_O
 class Anomaly:
     """One anomaly of one school-month.
 
-    ``figures`` holds the inputs that triggered it and the computed value, all as strings.
+    ``code`` and ``figures`` (the inputs that triggered it and the computed values, all as strings) are its
+    structured form; ``zh``/``en`` (the API's ``message``) and :meth:`sentence` are their words in the one
+    catalog, ``houqin_standard.fund_text``.
     """
 
     school_code: str
@@ -96,14 +91,20 @@ class Anomaly:
     def message(self, lang: str = "zh") -> str:
         return self.en if lang.lower().startswith("en") else self.zh
 
+    def sentence(self, lang: str = "zh") -> str:
+        """One plain sentence ("供餐 19 天，有陪餐记录的只有 15 天，少 4 天"), numbers as people write them."""
+        return fund_text.sentence(self.code, self.figures, lang)
+
     def to_dict(self, lang: str = "zh") -> dict[str, Any]:
-        """``{"school_code", "period", "code", "message", "figures"}``; message in English for lang "en"."""
+        """``{"school_code", "period", "code", "message", "figures", "sentence"}``; the words in English for lang
+        "en"."""
         return {
             "school_code": self.school_code,
             "period": self.period,
             "code": self.code,
             "message": self.message(lang),
             "figures": dict(self.figures),
+            "sentence": self.sentence(lang),
         }
 
 
@@ -250,36 +251,32 @@ def month_anomalies(
 
     found: list[Anomaly] = []
     for code in codes:
-        zh, en, figures = _describe(code, f, m, previous, standard_rate)
-        name = ANOMALY_CODES[code]
-        found.append(Anomaly(f.school_code, f.period, code, f"{name.zh}：{zh}", f"{name.en}: {en}", figures))
+        figures = _figures(code, f, m, previous, standard_rate)
+        zh, en = fund_text.message(code, figures, "zh"), fund_text.message(code, figures, "en")
+        found.append(Anomaly(f.school_code, f.period, code, zh, en, figures))
     return found
 
 
-def _describe(
+def _figures(
     code: str,
     f: _Fund,
     m: Callable[[Decimal], str],
     previous: tuple[str, Decimal] | None,
     standard_rate: Decimal,
-) -> tuple[str, str, dict[str, str]]:
-    """The Chinese and English message and the figures of one anomaly that ``_fired`` found: 结转不符 here,
-    the others as ``houqin_standard.prechecks.describe`` words them (the agent shows the same words)."""
+) -> dict[str, str]:
+    """The figures of one anomaly that ``_fired`` found: 结转不符 here, the others as
+    ``houqin_standard.prechecks.describe_figures`` gives them (the agent shows the same figures and words)."""
     if code != "CARRY_OVER_MISMATCH":
-        return prechecks.describe(code, f, m, standard_rate)
+        return prechecks.describe_figures(code, f, m, standard_rate)
     assert previous is not None
     prev_period, prev_closing = previous
     opening = f.opening
-    return (
-        f"上月结余 {m(opening)} ≠ {prev_period} 本月结余 {m(prev_closing)}",
-        f"opening balance {m(opening)} ≠ closing balance {m(prev_closing)} of {prev_period}",
-        {
-            "opening_balance": m(opening),
-            "previous_period": prev_period,
-            "previous_closing_balance": m(prev_closing),
-            "difference": m(opening - prev_closing),
-        },
-    )
+    return {
+        "opening_balance": m(opening),
+        "previous_period": prev_period,
+        "previous_closing_balance": m(prev_closing),
+        "difference": m(opening - prev_closing),
+    }
 
 
 def _check_previous(report: Mapping[str, Any], previous: Mapping[str, Any]) -> str:

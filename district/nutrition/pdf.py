@@ -23,7 +23,7 @@ from district.nutrition.anomalies import ANOMALY_CODES
 from district.nutrition.engine import FundReport
 from district.rendering import render_html, render_pdf, render_pdf_bounded
 from district.rendering.templating import period_zh
-from houqin_standard import ENUM_LABELS, STANDARD_ID
+from houqin_standard import ENUM_LABELS, STANDARD_ID, fund_text
 
 __all__ = ["TEMPLATE", "fund_report_html", "fund_report_pdf"]
 
@@ -51,6 +51,7 @@ def fund_report_html(report: FundReport) -> str:
         supply_mode_labels={k: zh for k, (zh, _en) in ENUM_LABELS["supply_mode"].items()},
         school_type_labels={k: zh for k, (zh, _en) in ENUM_LABELS["school_type"].items()},
         anomaly_labels={code: name.zh for code, name in ANOMALY_CODES.items()},
+        fund_detail=fund_text.detail,  # the rule with its figures, under each anomaly's sentence
     )
 
 

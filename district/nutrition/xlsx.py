@@ -34,7 +34,7 @@ from openpyxl.utils import get_column_letter
 from district.glossary import term
 from district.nutrition.anomalies import ANOMALY_CODES
 from district.nutrition.engine import FundReport
-from houqin_standard import ENUM_LABELS, STANDARD_ID
+from houqin_standard import ENUM_LABELS, STANDARD_ID, fund_text
 
 __all__ = [
     "HEADER_ROW",
@@ -104,6 +104,7 @@ _T = {
         "period": "月份",
         "anomaly": "异常",
         "message": "说明",
+        "formula": "计算",
         "missing_periods": "未报送月份",
         "missing_count": "未报送月数",
         "count": "件数",
@@ -144,6 +145,7 @@ _T = {
         "period": "Period",
         "anomaly": "Anomaly",
         "message": "Message",
+        "formula": "Calculation",
         "missing_periods": "Missing months",
         "missing_count": "Missing count",
         "count": "Count",
@@ -361,6 +363,7 @@ def fund_report_xlsx(report: FundReport, lang: str = "zh") -> bytes:
             t["period"],
             t["anomaly"],
             t["message"],
+            t["formula"],
         ],
     )
     for a in data["anomalies"]:
@@ -372,7 +375,8 @@ def fund_report_xlsx(report: FundReport, lang: str = "zh") -> bytes:
                 (school["township"], "text"),
                 (a["period"], "text"),
                 (anomaly_name(a["code"]), "text"),
-                (a["message"], "text"),
+                (a["sentence"], "text"),  # the plain sentence; the rule with its figures beside it
+                (fund_text.detail(a["code"], a["figures"], lang), "text"),
             ]
         )
     anomalies.finish()

@@ -38,6 +38,10 @@ class County(Base):
     sample_grams: Mapped[int] = mapped_column(Integer, default=125)
     sample_hours: Mapped[int] = mapped_column(Integer, default=48)
     rubric_id: Mapped[int | None] = mapped_column(ForeignKey("rubrics.id"), nullable=True)
+    # the report standard version (2: houqin/monthly-report@2) required from ``require_standard_from`` (YYYY-MM)
+    # on; unset, either version is accepted (issue 20 item 1, ``reports.standards``)
+    require_standard: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    require_standard_from: Mapped[str | None] = mapped_column(String(7), nullable=True)
 
     city: Mapped[City] = relationship()
 

@@ -346,6 +346,7 @@ def county_settings(session: Session, county: County) -> dict[str, object]:
     """A county's settings as the settings API shows them (``GET /api/v1/counties/<county>/settings``)."""
     from district import calendar
     from district.reminders.services import channels_view, load_channels
+    from district.reports.standards import requirement_view
 
     return {
         "county_code": county.code,
@@ -359,6 +360,8 @@ def county_settings(session: Session, county: County) -> dict[str, object]:
         "township_order_in_effect": townships_in_order(session, county.code),
         # reminder channels (issue 18); webhook tokens and secrets are never echoed in full
         "channels": channels_view(load_channels(session, county.code)),
+        # the report standard version required from a period on (issue 20 item 1); ``None``: @1 or @2
+        "require_standard": requirement_view(county),
     }
 
 

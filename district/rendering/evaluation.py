@@ -389,7 +389,7 @@ def _fund(session: Session, school_code: str, window: Window) -> dict[str, Any]:
         return {"available": False, "reason": exc.zh, "totals": None, "anomalies": []}
     totals = history.totals.to_dict("zh") if history.totals is not None else None
     anomalies = [
-        {"period": a.period, "code": a.code, "name": a.name_zh, "message": a.zh}
+        {"period": a.period, "code": a.code, "name": a.name_zh, "message": a.zh, "sentence": a.sentence("zh")}
         for m in history.months
         for a in m.anomalies
     ]

@@ -59,7 +59,15 @@ from district.rendering.evaluation import (
     school_evaluation_context,
     school_evaluation_html,
 )
-from district.rendering.models import KIND_COUNTY, KIND_FUND, KIND_SCHOOL, PdfDocument, PdfJob, PdfJobPart
+from district.rendering.models import (
+    KIND_COUNTY,
+    KIND_EXPORT,
+    KIND_FUND,
+    KIND_SCHOOL,
+    PdfDocument,
+    PdfJob,
+    PdfJobPart,
+)
 from district.rendering.pdf import RenderError, render_pdf, render_pdf_bounded
 from district.scoring import services as scoring
 from district.scoring.engine import Window
@@ -67,6 +75,8 @@ from district.scoring.models import RankingSnapshot
 from houqin_standard import SHANGHAI
 
 __all__ = [
+    "INTERRUPTED",
+    "ONE_FILE_KINDS",
     "JobError",
     "PreparedPart",
     "all_parts_done",
@@ -89,6 +99,7 @@ __all__ = [
     "run_part",
     "run_start",
     "seconds_left",
+    "single_file_kind",
     "start_job",
     "unfinished_jobs",
     "user_jobs",
@@ -371,10 +382,19 @@ def create_fund_job(
 
 def is_fund_job(session: Session, job: PdfJob) -> bool:
     """Whether ``job`` is a fund-report job (its one part is of kind ``fund_report``)."""
+    return single_file_kind(session, job) == KIND_FUND
+
+
+#: The kinds of a job of one file that pins nothing: the fund report's PDF and a period's reports export.
+ONE_FILE_KINDS = (KIND_FUND, KIND_EXPORT)
+
+
+def single_file_kind(session: Session, job: PdfJob) -> str | None:
+    """The kind of ``job``'s one part when it is a one-file job (``ONE_FILE_KINDS``), else ``None``."""
     if job.school_code is not None:
-        return False
+        return None
     kind = session.scalar(select(PdfJobPart.kind).where(PdfJobPart.job_id == job.id, PdfJobPart.seq == 0))
-    return kind == KIND_FUND
+    return kind if kind in ONE_FILE_KINDS else None
 
 
 def _parts(session: Session, job_id: int) -> list[PdfJobPart]:
@@ -402,7 +422,7 @@ def start_job(session: Session, job_id: int, *, now: dt.datetime | None = None) 
     job = _locked_job(session, job_id)
     if job is None or job.state in ("done", "failed"):
         return []
-    if is_fund_job(session, job):  # nothing to pin: the part reads the fund report of the window
+    if single_file_kind(session, job) is not None:  # nothing to pin: the part reads the window as it is now
         if job.state == "queued":
             job.state = "running"
             job.started_at = now or utcnow()
@@ -596,6 +616,10 @@ def job_failed(session: Session, job_id: int, message: str) -> None:
         session.flush()
 
 
+#: Why a job a stopping hub could not finish failed (at the next start, or as the hub process exits).
+INTERRUPTED = "枢纽在生成期间停止，请重新申请 / the hub stopped while the job was being made: ask again"
+
+
 def fail_interrupted(session: Session, *, now: dt.datetime | None = None) -> list[int]:
     """At a hub's start on the embedded default (no broker): every job still queued or running was left by a
     hub that stopped (its background thread died with it), so it is marked failed, saying so; the parts it
@@ -606,7 +630,7 @@ def fail_interrupted(session: Session, *, now: dt.datetime | None = None) -> lis
         if job is None or job.state not in UNFINISHED:
             continue
         job.state = "failed"
-        job.error = "枢纽在生成期间停止，请重新申请 / the hub stopped while the job was being made: ask again"
+        job.error = INTERRUPTED
         job.finished_at = now or utcnow()
     session.flush()
     return ids
@@ -625,7 +649,7 @@ def finish_job(session: Session, job_id: int, pdf_dir: str | Path, *, now: dt.da
     if job is None or job.state in ("done", "failed") or not all_parts_done(session, job_id):
         return False
     parts = _parts(session, job_id)
-    if job.school_code is None and not any(p.kind == KIND_FUND for p in parts):  # a batch: its zip
+    if job.school_code is None and not any(p.kind in ONE_FILE_KINDS for p in parts):  # a batch: its zip
         county = session.get(County, job.county_code)
         assert county is not None
         name = zip_filename(job.county_code, window_tag(job), county.name)
@@ -682,7 +706,14 @@ def job_file(session: Session, job: PdfJob, name: str, pdf_dir: str | Path) -> t
     ).first()
     if part is None:
         return None
-    return job_dir(pdf_dir, job.id) / part.filename, "application/pdf", part.school_code
+    return job_dir(pdf_dir, job.id) / part.filename, _MIMETYPES[Path(part.filename).suffix], part.school_code
+
+
+_MIMETYPES = {
+    ".pdf": "application/pdf",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".csv": "text/csv; charset=utf-8",
+}
 
 
 #: The most jobs ``GET /api/v1/jobs`` and the download centre list (the newest).
@@ -744,7 +775,7 @@ def job_view(session: Session, job: PdfJob, file_url: Callable[[PdfJob, str], st
         "done": sum(1 for p in parts if p.state == "done"),
         "total": len(parts),
         "files": files,
-        "kind": "school" if job.school_code else ("fund" if any(p.kind == KIND_FUND for p in parts) else "batch"),
+        "kind": _job_kind(job, parts),
         "county_code": job.county_code,
         "school_code": job.school_code,
         "window": {"from": job.period_from, "to": job.period_to},
@@ -757,6 +788,13 @@ def job_view(session: Session, job: PdfJob, file_url: Callable[[PdfJob, str], st
         "error": job.error,
         "errors": errors,
     }
+
+
+def _job_kind(job: PdfJob, parts: Sequence[PdfJobPart]) -> str:
+    if job.school_code:
+        return "school"
+    kinds = {p.kind for p in parts}
+    return "fund" if KIND_FUND in kinds else ("export" if KIND_EXPORT in kinds else "batch")
 
 
 # ------------------------------------------------------------------------------------------------ boundaries
@@ -800,6 +838,10 @@ def run_part(part_id: int, pdf_dir: str | Path, limits: RenderLimits = RenderLim
     try:
         with db.transaction(write=False) as s:
             kind = s.scalar(select(PdfJobPart.kind).where(PdfJobPart.id == part_id))
+        if kind == KIND_EXPORT:  # a table, not a render: written by the exports (district/exports/jobs.py)
+            from district.exports.jobs import run_export_part
+
+            return run_export_part(part_id, pdf_dir)
         with db.transaction(write=False) as s:
             if kind == KIND_COUNTY:
                 # the county summary may store the year's ranking snapshot (campaign progress): a writer from

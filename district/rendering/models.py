@@ -22,6 +22,7 @@ PART_STATES = ("queued", "done", "failed")
 KIND_SCHOOL = "school_evaluation"
 KIND_COUNTY = "county_summary"
 KIND_FUND = "fund_report"  # the county's 营养餐 fund report (a job of this one part)
+KIND_EXPORT = "reports_export"  # a period's raw reports as xlsx or csv (a job of this one part; issue 17)
 
 
 class PdfJob(Base):
@@ -58,7 +59,7 @@ class PdfJobPart(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("pdf_jobs.id"), index=True)
     seq: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(20))  # school_evaluation | county_summary | fund_report
+    kind: Mapped[str] = mapped_column(String(20))  # school_evaluation | county_summary | fund_report | reports_export
     school_code: Mapped[str | None] = mapped_column(String(10), nullable=True)
     filename: Mapped[str] = mapped_column(String(255))
     state: Mapped[str] = mapped_column(String(10))  # queued | done | failed
@@ -90,6 +91,7 @@ class PdfDocument(Base):
 __all__ = [
     "JOB_STATES",
     "KIND_COUNTY",
+    "KIND_EXPORT",
     "KIND_FUND",
     "KIND_SCHOOL",
     "PART_STATES",

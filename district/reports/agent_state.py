@@ -18,14 +18,15 @@ from district.registry.models import County, School
 from district.reports.latest import last_accepted
 from district.reports.models import ReportHead
 from district.reports.services import period_locked
-from houqin_standard import SHANGHAI, days_between
+from district.reports.standards import required_version
+from houqin_standard import SHANGHAI, days_between, standard_id
 
 __all__ = ["last_report", "period_state"]
 
 
 def period_state(session: Session, school: School, period: str) -> dict[str, Any]:
     """``{school_code, period, deadline, locked, reported, revisions, on_time, days_left, days_late, expected,
-    subsidy_standard}`` for the school and period (see docs/CONTRACTS.md)."""
+    subsidy_standard, standard}`` for the school and period (see docs/CONTRACTS.md)."""
     county = session.get(County, school.county_code)
     assert county is not None
     head = session.get(ReportHead, (school.code, period))
@@ -49,6 +50,9 @@ def period_state(session: Session, school: School, period: str) -> dict[str, Any
         "days_late": late,
         "expected": calendar.is_expected(county, school, period, start),
         "subsidy_standard": f"{county.subsidy_standard:.2f}",
+        # the report standard the county requires for the period (issue 20 item 1): the agent writes its
+        # template and validates in this version
+        "standard": standard_id(required_version(county, period)),
     }
 
 

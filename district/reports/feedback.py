@@ -12,7 +12,8 @@ from district.registry.models import County, School
 from district.reports.history import previous_participating_rows
 from district.reports.models import ReportHead, ReportRevision
 from district.reports.services import period_locked, receipt_for
-from houqin_standard import SHANGHAI, period_deadline
+from district.reports.standards import required_version
+from houqin_standard import SHANGHAI, period_deadline, standard_id
 
 # Other domains add their part of the feedback (fund anomalies, score and rank, reminders) here.
 FeedbackPart = Callable[[Session, School, str, str], dict[str, Any]]
@@ -28,7 +29,7 @@ def previous_participating(session: Session, school_code: str, before_period: st
     """The school's most recent effective participating report before ``before_period`` (for carry-over):
     ``district.reports.history.previous_participating_rows``, the query scoring and the fund report use."""
     row = session.execute(previous_participating_rows(before_period, school_code=school_code, content=True)).first()
-    return None if row is None else json.loads(row.content)  # type: ignore[no-any-return]
+    return None if row is None else json.loads(row.content)
 
 
 def school_feedback(session: Session, school: School, period: str, *, lang: str = "zh") -> dict[str, Any]:
@@ -47,6 +48,8 @@ def school_feedback(session: Session, school: School, period: str, *, lang: str 
         "score": None,
         "rank": None,
         "reminders": [],
+        # the report standard the county requires for the period (STANDARD-v2.md: the agent follows it)
+        "standard": standard_id(required_version(county, period)),
     }
     if head is not None:
         rev = session.get(ReportRevision, head.revision_id)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, func, insert, or_, select, text, tuple_, update
+from sqlalchemy import BindParameter, Executable, and_, bindparam, func, insert, or_, select, text, tuple_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
@@ -27,7 +27,7 @@ from district.audit.services import record
 from district.db import json_text, utcnow
 from district.registry.crypto import SecretBox
 from district.registry.models import County, Credential, School
-from district.reports.figures import STORED_PREFIX, figures_json
+from district.reports.figures import STORED_PREFIXES, figures_json
 from district.reports.models import (
     HazardEntry,
     PeriodApproval,
@@ -36,6 +36,7 @@ from district.reports.models import (
     ReportRevision,
     SeenSignature,
 )
+from district.reports.standards import required_version_of, version_refusal
 from houqin_standard import (
     SHANGHAI,
     canonical_json,
@@ -210,7 +211,7 @@ def authenticate(
         )
     # the school, its active credential (the newest unrevoked one, as registry.active_credential), the county's
     # deadline day and whether the signature was seen (and with ``about``, the report's context): one query
-    row = None
+    row: Sequence[Any] | None = None
     if claimed is not None:
         params = {"code": claimed, "school": claimed, "signature": signature}
         if about is None:
@@ -274,13 +275,17 @@ _AUTH = _auth_statement(School)
 
 def record_seen(session: Session, signature: str, at: dt.datetime) -> None:
     """Keep a verified signature as seen (a refused request's), unless a concurrent twin already did."""
-    table = SeenSignature.__table__
     dialect = session.get_bind().dialect.name
+    stmt: Executable
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
+        from sqlalchemy.dialects import postgresql
+
+        stmt = postgresql.insert(SeenSignature).values(signature=signature, seen_at=at).on_conflict_do_nothing()
     else:
-        from sqlalchemy.dialects.sqlite import insert as upsert
-    session.execute(upsert(table).values(signature=signature, seen_at=at).on_conflict_do_nothing())
+        from sqlalchemy.dialects import sqlite
+
+        stmt = sqlite.insert(SeenSignature).values(signature=signature, seen_at=at).on_conflict_do_nothing()
+    session.execute(stmt)
 
 
 def prune_seen_signatures(session: Session, window_seconds: int = 300) -> int:
@@ -343,7 +348,7 @@ def _receipt(rev: ReportRevision, head: ReportHead | None) -> Receipt:
 
 def submit_report(
     session: Session,
-    school: School,
+    school: School | SchoolKey,
     credential_id: int,
     data: Any,
     *,
@@ -404,6 +409,21 @@ def submit_report(
         )
     report_id = data["report_id"].lower()
     period = data["period"]
+    required = required_version_of(ctx.require_standard, ctx.require_standard_from, period)
+    refusal = (
+        None if required == 1 else version_refusal(required, ctx.require_standard_from or "", period, data["standard"])
+    )
+    if refusal is not None:
+        raise IngestError(
+            422,
+            "standard_version_required",
+            refusal[0],
+            refusal[1],
+            details=[{"path": "/standard", "code": "standard_version_required", "zh": refusal[0], "en": refusal[1]}],
+            school_code=school.code,
+            report_id=report_id,
+            period=period,
+        )
     canonical = canonical_json(data)
     digest = hashlib.sha256(canonical).hexdigest()  # content_sha256(data), the canonical form made once
     if ctx.existing_school is not None:
@@ -527,15 +547,22 @@ class _Context:
     previous_content: str | None  # the effective report of the month before (the standard's carry-over rules)
     school_opened: dt.date | None  # the school's active range (``school_inactive``)
     school_closed: dt.date | None
+    # the standard version the county requires from ``require_standard_from`` on (``reports.standards``)
+    require_standard: int | None = None
+    require_standard_from: str | None = None
 
 
 def _context_statement() -> Any:
     rr, rh = ReportRevision, ReportHead
-    school, period = bindparam("school"), bindparam("period")
+    school: BindParameter[str] = bindparam("school")
+    period: BindParameter[str] = bindparam("period")
     existing = select(rr.school_code, rr.content_sha256).where(rr.report_id == bindparam("report_id"))
     head = select(rh.revisions, rh.on_time).where(rh.school_code == school, rh.period == period)
     link = select(rr.chain_seq, rr.chain_hash).where(rr.school_code == school).order_by(rr.chain_seq.desc()).limit(1)
     lock = _latest_approval_act(select(School.county_code).where(School.code == school).scalar_subquery(), period)
+    county = select(County.require_standard, County.require_standard_from).where(
+        County.code == select(School.county_code).where(School.code == school).scalar_subquery()
+    )
     return select(
         existing.with_only_columns(rr.school_code).scalar_subquery(),
         existing.with_only_columns(rr.content_sha256).scalar_subquery(),
@@ -547,6 +574,8 @@ def _context_statement() -> Any:
         _EFFECTIVE_CONTENT.where(ReportHead.period == bindparam("previous_period")).scalar_subquery(),
         select(School.opened).where(School.code == school).scalar_subquery(),
         select(School.closed).where(School.code == school).scalar_subquery(),
+        county.with_only_columns(County.require_standard).scalar_subquery(),
+        county.with_only_columns(County.require_standard_from).scalar_subquery(),
     )
 
 
@@ -604,6 +633,8 @@ def fetch_one(session: Session, stmt: Any, params: dict[str, Any]) -> Any:
         if conn.dialect.name != "postgresql":
             return conn.execute(stmt, params).first()
         driver, dialect = conn.connection.driver_connection, conn.dialect
+        if driver is None:  # only a detached (closed) pool connection has no driver connection
+            raise RuntimeError("the session's connection is closed")
     else:
         driver, dialect = direct, session.get_bind().dialect
     compiled = _COMPILED.get(id(stmt))
@@ -621,7 +652,7 @@ def fetch_one(session: Session, stmt: Any, params: dict[str, Any]) -> Any:
         return cur.fetchone()
 
 
-def _context(session: Session, school: School, period: str, report_id: str) -> _Context:
+def _context(session: Session, school: School | SchoolKey, period: str, report_id: str) -> _Context:
     params = {"school": school.code, **_context_params(period, report_id)}
     return _Context(period, report_id.lower(), *fetch_one(session, _CONTEXT, params))
 
@@ -775,7 +806,7 @@ def log_rejection(
             count=count,
         )
     )
-    extra = {"count": count} if count != 1 else {}
+    extra: dict[str, Any] = {"count": count} if count != 1 else {}
     record(
         session,
         actor=f"school:{err.school_code}" if err.school_code else "anonymous",
@@ -830,7 +861,12 @@ def heads_without_figures(session: Session) -> list[tuple[str, str]]:
         (school_code, period)
         for school_code, period in session.execute(
             select(ReportHead.school_code, ReportHead.period)
-            .where(or_(ReportHead.figures.is_(None), ~ReportHead.figures.startswith(STORED_PREFIX, autoescape=True)))
+            .where(
+                or_(
+                    ReportHead.figures.is_(None),
+                    and_(*(~ReportHead.figures.startswith(p, autoescape=True) for p in STORED_PREFIXES)),
+                )
+            )
             .order_by(ReportHead.school_code, ReportHead.period)
         )
     ]

@@ -520,7 +520,7 @@ def _exact_sum(values: Sequence[Any], what: Any) -> Fraction:
         if type(v) is not int:
             break
     else:  # counts, the common case: an int (it has .numerator and .denominator too; see ``_div``)
-        return sum(values)  # type: ignore[no-any-return]
+        return sum(values)
     ints = 0
     digits = 0
     places = 0
@@ -581,16 +581,24 @@ def _capped(points: Fraction, num: Fraction | int, den: Fraction | int) -> Fract
 # One school, prepared
 
 
+class _Month(NamedTuple):
+    """A ``MonthInput`` as ``_prepare`` made it: its report is always the figures list (``_with_figures``),
+    read by position (``FIGURE_INDEX``)."""
+
+    period: str
+    revision_id: int
+    report: list[Any]
+
+
 @dataclass
 class _School:
-    """One school's inputs for the indicators. Its months' ``report`` is always the figures list
-    (``_prepare``), read by position (``FIGURE_INDEX``)."""
+    """One school's inputs for the indicators: its months as figures (``_Month``)."""
 
     input: SchoolInput
-    reported: list[MonthInput]  # expected months with a report, ascending
-    chain: list[MonthInput]  # every report of W, ascending (the carry-over basis of C4)
+    reported: list[_Month]  # expected months with a report, ascending
+    chain: list[_Month]  # every report of W, ascending (the carry-over basis of C4)
     missing: list[str]
-    previous: MonthInput | None  # the carry-over basis of W's first participating month (figures too)
+    previous: _Month | None  # the carry-over basis of W's first participating month (figures too)
     _totals: dict[str, Fraction] = field(default_factory=dict, repr=False)  # over the reported months
     _ptotals: dict[str, Fraction] = field(default_factory=dict, repr=False)  # over the participating ones
 
@@ -599,16 +607,16 @@ class _School:
         return self.input.code
 
     @property
-    def latest(self) -> MonthInput:
+    def latest(self) -> _Month:
         return self.reported[-1]
 
     @functools.cached_property
-    def participating_chain(self) -> list[MonthInput]:
+    def participating_chain(self) -> list[_Month]:
         """Every participating report of W (a break-month one too: it is a carry-over basis)."""
         return [m for m in self.chain if _participates(m)]
 
     @functools.cached_property
-    def participating(self) -> list[MonthInput]:
+    def participating(self) -> list[_Month]:
         if len(self.chain) == len(self.reported):  # no report outside the expected months: the same list
             return self.participating_chain
         expected = {m.period for m in self.reported}
@@ -618,7 +626,7 @@ class _School:
     def reported_revision_ids(self) -> tuple[int, ...]:
         return tuple(m.revision_id for m in self.reported)
 
-    def value(self, month: MonthInput, field_name: str) -> Any:
+    def value(self, month: _Month, field_name: str) -> Any:
         i = FIGURE_INDEX.get(field_name)
         if i is None:
             raise ValueError(f"{field_name} is not a field of the report standard")
@@ -627,7 +635,7 @@ class _School:
             raise ValueError(f"school {self.code} {month.period}: the report has no {field_name}")
         return v
 
-    def column(self, months: Sequence[MonthInput], field_name: str) -> list[Any]:
+    def column(self, months: Sequence[_Month], field_name: str) -> list[Any]:
         """The field's value in each of ``months``; a missing field is named (``value``'s error)."""
         i = FIGURE_INDEX.get(field_name)
         if i is not None:
@@ -636,13 +644,13 @@ class _School:
                 return out
         return [self.value(m, field_name) for m in months]  # raises the error that names the field
 
-    def number(self, month: MonthInput, field_name: str) -> Fraction:
+    def number(self, month: _Month, field_name: str) -> Fraction:
         v = self.value(month, field_name)
         if type(v) is int:  # the common case, without building the error text
             return Fraction(v)
         return _exact_sum((v,), lambda i: f"school {self.code} {month.period} {field_name}")
 
-    def flags(self, months: Sequence[MonthInput], field_name: str) -> list[bool]:
+    def flags(self, months: Sequence[_Month], field_name: str) -> list[bool]:
         values = self.column(months, field_name)
         for m, v in zip(months, values, strict=True):
             if v is not True and v is not False:
@@ -661,7 +669,7 @@ class _School:
             except (TypeError, ValueError):
                 continue  # ``total`` says which month and field
 
-    def total(self, months: Sequence[MonthInput], field_name: str) -> Fraction:
+    def total(self, months: Sequence[_Month], field_name: str) -> Fraction:
         """Σ of a number field over ``months``, exactly (``_exact_sum``); sums over the school's reported or
         participating months are remembered (several indicators and the F1 medians ask for the same ones)."""
         memo = (
@@ -680,7 +688,7 @@ class _School:
         return result
 
 
-def _participates(month: MonthInput) -> bool:  # ``month`` as ``_prepare`` made it: figures
+def _participates(month: _Month) -> bool:  # ``month`` as ``_prepare`` made it: figures
     return month.report[_PARTICIPATING] is True
 
 
@@ -742,24 +750,23 @@ def _prepare(school: SchoolInput, window: Window) -> _School:
     if problem:
         raise ValueError(f"school {school.code}: {problem}")
     expected_set = set(expected)
-    by_period: dict[str, MonthInput] = {}
+    by_period: dict[str, _Month] = {}
     code = school.code
-    for m in school.months:
-        period = m.period
+    for given in school.months:
+        period = given.period
         if type(period) is not str or not lo <= period <= hi:
             raise ValueError(f"school {code}: report of {period} is outside W")
         if period in by_period:
             raise ValueError(f"school {code}: two reports for {period}; pass the effective one only")
-        m = _with_figures(m)
+        m = _with_figures(given)
         values = m.report
         if values[_PERIOD] not in (period, None):
             raise ValueError(f"school {code}: revision {m.revision_id} is for {values[_PERIOD]}")
         if values[_SCHOOL_CODE] not in (code, None):
             raise ValueError(f"school {code}: revision {m.revision_id} is of another school")
         by_period[period] = m
-    prev = school.previous_participating
+    prev = None if school.previous_participating is None else _with_figures(school.previous_participating)
     if prev is not None:
-        prev = _with_figures(prev)
         if not prev.period < window.period_from:
             raise ValueError(f"school {school.code}: previous_participating ({prev.period}) is not before W")
         if not _participates(prev):
@@ -780,14 +787,14 @@ def _prepare(school: SchoolInput, window: Window) -> _School:
     )
 
 
-def _with_figures(month: MonthInput) -> MonthInput:
+def _with_figures(month: MonthInput) -> _Month:
     """``month`` with its report as figures (``figures_of`` of a parsed report; stored figures as they are)."""
     report = month.report
-    if type(report) is list:
+    if isinstance(report, list):
         if not is_figures(report):
             raise ValueError(f"revision {month.revision_id}: not figures of the current layout")
-        return month
-    return MonthInput(month.period, month.revision_id, figures_of(report))
+        return _Month(month.period, month.revision_id, report)
+    return _Month(month.period, month.revision_id, figures_of(report))
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -814,7 +821,7 @@ class _Context:
     medians: dict[tuple[str, str], tuple[Fraction, Fraction, int]]  # (indicator, type) → (m_e, m_w, n)
 
 
-def _revs(months: Sequence[MonthInput]) -> list[int]:
+def _revs(months: Sequence[_Month]) -> list[int]:
     return [m.revision_id for m in months]
 
 
@@ -889,7 +896,7 @@ def _inspections_in_window(school: SchoolInput, window: Window) -> list[Inspecti
 
 
 def _ratio_over(
-    ind: Indicator, s: _School, months: Sequence[MonthInput], months_label: str, zero: str
+    ind: Indicator, s: _School, months: Sequence[_Month], months_label: str, zero: str
 ) -> _Result:
     num_field, den_field = ind.params["numerator"], ind.params["denominator"]
     num = s.total(months, num_field)

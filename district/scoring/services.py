@@ -34,6 +34,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any, NamedTuple, cast
 
+import psycopg
 from psycopg.adapt import Loader as PsycopgLoader
 from sqlalchemy import ARRAY, Integer, any_, func, literal, or_, select, text
 from sqlalchemy import cast as sa_cast
@@ -207,12 +208,10 @@ def _school_rows(session: Session, county_code: str) -> list[tuple[School, str]]
 
 def _registry_sha256(county: County, rows: Sequence[tuple[School, str]]) -> str:
     """A fingerprint of what the ranking depends on besides reports and inspections."""
-    return _registry_digest(
-        county, [(s.code, s.name, s.type, township, s.opened, s.closed) for s, township in rows]
-    )
+    return _registry_digest(county, [(s.code, s.name, s.type, township, s.opened, s.closed) for s, township in rows])
 
 
-def _registry_digest(county: County, schools: Sequence[tuple[Any, ...]]) -> str:
+def _registry_digest(county: County, schools: Sequence[Sequence[Any]]) -> str:
     """``_registry_sha256`` of (code, name, type, township, opened, closed) rows."""
     doc = {
         "break_months": sorted(county.break_month_set),
@@ -348,8 +347,8 @@ def _rows_with_utf8_text(session: Session, stmt: Any) -> Sequence[Sequence[Any]]
     if bind.dialect.name != "postgresql":
         return connection.execute(stmt).all()
     compiled = stmt.compile(dialect=bind.dialect)
-    dbapi = connection.connection.dbapi_connection
-    assert dbapi is not None
+    dbapi = connection.connection.driver_connection
+    assert isinstance(dbapi, psycopg.Connection)  # the only PostgreSQL driver the hub runs on (pyproject.toml)
     with dbapi.cursor() as cur:
         cur.adapters.register_loader("text", _Utf8Bytes)
         cur.execute(str(compiled), compiled.params)

@@ -149,9 +149,13 @@ def month_zh(period: str) -> str:
 def template_bytes(session: Session, school: School, period: str, clerk: str | None) -> tuple[bytes, str]:
     """The agent's workbook for ``period`` (``school_agent.template.build_template``), prefilled as
     :func:`template_source` says. Returns (xlsx bytes, the note)."""
+    from district.reports.standards import required_version
+    from houqin_standard import standard_id
     from school_agent.template import build_template
 
     prefill, hazards, note = template_source(session, school, period)
+    # the version the county requires for the month (issue 20 item 1): the template is written in it
+    standard = standard_id(required_version(school.county, period))
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "template.xlsx"
         build_template(
@@ -162,6 +166,7 @@ def template_bytes(session: Session, school: School, period: str, clerk: str | N
             prefill=prefill,
             hazards=hazards,
             prepared_by=(prefill.get("/prepared_by") or clerk) or None,
+            standard=standard,
         )
         return target.read_bytes(), note
 
@@ -401,6 +406,14 @@ def preview(session: Session, school: School, data: bytes, filename: str, clerk:
     else:
         out.errors = [_line(web_words(t), _pointer(report, p)) for _w, t, p in located]
     out.warnings = [_line(read.describe(w), _pointer(report, w.path)) for w in result.warnings]
+    if not out.errors and period is not None:  # the version the county requires for the month (issue 20 item 1)
+        from district.reports.standards import required_version, version_refusal
+
+        county = school.county
+        required = required_version(county, period)
+        refusal = version_refusal(required, county.require_standard_from or "", period, report.get("standard"))
+        if refusal is not None:
+            out.errors = [_line(f"{read.where('/standard')} 数据标准：{refusal[0]}", report.get("standard"))]
     if not out.errors:
         county = school.county
         out.checks = precheck(

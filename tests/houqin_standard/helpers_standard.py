@@ -10,7 +10,8 @@ from typing import Any
 
 from houqin_standard import ValidationResult, validate_report
 
-EXAMPLE_PATH = Path(__file__).parent / "data" / "example-report.json"
+# the repository's one copy of the spec's example (tests/factories.py reads it too)
+EXAMPLE_PATH = Path(__file__).resolve().parent.parent / "data" / "example-report.json"
 TODAY = date(2026, 11, 21)
 EXAMPLE: dict[str, Any] = json.loads(EXAMPLE_PATH.read_text(encoding="utf-8"))
 DELETE = object()

@@ -39,7 +39,7 @@ def test_result_shape_and_languages() -> None:
 CASES: list[tuple[str, Any, str, str]] = [
     # (pointer to change, new value, expected path, expected code)
     # header
-    ("/standard", "houqin/monthly-report@2", "/standard", "standard_mismatch"),
+    ("/standard", "houqin/monthly-report@3", "/standard", "standard_mismatch"),
     ("/standard", 1, "/standard", "standard_mismatch"),
     ("/report_id", "not-a-uuid", "/report_id", "invalid_uuid"),
     ("/report_id", "aeafb905dc8a40bba35b4c41d283eb3a", "/report_id", "invalid_uuid"),
@@ -214,7 +214,15 @@ def test_multi_line_description_and_visible_text_pass() -> None:
 
 def test_every_error_code_is_exercised_above() -> None:
     exercised = {c[3] for c in CASES} | {"required", "unknown_field"}
-    assert exercised == set(ERROR_CODES)
+    # @2's codes: test_standard_validate_v2.py; standard_version_required is the hub's (a county setting).
+    v2_codes = {
+        "calendar_task_unknown",
+        "calendar_task_duplicate",
+        "kitchen_days_exceed_meal_days",
+        "stock_negative_consumption",
+        "standard_version_required",
+    }
+    assert exercised | v2_codes == set(ERROR_CODES)
 
 
 # ----------------------------------------------------------------------------------- required and unknown
@@ -373,10 +381,7 @@ def test_equal_values_satisfy_the_le_rules() -> None:
 def test_exceeds_message_reads_naturally() -> None:
     [issue] = check(mutated(("/enrollment/boarders", 900))).errors
     assert issue.zh == "住宿生数（/enrollment/boarders）为 900，不能大于在校学生数（805）"
-    assert (
-        issue.en
-        == "Boarding students (/enrollment/boarders) is 900; it must not exceed Students enrolled (805)"
-    )
+    assert issue.en == "Boarding students (/enrollment/boarders) is 900; it must not exceed Students enrolled (805)"
 
 
 def test_cross_field_rule_silent_when_the_other_side_is_invalid() -> None:
@@ -509,9 +514,7 @@ def test_other_spend_is_accepted_with_a_warning() -> None:
 
 
 def test_warnings_carry_both_languages() -> None:
-    result = check(
-        mutated(("/dormitory/beds", 1), ("/period", "2026-01"), ("/nutrition/other_spend", "1.00"))
-    )
+    result = check(mutated(("/dormitory/beds", 1), ("/period", "2026-01"), ("/nutrition/other_spend", "1.00")))
     codes = {i.code for i in result.warnings}
     assert codes == {"beds_below_boarders", "period_old", "other_spend_nonzero"}
     for issue in result.warnings:

@@ -278,6 +278,8 @@ def fill_template(template: Path, report: dict[str, Any], target: Path | None = 
 
     from houqin_standard import HAZARD_FIELDS
     from school_agent.layout import (
+        CALENDAR_COLUMNS,
+        CALENDAR_SHEET,
         COVER_PREPARED_BY,
         COVER_SHEET,
         FIRST_ROW,
@@ -292,6 +294,8 @@ def fill_template(template: Path, report: dict[str, Any], target: Path | None = 
     try:
         wb[COVER_SHEET][COVER_PREPARED_BY] = report.get("prepared_by")
         for section, sheet in SHEET_NAMES.items():
+            if sheet not in wb.sheetnames:  # @2's sheets in a @1 template
+                continue
             ws = wb[sheet]
             data = report.get(section) or {}
             for slot in section_slots(section):
@@ -300,6 +304,14 @@ def fill_template(template: Path, report: dict[str, Any], target: Path | None = 
                     ws[slot.cell] = None if value is None else ("是" if slot.item in value else "否")
                 else:
                     ws[slot.cell] = _excel_value(slot.field, value)
+        if CALENDAR_SHEET in wb.sheetnames:  # @2: one task done per row
+            from houqin_standard.fields import CALENDAR_TASK_FIELDS
+
+            ws = wb[CALENDAR_SHEET]
+            tasks = (report.get("calendar") or {}).get("tasks") or []
+            for i, task in enumerate(tasks):
+                for col, f in zip(CALENDAR_COLUMNS, CALENDAR_TASK_FIELDS, strict=True):
+                    ws[f"{col}{FIRST_ROW + i}"] = _excel_value(f, task.get(f.key))
         ws = wb[HAZARD_SHEET]
         for row in range(FIRST_ROW, ws.max_row + 1):
             for col in HAZARD_COLUMNS:

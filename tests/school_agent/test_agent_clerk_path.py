@@ -169,6 +169,9 @@ def test_precheck_warnings_are_asked_and_a_no_sends_nothing(
     text = r.stdout + r.stderr
     assert "请核对：以下 1 项营养餐资金数据与教育局的核算规则不符" in text
     assert "营养餐!" in text and "账目不平：2986.00 + 67235.00 − 65305.35 − 0.00 = 4915.65 ≠ 5115.65" in text
+    # the plain sentence first (houqin_standard.fund_text, the hub's words), the rule with the figures under it
+    assert "本月结余 5,115.65 元，按上月结余、收入和支出算应为 4,915.65 元，相差 200.00 元" in text
+    assert "计算：账目不平：" in text
     assert "(y/N)" in text and "未确认：报表未保存、未发送" in text
     assert "已保存到发件箱" not in text
     assert shared_hub.revisions_for(period) == []
@@ -321,7 +324,14 @@ def test_feedback_in_chinese_the_ranking_in_words_an_unknown_field_skipped() -> 
         "revision": {"revision": 2, "on_time": False, "received_at": "2026-11-07T09:30:00+08:00"},
         "revisions": 2,
         "warnings": [{"code": "energy_jump", "message": "用电量比上月增加 4 倍"}],
-        "fund_anomalies": [{"code": "BALANCE_MISMATCH", "message": "账目不平：1 + 1 = 2 ≠ 3"}],
+        "fund_anomalies": [
+            {"code": "BALANCE_MISMATCH", "message": "账目不平：1 + 1 = 2 ≠ 3"},
+            {
+                "code": "ACCOMPANY_GAP",
+                "message": "陪餐不足：陪餐 15 天 < 供餐 19 天",
+                "figures": {"accompany_meal_days": "15", "meal_days": "19", "shortfall_days": "4"},
+            },
+        ],
         "score": None,
         "rank": None,
         "ranking": {  # the object, which was printed raw
@@ -340,6 +350,8 @@ def test_feedback_in_chinese_the_ranking_in_words_an_unknown_field_skipped() -> 
     assert "生效版本：第 2 版（共 2 版），接收时间 2026-11-07 09:30（逾期）" in text
     assert "该月份已由教育局审核锁定" in text
     assert "提示：用电量比上月增加 4 倍" in text and "资金异常：账目不平：1 + 1 = 2 ≠ 3" in text
+    # with its figures, in the fund catalog's words (houqin_standard.fund_text), the rule in brackets
+    assert "资金异常：陪餐不足：供餐 19 天，有陪餐记录的只有 15 天，少 4 天（计算：陪餐 15 天 < 供餐 19 天）" in text
     assert "得分和排名：数据不全，暂不排名（统计期间 2026-01 至 2026-11）" in text
     assert "教育局审核：被退回，请修改后更正。意见：食材支出请附单据" in text
     assert "提醒：2026-10 月报已逾期 2 天" in text

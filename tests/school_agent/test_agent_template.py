@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 
 from houqin_standard import ENUM_LABELS, SECTIONS, validate_report
 from school_agent.cli import main
-from school_agent.layout import META_SHEET, SHEET_NAMES, section_slots
+from school_agent.layout import DATA_SHEETS, META_SHEET, SHEET_NAMES, section_slots
 from school_agent.outbox import Outbox
 from school_agent.reader import read_file
 from school_agent.template import build_template
@@ -39,7 +39,9 @@ def _validations(ws: Any) -> dict[str, Any]:
 def test_one_sheet_per_section_with_chinese_labels_units_and_hidden_metadata(tmp_path: Path) -> None:
     wb = load_workbook(_template(tmp_path))
     try:
-        assert wb.sheetnames == ["封面", *SHEET_NAMES.values(), "隐患台账", META_SHEET]
+        assert wb.sheetnames == [*DATA_SHEETS, META_SHEET]
+        assert DATA_SHEETS == ("封面", "在校人数", "营养餐", "食品安全", "财务", "校产", "能源消耗", "安全管理",
+                               "美丽新校园", "学生公寓", "隐患台账")  # fmt: skip
         meta = wb[META_SHEET]
         assert meta.sheet_state == "veryHidden" and meta.protection.sheet
         recorded = {meta[f"A{i}"].value: meta[f"B{i}"].value for i in range(1, 8)}

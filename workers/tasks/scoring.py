@@ -55,12 +55,11 @@ def recompute_county(
         county = s.get(County, county_code)
         if county is None:
             return None
-        if period_from and period_to:
-            window = Window(period_from, period_to)
-        else:
-            window = calendar.default_window(s, county)
-            if window is None:  # the county has not started reporting: nothing to rank yet
-                return None
+        window: Window | None = (
+            Window(period_from, period_to) if period_from and period_to else calendar.default_window(s, county)
+        )
+        if window is None:  # the county has not started reporting: nothing to rank yet
+            return None
         snapshot = services.latest_ranking(s, county_code, window, trigger=trigger)
         assert snapshot is not None
         return snapshot.id

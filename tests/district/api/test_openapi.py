@@ -84,8 +84,7 @@ def test_every_status_api_md_names_for_report_submission_is_documented() -> None
     responses = DOC["paths"]["/api/v1/reports"]["post"]["responses"]
     # API.md's statuses, and 400 for a body the one JSON reader refuses (issue 16, docs/DECISIONS.md)
     assert set(responses) == {"200", "201", "400", "401", "403", "409", "413", "415", "422", "429"}
-    assert responses["422"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/ValidationError"}
+    assert responses["422"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ValidationError"}
     assert "Retry-After" in responses["429"]["headers"]
 
 
@@ -157,9 +156,14 @@ def clock() -> Iterator[int]:
 
 
 def _fuzz(strategy: Any, send: Callable[[Any], Any], max_examples: int) -> None:
-    @settings(max_examples=max_examples, deadline=None, database=None, derandomize=True,
-              suppress_health_check=list(HealthCheck),
-              phases=[Phase.explicit, Phase.generate])
+    @settings(
+        max_examples=max_examples,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.explicit, Phase.generate],
+    )
     @given(case=strategy)
     def run(case: Any) -> None:
         send(case)
@@ -173,7 +177,46 @@ def _signer(credentials: dict[str, str], body: Any) -> str:
     return code if code in credentials else AGENT_SCHOOL
 
 
-def test_submit_report_conforms(api_schema: Any, credentials: dict[str, str], clock: Iterator[int]) -> None:
+#: POST /api/v1/reports' answers (API.md): the receipt (201 new, 200 the identical re-send) or a refusal.
+SUBMIT_STATUSES = {200, 201, 400, 401, 403, 409, 413, 415, 422, 429}
+
+
+def _stored(session: Any) -> tuple[int, int]:
+    """How many revisions and hazard-ledger rows the hub holds."""
+    from sqlalchemy import func, select
+
+    from district.reports.models import HazardEntry, ReportRevision
+
+    return (
+        session.scalar(select(func.count()).select_from(ReportRevision)),
+        session.scalar(select(func.count()).select_from(HazardEntry)),
+    )
+
+
+def _assert_submission_properties(response: Any, before: tuple[int, int], after: tuple[int, int]) -> None:
+    """What holds for any body: a documented status, never a server error; a refusal in the error format
+    (a code and a message; a report the standard refuses names each field, ``details[].path``) that stores
+    nothing; only a new revision (201) stores one."""
+    status = response.status_code
+    assert status in SUBMIT_STATUSES, (status, response.text[:500])
+    if status == 201:
+        assert after[0] == before[0] + 1, (before, after)
+        return
+    assert after == before, (status, before, after, response.text[:500])  # a refusal or a re-send
+    if status == 200:
+        return
+    error = response.json()["error"]
+    assert isinstance(error["code"], str) and error["code"] and error["message"], error
+    if status == 422:
+        assert error["details"], error
+        for detail in error["details"]:
+            assert isinstance(detail["path"], str) and (detail["path"] == "" or detail["path"].startswith("/"))
+            assert detail["code"] and detail["message"], detail
+
+
+def test_submit_report_conforms(
+    api_schema: Any, session: Any, credentials: dict[str, str], clock: Iterator[int]
+) -> None:
     operation = api_schema["/api/v1/reports"]["POST"]
     seen: dict[int, int] = {}
 
@@ -181,14 +224,21 @@ def test_submit_report_conforms(api_schema: Any, credentials: dict[str, str], cl
         body = case.body
         # A generated report names a random school (403); point four in five at the signer, so the rule
         # checks (422), idempotency and storage (201) are reached as well.
-        if isinstance(body, dict) and isinstance(body.get("school_code"), str) and \
-                not body["school_code"].endswith(("0", "5")):
+        if (
+            isinstance(body, dict)
+            and isinstance(body.get("school_code"), str)
+            and not body["school_code"].endswith(("0", "5"))
+        ):
             body = {**body, "school_code": AGENT_SCHOOL}
         school = _signer(credentials, body)
         raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        headers = {"Content-Type": "application/json",
-                   **signed_headers(school, credentials[school], "POST", "/api/v1/reports", raw, now=next(clock))}
+        headers = {
+            "Content-Type": "application/json",
+            **signed_headers(school, credentials[school], "POST", "/api/v1/reports", raw, now=next(clock)),
+        }
+        before = _stored(session)
         response = case.call(data=raw, headers=headers)
+        _assert_submission_properties(response, before, _stored(session))
         case.validate_response(response, checks=CHECKS)
         assert response.status_code != 401, response.text  # the signed path is exercised, not refused
         seen[response.status_code] = seen.get(response.status_code, 0) + 1
@@ -202,13 +252,16 @@ def test_submit_report_conforms(api_schema: Any, credentials: dict[str, str], cl
     assert {200, 201, 403, 422} <= set(seen), seen
 
     unsigned = operation.Case(body=example_report(), media_type="application/json")
+    before = _stored(session)
     response = unsigned.call()
     assert response.status_code == 401
+    _assert_submission_properties(response, before, _stored(session))
     unsigned.validate_response(response, checks=CHECKS)
 
 
-def test_agent_reads_conform(api_schema: Any, agent: SignedClient, credentials: dict[str, str],
-                             clock: Iterator[int]) -> None:
+def test_agent_reads_conform(
+    api_schema: Any, agent: SignedClient, credentials: dict[str, str], clock: Iterator[int]
+) -> None:
     report = example_report()
     assert agent.post_report(report).status_code == 201
 
@@ -247,7 +300,8 @@ def test_bureau_reads_conform(api_schema: Any, agent: SignedClient, bureau_token
     assert agent.post_report(example_report()).status_code == 201
     auth = {"Authorization": f"Bearer {bureau_token}"}
     operations = [
-        op.ok() for op in api_schema.get_all_operations()
+        op.ok()
+        for op in api_schema.get_all_operations()
         if op.ok().method.upper() == "GET" and "bureau" in (op.ok().tags or [])
     ]
     registered = _flask_operations(api_schema.app)
@@ -256,8 +310,11 @@ def test_bureau_reads_conform(api_schema: Any, agent: SignedClient, bureau_token
     examples: dict[str, Any] = {}
     pdf = "/api/v1/counties/{county}/reports/pdf"
     if (pdf, "POST") in registered:  # a real job, so the job routes' examples exist
-        ask = api_schema[pdf]["POST"].Case(path_parameters={"county": "610528"}, media_type="application/json",
-                                           body={"school": AGENT_SCHOOL, "from": "2026-09", "to": "2026-09"})
+        ask = api_schema[pdf]["POST"].Case(
+            path_parameters={"county": "610528"},
+            media_type="application/json",
+            body={"school": AGENT_SCHOOL, "from": "2026-09", "to": "2026-09"},
+        )
         response = ask.call(headers=auth)
         assert response.status_code == 202, response.text
         ask.validate_response(response, checks=CHECKS)
@@ -311,8 +368,15 @@ SWEEP_CHECKS = [
 #: 36 months or empty after clipping, nothing to print. For schema-valid requests these are 400/422 with the
 #: documented codes; every other 400/422 for schema-valid data is drift.
 BEYOND_THE_SCHEMA = {
-    "invalid_period", "validation_failed", "window_too_long", "empty_window", "invalid_window", "no_expected_month",
-    "no_schools", "invalid_snapshot", "nul_character",
+    "invalid_period",
+    "validation_failed",
+    "window_too_long",
+    "empty_window",
+    "invalid_window",
+    "no_expected_month",
+    "no_schools",
+    "invalid_snapshot",
+    "nul_character",
 }
 ROLES = ("county_admin", "school_viewer")
 OPERATIONS = [(path, method) for path, method in DOCUMENTED]
@@ -348,8 +412,9 @@ def _positive_rejection_is_documented(case: Any, response: Any) -> bool:
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("path", "method"), OPERATIONS, ids=[f"{m} {p}" for p, m in OPERATIONS])
-def test_every_operation_conforms(sweep: Any, credentials: dict[str, str], clock: Iterator[int], role: str,
-                                  path: str, method: str) -> None:
+def test_every_operation_conforms(
+    sweep: Any, credentials: dict[str, str], clock: Iterator[int], role: str, path: str, method: str
+) -> None:
     """schemathesis on every operation of the document, positive and negative data, as a county_admin and a
     school_viewer (agent operations signed by their school, public ones anonymous): no server error, every
     status and body documented, schema-invalid input refused, schema-valid input accepted (or refused only for

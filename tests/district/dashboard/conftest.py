@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import example_report
+from tests.factories import submit
+
+__all__ = ["submit"]  # the dashboard tests' ``submit``: tests/factories.py
 
 PASSWORD = "correct horse battery"
 TOKEN_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -107,23 +108,6 @@ def users(session: Any, county: Any, other_county: Any) -> dict[str, Any]:
         # 学区 (issue 18): 庄里镇 of 610528 (6105280001, 6105280002); 城关街道's schools are outside it
         "township": create_user(session, "township", PASSWORD, "township_admin", scope="610528/庄里镇"),
     }
-
-
-def submit(session: Any, code: str, period: str, at: dt.datetime, **overrides: Any) -> Any:
-    """Store a revision through the reports service (as the API would), at time ``at``."""
-    from district.registry.models import School
-    from district.reports.services import submit_report
-
-    school = session.get(School, code)
-    report = example_report(school_code=code, period=period, **overrides)
-    if school.boarding:
-        report["dormitory"] = {"beds": 206, "unified_items": ["rules", "mirror"]}
-    else:
-        report["enrollment"]["boarders"] = 0
-        report.pop("dormitory", None)
-    receipt, created = submit_report(session, school, 1, report, now=at)
-    assert created
-    return receipt
 
 
 @contextmanager

@@ -335,7 +335,7 @@ def test_lock_and_unlock_through_the_page_with_the_audit_trail(client: Any, sess
     assert again.status_code == 409 and "本期已审核锁定" in text(again)
     page = client.get("/counties/610528/approval?period=2026-09")
     assert "已审核锁定" in section(page, "state") and "已核对" in section(page, "history")
-    assert "bureau" not in section(page, "history") and "admin" in section(page, "history")
+    assert "bureau" not in section(page, "history") and "富平县管理员" in section(page, "history")  # the actor by name
     # a revision arriving after approval (e.g. after an unlock) is listed
     done = client.post(
         "/counties/610528/approval/2026-09/unlock", data={"confirm": "yes", "csrf_token": page_csrf(client)}

@@ -97,7 +97,7 @@ def test_return_asks_to_confirm_then_the_school_page_shows_it(
     page = client.get(done.headers["Location"])
     assert "已退回：庄里镇中心小学" in text(page)
     review = section(page, "review")
-    assert "本月结余与上月结转不符" in review and "admin" in review
+    assert "本月结余与上月结转不符" in review and "富平县管理员" in review  # the reviewer by name, not by username
     # a correction puts it back to 待审核
     submit(session, "6105280001", "2026-10", dt.datetime(2026, 11, 21, 3, 0, tzinfo=UTC))
     assert "待审核" in section(client.get("/schools/6105280001/"), "review")

@@ -5,108 +5,18 @@ through the signed API (``fund_county``, ``fund_agents``, ``submit``, ``fund_sce
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from district.nutrition.engine import FundMonth, FundReport, FundSchool, build_fund_report
+from tests.factories import EXAMPLE
 
-# The repository's copy of the normative example (../shared/spec/example-report.json).
-EXAMPLE_REPORT = Path(__file__).resolve().parents[2] / "data" / "example-report.json"
-
-# The example's sections other than nutrition, inline: the factory needs no file outside the repository.
-BASE_REPORT: dict[str, Any] = {
-    "standard": "houqin/monthly-report@1",
-    "report_id": "aeafb905-dc8a-40bb-a35b-4c41d283eb3a",
-    "school_code": "6105260012",
-    "period": "2026-09",
-    "prepared_by": "李总务",
-    "prepared_at": "2026-09-28T16:00:00+08:00",
-    "enrollment": {"students": 805, "boarders": 201, "staff": 57, "logistics_staff": 7},
-    "food_safety": {
-        "canteen_staff": 6,
-        "health_certified_staff": 6,
-        "sample_retention_days": 15,
-        "supplier_docs_complete": True,
-        "swill_records_complete": True,
-        "training_hours": 2,
-        "poisoning_incidents": 0,
-    },
-    "finance": {
-        "fees_collected": "17324.00",
-        "fee_standards_published": True,
-        "improper_fee_cases": 0,
-        "accounts_disclosed": True,
-        "invoices": 2,
-        "invoices_fully_signed": 2,
-    },
-    "assets": {
-        "items_registered": 4770,
-        "book_value": "227838.00",
-        "inventory_checked": True,
-        "mismatches": 0,
-        "repairs_requested": 8,
-        "repairs_completed": 1,
-        "disposals": 3,
-        "disposals_approved": 1,
-    },
-    "energy": {"water_m3": "916.2", "electricity_kwh": "29313.0", "gas_m3": "107.3"},
-    "safety": {
-        "inspections": 14,
-        "drills": 1,
-        "hazards_found": 4,
-        "hazards_rectified": 1,
-        "visitor_log_complete": True,
-        "major_accidents": 0,
-    },
-    "campus": {
-        "shop": "noncompliant",
-        "toilets": "compliant",
-        "hygiene": "not_applicable",
-        "wiring": "compliant",
-        "drinking_water": "compliant",
-        "campus_area_m2": "11771",
-        "green_area_m2": "1629",
-    },
-    "hazards": [
-        {
-            "ref": "H-2026-09-001",
-            "found_on": "2026-09-04",
-            "category": "wiring",
-            "severity": "major",
-            "description": "二楼东侧教室插座松动，线路老化",
-            "deadline": "2026-09-30",
-            "rectified_on": None,
-        },
-        {
-            "ref": "H-2026-06-003",
-            "found_on": "2026-06-12",
-            "category": "toilets",
-            "severity": "general",
-            "description": "学生厕所冲水阀损坏",
-            "deadline": "2026-06-30",
-            "rectified_on": "2026-09-08",
-        },
-    ],
-    "dormitory": {
-        "beds": 206,
-        "unified_items": [
-            "bunk_cards",
-            "evacuation_map",
-            "bed_spec",
-            "mirror",
-            "rules",
-            "student_info",
-            "manager_duties",
-            "item_positions",
-        ],
-    },
-}
+# The example's sections other than nutrition (tests/factories.py: the repository's one copy of the spec's example).
+BASE_REPORT: dict[str, Any] = {k: v for k, v in EXAMPLE.items() if k != "nutrition"}
 
 # A clean month: no anomaly. 500.00 + 10000.00 − 9750.00 − 0.00 = 750.00; 1950 × 5.00 = 9750.00;
 # 1950 ≤ 100 × 20; 750.00 ≤ 0.10 × 10500.00 = 1050.00.
@@ -164,7 +74,7 @@ def make_report() -> Callable[..., dict[str, Any]]:
 
 @pytest.fixture
 def example_report() -> dict[str, Any]:
-    return json.loads(EXAMPLE_REPORT.read_text(encoding="utf-8"))
+    return copy.deepcopy(EXAMPLE)
 
 
 @pytest.fixture
@@ -222,9 +132,7 @@ def month(
 
 
 def not_participating(code: str, period: str) -> FundMonth:
-    return FundMonth(
-        period, int(code[-2:]) * 100 + int(period[-2:]), build_report(code, period, participating=False)
-    )
+    return FundMonth(period, int(code[-2:]) * 100 + int(period[-2:]), build_report(code, period, participating=False))
 
 
 def previous(code: str, closing: str) -> dict[str, Any]:

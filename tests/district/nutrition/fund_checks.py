@@ -94,7 +94,8 @@ def expected_sheets(data: dict[str, Any]) -> dict[str, list[list[tuple[Any, str]
             by_code[a["school_code"]]["township"],
             a["period"],
             ANOMALY_ZH[a["code"]],
-            a["message"],
+            a["sentence"],
+            a["message"].removeprefix(ANOMALY_ZH[a["code"]] + "："),  # the rule with its figures
         )
         for a in data["anomalies"]
     ]

@@ -65,6 +65,7 @@ def test_example_report_has_only_sample_gap(example_report):
         "code": "SAMPLE_GAP",
         "message": "留样不足：留样合规 15 天 < 供餐 17 天",
         "figures": {"sample_retention_days": "15", "meal_days": "17", "shortfall_days": "2"},
+        "sentence": "供餐 17 天，留样合规的只有 15 天，少 2 天",
     }
     assert (
         a.to_dict("en")["message"] == "Food samples short: compliant food samples on 15 days < 17 meal days"

@@ -19,7 +19,14 @@ from openpyxl import load_workbook
 from district.auth.services import create_token, create_user
 from district.nutrition import services
 from district.rendering.templating import period_zh
-from tests.district.nutrition.fund_checks import MODE_ZH, check_workbook, figures_pattern, pdfinfo, pdftotext
+from tests.district.nutrition.fund_checks import (
+    ANOMALY_ZH,
+    MODE_ZH,
+    check_workbook,
+    figures_pattern,
+    pdfinfo,
+    pdftotext,
+)
 from tests.district.test_glossary import assert_no_noise, split_audit
 
 NOW = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
@@ -149,8 +156,9 @@ def test_pdf_shows_the_same_figures(client: Any, viewer: dict[str, str], data: d
         assert re.search(re.escape(school["school_code"]) + r"\s+" + re.escape(school["school_name"]), text)
         assert "、".join(period_zh(p) for p in school["missing_periods"]) in re.sub(r"\s+", "", text)
     flat = re.sub(r"\s+", "", text)
-    for a in data["anomalies"]:
-        assert re.sub(r"\s+", "", a["message"]) in flat, a["message"]
+    for a in data["anomalies"]:  # the plain sentence, then the rule with its figures (计算：…)
+        rule = a["message"].removeprefix(ANOMALY_ZH[a["code"]] + "：")
+        assert re.sub(r"\s+", "", a["sentence"] + "计算：" + rule) in flat, a["sentence"]
 
     # header: county, window, generation time in Beijing time (02:00 UTC), the rate; footer page numbers
     face, appendix = split_audit(text)

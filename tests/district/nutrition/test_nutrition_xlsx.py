@@ -128,10 +128,12 @@ def test_anomaly_sheet(book, county_report):
             schools[a["school_code"]]["township"],
             a["period"],
             ANOMALY_ZH[a["code"]],
-            a["message"],
+            a["sentence"],
+            a["message"].split("：", 1)[1],  # the rule with its figures, without the name (the column before)
         )
         for a in data["anomalies"]
     ]
+    assert expected and all(row[5] != row[6] for row in expected)
     check_table(book["异常清单"], 7, expected)
 
 
@@ -197,7 +199,10 @@ def test_english(county_report):
     book = load_workbook(io.BytesIO(fund_report_xlsx(county_report, lang="en")))
     assert book.sheetnames == ["Summary", "Schools", "Anomalies", "Not reported", "Audit"]
     assert book["Summary"]["A3"].value == "Generated: 2026-12-06 10:30:00 (Beijing time)"
-    assert book["Anomalies"]["F7"].value.startswith("Funds left unspent: closing balance 1700.00 > ")
+    assert book["Anomalies"]["F7"].value == (
+        "The closing balance of 1,700.00 yuan is above a tenth of the funds available, 1,150.00 yuan"
+    )
+    assert book["Anomalies"]["G7"].value.startswith("closing balance 1700.00 > 0.10 × (")
 
 
 def test_formula_injection_is_neutralised(make_month, make_not_participating):

@@ -7,8 +7,6 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import example_report
-
 
 @pytest.fixture()
 def third_township(session: Any, county: Any) -> Any:
@@ -107,20 +105,14 @@ def test_completeness_the_fund_report_and_the_review_queue_follow_the_order(
     import datetime as dt
 
     from district.nutrition.services import fund_report
-    from district.registry.models import School
     from district.registry.services import set_township_order
     from district.reports.completeness import county_completeness
     from district.reports.review import review_queue
-    from district.reports.services import submit_report
+    from tests.factories import submit
 
     at = dt.datetime(2026, 11, 3, 2, 0, tzinfo=dt.UTC)
     for code in ("6105280001", "6105280004", "6105280005"):
-        school = session.get(School, code)
-        report = example_report(school_code=code, period="2026-10")
-        if not school.boarding:
-            report["enrollment"]["boarders"] = 0
-            report.pop("dormitory", None)
-        submit_report(session, school, 1, report, now=at)
+        submit(session, code, "2026-10", at)
     set_township_order(session, "610528", ["张桥镇", "庄里镇", "城关街道"], actor="test")
 
     order = ["张桥镇", "庄里镇", "城关街道"]

@@ -31,6 +31,7 @@ from district.rendering.evaluation import (
 )
 from district.scoring import services
 from district.scoring.engine import STATUS_LABELS, Window
+from tests import factories
 from tests.conftest import example_report
 from tests.district.rendering.test_rendering_security import Recorder
 from tests.district.rendering.test_rendering_security import server as server  # the fixture
@@ -142,15 +143,10 @@ def test_month_rows_say_on_time_late_missing_and_break(session: Any, county: Any
     for period in ("2026-03", "2026-04", "2026-06"):
         submit(session, "6105280001", period)
     # May arrives three days after its deadline (2026-06-05 23:59 Asia/Shanghai)
-    from district.registry.models import School
-    from district.reports.services import submit_report
     from houqin_standard import period_deadline
 
     late = example_report(school_code="6105280001", period="2026-05", hazards=[])
-    submit_report(
-        session, session.get(School, "6105280001"), 1, late, now=period_deadline("2026-05") + dt.timedelta(days=3)
-    )
-    session.flush()
+    factories.submit(session, "6105280001", "2026-05", period_deadline("2026-05") + dt.timedelta(days=3), data=late)
     snapshot = services.latest_ranking(session, "610528", Window("2026-03", "2026-08"))
     ctx = school_evaluation_context(session, snapshot, "6105280001", verification(session))
     states = {m["period"]: (m["state"], m["days_late"]) for m in ctx["months"]}

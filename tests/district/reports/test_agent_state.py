@@ -44,6 +44,7 @@ def test_period_state_days_per_the_calendar_reported_and_locked(agent: SignedCli
         "days_late": 16,  # 2026-11-05 → 2026-11-21
         "expected": True,
         "subsidy_standard": "5.00",
+        "standard": "houqin/monthly-report@1",
     }
     november = state(agent, "2026-11")
     assert (november["days_left"], november["days_late"]) == (14, 0)  # 2026-11-21 → 2026-12-05

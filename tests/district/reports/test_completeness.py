@@ -6,23 +6,9 @@ import datetime as dt
 from typing import Any
 
 from district.reports.completeness import county_completeness
-from district.reports.services import submit_report
-from tests.conftest import example_report
+from tests.factories import submit
 
 UTC = dt.UTC
-
-
-def submit(session: Any, code: str, period: str, at: dt.datetime) -> None:
-    from district.registry.models import School
-
-    school = session.get(School, code)
-    submit_report(
-        session,
-        school,
-        1,
-        example_report(school_code=code, period=period, dormitory={"beds": 206, "unified_items": ["rules"]}),
-        now=at,
-    )
 
 
 def test_rates_count_only_active_schools(session: Any, county: Any) -> None:

@@ -12,19 +12,29 @@ from sqlalchemy import select, update
 
 from district.cli import Context, main
 from district.db import db
-from district.reports.figures import FIELDS, INDEX, LAYOUT, figures_json, figures_of, is_figures, load_figures
+from district.reports.figures import (
+    FIELDS,
+    FIELDS_1,
+    INDEX,
+    LAYOUT_1,
+    figures_json,
+    figures_of,
+    is_figures,
+    load_figures,
+)
 from district.reports.models import ReportHead, ReportRevision
-from houqin_standard.fields import SECTIONS
+from houqin_standard.fields import SECTIONS, SECTIONS_V2
 from tests.conftest import SignedClient, example_report
 
 
 def test_figures_are_every_section_field_in_the_standards_order() -> None:
     report = example_report()
     values = figures_of(report)
-    assert values[0] == LAYOUT and len(values) == len(FIELDS) + 1
+    assert values[0] == LAYOUT_1 and len(values) == len(FIELDS) + 1
     assert FIELDS[:2] == ("school_code", "period")
-    assert list(FIELDS[2:]) == [f"{s.key}.{f.key}" for s in SECTIONS for f in s.fields]
-    for name in FIELDS:
+    assert list(FIELDS_1[2:]) == [f"{s.key}.{f.key}" for s in SECTIONS for f in s.fields]
+    assert list(FIELDS[2:]) == [f"{s.key}.{f.key}" for s in SECTIONS_V2 for f in s.fields]
+    for name in FIELDS_1:
         section, _, key = name.partition(".")
         expected = report[section] if not key else report[section].get(key)
         assert values[INDEX[name]] == expected, name

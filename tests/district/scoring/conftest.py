@@ -1,7 +1,7 @@
 """Factories for the scoring tests: report dicts built from the spec's example report, with overrides.
 
 No database: the engine takes plain inputs. ``make_report`` starts either from the example report exactly as
-the spec gives it (``base="example"``, copied to ``data/example-report.json``) or from ``PERFECT``, the
+the spec gives it (``base="example"``, ``tests.factories.EXAMPLE``) or from ``PERFECT``, the
 example changed so that it earns full marks on every indicator of the default rubric when its school is the
 only one of its type (so each test changes only what it is about, and its hand computation starts at 100).
 """
@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import copy
 import itertools
-import json
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,9 +27,7 @@ from district.scoring.engine import (
     score_county,
 )
 from district.scoring.rubric import Rubric, load_default_rubric
-
-DATA = Path(__file__).resolve().parent / "data"
-EXAMPLE = json.loads((DATA / "example-report.json").read_text(encoding="utf-8"))
+from tests.factories import EXAMPLE
 
 ALL_ITEMS = [
     "rules",

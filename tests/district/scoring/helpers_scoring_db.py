@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from district.reports.services import submit_report
-from houqin_standard import period_deadline
-from tests.conftest import example_report
+from tests import factories
+from tests.factories import example_report
 
 UTC = dt.UTC
 # the hub's clock in these tests is tests.conftest.HUB_NOW (2026-11-21): 2026-10 is the latest closed period;
@@ -22,17 +21,10 @@ def report(code: str, period: str, **overrides: Any) -> dict[str, Any]:
 
 
 def submit(session: Any, code: str, period: str, data: dict[str, Any] | None = None, **overrides: Any) -> int:
-    """Store a revision as an on-time submission would; returns the revision id."""
-    from district.registry.models import School
-    from district.reports.models import ReportHead
-
-    school = session.get(School, code)
-    data = data or report(code, period, **overrides)
-    at = period_deadline(period) - dt.timedelta(days=2)
-    submit_report(session, school, 1, data, now=at)
-    session.flush()
-    head = session.get(ReportHead, (code, period))
-    return int(head.revision_id)
+    """``tests.factories.submit`` on time of ``data`` (default: ``report``, the example as it is, whatever the
+    school's boarding); returns the revision id."""
+    factories.submit(session, code, period, data=data or report(code, period, **overrides))
+    return factories.effective_revision_id(session, code, period)
 
 
 def bearer(session: Any, role: str, scope: str, name: str) -> dict[str, str]:

@@ -13,7 +13,15 @@ import pytest
 from district.scoring import services
 from district.scoring.engine import Window, score_county
 from district.scoring.models import RankingSnapshot
-from tests.district.scoring.helpers_scoring_db import YEAR_FROM, YEAR_TO, explained, indicator, seed_county, submit
+from tests.district.scoring.helpers_scoring_db import (
+    YEAR_FROM,
+    YEAR_TO,
+    explained,
+    indicator,
+    report,
+    seed_county,
+    submit,
+)
 
 W = Window(YEAR_FROM, YEAR_TO)
 
@@ -31,13 +39,10 @@ def seeded(session: Any, county: Any) -> dict[str, int]:
 
 
 def _fresh(session: Any) -> list[dict[str, Any]]:
-    """The county's ranking computed with empty caches (what the engine says from nothing)."""
-    saved = dict(services._parts)
+    """The county's ranking computed with empty caches (what the engine says from nothing); the caches are
+    warm again after it."""
     services.clear_caches()
-    try:
-        return services.compute_ranking(session, "610528", W, trigger="fresh").results
-    finally:
-        services._parts.update(saved)
+    return services.compute_ranking(session, "610528", W, trigger="fresh").results
 
 
 def _same(snapshot: RankingSnapshot, fresh: list[dict[str, Any]]) -> None:
@@ -60,8 +65,12 @@ def test_after_a_correction_only_that_school_is_rescored_and_nothing_is_stale(
     old = seeded["6105280001:2026-09"]
     misses = services.cache_stats["part_misses"]
     parsed = services.cache_stats["reports_parsed"]
-    newer = submit(session, "6105280001", "2026-09", enrollment={"students": 805, "boarders": 201, "staff": 58,
-                                                                 "logistics_staff": 7})
+    newer = submit(
+        session,
+        "6105280001",
+        "2026-09",
+        enrollment={"students": 805, "boarders": 201, "staff": 58, "logistics_staff": 7},
+    )
     cached = services.compute_ranking(session, "610528", W, trigger="cached")
     assert services.cache_stats["part_misses"] == misses + 1  # one school's part recomputed
     # only that school's reports were parsed: its six months (and its carry-over basis, if any)
@@ -100,11 +109,24 @@ def test_a_new_energy_report_rescores_f1_against_the_new_medians(session: Any, s
 
 
 def test_the_caches_are_content_addressed(session: Any, seeded: dict[str, int]) -> None:
-    """The same revision id with other content (another database, as the tests make many) is another key."""
-    first = services.compute_ranking(session, "610528", W, trigger="a")
-    # poison every cached part under a key that differs only in a revision's content hash
-    for key, (rubric, part) in list(services._parts.items()):
-        months = tuple(type(m)(m.period, m.revision_id, "f" * 64) for m in key[9])
-        services._parts[(*key[:9], months, *key[10:])] = (rubric, part)
-    _same(first, _fresh(session))
-    assert first.results == services.compute_ranking(session, "610528", W, trigger="b").results
+    """The same revision id with other stored figures (another database, as the tests make many) is not served
+    the part cached for the first figures: that school is scored again, and the ranking is the one from nothing."""
+    from district.reports.figures import figures_json
+    from district.reports.models import ReportHead
+
+    def electricity(snapshot: RankingSnapshot) -> str:
+        return indicator(session, snapshot, "6105280002", "F1")["inputs"]["Σ electricity_kwh"]
+
+    assert electricity(services.compute_ranking(session, "610528", W, trigger="a")) == "175878"  # 6 × 29313.0
+    misses = services.cache_stats["part_misses"]
+    # 0002's October revision keeps its id but has other energy figures (the other database's revision)
+    head = session.get(ReportHead, ("6105280002", "2026-10"))
+    other = report(
+        "6105280002", "2026-10", energy={"electricity_kwh": "90000.0", "water_m3": "9000.0", "gas_m3": "0.0"}
+    )
+    head.figures = figures_json(other)
+    session.flush()
+    second = services.compute_ranking(session, "610528", W, trigger="b")
+    assert services.cache_stats["part_misses"] == misses + 1  # that one school, not the cached part
+    assert electricity(second) == "236565"  # + 60687.0 in October
+    _same(second, _fresh(session))
