@@ -46,6 +46,7 @@ from district.nutrition import services as fund_services
 from district.nutrition.anomalies import ANOMALY_CODES
 from district.registry.models import County, School
 from district.rendering.inspection import has_inspections
+from district.reports import opinions
 from district.reports.completeness import county_completeness
 from district.reports.hazards import hazard_ledger
 from district.scoring import services as scoring
@@ -220,6 +221,7 @@ def overview(county: str) -> Any:
         can_admin=can_admin_county(s, _user(), county),
         alerts=alerts,
         alert_names=alert_names(),
+        opinions=opinions.county_month(s, county, period, schools_where=school_filter(user)),
     )
 
 
@@ -458,9 +460,12 @@ def school(code: str) -> Any:
     ledger = hazard_ledger(s, school_code=code)
     fund, fund_error = school_fund_history(sch, frm, to)
     score = school_indicators(sch, frm, to)
+    box = opinions.school_months(s, code, frm, to)  # 意见箱 (issue 20 item 4)
     user = _user()
     return render_template(
         "pages/school.html",
+        opinions=box,
+        opinion_totals=opinions.school_totals(box),
         school=sch,
         county=sch.county,
         months=months,
