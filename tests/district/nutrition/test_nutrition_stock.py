@@ -400,3 +400,14 @@ def test_a_window_without_v2_months_prints_no_stock_columns(session: Any, stock_
     assert not set(STOCK_TITLES) & {c.value for c in wb["学校明细"][6]}
     text = pdftotext(fund_report_pdf(report), tmp_path)
     assert "食材库存" not in text
+
+
+def test_the_overview_counts_the_stock_anomalies_and_none_is_an_alert(session: Any, stock_scenario: None) -> None:
+    from district import readcache
+    from district.alerts.services import misuse_alerts
+    from district.registry.models import County
+
+    county = session.get(County, "610528")
+    found = readcache.period_anomalies(session, county, "2026-11")  # the overview's and the city's list
+    assert sorted(a.code for a in found) == list(STOCK)
+    assert misuse_alerts(session, county, "2026-11", found) == []  # only 挪用 is a 重大预警
