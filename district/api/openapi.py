@@ -627,7 +627,14 @@ def _fund_report() -> Schema:
         "type": "object",
         "description": "The county fund report of SCORING.md (营养餐); the xlsx and PDF show the same figures.",
         "properties": {
-            "standard": {"type": "string", "const": STANDARD_ID},
+            "standard": {"type": "string", "enum": [STANDARD_ID, STANDARD_ID_2],
+                         "description": "@2 when a participating month of the window was sent in @2 (then `stock`)"},
+            "stock": {"type": "boolean",
+                      "description": "true: every school row and total also has `stock_months`, "
+                                     "`opening_stock_value` (the first @2 month's), `stock_purchases` (Σ), "
+                                     "`closing_stock_value` (the last @2 month's) and `stock_consumed` (Σ opening + "
+                                     "purchases − closing), null for a school with no month sent in @2; false: "
+                                     "no stock keys at all (stock not reported)"},
             "county_code": {"type": "string", "pattern": COUNTY_CODE_PATTERN},
             "county_name": {"type": "string"},
             "window_from": {"type": "string", "pattern": PERIOD_PATTERN},

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -14,6 +15,9 @@ from district.reports.models import ReportHead, ReportRevision
 from district.reports.services import period_locked, receipt_for
 from district.reports.standards import required_version
 from houqin_standard import SHANGHAI, period_deadline, standard_id
+
+if TYPE_CHECKING:
+    from district.nutrition.anomalies import Anomaly
 
 # Other domains add their part of the feedback (fund anomalies, score and rank, reminders) here.
 FeedbackPart = Callable[[Session, School, str, str], dict[str, Any]]
@@ -25,11 +29,30 @@ def feedback_part(fn: FeedbackPart) -> FeedbackPart:
     return fn
 
 
-def previous_participating(session: Session, school_code: str, before_period: str) -> dict[str, Any] | None:
-    """The school's most recent effective participating report before ``before_period`` (for carry-over):
+def previous_participating(
+    session: Session, school_code: str, before_period: str, *, stock: bool = False
+) -> dict[str, Any] | None:
+    """The school's most recent effective participating report before ``before_period`` (for carry-over;
+    ``stock``: the most recent one sent in @2, for the stock carry-over):
     ``district.reports.history.previous_participating_rows``, the query scoring and the fund report use."""
-    row = session.execute(previous_participating_rows(before_period, school_code=school_code, content=True)).first()
+    row = session.execute(
+        previous_participating_rows(before_period, school_code=school_code, content=True, stock=stock)
+    ).first()
     return None if row is None else json.loads(row.content)
+
+
+def report_anomalies(session: Session, report: dict[str, Any], *, standard_rate: Decimal) -> list[Anomaly]:
+    """The fund and stock anomalies of one stored report (the one fund-rule engine), with its carry-over bases
+    read here: the previous participating report and, for a month sent in @2 (a @1 month has no stock to
+    compare), the previous participating one sent in @2. The feedback and the review queue show these."""
+    from district.nutrition.anomalies import month_anomalies
+
+    school_code, period = report["school_code"], report["period"]
+    prev = previous_participating(session, school_code, period)
+    prev_stock = None
+    if "canteen_stock" in report:
+        prev_stock = previous_participating(session, school_code, period, stock=True)
+    return month_anomalies(report, prev, standard_rate=standard_rate, previous_stock=prev_stock)
 
 
 def school_feedback(session: Session, school: School, period: str, *, lang: str = "zh") -> dict[str, Any]:
@@ -58,12 +81,9 @@ def school_feedback(session: Session, school: School, period: str, *, lang: str 
         out["revision"] = receipt
         out["revisions"] = head.revisions
         out["warnings"] = receipt["warnings"]
-        from district.nutrition.anomalies import month_anomalies
-
         report = json.loads(rev.content)
-        prev = previous_participating(session, school.code, period)
         out["fund_anomalies"] = [
-            a.to_dict(lang) for a in month_anomalies(report, prev, standard_rate=county.subsidy_standard)
+            a.to_dict(lang) for a in report_anomalies(session, report, standard_rate=county.subsidy_standard)
         ]
     import district.reports.review  # noqa: F401  (registers the ``review`` part: issue 18)
     from district.scoring import checklists  # noqa: F401  (registers the ``inspection_findings`` part: issue 20)

@@ -18,6 +18,8 @@ Codes (``explanation["code"]``) and their parameters (every one also has ``point
   months, months_kind (``participating``/``reported``); ``zero_denominator_full``/``zero_denominator_not_applicable``:
   field, months, months_kind; ``not_participating``.
 - ``fund_compliance``: compliant, months, codes (anomaly codes checked).
+- ``kitchen_controls``: fields, denominator, done (Σ of the fields), den (Σ denominator), n (how many fields),
+  required (n × den), ratio, months; ``kitchen_zero_full``: field (the denominator), months; ``no_kitchen``.
 - ``months_with`` (months_all_true, months_flag): fields, good, months.
 - ``hazards``: found_field, rectified_field, found, rectified, overdue, penalty.
 - ``patrols``: field, done, required, per_month, months.
@@ -30,7 +32,8 @@ Codes (``explanation["code"]``) and their parameters (every one also has ``point
 Input keys (``inputs[i]["key"]``): ``latest_period``, ``field_value`` {field}, ``sum`` {field},
 ``participating_months``, ``reported_months``, ``expected_months``, ``inspections``, ``inspection_id``,
 ``inspection_date``, ``inspection_score``, ``max_score``, ``target``, ``ratio`` {numerator, denominator},
-``carry_over_basis`` {period}, ``fund_anomalies`` {period} (value: the codes), ``fund_compliant_months``,
+``carry_over_basis`` {period}, ``stock_carry_over_basis`` {period}, ``kitchen_months``,
+``fund_anomalies`` {period} (value: the codes), ``fund_compliant_months``,
 ``overdue_major_hazards``, ``overdue_hazard`` {ref, severity, deadline, rectified_on}, ``required``,
 ``months_with`` {fields}, ``months_without`` {field}, ``per_student`` {field}, ``schools_in_median``,
 ``median`` {field}, ``ratio_to_median`` {field}, ``score_factor`` {field}, ``items_met`` {field}, ``out_of``.
@@ -110,12 +113,14 @@ _PLAIN_KEYS = {
     "required": "required",
     "schools in median": "schools_in_median",
     "out of": "out_of",
+    "months with kitchen controls": "kitchen_months",
 }
 
-_COUNT_KEYS = frozenset({"participating_months", "reported_months", "expected_months", "inspections"})
+_COUNT_KEYS = frozenset({"participating_months", "reported_months", "expected_months", "inspections", "kitchen_months"})
 
 _PREFIXED = (  # the engine's keys that carry a period or a ref after a fixed prefix
     ("carry-over basis of ", "carry_over_basis", "period"),
+    ("stock carry-over basis of ", "stock_carry_over_basis", "period"),
     ("anomalies ", "fund_anomalies", "period"),
     ("hazard ", "overdue_hazard", "ref"),
 )
@@ -274,6 +279,29 @@ def _fund_compliance(ind: Indicator, raw: Mapping[str, Any], applicable: bool) -
     }
 
 
+def _kitchen_controls(ind: Indicator, raw: Mapping[str, Any], applicable: bool) -> Explained:
+    if not applicable:
+        return "no_kitchen", {}
+    p = ind.params
+    fields, den_field = list(p["fields"]), p["denominator"]
+    months = int(raw["months with kitchen controls"])
+    den = Fraction(raw["Σ " + _leaf(den_field)])
+    if den == 0:
+        return "kitchen_zero_full", {"field": den_field, "months": months}
+    done = sum((Fraction(raw["Σ " + _leaf(f)]) for f in fields), Fraction(0))
+    required = len(fields) * den
+    return "kitchen_controls", {
+        "fields": fields,
+        "denominator": den_field,
+        "done": _x(done),
+        "den": _x(den),
+        "n": len(fields),
+        "required": _x(required),
+        "ratio": exact_value(done / required),
+        "months": months,
+    }
+
+
 def _months_with(ind: Indicator, raw: Mapping[str, Any], applicable: bool) -> Explained:
     fields = list(ind.params.get("fields") or [ind.params["field"]])
     good = next(v for k, v in raw.items() if k.startswith("months with "))
@@ -373,6 +401,7 @@ _KINDS = {
     "staff_ratio": _ratio,
     "sum_ratio": _ratio,
     "fund_compliance": _fund_compliance,
+    "kitchen_controls": _kitchen_controls,
     "months_all_true": _months_with,
     "months_flag": _months_with,
     "hazard_rectification": _hazards,

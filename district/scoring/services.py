@@ -378,6 +378,7 @@ class _SchoolMeta:
     inspections: tuple[InspectionInput, ...]
     hazards: tuple[HazardInput, ...]
     previous: _Month | None
+    previous_stock: _Month | None = None  # the stock carry-over basis (read when the rubric counts it)
 
     def key(self, window: Window, rubric: Rubric, standard_rate: Decimal) -> tuple[Any, ...]:
         s = self.school
@@ -395,10 +396,11 @@ class _SchoolMeta:
             self.inspections,
             self.hazards,
             self.previous,
+            self.previous_stock,
         )
 
     def school_input(self, reports: dict[int, list[Any]]) -> SchoolInput:
-        prev = self.previous
+        prev, stock = self.previous, self.previous_stock
         return SchoolInput(
             code=self.school.code,
             name=self.school.name,
@@ -411,12 +413,17 @@ class _SchoolMeta:
             previous_participating=(
                 None if prev is None else MonthInput(prev.period, prev.revision_id, reports[prev.revision_id])
             ),
+            previous_stock=(
+                None if stock is None else MonthInput(stock.period, stock.revision_id, reports[stock.revision_id])
+            ),
         )
 
     def revision_ids(self) -> list[int]:
         out = [m.revision_id for m in self.months]
         if self.previous is not None:
             out.append(self.previous.revision_id)
+        if self.previous_stock is not None:
+            out.append(self.previous_stock.revision_id)
         return out
 
 
@@ -432,6 +439,14 @@ class _CountyMeta:
     max_revision_id: int
     max_inspection_id: int
     figures: dict[int, str | bytes | None] = field(default_factory=dict)  # stored figures' JSON, by revision id
+
+
+def _counts_stock_carry_over(rubric: Rubric) -> bool:
+    """Whether a ``fund_compliance`` indicator of the rubric counts the stock carry-over (its basis is read)."""
+    return any(
+        ind.kind == "fund_compliance" and "STOCK_CARRY_OVER_MISMATCH" in ind.params["codes"]
+        for ind in rubric.indicators
+    )
 
 
 def county_inputs(session: Session, county_code: str, window: Window) -> CountyInputs:
@@ -494,6 +509,17 @@ def _county_meta(session: Session, county_code: str, window: Window) -> _CountyM
         revision_ids.add(revision_id)
         figures[revision_id] = stored
 
+    # each school's most recent participating effective report sent in @2 before W (the stock carry-over basis of
+    # C4), read only when the rubric counts STOCK_CARRY_OVER_MISMATCH (default-2)
+    previous_stock: dict[str, _Month] = {}
+    if _counts_stock_carry_over(rubric):
+        for school_code, period, revision_id, stored in _rows_with_utf8_text(
+            session, previous_participating_rows(window.period_from, county_code=county_code, stock=True)
+        ):
+            previous_stock[school_code] = _Month(period, revision_id, _identity(stored))
+            revision_ids.add(revision_id)
+            figures[revision_id] = stored
+
     inspections: dict[str, list[InspectionInput]] = {}
     inspection_ids: list[int] = []
     for insp in session.scalars(
@@ -549,6 +575,7 @@ def _county_meta(session: Session, county_code: str, window: Window) -> _CountyM
                 inspections=tuple(inspections.get(school.code, ())),
                 hazards=tuple(hazards.get(school.code, ())),
                 previous=previous.get(school.code),
+                previous_stock=previous_stock.get(school.code),
             )
         )
     return _CountyMeta(
@@ -1012,6 +1039,8 @@ def _compact_row(score: SchoolScore, type_rank: int | None, meta: _SchoolMeta) -
     pins: dict[str, Any] = {"months": [[m.period, m.revision_id] for m in meta.months]}
     if prev is not None:
         pins["previous"] = [prev.period, prev.revision_id]
+    if meta.previous_stock is not None:
+        pins["previous_stock"] = [meta.previous_stock.period, meta.previous_stock.revision_id]
     if meta.inspections:
         pins["inspections"] = [i.id for i in meta.inspections]
     if meta.hazards:
@@ -1058,7 +1087,8 @@ def explain(session: Session, snapshot: RankingSnapshot, row: dict[str, Any]) ->
     pins = row["pins"]
     months = [(str(p), int(r)) for p, r in pins["months"]]
     previous = pins.get("previous")
-    ids = [r for _p, r in months] + ([int(previous[1])] if previous else [])
+    stock = pins.get("previous_stock")
+    ids = [r for _p, r in months] + ([int(previous[1])] if previous else []) + ([int(stock[1])] if stock else [])
     reports = _figures(session, ids)
     inspections = []
     if pins.get("inspections"):
@@ -1085,6 +1115,7 @@ def explain(session: Session, snapshot: RankingSnapshot, row: dict[str, Any]) ->
         previous_participating=(
             None if not previous else MonthInput(str(previous[0]), int(previous[1]), reports[int(previous[1])])
         ),
+        previous_stock=None if not stock else MonthInput(str(stock[0]), int(stock[1]), reports[int(stock[1])]),
     )
     standard = Decimal(snapshot.inputs.get("standard_rate", "5.00"))
     part = school_part(school, window, rubric, standard_rate=standard)
