@@ -19,6 +19,8 @@ from district.nutrition.engine import FundMonth, FundSchool, build_fund_report
 from district.reports.figures import figures_of
 from houqin_standard import STANDARD_ID, STANDARD_ID_2
 from houqin_standard.prechecks import precheck
+from tests.district.dashboard.conftest import other_county as other_county  # the page test's fixtures
+from tests.district.dashboard.conftest import users as _dashboard_users  # noqa: F401
 from tests.district.nutrition.conftest import GENERATED, build_report, fund, stock_section
 from tests.district.nutrition.fund_checks import pdftotext
 
@@ -411,3 +413,34 @@ def test_the_overview_counts_the_stock_anomalies_and_none_is_an_alert(session: A
     found = readcache.period_anomalies(session, county, "2026-11")  # the overview's and the city's list
     assert sorted(a.code for a in found) == list(STOCK)
     assert misuse_alerts(session, county, "2026-11", found) == []  # only 挪用 is a 重大预警
+
+
+@pytest.mark.usefixtures("users")
+def test_the_fund_page_shows_the_same_stock_figures(
+    client: Any, session: Any, stock_scenario: None, hub_clock: Any
+) -> None:
+    import datetime as dt
+    import re
+
+    hub_clock.set(dt.datetime(2026, 12, 10, 4, tzinfo=dt.UTC), ticking=True)  # November is closed: in the window
+
+    from district.nutrition.services import fund_report
+    from tests.district.dashboard.conftest import sign_in
+
+    data = fund_report(session, "610528", "2026-09", "2026-11").to_dict()
+    sign_in(client, "admin")
+    html = client.get("/counties/610528/fund?from=2026-09&to=2026-11").get_data(as_text=True)
+    start = html.index('id="stock"')
+    section = re.sub(r"\s+", " ", html[start : html.index("</section>", start)])
+    assert "食堂食材库存" in section and "期初食材库存" in section
+    row = re.search(r'data-school="6105280001">(.*?)</tr>', section)
+    assert row is not None
+    cells = re.findall(r'<td class="num">([^<]*)</td>', row.group(1))
+    school = next(r for r in data["schools"] if r["school_code"] == "6105280001")
+    assert cells == [str(school["stock_months"])] + [f"{Decimal(school[k]):,.2f}" for k in STOCK_KEYS]
+    assert cells[1:] == ["50.00", "19,800.00", "130.00", "19,740.00"]  # by hand, as above
+    v1 = re.search(r'data-school="6105280002">(.*?)</tr>', section)
+    assert v1 is not None and "未填报" in v1.group(1)
+    # a window of @1 months only: no stock section at all
+    html = client.get("/counties/610528/fund?from=2026-10&to=2026-10").get_data(as_text=True)
+    assert 'id="stock"' not in html
