@@ -415,7 +415,7 @@ def test_the_overview_counts_the_stock_anomalies_and_none_is_an_alert(session: A
     assert misuse_alerts(session, county, "2026-11", found) == []  # only 挪用 is a 重大预警
 
 
-@pytest.mark.usefixtures("users")
+@pytest.mark.usefixtures("_dashboard_users")  # the dashboard tests' users (one per role)
 def test_the_fund_page_shows_the_same_stock_figures(
     client: Any, session: Any, stock_scenario: None, hub_clock: Any
 ) -> None:
