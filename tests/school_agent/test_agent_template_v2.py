@@ -103,6 +103,8 @@ def test_the_feedback_says_when_the_month_is_due_in_v2() -> None:
 
     assert any("第 2 版数据标准" in line for line in wording.feedback_lines({"standard": STANDARD_ID_2}))
     assert not any("数据标准" in line for line in wording.feedback_lines({"standard": "houqin/monthly-report@1"}))
+    lines = wording.feedback_lines({"standard": STANDARD_ID_2, "calendar_tasks": TASKS[:2]})
+    assert "本月后勤行事历任务 2 项：制订后勤工作计划；开学工作准备，检查维修。校园环境消毒" in lines
 
 
 TASKS = [
