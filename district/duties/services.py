@@ -421,8 +421,12 @@ def month_status(session: Session, county_code: str, period: str, *, schools_whe
     from district.reports.figures import INDEX, LAYOUT, load_figures, stored_figures
     from district.reports.models import ReportHead, ReportRevision
 
-    if session.get(County, county_code) is None:
+    county = session.get(County, county_code)
+    if county is None:
         raise LookupError(county_code)
+    # a break month, or a month before the county's reporting start, expects nobody (as completeness counts)
+    start = reporting.reporting_start(session, county)
+    expects = month_of(period) not in county.break_month_set and (start is None or period >= start)
     in_force = calendar_in_force(session, county_code)
     month = month_of(period)
     rows = session.execute(
@@ -449,6 +453,8 @@ def month_status(session: Session, county_code: str, period: str, *, schools_whe
             continue
         entry: dict[str, Any] = {"school_code": code, "name": name, "township": township}
         head = heads.get(code)
+        if head is None and not expects:
+            continue
         if head is None:
             entry.update(status=STATUS_MISSING, due=[], done=[])
         else:

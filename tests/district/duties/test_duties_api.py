@@ -49,6 +49,8 @@ def test_the_county_calendar_of_a_month_school_by_school(client: Any, session: A
          "tasks_due": 3, "tasks_done": 2},
     ]  # fmt: skip
 
+    july = client.get("/api/v1/counties/610528/calendar?period=2026-07", headers=viewer).get_json()
+    assert july["tasks"] == [] and july["schools"] == []  # a break month: no task, nobody expected
     assert client.get("/api/v1/counties/610528/calendar?period=2026-13", headers=viewer).status_code == 400
     assert client.get("/api/v1/counties/610528/calendar", headers=viewer).status_code == 400
     assert client.get("/api/v1/counties/999999/calendar?period=2026-10", headers=viewer).status_code in (403, 404)
