@@ -474,6 +474,7 @@ def _register_optional_commands() -> None:
         "district.rendering.cli",
         "district.demo.cli",
         "district.audit.cli",
+        "district.duties.cli",
     ):
         try:
             module = importlib.import_module(mod)

@@ -563,6 +563,19 @@ def county_fund_report(county: County, frm: str, to: str) -> tuple[dict[str, Any
 # ---------------------------------------------------------------- period approval
 
 
+@bp.get("/counties/<county>/calendar")
+@signed_in
+def duty_calendar(county: str) -> Any:
+    """后勤行事历 of one month: per task, done / not done by township and by school (``district.duties``'s
+    ``month_status``, the same figures as ``GET /api/v1/counties/<c>/calendar``)."""
+    from district.duties.services import month_status
+
+    c = county_in_scope(county)
+    period = period_arg(c)
+    status = month_status(db.session(), c.code, period, schools_where=school_filter(_user()))
+    return render_template("pages/calendar.html", county=c, period=period, status=status)
+
+
 @bp.get("/counties/<county>/approval")
 @signed_in
 def approval(county: str) -> Any:

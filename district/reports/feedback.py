@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from district.registry.models import County, School
+from district.reports.agent_state import calendar_part
 from district.reports.history import previous_participating_rows
 from district.reports.models import ReportHead, ReportRevision
 from district.reports.services import period_locked, receipt_for
@@ -73,6 +74,8 @@ def school_feedback(session: Session, school: School, period: str, *, lang: str 
         "reminders": [],
         # the report standard the county requires for the period (STANDARD-v2.md: the agent follows it)
         "standard": standard_id(required_version(county, period)),
+        # @2: the month's tasks of the county's 后勤行事历 in force, {code, title, category}
+        **calendar_part(session, county, period),
     }
     if head is not None:
         rev = session.get(ReportRevision, head.revision_id)

@@ -73,6 +73,10 @@ Indicators (the rubric's kinds; the default rubric's codes in brackets)
       between (thresholds from the rubric). A median of 0 → that half full. A school with Σ students = 0
       has no per-student use to check: both halves full, and it is left out of the medians (it has no e or
       w to contribute).
+    - ``calendar_tasks`` (H1 of default-2): points × tasks done / tasks due over the reported months sent in @2;
+      a month's due tasks are those the 后勤行事历 that judged its report lists for that month
+      (``MonthInput.calendar_due``, read by the caller: the version in force when the report arrived), done
+      those of them its ``calendar.tasks`` names; no task due (no month in @2, or none listed) → not applicable.
     - ``dormitory_items`` (G1): latest report; ``enrollment.boarders`` = 0 → not applicable; else points ×
       distinct items in ``dormitory.unified_items`` (at most out_of) / out_of (9).
 
@@ -131,6 +135,7 @@ from typing import Any, NamedTuple, cast
 from district.calendar import Window, round_half_up
 from district.nutrition.anomalies import chain_anomaly_codes
 from district.reports.figures import INDEX as FIGURE_INDEX
+from district.reports.figures import LAYOUT as FIGURES_LAYOUT_2
 from district.reports.figures import figures_of, is_figures
 from district.scoring.rubric import Indicator, Rubric
 from houqin_standard.fields import ENUM_LABELS
@@ -197,6 +202,10 @@ class MonthInput(NamedTuple):
     period: str
     revision_id: int
     report: Mapping[str, Any] | list[Any]
+    # the codes of the 后勤行事历 tasks due in the month by the calendar that judged the revision (the version in
+    # force when it arrived: ``district.duties.services.due_codes``); read by ``calendar_tasks`` (H1) only, for
+    # months sent in @2; ``None`` when the caller did not read them
+    calendar_due: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -595,6 +604,7 @@ class _Month(NamedTuple):
     period: str
     revision_id: int
     report: list[Any]
+    calendar_due: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -811,8 +821,8 @@ def _with_figures(month: MonthInput) -> _Month:
     if isinstance(report, list):
         if not is_figures(report):
             raise ValueError(f"revision {month.revision_id}: not figures of the current layout")
-        return _Month(month.period, month.revision_id, report)
-    return _Month(month.period, month.revision_id, figures_of(report))
+        return _Month(month.period, month.revision_id, report, month.calendar_due)
+    return _Month(month.period, month.revision_id, figures_of(report), month.calendar_due)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -1248,6 +1258,36 @@ def _dormitory_items(ind: Indicator, s: _School, ctx: _Context) -> _Result:
     return _Result(True, earned, inputs, (latest.revision_id,), f"items met / {out_of}")
 
 
+def _calendar_tasks(ind: Indicator, s: _School, ctx: _Context) -> _Result:
+    """H1 后勤行事历: points × tasks done / tasks due over the reported months sent in @2; a task is due in a
+    month when the calendar that judged the month's report lists it for that month (``MonthInput.calendar_due``);
+    done when the report's ``calendar.tasks`` names it. No task due → not applicable."""
+    months = [m for m in s.reported if m.report[0] == FIGURES_LAYOUT_2]
+    inputs: dict[str, Any] = {"months sent in @2": len(months)}
+    due_total = 0
+    done_total = 0
+    for m in months:
+        due = m.calendar_due
+        if due is None:
+            raise ValueError(f"school {s.code} {m.period}: no calendar tasks due given for revision {m.revision_id}")
+        listed = m.report[_CALENDAR_TASKS]
+        names = {t.get("code") for t in listed if isinstance(t, Mapping)} if isinstance(listed, list) else set()
+        done = sum(1 for code in due if code in names)
+        due_total += len(due)
+        done_total += done
+        inputs[f"tasks done {m.period}"] = f"{done}/{len(due)}"
+    inputs["tasks done"] = done_total
+    inputs["tasks due"] = due_total
+    revision_ids = _revs(months)
+    if due_total == 0:
+        return _not_applicable(inputs, revision_ids, "no calendar task due in the months sent in @2")
+    earned = _scaled(ind.points, done_total, due_total)
+    return _Result(True, earned, inputs, revision_ids, f"{exact_figure(ind.points)} × tasks done / tasks due")
+
+
+_CALENDAR_TASKS = FIGURE_INDEX["calendar.tasks"]
+
+
 _KIND_FUNCTIONS = {
     "campaign_status": _campaign_status,
     "green_ratio": _green_ratio,
@@ -1265,6 +1305,7 @@ _KIND_FUNCTIONS = {
     "assets": _assets,
     "energy_median": _energy_median,
     "dormitory_items": _dormitory_items,
+    "calendar_tasks": _calendar_tasks,
 }
 
 

@@ -256,6 +256,14 @@ SENTENCES: Mapping[str, tuple[str, str]] = {
         "最近一期（{period}）报表无住宿生，本项不适用",
         "No boarders in the latest report ({period}), so this item does not apply",
     ),
+    "calendar_tasks": (
+        "完成行事历任务 {done} 项 / 应完成 {due} 项（{months} 个按新标准报送的月份）",
+        "Logistics calendar tasks done: {done} of {due} due ({months} month(s) sent in the new standard)",
+    ),
+    "calendar_none_due": (
+        "按新标准报送的月份中没有应完成的行事历任务，本项不适用",
+        "No logistics calendar task was due in the months sent in the new standard, so this item does not apply",
+    ),
     "figures": ("", ""),
 }
 
@@ -312,6 +320,8 @@ FORMULAS: Mapping[str, tuple[str, str]] = {
     "energy_no_students": ("无生均用量可比：满分 {points}", "No per-student use: full {points}"),
     "dormitory_items": ("{points} × {count} ÷ {out_of} = {earned}", "{points} × {count} ÷ {out_of} = {earned}"),
     "no_boarders": ("不计分，也不计入可得分", "Neither earned nor available"),
+    "calendar_tasks": ("{points} × {done} ÷ {due} = {earned}", "{points} × {done} ÷ {due} = {earned}"),
+    "calendar_none_due": ("不计分，也不计入可得分", "Neither earned nor available"),
     "figures": ("", ""),
 }
 
@@ -348,7 +358,7 @@ def _compare(which: str, r: Any, lang: str) -> str:
 
 _COUNTS = ("months", "good", "compliant", "num", "den", "done", "required", "per_month", "expected", "every", "clean",
            "requested", "completed", "inspections", "count", "out_of", "found", "rectified", "schools",
-           "n")  # fmt: skip
+           "n", "due")  # fmt: skip
 
 
 def _values(code: str, p: Mapping[str, Any], lang: str) -> dict[str, str]:
@@ -481,6 +491,9 @@ _INPUT_NAMES: Mapping[str, tuple[str, str]] = {
     "schools_in_median": ("参与中位数的同类学校", "Similar schools in the median"),
     "out_of": ("满项数", "Items in all"),
     "kitchen_months": ("填报食堂日常管控的营养餐月数", "Participating months with kitchen controls"),
+    "months_v2": ("按新标准报送的月数", "Months sent in the new standard"),
+    "tasks_done": ("完成的行事历任务", "Calendar tasks done"),
+    "tasks_due": ("应完成的行事历任务", "Calendar tasks due"),
 }
 
 _Namer = Callable[[Mapping[str, Any], str], str]
@@ -510,6 +523,9 @@ _PARAM_NAMES: Mapping[str, _Namer] = {
         f"Fund anomalies {_period(p['period'], 'en')}" if lang == "en" else f"{_period(p['period'], 'zh')}资金异常"
     ),
     "overdue_hazard": lambda p, lang: f"Hazard {p['ref']}" if lang == "en" else f"隐患 {p['ref']}",
+    "calendar_month": lambda p, lang: (
+        f"Calendar tasks {_period(p['period'], 'en')}" if lang == "en" else f"{_period(p['period'], 'zh')}行事历任务"
+    ),
     "months_with": lambda p, lang: (
         f"Months with {_fields_all_yes(p['fields'], 'en')}"
         if lang == "en"
@@ -553,6 +569,9 @@ def _input_value(key: str, p: Mapping[str, Any], value: Any, lang: str) -> str:
         return _date(value, lang)
     if key == "inspection_id":
         return f"#{value}"
+    if key == "calendar_month" and isinstance(value, str) and "/" in value:
+        done, due = value.split("/", 1)
+        return f"{done} of {due} done" if lang == "en" else f"完成 {done} 项 / 应完成 {due} 项"
     if key == "inspection_score":
         return _score(value)
     if key == "max_score":

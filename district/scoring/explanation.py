@@ -28,6 +28,7 @@ Codes (``explanation["code"]``) and their parameters (every one also has ``point
 - ``energy``: electricity, water (per student: e, w), median_e, median_w, r_e, r_w, f_e, f_w (``None`` when
   the median is 0: that half full), half, low, high, schools; ``energy_no_students``: students field.
 - ``dormitory_items``: field, count, out_of, period; ``no_boarders``: field, period.
+- ``calendar_tasks`` (H1): done, due, months (reported months sent in @2); ``calendar_none_due``: months.
 
 Input keys (``inputs[i]["key"]``): ``latest_period``, ``field_value`` {field}, ``sum`` {field},
 ``participating_months``, ``reported_months``, ``expected_months``, ``inspections``, ``inspection_id``,
@@ -36,7 +37,8 @@ Input keys (``inputs[i]["key"]``): ``latest_period``, ``field_value`` {field}, `
 ``fund_anomalies`` {period} (value: the codes), ``fund_compliant_months``,
 ``overdue_major_hazards``, ``overdue_hazard`` {ref, severity, deadline, rectified_on}, ``required``,
 ``months_with`` {fields}, ``months_without`` {field}, ``per_student`` {field}, ``schools_in_median``,
-``median`` {field}, ``ratio_to_median`` {field}, ``score_factor`` {field}, ``items_met`` {field}, ``out_of``.
+``median`` {field}, ``ratio_to_median`` {field}, ``score_factor`` {field}, ``items_met`` {field}, ``out_of``,
+``months_v2``, ``tasks_done``, ``tasks_due``, ``calendar_month`` {period} (value ``"done/due"``).
 """
 
 from __future__ import annotations
@@ -114,6 +116,9 @@ _PLAIN_KEYS = {
     "schools in median": "schools_in_median",
     "out of": "out_of",
     "months with kitchen controls": "kitchen_months",
+    "months sent in @2": "months_v2",
+    "tasks done": "tasks_done",
+    "tasks due": "tasks_due",
 }
 
 _COUNT_KEYS = frozenset({"participating_months", "reported_months", "expected_months", "inspections", "kitchen_months"})
@@ -123,6 +128,7 @@ _PREFIXED = (  # the engine's keys that carry a period or a ref after a fixed pr
     ("stock carry-over basis of ", "stock_carry_over_basis", "period"),
     ("anomalies ", "fund_anomalies", "period"),
     ("hazard ", "overdue_hazard", "ref"),
+    ("tasks done ", "calendar_month", "period"),
 )
 
 
@@ -393,6 +399,13 @@ def _dormitory(ind: Indicator, raw: Mapping[str, Any], applicable: bool) -> Expl
     }
 
 
+def _calendar_tasks(ind: Indicator, raw: Mapping[str, Any], applicable: bool) -> Explained:
+    months = _x(raw["months sent in @2"])
+    if not applicable:
+        return "calendar_none_due", {"months": months}
+    return "calendar_tasks", {"done": _x(raw["tasks done"]), "due": _x(raw["tasks due"]), "months": months}
+
+
 _KINDS = {
     "campaign_status": _campaign_status,
     "green_ratio": _green_ratio,
@@ -410,4 +423,5 @@ _KINDS = {
     "assets": _assets,
     "energy_median": _energy,
     "dormitory_items": _dormitory,
+    "calendar_tasks": _calendar_tasks,
 }

@@ -13,7 +13,7 @@ A rubric file holds:
 - ``[veto]``: ``fields``, the integer report fields whose sum over W > 0 is a 一票否决;
 - ``[campaign.targets]``: campaign year (1 = the campaign's first year) → target share of compliant schools;
 - ``[[grades]]``: ``code``, ``zh``, ``en``, ``min_score``, highest band first, the last starting at 0;
-- ``[[areas]]``: ``code`` (one of the seven ``AREA_CODES``), ``zh``, ``en``;
+- ``[[areas]]``: ``code`` (one of ``AREA_CODES``: the seven areas and default-2's 后勤行事历), ``zh``, ``en``;
 - ``[[indicators]]``: ``code``, ``area``, ``name_zh``, ``name_en``, ``points``, ``kind`` (one of ``KINDS``,
   each implemented by ``district.scoring.engine``) and that kind's parameters, listed in ``KINDS``.
 
@@ -58,7 +58,7 @@ __all__ = [
 
 DEFAULT_RUBRIC_PATH = Path(__file__).resolve().parent / "rubrics" / "default-v1.toml"
 
-#: The seven areas of the 美丽新校园 campaign; a rubric labels the ones it uses.
+#: The seven areas of the 美丽新校园 campaign and the 后勤行事历 (default-2); a rubric labels the ones it uses.
 AREA_CODES: tuple[str, ...] = (
     "campus_five",  # 五项整治
     "campus_three",  # 三化
@@ -67,6 +67,7 @@ AREA_CODES: tuple[str, ...] = (
     "finance_assets",  # 财务与资产
     "energy",  # 节约
     "dormitory",  # 学生公寓
+    "logistics",  # 后勤行事历 (default-2's H1)
 )
 
 _CAMPUS_STATUSES = ("compliant", "rectifying", "noncompliant")
@@ -401,6 +402,11 @@ KINDS: Mapping[str, KindSpec] = MappingProxyType(
         "dormitory_items": KindSpec(
             "latest report: points × distinct items in field / out_of; no boarders → n/a",
             {"field": _report_field("list"), "boarders": _COUNT, "out_of": _positive_int},
+        ),
+        "calendar_tasks": KindSpec(
+            "points × 后勤行事历 tasks done / tasks due over the reported months sent in @2 (due: the calendar in"
+            " force when the month's report arrived); none due → n/a",
+            {},
         ),
     }
 )

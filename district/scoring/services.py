@@ -27,7 +27,7 @@ import hashlib
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -331,6 +331,18 @@ def _figures_from_database(session: Session, ids: Sequence[int], out: dict[int, 
                 out[rid] = load_figures(None, content)
 
 
+def _calendar_due(session: Session, rubric: Rubric, months: Sequence[tuple[int, str]]) -> dict[int, tuple[str, ...]]:
+    """Per revision id of ``months`` ((revision id, period) pairs): the 后勤行事历 tasks due in its month by the
+    calendar that judged it (``district.duties.services.due_codes``), for H1 (``calendar_tasks``); read only
+    when the rubric has such an indicator. A revision's calendar never changes, so a cached school part (keyed
+    by its revisions) stays right."""
+    if not any(ind.kind == "calendar_tasks" for ind in rubric.indicators):
+        return {}
+    from district.duties.services import due_codes
+
+    return due_codes(session, months)
+
+
 class _Utf8Bytes(PsycopgLoader):
     """A ``text`` column as the UTF-8 bytes PostgreSQL sent: what the JSON parser reads anyway."""
 
@@ -399,14 +411,19 @@ class _SchoolMeta:
             self.previous_stock,
         )
 
-    def school_input(self, reports: dict[int, list[Any]]) -> SchoolInput:
+    def school_input(
+        self, reports: dict[int, list[Any]], due: Mapping[int, tuple[str, ...]] | None = None
+    ) -> SchoolInput:
         prev, stock = self.previous, self.previous_stock
+        due = due or {}
         return SchoolInput(
             code=self.school.code,
             name=self.school.name,
             type=self.school.type,
             township=self.township,
-            months=[MonthInput(m.period, m.revision_id, reports[m.revision_id]) for m in self.months],
+            months=[
+                MonthInput(m.period, m.revision_id, reports[m.revision_id], due.get(m.revision_id)) for m in self.months
+            ],
             expected_periods=self.expected,
             inspections=self.inspections,
             hazards=self.hazards,
@@ -453,11 +470,12 @@ def county_inputs(session: Session, county_code: str, window: Window) -> CountyI
     """Read one county's inputs for W: schools, effective revisions, carry-over bases, inspections, ledger."""
     meta = _county_meta(session, county_code, window)
     reports = _figures(session, [rid for m in meta.schools for rid in m.revision_ids()], meta.figures)
+    due = _calendar_due(session, meta.rubric, [(m.revision_id, m.period) for s in meta.schools for m in s.months])
     return CountyInputs(
         county=meta.county,
         window=window,
         rubric=meta.rubric,
-        schools=[m.school_input(reports) for m in meta.schools],
+        schools=[m.school_input(reports, due) for m in meta.schools],
         active_codes=meta.active,
         revision_ids=meta.revision_ids,
         inspection_ids=meta.inspection_ids,
@@ -622,8 +640,9 @@ def _county_scores(session: Session, meta: _CountyMeta, window: Window) -> tuple
     cache_stats["part_misses"] += len(todo)
     if todo:
         reports = _figures(session, [rid for i in todo for rid in scored[i].revision_ids()], meta.figures)
+        due = _calendar_due(session, rubric, [(m.revision_id, m.period) for i in todo for m in scored[i].months])
         for i in todo:
-            part = school_part(scored[i].school_input(reports), window, rubric, standard_rate=standard)
+            part = school_part(scored[i].school_input(reports, due), window, rubric, standard_rate=standard)
             _remember(_parts, keys[i], (rubric, part), _PARTS_MAX)
             parts[i] = part
     medians = county_medians(cast(list[SchoolPart], parts), rubric)
@@ -1090,6 +1109,7 @@ def explain(session: Session, snapshot: RankingSnapshot, row: dict[str, Any]) ->
     stock = pins.get("previous_stock")
     ids = [r for _p, r in months] + ([int(previous[1])] if previous else []) + ([int(stock[1])] if stock else [])
     reports = _figures(session, ids)
+    due = _calendar_due(session, rubric, [(r, p) for p, r in months])
     inspections = []
     if pins.get("inspections"):
         for insp in session.scalars(
@@ -1108,7 +1128,7 @@ def explain(session: Session, snapshot: RankingSnapshot, row: dict[str, Any]) ->
         name=row["name"],
         type=row["type"],
         township=row["township"],
-        months=[MonthInput(p, r, reports[r]) for p, r in months],
+        months=[MonthInput(p, r, reports[r], due.get(r)) for p, r in months],
         expected_periods=list(row["expected_periods"]),
         inspections=inspections,
         hazards=hazards,
