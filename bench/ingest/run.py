@@ -16,6 +16,7 @@ In one run, on one PostgreSQL server (a fresh database, created here and dropped
     python3 bench/ingest/run.py                  # 5,000 reports (500 schools × 10 months), 8 clients
     python3 bench/ingest/run.py --quick          # 500 reports: the smoke test's run
     python3 bench/ingest/run.py --reports 2000 --clients 4
+    python3 bench/ingest/run.py --standard 2     # the same with houqin/monthly-report@2 reports (issue 20)
 
 PostgreSQL: ``--postgres URL`` or ``HOUQIN_BENCH_POSTGRES_URL`` or ``HOUQIN_TEST_POSTGRES_URL``, default
 ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres`` (any database of the server: only used to create
@@ -185,7 +186,7 @@ class Workload:
 
 
 def set_up_hub(url: str, instance: Path, env: dict[str, str], n_reports: int, months: int, seed: int,
-               warmup: int) -> Workload:
+               warmup: int, standard: int = 1) -> Workload:
     """Schema (the CLI), schools and credentials (district's services, in-process), the reports to send."""
     subprocess.run([sys.executable, "-m", "district", "db", "upgrade"], cwd=ROOT, env=env, check=True,
                    stdout=subprocess.DEVNULL)
@@ -230,7 +231,9 @@ def set_up_hub(url: str, instance: Path, env: dict[str, str], n_reports: int, mo
     profiles = [SchoolProfile.make(r["code"], r["type"], r["boarding"] == "true", seed) for r in rows]
 
     def body(profile: SchoolProfile, period: str) -> bytes:
-        report = monthly_report(profile, period)
+        # --standard 2: houqin/monthly-report@2 with its four sections (issue 20), the 行事历 tasks of the
+        # calendar shipped with the hub, which the hub checks each report's tasks against
+        report = monthly_report(profile, period, standard=standard)
         if "dormitory" in report:
             # the demo generator can draw a negative bed count for a school with under 5 boarders (a 422);
             # the benchmark measures accepted reports
@@ -367,6 +370,8 @@ def main(argv: list[str] | None = None) -> int:
                         or os.environ.get("HOUQIN_TEST_POSTGRES_URL") or DEFAULT_POSTGRES)
     parser.add_argument("--rounds", type=int, default=5, help="alternating bare/hub rounds (default 5)")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--standard", type=int, choices=(1, 2), default=1,
+                        help="the reports' standard: 1 (houqin/monthly-report@1) or 2 (@2, issue 20)")
     parser.add_argument("--verbose", action="store_true", help="print each round's figures on stderr")
     parser.add_argument("--keep-logs", action="store_true", help="print where the servers' logs are kept")
     args = parser.parse_args(argv)
@@ -386,7 +391,8 @@ def main(argv: list[str] | None = None) -> int:
             for name in ("HOUQIN_BROKER_URL", "HOUQIN_RESULT_BACKEND", "HOUQIN_SERVER_KEY_FILE"):
                 env.pop(name, None)  # the embedded configuration: in-process limiter, key in the instance
             t0 = time.perf_counter()
-            work = set_up_hub(url, instance, env, args.reports, args.months, args.seed, warmup=2 * args.clients)
+            work = set_up_hub(url, instance, env, args.reports, args.months, args.seed, warmup=2 * args.clients,
+                              standard=args.standard)
             setup_s = time.perf_counter() - t0
 
             import psycopg
@@ -442,8 +448,9 @@ def main(argv: list[str] | None = None) -> int:
             server.stop()
 
     ratio = hub_result.rate / bare_result.rate if bare_result.rate else float("nan")
-    print(f"ingest bench: {len(work.items)} distinct reports ({work.schools} schools × up to {args.months} "
-          f"months, {work.periods[0]}..{work.periods[-1]}), {args.clients} clients, gunicorn -w {args.workers}, "
+    print(f"ingest bench: {len(work.items)} distinct @{args.standard} reports ({work.schools} schools × up to "
+          f"{args.months} months, {work.periods[0]}..{work.periods[-1]}), {args.clients} clients, "
+          f"gunicorn -w {args.workers}, "
           f"PostgreSQL {pg}, Python {platform.python_version()}, {os.cpu_count()} CPUs, load average "
           f"{load_before:.1f} → {os.getloadavg()[0]:.1f}; {args.rounds} alternating rounds; set-up {setup_s:.1f} s")
     print(table([bare_result, hub_result]))

@@ -22,6 +22,7 @@ In one run, on a database of its own (created, migrated, dropped):
 
     python3 bench/rank/run.py                          # PostgreSQL at 127.0.0.1:5432 (user postgres)
     python3 bench/rank/run.py --schools 2000 --repeat 1
+    python3 bench/rank/run.py --standard 2             # @2 reports, every county under default-2 (issue 20)
     HOUQIN_BENCH_POSTGRES_URL=postgresql+psycopg://... python3 bench/rank/run.py
 
 Exit status 1 when a target is missed.
@@ -89,8 +90,10 @@ def _counties(schools: int) -> list[tuple[str, int]]:
     return out
 
 
-def load(engine: Engine, schools: int, seed: int) -> tuple[int, list[str]]:
-    """The registry (plain inserts) and the reports (COPY); returns (reports, county codes)."""
+def load(engine: Engine, schools: int, seed: int, standard: int = 1) -> tuple[int, list[str]]:
+    """The registry (plain inserts) and the reports (COPY) in ``standard`` (1 or 2); returns (reports, county
+    codes). With @2 every county ranks under default-2 (``houqin rubric load``'s service), whose C6, H1 and
+    stock-aware C4 read what only @2 has."""
     from district.registry.models import City, County, School, Township
     from district.reports.models import ReportHead, ReportRevision
 
@@ -128,7 +131,7 @@ def load(engine: Engine, schools: int, seed: int) -> tuple[int, list[str]]:
                 prev_hash = "0" * 64
                 for seq, period in enumerate(PERIODS, 1):
                     rid += 1
-                    report = monthly_report(profile, period)
+                    report = monthly_report(profile, period, standard=standard)
                     content = canonical_json(report).decode("utf-8")
                     digest = hashlib.sha256(content.encode("utf-8")).hexdigest()
                     chain = hashlib.sha256((prev_hash + digest).encode()).hexdigest()
@@ -153,6 +156,15 @@ def load(engine: Engine, schools: int, seed: int) -> tuple[int, list[str]]:
         raw.commit()
     finally:
         raw.close()
+    if standard == 2:
+        from district.scoring import services
+        from district.scoring.rubric import DEFAULT_RUBRIC_PATH
+
+        v2 = DEFAULT_RUBRIC_PATH.with_name("default-v2.toml")
+        with Session(engine) as s:
+            for county_code, _n in counties:
+                services.load_county_rubric(s, county_code, v2.read_text(encoding="utf-8"), v2.name, actor="bench")
+            s.commit()
     return rid, [c for c, _n in counties]
 
 
@@ -228,7 +240,7 @@ def time_full_parallel(url: str, counties: list[str], workers: int) -> tuple[flo
         return time.perf_counter() - start, time.process_time() - cpu, ranked
 
 
-def time_incremental(engine: Engine, county: str, i: int) -> tuple[float, float, int]:
+def time_incremental(engine: Engine, county: str, i: int, standard: int = 1) -> tuple[float, float, int]:
     from district.registry.models import School
     from district.reports.services import submit_report
     from district.scoring import services
@@ -237,7 +249,8 @@ def time_incremental(engine: Engine, county: str, i: int) -> tuple[float, float,
     with Session(engine) as s:
         school = s.get(School, f"{county}{i + 1:04d}")
         assert school is not None
-        data = monthly_report(SchoolProfile.make(school.code, school.type, school.boarding, 99), "2026-10")
+        data = monthly_report(SchoolProfile.make(school.code, school.type, school.boarding, 99), "2026-10",
+                              standard=standard)
         submit_report(s, school, 1, data, now=dt.datetime(2026, 11, 3, tzinfo=dt.UTC))
         s.commit()
     with Session(engine) as s:
@@ -255,6 +268,8 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="do not drop the database")
+    parser.add_argument("--standard", type=int, choices=(1, 2), default=1,
+                        help="the reports' standard: 2 loads @2 reports and ranks every county with default-2")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="processes of the parallel full recompute, also timed (1: serial only)")
     args = parser.parse_args()
@@ -264,9 +279,10 @@ def main() -> int:
     try:
         upgrade(engine)
         t0 = time.perf_counter()
-        reports, counties = load(engine, args.schools, args.seed)
+        reports, counties = load(engine, args.schools, args.seed, args.standard)
         load_s = time.perf_counter() - t0
-        print(f"loaded {args.schools} schools in {len(counties)} counties, {reports} reports in {load_s:.1f} s",
+        print(f"loaded {args.schools} schools in {len(counties)} counties, {reports} @{args.standard} reports in "
+              f"{load_s:.1f} s",
               flush=True)
         selects = [time_select(engine) for _ in range(args.repeat)]
         select_s, select_cpu, select_rows = min(selects)
@@ -274,7 +290,7 @@ def main() -> int:
         # best of --repeat as for the SELECT; each in a new pool, so every one is cold (no process's caches)
         pars = [time_full_parallel(url, counties, args.workers) for _ in range(args.repeat)] if args.workers > 1 else []
         par = min(pars) if pars else None
-        incremental = [time_incremental(engine, counties[0], i) for i in range(args.repeat)]
+        incremental = [time_incremental(engine, counties[0], i, args.standard) for i in range(args.repeat)]
         inc_s, inc_cpu, inc_schools = min(incremental)
         ratio = full_s / select_s
         best_full = min(full_s, par[0]) if par else full_s

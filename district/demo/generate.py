@@ -10,12 +10,14 @@ counted; what was consumed covers the food spend), the 意见箱 counts and the 
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import uuid
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from district.duties.services import default_calendar
 from houqin_standard import STANDARD_ID, STANDARD_ID_2, period_add
 
 CENT = Decimal("0.01")
@@ -251,10 +253,20 @@ def calendar_tasks(school_code: str, period: str) -> list[dict[str, Any]]:
     """The tasks of the county's 后勤行事历 the school reports done in ``period`` (``calendar.tasks`` of @2:
     ``{code, done_on, note}``).
 
-    Empty for now: the hub's calendar will feed it. Once the county's calendar is loaded (``houqin calendar
-    load``, issue 20 item 2), this returns the calendar's tasks of the period's month, most of them done on a day
-    of the month, so that H1 of default-2 has tasks due and done."""
-    return []
+    The demo's @2 county keeps the calendar shipped with the hub (``district/duties/default-calendar.toml``,
+    the one in force where a county has loaded none), so these are that calendar's tasks of the period's month;
+    each is done by about four schools in five (the same school and month always draw the same), on a working day
+    of the month, so that H1 of default-2 has tasks due, done and left undone."""
+    year, month = int(period[:4]), int(period[5:7])
+    rng = random.Random(f"calendar:{school_code}:{period}")
+    out: list[dict[str, Any]] = []
+    for task in default_calendar().tasks_of(month):
+        if rng.random() < 0.8:
+            day = rng.randint(2, 26)
+            while dt.date(year, month, day).weekday() >= 5:
+                day -= 1
+            out.append({"code": task.code, "done_on": f"{period}-{day:02d}"})
+    return out
 
 
 def v2_sections(

@@ -1150,15 +1150,11 @@ class Demo:
         )
 
     def load_rubric_v2(self, county: str) -> str:
-        """default-2 for the @2 county, loaded the way a bureau loads a rubric (``houqin rubric load FILE --county
-        X``), when the project ships ``district/scoring/rubrics/default-v2.toml``; returns the county's rubric
-        version. The lead adds that file after merging issue 20's branches: until then the county keeps default-1
-        (and the ranking check below reads default-1 for it)."""
-        from district.scoring.rubric import load_default_rubric, load_rubric_file
+        """default-2 (``district/scoring/rubrics/default-v2.toml``) for the @2 county, loaded the way a bureau
+        loads a rubric (``houqin rubric load FILE --county X``); returns the county's rubric version (the ranking
+        check below reads it for that county)."""
+        from district.scoring.rubric import load_rubric_file
 
-        if not RUBRIC_V2.exists():  # not on this branch yet: skipped, the county ranks under default-1
-            self.rubrics[county] = load_default_rubric()
-            return f"{self.rubrics[county].version}（未附 default-2，沿用 / default-2 not shipped yet）"
         res = subprocess.run(
             [sys.executable, "-m", "district", "rubric", "load", str(RUBRIC_V2), "--county", county],
             env=self.env,
@@ -1241,11 +1237,9 @@ class Demo:
                      if sub.school.startswith(v2["county"]) and sub.period >= v2["from"]})  # fmt: skip
         stock = self.summary.get("stock_anomalies") or {}
         shown = stock.get("shown") or {}
-        anomalies = (
-            "库存异常 " + "、".join(f"{c}×{n}" for c, n in sorted(shown.items()))
-            if shown
-            else f"库存异常埋设 {sum((stock.get('planted') or {}).values())} 处（资金规则尚未列出）"
-        )
+        from district.nutrition.anomalies import ANOMALY_CODES
+
+        anomalies = "库存异常 " + "、".join(f"{ANOMALY_CODES[c].zh} {n} 处" for c, n in sorted(shown.items()))
         year, month = parse_period(v2["from"])
         return (
             f"第 2 版标准 / standard @2: {county}自 {year}年{month}月起按第 2 版报送，服务器上第 2 版月报 {reports} 份"
@@ -1377,12 +1371,10 @@ class Demo:
 
         periods = self.summary["periods"]
         every = self.planted_fund_anomalies()
-        # The stock anomalies are checked only when the hub's one fund engine knows their codes. Issue 20's
-        # stock rules are added to district/nutrition/anomalies.py on another branch: before that merge the
-        # engine lists none of them and they are left out here (said below); after it, ANOMALY_CODES always has
-        # them and they are checked like every other planted code, exactly (they arise only where planted).
-        engine_stock = tuple(c for c in STOCK_VARIATIONS if c in ANOMALY_CODES)
-        planted = {a for a in every if a[2] not in STOCK_VARIATIONS or a[2] in engine_stock}
+        # The stock anomalies are checked like every other planted code, and exactly: they arise only where
+        # planted (the demo's stock figures are otherwise consistent).
+        engine_stock = STOCK_VARIATIONS  # each checked exactly
+        planted = every
         found: Counter[str] = Counter()
         for code, name, _ in COUNTIES:
             window = f"from={periods[0]}&to={periods[-1]}"
@@ -1406,25 +1398,14 @@ class Demo:
             )
         self.summary["fund_anomalies"] = dict(found)
         stock = sorted(a for a in every if a[2] in STOCK_VARIATIONS)
-        names = {c: ANOMALY_CODES[c].zh if c in ANOMALY_CODES else c for c in STOCK_VARIATIONS}
+        names = {c: ANOMALY_CODES[c].zh for c in STOCK_VARIATIONS}
         shown = {c: found[c] for c in engine_stock}
         self.summary["stock_anomalies"] = {"planted": dict(Counter(a[2] for a in stock)), "shown": shown}
         county = next(n for c, n, _ in COUNTIES if c == V2_COUNTY)
-        if engine_stock:
-            self.echo(
-                f"  {county}库存异常 / stock anomalies: 计划 {len(stock)} 处，服务器资金报表列出 "
-                + "、".join(f"{names[c]} {shown[c]} 处" for c in engine_stock)
-                + (
-                    f"；资金规则尚无 {'、'.join(c for c in STOCK_VARIATIONS if c not in engine_stock)}，未核对"
-                    if len(engine_stock) < len(STOCK_VARIATIONS)
-                    else ""
-                )
-            )
-        else:
-            self.echo(
-                f"  {county}埋设库存异常 {len(stock)} 处（{'、'.join(a[2] for a in stock) or '无'}）；"
-                "本版本的资金规则尚无库存异常，未核对 / not checked: the hub's fund engine does not list them yet"
-            )
+        self.echo(
+            f"  {county}库存异常 / stock anomalies: 计划 {len(stock)} 处，服务器资金报表列出 "
+            + "、".join(f"{names[c]} {shown[c]} 处" for c in engine_stock)
+        )
         self.echo(
             f"  计划的资金异常 {len(planted)} 处全部出现在服务器的资金报表中 / every planted fund anomaly is listed "
             "(BALANCE_MISMATCH 已由学校更正 / corrected by the schools)"

@@ -21,10 +21,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from district.demo.run import DemoFailed, compare_anomalies, compare_reports, demo_folder, fresh_folder
+from district.duties.services import default_calendar
 from district.registry.models import School
 from district.reports.hazards import hazard_ledger
 from district.reports.models import ReportHead, ReportRevision
-from district.scoring.models import InspectionFinding
+from district.scoring.models import InspectionFinding, RankingSnapshot
 
 ROOT = Path(__file__).resolve().parents[3]
 HUB_LINE = re.compile(r"教育局服务器收到 (\d+) 份月报 / reports on the hub: (\d+) 个学校·月")
@@ -113,10 +114,14 @@ def check_standard_v2(s: Session, result: dict[str, object]) -> None:
                           .where(ReportHead.county_code == "610528", ReportHead.period >= start)
                           .order_by(ReportHead.school_code, ReportHead.period)).all()
     found: set[tuple[str, str, str]] = set()
+    tasks_done = 0
     last_closing: dict[str, str] = {}
     for code, period, content in effective:
         report = json.loads(content)
-        assert {"calendar", "feedback_box"} <= set(report) and report["calendar"]["tasks"] == []
+        assert {"calendar", "feedback_box"} <= set(report)
+        due = default_calendar().codes_of(int(period[5:7]))  # the county keeps the shipped calendar
+        assert {t["code"] for t in report["calendar"]["tasks"]} <= set(due)
+        tasks_done += len(report["calendar"]["tasks"])
         assert report["feedback_box"]["answered"] <= report["feedback_box"]["received"]
         if report["food_safety"]["canteen_staff"] > 0:
             assert max(report["kitchen"].values()) <= report["nutrition"]["meal_days"]
@@ -127,6 +132,7 @@ def check_standard_v2(s: Session, result: dict[str, object]) -> None:
         if code in last_closing and abs(Decimal(opening) - Decimal(last_closing[code])) > Decimal("0.01"):
             found.add((code, period, "STOCK_CARRY_OVER_MISMATCH"))
         last_closing[code] = report["canteen_stock"]["closing_stock_value"]
+    assert tasks_done > 0  # the schools report 后勤行事历 tasks done (H1 of default-2 has something to count)
     planted = {tuple(a) for a in summary["standard_v2"]["stock_planted"]}
     assert found == planted and {a[2] for a in planted} == {
         "SPEND_EXCEEDS_CONSUMPTION", "STOCK_CARRY_OVER_MISMATCH", "STOCK_NOT_CHECKED"}
@@ -138,6 +144,10 @@ def check_standard_v2(s: Session, result: dict[str, object]) -> None:
         assert f.ref == f"DC-{f.inspection_id}-{f.n}"
         entry = ledger[(f.school_code, f.ref)]
         assert (entry.description, entry.deadline, entry.found_on) == (f.description, f.deadline, f.found_on)
+    # the @2 county ranks under default-2 (loaded by the demo as a bureau does), the others under default-1
+    versions = dict(s.execute(select(RankingSnapshot.county_code, RankingSnapshot.rubric_version)
+                              .order_by(RankingSnapshot.id)).tuples().all())  # the newest of each county
+    assert versions["610528"] == "default-2" and {v for c, v in versions.items() if c != "610528"} == {"default-1"}
 
 
 def check_outputs(instance: Path, database_url: str, result: dict[str, object]) -> None:
