@@ -140,6 +140,7 @@ def load(engine: Engine, schools: int, seed: int, standard: int = 1) -> tuple[in
                         "revision": 1, "received_at": received[period], "signer": "credential:bench",
                         "content": content, "content_sha256": digest, "warnings": "[]", "on_time": True,
                         "chain_seq": seq, "prev_chain_hash": prev_hash, "chain_hash": chain,
+                        "calendar_version_id": None,  # judged by the calendar shipped with the hub
                     }
                     prev_hash = chain
                     rev_copy.write_row([values[c] for c in rev_cols])

@@ -263,8 +263,8 @@ def calendar_tasks(school_code: str, period: str) -> list[dict[str, Any]]:
     for task in default_calendar().tasks_of(month):
         if rng.random() < 0.8:
             day = rng.randint(2, 26)
-            while dt.date(year, month, day).weekday() >= 5:
-                day -= 1
+            while dt.date(year, month, day).weekday() >= 5:  # Saturday or Sunday: the Monday after
+                day += 1
             out.append({"code": task.code, "done_on": f"{period}-{day:02d}"})
     return out
 
