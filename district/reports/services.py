@@ -2,7 +2,9 @@
 
 Order of checks (each failure leaves only a rejection-log row): size (413) → signature (401) → rate (429) →
 the body (415 / 400, ``district.api.body``) → signer's school (403) → the standard's rules (422) → idempotency
-(200 / 409) → period lock (409) → new revision (201).
+(200 / 409) → period lock (409) → new revision (201). A report's identical re-send (same report_id, school and
+content) is answered with the receipt it had (200) before the rules of the standard and the county's standard
+requirement are applied again: a report is judged once, by the rules of when it arrived.
 """
 
 from __future__ import annotations
@@ -349,6 +351,26 @@ def _receipt(rev: ReportRevision, head: ReportHead | None) -> Receipt:
     )
 
 
+def _identical_earlier(
+    session: Session, ctx: _Context, school: School | SchoolKey, data: Any, signature: str | None, now: dt.datetime
+) -> Receipt | None:
+    """The receipt of this very report when it was stored before (same report_id, school and content), else
+    None: an identical re-send is answered with its receipt whatever the rules say of it today."""
+    if ctx.existing_school != school.code or ctx.existing_sha256 is None:
+        return None
+    try:
+        digest = hashlib.sha256(canonical_json(data)).hexdigest()
+    except (TypeError, ValueError):  # not even canonical JSON: not the stored report
+        return None
+    if digest != ctx.existing_sha256:
+        return None
+    if signature is not None:
+        record_seen(session, signature, now)
+    report_id = str(data["report_id"]).lower()
+    existing = session.scalars(select(ReportRevision).where(ReportRevision.report_id == report_id)).one()
+    return receipt_for(session, existing)
+
+
 def submit_report(
     session: Session,
     school: School | SchoolKey,
@@ -407,6 +429,12 @@ def submit_report(
         data, today=now.astimezone(SHANGHAI).date(), previous=previous, calendar_codes=calendar_codes
     )
     if result.errors:
+        # a report accepted before is judged as it was then: its identical re-send (an agent that lost the
+        # receipt) gets that receipt even when a rule's basis has moved since (a new 行事历 without one of its
+        # task codes); any other invalid report is refused
+        earlier = _identical_earlier(session, ctx, school, data, signature, now)
+        if earlier is not None:
+            return earlier, False
         raise IngestError(
             422,
             "validation_failed",
@@ -424,6 +452,9 @@ def submit_report(
         None if required == 1 else version_refusal(required, ctx.require_standard_from or "", period, data["standard"])
     )
     if refusal is not None:
+        earlier = _identical_earlier(session, ctx, school, data, signature, now)  # stored before the requirement
+        if earlier is not None:
+            return earlier, False
         raise IngestError(
             422,
             "standard_version_required",

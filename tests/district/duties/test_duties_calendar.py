@@ -174,3 +174,26 @@ def test_ingestion_judges_tasks_by_the_calendar_in_force(agent: SignedClient, se
     assert new.status_code == 201, new.get_json()
     recorded = session.scalars(select(ReportRevision.calendar_version_id).order_by(ReportRevision.revision)).all()
     assert recorded == [None, duties.versions(session, "610528")[0].id]
+
+
+def test_a_report_accepted_under_an_older_calendar_is_resent_for_its_receipt(
+    agent: SignedClient, session: Any, county: Any
+) -> None:
+    """An agent that lost its receipt re-sends the very report: it gets the receipt it had (200), even after the
+    county's new calendar dropped one of its task codes; a new report with that code is refused."""
+    school = session.get(School, "6105280001")
+    report = v2_report(school, "2026-09", ["OPENING-CHECK"])
+    first = agent.post_report(report)
+    assert first.status_code == 201, first.get_json()
+    duties.load_calendar(
+        session, "610528", calendar_text(("SEP-DORM", [9], "学生宿舍卫生提前打扫", "hygiene")), "f.toml", actor="t"
+    )
+    from district import clock
+
+    again = agent.post_report(report, ts=int(clock.now().timestamp()) + 1)  # re-signed a second later
+    assert again.status_code == 200, again.get_json()
+    assert again.get_json() == first.get_json()  # the same receipt, signature included
+    assert session.scalar(select(func.count()).select_from(ReportRevision)) == 1
+    fresh = agent.post_report(v2_report(school, "2026-09", ["OPENING-CHECK"]))  # a new report_id
+    assert fresh.status_code == 422
+    assert fresh.get_json()["error"]["details"][0]["code"] == "calendar_task_unknown"

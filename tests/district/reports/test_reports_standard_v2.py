@@ -286,3 +286,26 @@ def test_the_revision_diff_of_a_v1_to_v2_correction_lists_the_new_sections() -> 
     assert is_absent(changes["/kitchen/tasting_days"][0]) and changes["/kitchen/tasting_days"][1] == 15
     assert is_absent(changes["/feedback_box/received"][0]) and changes["/feedback_box/received"][1] == 3
     assert "/nutrition/food_spend" not in changes
+
+
+def test_a_v1_report_stored_before_the_requirement_is_resent_for_its_receipt(session: Any, county: Any) -> None:
+    """The requirement does not touch reports already stored: an identical re-send gets its receipt (not
+    created), a new @1 report for that period is refused."""
+    from district.registry.models import School
+    from district.reports.services import submit_report
+    from district.reports.standards import parse_requirement, set_requirement
+    from tests.factories import on_time, school_report
+
+    school = session.get(School, "6105280001")
+    report = school_report(school, "2026-09")
+    first, created = submit_report(session, school, 1, report, now=on_time("2026-09"))
+    assert created
+    set_requirement(session, "610528", parse_requirement({"version": 2, "from": "2026-09"}))
+    again, created = submit_report(session, school, 1, copy.deepcopy(report), now=on_time("2026-09"))
+    assert not created and again == first
+    try:
+        submit_report(session, school, 1, school_report(school, "2026-09"), now=on_time("2026-09"))
+    except IngestError as exc:
+        assert (exc.status, exc.code) == (422, "standard_version_required")
+    else:  # pragma: no cover - the assertion
+        raise AssertionError("a new @1 report for a @2 period was accepted")
