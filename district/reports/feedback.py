@@ -1,4 +1,6 @@
-"""What the bureau sees of one school for one period, returned to the school's agent (API.md feedback)."""
+"""The parts of the agent feedback (API.md feedback) that the packages above add (``feedback_part``: the review,
+score and rank, reminders, inspection findings) and the one "previous participating report" of a school. The
+feedback itself is put together above them all, ``district.api.feedback.school_feedback``."""
 
 from __future__ import annotations
 
@@ -8,12 +10,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from district.registry.models import County, School
+from district.registry.models import School
 from district.reports.history import previous_participating_rows
-from district.reports.models import ReportHead, ReportRevision
-from district.reports.services import period_locked, receipt_for
-from district.reports.standards import required_version
-from houqin_standard import SHANGHAI, period_deadline, standard_id
 
 # Other domains add their part of the feedback (fund anomalies, score and rank, reminders) here.
 FeedbackPart = Callable[[Session, School, str, str], dict[str, Any]]
@@ -25,49 +23,13 @@ def feedback_part(fn: FeedbackPart) -> FeedbackPart:
     return fn
 
 
+def feedback_parts() -> tuple[FeedbackPart, ...]:
+    """The parts registered so far, in registration order."""
+    return tuple(_parts)
+
+
 def previous_participating(session: Session, school_code: str, before_period: str) -> dict[str, Any] | None:
     """The school's most recent effective participating report before ``before_period`` (for carry-over):
     ``district.reports.history.previous_participating_rows``, the query scoring and the fund report use."""
     row = session.execute(previous_participating_rows(before_period, school_code=school_code, content=True)).first()
     return None if row is None else json.loads(row.content)
-
-
-def school_feedback(session: Session, school: School, period: str, *, lang: str = "zh") -> dict[str, Any]:
-    county = session.get(County, school.county_code)
-    assert county is not None
-    head = session.get(ReportHead, (school.code, period))
-    out: dict[str, Any] = {
-        "school_code": school.code,
-        "period": period,
-        "deadline": period_deadline(period, county.deadline_day).astimezone(SHANGHAI).isoformat(),
-        "locked": period_locked(session, school.county_code, period),
-        "revision": None,
-        "revisions": 0,
-        "warnings": [],
-        "fund_anomalies": [],
-        "score": None,
-        "rank": None,
-        "reminders": [],
-        # the report standard the county requires for the period (STANDARD-v2.md: the agent follows it)
-        "standard": standard_id(required_version(county, period)),
-    }
-    if head is not None:
-        rev = session.get(ReportRevision, head.revision_id)
-        assert rev is not None
-        receipt = receipt_for(session, rev).to_dict(lang)
-        out["revision"] = receipt
-        out["revisions"] = head.revisions
-        out["warnings"] = receipt["warnings"]
-        from district.nutrition.anomalies import month_anomalies
-
-        report = json.loads(rev.content)
-        prev = previous_participating(session, school.code, period)
-        out["fund_anomalies"] = [
-            a.to_dict(lang) for a in month_anomalies(report, prev, standard_rate=county.subsidy_standard)
-        ]
-    import district.reports.review  # noqa: F401  (registers the ``review`` part: issue 18)
-    from district.scoring import checklists  # noqa: F401  (registers the ``inspection_findings`` part: issue 20)
-
-    for part in _parts:
-        out.update(part(session, school, period, lang))
-    return out

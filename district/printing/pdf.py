@@ -14,8 +14,8 @@ document is therefore rendered with :class:`StaticURLFetcher`, which serves only
 and refuses everything else: other schemes (``data:`` included), hosts, ``..`` escapes, symlinks out of
 the root, hidden files, unknown file types. A refusal is an ordinary exception, which WeasyPrint logs as a
 failed fetch and skips: the render goes on without that resource. The fetcher never opens a socket, so
-there is no redirect to follow. Our charts are inline SVG (:mod:`district.rendering.charts`), so no
-``data:`` image is needed. Templates are autoescaped as well (:func:`district.rendering.templating.pdf_env`);
+there is no redirect to follow. Our charts are inline SVG (:mod:`district.printing.charts`), so no
+``data:`` image is needed. Templates are autoescaped as well (:func:`district.printing.templating.pdf_env`);
 the fetcher is the second wall.
 
 Fonts come from fontconfig ("Noto Sans CJK SC", "Noto Serif CJK SC", Debian package ``fonts-noto-cjk``),

@@ -37,7 +37,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined
 from district import clock
 from district.calendar import round_half_up
 from district.glossary import AUDIT_HEADING, TERMS
-from district.rendering.pdf import static_url
+from district.printing.pdf import static_url
 from houqin_standard import SHANGHAI, STANDARD_ID, format_money, parse_period
 from houqin_standard.fields import ENUM_LABELS
 from houqin_standard.fields import label as field_label
@@ -228,7 +228,7 @@ def pdf_env(labels: Mapping[object, str] | None = None) -> Environment:
 
 
 def render_html(template_name: str, /, **context: Any) -> str:
-    """Render a PDF template to HTML (then :func:`~district.rendering.pdf.render_pdf` it).
+    """Render a PDF template to HTML (then :func:`~district.printing.pdf.render_pdf` it).
 
     ``generated_at`` defaults to now and ``standard_id`` to the report standard's id (for the audit appendix
     only); ``base.html`` also shows ``county`` and ``window`` when they are given, ``audit`` rows as the
