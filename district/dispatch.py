@@ -59,6 +59,12 @@ def send_reminders_now(app: Flask, delivery_ids: Iterable[int], *, retries: bool
 
 
 def send_task(app: Flask, name: str, args: tuple[Any, ...], *, countdown: float) -> None:
+    """On the app's Celery app when it has one (``app.extensions["celery"]``: anything with Celery's
+    ``send_task``), else through the plugged workers, which make it."""
+    celery = app.extensions.get("celery")
+    if celery is not None:
+        celery.send_task(name, args=args, countdown=countdown)
+        return
     _of(app).send_task(app, name, args, countdown=countdown)
 
 
