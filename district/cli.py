@@ -453,14 +453,16 @@ def serve(ctx: Context, host: str, port: int, workers: int | None) -> None:
 
 
 def _register_commands() -> None:
-    """Domain packages contribute their own commands (scoring, nutrition, pdf, demo, audit), imported explicitly."""
+    """Domain packages contribute their own commands (scoring, nutrition, pdf, demo, audit, calendar), imported
+    explicitly."""
     from district.demo import cli as demo_cli
+    from district.duties import cli as duties_cli
     from district.integrity import cli as audit_cli
     from district.nutrition import cli as nutrition_cli
     from district.rendering import cli as rendering_cli
     from district.scoring import cli as scoring_cli
 
-    for module in (scoring_cli, nutrition_cli, rendering_cli, demo_cli, audit_cli):
+    for module in (scoring_cli, nutrition_cli, rendering_cli, demo_cli, audit_cli, duties_cli):
         module.register(main)
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 
-__all__ = ["FUND_CODE_NAMES", "detail", "message", "name", "sentence"]
+__all__ = ["FUND_CODE_NAMES", "STOCK_CODES", "detail", "message", "name", "sentence"]
 
 #: Every fund anomaly code in the order of SCORING.md's table, with its name (Chinese, English).
 FUND_CODE_NAMES: Mapping[str, tuple[str, str]] = {
@@ -33,7 +33,14 @@ FUND_CODE_NAMES: Mapping[str, tuple[str, str]] = {
     "NONSTANDARD_RATE": ("补助标准不符", "Non-standard subsidy rate"),
     "ACCOMPANY_GAP": ("陪餐不足", "Accompanied meals short"),
     "SAMPLE_GAP": ("留样不足", "Food samples short"),
+    # the stock anomalies of a month sent in @2 (SCORING.md "Additions for houqin/monthly-report@2")
+    "SPEND_EXCEEDS_CONSUMPTION": ("补助支出超过食材消耗", "Spending exceeds food consumed"),
+    "STOCK_CARRY_OVER_MISMATCH": ("库存结转不符", "Stock carry-over mismatch"),
+    "STOCK_NOT_CHECKED": ("未盘点", "Stock not counted"),
 }
+
+#: The stock anomalies (months sent in ``houqin/monthly-report@2`` only), in the order of their table.
+STOCK_CODES: tuple[str, ...] = ("SPEND_EXCEEDS_CONSUMPTION", "STOCK_CARRY_OVER_MISMATCH", "STOCK_NOT_CHECKED")
 
 # The rule with its figures: (zh, en) ``str.format_map`` templates over ``figures`` (the wording of the API's
 # ``message``; a change here changes the contract).
@@ -78,6 +85,16 @@ _DETAIL: Mapping[str, tuple[str, str]] = {
         "留样合规 {sample_retention_days} 天 < 供餐 {meal_days} 天",
         "compliant food samples on {sample_retention_days} days < {meal_days} meal days",
     ),
+    "SPEND_EXCEEDS_CONSUMPTION": (
+        "食材支出 {food_spend} > 食材消耗 {opening_stock_value} + {purchases} − {closing_stock_value} = {consumed}",
+        "food spending {food_spend} > food consumed {opening_stock_value} + {purchases} − {closing_stock_value}"
+        " = {consumed}",
+    ),
+    "STOCK_CARRY_OVER_MISMATCH": (
+        "上月末库存 {opening_stock_value} ≠ {previous_period} 本月末盘存 {previous_closing_stock_value}",
+        "opening stock {opening_stock_value} ≠ closing stock {previous_closing_stock_value} of {previous_period}",
+    ),
+    "STOCK_NOT_CHECKED": ("本月未盘点食材库存", "food stock not counted this month"),
 }
 
 # One plain sentence: (zh, en) templates over the figures as people write them (money "1,234.50 元", counts
@@ -129,6 +146,22 @@ _SENTENCE: Mapping[str, tuple[str, str]] = {
         "Meals on {meal_days} days, compliant food samples on only {sample_retention_days}: "
         "{shortfall_days} days short",
     ),
+    "SPEND_EXCEEDS_CONSUMPTION": (
+        "补助食材支出 {food_spend} 元，超过本月实际消耗的食材 {consumed} 元（上月末库存 {opening_stock_value} 元"
+        " + 本月采购 {purchases} 元 − 本月末盘存 {closing_stock_value} 元），相差 {difference} 元",
+        "Food spending of {food_spend} yuan is above the food consumed this month, {consumed} yuan (opening stock "
+        "{opening_stock_value} + purchases {purchases} − closing stock {closing_stock_value}), by {difference} yuan",
+    ),
+    "STOCK_CARRY_OVER_MISMATCH": (
+        "上月末库存 {opening_stock_value} 元，与{previous_period}报表的本月末盘存 {previous_closing_stock_value} 元"
+        "不一致，相差 {difference} 元",
+        "The opening stock of {opening_stock_value} yuan differs from the stock counted at the end of "
+        "{previous_period}, {previous_closing_stock_value} yuan, by {difference} yuan",
+    ),
+    "STOCK_NOT_CHECKED": (
+        "本月没有对食堂食材库存进行月底盘点",
+        "The canteen's food stock was not counted at the end of the month",
+    ),
 }
 
 _MONEY = frozenset(
@@ -145,6 +178,11 @@ _MONEY = frozenset(
         "balance_limit",
         "subsidy_rate",
         "standard_rate",
+        "opening_stock_value",
+        "purchases",
+        "closing_stock_value",
+        "consumed",
+        "previous_closing_stock_value",
     }
 )
 _MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

@@ -1,14 +1,17 @@
 """营养餐 fund rules that a report can be checked against on its own (报送前核对).
 
 The pure part of the fund engine of ``shared/spec/SCORING.md`` ("营养餐 fund reconciliation"): every rule of
-the table except ``CARRY_OVER_MISMATCH``, which needs the school's earlier report. The hub's fund engine
+the table except ``CARRY_OVER_MISMATCH``, which needs the school's earlier report, and of a month sent in
+``houqin/monthly-report@2`` the stock rules ``SPEND_EXCEEDS_CONSUMPTION`` and ``STOCK_NOT_CHECKED`` ("Stock
+anomalies"; ``STOCK_CARRY_OVER_MISMATCH`` needs history too). The hub's fund engine
 (``district/nutrition/anomalies.py``) calls the rule conditions and messages written here and adds only what
 needs history; the school agent (``houqin-agent submit``) and the hub's web preview call :func:`precheck` to
 show the same findings as "请核对" warnings before the report leaves. Standard library only.
 
 Arithmetic (an auditor must get the same answer by hand): money is ``Decimal`` parsed from the report's money
 strings (a float is refused); nothing is rounded before a comparison; the "≠" rules (``BALANCE_MISMATCH``,
-``NONSTANDARD_RATE``) fire when ``|a − b| > 0.01``; the ">" and "<" rules compare exactly.
+``NONSTANDARD_RATE``) fire when ``|a − b| > 0.01``; the ">" and "<" rules compare exactly, except
+``SPEND_EXCEEDS_CONSUMPTION``, whose condition states its tolerance: food_spend > consumed + 0.01.
 """
 
 from __future__ import annotations
@@ -23,11 +26,14 @@ from .money import parse_money
 __all__ = [
     "COUNT_RULES",
     "DEFAULT_STANDARD_RATE",
+    "HISTORY_CODES",
     "REPORT_CODES",
     "REPORT_CODE_NAMES",
     "RULE_PATHS",
+    "STOCK_RULES",
     "TOLERANCE",
     "FundMonth",
+    "StockMonth",
     "describe",
     "describe_figures",
     "fired",
@@ -36,10 +42,13 @@ __all__ = [
     "precheck",
 ]
 
-#: The anomaly codes checked from the report alone, in the order of the spec's table, with their names
-#: (Chinese, English). ``CARRY_OVER_MISMATCH`` (third in the table) needs history: the hub adds it.
+#: The rules that need the school's earlier report: the hub's fund engine adds them.
+HISTORY_CODES = frozenset({"CARRY_OVER_MISMATCH", "STOCK_CARRY_OVER_MISMATCH"})
+
+#: The anomaly codes checked from the report alone, in the order of the spec's tables, with their names
+#: (Chinese, English). The carry-over rules (``HISTORY_CODES``) need history: the hub adds them.
 REPORT_CODE_NAMES: Mapping[str, tuple[str, str]] = {
-    code: names for code, names in fund_text.FUND_CODE_NAMES.items() if code != "CARRY_OVER_MISMATCH"
+    code: names for code, names in fund_text.FUND_CODE_NAMES.items() if code not in HISTORY_CODES
 }
 REPORT_CODES: tuple[str, ...] = tuple(REPORT_CODE_NAMES)
 
@@ -71,7 +80,15 @@ RULE_PATHS: Mapping[str, tuple[str, ...]] = {
     "NONSTANDARD_RATE": (_N + "subsidy_rate",),
     "ACCOMPANY_GAP": (_N + "accompany_meal_days", _N + "meal_days"),
     "SAMPLE_GAP": ("/food_safety/sample_retention_days", _N + "meal_days"),
+    "SPEND_EXCEEDS_CONSUMPTION": (
+        _N + "food_spend",
+        *(f"/canteen_stock/{f}" for f in ("opening_stock_value", "purchases", "closing_stock_value")),
+    ),
+    "STOCK_NOT_CHECKED": ("/canteen_stock/stock_checked",),
 }
+
+#: The stock rules (a month sent in @2); they read ``FundMonth.stock``.
+STOCK_RULES = frozenset(fund_text.STOCK_CODES)
 
 
 def parse_amount(value: object) -> Decimal:
@@ -106,13 +123,44 @@ def _differs(a: Decimal, b: Decimal) -> bool:
     return abs(a - b) > TOLERANCE
 
 
+class StockMonth:
+    """The ``canteen_stock`` section of one month sent in @2, parsed once."""
+
+    __slots__ = ("checked", "closing", "opening", "purchases")
+
+    def __init__(self, opening: object, purchases: object, closing: object, checked: object) -> None:
+        self.opening = parse_amount(opening)
+        self.purchases = parse_amount(purchases)
+        self.closing = parse_amount(closing)
+        if checked is not True and checked is not False:
+            raise TypeError(f"stock_checked must be true or false, got {checked!r}")
+        self.checked = checked
+
+    @classmethod
+    def from_section(cls, section: object) -> StockMonth | None:
+        """The section of a report (``None``: a month that has none — sent in @1, or not participating)."""
+        if section is None:
+            return None
+        if not isinstance(section, Mapping):
+            raise TypeError(f"canteen_stock must be an object, got {section!r}")
+        return cls(
+            section["opening_stock_value"], section["purchases"], section["closing_stock_value"],
+            section["stock_checked"],
+        )  # fmt: skip
+
+    def consumed(self) -> Decimal:
+        """Food consumed: opening + purchases − closing (STANDARD-v2.md)."""
+        return self.opening + self.purchases - self.closing
+
+
 class FundMonth:
     """The figures of one participating month, parsed and checked once (``counts``: also the meals, days,
-    students and rate that the rules of ``COUNT_RULES`` read)."""
+    students and rate that the rules of ``COUNT_RULES`` read; ``stock``: the month's ``canteen_stock``, ``None``
+    for a month sent in @1, whose stock is not reported)."""
 
     __slots__ = (
         "accompany_days", "closing", "eligible", "food", "meal_days", "meals", "opening", "other", "period",
-        "rate", "received", "sample_days", "school_code",
+        "rate", "received", "sample_days", "school_code", "stock",
     )  # fmt: skip
 
     def __init__(
@@ -132,8 +180,10 @@ class FundMonth:
         sample_days: object = None,
         *,
         counts: bool = True,
+        stock: StockMonth | None = None,
     ) -> None:
         self.school_code = school_code
+        self.stock = stock
         self.period = period
         self.opening = parse_amount(opening)
         self.received = parse_amount(received)
@@ -151,15 +201,17 @@ class FundMonth:
     @classmethod
     def from_report(cls, report: Mapping[str, Any], *, counts: bool = True) -> FundMonth:
         n = report["nutrition"]
+        stock = StockMonth.from_section(report.get("canteen_stock"))
         if not counts:
             return cls(
                 report["school_code"], report["period"], n["opening_balance"], n["funds_received"],
-                n["food_spend"], n["other_spend"], n["closing_balance"], counts=False,
+                n["food_spend"], n["other_spend"], n["closing_balance"], counts=False, stock=stock,
             )  # fmt: skip
         return cls(
             report["school_code"], report["period"], n["opening_balance"], n["funds_received"], n["food_spend"],
             n["other_spend"], n["closing_balance"], n["subsidy_rate"], n["eligible_students"], n["meal_days"],
             n["meals_served"], n["accompany_meal_days"], report["food_safety"]["sample_retention_days"],
+            stock=stock,
         )  # fmt: skip
 
     def expected_closing(self) -> Decimal:
@@ -211,6 +263,15 @@ def fired(f: FundMonth, standard_rate: Decimal, only: Collection[str] | None = N
     # 留样不足 food_safety.sample_retention_days < meal_days
     if (every or "SAMPLE_GAP" in wanted) and f.sample_days < f.meal_days:
         out.append("SAMPLE_GAP")
+    stock = f.stock
+    if stock is None:  # a month sent in @1: its stock is not reported, so no stock rule applies
+        return out
+    # 补助支出超过食材消耗 food_spend > opening_stock_value + purchases − closing_stock_value (+ 0.01)
+    if (every or "SPEND_EXCEEDS_CONSUMPTION" in wanted) and f.food - stock.consumed() > TOLERANCE:
+        out.append("SPEND_EXCEEDS_CONSUMPTION")
+    # 未盘点 stock_checked is false
+    if (every or "STOCK_NOT_CHECKED" in wanted) and stock.checked is False:
+        out.append("STOCK_NOT_CHECKED")
     return out
 
 
@@ -241,6 +302,8 @@ def describe_figures(code: str, f: FundMonth, m: Callable[[Decimal], str], stand
         }
     if code == "MISUSE":
         return {"other_spend": m(other)}
+    if code in STOCK_RULES:
+        return _stock_figures(code, f, m)
     if code == "HIGH_BALANCE":
         return {
             "closing_balance": m(closing),
@@ -285,6 +348,25 @@ def describe_figures(code: str, f: FundMonth, m: Callable[[Decimal], str], stand
         "sample_retention_days": str(sample_days),
         "meal_days": str(meal_days),
         "shortfall_days": str(meal_days - sample_days),
+    }
+
+
+def _stock_figures(code: str, f: FundMonth, m: Callable[[Decimal], str]) -> dict[str, str]:
+    stock = f.stock
+    if stock is None:
+        raise ValueError(f"{code}: the month has no canteen_stock")
+    if code == "STOCK_NOT_CHECKED":
+        return {"stock_checked": "false"}
+    if code != "SPEND_EXCEEDS_CONSUMPTION":
+        raise ValueError(f"not a report-only fund rule: {code}")
+    consumed = stock.consumed()
+    return {
+        "food_spend": m(f.food),
+        "opening_stock_value": m(stock.opening),
+        "purchases": m(stock.purchases),
+        "closing_stock_value": m(stock.closing),
+        "consumed": m(consumed),
+        "difference": m(f.food - consumed),
     }
 
 

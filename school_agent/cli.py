@@ -33,6 +33,7 @@ from typing import Any
 from houqin_standard import (
     SHANGHAI,
     STANDARD_ID,
+    STANDARD_ID_2,
     STANDARDS,
     canonical_json,
     current_period,
@@ -452,13 +453,16 @@ def _bureau_findings(cfg: AgentConfig, period: str, known: set[str]) -> list[dic
     return [f for f in found if isinstance(f, dict) and isinstance(f.get("ref"), str) and f["ref"] not in known]
 
 
-def _template_state_check(cfg: AgentConfig, period: str, has_local: bool) -> tuple[list[str], str | None]:
+def _template_state_check(
+    cfg: AgentConfig, period: str, has_local: bool
+) -> tuple[list[str], str | None, list[dict[str, Any]] | None]:
     """Before anything is filled: the hub's word on the month. A locked month ends the command; an already
-    reported one is said. Returns the notes to print (the hub unreachable: said, and the template made) and
-    the report standard the hub names for the month (``None`` when it cannot be asked)."""
+    reported one is said. Returns the notes to print (the hub unreachable: said, and the template made), the
+    report standard the hub names for the month (``None`` when it cannot be asked) and the month's tasks of the
+    county's 后勤行事历 (@2; ``None`` when not named)."""
     state, why = _period_state(cfg, period)
     if state is None:
-        return [f"未能向教育局服务器核对 {period} 是否已报送或已锁定（{why}）"], None
+        return [f"未能向教育局服务器核对 {period} 是否已报送或已锁定（{why}）"], None, None
     if state.get("locked") is True:
         raise Fail(f"{period}：{wording.LOCKED}。没有生成模板", EXIT_REFUSED)
     notes = []
@@ -471,7 +475,13 @@ def _template_state_check(cfg: AgentConfig, period: str, has_local: bool) -> tup
     if state.get("expected") is False:
         notes.append(f"按教育局的安排，本校 {period} 不需要报送（假期月份或不在办学期间）")
     standard = state.get("standard")
-    return notes, standard if standard in STANDARDS else None
+    raw_tasks = state.get("calendar_tasks")
+    tasks = (
+        [t for t in raw_tasks if isinstance(t, dict) and isinstance(t.get("code"), str)]
+        if isinstance(raw_tasks, list)
+        else None
+    )
+    return notes, standard if standard in STANDARDS else None, tasks
 
 
 def cmd_template(args: argparse.Namespace, home: Path) -> int:
@@ -487,7 +497,9 @@ def cmd_template(args: argparse.Namespace, home: Path) -> int:
     with _outbox(home) as ob:
         same = ob.for_period(cfg.school_code, period)
         earlier = ob.accepted_reports(cfg.school_code, before_period=period)
-    state_notes, standard = ([], None) if args.offline else _template_state_check(cfg, period, bool(same))
+    state_notes, standard, calendar_tasks = (
+        ([], None, None) if args.offline else _template_state_check(cfg, period, bool(same))
+    )
     if standard is None:  # the hub not asked: the version of the school's own latest report of the month or before
         mine = same or earlier
         found = mine[-1].report.get("standard") if mine else None
@@ -538,6 +550,7 @@ def cmd_template(args: argparse.Namespace, home: Path) -> int:
             prepared_by=cfg.clerk,
             prefilled_from=prefilled_from,
             standard=standard,
+            calendar_tasks=calendar_tasks if standard == STANDARD_ID_2 else None,
         )
     except PermissionError:
         raise Fail(f"无法写入 {target}：请先在 Excel 中关闭该文件") from None
@@ -648,7 +661,8 @@ def _typed(report: Mapping[str, Any], path: str) -> Any:
 def _validate(read: ReadResult, report: dict[str, Any], previous: dict[str, Any] | None) -> list[str]:
     """Errors end the command (nothing saved); the notices (what the agent filled in for the clerk) are
     returned, to be said only once the report is saved: before that they would sound like success."""
-    result = validate_report(report, previous=previous)
+    # the codes of the month's 后勤行事历 tasks the hub listed in the template (None: it listed none, the hub checks)
+    result = validate_report(report, previous=previous, calendar_codes=read.calendar_codes)
     errors = [e for e in result.errors if not read.covered(e.path)]
 
     def described(e: Any) -> str:

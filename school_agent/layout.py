@@ -44,9 +44,12 @@ SHEET_NAMES: dict[str, str] = {
     "canteen_stock": "食堂库存",
     "feedback_box": "意见箱",
 }
-CALENDAR_SHEET = "行事历"  # @2's calendar.tasks, a table
-CALENDAR_COLUMNS: tuple[str, ...] = ("A", "B", "C")  # in CALENDAR_TASK_FIELDS order
-CALENDAR_BLANK_ROWS = 12
+CALENDAR_SHEET = "行事历"  # @2's calendar.tasks, a table: the month's tasks listed, a done date per task done
+CALENDAR_COLUMNS: tuple[str, ...] = ("A", "C", "D")  # in CALENDAR_TASK_FIELDS order (code, done_on, note)
+CALENDAR_TITLE_COLUMN = "B"  # 任务: the task's title, as the hub listed it (not read back)
+CALENDAR_TITLE_HEADER = "任务"
+CALENDAR_BLANK_ROWS = 12  # rows for codes typed by hand when the template lists no task (made offline)
+CALENDAR_EXTRA_ROWS = 3  # blank rows below the listed tasks
 
 FIRST_ROW = 4  # first field row on a section sheet, and first hazard row on the ledger
 LABEL_COL = "A"

@@ -83,6 +83,9 @@ class ReadResult:
     notices: list[str] = field(default_factory=list)
     hazard_rows: list[int] = field(default_factory=list)
     calendar_rows: list[int] = field(default_factory=list)  # @2: the 行事历 row of each calendar.tasks entry
+    # @2: the codes of the month's tasks the hub listed in the template (its metadata); ``None`` when it listed
+    # none (made offline, or a JSON file): the codes are then checked by the hub alone
+    calendar_codes: tuple[str, ...] | None = None
     bad_paths: set[str] = field(default_factory=set)  # values already reported by an issue above
 
     def covered(self, path: str) -> bool:
@@ -367,6 +370,9 @@ def _read_workbook(wb: Any, name: str) -> ReadResult:
 
     if CALENDAR_SHEET in sheets:
         report["calendar"] = {"tasks": _read_calendar(wb[CALENDAR_SHEET], result)}
+        codes = meta.get("calendar_codes")
+        if codes is not None:
+            result.calendar_codes = () if codes == "-" else tuple(c for c in codes.split(",") if c)
     report["hazards"] = _read_hazards(wb[HAZARD_SHEET], result, period or "")
     result.report = report
     return result
@@ -508,7 +514,8 @@ def _short(v: Any) -> str:
 
 
 def _read_calendar(ws: Any, result: ReadResult) -> list[dict[str, Any]]:
-    """@2's 行事历 sheet: one task done per row (任务编号 | 完成日期 | 备注), blank rows skipped."""
+    """@2's 行事历 sheet: one task per row (任务编号 | 任务 | 完成日期 | 备注); a task is done, and read back, only
+    when its 完成日期 is filled (the listed tasks not done keep theirs empty)."""
     for col, f in zip(CALENDAR_COLUMNS, CALENDAR_TASK_FIELDS, strict=True):
         if ws[f"{col}3"].value != f.label_zh:
             result.bad_paths.add("/calendar")
@@ -526,8 +533,9 @@ def _read_calendar(ws: Any, result: ReadResult) -> list[dict[str, Any]]:
     last = min(ws.max_row, FIRST_ROW + MAX_HAZARD_ROWS - 1)
     for row in range(FIRST_ROW, last + 1):
         cells = [ws[f"{col}{row}"] for col in CALENDAR_COLUMNS]
-        if all(c.value is None or (isinstance(c.value, str) and not c.value.strip()) for c in cells):
-            continue
+        done_on = cells[1]  # 完成日期
+        if done_on.value is None or (isinstance(done_on.value, str) and not done_on.value.strip()):
+            continue  # not done (or a blank row)
         index = len(tasks)
         entry: dict[str, Any] = {}
         for cell, f in zip(cells, CALENDAR_TASK_FIELDS, strict=True):

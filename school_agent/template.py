@@ -22,7 +22,10 @@ from .layout import (
     BOOL_LABELS,
     CALENDAR_BLANK_ROWS,
     CALENDAR_COLUMNS,
+    CALENDAR_EXTRA_ROWS,
     CALENDAR_SHEET,
+    CALENDAR_TITLE_COLUMN,
+    CALENDAR_TITLE_HEADER,
     COVER_PERIOD,
     COVER_PREPARED_BY,
     COVER_SCHOOL,
@@ -126,11 +129,17 @@ def build_template(
     prepared_by: str | None = None,
     prefilled_from: str | None = None,
     standard: str = STANDARD_ID,
+    calendar_tasks: Sequence[Mapping[str, Any]] | None = None,
 ) -> None:
     """Write the month's workbook to ``path`` (any existing file there is replaced), in the report standard
     ``standard`` (the version the hub names for the month: @2 adds four sheets, ``layout.py``). The cover says what was
     prefilled: ``prefilled_from`` (e.g. "2026-09 的报表") when given, else "上月报表" when ``prefill`` holds
-    values, else that nothing was (issue 19: never "已按上月报表预填" on an empty template)."""
+    values, else that nothing was (issue 19: never "已按上月报表预填" on an empty template).
+
+    ``calendar_tasks`` (@2): the month's tasks of the county's 后勤行事历 as the hub names them (``{code, title,
+    category}``), listed on the 行事历 sheet with an empty 完成日期 and 备注 to fill; their codes are kept in the
+    template's metadata, and the codes a clerk reports are checked against them before sending. ``None`` (made
+    offline): blank rows for the codes, checked by the hub alone."""
     from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill, Protection
     from openpyxl.workbook.protection import WorkbookProtection
@@ -300,12 +309,20 @@ def build_template(
         ws = wb.create_sheet(CALENDAR_SHEET)
         ws["A1"] = f"后勤行事历（{month_zh}）"
         ws["A1"].font = title_font
-        ws["A2"] = "本月完成的后勤行事历任务，每行一项：填写任务编号和完成日期（本月或上月内）；没有完成的任务不填。"
-        for col, f in zip(CALENDAR_COLUMNS, CALENDAR_TASK_FIELDS, strict=True):
-            ws[f"{col}3"] = f.label_zh
+        listed = [t for t in calendar_tasks or () if isinstance(t.get("code"), str)]
+        ws["A2"] = (
+            "下面是教育局行事历中本月的任务：已完成的任务请填写完成日期（本月或上月内），可填备注；"
+            "没有完成的任务不填完成日期。"
+            if listed
+            else "本月完成的后勤行事历任务，每行一项：填写任务编号和完成日期（本月或上月内）；没有完成的任务不填。"
+        )
+        headers = dict(zip(CALENDAR_COLUMNS, (f.label_zh for f in CALENDAR_TASK_FIELDS), strict=True))
+        headers[CALENDAR_TITLE_COLUMN] = CALENDAR_TITLE_HEADER
+        for col, text in headers.items():
+            ws[f"{col}3"] = text
             ws[f"{col}3"].font = bold
             ws[f"{col}3"].fill = header_fill
-        last_row = FIRST_ROW + CALENDAR_BLANK_ROWS - 1
+        last_row = FIRST_ROW + len(listed) + (CALENDAR_EXTRA_ROWS if listed else CALENDAR_BLANK_ROWS) - 1
         validations.clear()
         for col, f in zip(CALENDAR_COLUMNS, CALENDAR_TASK_FIELDS, strict=True):
             for row in range(FIRST_ROW, last_row + 1):
@@ -313,7 +330,18 @@ def build_template(
             dv = validation(ws, f)
             if dv is not None:
                 dv.add(f"{col}{FIRST_ROW}:{col}{last_row}")
-        for col, width in zip(CALENDAR_COLUMNS, (20, 14, 40), strict=True):
+        for row in range(FIRST_ROW, last_row + 1):
+            input_cell(ws, f"{CALENDAR_TITLE_COLUMN}{row}", None, None)
+        for i, task in enumerate(listed):
+            row = FIRST_ROW + i
+            # the hub's task: its code and title are not the clerk's to change
+            title = task.get("title")
+            for col, shown in ((CALENDAR_COLUMNS[0], task["code"]), (CALENDAR_TITLE_COLUMN, title)):
+                cell = ws[f"{col}{row}"]
+                cell.value = shown
+                cell.protection = Protection(locked=True)
+                cell.fill = PatternFill(fill_type=None)
+        for col, width in (("A", 20), ("B", 44), ("C", 14), ("D", 40)):
             ws.column_dimensions[col].width = width
         ws.freeze_panes = "A4"
         protect(ws)
@@ -362,6 +390,9 @@ def build_template(
         ("generated_at", datetime.now(UTC).replace(microsecond=0).isoformat()),
         ("agent", __version__),
     ]
+    if standard != STANDARD_ID and calendar_tasks is not None:
+        # the codes the hub listed for the month (may be none): what the agent checks the clerk's codes against
+        meta_rows.append(("calendar_codes", ",".join(str(t.get("code")) for t in calendar_tasks) or "-"))
     for i, (k, v) in enumerate(meta_rows, start=1):
         meta[f"A{i}"] = k
         meta[f"B{i}"] = v

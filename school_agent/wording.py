@@ -210,6 +210,15 @@ def _standard(fb: Mapping[str, Any]) -> list[str]:
     return []
 
 
+def _calendar_tasks(fb: Mapping[str, Any]) -> list[str]:
+    """@2: the month's tasks of the county's 后勤行事历, by title (the template lists them with their codes)."""
+    tasks = fb.get("calendar_tasks")
+    if not isinstance(tasks, list) or not tasks:
+        return []
+    titles = [str(t.get("title")) for t in tasks if isinstance(t, Mapping) and t.get("title")]
+    return [f"本月后勤行事历任务 {len(titles)} 项：{'；'.join(titles)}"] if titles else []
+
+
 #: Each field of the feedback the agent knows, with how it is rendered (None: part of another line, or the
 #: request's own echo). A field not listed here (a future hub's) is skipped, never printed raw.
 FEEDBACK_FIELDS: dict[str, Callable[[Mapping[str, Any]], list[str]] | None] = {
@@ -228,6 +237,7 @@ FEEDBACK_FIELDS: dict[str, Callable[[Mapping[str, Any]], list[str]] | None] = {
     "reminders": _reminders,
     "inspection_findings": _inspection_findings,
     "standard": _standard,
+    "calendar_tasks": _calendar_tasks,
 }
 
 

@@ -11,9 +11,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 # the modules whose parts the feedback shows: each registers its part when imported (issue 18, issue 20)
-from district.nutrition.anomalies import month_anomalies
+from district.nutrition.month import report_anomalies
 from district.registry.models import County, School
-from district.reports.feedback import feedback_parts, previous_participating
+from district.reports.agent_state import calendar_part
+from district.reports.feedback import feedback_parts
 from district.reports.models import ReportHead, ReportRevision
 from district.reports.services import period_locked, receipt_for
 from district.reports.standards import required_version
@@ -41,6 +42,8 @@ def school_feedback(session: Session, school: School, period: str, *, lang: str 
         "reminders": [],
         # the report standard the county requires for the period (STANDARD-v2.md: the agent follows it)
         "standard": standard_id(required_version(county, period)),
+        # @2: the month's tasks of the county's 后勤行事历 in force, {code, title, category}
+        **calendar_part(session, county, period),
     }
     if head is not None:
         rev = session.get(ReportRevision, head.revision_id)
@@ -50,9 +53,8 @@ def school_feedback(session: Session, school: School, period: str, *, lang: str 
         out["revisions"] = head.revisions
         out["warnings"] = receipt["warnings"]
         report = json.loads(rev.content)
-        prev = previous_participating(session, school.code, period)
         out["fund_anomalies"] = [
-            a.to_dict(lang) for a in month_anomalies(report, prev, standard_rate=county.subsidy_standard)
+            a.to_dict(lang) for a in report_anomalies(session, report, standard_rate=county.subsidy_standard)
         ]
     for part in feedback_parts():
         out.update(part(session, school, period, lang))

@@ -362,6 +362,70 @@ def _anomaly() -> Schema:
     }
 
 
+CALENDAR_TASK: Schema = {
+    "type": "object",
+    "description": "One task of the county's 后勤行事历 (STANDARD-v2.md `calendar`).",
+    "properties": {
+        "code": {"type": "string", "minLength": 1, "maxLength": 20},
+        "title": {"type": "string"},
+        "category": {"type": "string", "enum": list(ENUM_LABELS["calendar_category"])},
+    },
+    "required": ["code", "title", "category"],
+}
+CALENDAR_TASKS: Schema = {
+    "type": "array",
+    "items": CALENDAR_TASK,
+    "description": "@2 only (the county requires houqin/monthly-report@2 for the period): the tasks of the period's "
+    "month in the county's 后勤行事历 in force, the codes `calendar.tasks` may name",
+}
+
+
+def _duty_calendar_month() -> Schema:
+    """``GET /api/v1/counties/<c>/calendar`` (district/duties/services.py ``month_status``)."""
+    count = {"type": "integer", "minimum": 0}
+    codes = {"type": "array", "items": {"type": "string"}}
+    return {
+        "type": "object",
+        "properties": {
+            "county_code": {"type": "string"},
+            "period": {"type": "string", "pattern": PERIOD_PATTERN},
+            "calendar": {
+                "type": "object",
+                "description": "the calendar in force: the county's version, or the one shipped with the hub",
+                "properties": {"version": {"type": ["integer", "null"]}, "default": {"type": "boolean"},
+                               "source": {"type": "string"}},
+                "required": ["version", "default", "source"],
+            },
+            "tasks": {"type": "array", "items": {
+                "type": "object",
+                "properties": {**CALENDAR_TASK["properties"], "months": {"type": "array", "items": count},
+                               "category_zh": {"type": "string"}, "due": count, "done": count,
+                               "by_township": {"type": "array", "items": {
+                                   "type": "object",
+                                   "properties": {"township": {"type": "string"}, "due": count, "done": count},
+                                   "required": ["township", "due", "done"]}}},
+                "required": ["code", "title", "category", "months", "due", "done", "by_township"],
+            }},
+            "townships": {"type": "array", "items": {
+                "type": "object",
+                "properties": {"township": {"type": "string"}, "schools": count, "reported_v2": count,
+                               "reported_v1": count, "not_reported": count, "tasks_due": count, "tasks_done": count},
+                "required": ["township", "schools", "reported_v2", "reported_v1", "not_reported", "tasks_due",
+                             "tasks_done"],
+            }},
+            "schools": {"type": "array", "items": {
+                "type": "object",
+                "properties": {"school_code": {"type": "string"}, "name": {"type": "string"},
+                               "township": {"type": "string"},
+                               "status": {"type": "string", "enum": ["reported_v2", "reported_v1", "not_reported"]},
+                               "due": codes, "done": codes},
+                "required": ["school_code", "name", "township", "status", "due", "done"],
+            }},
+        },
+        "required": ["county_code", "period", "calendar", "tasks", "townships", "schools"],
+    }
+
+
 def _feedback() -> Schema:
     return {
         "type": "object",
@@ -386,6 +450,7 @@ def _feedback() -> Schema:
             "inspection_findings": {"type": "array", "items": {"type": "object"},
                                     "description": "the bureau's inspection findings (`DC-…`) still open in the "
                                                    "school's hazard ledger, as report hazard entries (issue 20)"},
+            "calendar_tasks": CALENDAR_TASKS,
         },
         "required": ["school_code", "period", "deadline", "locked", "revision", "revisions", "warnings",
                      "fund_anomalies", "score", "rank", "reminders"],
@@ -413,6 +478,7 @@ def _agent_period_state() -> Schema:
             "subsidy_standard": {"type": "string", "pattern": MONEY_PATTERN,
                                  "description": "the county's 营养餐 standard (元/生/天)"},
             "standard": STANDARD_REQUIRED,
+            "calendar_tasks": CALENDAR_TASKS,
         },
         "required": ["school_code", "period", "deadline", "locked", "reported", "revisions", "on_time",
                      "days_left", "days_late", "expected", "subsidy_standard", "standard"],
@@ -628,7 +694,14 @@ def _fund_report() -> Schema:
         "type": "object",
         "description": "The county fund report of SCORING.md (营养餐); the xlsx and PDF show the same figures.",
         "properties": {
-            "standard": {"type": "string", "const": STANDARD_ID},
+            "standard": {"type": "string", "enum": [STANDARD_ID, STANDARD_ID_2],
+                         "description": "@2 when a participating month of the window was sent in @2 (then `stock`)"},
+            "stock": {"type": "boolean",
+                      "description": "true: every school row and total also has `stock_months`, "
+                                     "`opening_stock_value` (the first @2 month's), `stock_purchases` (Σ), "
+                                     "`closing_stock_value` (the last @2 month's) and `stock_consumed` (Σ opening + "
+                                     "purchases − closing), null for a school with no month sent in @2; false: "
+                                     "no stock keys at all (stock not reported)"},
             "county_code": {"type": "string", "pattern": COUNTY_CODE_PATTERN},
             "county_name": {"type": "string"},
             "window_from": {"type": "string", "pattern": PERIOD_PATTERN},
@@ -829,6 +902,7 @@ def components_schemas() -> dict[str, Schema]:
         "AgentPeriodState": _agent_period_state(),
         "LastReport": _last_report(),
         "Completeness": _completeness(),
+        "DutyCalendarMonth": _duty_calendar_month(),
         "CountySettings": {
             "type": "object",
             "required": ["county_code", "reporting_start", "reporting_start_in_effect", "deadline_day",
@@ -1103,6 +1177,17 @@ def paths() -> dict[str, Schema]:
                                     "count only this township's schools (its name; issue 17 item 6)"),
                         query_param("type", {"type": "string", "maxLength": 30},
                                     "count only schools of this type (school_type enum)")],
+        )},
+        f"{API}/counties/{{county}}/calendar": {"get": _bureau(
+            "The county's 后勤行事历 for one month",
+            "The month's tasks of the county's logistics calendar in force, and per school whether each task due "
+            "was done (`reported_v2`), or that the month was sent in @1 (`reported_v1`) or not at all "
+            "(`not_reported`); a school's due tasks are those of the calendar that judged its report.",
+            {"200": json_response("The month's calendar, school by school.", ref("DutyCalendarMonth")),
+             "400": error_response(400, "`period` is not YYYY-MM (`invalid_period`)."),
+             "404": error_response(404)},
+            operationId="getCountyDutyCalendar",
+            parameters=[COUNTY, query_param("period", PERIOD_QUERY, "YYYY-MM", required=True, example="2026-09")],
         )},
         f"{API}/counties/{{county}}/nutrition": {"get": _bureau(
             "The county's 营养餐 fund report",

@@ -374,6 +374,19 @@ def completeness(county: str) -> Any:
     return completeness_download(data) if fmt == "xlsx" else jsonify(data)
 
 
+@bp.get("/counties/<county>/calendar")
+@bureau_required
+def county_duty_calendar(county: str) -> Any:
+    """后勤行事历 of a county's month: the tasks in force and, per school, done / not done (``district.duties``);
+    a township_admin sees its township's schools only."""
+    user = require_county(county)
+    from district.auth.services import school_filter
+    from district.reports.calendar_tasks import month_status
+
+    period = _period_arg(request.args.get("period", ""))
+    return jsonify(month_status(db.session(), county, period, schools_where=school_filter(user)))
+
+
 def _period_arg(period: str, *, ahead: int = 0) -> str:
     """A period the hub can hold (``district.web.errors.period_param``); an agent whose PC clock runs a little
     ahead asks the feedback for one more month (``ahead``)."""

@@ -45,6 +45,7 @@ from district.nutrition import services as fund_services
 from district.nutrition.anomalies import ANOMALY_CODES
 from district.registry.models import County, School
 from district.rendering.inspection import has_inspections
+from district.reports import opinions
 from district.reports.completeness import county_completeness
 from district.reports.hazards import hazard_ledger
 from district.scoring import services as scoring
@@ -220,6 +221,7 @@ def overview(county: str) -> Any:
         can_admin=can_admin_county(s, _user(), county),
         alerts=alerts,
         alert_names=alert_names(),
+        opinions=opinions.county_month(s, county, period, schools_where=school_filter(user)),
     )
 
 
@@ -458,9 +460,12 @@ def school(code: str) -> Any:
     ledger = hazard_ledger(s, school_code=code)
     fund, fund_error = school_fund_history(sch, frm, to)
     score = school_indicators(sch, frm, to)
+    box = opinions.school_months(s, code, frm, to)  # 意见箱 (issue 20 item 4)
     user = _user()
     return render_template(
         "pages/school.html",
+        opinions=box,
+        opinion_totals=opinions.school_totals(box),
         school=sch,
         county=sch.county,
         months=months,
@@ -556,6 +561,19 @@ def county_fund_report(county: County, frm: str, to: str) -> tuple[dict[str, Any
 
 
 # ---------------------------------------------------------------- period approval
+
+
+@bp.get("/counties/<county>/calendar")
+@signed_in
+def duty_calendar(county: str) -> Any:
+    """后勤行事历 of one month: per task, done / not done by township and by school (``district.duties``'s
+    ``month_status``, the same figures as ``GET /api/v1/counties/<c>/calendar``)."""
+    from district.reports.calendar_tasks import month_status
+
+    c = county_in_scope(county)
+    period = period_arg(c)
+    status = month_status(db.session(), c.code, period, schools_where=school_filter(_user()))
+    return render_template("pages/calendar.html", county=c, period=period, status=status)
 
 
 @bp.get("/counties/<county>/approval")

@@ -1,7 +1,11 @@
 """Synthetic but realistic monthly reports for the demo and the benchmarks (deterministic by seed).
 
 Figures are internally consistent unless a variation asks otherwise: the balance identity holds, meals stay
-within the entitlement, the carry-over follows the previous month.
+within the entitlement, the carry-over follows the previous month. A report in ``houqin/monthly-report@2``
+(STANDARD-v2.md) adds the four sections of @2: the canteen's daily controls (within the meal days), its food
+stock (opening = the school's previous @2 closing, purchases close to the food spend, a modest closing stock,
+counted; what was consumed covers the food spend), the 意见箱 counts and the month's 后勤行事历 tasks
+(``calendar_tasks``).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from houqin_standard import STANDARD_ID, period_add
+from houqin_standard import STANDARD_ID, STANDARD_ID_2, period_add
 
 CENT = Decimal("0.01")
 DORM_ITEMS = [
@@ -27,6 +31,8 @@ DORM_ITEMS = [
     "manager_duties",
 ]
 CAMPAIGN = ("shop", "toilets", "hygiene", "wiring", "drinking_water")
+#: The stock anomalies (SCORING.md, "Stock anomalies") a @2 report can be made to show, one variation each.
+STOCK_VARIATIONS = ("SPEND_EXCEEDS_CONSUMPTION", "STOCK_CARRY_OVER_MISMATCH", "STOCK_NOT_CHECKED")
 
 
 def money(d: Decimal) -> str:
@@ -52,6 +58,9 @@ class SchoolProfile:
     open_hazards: dict[str, dict[str, Any]] = field(default_factory=dict)
     hazard_seq: int = 0
     keep_open: set[str] = field(default_factory=set)  # refs left overdue on purpose
+    # the canteen's stock counted at the end of the school's latest month sent in @2 (canteen_stock): next
+    # month's opening stock; None before its first @2 month
+    stock: Decimal | None = None
 
     @classmethod
     def make(cls, code: str, stype: str, boarding: bool, seed: int) -> SchoolProfile:
@@ -86,9 +95,20 @@ class SchoolProfile:
 
 
 def monthly_report(
-    p: SchoolProfile, period: str, *, prepared_at: str | None = None, variation: str | None = None
+    p: SchoolProfile,
+    period: str,
+    *,
+    prepared_at: str | None = None,
+    variation: str | None = None,
+    standard: int = 1,
+    stock_variation: str | None = None,
 ) -> dict[str, Any]:
-    """One month's report for the school. ``variation`` injects a named fund anomaly or a veto case."""
+    """One month's report for the school. ``variation`` injects a named fund anomaly or a veto case.
+
+    ``standard`` 2: the report is ``houqin/monthly-report@2`` with its four sections (``v2_sections``), and
+    ``stock_variation`` (one of ``STOCK_VARIATIONS``) injects a stock anomaly."""
+    if stock_variation is not None and (standard != 2 or stock_variation not in STOCK_VARIATIONS):
+        raise ValueError(f"stock variation {stock_variation} needs a @2 report")
     rng = p.rng
     students = p.students
     boarders = int(students * rng.uniform(0.2, 0.5)) if p.boarding else 0
@@ -221,7 +241,74 @@ def monthly_report(
     }
     if boarders:
         report["dormitory"] = {"beds": max(0, boarders + rng.randint(-5, 30)), "unified_items": list(p.dorm_items)}
+    if standard == 2:
+        report["standard"] = STANDARD_ID_2
+        report.update(v2_sections(p, period, report, stock_variation=stock_variation))
     return report
+
+
+def calendar_tasks(school_code: str, period: str) -> list[dict[str, Any]]:
+    """The tasks of the county's 后勤行事历 the school reports done in ``period`` (``calendar.tasks`` of @2:
+    ``{code, done_on, note}``).
+
+    Empty for now: the hub's calendar will feed it. Once the county's calendar is loaded (``houqin calendar
+    load``, issue 20 item 2), this returns the calendar's tasks of the period's month, most of them done on a day
+    of the month, so that H1 of default-2 has tasks due and done."""
+    return []
+
+
+def v2_sections(
+    p: SchoolProfile, period: str, report: dict[str, Any], *, stock_variation: str | None = None
+) -> dict[str, Any]:
+    """The four sections only @2 has (STANDARD-v2.md), consistent with the rest of ``report``.
+
+    ``kitchen`` (a school with canteen staff): morning checks and tableware disinfection on (nearly) every meal
+    day, food tasted on most of them. ``canteen_stock`` (a participating school): opening = the school's
+    previous @2 closing (``p.stock``; a first @2 month starts from a few days' stock), purchases = what was
+    consumed plus the change of stock (so close to the food spend), closing a few days' stock, counted; what was
+    consumed is a little more than the subsidy's food spend, so no stock anomaly fires unless one is planted.
+    ``feedback_box``: a few suggestions, most answered. ``calendar``: ``calendar_tasks``."""
+    rng = p.rng
+    nutrition = report["nutrition"]
+    out: dict[str, Any] = {"calendar": {"tasks": calendar_tasks(p.code, period)}}
+    if report["food_safety"]["canteen_staff"] > 0:
+        days = int(nutrition.get("meal_days") or rng.randint(16, 22))
+        out["kitchen"] = {
+            "morning_check_days": days if rng.random() < 0.85 else days - rng.randint(1, 3),
+            "tableware_disinfection_days": days if rng.random() < 0.9 else days - 1,
+            "tasting_days": days if rng.random() < 0.75 else days - rng.randint(1, 4),
+        }
+    if nutrition.get("participating"):
+        food = Decimal(nutrition["food_spend"])
+        opening = p.stock if p.stock is not None else (food * Decimal(str(round(rng.uniform(0.05, 0.12), 3))))
+        opening = opening.quantize(CENT)
+        target = (food * Decimal(str(round(rng.uniform(0.05, 0.12), 3)))).quantize(CENT)  # a few days' food
+        consumed = (food * Decimal(str(round(rng.uniform(1.0, 1.02), 4)))).quantize(CENT, ROUND_HALF_UP)
+        if consumed < food:  # never below the food spend (rounding)
+            consumed = food
+        if stock_variation == "SPEND_EXCEEDS_CONSUMPTION":  # food paid for that the stock does not account for
+            short = max(Decimal("600.00"), (food * Decimal("0.12")).quantize(CENT))
+            consumed = food - min(short, (food / 2).quantize(CENT))
+        purchases = max(Decimal("0.00"), consumed + target - opening)
+        closing = opening + purchases - consumed
+        stated_opening = opening
+        if stock_variation == "STOCK_CARRY_OVER_MISMATCH":  # last month's count copied wrong; this month counted
+            if p.stock is None:
+                raise ValueError(f"{p.code} {period}: a carry-over mismatch needs an earlier @2 month")
+            stated_opening = opening + Decimal("420.00")
+        out["canteen_stock"] = {
+            "opening_stock_value": money(stated_opening),
+            "purchases": money(purchases),
+            "closing_stock_value": money(closing),
+            "stock_checked": stock_variation != "STOCK_NOT_CHECKED",
+        }
+        p.stock = closing
+    received = rng.choices([0, 1, 2, 3, 4, 5, 6], weights=[12, 22, 24, 18, 12, 7, 5])[0]
+    out["feedback_box"] = {
+        "received": received,
+        "answered": received - (1 if received and rng.random() < 0.25 else 0),
+    }
+    return out
 
 
 HAZARD_TEXT = {

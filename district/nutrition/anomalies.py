@@ -19,7 +19,15 @@ Arithmetic and comparisons (an auditor must get the same answer by hand):
   value is shown exactly, with at least 2 decimals (``0.10 × 70221.00 = 7022.10``, but ``0.10 × 7022.05 =
   702.205``) so that a message never reads "702.21 > 702.21". Counts are plain integers.
 
-Anomalies of one month come in the order of ``ANOMALY_CODES`` (the order of the spec's table).
+Stock anomalies (SCORING.md, "Additions for houqin/monthly-report@2"): a participating month sent in @2 (it has
+a ``canteen_stock`` section; a @1 month has none, its stock is *not reported* and no stock rule applies) is also
+checked for ``SPEND_EXCEEDS_CONSUMPTION`` and ``STOCK_NOT_CHECKED`` (report-only rules, in
+``houqin_standard.prechecks``) and ``STOCK_CARRY_OVER_MISMATCH``: opening_stock_value ≠ closing_stock_value of the
+school's most recent earlier participating month sent in @2 (``previous_stock``; a @1 month between is skipped;
+none → nothing to compare), with the tolerance of the other "≠" rules.
+
+Anomalies of one month come in the order of ``ANOMALY_CODES`` (the order of the spec's tables: the fund table,
+then the stock table).
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ from houqin_standard.prechecks import FundMonth as _Fund
 __all__ = [
     "ANOMALY_CODES",
     "FUND_COMPLIANCE_CODES",
+    "STOCK_CODES",
     "TOLERANCE",
     "Anomaly",
     "AnomalyName",
@@ -62,6 +71,11 @@ ANOMALY_CODES: Mapping[str, AnomalyName] = MappingProxyType(
 
 #: The anomalies that make a participating month non-compliant for scoring indicator C4 (营养餐 · 资金合规).
 FUND_COMPLIANCE_CODES: tuple[str, ...] = ("MISUSE", "BALANCE_MISMATCH", "CARRY_OVER_MISMATCH")
+
+#: The stock anomalies, only ever found in a month sent in @2.
+STOCK_CODES: tuple[str, ...] = fund_text.STOCK_CODES
+
+_ORDER = {code: i for i, code in enumerate(ANOMALY_CODES)}
 
 
 @dataclass(frozen=True)
@@ -129,6 +143,15 @@ _FUND_FIGURES = operator.itemgetter(
         )
     )
 )
+#: What ``StockMonth`` reads of a figures list (all ``None`` for a month sent in @1).
+_STOCK_FIGURES = operator.itemgetter(
+    *(
+        FIGURE_INDEX[f"canteen_stock.{name}"]
+        for name in ("opening_stock_value", "purchases", "closing_stock_value", "stock_checked")
+    )
+)
+_STOCK_OPENING = FIGURE_INDEX["canteen_stock.opening_stock_value"]
+_STOCK_CLOSING = FIGURE_INDEX["canteen_stock.closing_stock_value"]
 _PARTICIPATING = FIGURE_INDEX["nutrition.participating"]
 _SCHOOL_CODE = FIGURE_INDEX["school_code"]
 _PERIOD = FIGURE_INDEX["period"]
@@ -136,24 +159,38 @@ _CLOSING = FIGURE_INDEX["nutrition.closing_balance"]
 
 
 def _fired(
-    f: _Fund, previous_closing: Decimal | None, standard_rate: Decimal, only: Collection[str] | None = None
+    f: _Fund,
+    previous_closing: Decimal | None,
+    standard_rate: Decimal,
+    only: Collection[str] | None = None,
+    previous_stock_closing: Decimal | None = None,
 ) -> list[str]:
     """The codes whose condition holds, in ``ANOMALY_CODES`` order: the report-only rules of
-    ``houqin_standard.prechecks`` (the one place their conditions are written) and 结转不符, which needs the
-    school's earlier report. ``only``: check just these codes (scoring's C4 asks for three; the figures the
-    others need are not even parsed)."""
+    ``houqin_standard.prechecks`` (the one place their conditions are written), 结转不符 and 库存结转不符, which
+    need the school's earlier reports. ``only``: check just these codes (scoring's C4 asks for a few; the
+    figures the others need are not even parsed)."""
     out = prechecks.fired(f, standard_rate, only)
-    # 结转不符 opening ≠ closing of the most recent earlier participating report (third in the spec's table)
+    added = False
+    # 结转不符 opening ≠ closing of the most recent earlier participating report
     if (
         (only is None or "CARRY_OVER_MISMATCH" in only)
         and previous_closing is not None
         and abs(f.opening - previous_closing) > TOLERANCE
     ):
-        out.insert(sum(1 for c in out[:2] if c in _BEFORE_CARRY_OVER), "CARRY_OVER_MISMATCH")
+        out.append("CARRY_OVER_MISMATCH")
+        added = True
+    # 库存结转不符 opening_stock_value ≠ closing_stock_value of the most recent earlier participating @2 month
+    if (
+        (only is None or "STOCK_CARRY_OVER_MISMATCH" in only)
+        and f.stock is not None
+        and previous_stock_closing is not None
+        and abs(f.stock.opening - previous_stock_closing) > TOLERANCE
+    ):
+        out.append("STOCK_CARRY_OVER_MISMATCH")
+        added = True
+    if added:
+        out.sort(key=_ORDER.__getitem__)
     return out
-
-
-_BEFORE_CARRY_OVER = frozenset({"BALANCE_MISMATCH", "MISUSE"})
 
 
 def _previous_closing(
@@ -165,26 +202,45 @@ def _previous_closing(
     return prev_period, parse_amount(previous_participating["nutrition"]["closing_balance"])
 
 
+def _previous_stock_closing(
+    report: Mapping[str, Any], previous_stock: Mapping[str, Any] | None
+) -> tuple[str, Decimal] | None:
+    """The period and closing stock value of the stock carry-over basis (checked as ``_check_previous``
+    does, and it must have been sent in @2: a ``canteen_stock`` section)."""
+    if previous_stock is None:
+        return None
+    prev_period = _check_previous(report, previous_stock)
+    stock = previous_stock.get("canteen_stock")
+    if not isinstance(stock, Mapping):
+        raise ValueError(f"previous_stock ({prev_period}) has no canteen_stock: not a month sent in @2")
+    return prev_period, parse_amount(stock["closing_stock_value"])
+
+
 def chain_anomaly_codes(
     months: Sequence[list[Any]],
     previous_participating: list[Any] | None,
     *,
     standard_rate: Decimal = Decimal("5.00"),
     only: Collection[str] | None = None,
+    previous_stock: list[Any] | None = None,
 ) -> list[list[str]]:
     """The codes of ``month_anomalies`` for each of one school's participating months, without messages: what
     scoring indicator C4 reads for every school of a county. ``months``: the figures
     (``district.reports.figures``) of one school's participating reports in ascending period order; each
     month's carry-over basis is the report before it (the first one's: ``previous_participating``, figures
-    too), with the same checks as ``month_anomalies`` (``ValueError``). ``only``: just these codes are checked
-    (C4 counts three; the figures the others need are not even parsed)."""
+    too), each @2 month's stock carry-over basis the @2 report before it (before the first:
+    ``previous_stock``, the most recent participating month sent in @2 before ``months``), with the same checks
+    as ``month_anomalies`` (``ValueError``). ``only``: just these codes are checked (C4 counts a few; the
+    figures the others need are not even parsed)."""
     rate = parse_amount(standard_rate)
     if only is not None:
         only = frozenset(only)
     counts = only is None or not _COUNT_RULES.isdisjoint(only)
+    stocks = only is None or not prechecks.STOCK_RULES.isdisjoint(only)
     out: list[list[str]] = []
     previous: list[Any] = []
     closing: Decimal | None = None
+    stock_closing: Decimal | None = None
     for i, values in enumerate(months):
         if values[_PARTICIPATING] is not True:
             raise ValueError(f"{values[_PERIOD]}: not a participating report")
@@ -192,22 +248,39 @@ def chain_anomaly_codes(
             basis = None if previous_participating is None else _shaped(previous_participating)
             found = _previous_closing(_shaped(values), basis)
             closing = None if found is None else found[1]
+            if stocks and previous_stock is not None:
+                stock_found = _previous_stock_closing(_shaped(values), _shaped(previous_stock))
+                stock_closing = None if stock_found is None else stock_found[1]
         elif values[_SCHOOL_CODE] != previous[_SCHOOL_CODE] or not previous[_PERIOD] < values[_PERIOD]:
             # the report before it is in ``months``, and was checked participating there
             raise ValueError(f"{values[_PERIOD]}: reports must be one school's, in period order")
-        fund = _Fund(*_FUND_FIGURES(values), counts=counts)
-        out.append(_fired(fund, closing, rate, only))
+        stock = _stock_of(values) if stocks else None
+        fund = _Fund(*_FUND_FIGURES(values), counts=counts, stock=stock)
+        out.append(_fired(fund, closing, rate, only, stock_closing))
         previous, closing = values, fund.closing
+        if stock is not None:  # a @1 month is skipped: the basis stays the last @2 month's
+            stock_closing = stock.closing
     return out
 
 
+def _stock_of(values: list[Any]) -> prechecks.StockMonth | None:
+    opening, purchases, closing, checked = _STOCK_FIGURES(values)
+    if opening is None:  # sent in @1 (or, impossibly for a participating @2 month, without the section)
+        return None
+    return prechecks.StockMonth(opening, purchases, closing, checked)
+
+
 def _shaped(values: list[Any]) -> dict[str, Any]:
-    """What ``_previous_closing`` reads of a report, from its figures (once per school: the chain's start)."""
-    return {
+    """What ``_previous_closing`` and ``_previous_stock_closing`` read of a report, from its figures (once per
+    school: the chain's start)."""
+    out: dict[str, Any] = {
         "school_code": values[_SCHOOL_CODE],
         "period": values[_PERIOD],
         "nutrition": {"participating": values[_PARTICIPATING], "closing_balance": values[_CLOSING]},
     }
+    if values[_STOCK_OPENING] is not None:
+        out["canteen_stock"] = {"closing_stock_value": values[_STOCK_CLOSING]}
+    return out
 
 
 def month_anomalies(
@@ -215,6 +288,7 @@ def month_anomalies(
     previous_participating: Mapping[str, Any] | None,
     *,
     standard_rate: Decimal = Decimal("5.00"),
+    previous_stock: Mapping[str, Any] | None = None,
 ) -> list[Anomaly]:
     """The fund anomalies of one school-month, in ``ANOMALY_CODES`` order.
 
@@ -228,13 +302,24 @@ def month_anomalies(
     check would hide a carry-over anomaly.
 
     ``standard_rate`` is the county's configured subsidy standard (元/生/天) for ``NONSTANDARD_RATE``.
+
+    A month sent in @2 (it has ``canteen_stock``) is also checked by the stock rules; ``previous_stock`` is the
+    school's most recent participating report *sent in @2* before it (``None``: none, no stock carry-over to
+    check), with the same checks as ``previous_participating``. A @1 month gets no stock anomaly.
     """
     if not report["nutrition"].get("participating"):
         return []
     standard_rate = parse_amount(standard_rate)
     f = _Fund.from_report(report)
     previous = _previous_closing(report, previous_participating)
-    codes = _fired(f, None if previous is None else previous[1], standard_rate)
+    previous_stock_basis = None if f.stock is None else _previous_stock_closing(report, previous_stock)
+    codes = _fired(
+        f,
+        None if previous is None else previous[1],
+        standard_rate,
+        None,
+        None if previous_stock_basis is None else previous_stock_basis[1],
+    )
     if not codes:
         return []
 
@@ -251,7 +336,7 @@ def month_anomalies(
 
     found: list[Anomaly] = []
     for code in codes:
-        figures = _figures(code, f, m, previous, standard_rate)
+        figures = _figures(code, f, m, previous, standard_rate, previous_stock_basis)
         zh, en = fund_text.message(code, figures, "zh"), fund_text.message(code, figures, "en")
         found.append(Anomaly(f.school_code, f.period, code, zh, en, figures))
     return found
@@ -263,9 +348,19 @@ def _figures(
     m: Callable[[Decimal], str],
     previous: tuple[str, Decimal] | None,
     standard_rate: Decimal,
+    previous_stock: tuple[str, Decimal] | None = None,
 ) -> dict[str, str]:
-    """The figures of one anomaly that ``_fired`` found: 结转不符 here, the others as
+    """The figures of one anomaly that ``_fired`` found: 结转不符 and 库存结转不符 here, the others as
     ``houqin_standard.prechecks.describe_figures`` gives them (the agent shows the same figures and words)."""
+    if code == "STOCK_CARRY_OVER_MISMATCH":
+        assert previous_stock is not None and f.stock is not None
+        stock_period, stock_closing = previous_stock
+        return {
+            "opening_stock_value": m(f.stock.opening),
+            "previous_period": stock_period,
+            "previous_closing_stock_value": m(stock_closing),
+            "difference": m(f.stock.opening - stock_closing),
+        }
     if code != "CARRY_OVER_MISMATCH":
         return prechecks.describe_figures(code, f, m, standard_rate)
     assert previous is not None

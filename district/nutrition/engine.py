@@ -16,11 +16,12 @@ from typing import Any
 
 from district import clock
 from district.calendar import round_half_up
-from district.nutrition.anomalies import ANOMALY_CODES, Anomaly, month_anomalies, parse_amount
-from houqin_standard import SHANGHAI, STANDARD_ID, format_money, parse_period
+from district.nutrition.anomalies import ANOMALY_CODES, STOCK_CODES, Anomaly, month_anomalies, parse_amount
+from houqin_standard import SHANGHAI, STANDARD_ID, STANDARD_ID_2, format_money, parse_period
 from houqin_standard import periods_between as _periods_between
 
 __all__ = [
+    "STOCK_KEYS",
     "SUPPLY_MODES",
     "FundMonth",
     "FundReport",
@@ -29,6 +30,7 @@ __all__ = [
     "FundSubtotal",
     "FundTotals",
     "NonReportingSchool",
+    "StockTotals",
     "build_fund_report",
     "format_ratio",
     "periods_between",
@@ -86,6 +88,8 @@ class FundSchool:
     ``expected_periods``: the periods of the window the school was expected to report (active, not a break
     month), for the list of schools that did not report.
     ``supply_mode_hint``: the registry's supply mode, used only when no participating month states one.
+    ``previous_stock``: the school's most recent participating report *sent in @2* before the window (the
+    stock carry-over basis of its first @2 month), or ``None``.
     """
 
     code: str
@@ -96,9 +100,57 @@ class FundSchool:
     months: Sequence[FundMonth]
     previous_participating: Mapping[str, Any] | None
     expected_periods: Sequence[str]
+    previous_stock: Mapping[str, Any] | None = None
 
 
 # ------------------------------------------------------------------------------------ outputs
+
+
+@dataclass(frozen=True)
+class StockTotals:
+    """The 食材库存 sums over participating months sent in @2, exact: ``opening`` the opening_stock_value of the
+    first such month, ``closing`` the closing_stock_value of the last, ``purchases`` Σ purchases, ``consumed``
+    Σ (opening_stock_value + purchases − closing_stock_value) month by month; for a group of schools each is
+    summed over the schools that have such a month."""
+
+    months: int = 0
+    opening: Decimal = _ZERO
+    purchases: Decimal = _ZERO
+    closing: Decimal = _ZERO
+    consumed: Decimal = _ZERO
+
+    def __add__(self, other: StockTotals) -> StockTotals:
+        return StockTotals(
+            months=self.months + other.months,
+            opening=self.opening + other.opening,
+            purchases=self.purchases + other.purchases,
+            closing=self.closing + other.closing,
+            consumed=self.consumed + other.consumed,
+        )
+
+
+#: The stock keys of a row or subtotal in JSON, in their column order (null: not reported, never 0).
+STOCK_KEYS: tuple[str, ...] = (
+    "stock_months", "opening_stock_value", "stock_purchases", "closing_stock_value", "stock_consumed"
+)  # fmt: skip
+
+
+def _stock_dict(stock: StockTotals | None) -> dict[str, Any]:
+    if stock is None:
+        return dict.fromkeys(STOCK_KEYS)
+    return {
+        "stock_months": stock.months,
+        "opening_stock_value": format_money(stock.opening),
+        "stock_purchases": format_money(stock.purchases),
+        "closing_stock_value": format_money(stock.closing),
+        "stock_consumed": format_money(stock.consumed),
+    }
+
+
+def _add_stock(a: StockTotals | None, b: StockTotals | None) -> StockTotals | None:
+    if a is None:
+        return b
+    return a if b is None else a + b
 
 
 @dataclass(frozen=True)
@@ -123,6 +175,7 @@ class FundTotals:
     opening_balance: Decimal = _ZERO
     closing_balance: Decimal = _ZERO
     anomaly_count: int = 0
+    stock: StockTotals | None = None  # None: no participating month sent in @2 (stock not reported)
 
     @property
     def utilisation(self) -> Decimal | None:
@@ -144,9 +197,17 @@ class FundTotals:
             opening_balance=self.opening_balance + other.opening_balance,
             closing_balance=self.closing_balance + other.closing_balance,
             anomaly_count=self.anomaly_count + other.anomaly_count,
+            stock=_add_stock(self.stock, other.stock),
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, stock: bool | None = None) -> dict[str, Any]:
+        """``stock``: with the stock keys (``STOCK_KEYS``, null when not reported); ``None``: when reported."""
+        out = self._to_dict()
+        if stock or (stock is None and self.stock is not None):
+            out.update(_stock_dict(self.stock))
+        return out
+
+    def _to_dict(self) -> dict[str, Any]:
         return {
             "months_participating": self.months_participating,
             "meal_days": self.meal_days,
@@ -184,7 +245,7 @@ class FundSchoolRow:
     totals: FundTotals
     anomalies: tuple[Anomaly, ...]
 
-    def to_dict(self, lang: str = "zh") -> dict[str, Any]:
+    def to_dict(self, lang: str = "zh", stock: bool | None = None) -> dict[str, Any]:
         return {
             "school_code": self.school_code,
             "school_name": self.school_name,
@@ -193,7 +254,7 @@ class FundSchoolRow:
             "supply_mode": self.supply_mode,
             "participating_periods": list(self.participating_periods),
             "revision_ids": dict(self.revision_ids),
-            **self.totals.to_dict(),
+            **self.totals.to_dict(stock),
             "anomalies": [a.to_dict(lang) for a in self.anomalies],
         }
 
@@ -206,9 +267,9 @@ class FundSubtotal:
     schools: int
     totals: FundTotals
 
-    def to_dict(self, key_name: str | None) -> dict[str, Any]:
+    def to_dict(self, key_name: str | None, stock: bool | None = None) -> dict[str, Any]:
         head: dict[str, Any] = {key_name: self.key} if key_name else {}
-        return {**head, "schools": self.schools, **self.totals.to_dict()}
+        return {**head, "schools": self.schools, **self.totals.to_dict(stock)}
 
 
 @dataclass(frozen=True)
@@ -253,20 +314,34 @@ class FundReport:
     def generated_at_shanghai(self) -> datetime:
         return self.generated_at.astimezone(SHANGHAI)
 
+    @property
+    def has_stock(self) -> bool:
+        """Whether any participating month of the window was sent in @2: then every row and total carries the
+        stock columns (null for a school with none); otherwise there are none at all."""
+        return self.county.totals.stock is not None
+
+    @property
+    def standard(self) -> str:
+        """The newest standard whose fields the report shows: @2 with the stock columns, else @1."""
+        return STANDARD_ID_2 if self.has_stock else STANDARD_ID
+
     def to_dict(self, lang: str = "zh") -> dict[str, Any]:
-        """JSON-ready: money as 2-decimal strings, ratios as strings (or null), counts as integers."""
+        """JSON-ready: money as 2-decimal strings, ratios as strings (or null), counts as integers. With
+        ``has_stock``, ``stock: true`` and every row and total has the keys of ``STOCK_KEYS``."""
+        stock = self.has_stock
         return {
-            "standard": STANDARD_ID,
+            "standard": self.standard,
+            "stock": stock,
             "county_code": self.county_code,
             "county_name": self.county_name,
             "window_from": self.window_from,
             "window_to": self.window_to,
             "standard_rate": format_money(self.standard_rate),
             "generated_at": self.generated_at_shanghai.isoformat(timespec="seconds"),
-            "schools": [row.to_dict(lang) for row in self.schools],
-            "townships": [sub.to_dict("township") for sub in self.townships],
-            "supply_modes": [sub.to_dict("supply_mode") for sub in self.supply_modes],
-            "county": self.county.to_dict(None),
+            "schools": [row.to_dict(lang, stock) for row in self.schools],
+            "townships": [sub.to_dict("township", stock) for sub in self.townships],
+            "supply_modes": [sub.to_dict("supply_mode", stock) for sub in self.supply_modes],
+            "county": self.county.to_dict(None, stock),
             "non_reporting": [school.to_dict() for school in self.non_reporting],
             "anomalies": [a.to_dict(lang) for a in self.anomalies],
             "anomaly_counts": dict(self.anomaly_counts),
@@ -283,6 +358,10 @@ def _school_row(school: FundSchool, window: set[str], standard_rate: Decimal) ->
         raise ValueError(
             f"{school.code}: previous_participating {previous['period']} is not before the window"
         )
+    previous_stock = school.previous_stock
+    if previous_stock is not None and previous_stock["period"] >= min(window):
+        raise ValueError(f"{school.code}: previous_stock {previous_stock['period']} is not before the window")
+    stock_totals: StockTotals | None = None
     seen: list[str] = []
     periods: list[str] = []
     revision_ids: dict[str, int] = {}
@@ -305,8 +384,20 @@ def _school_row(school: FundSchool, window: set[str], standard_rate: Decimal) ->
         nutrition = report["nutrition"]
         if not nutrition.get("participating"):
             continue
-        found = month_anomalies(report, previous, standard_rate=standard_rate)
+        found = month_anomalies(report, previous, standard_rate=standard_rate, previous_stock=previous_stock)
         previous = report  # carry-over runs across non-participating and break months
+        stock = report.get("canteen_stock")
+        if stock is not None:  # sent in @2; a @1 month is skipped by the stock carry-over and has no stock
+            previous_stock = report
+            opening_stock = parse_amount(stock["opening_stock_value"])
+            purchases = parse_amount(stock["purchases"])
+            closing_stock = parse_amount(stock["closing_stock_value"])
+            month_stock = StockTotals(1, opening_stock, purchases, closing_stock,
+                                      opening_stock + purchases - closing_stock)  # fmt: skip
+            stock_totals = (
+                month_stock if stock_totals is None
+                else replace(stock_totals + month_stock, opening=stock_totals.opening, closing=closing_stock)
+            )  # fmt: skip
         rate = parse_amount(nutrition["subsidy_rate"])
         opening = parse_amount(nutrition["opening_balance"])
         if first_opening is None:
@@ -328,7 +419,7 @@ def _school_row(school: FundSchool, window: set[str], standard_rate: Decimal) ->
         )
     if first_opening is None:
         return None
-    totals = replace(totals, opening_balance=first_opening, closing_balance=last_closing)
+    totals = replace(totals, opening_balance=first_opening, closing_balance=last_closing, stock=stock_totals)
     return FundSchoolRow(
         school_code=school.code,
         school_name=school.name,
@@ -392,7 +483,12 @@ def build_fund_report(
     - ``non_reporting``: every school (participating or not) with no report at all for one or more of its
       expected periods, with those periods; sorted by school code.
     - ``anomalies``: all anomalies, sorted by (school code, period, code); ``anomaly_counts``: per code, every
-      code of ``ANOMALY_CODES`` in its order, zeros included.
+      code of ``ANOMALY_CODES`` in its order, zeros included — the stock codes only when a participating month
+      of the window was sent in @2.
+    - Stock (months sent in @2, SCORING.md's stock anomalies): the stock anomalies come with the month's others
+      (their carry-over basis: the previous participating @2 month, in the window or
+      ``FundSchool.previous_stock``); each row's ``totals.stock`` (``StockTotals``) sums its participating @2
+      months, ``None`` when it has none; subtotals add the rows that have one.
     - ``generated_at`` (default: now) is stated on the exports in Asia/Shanghai time.
 
     Raises ``ValueError`` on inconsistent input (a month outside the window or out of order, a report of
@@ -426,7 +522,9 @@ def build_fund_report(
             )
 
     anomalies = tuple(sorted((a for row in rows for a in row.anomalies), key=_anomaly_key))
-    counts = {code: 0 for code in ANOMALY_CODES}
+    has_stock = any(row.totals.stock is not None for row in rows)
+    # the stock codes are counted only when the window has a month sent in @2 (otherwise: not reported)
+    counts = {code: 0 for code in ANOMALY_CODES if has_stock or code not in STOCK_CODES}
     for a in anomalies:
         counts[a.code] += 1
 

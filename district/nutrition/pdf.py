@@ -23,7 +23,7 @@ from district.nutrition.anomalies import ANOMALY_CODES
 from district.nutrition.engine import FundReport
 from district.printing import render_html, render_pdf, render_pdf_bounded
 from district.printing.templating import period_zh
-from houqin_standard import ENUM_LABELS, STANDARD_ID, fund_text
+from houqin_standard import ENUM_LABELS, fund_text
 
 __all__ = ["TEMPLATE", "fund_report_html", "fund_report_pdf"]
 
@@ -39,14 +39,14 @@ def fund_report_html(report: FundReport) -> str:
         county=report.county_name,
         audit=[
             ("行政区划代码", report.county_code),
-            (term("standard_id"), STANDARD_ID),
+            (term("standard_id"), report.standard),
             (term("chain_head"), report.chain_head or "—"),
             (term("generated_at"), report.generated_at_shanghai.isoformat(timespec="seconds")),
             (term("timezone"), "Asia/Shanghai"),
         ],
         window=f"{period_zh(report.window_from)}—{period_zh(report.window_to)}",
         generated_at=report.generated_at,
-        standard_id=STANDARD_ID,
+        standard_id=report.standard,
         school_names={row["school_code"]: row["school_name"] for row in data["schools"]},
         supply_mode_labels={k: zh for k, (zh, _en) in ENUM_LABELS["supply_mode"].items()},
         school_type_labels={k: zh for k, (zh, _en) in ENUM_LABELS["school_type"].items()},

@@ -14,7 +14,9 @@ Queries (``fund_report``), whatever the county's size — besides the county's o
    its ``county_code`` and the period range) joined to ``report_revisions`` (on SQLite only the parts of each
    report the fund rules use, see :func:`_fund_parts`);
 3. each school's most recent effective *participating* revision before the window (for the carry-over check
-   of its first participating month in the window), see :func:`_previous_participating`.
+   of its first participating month in the window), see :func:`_previous_participating`;
+4. each school's most recent effective participating revision *sent in @2* before the window (the stock
+   carry-over basis of its first @2 month), the same query with ``stock=True``.
 
 ``bench/nutrition/run.py`` times them on a county of 1,000 schools × 10 months.
 """
@@ -103,10 +105,13 @@ class _Head:
     report: dict[str, Any]  # the parts of the report the fund engine reads (see _fund_parts)
 
 
-def _fund_parts(session: Session) -> tuple[ColumnElement[Any], ColumnElement[Any]] | None:
-    """SQL for the two parts of a stored report the fund engine reads besides school and period: the
-    ``nutrition`` section (as JSON text) and ``food_safety.sample_retention_days``; ``None`` to read the
-    whole content and parse it in Python (same result).
+def _fund_parts(
+    session: Session,
+) -> tuple[ColumnElement[Any], ColumnElement[Any], ColumnElement[Any]] | None:
+    """SQL for the three parts of a stored report the fund engine reads besides school and period: the
+    ``nutrition`` section (as JSON text), ``food_safety.sample_retention_days`` and the ``canteen_stock``
+    section of a @2 report (JSON text, or NULL); ``None`` to read the whole content and parse it in Python
+    (same result).
 
     Measured on a county of 1,000 schools × 10 months (bench/nutrition): on SQLite, whose ``json_extract``
     runs in this process, extracting cuts the CPU spent on the reports from 0.19 s to 0.03 s; on PostgreSQL
@@ -115,8 +120,10 @@ def _fund_parts(session: Session) -> tuple[ColumnElement[Any], ColumnElement[Any
     """
     if session.get_bind().dialect.name == "sqlite":
         content = ReportRevision.content
-        return func.json_extract(content, "$.nutrition"), func.json_extract(
-            content, "$.food_safety.sample_retention_days"
+        return (
+            func.json_extract(content, "$.nutrition"),
+            func.json_extract(content, "$.food_safety.sample_retention_days"),
+            func.json_extract(content, "$.canteen_stock"),
         )
     return None
 
@@ -127,14 +134,16 @@ def _window_heads(
     """The effective revisions of the window, by school code and period (one query).
 
     Each ``report`` holds what ``month_anomalies`` and the engine read: ``school_code``, ``period``,
-    ``nutrition`` and ``food_safety.sample_retention_days``. Sorted here rather than by the database: an
-    ORDER BY over the wide rows made PostgreSQL sort them on disk.
+    ``nutrition``, ``food_safety.sample_retention_days`` and, sent in @2, ``canteen_stock``. Sorted here
+    rather than by the database: an ORDER BY over the wide rows made PostgreSQL sort them on disk.
     """
     parts = _fund_parts(session)
-    nutrition, sample_days = parts if parts is not None else (ReportRevision.content, literal(None))
+    nutrition, sample_days, stock = (
+        parts if parts is not None else (ReportRevision.content, literal(None), literal(None))
+    )
     q = (
         select(ReportHead.school_code, ReportHead.period, ReportRevision.id, ReportRevision.revision, nutrition,
-               sample_days)
+               sample_days, stock)
         .join(ReportRevision, ReportRevision.id == ReportHead.revision_id)
         .where(
             ReportHead.county_code == county_code,
@@ -145,14 +154,18 @@ def _window_heads(
     if school_code is not None:
         q = q.where(ReportHead.school_code == school_code)
     heads = []
-    for code, period, rev_id, revision, part, days in session.execute(q):
+    for code, period, rev_id, revision, part, days, stock_part in session.execute(q):
         if parts is None:  # the whole report came back
             whole = json.loads(part)
             nutrition_part, days = whole["nutrition"], whole["food_safety"]["sample_retention_days"]
+            stock_section = whole.get("canteen_stock")
         else:
             nutrition_part = json.loads(part)
+            stock_section = None if stock_part is None else json.loads(stock_part)
         report = {"school_code": code, "period": period, "nutrition": nutrition_part,
                   "food_safety": {"sample_retention_days": days}}  # fmt: skip
+        if stock_section is not None:
+            report["canteen_stock"] = stock_section
         heads.append(_Head(code, period, rev_id, revision, report))
     heads.sort(key=lambda h: (h.school_code, h.period))
     return heads
@@ -163,14 +176,17 @@ def _is_participating(report: Mapping[str, Any]) -> bool:
 
 
 def _previous_participating(
-    session: Session, county_code: str, before: str, school_code: str | None = None
+    session: Session, county_code: str, before: str, school_code: str | None = None, *, stock: bool = False
 ) -> dict[str, dict[str, Any]]:
-    """school code → its most recent effective participating report before ``before`` (one query).
+    """school code → its most recent effective participating report before ``before`` (one query); ``stock``:
+    its most recent one sent in @2 (the stock carry-over basis).
 
     The one query of ``district.reports.history.previous_participating_rows`` (scoring and the agent's feedback
     use it too, so they agree), for all the county's schools at once.
     """
-    stmt = previous_participating_rows(before, county_code=county_code, school_code=school_code, content=True)
+    stmt = previous_participating_rows(
+        before, county_code=county_code, school_code=school_code, content=True, stock=stock
+    )
     found: dict[str, dict[str, Any]] = {}
     for code, _period, _revision_id, _figures, content in session.execute(stmt):
         report = json.loads(content)
@@ -194,6 +210,7 @@ def _fund_schools(
     previous: Mapping[str, Mapping[str, Any]],
     periods: Sequence[str],
     start: str | None,
+    previous_stock: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[FundSchool]:
     """The engine's schools. A month outside a school's active range (closed, or not yet opened: a report
     stored before the dates were recorded) is left out, so it is in no row or total and reconciles nothing;
@@ -214,6 +231,7 @@ def _fund_schools(
             months=by_school.get(school.code, []),
             previous_participating=previous.get(school.code),
             expected_periods=calendar.expected_periods(county, school, periods, start),
+            previous_stock=None if previous_stock is None else previous_stock.get(school.code),
         )
         for school, township in schools
     ]
@@ -262,13 +280,15 @@ def fund_report(
     if strays:  # a head's county_code is its school's: this would be a broken registry, not a report
         raise RuntimeError(f"effective revisions of schools not registered in {county_code}: {strays}")
     previous = _previous_participating(session, county_code, period_from)
+    previous_stock = _previous_participating(session, county_code, period_from, stock=True)
     report = build_fund_report(
         county.code,
         county.name,
         period_from,
         period_to,
         _fund_schools(
-            county, [(s, t) for s, t in schools], heads, previous, periods, calendar.reporting_start(session, county)
+            county, [(s, t) for s, t in schools], heads, previous, periods, calendar.reporting_start(session, county),
+            previous_stock,
         ),
         standard_rate=county.subsidy_standard,
         generated_at=now or utcnow(),
@@ -380,8 +400,9 @@ def school_fund_history(session: Session, school_code: str, period_from: str, pe
     county = _county(session, school.county_code)
     heads = _window_heads(session, county.code, period_from, period_to, school_code=school.code)
     previous = _previous_participating(session, county.code, period_from, school_code=school.code)
+    previous_stock = _previous_participating(session, county.code, period_from, school_code=school.code, stock=True)
     start = calendar.reporting_start(session, county)
-    fund_school = _fund_schools(county, [(school, township)], heads, previous, periods, start)[0]
+    fund_school = _fund_schools(county, [(school, township)], heads, previous, periods, start, previous_stock)[0]
     report = build_fund_report(
         county.code,
         county.name,

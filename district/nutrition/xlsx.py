@@ -34,7 +34,7 @@ from openpyxl.utils import get_column_letter
 from district.glossary import term
 from district.nutrition.anomalies import ANOMALY_CODES
 from district.nutrition.engine import FundReport
-from houqin_standard import ENUM_LABELS, STANDARD_ID, fund_text
+from houqin_standard import ENUM_LABELS, fund_text
 
 __all__ = [
     "HEADER_ROW",
@@ -109,6 +109,10 @@ _T = {
         "missing_count": "未报送月数",
         "count": "件数",
         "unknown": "未填报",
+        "opening_stock_value": "期初食材库存",
+        "stock_purchases": "食材采购",
+        "closing_stock_value": "期末食材库存",
+        "stock_consumed": "食材消耗",
     },
     "en": {
         "title": "Nutrition fund report — {name}",
@@ -150,6 +154,10 @@ _T = {
         "missing_count": "Missing count",
         "count": "Count",
         "unknown": "Not stated",
+        "opening_stock_value": "Opening food stock",
+        "stock_purchases": "Food purchased",
+        "closing_stock_value": "Closing food stock",
+        "stock_consumed": "Food consumed",
     },
 }
 
@@ -167,6 +175,15 @@ _SUM_COLUMNS = (
     ("utilisation", "ratio"),
     ("per_meal_spend", "money"),
     ("anomaly_count", "count"),
+)
+
+# The stock columns (STANDARD-v2.md ``canteen_stock``), after the sums when the window has a month sent in @2;
+# a school without one shows 未填报 (not reported, never 0).
+_STOCK_COLUMNS = (
+    ("opening_stock_value", "money"),
+    ("stock_purchases", "money"),
+    ("closing_stock_value", "money"),
+    ("stock_consumed", "money"),
 )
 
 
@@ -270,11 +287,15 @@ class _Sheet:
             ws.append([_put(ws, value, kind, font) for value, kind in cells])
 
 
-def _sum_cells(totals: dict[str, Any]) -> list[tuple[Any, str]]:
+def _sum_cells(totals: dict[str, Any], stock: bool = False, unknown: str = "") -> list[tuple[Any, str]]:
     cells: list[tuple[Any, str]] = []
     for key, kind in _SUM_COLUMNS:
         value = totals[key]
         cells.append((NOT_COMPUTED, "text") if value is None else (value, kind))
+    if stock:
+        for key, kind in _STOCK_COLUMNS:
+            value = totals[key]
+            cells.append((unknown, "text") if value is None else (value, kind))
     return cells
 
 
@@ -300,7 +321,12 @@ def fund_report_xlsx(report: FundReport, lang: str = "zh") -> bytes:
         t["generated"].format(at=report.generated_at_shanghai.strftime("%Y-%m-%d %H:%M:%S")),
         t["standard"].format(rate=data["standard_rate"]),
     ]
-    sum_titles = [t[key] for key, _ in _SUM_COLUMNS]
+    stock = bool(data["stock"])
+    sum_titles = [t[key] for key, _ in (*_SUM_COLUMNS, *(_STOCK_COLUMNS if stock else ()))]
+
+    def sum_cells(totals: dict[str, Any]) -> list[tuple[Any, str]]:
+        return _sum_cells(totals, stock, t["unknown"])
+
     wb = Workbook(write_only=True)
     names = SHEET_NAMES[lang]
 
@@ -308,7 +334,7 @@ def fund_report_xlsx(report: FundReport, lang: str = "zh") -> bytes:
     summary = _Sheet(wb, names[0], header, [t["scope"], t["group"], t["schools"], *sum_titles])
 
     def group_row(scope: str, name: str, sub: dict[str, Any]) -> list[tuple[Any, str]]:
-        return [(scope, "text"), (name, "text"), (sub["schools"], "count"), *_sum_cells(sub)]
+        return [(scope, "text"), (name, "text"), (sub["schools"], "count"), *sum_cells(sub)]
 
     summary.append(group_row(t["county"], data["county_name"], data["county"]), bold=True)
     for sub in data["townships"]:
@@ -345,7 +371,7 @@ def fund_report_xlsx(report: FundReport, lang: str = "zh") -> bytes:
                 (row["township"], "text"),
                 (mode_label(row["supply_mode"]), "text"),
                 (", ".join(row["participating_periods"]), "text"),
-                *_sum_cells(row),
+                *sum_cells(row),
             ]
         )
     schools.finish()
@@ -412,7 +438,7 @@ def fund_report_xlsx(report: FundReport, lang: str = "zh") -> bytes:
     audit = _Sheet(wb, names[4], header, [t["item"], t["value"]])
     for label, value in (
         (t["county_code"], data["county_code"]),
-        (term("standard_id", lang), STANDARD_ID),
+        (term("standard_id", lang), data["standard"]),
         (term("chain_head", lang), data.get("chain_head") or NOT_COMPUTED),
         (t["generated_iso"], report.generated_at_shanghai.isoformat(timespec="seconds")),
         (term("timezone", lang), "Asia/Shanghai"),

@@ -53,7 +53,18 @@ def period_state(session: Session, school: School, period: str) -> dict[str, Any
         # the report standard the county requires for the period (issue 20 item 1): the agent writes its
         # template and validates in this version
         "standard": standard_id(required_version(county, period)),
+        **calendar_part(session, county, period),
     }
+
+
+def calendar_part(session: Session, county: County, period: str) -> dict[str, Any]:
+    """``{"calendar_tasks": [...]}``, the month's tasks of the county's 后勤行事历 in force (``{code, title,
+    category}``), when the county requires @2 for the period; else nothing (a @1 month has no calendar)."""
+    from district.duties.services import period_tasks
+
+    if required_version(county, period) < 2:
+        return {}
+    return {"calendar_tasks": period_tasks(session, county.code, period)}
 
 
 def last_report(session: Session, school: School, before: str | None) -> dict[str, Any] | None:

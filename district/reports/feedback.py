@@ -28,8 +28,13 @@ def feedback_parts() -> tuple[FeedbackPart, ...]:
     return tuple(_parts)
 
 
-def previous_participating(session: Session, school_code: str, before_period: str) -> dict[str, Any] | None:
-    """The school's most recent effective participating report before ``before_period`` (for carry-over):
+def previous_participating(
+    session: Session, school_code: str, before_period: str, *, stock: bool = False
+) -> dict[str, Any] | None:
+    """The school's most recent effective participating report before ``before_period`` (for carry-over;
+    ``stock``: the most recent one sent in @2, for the stock carry-over):
     ``district.reports.history.previous_participating_rows``, the query scoring and the fund report use."""
-    row = session.execute(previous_participating_rows(before_period, school_code=school_code, content=True)).first()
+    row = session.execute(
+        previous_participating_rows(before_period, school_code=school_code, content=True, stock=stock)
+    ).first()
     return None if row is None else json.loads(row.content)

@@ -44,6 +44,11 @@ class ReportRevision(Base):
     chain_seq: Mapped[int] = mapped_column(Integer)
     prev_chain_hash: Mapped[str] = mapped_column(String(64))
     chain_hash: Mapped[str] = mapped_column(String(64))
+    # the county's 后勤行事历 version that judged a @2 report's ``calendar.tasks`` (the one in force when it
+    # arrived, ``district.duties``); ``None`` for the calendar shipped with the hub, and for @1 reports. No
+    # foreign key: SQLite could add one only by copying this table, which others refer to; versions are
+    # never deleted
+    calendar_version_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class ReportHead(Base):

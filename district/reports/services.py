@@ -25,6 +25,7 @@ from district import calendar
 from district.audit.chain import genesis, revision_link
 from district.audit.services import record
 from district.db import json_text, utcnow
+from district.duties import services as duties
 from district.registry.crypto import SecretBox
 from district.registry.models import County, Credential, School
 from district.reports.figures import STORED_PREFIXES, figures_json
@@ -39,6 +40,7 @@ from district.reports.models import (
 from district.reports.standards import required_version_of, version_refusal
 from houqin_standard import (
     SHANGHAI,
+    STANDARD_ID_2,
     canonical_json,
     normalize_signature,
     parse_timestamp,
@@ -297,6 +299,7 @@ def prune_seen_signatures(session: Session, window_seconds: int = 300) -> int:
 # ---------------------------------------------------------------- submission
 
 
+_PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])", re.ASCII)
 _PERIOD_HINT = re.compile(rb'"period"\s*:\s*"([0-9]{4}-[0-9]{2})"')
 _REPORT_ID_HINT = re.compile(rb'"report_id"\s*:\s*"([0-9A-Za-z-]{1,64})"')
 
@@ -395,7 +398,14 @@ def submit_report(
     if ctx is None or ctx.period != (period_hint or "") or ctx.report_id != (id_hint or "").lower():
         ctx = _context(session, school, period_hint or "", (id_hint or "").lower())
     previous = json.loads(ctx.previous_content) if ctx.previous_content else None
-    result = validate_report(data, today=now.astimezone(SHANGHAI).date(), previous=previous)
+    # a @2 report's calendar.tasks are judged by the county's 后勤行事历 in force now, for the period's month
+    calendar_in_force, calendar_codes = None, None
+    if isinstance(data, dict) and data.get("standard") == STANDARD_ID_2 and _PERIOD.fullmatch(period_hint or ""):
+        calendar_in_force = duties.calendar_by_version(session, ctx.calendar_version_id)
+        calendar_codes = calendar_in_force.codes_of(duties.month_of(period_hint or ""))
+    result = validate_report(
+        data, today=now.astimezone(SHANGHAI).date(), previous=previous, calendar_codes=calendar_codes
+    )
     if result.errors:
         raise IngestError(
             422,
@@ -484,6 +494,7 @@ def submit_report(
         "chain_seq": (ctx.last_chain_seq or 0) + 1,
         "prev_chain_hash": prev_hash,
         "chain_hash": chain_hash,
+        "calendar_version_id": None if calendar_in_force is None else calendar_in_force.version_id,
     }
     hazards = [
         {
@@ -550,6 +561,8 @@ class _Context:
     # the standard version the county requires from ``require_standard_from`` on (``reports.standards``)
     require_standard: int | None = None
     require_standard_from: str | None = None
+    # the county's 后勤行事历 version in force (``district.duties``; ``None``: the calendar shipped with the hub)
+    calendar_version_id: int | None = None
 
 
 def _context_statement() -> Any:
@@ -576,6 +589,7 @@ def _context_statement() -> Any:
         select(School.closed).where(School.code == school).scalar_subquery(),
         county.with_only_columns(County.require_standard).scalar_subquery(),
         county.with_only_columns(County.require_standard_from).scalar_subquery(),
+        duties.current_version_id_statement(select(School.county_code).where(School.code == school).scalar_subquery()),
     )
 
 
@@ -721,9 +735,11 @@ _STORE_POSTGRESQL = text(
     """
 WITH rev AS (
     INSERT INTO report_revisions (report_id, school_code, period, revision, received_at, signer, content,
-                                  content_sha256, warnings, on_time, chain_seq, prev_chain_hash, chain_hash)
+                                  content_sha256, warnings, on_time, chain_seq, prev_chain_hash, chain_hash,
+                                  calendar_version_id)
     VALUES (:report_id, :school_code, :period, :revision, :received_at, :signer, :content,
-            :content_sha256, CAST(:warnings AS json), :on_time, :chain_seq, :prev_chain_hash, :chain_hash)
+            :content_sha256, CAST(:warnings AS json), :on_time, :chain_seq, :prev_chain_hash, :chain_hash,
+            CAST(:calendar_version_id AS integer))
     RETURNING id
 ), head AS (
     INSERT INTO report_heads (school_code, period, county_code, revision_id, revisions, first_received_at, on_time,

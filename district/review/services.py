@@ -158,9 +158,8 @@ def review_queue(
     then age; each with its validation warnings and fund anomalies (the one fund-rule engine)."""
     import json
 
-    from district.nutrition.anomalies import month_anomalies
+    from district.nutrition.month import report_anomalies
     from district.registry.models import County
-    from district.reports.feedback import previous_participating
 
     county = session.get(County, county_code)
     if county is None:
@@ -171,8 +170,7 @@ def review_queue(
     items = []
     for head, rev, school, tname, _review_row in session.execute(q):
         report = json.loads(rev.content)
-        prev = previous_participating(session, school.code, head.period)
-        anomalies = [a.to_dict(lang) for a in month_anomalies(report, prev, standard_rate=county.subsidy_standard)]
+        anomalies = [a.to_dict(lang) for a in report_anomalies(session, report, standard_rate=county.subsidy_standard)]
         items.append(
             QueueItem(
                 school.code,

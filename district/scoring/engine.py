@@ -48,7 +48,13 @@ Indicators (the rubric's kinds; the default rubric's codes in brackets)
       ``standard_rate``. The carry-over basis of a month is the school's most recent earlier participating
       report: for the first in W ``SchoolInput.previous_participating`` (``None`` → no carry-over check),
       then the previous participating report inside W. Break months have no reports, so June's closing
-      balance is September's basis. No participating month → not applicable.
+      balance is September's basis. No participating month → not applicable. The stock codes (default-2) count
+      for months sent in @2 only; the stock carry-over basis of such a month is the most recent earlier
+      participating month sent in @2 (before W: ``SchoolInput.previous_stock``), a @1 month between skipped.
+    - ``kitchen_controls`` (C6 of default-2): points × Σ (the fields, e.g. morning_check_days +
+      tableware_disinfection_days + tasting_days) / (number of fields × Σ denominator, meal_days), over the
+      participating months that have a ``kitchen`` section (sent in @2, with canteen staff); none → not
+      applicable; Σ denominator = 0 → full (nothing to check).
     - ``months_all_true`` (C5, E1) and ``months_flag`` (D4): points × months with the flag(s) true /
       reported months.
     - ``hazard_rectification`` (D1): points × min(1, Σ rectified / Σ found) (Σ found = 0 → full), then minus
@@ -67,6 +73,10 @@ Indicators (the rubric's kinds; the default rubric's codes in brackets)
       between (thresholds from the rubric). A median of 0 → that half full. A school with Σ students = 0
       has no per-student use to check: both halves full, and it is left out of the medians (it has no e or
       w to contribute).
+    - ``calendar_tasks`` (H1 of default-2): points × tasks done / tasks due over the reported months sent in @2;
+      a month's due tasks are those the 后勤行事历 that judged its report lists for that month
+      (``MonthInput.calendar_due``, read by the caller: the version in force when the report arrived), done
+      those of them its ``calendar.tasks`` names; no task due (no month in @2, or none listed) → not applicable.
     - ``dormitory_items`` (G1): latest report; ``enrollment.boarders`` = 0 → not applicable; else points ×
       distinct items in ``dormitory.unified_items`` (at most out_of) / out_of (9).
 
@@ -125,6 +135,7 @@ from typing import Any, NamedTuple, cast
 from district.calendar import Window, round_half_up
 from district.nutrition.anomalies import chain_anomaly_codes
 from district.reports.figures import INDEX as FIGURE_INDEX
+from district.reports.figures import LAYOUT as FIGURES_LAYOUT_2
 from district.reports.figures import figures_of, is_figures
 from district.scoring.rubric import Indicator, Rubric
 from houqin_standard.fields import ENUM_LABELS
@@ -191,6 +202,10 @@ class MonthInput(NamedTuple):
     period: str
     revision_id: int
     report: Mapping[str, Any] | list[Any]
+    # the codes of the 后勤行事历 tasks due in the month by the calendar that judged the revision (the version in
+    # force when it arrived: ``district.duties.services.due_codes``); read by ``calendar_tasks`` (H1) only, for
+    # months sent in @2; ``None`` when the caller did not read them
+    calendar_due: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -227,6 +242,7 @@ class SchoolInput:
     inspections: Sequence[InspectionInput] = ()  # dated inside W
     hazards: Sequence[HazardInput] = ()
     previous_participating: MonthInput | None = None  # most recent participating report before W
+    previous_stock: MonthInput | None = None  # most recent participating report sent in @2 before W
 
     def __post_init__(self) -> None:
         for name in ("months", "expected_periods", "inspections", "hazards"):
@@ -588,6 +604,7 @@ class _Month(NamedTuple):
     period: str
     revision_id: int
     report: list[Any]
+    calendar_due: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -599,6 +616,7 @@ class _School:
     chain: list[_Month]  # every report of W, ascending (the carry-over basis of C4)
     missing: list[str]
     previous: _Month | None  # the carry-over basis of W's first participating month (figures too)
+    previous_stock: _Month | None  # the stock carry-over basis of W's first month sent in @2 (figures too)
     _totals: dict[str, Fraction] = field(default_factory=dict, repr=False)  # over the reported months
     _ptotals: dict[str, Fraction] = field(default_factory=dict, repr=False)  # over the participating ones
 
@@ -693,6 +711,7 @@ def _participates(month: _Month) -> bool:  # ``month`` as ``_prepare`` made it: 
 
 
 _PARTICIPATING = FIGURE_INDEX["nutrition.participating"]
+_STOCK_OPENING = FIGURE_INDEX["canteen_stock.opening_stock_value"]  # None: a month sent in @1 (no stock)
 _PERIOD = FIGURE_INDEX["period"]
 _SCHOOL_CODE = FIGURE_INDEX["school_code"]
 
@@ -773,6 +792,14 @@ def _prepare(school: SchoolInput, window: Window) -> _School:
             raise ValueError(
                 f"school {school.code}: previous_participating ({prev.period}) is not participating"
             )
+    prev_stock = None if school.previous_stock is None else _with_figures(school.previous_stock)
+    if prev_stock is not None:
+        if not prev_stock.period < window.period_from:
+            raise ValueError(f"school {school.code}: previous_stock ({prev_stock.period}) is not before W")
+        if not _participates(prev_stock) or prev_stock.report[_STOCK_OPENING] is None:
+            raise ValueError(
+                f"school {school.code}: previous_stock ({prev_stock.period}) is not a participating month sent in @2"
+            )
     if school.hazards:
         refs = [h.ref for h in school.hazards]
         if len(set(refs)) != len(refs):
@@ -784,6 +811,7 @@ def _prepare(school: SchoolInput, window: Window) -> _School:
         chain=chain,
         missing=sorted(p for p in expected if p not in by_period),
         previous=prev,
+        previous_stock=prev_stock,
     )
 
 
@@ -793,8 +821,8 @@ def _with_figures(month: MonthInput) -> _Month:
     if isinstance(report, list):
         if not is_figures(report):
             raise ValueError(f"revision {month.revision_id}: not figures of the current layout")
-        return _Month(month.period, month.revision_id, report)
-    return _Month(month.period, month.revision_id, figures_of(report))
+        return _Month(month.period, month.revision_id, report, month.calendar_due)
+    return _Month(month.period, month.revision_id, figures_of(report), month.calendar_due)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -940,31 +968,66 @@ def _fund_compliance(ind: Indicator, s: _School, ctx: _Context) -> _Result:
         return _not_applicable({"participating months": "0"}, (), "the school participated in no month of W")
     counted = {m.period for m in participating}
     previous = s.previous
+    stock_carry = "STOCK_CARRY_OVER_MISMATCH" in codes
+    previous_stock = s.previous_stock if stock_carry else None
     chain = s.participating_chain  # the counted months and any break-month report between
     found = chain_anomaly_codes(
         [m.report for m in chain],
         None if previous is None else previous.report,
         standard_rate=ctx.standard_rate,
         only=codes,
+        previous_stock=None if previous_stock is None else previous_stock.report,
     )
     revision_ids: list[int] = []
     inputs: dict[str, Any] = {"participating months": len(participating)}
     compliant = 0
     for month, hits in zip(chain, found, strict=True):
+        sent_in_2 = month.report[_STOCK_OPENING] is not None
         if month.period in counted:
             if previous is not None:
                 inputs[f"carry-over basis of {month.period}"] = previous.period
                 revision_ids.append(previous.revision_id)
+            if stock_carry and sent_in_2 and previous_stock is not None:
+                inputs[f"stock carry-over basis of {month.period}"] = previous_stock.period
+                revision_ids.append(previous_stock.revision_id)
             if hits:
                 inputs[f"anomalies {month.period}"] = ", ".join(hits)
             else:
                 compliant += 1
             revision_ids.append(month.revision_id)
         previous = month
+        if stock_carry and sent_in_2:  # a @1 month is skipped by the stock carry-over
+            previous_stock = month
     inputs["fund-compliant months"] = compliant
     earned = _scaled(ind.points, compliant, len(participating))
     note = f"months with none of {', '.join(codes)} / participating months"
     return _Result(True, earned, inputs, sorted(set(revision_ids)), note)
+
+
+def _kitchen_controls(ind: Indicator, s: _School, ctx: _Context) -> _Result:
+    fields: tuple[str, ...] = ind.params["fields"]
+    den_field: str = ind.params["denominator"]
+    first = FIGURE_INDEX[fields[0]]
+    months = [m for m in s.participating if m.report[first] is not None]  # with a ``kitchen`` section
+    if not months:
+        return _not_applicable(
+            {"months with kitchen controls": "0"}, (), "no participating month of W has a kitchen section"
+        )
+    inputs: dict[str, Any] = {"months with kitchen controls": len(months)}
+    done = Fraction(0)
+    for f in fields:
+        total = _exact_sum(s.column(months, f), lambda i, f=f: f"school {s.code} {months[i].period} {f}")
+        inputs[_sigma(f)] = total
+        done += total
+    den = _exact_sum(s.column(months, den_field), lambda i: f"school {s.code} {months[i].period} {den_field}")
+    inputs[_sigma(den_field)] = den
+    revision_ids = _revs(months)
+    leaves = " + ".join(_leaf(f) for f in fields)
+    if den == 0:
+        return _Result(True, ind.points, inputs, revision_ids, f"Σ {_leaf(den_field)} = 0: nothing to check, full")
+    earned = _scaled(ind.points, done, len(fields) * den)
+    note = f"{exact_figure(ind.points)} × Σ ({leaves}) / ({len(fields)} × Σ {_leaf(den_field)})"
+    return _Result(True, earned, inputs, revision_ids, note)
 
 
 def _months_with(ind: Indicator, s: _School, fields: Sequence[str]) -> _Result:
@@ -1195,6 +1258,36 @@ def _dormitory_items(ind: Indicator, s: _School, ctx: _Context) -> _Result:
     return _Result(True, earned, inputs, (latest.revision_id,), f"items met / {out_of}")
 
 
+def _calendar_tasks(ind: Indicator, s: _School, ctx: _Context) -> _Result:
+    """H1 后勤行事历: points × tasks done / tasks due over the reported months sent in @2; a task is due in a
+    month when the calendar that judged the month's report lists it for that month (``MonthInput.calendar_due``);
+    done when the report's ``calendar.tasks`` names it. No task due → not applicable."""
+    months = [m for m in s.reported if m.report[0] == FIGURES_LAYOUT_2]
+    inputs: dict[str, Any] = {"months sent in @2": len(months)}
+    due_total = 0
+    done_total = 0
+    for m in months:
+        due = m.calendar_due
+        if due is None:
+            raise ValueError(f"school {s.code} {m.period}: no calendar tasks due given for revision {m.revision_id}")
+        listed = m.report[_CALENDAR_TASKS]
+        names = {t.get("code") for t in listed if isinstance(t, Mapping)} if isinstance(listed, list) else set()
+        done = sum(1 for code in due if code in names)
+        due_total += len(due)
+        done_total += done
+        inputs[f"tasks done {m.period}"] = f"{done}/{len(due)}"
+    inputs["tasks done"] = done_total
+    inputs["tasks due"] = due_total
+    revision_ids = _revs(months)
+    if due_total == 0:
+        return _not_applicable(inputs, revision_ids, "no calendar task due in the months sent in @2")
+    earned = _scaled(ind.points, done_total, due_total)
+    return _Result(True, earned, inputs, revision_ids, f"{exact_figure(ind.points)} × tasks done / tasks due")
+
+
+_CALENDAR_TASKS = FIGURE_INDEX["calendar.tasks"]
+
+
 _KIND_FUNCTIONS = {
     "campaign_status": _campaign_status,
     "green_ratio": _green_ratio,
@@ -1203,6 +1296,7 @@ _KIND_FUNCTIONS = {
     "staff_ratio": _staff_ratio,
     "sum_ratio": _sum_ratio,
     "fund_compliance": _fund_compliance,
+    "kitchen_controls": _kitchen_controls,
     "months_all_true": _months_all_true,
     "months_flag": _months_flag,
     "hazard_rectification": _hazard_rectification,
@@ -1211,6 +1305,7 @@ _KIND_FUNCTIONS = {
     "assets": _assets,
     "energy_median": _energy_median,
     "dormitory_items": _dormitory_items,
+    "calendar_tasks": _calendar_tasks,
 }
 
 

@@ -24,14 +24,16 @@ from fractions import Fraction
 from typing import Any, NamedTuple
 
 from district.calendar import round_half_up
-from houqin_standard.fields import ENUM_LABELS, SECTIONS
+from houqin_standard.fields import ENUM_LABELS, SECTIONS, SECTIONS_V2_ONLY
 
 __all__ = ["RowText", "field_name", "flag_text", "format_count", "format_percent", "render_row"]
 
 _FIELDS: dict[str, tuple[str, str, str]] = {
-    f"{s.key}.{f.key}": (f.label_zh, f.label_en, f.unit) for s in SECTIONS for f in s.fields
+    f"{s.key}.{f.key}": (f.label_zh, f.label_en, f.unit) for s in (*SECTIONS, *SECTIONS_V2_ONLY) for f in s.fields
 }
-_BY_LEAF: dict[str, str] = {path.rsplit(".", 1)[1]: path for path in _FIELDS}
+_BY_LEAF: dict[str, str] = {}
+for _path in _FIELDS:  # a leaf @1 has keeps its @1 field (the fields only @2 has come after)
+    _BY_LEAF.setdefault(_path.rsplit(".", 1)[1], _path)
 _MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -206,6 +208,20 @@ SENTENCES: Mapping[str, tuple[str, str]] = {
         "{months} 个参加营养餐的月份中 {compliant} 个月资金合规（无{codes}）",
         "{compliant} of {months} participating months with compliant funds (no {codes})",
     ),
+    "kitchen_controls": (
+        "{months} 个填报食堂日常管控的营养餐月份中，{fields}合计 {done} 天，应为{denominator}合计 {den} 天的 {n} 倍"
+        "即 {required} 天，达到 {ratio}",
+        "Over {months} participating months with kitchen controls: {fields} total {done} days of {required} "
+        "({n} × {denominator} {den}), {ratio}",
+    ),
+    "kitchen_zero_full": (
+        "{months} 个填报食堂日常管控的营养餐月份中{field}合计为 0，无需核查",
+        "{field} totals 0 over {months} months with kitchen controls: nothing to check",
+    ),
+    "no_kitchen": (
+        "期内没有填报食堂日常管控的营养餐月份，本项不适用",
+        "No participating month in the window reports kitchen controls, so this item does not apply",
+    ),
     "months_with": (
         "{months} 个已报送月份中 {good} 个月{fields}",
         "{good} of {months} reported months with {fields}",
@@ -240,6 +256,14 @@ SENTENCES: Mapping[str, tuple[str, str]] = {
         "最近一期（{period}）报表无住宿生，本项不适用",
         "No boarders in the latest report ({period}), so this item does not apply",
     ),
+    "calendar_tasks": (
+        "完成行事历任务 {done} 项 / 应完成 {due} 项（{months} 个按新标准报送的月份）",
+        "Logistics calendar tasks done: {done} of {due} due ({months} month(s) sent in the new standard)",
+    ),
+    "calendar_none_due": (
+        "按新标准报送的月份中没有应完成的行事历任务，本项不适用",
+        "No logistics calendar task was due in the months sent in the new standard, so this item does not apply",
+    ),
     "figures": ("", ""),
 }
 
@@ -264,6 +288,12 @@ FORMULAS: Mapping[str, tuple[str, str]] = {
     "not_participating": ("不计分，也不计入可得分", "Neither earned nor available"),
     "fund_compliance": ("{points} × {compliant} ÷ {months} = {earned}", "{points} × {compliant} ÷ {months} = {earned}"),
     "months_with": ("{points} × {good} ÷ {months} = {earned}", "{points} × {good} ÷ {months} = {earned}"),
+    "kitchen_controls": (
+        "{points} × {done} ÷ ({n} × {den}) = {earned}",
+        "{points} × {done} ÷ ({n} × {den}) = {earned}",
+    ),
+    "kitchen_zero_full": ("合计为 0：满分 {points}", "Total 0: full {points}"),
+    "no_kitchen": ("不计分，也不计入可得分", "Neither earned nor available"),
     "hazards": (
         "{base} − {penalty} × {overdue_n} = {earned}（最低 0 分）",
         "{base} − {penalty} × {overdue_n} = {earned} (at least 0)",
@@ -290,6 +320,8 @@ FORMULAS: Mapping[str, tuple[str, str]] = {
     "energy_no_students": ("无生均用量可比：满分 {points}", "No per-student use: full {points}"),
     "dormitory_items": ("{points} × {count} ÷ {out_of} = {earned}", "{points} × {count} ÷ {out_of} = {earned}"),
     "no_boarders": ("不计分，也不计入可得分", "Neither earned nor available"),
+    "calendar_tasks": ("{points} × {done} ÷ {due} = {earned}", "{points} × {done} ÷ {due} = {earned}"),
+    "calendar_none_due": ("不计分，也不计入可得分", "Neither earned nor available"),
     "figures": ("", ""),
 }
 
@@ -325,7 +357,8 @@ def _compare(which: str, r: Any, lang: str) -> str:
 
 
 _COUNTS = ("months", "good", "compliant", "num", "den", "done", "required", "per_month", "expected", "every", "clean",
-           "requested", "completed", "inspections", "count", "out_of", "found", "rectified", "schools")  # fmt: skip
+           "requested", "completed", "inspections", "count", "out_of", "found", "rectified", "schools",
+           "n", "due")  # fmt: skip
 
 
 def _values(code: str, p: Mapping[str, Any], lang: str) -> dict[str, str]:
@@ -358,6 +391,9 @@ def _values(code: str, p: Mapping[str, Any], lang: str) -> dict[str, str]:
         v["codes"] = _join([_anomaly(c, lang) for c in p["codes"]], lang)
     elif code == "months_with":
         v["fields"] = _fields_all_yes(p["fields"], lang)
+    elif code == "kitchen_controls":
+        v["fields"] = _join([_quoted(f, lang) for f in p["fields"]], lang)
+        v["ratio"] = format_percent(p["ratio"])
     elif code == "hazards":
         found, overdue = _frac(p["found"]), _frac(p["overdue"])
         if found:
@@ -454,6 +490,10 @@ _INPUT_NAMES: Mapping[str, tuple[str, str]] = {
     "required": ("应达次数", "Required"),
     "schools_in_median": ("参与中位数的同类学校", "Similar schools in the median"),
     "out_of": ("满项数", "Items in all"),
+    "kitchen_months": ("填报食堂日常管控的营养餐月数", "Participating months with kitchen controls"),
+    "months_v2": ("按新标准报送的月数", "Months sent in the new standard"),
+    "tasks_done": ("完成的行事历任务", "Calendar tasks done"),
+    "tasks_due": ("应完成的行事历任务", "Calendar tasks due"),
 }
 
 _Namer = Callable[[Mapping[str, Any], str], str]
@@ -474,10 +514,18 @@ _PARAM_NAMES: Mapping[str, _Namer] = {
         if lang == "en"
         else f"{_period(p['period'], 'zh')}的结转依据"
     ),
+    "stock_carry_over_basis": lambda p, lang: (
+        f"Stock carry-over basis of {_period(p['period'], 'en')}"
+        if lang == "en"
+        else f"{_period(p['period'], 'zh')}的库存结转依据"
+    ),
     "fund_anomalies": lambda p, lang: (
         f"Fund anomalies {_period(p['period'], 'en')}" if lang == "en" else f"{_period(p['period'], 'zh')}资金异常"
     ),
     "overdue_hazard": lambda p, lang: f"Hazard {p['ref']}" if lang == "en" else f"隐患 {p['ref']}",
+    "calendar_month": lambda p, lang: (
+        f"Calendar tasks {_period(p['period'], 'en')}" if lang == "en" else f"{_period(p['period'], 'zh')}行事历任务"
+    ),
     "months_with": lambda p, lang: (
         f"Months with {_fields_all_yes(p['fields'], 'en')}"
         if lang == "en"
@@ -515,12 +563,15 @@ def _input_text(item: Mapping[str, Any], lang: str) -> tuple[str, str]:
 def _input_value(key: str, p: Mapping[str, Any], value: Any, lang: str) -> str:
     if value is None:
         return "—"
-    if key in ("latest_period", "carry_over_basis"):
+    if key in ("latest_period", "carry_over_basis", "stock_carry_over_basis"):
         return _period(value, lang)
     if key == "inspection_date":
         return _date(value, lang)
     if key == "inspection_id":
         return f"#{value}"
+    if key == "calendar_month" and isinstance(value, str) and "/" in value:
+        done, due = value.split("/", 1)
+        return f"{done} of {due} done" if lang == "en" else f"完成 {done} 项 / 应完成 {due} 项"
     if key == "inspection_score":
         return _score(value)
     if key == "max_score":

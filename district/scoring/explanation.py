@@ -18,6 +18,8 @@ Codes (``explanation["code"]``) and their parameters (every one also has ``point
   months, months_kind (``participating``/``reported``); ``zero_denominator_full``/``zero_denominator_not_applicable``:
   field, months, months_kind; ``not_participating``.
 - ``fund_compliance``: compliant, months, codes (anomaly codes checked).
+- ``kitchen_controls``: fields, denominator, done (Σ of the fields), den (Σ denominator), n (how many fields),
+  required (n × den), ratio, months; ``kitchen_zero_full``: field (the denominator), months; ``no_kitchen``.
 - ``months_with`` (months_all_true, months_flag): fields, good, months.
 - ``hazards``: found_field, rectified_field, found, rectified, overdue, penalty.
 - ``patrols``: field, done, required, per_month, months.
@@ -26,14 +28,17 @@ Codes (``explanation["code"]``) and their parameters (every one also has ``point
 - ``energy``: electricity, water (per student: e, w), median_e, median_w, r_e, r_w, f_e, f_w (``None`` when
   the median is 0: that half full), half, low, high, schools; ``energy_no_students``: students field.
 - ``dormitory_items``: field, count, out_of, period; ``no_boarders``: field, period.
+- ``calendar_tasks`` (H1): done, due, months (reported months sent in @2); ``calendar_none_due``: months.
 
 Input keys (``inputs[i]["key"]``): ``latest_period``, ``field_value`` {field}, ``sum`` {field},
 ``participating_months``, ``reported_months``, ``expected_months``, ``inspections``, ``inspection_id``,
 ``inspection_date``, ``inspection_score``, ``max_score``, ``target``, ``ratio`` {numerator, denominator},
-``carry_over_basis`` {period}, ``fund_anomalies`` {period} (value: the codes), ``fund_compliant_months``,
+``carry_over_basis`` {period}, ``stock_carry_over_basis`` {period}, ``kitchen_months``,
+``fund_anomalies`` {period} (value: the codes), ``fund_compliant_months``,
 ``overdue_major_hazards``, ``overdue_hazard`` {ref, severity, deadline, rectified_on}, ``required``,
 ``months_with`` {fields}, ``months_without`` {field}, ``per_student`` {field}, ``schools_in_median``,
-``median`` {field}, ``ratio_to_median`` {field}, ``score_factor`` {field}, ``items_met`` {field}, ``out_of``.
+``median`` {field}, ``ratio_to_median`` {field}, ``score_factor`` {field}, ``items_met`` {field}, ``out_of``,
+``months_v2``, ``tasks_done``, ``tasks_due``, ``calendar_month`` {period} (value ``"done/due"``).
 """
 
 from __future__ import annotations
@@ -110,14 +115,20 @@ _PLAIN_KEYS = {
     "required": "required",
     "schools in median": "schools_in_median",
     "out of": "out_of",
+    "months with kitchen controls": "kitchen_months",
+    "months sent in @2": "months_v2",
+    "tasks done": "tasks_done",
+    "tasks due": "tasks_due",
 }
 
-_COUNT_KEYS = frozenset({"participating_months", "reported_months", "expected_months", "inspections"})
+_COUNT_KEYS = frozenset({"participating_months", "reported_months", "expected_months", "inspections", "kitchen_months"})
 
 _PREFIXED = (  # the engine's keys that carry a period or a ref after a fixed prefix
     ("carry-over basis of ", "carry_over_basis", "period"),
+    ("stock carry-over basis of ", "stock_carry_over_basis", "period"),
     ("anomalies ", "fund_anomalies", "period"),
     ("hazard ", "overdue_hazard", "ref"),
+    ("tasks done ", "calendar_month", "period"),
 )
 
 
@@ -274,6 +285,29 @@ def _fund_compliance(ind: Indicator, raw: Mapping[str, Any], applicable: bool) -
     }
 
 
+def _kitchen_controls(ind: Indicator, raw: Mapping[str, Any], applicable: bool) -> Explained:
+    if not applicable:
+        return "no_kitchen", {}
+    p = ind.params
+    fields, den_field = list(p["fields"]), p["denominator"]
+    months = int(raw["months with kitchen controls"])
+    den = Fraction(raw["Σ " + _leaf(den_field)])
+    if den == 0:
+        return "kitchen_zero_full", {"field": den_field, "months": months}
+    done = sum((Fraction(raw["Σ " + _leaf(f)]) for f in fields), Fraction(0))
+    required = len(fields) * den
+    return "kitchen_controls", {
+        "fields": fields,
+        "denominator": den_field,
+        "done": _x(done),
+        "den": _x(den),
+        "n": len(fields),
+        "required": _x(required),
+        "ratio": exact_value(done / required),
+        "months": months,
+    }
+
+
 def _months_with(ind: Indicator, raw: Mapping[str, Any], applicable: bool) -> Explained:
     fields = list(ind.params.get("fields") or [ind.params["field"]])
     good = next(v for k, v in raw.items() if k.startswith("months with "))
@@ -365,6 +399,13 @@ def _dormitory(ind: Indicator, raw: Mapping[str, Any], applicable: bool) -> Expl
     }
 
 
+def _calendar_tasks(ind: Indicator, raw: Mapping[str, Any], applicable: bool) -> Explained:
+    months = _x(raw["months sent in @2"])
+    if not applicable:
+        return "calendar_none_due", {"months": months}
+    return "calendar_tasks", {"done": _x(raw["tasks done"]), "due": _x(raw["tasks due"]), "months": months}
+
+
 _KINDS = {
     "campaign_status": _campaign_status,
     "green_ratio": _green_ratio,
@@ -373,6 +414,7 @@ _KINDS = {
     "staff_ratio": _ratio,
     "sum_ratio": _ratio,
     "fund_compliance": _fund_compliance,
+    "kitchen_controls": _kitchen_controls,
     "months_all_true": _months_with,
     "months_flag": _months_with,
     "hazard_rectification": _hazards,
@@ -381,4 +423,5 @@ _KINDS = {
     "assets": _assets,
     "energy_median": _energy,
     "dormitory_items": _dormitory,
+    "calendar_tasks": _calendar_tasks,
 }

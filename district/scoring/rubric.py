@@ -13,7 +13,7 @@ A rubric file holds:
 - ``[veto]``: ``fields``, the integer report fields whose sum over W > 0 is a 一票否决;
 - ``[campaign.targets]``: campaign year (1 = the campaign's first year) → target share of compliant schools;
 - ``[[grades]]``: ``code``, ``zh``, ``en``, ``min_score``, highest band first, the last starting at 0;
-- ``[[areas]]``: ``code`` (one of the seven ``AREA_CODES``), ``zh``, ``en``;
+- ``[[areas]]``: ``code`` (one of ``AREA_CODES``: the seven areas and default-2's 后勤行事历), ``zh``, ``en``;
 - ``[[indicators]]``: ``code``, ``area``, ``name_zh``, ``name_en``, ``points``, ``kind`` (one of ``KINDS``,
   each implemented by ``district.scoring.engine``) and that kind's parameters, listed in ``KINDS``.
 
@@ -40,7 +40,7 @@ from types import MappingProxyType
 from typing import Any
 
 from district.nutrition.anomalies import ANOMALY_CODES
-from houqin_standard.fields import SECTIONS_BY_KEY
+from houqin_standard.fields import SECTIONS_BY_KEY, SECTIONS_V2_BY_KEY
 
 __all__ = [
     "AREA_CODES",
@@ -58,7 +58,7 @@ __all__ = [
 
 DEFAULT_RUBRIC_PATH = Path(__file__).resolve().parent / "rubrics" / "default-v1.toml"
 
-#: The seven areas of the 美丽新校园 campaign; a rubric labels the ones it uses.
+#: The seven areas of the 美丽新校园 campaign and the 后勤行事历 (default-2); a rubric labels the ones it uses.
 AREA_CODES: tuple[str, ...] = (
     "campus_five",  # 五项整治
     "campus_three",  # 三化
@@ -67,6 +67,7 @@ AREA_CODES: tuple[str, ...] = (
     "finance_assets",  # 财务与资产
     "energy",  # 节约
     "dormitory",  # 学生公寓
+    "logistics",  # 后勤行事历 (default-2's H1)
 )
 
 _CAMPUS_STATUSES = ("compliant", "rectifying", "noncompliant")
@@ -217,12 +218,17 @@ def _text(value: object) -> str:
     return value
 
 
-def _report_field(*kinds: str, enum_name: str | None = None) -> Callable[[object], str]:
+def _report_field(
+    *kinds: str, enum_name: str | None = None, sections: Mapping[str, Any] = SECTIONS_BY_KEY
+) -> Callable[[object], str]:
+    """A ``section.field`` of the report standard of these kinds; ``sections``: @1's (a field every report
+    has) unless the kind reads fields only @2 has (``SECTIONS_V2_BY_KEY``: a @1 month has none of them)."""
+
     def check(value: object) -> str:
         if not isinstance(value, str) or value.count(".") != 1:
             raise _Bad(f"must be a report field written 'section.field', got {value!r}")
         section_key, field_key = value.split(".")
-        section = SECTIONS_BY_KEY.get(section_key)
+        section = sections.get(section_key)
         meta = next((f for f in section.fields if f.key == field_key), None) if section else None
         if meta is None:
             raise _Bad(f"{value!r} is not a field of the report standard")
@@ -234,8 +240,8 @@ def _report_field(*kinds: str, enum_name: str | None = None) -> Callable[[object
     return check
 
 
-def _report_fields(*kinds: str) -> Callable[[object], tuple[str, ...]]:
-    one = _report_field(*kinds)
+def _report_fields(*kinds: str, sections: Mapping[str, Any] = SECTIONS_BY_KEY) -> Callable[[object], tuple[str, ...]]:
+    one = _report_field(*kinds, sections=sections)
 
     def check(value: object) -> tuple[str, ...]:
         if not isinstance(value, list) or not value:
@@ -291,6 +297,18 @@ def _thresholds(value: object) -> tuple[Fraction, Fraction]:
 
 
 _COUNT = _report_field("int")
+
+
+def _same_section(check: Callable[[object], tuple[str, ...]]) -> Callable[[object], tuple[str, ...]]:
+    """Fields of one section (a month has them all or none: the kind counts the months that have it)."""
+
+    def same(value: object) -> tuple[str, ...]:
+        fields = check(value)
+        if len({f.split(".")[0] for f in fields}) != 1:
+            raise _Bad(f"must all be fields of one section, got {', '.join(fields)}")
+        return fields
+
+    return same
 _SUMMABLE = _report_field("int", "quantity")
 _FLAG = _report_field("bool")
 
@@ -333,6 +351,11 @@ KINDS: Mapping[str, KindSpec] = MappingProxyType(
         "fund_compliance": KindSpec(
             "points × participating months without any of codes / participating months; none → n/a",
             {"codes": _anomaly_codes},
+        ),
+        "kitchen_controls": KindSpec(
+            "points × Σ (fields) / (number of fields × Σ denominator) over the participating months that have the"
+            " fields' section (sent in @2); none → n/a; Σ denominator = 0 → full",
+            {"fields": _same_section(_report_fields("int", sections=SECTIONS_V2_BY_KEY)), "denominator": _COUNT},
         ),
         "months_all_true": KindSpec(
             "points × months with every one of fields true / reported months",
@@ -379,6 +402,11 @@ KINDS: Mapping[str, KindSpec] = MappingProxyType(
         "dormitory_items": KindSpec(
             "latest report: points × distinct items in field / out_of; no boarders → n/a",
             {"field": _report_field("list"), "boarders": _COUNT, "out_of": _positive_int},
+        ),
+        "calendar_tasks": KindSpec(
+            "points × 后勤行事历 tasks done / tasks due over the reported months sent in @2 (due: the calendar in"
+            " force when the month's report arrived); none due → n/a",
+            {},
         ),
     }
 )

@@ -27,7 +27,7 @@ import hashlib
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -331,6 +331,18 @@ def _figures_from_database(session: Session, ids: Sequence[int], out: dict[int, 
                 out[rid] = load_figures(None, content)
 
 
+def _calendar_due(session: Session, rubric: Rubric, months: Sequence[tuple[int, str]]) -> dict[int, tuple[str, ...]]:
+    """Per revision id of ``months`` ((revision id, period) pairs): the 后勤行事历 tasks due in its month by the
+    calendar that judged it (``district.reports.calendar_tasks.due_codes``), for H1 (``calendar_tasks``); read only
+    when the rubric has such an indicator. A revision's calendar never changes, so a cached school part (keyed
+    by its revisions) stays right."""
+    if not any(ind.kind == "calendar_tasks" for ind in rubric.indicators):
+        return {}
+    from district.reports.calendar_tasks import due_codes
+
+    return due_codes(session, months)
+
+
 class _Utf8Bytes(PsycopgLoader):
     """A ``text`` column as the UTF-8 bytes PostgreSQL sent: what the JSON parser reads anyway."""
 
@@ -378,6 +390,7 @@ class _SchoolMeta:
     inspections: tuple[InspectionInput, ...]
     hazards: tuple[HazardInput, ...]
     previous: _Month | None
+    previous_stock: _Month | None = None  # the stock carry-over basis (read when the rubric counts it)
 
     def key(self, window: Window, rubric: Rubric, standard_rate: Decimal) -> tuple[Any, ...]:
         s = self.school
@@ -395,21 +408,30 @@ class _SchoolMeta:
             self.inspections,
             self.hazards,
             self.previous,
+            self.previous_stock,
         )
 
-    def school_input(self, reports: dict[int, list[Any]]) -> SchoolInput:
-        prev = self.previous
+    def school_input(
+        self, reports: dict[int, list[Any]], due: Mapping[int, tuple[str, ...]] | None = None
+    ) -> SchoolInput:
+        prev, stock = self.previous, self.previous_stock
+        due = due or {}
         return SchoolInput(
             code=self.school.code,
             name=self.school.name,
             type=self.school.type,
             township=self.township,
-            months=[MonthInput(m.period, m.revision_id, reports[m.revision_id]) for m in self.months],
+            months=[
+                MonthInput(m.period, m.revision_id, reports[m.revision_id], due.get(m.revision_id)) for m in self.months
+            ],
             expected_periods=self.expected,
             inspections=self.inspections,
             hazards=self.hazards,
             previous_participating=(
                 None if prev is None else MonthInput(prev.period, prev.revision_id, reports[prev.revision_id])
+            ),
+            previous_stock=(
+                None if stock is None else MonthInput(stock.period, stock.revision_id, reports[stock.revision_id])
             ),
         )
 
@@ -417,6 +439,8 @@ class _SchoolMeta:
         out = [m.revision_id for m in self.months]
         if self.previous is not None:
             out.append(self.previous.revision_id)
+        if self.previous_stock is not None:
+            out.append(self.previous_stock.revision_id)
         return out
 
 
@@ -434,15 +458,24 @@ class _CountyMeta:
     figures: dict[int, str | bytes | None] = field(default_factory=dict)  # stored figures' JSON, by revision id
 
 
+def _counts_stock_carry_over(rubric: Rubric) -> bool:
+    """Whether a ``fund_compliance`` indicator of the rubric counts the stock carry-over (its basis is read)."""
+    return any(
+        ind.kind == "fund_compliance" and "STOCK_CARRY_OVER_MISMATCH" in ind.params["codes"]
+        for ind in rubric.indicators
+    )
+
+
 def county_inputs(session: Session, county_code: str, window: Window) -> CountyInputs:
     """Read one county's inputs for W: schools, effective revisions, carry-over bases, inspections, ledger."""
     meta = _county_meta(session, county_code, window)
     reports = _figures(session, [rid for m in meta.schools for rid in m.revision_ids()], meta.figures)
+    due = _calendar_due(session, meta.rubric, [(m.revision_id, m.period) for s in meta.schools for m in s.months])
     return CountyInputs(
         county=meta.county,
         window=window,
         rubric=meta.rubric,
-        schools=[m.school_input(reports) for m in meta.schools],
+        schools=[m.school_input(reports, due) for m in meta.schools],
         active_codes=meta.active,
         revision_ids=meta.revision_ids,
         inspection_ids=meta.inspection_ids,
@@ -493,6 +526,17 @@ def _county_meta(session: Session, county_code: str, window: Window) -> _CountyM
         previous[school_code] = _Month(period, revision_id, _identity(stored))
         revision_ids.add(revision_id)
         figures[revision_id] = stored
+
+    # each school's most recent participating effective report sent in @2 before W (the stock carry-over basis of
+    # C4), read only when the rubric counts STOCK_CARRY_OVER_MISMATCH (default-2)
+    previous_stock: dict[str, _Month] = {}
+    if _counts_stock_carry_over(rubric):
+        for school_code, period, revision_id, stored in _rows_with_utf8_text(
+            session, previous_participating_rows(window.period_from, county_code=county_code, stock=True)
+        ):
+            previous_stock[school_code] = _Month(period, revision_id, _identity(stored))
+            revision_ids.add(revision_id)
+            figures[revision_id] = stored
 
     inspections: dict[str, list[InspectionInput]] = {}
     inspection_ids: list[int] = []
@@ -549,6 +593,7 @@ def _county_meta(session: Session, county_code: str, window: Window) -> _CountyM
                 inspections=tuple(inspections.get(school.code, ())),
                 hazards=tuple(hazards.get(school.code, ())),
                 previous=previous.get(school.code),
+                previous_stock=previous_stock.get(school.code),
             )
         )
     return _CountyMeta(
@@ -595,8 +640,9 @@ def _county_scores(session: Session, meta: _CountyMeta, window: Window) -> tuple
     cache_stats["part_misses"] += len(todo)
     if todo:
         reports = _figures(session, [rid for i in todo for rid in scored[i].revision_ids()], meta.figures)
+        due = _calendar_due(session, rubric, [(m.revision_id, m.period) for i in todo for m in scored[i].months])
         for i in todo:
-            part = school_part(scored[i].school_input(reports), window, rubric, standard_rate=standard)
+            part = school_part(scored[i].school_input(reports, due), window, rubric, standard_rate=standard)
             _remember(_parts, keys[i], (rubric, part), _PARTS_MAX)
             parts[i] = part
     medians = county_medians(cast(list[SchoolPart], parts), rubric)
@@ -1012,6 +1058,8 @@ def _compact_row(score: SchoolScore, type_rank: int | None, meta: _SchoolMeta) -
     pins: dict[str, Any] = {"months": [[m.period, m.revision_id] for m in meta.months]}
     if prev is not None:
         pins["previous"] = [prev.period, prev.revision_id]
+    if meta.previous_stock is not None:
+        pins["previous_stock"] = [meta.previous_stock.period, meta.previous_stock.revision_id]
     if meta.inspections:
         pins["inspections"] = [i.id for i in meta.inspections]
     if meta.hazards:
@@ -1058,8 +1106,10 @@ def explain(session: Session, snapshot: RankingSnapshot, row: dict[str, Any]) ->
     pins = row["pins"]
     months = [(str(p), int(r)) for p, r in pins["months"]]
     previous = pins.get("previous")
-    ids = [r for _p, r in months] + ([int(previous[1])] if previous else [])
+    stock = pins.get("previous_stock")
+    ids = [r for _p, r in months] + ([int(previous[1])] if previous else []) + ([int(stock[1])] if stock else [])
     reports = _figures(session, ids)
+    due = _calendar_due(session, rubric, [(r, p) for p, r in months])
     inspections = []
     if pins.get("inspections"):
         for insp in session.scalars(
@@ -1078,13 +1128,14 @@ def explain(session: Session, snapshot: RankingSnapshot, row: dict[str, Any]) ->
         name=row["name"],
         type=row["type"],
         township=row["township"],
-        months=[MonthInput(p, r, reports[r]) for p, r in months],
+        months=[MonthInput(p, r, reports[r], due.get(r)) for p, r in months],
         expected_periods=list(row["expected_periods"]),
         inspections=inspections,
         hazards=hazards,
         previous_participating=(
             None if not previous else MonthInput(str(previous[0]), int(previous[1]), reports[int(previous[1])])
         ),
+        previous_stock=None if not stock else MonthInput(str(stock[0]), int(stock[1]), reports[int(stock[1])]),
     )
     standard = Decimal(snapshot.inputs.get("standard_rate", "5.00"))
     part = school_part(school, window, rubric, standard_rate=standard)

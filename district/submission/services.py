@@ -27,12 +27,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from district import calendar, clock
+from district.duties.services import period_codes, period_tasks
 from district.registry.models import County, School
 from district.reports.hazards import hazard_ledger
 from district.reports.latest import last_accepted
 from district.reports.models import ReportHead, ReportRevision
 from district.reports.services import period_locked
-from houqin_standard import SHANGHAI, STANDARD_ID, canonical_json, days_between, period_add, validate_report
+from houqin_standard import (
+    SHANGHAI,
+    STANDARD_ID,
+    STANDARD_ID_2,
+    canonical_json,
+    days_between,
+    period_add,
+    validate_report,
+)
 from houqin_standard.periods import PERIOD_RE
 from houqin_standard.prechecks import precheck
 
@@ -167,6 +176,8 @@ def template_bytes(session: Session, school: School, period: str, clerk: str | N
             hazards=hazards,
             prepared_by=(prefill.get("/prepared_by") or clerk) or None,
             standard=standard,
+            # @2: the month's tasks of the county's 后勤行事历 in force, listed to be ticked off with a date
+            calendar_tasks=period_tasks(session, school.county_code, period) if standard == STANDARD_ID_2 else None,
         )
         return target.read_bytes(), note
 
@@ -388,8 +399,17 @@ def preview(session: Session, school: School, data: bytes, filename: str, clerk:
         stored = json.loads(already.content).get("prepared_at") if already is not None else None
         report["prepared_at"] = stored or clock.now().astimezone(SHANGHAI).replace(microsecond=0).isoformat()
     out = Preview(school.code, period, read.kind, filename, report, notices=[web_words(n) for n in read.notices])
+    # a @2 report's tasks are judged by the calendar in force, as submit_report will judge them at 确认报送
+    codes = (
+        period_codes(session, school.county_code, period)
+        if report.get("standard") == STANDARD_ID_2 and period is not None and PERIOD_RE.fullmatch(period)
+        else None
+    )
     result = validate_report(
-        report, today=calendar.today(), previous=previous_effective(session, school.code, period or "")
+        report,
+        today=calendar.today(),
+        previous=previous_effective(session, school.code, period or ""),
+        calendar_codes=codes,
     )
     errors = [e for e in result.errors if not read.covered(e.path)]
     located = [(i.where, str(i), i.path) for i in read.issues] + [

@@ -137,6 +137,8 @@ def test_the_codes_are_the_fund_engine_s_in_the_spec_s_order() -> None:
         "NONSTANDARD_RATE",
         "ACCOMPANY_GAP",
         "SAMPLE_GAP",
+        "SPEND_EXCEEDS_CONSUMPTION",  # a month sent in @2; STOCK_CARRY_OVER_MISMATCH needs history
+        "STOCK_NOT_CHECKED",
     )
 
 

@@ -5,6 +5,7 @@ report, and @2's errors are named by sheet and cell. @1 templates are as before 
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,7 @@ def test_a_v2_template_has_the_four_sheets_and_records_its_standard(tmp_path: Pa
         assert kitchen["A6"].value == "试尝天数" and kitchen["B6"].value == "天"
         assert kitchen["C6"].protection.locked is False
         cal = wb["行事历"]
-        assert [cal[f"{c}3"].value for c in "ABC"] == ["任务编号", "完成日期", "备注"]
+        assert [cal[f"{c}3"].value for c in "ABCD"] == ["任务编号", "任务", "完成日期", "备注"]
     finally:
         wb.close()
 
@@ -102,3 +103,58 @@ def test_the_feedback_says_when_the_month_is_due_in_v2() -> None:
 
     assert any("第 2 版数据标准" in line for line in wording.feedback_lines({"standard": STANDARD_ID_2}))
     assert not any("数据标准" in line for line in wording.feedback_lines({"standard": "houqin/monthly-report@1"}))
+    lines = wording.feedback_lines({"standard": STANDARD_ID_2, "calendar_tasks": TASKS[:2]})
+    assert "本月后勤行事历任务 2 项：制订后勤工作计划；开学工作准备，检查维修。校园环境消毒" in lines
+
+
+TASKS = [
+    {"code": "TERM-PLAN", "title": "制订后勤工作计划", "category": "other"},
+    {"code": "OPENING-CHECK", "title": "开学工作准备，检查维修。校园环境消毒", "category": "building"},
+    {"code": "SEP-INSURANCE", "title": "办好学生人身保险", "category": "other"},
+]
+
+
+def test_the_months_tasks_are_listed_and_only_those_with_a_done_date_read_back(tmp_path: Path) -> None:
+    path = tmp_path / "listed.xlsx"
+    build_template(
+        path, school_code=SCHOOL, period="2026-09", school_name="庄里镇中心小学", standard=STANDARD_ID_2,
+        calendar_tasks=TASKS,
+    )  # fmt: skip
+    wb = load_workbook(path)
+    cal = wb["行事历"]
+    assert [(cal[f"A{r}"].value, cal[f"B{r}"].value) for r in (4, 5, 6)] == [(t["code"], t["title"]) for t in TASKS]
+    assert cal["A4"].protection.locked and cal["B4"].protection.locked  # the bureau's task: not the clerk's
+    assert not cal["C4"].protection.locked and cal["C4"].value is None and cal["D4"].value is None
+    cal["C5"] = dt.date(2026, 9, 2)
+    cal["D5"] = "全校消毒"
+    wb.save(path)
+    wb.close()
+    read = read_file(path)
+    assert read.report["calendar"] == {
+        "tasks": [{"code": "OPENING-CHECK", "done_on": "2026-09-02", "note": "全校消毒"}]
+    }
+    assert read.calendar_codes == ("TERM-PLAN", "OPENING-CHECK", "SEP-INSURANCE")
+
+
+def test_a_code_not_among_the_listed_tasks_is_refused_before_sending(
+    tmp_path: Path, capsys: Any, offline_home: Path
+) -> None:
+    path = tmp_path / "listed.xlsx"
+    build_template(
+        path, school_code=SCHOOL, period="2026-09", school_name="庄里镇中心小学", standard=STANDARD_ID_2,
+        calendar_tasks=TASKS,
+    )  # fmt: skip
+    report = v2_report()
+    report["calendar"] = {"tasks": []}
+    fill_template(path, report)
+    wb = load_workbook(path)
+    cal = wb["行事历"]
+    cal["A7"], cal["C7"] = "NOV-HEATING", dt.date(2026, 9, 3)  # typed in a blank row
+    wb.save(path)
+    wb.close()
+    code = main(["--home", str(offline_home), "submit", str(path), "--no-push"])
+    text = capsys.readouterr().err
+    assert code == 1
+    assert "行事历!A7 任务编号：" in text and "NOV-HEATING" in text
+    with Outbox(offline_home / "outbox.sqlite3") as ob:
+        assert ob.for_period(SCHOOL, "2026-09") == []

@@ -115,6 +115,21 @@ def test_report_schema_accepts_the_spec_example_and_demo_reports() -> None:
         validator.validate(monthly_report(profile, "2026-09"))
 
 
+def test_report_v2_schema_accepts_the_demo_reports_in_v2() -> None:
+    """The demo's @2 months (issue 20 item 6), with and without a planted stock anomaly, fit ``ReportV2``."""
+    from district.demo.generate import STOCK_VARIATIONS, SchoolProfile, monthly_report
+
+    validator = _validator("ReportV2")
+    for i, (stype, boarding) in enumerate([("primary", True), ("kindergarten", False), ("junior", True)]):
+        profile = SchoolProfile.make(f"61052800{i:02d}", stype, boarding, seed=7)
+        validator.validate(monthly_report(profile, "2026-09", standard=2))
+        for period, variation in zip(("2026-10", "2026-11", "2026-12"), STOCK_VARIATIONS, strict=True):
+            report = monthly_report(profile, period, standard=2, stock_variation=variation)
+            assert report["standard"] == "houqin/monthly-report@2"
+            assert ("canteen_stock" in report) is profile.participating
+            validator.validate(report)
+
+
 @pytest.mark.parametrize(
     ("mutate", "where"),
     [

@@ -92,7 +92,7 @@ def test_empty_state_and_the_nav_link_for_every_user(client: Any, users: dict[st
         page = client.get("/downloads")
         assert page.status_code == 200
         html = page.get_data(as_text=True)
-        assert "您还没有申请过 PDF 报告" in html
+        assert "您还没有申请过报告或导出文件" in html
         assert 'href="/downloads" aria-current="page">下载中心</a>' in html
         assert 'http-equiv="refresh"' not in html and 'data-refresh=""' in html
         # the link is in the top bar of every page, whatever the role

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import uuid
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -19,13 +20,19 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from district.demo.run import DemoFailed, compare_reports, demo_folder, fresh_folder
+from district.demo.run import DemoFailed, compare_anomalies, compare_reports, demo_folder, fresh_folder
+from district.registry.models import School
+from district.reports.hazards import hazard_ledger
 from district.reports.models import ReportHead, ReportRevision
+from district.scoring.models import InspectionFinding
 
 ROOT = Path(__file__).resolve().parents[3]
 HUB_LINE = re.compile(r"教育局服务器收到 (\d+) 份月报 / reports on the hub: (\d+) 个学校·月")
 WEB_LINE = re.compile(r"其中 (\d+) 所学校通过网页报送 (\d+) 份 / via the hub's web pages")
 # issue 18: the bureau returns two reports, their agents correct them, the returned list empties
+# issue 20 item 6: 富平县 moves to houqin/monthly-report@2 from the school year's second month
+V2_LINE = re.compile(r"第 2 版标准 / standard @2: 富平县自 (\d+)年(\d+)月起按第 2 版报送，服务器上第 2 版月报 (\d+) 份")
+CHECKLIST_LINE = re.compile(r"富平县督查 (\d+) 次.*发现问题 (\d+) 条.*均已列入服务器隐患台账")
 REVIEW_LINE = re.compile(
     r"富平县退回 (\d+) 份（附意见）→ 两校客户端报送更正 → 退回待更正 (\d+) 份（清空 / emptied）→ 更正通过 (\d+) 份"
 )
@@ -57,8 +64,80 @@ def run_demo(env: dict[str, str], timings: Path, *, check: bool = True) -> dict[
     # 一键催报 (issue 18): the local SMTP sink got mails, the local robot sink one digest per county
     reminded = re.search(r"本地邮件服务器收到 (\d+) 封邮件，本地群机器人收到 (\d+) 条消息", res.stdout)
     assert reminded and int(reminded[1]) >= 1 and int(reminded[2]) == 4, res.stdout
+    v2 = V2_LINE.search(res.stdout)
+    assert v2 and int(v2[3]) >= 1, res.stdout
+    checklist = CHECKLIST_LINE.search(res.stdout)
+    assert checklist and int(checklist[1]) >= 1 and int(checklist[2]) >= 1, res.stdout
     return {"stdout": res.stdout, "timings": json.loads(timings.read_text()), "review_corrections": 2,
-            "revisions": int(printed[1]), "school_months": int(printed[2]), "web_revisions": int(web[2])}
+            "revisions": int(printed[1]), "school_months": int(printed[2]), "web_revisions": int(web[2]),
+            "v2_from": f"{int(v2[1]):04d}-{int(v2[2]):02d}", "v2_revisions": int(v2[3]),
+            "findings": int(checklist[2])}
+
+
+def stock_anomalies(report: dict[str, object]) -> set[str]:
+    """SCORING.md's three stock conditions of one participating @2 month, by hand (the carry-over one needs the
+    previous @2 month: see check_standard_v2)."""
+    stock = report["canteen_stock"]
+    nutrition = report["nutrition"]
+    assert isinstance(stock, dict) and isinstance(nutrition, dict)
+    consumed = (Decimal(stock["opening_stock_value"]) + Decimal(stock["purchases"])
+                - Decimal(stock["closing_stock_value"]))
+    out = set()
+    if Decimal(nutrition["food_spend"]) > consumed + Decimal("0.01"):
+        out.add("SPEND_EXCEEDS_CONSUMPTION")
+    if stock["stock_checked"] is not True:
+        out.add("STOCK_NOT_CHECKED")
+    return out
+
+
+def check_standard_v2(s: Session, result: dict[str, object]) -> None:
+    """富平县's revisions are @2 from the switch month on and @1 before (the other counties' all @1); its
+    effective @2 reports carry the four sections and show, by SCORING.md's conditions computed here, exactly the
+    stock anomalies the demo planted; each checklist finding is an entry DC-<inspection>-<n> of the ledger."""
+    summary = result["timings"]["summary"]  # type: ignore[index]
+    start = result["v2_from"]
+    assert summary["standard_v2"]["from"] == start == summary["periods"][1]
+    rows = s.execute(select(School.county_code, ReportRevision.school_code, ReportRevision.period,
+                            ReportRevision.content)
+                     .join(School, School.code == ReportRevision.school_code)).all()
+    seen: Counter[tuple[bool, int]] = Counter()
+    for county, _code, period, content in rows:
+        standard = json.loads(content)["standard"]
+        want = 2 if county == "610528" and period >= start else 1
+        assert standard == f"houqin/monthly-report@{want}", (county, period, standard)
+        seen[(county == "610528", want)] += 1
+    assert seen[(True, 1)] >= 1 and seen[(True, 2)] == result["v2_revisions"] and seen[(True, 2)] >= 1
+    assert seen[(False, 1)] >= 1 and seen[(False, 2)] == 0
+    effective = s.execute(select(ReportHead.school_code, ReportHead.period, ReportRevision.content)
+                          .join(ReportRevision, ReportRevision.id == ReportHead.revision_id)
+                          .where(ReportHead.county_code == "610528", ReportHead.period >= start)
+                          .order_by(ReportHead.school_code, ReportHead.period)).all()
+    found: set[tuple[str, str, str]] = set()
+    last_closing: dict[str, str] = {}
+    for code, period, content in effective:
+        report = json.loads(content)
+        assert {"calendar", "feedback_box"} <= set(report) and report["calendar"]["tasks"] == []
+        assert report["feedback_box"]["answered"] <= report["feedback_box"]["received"]
+        if report["food_safety"]["canteen_staff"] > 0:
+            assert max(report["kitchen"].values()) <= report["nutrition"]["meal_days"]
+        if not report["nutrition"]["participating"]:
+            continue
+        found |= {(code, period, c) for c in stock_anomalies(report)}
+        opening = report["canteen_stock"]["opening_stock_value"]
+        if code in last_closing and abs(Decimal(opening) - Decimal(last_closing[code])) > Decimal("0.01"):
+            found.add((code, period, "STOCK_CARRY_OVER_MISMATCH"))
+        last_closing[code] = report["canteen_stock"]["closing_stock_value"]
+    planted = {tuple(a) for a in summary["standard_v2"]["stock_planted"]}
+    assert found == planted and {a[2] for a in planted} == {
+        "SPEND_EXCEEDS_CONSUMPTION", "STOCK_CARRY_OVER_MISMATCH", "STOCK_NOT_CHECKED"}
+    # the checklist visits' findings: one ledger entry each, under the spec's ref
+    findings = s.scalars(select(InspectionFinding).where(InspectionFinding.county_code == "610528")).all()
+    assert len(findings) == result["findings"] and findings
+    ledger = {(e.school_code, e.ref): e for e in hazard_ledger(s, county_code="610528")}
+    for f in findings:
+        assert f.ref == f"DC-{f.inspection_id}-{f.n}"
+        entry = ledger[(f.school_code, f.ref)]
+        assert (entry.description, entry.deadline, entry.found_on) == (f.description, f.deadline, f.found_on)
 
 
 def check_outputs(instance: Path, database_url: str, result: dict[str, object]) -> None:
@@ -86,6 +165,7 @@ def check_outputs(instance: Path, database_url: str, result: dict[str, object]) 
         assert web == result["web_revisions"]  # the web path's revisions, as printed
         on_time = s.scalar(select(func.count()).select_from(ReportHead).where(ReportHead.on_time.is_(True)))
         assert 0 < on_time <= heads
+        check_standard_v2(s, result)
     engine.dispose()
     timings = result["timings"]
     stages = {"setup", "hub", "ingest", "review", "rank", "fund", "pdf", "remind"}  # review, remind: issue 18
@@ -184,6 +264,20 @@ def test_what_the_hub_holds_is_compared_with_what_was_planted() -> None:
     line = compare_reports(Counter({("6105280001", "2026-09"): 1}), Counter({("6105280002", "2026-09"): 1}))
     assert line == ("计划送达 1 份，教育局服务器上有 1 份；缺 1 份（如 6105280001 2026-09）；"
                     "多出 1 份（如 6105280002 2026-09）")
+
+
+def test_every_planted_anomaly_is_compared_with_the_fund_report() -> None:
+    planted = {("6105280001", "2026-10", "MISUSE"), ("6105280002", "2026-11", "STOCK_NOT_CHECKED")}
+    shown = planted | {("6105280003", "2026-10", "UNDERSPEND")}  # arises unplanted too: not an error
+    assert compare_anomalies("富平县", planted, shown, exact=("STOCK_NOT_CHECKED",)) is None
+    line = compare_anomalies("富平县", planted, {("6105280001", "2026-10", "MISUSE")}, exact=("STOCK_NOT_CHECKED",))
+    assert line == ("富平县 计划的资金异常 2 处，服务器资金报表只列出其中 1 处"
+                    "（缺 6105280002 2026-11 STOCK_NOT_CHECKED）")
+    # a stock anomaly arises only where planted: one more is a difference
+    extra = shown | {("6105280003", "2026-11", "STOCK_NOT_CHECKED")}
+    line = compare_anomalies("富平县", planted, extra, exact=("STOCK_NOT_CHECKED",))
+    assert line == "富平县 计划 STOCK_NOT_CHECKED 1 处，服务器资金报表列出 2 处（多出 6105280003 2026-11）"
+    assert compare_anomalies("富平县", planted, extra) is None  # a code the engine does not list is not exact
 
 
 def test_each_database_has_a_demo_folder_of_its_own(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from district.nutrition.engine import FundMonth, FundReport, FundSchool, build_fund_report
+from houqin_standard import STANDARD_ID_2
 from tests.factories import EXAMPLE
 
 # The example's sections other than nutrition (tests/factories.py: the repository's one copy of the spec's example).
@@ -46,9 +47,11 @@ def build_report(
     students: int = 120,
     water_m3: str = "100.0",
     electricity_kwh: str = "1200.0",
+    stock: dict[str, Any] | None = None,
     **nutrition: Any,
 ) -> dict[str, Any]:
-    """A report of the example's shape; ``nutrition`` overrides fields of CLEAN_NUTRITION."""
+    """A report of the example's shape; ``nutrition`` overrides fields of CLEAN_NUTRITION. ``stock``: the
+    month sent in @2 with this ``canteen_stock`` section (the engine reads nothing else of @2)."""
     report = copy.deepcopy(BASE_REPORT)
     report["school_code"] = school_code
     report["period"] = period
@@ -64,7 +67,20 @@ def build_report(
     else:
         report["nutrition"] = {"participating": False}
         report["food_safety"]["sample_retention_days"] = sample_retention_days or 0
+    if stock is not None:
+        report["standard"] = STANDARD_ID_2
+        report["canteen_stock"] = dict(stock)
     return report
+
+
+def stock_section(opening: str, purchases: str, closing: str, checked: bool = True) -> dict[str, Any]:
+    """A ``canteen_stock`` section (STANDARD-v2.md)."""
+    return {
+        "opening_stock_value": opening,
+        "purchases": purchases,
+        "closing_stock_value": closing,
+        "stock_checked": checked,
+    }
 
 
 @pytest.fixture

@@ -38,6 +38,10 @@ def test_codes_are_the_spec_table_in_order():
         "NONSTANDARD_RATE",
         "ACCOMPANY_GAP",
         "SAMPLE_GAP",
+        # the stock table of SCORING.md's additions for @2
+        "SPEND_EXCEEDS_CONSUMPTION",
+        "STOCK_CARRY_OVER_MISMATCH",
+        "STOCK_NOT_CHECKED",
     ]
     assert [n.zh for n in ANOMALY_CODES.values()] == [
         "账目不平",
@@ -50,6 +54,9 @@ def test_codes_are_the_spec_table_in_order():
         "补助标准不符",
         "陪餐不足",
         "留样不足",
+        "补助支出超过食材消耗",
+        "库存结转不符",
+        "未盘点",
     ]
     assert FUND_COMPLIANCE_CODES == ("MISUSE", "BALANCE_MISMATCH", "CARRY_OVER_MISMATCH")
 

@@ -14,6 +14,7 @@ import pytest
 from district.nutrition.anomalies import ANOMALY_CODES, Anomaly, month_anomalies
 from houqin_standard import fund_text
 from houqin_standard.prechecks import precheck
+from tests.district.nutrition.conftest import stock_section
 
 
 @pytest.fixture
@@ -44,6 +45,13 @@ def every_code(make_report: Callable[..., dict[str, Any]]) -> dict[str, Anomaly]
         make_report(subsidy_rate="4.00", funds_received="8000.00", food_spend="7800.00", closing_balance="700.00"),
         None,
     )
+    # a month sent in @2: 40.00 + 9000.00 − 100.00 = 8940.00 consumed < 9750.00 spent; opening stock 40.00 ≠
+    # August's closing stock 50.00; not counted
+    previous_stock = make_report(period="2026-08", stock=stock_section("0.00", "100.00", "50.00"))
+    found += month_anomalies(
+        make_report(stock=stock_section("40.00", "9000.00", "100.00", checked=False)), None,
+        previous_stock=previous_stock,
+    )  # fmt: skip
     by_code = {a.code: a for a in found}
     assert list(by_code) != [] and set(by_code) == set(ANOMALY_CODES)
     return by_code

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from district.audit.models import AuditEntry
+from district.duties.services import default_calendar
 from district.reports.figures import FIELDS, FIELDS_1, INDEX, LAYOUT, LAYOUT_1, figures_json, figures_of
 from district.reports.models import ReportHead, ReportRevision
 from district.reports.services import IngestError
@@ -22,7 +23,7 @@ from tests.conftest import SignedClient, example_report
 from tests.factories import submit
 
 V2_SECTIONS: dict[str, Any] = {
-    "calendar": {"tasks": [{"code": "NOV-HEATING", "done_on": "2026-09-03", "note": "取暖设备检修"}]},
+    "calendar": {"tasks": [{"code": "OPENING-CHECK", "done_on": "2026-09-03", "note": "取暖设备检修"}]},
     "kitchen": {"morning_check_days": 17, "tableware_disinfection_days": 17, "tasting_days": 15},
     "canteen_stock": {
         "opening_stock_value": "3200.00",
@@ -38,6 +39,8 @@ def v2(report: dict[str, Any]) -> dict[str, Any]:
     """``report`` sent in @2: the same @1 fields and the four sections (dates moved into its period)."""
     out = {**copy.deepcopy(report), **copy.deepcopy(V2_SECTIONS), "standard": STANDARD_ID_2}
     out["calendar"]["tasks"][0]["done_on"] = f"{out['period']}-03"
+    # a task the shipped 后勤行事历 has in the month (September's: OPENING-CHECK)
+    out["calendar"]["tasks"][0]["code"] = default_calendar().codes_of(int(out["period"][5:7]))[1]
     return out
 
 
@@ -263,7 +266,7 @@ def test_the_periods_export_has_every_v2_field_and_a_v1_school_leaves_them_empty
     v2_row, v1_row = rows["庄里镇中心小学"], rows["庄里镇初级中学"]
     assert v2_row["食堂日常管控·试尝天数（天）"] == 15
     assert v2_row["食堂食材库存与月底盘存·本月已盘点"] == "是"
-    assert v2_row["后勤行事历·本月完成的行事历任务（项）"] == "NOV-HEATING（2026-09-03）"
+    assert v2_row["后勤行事历·本月完成的行事历任务（项）"] == "OPENING-CHECK（2026-09-03）"
     # not reported in a @1 month: empty, never 0 or 否
     assert v1_row["食堂日常管控·试尝天数（天）"] is None
     assert v1_row["食堂食材库存与月底盘存·本月已盘点"] is None

@@ -52,3 +52,27 @@ def test_the_web_path_follows_the_required_version(client: Any, people: Any, ses
     confirm(client, preview.get_data(as_text=True))
     rev = session.scalars(select(ReportRevision)).one()
     assert json.loads(rev.content)["standard"] == STANDARD_ID_2
+
+
+def test_the_web_preview_judges_calendar_codes_by_the_calendar_in_force(
+    client: Any, people: Any, session: Any
+) -> None:
+    from district.duties.services import period_codes
+
+    set_requirement(session, "610528", parse_requirement({"version": 2, "from": PERIOD}))
+    session.flush()
+    sign_in(client, "clerk1")
+    wrong = {**good_report(), **copy.deepcopy(V2_SECTIONS), "standard": STANDARD_ID_2}
+    wrong["calendar"] = {"tasks": [{"code": "NO-SUCH-TASK", "done_on": f"{PERIOD}-03"}]}
+    refused = upload(client, json.dumps(wrong, ensure_ascii=False).encode(), "wrong.json")
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422, html[:2000]
+    assert "NO-SUCH-TASK" in html and "不是本县后勤行事历中" in html
+    assert 'name="token"' not in html and _count(session) == 0
+
+    right = copy.deepcopy(wrong)
+    right["calendar"]["tasks"][0]["code"] = period_codes(session, "610528", PERIOD)[0]
+    preview = upload(client, json.dumps(right, ensure_ascii=False).encode(), "right.json")
+    assert preview.status_code == 200, preview.get_data(as_text=True)[:2000]
+    confirm(client, preview.get_data(as_text=True))
+    assert _count(session) == 1
