@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from flask import Flask
@@ -69,53 +70,85 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
 
     dispatch_in_unit(app)  # one commit per request, or a rollback (district/unit_of_work.py)
 
-    from district.api.errors import register_error_handlers
     from district.api.views import bp as api_bp
+    from district.web.errors import register_error_handlers
 
     register_error_handlers(app)
     app.register_blueprint(api_bp)
     from district import headers
 
     headers.init_app(app)
-    for register in _optional_blueprints():
-        register(app)
+    for module in route_modules():
+        module.init_app(app)
+    _register_listeners()
+    _plug_workers(app)
     return app
 
 
-# Domain packages with HTTP routes; each module has ``init_app(app)``. Listed explicitly (no import magic);
-# a package that is not installed in this build is skipped, any other import error is raised.
-ROUTE_MODULES = (
-    "district.health",
-    "district.auth.views",
-    "district.scoring.api",
-    "district.alerts.api",  # 重大预警 (issue 17)
-    "district.nutrition.api",
-    "district.rendering.api",
-    "district.dashboard.views",
-    "district.dashboard.downloads",  # 下载中心 (issue 17)
-    "district.dashboard.city",  # 全市概览 (issue 17)
-    "district.dashboard.lists",  # 报送情况 and 隐患清单 with filters (issue 17 item 6)
-    "district.audit.api",
-    "district.exports.api",  # search and exports (issue 17)
-    "district.exports.pages",
-    "district.submission.views",  # the school's pages: web submission (issue 19)
-    "district.reports.review_api",  # per-report review (issue 18)
-    "district.dashboard.review",  # 待审核 queue page and the review forms (issue 18)
-    "district.reminders.api",  # 一键催报 and the delivery log (issue 18)
-    "district.dashboard.reminders",  # the 催报 button and the log page (issue 18)
-)
+def route_modules() -> tuple[ModuleType, ...]:
+    """The modules with HTTP routes, each with ``init_app(app)``, imported explicitly: a module named here that does
+    not exist stops the hub at start (an ``ImportError``), never a route silently missing. ``district.api.views``
+    (the report API) is registered first by ``create_app`` itself, with the error handlers."""
+    from district import health
+    from district.alerts import api as alerts_api
+    from district.api import scoring as scoring_api
+    from district.dashboard import city as dashboard_city
+    from district.dashboard import downloads as dashboard_downloads
+    from district.dashboard import lists as dashboard_lists
+    from district.dashboard import reminders as dashboard_reminders
+    from district.dashboard import review as dashboard_review
+    from district.dashboard import signin as signin_pages
+    from district.dashboard import views as dashboard_views
+    from district.exports import api as exports_api
+    from district.exports import pages as exports_pages
+    from district.nutrition import api as nutrition_api
+    from district.reminders import api as reminders_api
+    from district.rendering import api as rendering_api
+    from district.review import api as review_api
+    from district.submission import views as submission_views
+
+    return (
+        health,
+        signin_pages,
+        scoring_api,
+        alerts_api,  # 重大预警 (issue 17)
+        nutrition_api,
+        rendering_api,
+        dashboard_views,
+        dashboard_downloads,  # 下载中心 (issue 17)
+        dashboard_city,  # 全市概览 (issue 17)
+        dashboard_lists,  # 报送情况 and 隐患清单 with filters (issue 17 item 6)
+        exports_api,  # search and exports (issue 17)
+        exports_pages,
+        submission_views,  # the school's pages: web submission (issue 19)
+        review_api,  # per-report review (issue 18)
+        dashboard_review,  # 待审核 queue page and the review forms (issue 18)
+        reminders_api,  # 一键催报 and the delivery log (issue 18)
+        dashboard_reminders,  # the 催报 button and the log page (issue 18)
+    )
 
 
-def _optional_blueprints() -> list[Any]:
-    import importlib
+def _plug_workers(app: Flask) -> None:
+    """The workers do what the hub hands them (``district/dispatch.py``): the domain packages never import
+    ``workers``; the factory plugs them in here, and the embedded PDF pool's processes make their app with the
+    same factory."""
+    from district import dispatch
+    from workers.dispatch import Workers
 
-    hooks: list[Any] = []
-    for name in ROUTE_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not name.startswith(exc.name):
-                raise
-            continue
-        hooks.append(module.init_app)
-    return hooks
+    dispatch.plug(app, Workers())
+    app.extensions["houqin_factory"] = create_app
+
+
+def _register_listeners() -> None:
+    """What a lower package calls back, registered here rather than by importing a module: after an accepted
+    revision commits, the ranking's debounced recompute (``scoring.tasks``); the exports' tables as parts of the
+    PDF jobs (``rendering.jobs`` runs them, ``exports.jobs`` writes them). Registering twice (an app per test)
+    keeps one."""
+    from district.exports.jobs import run_export_part
+    from district.rendering.jobs import register_part_runner
+    from district.rendering.models import KIND_EXPORT
+    from district.reports.services import on_revision_accepted
+    from district.scoring.tasks import revision_accepted
+
+    on_revision_accepted(revision_accepted)
+    register_part_runner(KIND_EXPORT, run_export_part)

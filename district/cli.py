@@ -10,32 +10,20 @@ from typing import Any
 import click
 
 from district.app import create_app
+from district.cli_context import Context
 from district.db import db
 from district.registry.models import County
-
-
-class Context:
-    def __init__(self) -> None:
-        self._app: Any = None
-
-    @property
-    def app(self) -> Any:
-        if self._app is None:
-            from district.config import ConfigError
-
-            try:
-                self._app = create_app()
-            except ConfigError as exc:  # a malformed setting: one line naming it, not a traceback
-                raise click.ClickException(str(exc)) from None
-        return self._app
-
 
 pass_ctx = click.make_pass_decorator(Context, ensure=True)
 
 
 @click.group()
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Houqin 后勤 — the county hub's command line."""
+    shared = ctx.ensure_object(Context)  # a test may pass its own, with its app
+    if shared.factory is None:
+        shared.factory = create_app
 
 
 # ---------------------------------------------------------------- db
@@ -205,10 +193,10 @@ def counties_configure(
 ) -> None:
     """Set a county's reporting start and the order of its townships; prints the settings in force."""
     from district import calendar
+    from district.api.settings import county_settings
     from district.registry.services import (
         TownshipOrderError,
         configure_county,
-        county_settings,
         parse_township_order,
         set_township_order,
     )
@@ -464,25 +452,18 @@ def serve(ctx: Context, host: str, port: int, workers: int | None) -> None:
     serve_with_gunicorn(host, port, workers)
 
 
-def _register_optional_commands() -> None:
-    """Domain packages contribute their own commands (scoring, nutrition, pdf, demo …)."""
-    import importlib
+def _register_commands() -> None:
+    """Domain packages contribute their own commands (scoring, nutrition, pdf, demo, audit, calendar), imported
+    explicitly."""
+    from district.demo import cli as demo_cli
+    from district.duties import cli as duties_cli
+    from district.integrity import cli as audit_cli
+    from district.nutrition import cli as nutrition_cli
+    from district.rendering import cli as rendering_cli
+    from district.scoring import cli as scoring_cli
 
-    for mod in (
-        "district.scoring.cli",
-        "district.nutrition.cli",
-        "district.rendering.cli",
-        "district.demo.cli",
-        "district.audit.cli",
-        "district.duties.cli",
-    ):
-        try:
-            module = importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not mod.startswith(exc.name):
-                raise
-            continue
+    for module in (scoring_cli, nutrition_cli, rendering_cli, demo_cli, audit_cli, duties_cli):
         module.register(main)
 
 
-_register_optional_commands()
+_register_commands()

@@ -94,8 +94,8 @@ def register(cache: LRU) -> LRU:
 def county_watermark(session: Session, county: County) -> tuple[Any, ...]:
     """Changes whenever an effective revision of the county changes (revision ids only grow, and a new
     revision becomes its month's head), the county's subsidy standard does, or a bureau inspection adds a
-    finding to the hazard ledger (``scoring.models.InspectionFinding``: appended, ids only grow)."""
-    from district.scoring.models import InspectionFinding
+    finding to the hazard ledger (``reports.models.InspectionFinding``: appended, ids only grow)."""
+    from district.reports.models import InspectionFinding
 
     newest_id = session.scalar(select(func.max(ReportHead.revision_id)).where(ReportHead.county_code == county.code))
     link = (

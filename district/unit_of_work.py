@@ -155,7 +155,7 @@ def reading_first() -> Iterator[bool]:
 
 
 def busy_response() -> Response:
-    from district.api.errors import error_response
+    from district.web.errors import error_response
 
     resp = error_response(
         503, "busy", "服务器繁忙，请稍后重试 / the hub is busy, retry in a moment", [{"retry_after": RETRY_AFTER_S}]

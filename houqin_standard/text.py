@@ -66,3 +66,18 @@ def text_issue(value: str, name_zh: str, name_en: str, *, multiline: bool = Fals
         code, name_zh=name_zh, name_en=name_en, position=index + 1, char=f"U+{ord(value[index]):04X}"
     )
     return code, zh, en
+
+
+# The same rules as one JSON-Schema regular expression (the OpenAPI document's ``pattern``, the hub's search
+# box): no control characters (tab and line breaks in multi-line text), no bidi overrides or isolates, and, where
+# a minimum length is set, at least one visible character
+_CONTROLS = "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069"
+_INVISIBLE = "\\s\\u00ad\\u200b-\\u200f\\u2060-\\u2064\\ufeff\\u115f\\u1160\\u3164\\uffa0\\u2800"
+
+
+def text_pattern(*, multiline: bool = False, visible: bool = False) -> str:
+    allowed = f"[^{_CONTROLS}]" if multiline else f"[^{_CONTROLS}\\t\\n\\r]"
+    if not visible:
+        return f"^{allowed}*$"
+    shown = f"[^{_CONTROLS}\\t\\n\\r{_INVISIBLE}]"
+    return f"^{allowed}*{shown}{allowed}*$"

@@ -12,6 +12,9 @@ python3 -m ruff check .
 echo "== mypy (district, workers, school_agent, houqin_standard: pyproject.toml [tool.mypy])"
 python3 -m mypy
 
+echo "== import layers (lint-imports: the contracts in .importlinter, docs/ARCHITECTURE.md)"
+lint-imports
+
 echo "== models and migrations agree"
 tmp=$(mktemp -d)
 HOUQIN_INSTANCE_PATH="$tmp" houqin db upgrade >/dev/null

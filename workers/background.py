@@ -37,6 +37,7 @@ import queue
 import resource
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -123,7 +124,7 @@ def _pool_for(app: Flask) -> ProcessPoolExecutor:
                 max_workers=processes(app.config),
                 mp_context=context,
                 initializer=_child_init,
-                initargs=(_child_config(app), fixed),
+                initargs=(_child_config(app), fixed, app.extensions["houqin_factory"]),
             )
         return _pool
 
@@ -169,15 +170,15 @@ def shutdown_pool() -> None:
 _child_app: Flask | None = None
 
 
-def _child_init(config: dict[str, Any], now: str | None) -> None:  # pragma: no cover - runs in a pool process
-    """A pool process's start: its own app (and so its own engine), built once."""
+def _child_init(config: dict[str, Any], now: str | None, factory: Callable[..., Flask]) -> None:  # pragma: no cover
+    """A pool process's start (in the pool process): its own app (and so its own engine), built once by the
+    factory that made the hub's (``create_app``, handed over by reference)."""
     global _child_app
     from district import clock
-    from district.app import create_app
 
     if now is not None:
         clock.set_now(clock.parse_instant(now), ticking=True)
-    _child_app = create_app(config)
+    _child_app = factory(config)
 
 
 def _cpu_seconds() -> float:

@@ -10,15 +10,14 @@ Process entry points create the app: ``celery -A workers.worker worker -Q defaul
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from typing import Any
 
 from celery import Celery, Task
 from celery.schedules import crontab
 from celery.signals import worker_process_init
 from flask import Flask
-from sqlalchemy import event
-from sqlalchemy.orm import Session
+
+from district.dispatch import enqueue_after_commit  # noqa: F401 - the rule lives with the hub (district/dispatch.py)
 
 PDF_QUEUE = "pdf"
 DEFAULT_QUEUE = "default"
@@ -101,27 +100,3 @@ def celery_app() -> Celery:
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     return app.extensions.get("celery") or make_celery(app)
-
-
-def enqueue_after_commit(session: Session, fn: Callable[[], Any]) -> None:
-    """Run ``fn`` (which enqueues a task) only once the session's transaction has committed.
-
-    Never inside an open transaction: a worker must not pick up a task for rows it cannot see yet
-    (warehouse's ``WarehouseTask.apply_async``). A rollback drops the pending calls.
-    """
-    pending: list[Callable[[], Any]] = session.info.setdefault("houqin_after_commit", [])
-    pending.append(fn)
-    if session.info.get("houqin_after_commit_hooked"):
-        return
-    session.info["houqin_after_commit_hooked"] = True
-
-    @event.listens_for(session, "after_commit")
-    def _run(sess: Session) -> None:
-        calls = list(sess.info.get("houqin_after_commit", []))
-        sess.info["houqin_after_commit"] = []
-        for call in calls:
-            call()
-
-    @event.listens_for(session, "after_rollback")
-    def _drop(sess: Session) -> None:
-        sess.info["houqin_after_commit"] = []

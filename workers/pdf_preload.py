@@ -8,7 +8,7 @@ import logging
 
 try:
     import district.app  # noqa: F401 - the app's modules, imported once for every pool process
-    from district.rendering import pdf
+    from district.printing import pdf
 
     pdf._warm_up()  # the module's own warm-up, run where the pool processes are forked from
 except Exception:  # pragma: no cover - the forkserver must start whatever happens here

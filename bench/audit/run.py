@@ -38,8 +38,8 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     from district.audit.chain import genesis, revision_link
     from district.audit.keys import HubKeys
-    from district.audit.verify import verify
     from district.db import make_engine
+    from district.integrity.verify import verify
     from district.migrate import upgrade
     from houqin_standard import canonical_json, content_sha256, receipt_payload
 

@@ -51,8 +51,8 @@ if str(ROOT) not in sys.path:
 from bench.dashboard.run import COUNTY, PERIODS, TYPE_MIX, percentile, populate  # noqa: E402
 from district.db import make_engine  # noqa: E402
 from district.migrate import upgrade  # noqa: E402
-from district.scratch_db import throwaway_postgres  # noqa: E402
 from houqin_standard import period_add, signed_headers  # noqa: E402
+from tests.scratch_db import throwaway_postgres  # noqa: E402
 
 POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 AGENTS, USERS = 20, 5

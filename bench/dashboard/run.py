@@ -62,8 +62,8 @@ from district.migrate import upgrade  # noqa: E402
 from district.registry.models import City, County, School, Township  # noqa: E402
 from district.reports.figures import figures_json  # noqa: E402
 from district.reports.models import HazardEntry, ReportHead, ReportRevision  # noqa: E402
-from district.scratch_db import throwaway_postgres  # noqa: E402
 from houqin_standard import canonical_json, content_sha256, period_deadline, validate_report  # noqa: E402
+from tests.scratch_db import throwaway_postgres  # noqa: E402
 
 POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 COUNTY, COUNTY_NAME, CITY = "610528", "富平县", "610500"

@@ -161,7 +161,7 @@ def cpu_snapshot(server: Gunicorn) -> tuple[float, float, float]:
 @contextmanager
 def fresh_database(base_url: str) -> Iterator[str]:
     """A new, empty database on the server of ``base_url``; dropped (forcibly) afterwards."""
-    from district.scratch_db import throwaway_postgres
+    from tests.scratch_db import throwaway_postgres
 
     with throwaway_postgres(base_url, "houqin_bench") as url:
         yield url

@@ -62,7 +62,6 @@ from district.demo.generate import SchoolProfile, monthly_report  # noqa: E402
 from district.migrate import upgrade  # noqa: E402
 from district.registry.models import City, County, School, Township  # noqa: E402
 from district.reports.models import ReportHead, ReportRevision  # noqa: E402
-from district.scratch_db import throwaway_postgres  # noqa: E402
 from houqin_standard import (  # noqa: E402
     canonical_json,
     content_sha256,
@@ -70,6 +69,7 @@ from houqin_standard import (  # noqa: E402
     periods_between,
     validate_report,
 )
+from tests.scratch_db import throwaway_postgres  # noqa: E402
 
 POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 COUNTY, COUNTY_NAME, CITY = "610528", "富平县", "610500"

@@ -12,10 +12,10 @@ from flask import Blueprint, Flask, jsonify, request
 from district import calendar
 from district.alerts.city import city_overview, counties_in_scope, default_period
 from district.alerts.services import county_alerts
-from district.api.auth import bureau_required, current_user, not_found, require_county
-from district.api.errors import period_param
 from district.db import db
 from district.registry.models import County
+from district.web.auth import bureau_required, current_user, not_found, require_county
+from district.web.errors import period_param
 
 bp = Blueprint("alerts_api", __name__, url_prefix="/api/v1")
 
@@ -25,7 +25,7 @@ def init_app(app: Flask) -> None:
 
 
 def period_arg(default: Callable[[], str]) -> str:
-    """``?period=``: a month up to the current one; not given: ``default()`` (``district.api.errors.period_param``)."""
+    """``?period=``: a month up to the current one; not given: ``default()`` (``district.web.errors.period_param``)."""
     return period_param(request.args.get("period"), default=default)
 
 

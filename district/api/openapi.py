@@ -28,6 +28,7 @@ from houqin_standard.fields import CALENDAR_TASK_FIELDS, ENUM_LABELS, MAX_COUNT,
 from houqin_standard.money import MAX_INTEGER_DIGITS, MONEY_RE, QUANTITY_RE
 from houqin_standard.periods import EARLIEST_PERIOD, PERIOD_RE
 from houqin_standard.receipts import SIGNED_FIELDS
+from houqin_standard.text import text_pattern
 from houqin_standard.validate import _DATE_RE, _DATETIME_RE, _SCHOOL_CODE_RE, _UUID_RE
 
 OPENAPI_PATH = Path(__file__).resolve().with_name("openapi.json")
@@ -961,21 +962,7 @@ WHY: dict[int, str] = {
 }
 
 
-# free text (houqin_standard/text.py): no control characters (tab and line breaks in multi-line text), no bidi
-# overrides or isolates, and, where a minimum length is set, at least one visible character
-_CONTROLS = "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069"
-_INVISIBLE = "\\s\\u00ad\\u200b-\\u200f\\u2060-\\u2064\\ufeff\\u115f\\u1160\\u3164\\uffa0\\u2800"
-
-
-def text_pattern(*, multiline: bool = False, visible: bool = False) -> str:
-    allowed = f"[^{_CONTROLS}]" if multiline else f"[^{_CONTROLS}\\t\\n\\r]"
-    if not visible:
-        return f"^{allowed}*$"
-    shown = f"[^{_CONTROLS}\\t\\n\\r{_INVISIBLE}]"
-    return f"^{allowed}*{shown}{allowed}*$"
-
-
-# what the one JSON body reader refuses (district/api/body.py), on every operation that takes a JSON body
+# what the one JSON body reader refuses (district/web/body.py), on every operation that takes a JSON body
 BODY_400 = ("A body the hub cannot take as text (`invalid_encoding`: not UTF-8; `nesting_too_deep`: more than 64 "
             "levels; `duplicate_key`; `lone_surrogate`; `nul_character`); `details[].path` names where.")
 BODY_415 = "Not JSON (`unsupported_media_type`, `unsupported_charset`, `malformed_json`)."
@@ -1420,9 +1407,9 @@ def paths() -> dict[str, Schema]:
 
 
 def _with_exports(ops: dict[str, Schema]) -> dict[str, Schema]:
-    """Search and exports (district/exports/openapi.py, issue 17): its operations, and ``format=xlsx`` on the
+    """Search and exports (district/api/openapi_exports.py, issue 17): its operations, and ``format=xlsx`` on the
     rankings and completeness reads."""
-    from district.exports import openapi as exports
+    from district.api import openapi_exports as exports
 
     for name in ("rankings", "completeness"):
         exports.with_xlsx(ops[f"{API}/counties/{{county}}/{name}"])
@@ -1430,23 +1417,23 @@ def _with_exports(ops: dict[str, Schema]) -> dict[str, Schema]:
 
 
 def _export_schemas() -> dict[str, Schema]:
-    from district.exports import openapi as exports
+    from district.api import openapi_exports as exports
 
     return exports.schemas()
 
 
 def _alerts_openapi() -> Any:
-    """The 重大预警 and city overview operations (district/alerts/openapi.py, issue 17)."""
-    from district.alerts import openapi
+    """The 重大预警 and city overview operations (district/api/openapi_alerts.py, issue 17)."""
+    from district.api import openapi_alerts
 
-    return openapi
+    return openapi_alerts
 
 
 def _reminders_openapi() -> Any:
-    """一键催报, the reminder log and the settings' channels (district/reminders/openapi.py, issue 18)."""
-    from district.reminders import openapi
+    """一键催报, the reminder log and the settings' channels (district/api/openapi_reminders.py, issue 18)."""
+    from district.api import openapi_reminders
 
-    return openapi
+    return openapi_reminders
 
 
 def build() -> dict[str, Any]:

@@ -12,18 +12,18 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from district import calendar
-from district.api.auth import bureau_required, require_county, require_county_admin
-from district.api.body import BodyError, parse_json, read_json
-from district.api.errors import ApiError, lang, period_param
-from district.api.ratelimit import RateLimiter
 from district.api.refusals import RefusalGuard
 from district.db import db, utcnow
+from district.ratelimit import RateLimiter
 from district.registry.crypto import SecretBox
 from district.registry.models import School
 from district.reports import services as reports
 from district.reports.completeness import county_completeness
 from district.reports.models import ReportRevision
 from district.unit_of_work import commit_now, keep_on_error, reading_first, restart
+from district.web.auth import bureau_required, require_county, require_county_admin
+from district.web.body import BodyError, parse_json, read_json
+from district.web.errors import ApiError, lang, period_param
 from houqin_standard import text_issue
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -271,7 +271,7 @@ _RACE_RETRIES = 5
 
 def _report_json(body: bytes) -> Any:
     """The report's JSON, parsed from the very bytes its signature covers by the one body reader
-    (``district.api.body``); a refused body is an :class:`IngestError`, logged as every signed refusal is."""
+    (``district.web.body``); a refused body is an :class:`IngestError`, logged as every signed refusal is."""
     try:
         return parse_json(body, request.headers.get("Content-Type"))
     except BodyError as err:
@@ -309,7 +309,7 @@ def feedback() -> Any:
         return _refuse(err)
     keep_on_error()  # the signature is kept as seen whatever the answer
     period = _period_arg(request.args.get("period", ""), ahead=1)
-    from district.reports.feedback import school_feedback
+    from district.api.feedback import school_feedback
 
     return jsonify(school_feedback(s, school, period, lang=lang()))
 
@@ -381,14 +381,14 @@ def county_duty_calendar(county: str) -> Any:
     a township_admin sees its township's schools only."""
     user = require_county(county)
     from district.auth.services import school_filter
-    from district.duties.services import month_status
+    from district.reports.calendar_tasks import month_status
 
     period = _period_arg(request.args.get("period", ""))
     return jsonify(month_status(db.session(), county, period, schools_where=school_filter(user)))
 
 
 def _period_arg(period: str, *, ahead: int = 0) -> str:
-    """A period the hub can hold (``district.api.errors.period_param``); an agent whose PC clock runs a little
+    """A period the hub can hold (``district.web.errors.period_param``); an agent whose PC clock runs a little
     ahead asks the feedback for one more month (``ahead``)."""
     return period_param(period, ahead=ahead)
 
@@ -450,8 +450,8 @@ SETTINGS_FIELDS = ("reporting_start", "channels", "township_order", "require_sta
 @bureau_required
 def county_settings_get(county: str) -> Any:
     """The county's settings (API.md second wave): ``reporting_start`` (上线月份) and what is in force."""
+    from district.api.settings import county_settings
     from district.registry.models import County
-    from district.registry.services import county_settings
 
     require_county(county)
     c = db.session().get(County, county)
@@ -464,8 +464,9 @@ def county_settings_get(county: str) -> Any:
 @bureau_required
 def county_settings_put(county: str) -> Any:
     """Set the county's settings (county_admin); a bad value is a 400 naming the field and the reason."""
+    from district.api.settings import county_settings
     from district.registry.models import County
-    from district.registry.services import configure_county, county_settings
+    from district.registry.services import configure_county
 
     user = require_county_admin(county)
     payload = read_json()

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import column, select, table
 from sqlalchemy.orm import Session
 
 from district.audit.chain import audit_link, genesis, is_chained
 from district.audit.models import AuditEntry
 from district.db import utcnow
+
+# the county's row, named as its foreign keys name it ("counties.code"): the log sits below the registry, which
+# records its own acts here, so it locks the row by its table rather than by importing the registry's model
+_COUNTIES = table("counties", column("code"))
 
 
 def record(
@@ -35,10 +39,8 @@ def record(
 def _link(session: Session, entry: AuditEntry) -> None:
     key = entry.county_code or "hub"
     if entry.county_code:
-        from district.registry.models import County
-
         # one writer per county chain at a time (PostgreSQL row lock; SQLite serialises writers)
-        session.execute(select(County.code).where(County.code == entry.county_code).with_for_update())
+        session.execute(select(_COUNTIES.c.code).where(_COUNTIES.c.code == entry.county_code).with_for_update())
     last = session.execute(
         select(AuditEntry.chain_seq, AuditEntry.entry_hash)
         .where(AuditEntry.chain_key == key)

@@ -27,11 +27,11 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from district.api.ratelimit import RateLimiter
 from district.audit.services import record
 from district.auth.models import LoginFailures, User
 from district.auth.services import check_password, find_user, hash_password
 from district.db import utcnow
+from district.ratelimit import RateLimiter
 
 DEFAULTS = {
     "LOGIN_PER_IP_PER_MINUTE": 30,

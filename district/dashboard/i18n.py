@@ -34,7 +34,7 @@ def select_locale() -> str:
     chosen = session.get("lang")
     if chosen in LANGUAGES:
         return str(chosen)
-    from district.api.auth import current_user
+    from district.web.auth import current_user
 
     user = current_user()
     if user is not None and user.language in LANGUAGES:
@@ -88,7 +88,7 @@ def init_babel(app: Flask) -> None:
 
     @app.context_processor
     def _page_context() -> dict[str, Any]:
-        from district.api.auth import current_user
+        from district.web.auth import current_user
 
         return {"me": current_user()}
 

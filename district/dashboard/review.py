@@ -1,7 +1,7 @@
 """The review queue page 待审核 (issue 18) and the review forms of the queue and the school page.
 
 ``GET /counties/<county>/review?period=``: the period's effective revisions without a decision, by township,
-oldest first, each with its fund anomalies and validation warnings (``reports.review.review_queue``); a
+oldest first, each with its fund anomalies and validation warnings (``review.services.review_queue``); a
 township_admin sees its township's alone. ``POST /reports/<report_id>/review``: 通过 acts at once; 退回 asks to
 confirm first (the same two steps as a lock, no script needed), then acts; both end on the page they came from
 with a message. Refusals are the review service's: 404 out of scope, 403 a role that does not review, 400 a
@@ -21,7 +21,7 @@ from district.dashboard.i18n import lang
 from district.dashboard.views import _user, county_in_scope, period_arg, recent_periods, signed_in
 from district.db import db
 from district.reports.models import ReportRevision
-from district.reports.review import ReviewError, review_queue, review_report
+from district.review.services import ReviewError, review_queue, review_report
 
 bp = Blueprint("review_pages", __name__)
 
@@ -138,7 +138,7 @@ def school_review_rows(school_code: str) -> list[dict[str, Any]]:
     from sqlalchemy import select
 
     from district.reports.models import ReportHead
-    from district.reports.review import current_review
+    from district.review.services import current_review
 
     s = db.session()
     user = _user()

@@ -19,7 +19,6 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from district import calendar, readcache
-from district.api.auth import current_user
 from district.auth.models import User
 from district.auth.services import (
     can_admin_county,
@@ -50,6 +49,7 @@ from district.reports import opinions
 from district.reports.completeness import county_completeness
 from district.reports.hazards import hazard_ledger
 from district.scoring import services as scoring
+from district.web.auth import current_user
 from houqin_standard import ENUM_LABELS, parse_period, period_add, periods_between
 
 bp = Blueprint("dashboard", __name__)
@@ -116,7 +116,7 @@ def window_args(county: County) -> tuple[str, str, int | None]:
         window = calendar.window_from_args(db.session(), county, request.args)
     except calendar.WindowError as exc:
         abort(400, description=exc.message(lang()))
-    from district.api.ratelimit import computing_read_limit
+    from district.ratelimit import computing_read_limit
 
     if computing_read_limit(f"user:{_user().id}", request.args) is not None:
         abort(429, description=_("Too many rankings over periods of your own choosing: please wait a minute."))
@@ -568,7 +568,7 @@ def county_fund_report(county: County, frm: str, to: str) -> tuple[dict[str, Any
 def duty_calendar(county: str) -> Any:
     """后勤行事历 of one month: per task, done / not done by township and by school (``district.duties``'s
     ``month_status``, the same figures as ``GET /api/v1/counties/<c>/calendar``)."""
-    from district.duties.services import month_status
+    from district.reports.calendar_tasks import month_status
 
     c = county_in_scope(county)
     period = period_arg(c)
@@ -600,7 +600,7 @@ def _approval_scope(c: County, period: str) -> dict[str, Any]:
     completeness = county_completeness(db.session(), c.code, period, schools_where=school_filter(_user()))
     _rows, anomaly_total, anomaly_counts = period_fund_anomalies(c, period)
     from district.auth.services import township_scope
-    from district.reports.review import period_review_counts  # issue 18
+    from district.review.services import period_review_counts  # issue 18
 
     return {
         "reviews": period_review_counts(db.session(), c.code, period, township_scope(_user())),
@@ -669,7 +669,7 @@ def approval_act(county: str, period: str, action: str) -> Any:
         return _approval_page(c, period, confirm=action, note=note)
     s = db.session()
     if action == "lock" and request.form.get("returned_ok") != "yes":
-        from district.reports.review import period_review_counts  # issue 18: returned, not yet corrected
+        from district.review.services import period_review_counts  # issue 18: returned, not yet corrected
 
         if period_review_counts(s, county, period).returned:
             message = _(

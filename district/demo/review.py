@@ -25,7 +25,7 @@ def _count(job: Any, picked: list[tuple[str, str, str]]) -> tuple[int, int]:
     """(returned reports of the county not yet corrected, picked school-months approved), from the hub's review
     service."""
     from district.db import db
-    from district.reports.review import current_review, open_returns
+    from district.review.services import current_review, open_returns
 
     with job.app.app_context():
         s = db.session()

@@ -17,9 +17,9 @@ def register(main: click.Group) -> None:
 
 
 def _app() -> Any:
-    from district.cli import Context
+    from district import cli_context
 
-    return click.get_current_context().ensure_object(Context).app
+    return cli_context.app()
 
 
 def _fail(message: str) -> NoReturn:

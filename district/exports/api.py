@@ -14,12 +14,12 @@ from typing import Any
 from flask import Blueprint, Flask, jsonify, request
 
 from district import calendar
-from district.api.auth import bureau_required, current_user, require_county
-from district.api.errors import ApiError, period_param
 from district.auth.services import rows_in_scope
 from district.db import db
 from district.exports import services
 from district.exports.xlsx import CSV_MIMETYPE, XLSX_MIMETYPE, Table, download, table_csv, table_xlsx
+from district.web.auth import bureau_required, current_user, require_county
+from district.web.errors import ApiError, period_param
 
 bp = Blueprint("exports_api", __name__, url_prefix="/api/v1")
 
@@ -129,11 +129,11 @@ def request_reports_export(county: str) -> Any:
     xlsx). Check order: 401 → 415 → 422 (body) → 404 (scope) → 400 (format, period) → 429 (``too_many_jobs``)."""
     from flask import current_app
 
-    from district.api.errors import lang
     from district.exports.jobs import EXPORT_FORMATS, create_export_job
     from district.registry.models import County
     from district.rendering import jobs
     from district.rendering.api import _accepted, _body
+    from district.web.errors import lang
 
     data = _body(EXPORT_JOB_FIELDS)
     bad = [k for k in EXPORT_JOB_FIELDS if data.get(k) is not None and not isinstance(data[k], str)]

@@ -7,9 +7,9 @@ from typing import Any
 
 from flask import Blueprint, Flask, redirect, render_template, request, url_for
 
-from district.api.auth import current_user
 from district.db import db
 from district.exports import services
+from district.web.auth import current_user
 
 bp = Blueprint("search_pages", __name__)
 

@@ -32,7 +32,7 @@ HAZARD_STATUSES = ("open", "overdue", "all")
 def query_pattern() -> str:
     """What a search term may be: free text of the standard (no control characters, no bidi overrides) with at
     least one visible character; the OpenAPI document states the same pattern."""
-    from district.api.openapi import text_pattern
+    from houqin_standard.text import text_pattern
 
     return text_pattern(visible=True)
 

@@ -20,12 +20,12 @@ from urllib.parse import quote
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from district import calendar
-from district.api.auth import bureau_required, require_county
-from district.api.errors import ApiError, lang
 from district.db import db
 from district.nutrition import services
 from district.nutrition.engine import FundReport
 from district.registry.models import County
+from district.web.auth import bureau_required, require_county
+from district.web.errors import ApiError, lang
 
 bp = Blueprint("nutrition_api", __name__, url_prefix="/api/v1")
 
@@ -76,7 +76,7 @@ def county_nutrition(county: str) -> Any:
         return attachment(report, "xlsx", fund_report_xlsx(report, lang()), XLSX_MIMETYPE)
     if fmt == "pdf":
         from district.nutrition.pdf import fund_report_pdf
-        from district.rendering import RenderError, RenderTimeout, RenderTooLarge
+        from district.printing import RenderError, RenderTimeout, RenderTooLarge
 
         try:
             pdf = fund_report_pdf(

@@ -40,7 +40,7 @@ __all__ = ["nutrition", "register"]
 def nutrition(county: str, period_from: str, period_to: str, fmt: str, lang: str, output: Path | None) -> None:
     """The 营养餐 fund report of a county over a window (from..to, inclusive)."""
     from district import calendar
-    from district.cli import Context
+    from district.cli_context import Context
     from district.db import db
     from district.nutrition import services
     from district.registry.models import County

@@ -21,8 +21,8 @@ from __future__ import annotations
 from district.glossary import term
 from district.nutrition.anomalies import ANOMALY_CODES
 from district.nutrition.engine import FundReport
-from district.rendering import render_html, render_pdf, render_pdf_bounded
-from district.rendering.templating import period_zh
+from district.printing import render_html, render_pdf, render_pdf_bounded
+from district.printing.templating import period_zh
 from houqin_standard import ENUM_LABELS, fund_text
 
 __all__ = ["TEMPLATE", "fund_report_html", "fund_report_pdf"]

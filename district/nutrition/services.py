@@ -294,7 +294,7 @@ def fund_report(
         generated_at=now or utcnow(),
         township_key=township_order(session, county.code),
     )
-    from district.audit.heads import county_heads
+    from district.integrity.heads import county_heads
 
     return dataclasses.replace(report, chain_head=county_heads(session, county_code).digest)
 

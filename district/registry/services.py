@@ -342,29 +342,6 @@ def schools_active_in(schools: Iterable[School], period: str) -> list[School]:
 # ---------------------------------------------------------------- county settings
 
 
-def county_settings(session: Session, county: County) -> dict[str, object]:
-    """A county's settings as the settings API shows them (``GET /api/v1/counties/<county>/settings``)."""
-    from district import calendar
-    from district.reminders.services import channels_view, load_channels
-    from district.reports.standards import requirement_view
-
-    return {
-        "county_code": county.code,
-        "reporting_start": county.reporting_start,
-        # the month the calendar uses when none is set: the earliest accepted report's
-        "reporting_start_in_effect": calendar.reporting_start(session, county),
-        "deadline_day": county.deadline_day,
-        "break_months": sorted(county.break_month_set),
-        # the official order of its townships (a setting; ``None``: pinyin order) and the order in force
-        "township_order": _township_order_setting(session, county.code),
-        "township_order_in_effect": townships_in_order(session, county.code),
-        # reminder channels (issue 18); webhook tokens and secrets are never echoed in full
-        "channels": channels_view(load_channels(session, county.code)),
-        # the report standard version required from a period on (issue 20 item 1); ``None``: @1 or @2
-        "require_standard": requirement_view(county),
-    }
-
-
 def configure_county(session: Session, county_code: str, *, reporting_start: object, actor: str = "cli") -> County:
     """Set a county's reporting start (上线月份); ``None`` clears it. Validated by the reporting calendar (a
     future month, or one after the county's first accepted report, is refused with the reason:
@@ -495,7 +472,7 @@ def set_township_order(session: Session, county_code: str, names: Sequence[str] 
     session.flush()
 
 
-def _township_order_setting(session: Session, county_code: str) -> list[str] | None:
+def township_order_setting(session: Session, county_code: str) -> list[str] | None:
     names = session.scalars(
         select(Township.name)
         .where(Township.county_code == county_code, Township.position.is_not(None))

@@ -8,12 +8,12 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app, jsonify, request
 
-from district.api.auth import bureau_required, require_county
-from district.api.errors import ApiError
 from district.auth.services import township_scope
 from district.db import db
 from district.reminders import services
 from district.unit_of_work import commit_now
+from district.web.auth import bureau_required, require_county
+from district.web.errors import ApiError
 
 bp = Blueprint("reminders_api", __name__, url_prefix="/api/v1")
 
@@ -26,7 +26,7 @@ def send_reminders(county: str, *, actor: str, township: str | None) -> dict[str
     """一键催报 for the request's user: reserve today's deliveries, commit, hand them to the senders, and answer
     the counts after at most ``REMINDER_WAIT_SECONDS`` (``queued``: not settled by then; the log shows the end)."""
     from district.audit.services import record
-    from workers.reminders import hand_over
+    from district.dispatch import hand_over_reminders
 
     s = db.session()
     try:
@@ -38,7 +38,7 @@ def send_reminders(county: str, *, actor: str, township: str | None) -> dict[str
     commit_now()  # the deliveries exist before anyone may send them
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
-        hand_over(app, reservation.to_send)
+        hand_over_reminders(app, reservation.to_send)
     except Exception:  # the broker is away: the deliveries stay queued (the next 一键催报 hands them over again)
         app.logger.exception("reminders of %s could not be handed to the senders", county)
     deadline = time.monotonic() + float(app.config.get("REMINDER_WAIT_SECONDS") or 0)

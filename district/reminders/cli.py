@@ -15,9 +15,9 @@ from district.db import db
 
 
 def send_cmd(app: Any, county: str | None, *, daily: bool, as_json: bool) -> None:
+    from district.dispatch import send_reminders_now as send_now
     from district.registry.models import County
     from district.reminders import services
-    from workers.reminders import send_now
 
     with app.app_context():
         if daily:

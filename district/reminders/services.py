@@ -3,7 +3,7 @@
 - :func:`reminders` is the one list of a county's (or a school's) reminders on a day: the agent's feedback, the
   stored daily lists and the messages all read it. :func:`due_reminders` is what is *sent*: schools that have
   not reported the latest closed period (days late per ``district.calendar``), hazards past their deadline, and
-  returned reports not yet corrected (``district.reports.review.open_returns``).
+  returned reports not yet corrected (``district.review.services.open_returns``).
 - :func:`reserve` turns them into deliveries: one e-mail per school contact and kind, one digest per county
   (or township, for a township_admin's 一键催报) to each group robot. Each delivery is inserted before anything is
   sent; its unique key (target, kind, channel, day) makes a second reservation of the day fail, so a school
@@ -206,7 +206,7 @@ def due_reminders(session: Session, county_code: str, *, township: str | None = 
     """What is sent today: reports missing for the latest closed period (``calendar.latest_closed_period``, so
     always past its deadline, with the calendar's days late), hazards past their deadline, and returned reports
     not yet corrected. ``township``: that township's schools only."""
-    from district.reports.review import open_returns
+    from district.review.services import open_returns
 
     county = session.get(County, county_code)
     if county is None:

@@ -1,19 +1,19 @@
-"""The one PDF pipeline (PDF 生成): Jinja templates in ``templates/pdf/``, inline SVG charts, WeasyPrint.
+"""Evaluation reports (评估报告), PDF jobs and their parts, inspection sheets, ``/verify/<sha256>``; they print
+through the one pipeline, ``district.printing``, whose public names are re-exported here."""
 
-Public names are re-exported here; see :mod:`.pdf` for the fetching and bounding rules.
-"""
-
-from district.rendering.charts import bar_chart_svg, radar_chart_svg
-from district.rendering.pdf import (
+from district.printing import (
     RenderError,
     RenderTimeout,
     RenderTooLarge,
     StaticURLFetcher,
+    bar_chart_svg,
+    pdf_env,
+    radar_chart_svg,
+    render_html,
     render_pdf,
     render_pdf_bounded,
     static_url,
 )
-from district.rendering.templating import pdf_env, render_html
 
 __all__ = [
     "RenderError",

@@ -36,7 +36,12 @@ from urllib.parse import quote
 from flask import Blueprint, Flask, current_app, jsonify, render_template, request, send_file
 
 from district import calendar, clock
-from district.api.auth import (
+from district.db import db
+from district.registry.models import County, School
+from district.rendering import jobs
+from district.rendering.models import KIND_COUNTY, KIND_SCHOOL, PdfJob
+from district.unit_of_work import commit_now
+from district.web.auth import (
     bureau_required,
     current_user,
     not_found,
@@ -44,13 +49,8 @@ from district.api.auth import (
     require_county_admin,
     require_school,
 )
-from district.api.body import read_json
-from district.api.errors import ApiError, lang
-from district.db import db
-from district.registry.models import County, School
-from district.rendering import jobs
-from district.rendering.models import KIND_COUNTY, KIND_SCHOOL, PdfJob
-from district.unit_of_work import commit_now
+from district.web.body import read_json
+from district.web.errors import ApiError, lang
 from houqin_standard import SHANGHAI
 
 bp = Blueprint("rendering_api", __name__, url_prefix="/api/v1")
@@ -69,7 +69,7 @@ def init_app(app: Flask) -> None:
 
 
 def _body(fields: tuple[str, ...] = JOB_FIELDS) -> dict[str, Any]:
-    data = read_json(optional=True)  # the one body reader (district/api/body.py)
+    data = read_json(optional=True)  # the one body reader (district/web/body.py)
     if data is None:
         return {}
     en = lang() == "en"
@@ -122,15 +122,9 @@ def _verify_base() -> str | None:
 def _enqueue_start(job_id: int) -> None:
     """Hand the committed job to whoever makes it: the ``pdf`` queue (broker), the process's background thread
     (embedded default), or this request's thread (the test app only)."""
-    from workers.celery_app import celery_app
+    from district import dispatch
 
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    if app.config.get("BROKER_URL") or app.testing:
-        celery_app().tasks["workers.tasks.pdf.start_job"].apply_async(args=(job_id,))
-        return
-    from workers.background import submit
-
-    submit(app, job_id)
+    dispatch.start_pdf_job(current_app._get_current_object(), job_id)  # type: ignore[attr-defined]
 
 
 @bp.post("/counties/<county>/reports/pdf")

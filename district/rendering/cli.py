@@ -21,9 +21,9 @@ __all__ = ["pdf_group", "register"]
 
 
 def _app() -> Any:
-    from district.cli import Context
+    from district import cli_context
 
-    return click.get_current_context().ensure_object(Context).app
+    return cli_context.app()
 
 
 @click.group("pdf")

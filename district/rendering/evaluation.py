@@ -11,7 +11,7 @@ Every figure comes from a service; nothing here scores anything:
 - the fund summary and its anomalies: ``district.nutrition.services.school_fund_history`` (the fund engine);
 - completeness and timeliness by township: ``district.reports.completeness.county_completeness``;
 - campaign progress: ``district.scoring.services.county_campaign_progress``;
-- the chain head digest: ``district.audit.heads.county_heads`` (pinned by the job when it starts).
+- the chain head digest: ``district.integrity.heads.county_heads`` (pinned by the job when it starts).
 
 What is added here is presentation only: the engine's exact indicator figures summed per area for the
 seven-area chart (and averaged over the county's schools for its dashed reference), counts of schools per
@@ -35,10 +35,10 @@ from sqlalchemy.orm import Session
 from district import calendar
 from district.calendar import Window, round_half_up
 from district.glossary import term
+from district.printing.charts import bar_chart_svg, radar_chart_svg
+from district.printing.templating import period_zh, render_html
 from district.registry.models import County, School, Township
 from district.registry.services import township_order
-from district.rendering.charts import bar_chart_svg, radar_chart_svg
-from district.rendering.templating import period_zh, render_html
 from district.reports.completeness import county_completeness
 from district.reports.hazards import LedgerEntry, hazard_ledger
 from district.reports.models import ReportHead, ReportRevision

@@ -6,7 +6,7 @@ A job is rows, so any worker process can do any part of it from ids alone:
    window, plus the county summary for a batch — and fixes each file's name. The caller commits, then enqueues
    ``start``.
 2. ``start_job``: pins the county's current ranking snapshot (recomputed first when stale) and records the
-   county's chain heads (``district.audit.heads.record_heads``); every part prints that snapshot and that
+   county's chain heads (``district.integrity.heads.record_heads``); every part prints that snapshot and that
    digest, so a batch never mixes two rankings.
 3. ``prepare_part`` → bounded render → ``record_part``, per part: the HTML is built in a short read
    transaction, WeasyPrint runs outside any transaction (in a forked child bounded in time and memory), and
@@ -47,10 +47,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defer
 
-from district.audit.heads import record_heads
 from district.audit.services import record
 from district.db import db, utcnow
 from district.files import create_private, private_dir
+from district.integrity.heads import record_heads
+from district.printing.pdf import RenderError, render_pdf, render_pdf_bounded
 from district.registry.models import County, School
 from district.rendering.evaluation import (
     Verification,
@@ -68,7 +69,6 @@ from district.rendering.models import (
     PdfJob,
     PdfJobPart,
 )
-from district.rendering.pdf import RenderError, render_pdf, render_pdf_bounded
 from district.scoring import services as scoring
 from district.scoring.engine import Window
 from district.scoring.models import RankingSnapshot
@@ -95,6 +95,7 @@ __all__ = [
     "planned_schools",
     "prepare_part",
     "record_part",
+    "register_part_runner",
     "run_finish",
     "run_part",
     "run_start",
@@ -832,6 +833,16 @@ def run_start(job_id: int) -> list[int] | None:
         return None
 
 
+PartRunner = Callable[[int, str | Path], str]
+_part_runners: dict[str, PartRunner] = {}
+
+
+def register_part_runner(kind: str, runner: PartRunner) -> None:
+    """Who runs the parts of a job kind that is not a render: the exports' tables (``KIND_EXPORT``), registered
+    by ``create_app`` (the exports sit above this package and import it, never the other way)."""
+    _part_runners[kind] = runner
+
+
 def run_part(part_id: int, pdf_dir: str | Path, limits: RenderLimits = RenderLimits()) -> str:
     """One part, end to end: ``"done"``, ``"skipped"`` (nothing to do) or ``"failed"`` (recorded on the part and
     its job; the error is logged, not raised)."""
@@ -839,9 +850,10 @@ def run_part(part_id: int, pdf_dir: str | Path, limits: RenderLimits = RenderLim
         with db.transaction(write=False) as s:
             kind = s.scalar(select(PdfJobPart.kind).where(PdfJobPart.id == part_id))
         if kind == KIND_EXPORT:  # a table, not a render: written by the exports (district/exports/jobs.py)
-            from district.exports.jobs import run_export_part
-
-            return run_export_part(part_id, pdf_dir)
+            runner = _part_runners.get(kind)
+            if runner is None:
+                raise RuntimeError(f"no runner for {kind} parts: create_app registers it (register_part_runner)")
+            return runner(part_id, pdf_dir)
         with db.transaction(write=False) as s:
             if kind == KIND_COUNTY:
                 # the county summary may store the year's ranking snapshot (campaign progress): a writer from

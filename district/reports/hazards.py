@@ -12,8 +12,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from district.registry.models import School, Township
-from district.reports.models import HazardEntry, ReportHead
-from district.scoring.models import InspectionFinding
+from district.reports.models import HazardEntry, InspectionFinding, ReportHead
 
 
 @dataclass(frozen=True)

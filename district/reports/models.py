@@ -1,4 +1,5 @@
-"""Report revisions (append-only), the derived effective-revision index, the hazard ledger, rejections, locks."""
+"""Report revisions (append-only), the derived effective-revision index, the hazard ledger (with the findings of
+the bureau's inspections, ``InspectionFinding``), rejections, locks."""
 
 from __future__ import annotations
 
@@ -131,7 +132,7 @@ class PeriodApproval(Base):
 
 class ReportReview(Base):
     """One review decision on one revision (issue 18): ``approved`` or ``returned`` with a comment. Appended,
-    never updated; a period's review is the latest decision on its effective revision (``reports/review.py``),
+    never updated; a period's review is the latest decision on its effective revision (``review/services.py``),
     so a new revision is 待审核 again without anything being cleared."""
 
     __tablename__ = "report_reviews"
@@ -145,3 +146,30 @@ class ReportReview(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     reviewer: Mapped[str] = mapped_column(String(80))
     at: Mapped[utc_datetime]
+
+
+class InspectionFinding(Base):
+    """One problem found on a visit 督查发现的问题: a hazard-ledger entry of the school, ref ``DC-<inspection>-<n>``.
+
+    Written once with its inspection and never changed; the school closes it by stating the ref with
+    ``rectified_on`` in a later report (``district.reports.hazards.hazard_ledger`` merges the two).
+    """
+
+    __tablename__ = "inspection_findings"
+    __table_args__ = (
+        UniqueConstraint("ref"),
+        Index("ix_inspection_findings_county_period", "county_code", "period"),
+        Index("ix_inspection_findings_school_period", "school_code", "period"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(ForeignKey("inspections.id"))
+    school_code: Mapped[str] = mapped_column(ForeignKey("schools.code"))
+    county_code: Mapped[str] = mapped_column(String(6))
+    n: Mapped[int] = mapped_column(Integer)  # 1, 2, … in the order given
+    ref: Mapped[str] = mapped_column(String(40))
+    period: Mapped[period_str]  # the month of the visit: the ledger as it stood at a period counts it from then
+    found_on: Mapped[dt.date] = mapped_column(Date)  # the visit's date
+    category: Mapped[str] = mapped_column(String(20))
+    severity: Mapped[str] = mapped_column(String(10))
+    description: Mapped[str] = mapped_column(Text)
+    deadline: Mapped[dt.date] = mapped_column(Date)

@@ -1,7 +1,7 @@
 """Ingestion rules: authenticate a signed agent request, validate, store a revision, answer with a receipt.
 
 Order of checks (each failure leaves only a rejection-log row): size (413) → signature (401) → rate (429) →
-the body (415 / 400, ``district.api.body``) → signer's school (403) → the standard's rules (422) → idempotency
+the body (415 / 400, ``district.web.body``) → signer's school (403) → the standard's rules (422) → idempotency
 (200 / 409) → period lock (409) → new revision (201). A report's identical re-send (same report_id, school and
 content) is answered with the receipt it had (200) before the rules of the standard and the county's standard
 requirement are applied again: a report is judged once, by the rules of when it arrived.
@@ -877,8 +877,10 @@ _revision_listeners: list[RevisionListener] = []
 
 
 def on_revision_accepted(fn: RevisionListener) -> RevisionListener:
-    """Register a callback run AFTER the revision's transaction committed (e.g. enqueue a ranking recompute)."""
-    _revision_listeners.append(fn)
+    """Register a callback run AFTER the revision's transaction committed (e.g. enqueue a ranking recompute);
+    ``create_app`` registers the hub's own (``district/app.py``). A callback registered again is kept once."""
+    if fn not in _revision_listeners:
+        _revision_listeners.append(fn)
     return fn
 
 

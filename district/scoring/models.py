@@ -1,5 +1,6 @@
 """Scoring tables: bureau on-site inspections (B2) and ranking snapshots (the daily reminder lists moved to
-``district.reminders.models``; ``ReminderList`` is still importable from here).
+``district.reminders.models``; ``ReminderList`` is still importable from here; an inspection's findings are
+hazard-ledger entries, ``district.reports.models.InspectionFinding``, also importable from here).
 
 Everything here is appended, never updated: a corrected inspection is a new inspection (the engine takes the
 latest dated inside W, on one date the highest id), a recomputed ranking is a new snapshot (so a past ranking
@@ -12,11 +13,12 @@ import datetime as dt
 import decimal
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from district.db import Base, period_str, utc_datetime
 from district.reminders.models import ReminderList  # noqa: F401 - the daily lists live with the reminders
+from district.reports.models import InspectionFinding  # noqa: F401 - a finding is a hazard-ledger entry
 
 
 class Inspection(Base):
@@ -41,33 +43,6 @@ class Inspection(Base):
     recorded_at: Mapped[utc_datetime]
     # the checklist 检查清单 ``[{code, result, note}]`` when the score was made from items (issue 20 item 5)
     items: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
-
-
-class InspectionFinding(Base):
-    """One problem found on a visit 督查发现的问题: a hazard-ledger entry of the school, ref ``DC-<inspection>-<n>``.
-
-    Written once with its inspection and never changed; the school closes it by stating the ref with
-    ``rectified_on`` in a later report (``district.reports.hazards.hazard_ledger`` merges the two).
-    """
-
-    __tablename__ = "inspection_findings"
-    __table_args__ = (
-        UniqueConstraint("ref"),
-        Index("ix_inspection_findings_county_period", "county_code", "period"),
-        Index("ix_inspection_findings_school_period", "school_code", "period"),
-    )
-    id: Mapped[int] = mapped_column(primary_key=True)
-    inspection_id: Mapped[int] = mapped_column(ForeignKey("inspections.id"))
-    school_code: Mapped[str] = mapped_column(ForeignKey("schools.code"))
-    county_code: Mapped[str] = mapped_column(String(6))
-    n: Mapped[int] = mapped_column(Integer)  # 1, 2, … in the order given
-    ref: Mapped[str] = mapped_column(String(40))
-    period: Mapped[period_str]  # the month of the visit: the ledger as it stood at a period counts it from then
-    found_on: Mapped[dt.date] = mapped_column(Date)  # the visit's date
-    category: Mapped[str] = mapped_column(String(20))
-    severity: Mapped[str] = mapped_column(String(10))
-    description: Mapped[str] = mapped_column(Text)
-    deadline: Mapped[dt.date] = mapped_column(Date)
 
 
 class RankingSnapshot(Base):

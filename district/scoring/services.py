@@ -333,12 +333,12 @@ def _figures_from_database(session: Session, ids: Sequence[int], out: dict[int, 
 
 def _calendar_due(session: Session, rubric: Rubric, months: Sequence[tuple[int, str]]) -> dict[int, tuple[str, ...]]:
     """Per revision id of ``months`` ((revision id, period) pairs): the 后勤行事历 tasks due in its month by the
-    calendar that judged it (``district.duties.services.due_codes``), for H1 (``calendar_tasks``); read only
+    calendar that judged it (``district.reports.calendar_tasks.due_codes``), for H1 (``calendar_tasks``); read only
     when the rubric has such an indicator. A revision's calendar never changes, so a cached school part (keyed
     by its revisions) stays right."""
     if not any(ind.kind == "calendar_tasks" for ind in rubric.indicators):
         return {}
-    from district.duties.services import due_codes
+    from district.reports.calendar_tasks import due_codes
 
     return due_codes(session, months)
 

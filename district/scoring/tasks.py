@@ -27,8 +27,6 @@ from typing import Any
 from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
-from district.reports.services import on_revision_accepted
-
 log = logging.getLogger(__name__)
 
 RECOMPUTE_TASK = "workers.tasks.scoring.recompute_county"
@@ -86,10 +84,9 @@ def request_recompute(county_code: str, *, reason: str, app: Flask | None = None
         log.exception("ranking recompute of county %s not requested (Redis)", county_code)
         return False
     try:
-        from workers.celery_app import make_celery
+        from district import dispatch
 
-        celery = app.extensions.get("celery") or make_celery(app)
-        celery.send_task(RECOMPUTE_TASK, args=(county_code, None, None, "debounced"), countdown=delay)
+        dispatch.send_task(app, RECOMPUTE_TASK, (county_code, None, None, "debounced"), countdown=delay)
     except Exception:
         client.delete(key)
         log.exception("ranking recompute of county %s not enqueued", county_code)
@@ -113,7 +110,7 @@ def recompute_after_commit(session: Session, county_code: str, *, reason: str) -
         return
     if _broker(app) is None:
         return
-    from workers.celery_app import enqueue_after_commit
+    from district.dispatch import enqueue_after_commit
 
     enqueue_after_commit(session, lambda: request_recompute(county_code, reason=reason, app=app))
 
@@ -173,8 +170,8 @@ def ranking_for_read(session: Session, county_code: str, window: Any, *, trigger
     return store_after_read(county_code, snapshot)
 
 
-@on_revision_accepted
-def _revision_accepted(county_code: str, school_code: str, period: str) -> None:
+def revision_accepted(county_code: str, school_code: str, period: str) -> None:
+    """The listener ``create_app`` registers with ``reports.services.on_revision_accepted``."""
     request_recompute(county_code, reason=f"revision:{school_code}:{period}")
 
 

@@ -117,10 +117,10 @@ def month_state(session: Session, school: School, period: str) -> MonthState:
 
 
 def _review(session: Session, school: School, period: str) -> dict[str, Any] | None:
-    """The bureau's review of the period's effective revision (``district.reports.review.current_review``:
+    """The bureau's review of the period's effective revision (``district.review.services.current_review``:
     ``decision, comment, reviewer, at``), or None (待审核, nothing reported, or a hub without reviews)."""
     try:
-        from district.reports.review import current_review
+        from district.review.services import current_review
     except ImportError:
         return None
     found = current_review(session, school.code, period)

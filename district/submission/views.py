@@ -18,17 +18,17 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from district import calendar
-from district.api.auth import current_user
+from district.api.feedback import school_feedback
 from district.auth.models import User
 from district.auth.services import can_see_school, can_submit_for
 from district.dashboard.errors import register_page_errors
 from district.db import db
 from district.registry.models import School
 from district.reports import services as reports
-from district.reports.feedback import school_feedback
 from district.reports.models import ReportRevision
 from district.submission import services as web
 from district.unit_of_work import commit_now, keep_on_error, restart
+from district.web.auth import current_user
 from houqin_standard import SHANGHAI, period_add
 from houqin_standard.periods import PERIOD_RE
 

@@ -615,7 +615,8 @@ def test_hub_service_command_serves(stack: Stack) -> None:
     _require_migrated(stack)
     import json
 
-    from district.app import ROUTE_MODULES
+    from district import health
+    from district.app import route_modules
 
     base = f"http://127.0.0.1:{stack.port}"
     with stack.running("hub") as (proc, _log):
@@ -636,7 +637,7 @@ def test_hub_service_command_serves(stack: Stack) -> None:
         assert status == 200
         cookies = headers.get_all("Set-Cookie") or []
         assert cookies and all("Secure" in c for c in cookies), cookies
-        if "district.health" in ROUTE_MODULES:
+        if health in route_modules():
             status, body, _ = _get(base + "/healthz")
             assert status == 200, body
             assert json.loads(body) == {"status": "ok", "checks": {"database": "ok", "broker": "ok"}}

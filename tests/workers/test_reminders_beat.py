@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from district.demo.sinks import SmtpSink
-from district.scratch_db import throwaway_postgres
+from tests.scratch_db import throwaway_postgres
 from tests.workers.conftest import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]

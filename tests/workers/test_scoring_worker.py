@@ -28,9 +28,9 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from district.scratch_db import throwaway_postgres
 from houqin_standard import signed_headers
 from tests.school_agent.hubproc import Hub, example_report, free_port
+from tests.scratch_db import throwaway_postgres
 from tests.workers.conftest import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
@@ -49,7 +49,7 @@ SCHOOLS_CSV = (
 )
 PREPARE = """
 import sys
-from district.scratch_db import throwaway_postgres
+from tests.scratch_db import throwaway_postgres
 from district.cli import Context, main
 ctx = Context()
 for args in sys.argv[1:]:

@@ -10,7 +10,7 @@ from district.db import db
 
 @shared_task(name="workers.tasks.audit.record_all_chain_heads")
 def record_all_chain_heads() -> int:
-    from district.audit.heads import record_heads
+    from district.integrity.heads import record_heads
     from district.registry.models import County
 
     with db.transaction() as s:

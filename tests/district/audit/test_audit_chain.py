@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 
 from district import clock
 from district.audit.models import AuditEntry
-from district.audit.verify import verify
+from district.integrity.verify import verify
 from district.reports.models import ReportRevision
 from houqin_standard import ReceiptError, verify_receipt
 from tests.conftest import SignedClient, example_report
@@ -131,7 +131,7 @@ def test_changed_audit_entry_is_found(client: Any, agent: SignedClient, session:
 
 def test_receipt_signature_verifies_and_forgeries_are_refused(app: Any, agent: SignedClient, session: Any) -> None:
     from district.audit.keys import HubKeys
-    from district.audit.receipts import check_receipts
+    from district.integrity.receipts import check_receipts
 
     receipt = submit_three(agent)[0]
     keys = HubKeys.load(Path(app.config["SIGNING_KEY_DIR"])).public_key_map()
@@ -159,7 +159,7 @@ def test_receipt_signature_verifies_and_forgeries_are_refused(app: Any, agent: S
 
 
 def test_recorded_heads_pin_the_data(agent: SignedClient, session: Any) -> None:
-    from district.audit.heads import county_heads, record_heads
+    from district.integrity.heads import county_heads, record_heads
 
     submit_three(agent)
     rec = record_heads(session, "610528")

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from district.audit.verify import verify
 from district.db import make_engine
+from district.integrity.verify import verify
 from district.reports.models import ReportRevision
 from tests.conftest import example_report
 from tests.livehub import LiveHub

@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 
 from district.auth.services import create_token, create_user
 from district.nutrition import services
-from district.rendering.templating import period_zh
+from district.printing.templating import period_zh
 from tests.district.nutrition.fund_checks import (
     ANOMALY_ZH,
     MODE_ZH,
@@ -238,7 +238,7 @@ def test_a_pdf_past_its_bound_is_503(
 
 def test_the_fund_report_pins_the_chain_head_it_was_built_on(session: Any, county: Any) -> None:
     """docs/AUDIT.md: a printed fund report shows the county's chain-head digest, the same the verifier records."""
-    from district.audit.heads import county_heads
+    from district.integrity.heads import county_heads
     from district.nutrition.services import fund_report
 
     report = fund_report(session, "610528", "2026-09", "2026-09")

@@ -314,9 +314,9 @@ def test_the_carry_over_skips_a_v1_month_in_and_before_the_window(session: Any, 
 
 
 def test_the_agent_s_feedback_and_the_review_queue_show_the_stock_anomalies(session: Any, stock_scenario: None) -> None:
+    from district.api.feedback import school_feedback
     from district.registry.models import School
-    from district.reports.feedback import school_feedback
-    from district.reports.review import review_queue
+    from district.review.services import review_queue
 
     school = session.get(School, "6105280001")
     feedback = school_feedback(session, school, "2026-11")

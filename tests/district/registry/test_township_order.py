@@ -107,7 +107,7 @@ def test_completeness_the_fund_report_and_the_review_queue_follow_the_order(
     from district.nutrition.services import fund_report
     from district.registry.services import set_township_order
     from district.reports.completeness import county_completeness
-    from district.reports.review import review_queue
+    from district.review.services import review_queue
     from tests.factories import submit
 
     at = dt.datetime(2026, 11, 3, 2, 0, tzinfo=dt.UTC)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from district.audit.heads import county_heads
+from district.integrity.heads import county_heads
 from district.rendering import render_pdf
 from district.rendering.evaluation import (
     Verification,

@@ -17,8 +17,8 @@ from urllib.parse import urljoin
 import pytest
 import weasyprint
 
+from district.printing.pdf import STATIC_ROOT, URLRefused
 from district.rendering import StaticURLFetcher, pdf_env, render_pdf
-from district.rendering.pdf import STATIC_ROOT, URLRefused
 
 # 1×1 grey PNG, so a fetched image would really be drawn
 PNG = bytes.fromhex(
@@ -192,7 +192,7 @@ def test_fetcher_serves_our_stylesheet_and_relative_urls():
     assert urljoin("houqin-static:/", "pdf/report.css") == "houqin-static:/pdf/report.css"
     assert urljoin("houqin-static:/pdf/x.css", "report.css") == "houqin-static:/pdf/report.css"
     # ... and climbing out of the root gives URLs that are refused
-    for escape in ("../../../etc/passwd", "/etc/passwd", "../../../../district/rendering/pdf.py"):
+    for escape in ("../../../etc/passwd", "/etc/passwd", "../../../../district/printing/pdf.py"):
         with pytest.raises(URLRefused):
             fetcher.fetch(urljoin("houqin-static:/pdf/", escape))
 

@@ -8,8 +8,7 @@ from decimal import Decimal
 import pytest
 from jinja2 import UndefinedError
 
-from district.rendering import pdf_env, render_html
-from district.rendering.templating import (
+from district.printing.templating import (
     format_date,
     format_datetime,
     money,
@@ -17,6 +16,7 @@ from district.rendering.templating import (
     pct,
     period_zh,
 )
+from district.rendering import pdf_env, render_html
 
 
 @pytest.mark.parametrize(

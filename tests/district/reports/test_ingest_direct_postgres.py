@@ -35,7 +35,7 @@ def hub(tmp_path: Path, restore_db_state: None) -> Iterator[tuple[Any, Any, dict
     from district.registry.models import City, County, School, Township
     from district.registry.services import issue_credential
     from district.reports import services
-    from district.scratch_db import throwaway_postgres
+    from tests.scratch_db import throwaway_postgres
 
     base = postgres_url()
     assert base is not None

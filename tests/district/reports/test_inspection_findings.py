@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from district.api.feedback import school_feedback
 from district.registry.models import School
-from district.reports.feedback import school_feedback
 from district.reports.hazards import hazard_ledger
 from district.scoring import services
 from district.scoring.engine import Window

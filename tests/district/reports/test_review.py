@@ -58,7 +58,7 @@ def test_approve_is_audited_in_the_county_chain_and_reaches_the_feedback(
 
 
 def test_return_then_a_new_revision_clears_it_and_requeues(agent: SignedClient, client: Any, session: Any) -> None:
-    from district.reports.review import open_returns, review_queue
+    from district.review.services import open_returns, review_queue
 
     admin = bearer(session, "county_admin", "610528", "admin")
     first = _post(agent)
@@ -148,7 +148,7 @@ def test_a_locked_period_is_not_returned(agent: SignedClient, client: Any, sessi
 def test_queue_grouped_by_township_oldest_first_and_counts(
     client: Any, session: Any, credentials: dict[str, str]
 ) -> None:
-    from district.reports.review import period_review_counts, review_queue
+    from district.review.services import period_review_counts, review_queue
 
     a = SignedClient(client, "6105280001", credentials["6105280001"])
     b = SignedClient(client, "6105280002", credentials["6105280002"])

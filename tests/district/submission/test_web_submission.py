@@ -266,7 +266,7 @@ def test_the_bureaus_review_comment_is_shown_on_the_month_status(
 ) -> None:
     import pytest
 
-    review = pytest.importorskip("district.reports.review")
+    review = pytest.importorskip("district.review.services")
     sign_in(client, "clerk1")
     confirm(client, upload(client, filled_template(tmp_path, good_report())).get_data(as_text=True))
     rev = session.scalars(select(ReportRevision)).one()

@@ -18,9 +18,9 @@ def register(main: click.Group) -> None:
 
 
 def _app() -> Any:
-    from district.app import create_app
+    from district import cli_context
 
-    return create_app()
+    return cli_context.app()
 
 
 @click.group("keys")
@@ -57,7 +57,7 @@ def audit_group() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def audit_verify(county: str | None, as_json: bool) -> None:
     """Walk every chain; exit 1 and name the first broken link of each broken chain."""
-    from district.audit.verify import verify
+    from district.integrity.verify import verify
 
     app = _app()
     with app.app_context():
@@ -81,7 +81,7 @@ def audit_verify_receipt(file: Path) -> None:
     """Check a school's receipt file (one receipt, a list, or `houqin-agent receipts export`) against the
     hub's keys and chain."""
     from district.audit.keys import HubKeys
-    from district.audit.receipts import check_receipts
+    from district.integrity.receipts import check_receipts
 
     app = _app()
     try:
@@ -107,7 +107,7 @@ def audit_verify_receipt(file: Path) -> None:
 @click.option("--county", required=True)
 def audit_heads(county: str) -> None:
     """Record and print the county's chain heads digest."""
-    from district.audit.heads import record_heads
+    from district.integrity.heads import record_heads
 
     app = _app()
     with app.app_context(), db.transaction() as s:

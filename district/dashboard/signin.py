@@ -10,10 +10,7 @@ from flask import Blueprint, Flask, redirect, render_template, request, session,
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from district.api.auth import current_user
 from district.audit.services import record
-from district.auth.csrf import SESSION_KEY as CSRF_SESSION_KEY
-from district.auth.csrf import init_csrf, rotate_csrf_token
 from district.auth.models import ApiToken
 from district.auth.services import create_token, end_sessions, revoke_token, session_user, token_days
 from district.auth.signin import setting, sign_in
@@ -21,6 +18,9 @@ from district.dashboard.errors import register_page_errors
 from district.dashboard.i18n import LANGUAGES, init_babel, lang
 from district.db import db, utcnow
 from district.unit_of_work import keep_on_error
+from district.web.auth import current_user
+from district.web.csrf import SESSION_KEY as CSRF_SESSION_KEY
+from district.web.csrf import init_csrf, rotate_csrf_token
 from houqin_standard import SHANGHAI
 
 bp = Blueprint("auth", __name__)

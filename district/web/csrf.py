@@ -22,7 +22,7 @@ import secrets
 
 from flask import Flask, abort, request, session
 
-from district.api.errors import ApiError
+from district.web.errors import ApiError
 
 SESSION_KEY = "_csrf"
 FORM_FIELD = "csrf_token"

@@ -158,8 +158,8 @@ def review_queue(
     then age; each with its validation warnings and fund anomalies (the one fund-rule engine)."""
     import json
 
+    from district.nutrition.month import report_anomalies
     from district.registry.models import County
-    from district.reports.feedback import report_anomalies
 
     county = session.get(County, county_code)
     if county is None:

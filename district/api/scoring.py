@@ -9,17 +9,17 @@ from typing import Any
 from flask import Blueprint, Flask, jsonify, request
 
 from district import calendar
-from district.api.auth import bureau_required, current_user, not_found, require_county, require_school
-from district.api.body import read_json
-from district.api.errors import ApiError, lang
-from district.api.ratelimit import computing_read_limit
 from district.auth.services import can_admin_county
 from district.db import db
 from district.ids import NotAnId, parse_id
+from district.ratelimit import computing_read_limit
 from district.registry.models import County, School
 from district.scoring import services
 from district.scoring.checklists import checklist_codes
 from district.scoring.tasks import ranking_for_read
+from district.web.auth import bureau_required, current_user, not_found, require_county, require_school
+from district.web.body import read_json
+from district.web.errors import ApiError, lang
 
 bp = Blueprint("scoring_api", __name__, url_prefix="/api/v1")
 
@@ -27,8 +27,6 @@ INSPECTION_FIELDS = ("date", "score", "inspector", "notes", "items", "findings")
 
 
 def init_app(app: Flask) -> None:
-    import district.scoring.tasks  # noqa: F401  - registers the debounced recompute on accepted revisions
-
     app.register_blueprint(bp)
 
 

@@ -8,12 +8,12 @@ from typing import Any
 
 from flask import Blueprint, Flask, jsonify
 
-from district.api.auth import bureau_required, current_user
-from district.api.body import read_json
-from district.api.errors import ApiError
 from district.auth.services import can_review, can_see_school
 from district.db import db
-from district.reports.review import ReviewError, review_report
+from district.review.services import ReviewError, review_report
+from district.web.auth import bureau_required, current_user
+from district.web.body import read_json
+from district.web.errors import ApiError
 
 bp = Blueprint("review_api", __name__, url_prefix="/api/v1")
 
