@@ -200,9 +200,7 @@ def latest_closed_period(county: County | int, at: dt.datetime | None = None) ->
     return period
 
 
-def days_late(
-    due: dt.date, *, first_received_at: dt.datetime | None = None, on: dt.date | None = None
-) -> int:
+def days_late(due: dt.date, *, first_received_at: dt.datetime | None = None, on: dt.date | None = None) -> int:
     """逾期天数: ``first_received_at``'s date (a report arrived) or ``on`` (default today; no report) minus the
     deadline's date ``due``, in whole Asia/Shanghai calendar days; 0 when not positive."""
     if first_received_at is not None:
@@ -365,8 +363,11 @@ def resolve_window(
 ) -> Window:
     """The window of a request: ``from``+``to``, ``year`` or ``school_year``, else the default window; clipped
     to the county's reporting start and capped at its latest closed period (``WindowError`` when bad or empty)."""
-    given = [name for name, v in (("from/to", period_from or period_to), ("year", year), ("school_year", school_year))
-             if v not in (None, "")]
+    given = [
+        name
+        for name, v in (("from/to", period_from or period_to), ("year", year), ("school_year", school_year))
+        if v not in (None, "")
+    ]
     if len(given) > 1:
         raise WindowError(
             "invalid_window",

@@ -29,11 +29,7 @@ def is_money(s: object) -> bool:
 
 
 def is_quantity(s: object) -> bool:
-    return (
-        isinstance(s, str)
-        and QUANTITY_RE.fullmatch(s) is not None
-        and _integer_digits(s) <= MAX_INTEGER_DIGITS
-    )
+    return isinstance(s, str) and QUANTITY_RE.fullmatch(s) is not None and _integer_digits(s) <= MAX_INTEGER_DIGITS
 
 
 def parse_money(s: str) -> Decimal:

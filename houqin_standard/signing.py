@@ -80,9 +80,7 @@ def signed_headers(
     }
 
 
-def timestamp_fresh(
-    timestamp: int | str, *, now: float | None = None, window: int = SIGNATURE_WINDOW_SECONDS
-) -> bool:
+def timestamp_fresh(timestamp: int | str, *, now: float | None = None, window: int = SIGNATURE_WINDOW_SECONDS) -> bool:
     """True when ``timestamp`` (unix seconds, digits only) is within ``window`` seconds of ``now``."""
     ts = parse_timestamp(timestamp)
     if ts is None:

@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/services.sh
 
-echo "== ruff"
+echo "== ruff (lint, then the formatting: ruff format --check)"
 python3 -m ruff check .
+python3 -m ruff format --check .
 
 echo "== mypy (district, workers, school_agent, houqin_standard: pyproject.toml [tool.mypy])"
 python3 -m mypy

@@ -64,9 +64,7 @@ KINDS = ("agent: POST report", "forger: bad signature", "overview page", "rankin
 
 
 def postgres_server() -> str:
-    return (
-        os.environ.get("HOUQIN_BENCH_POSTGRES_URL") or os.environ.get("HOUQIN_TEST_POSTGRES_URL") or POSTGRES_SERVER
-    )
+    return os.environ.get("HOUQIN_BENCH_POSTGRES_URL") or os.environ.get("HOUQIN_TEST_POSTGRES_URL") or POSTGRES_SERVER
 
 
 @contextmanager

@@ -205,10 +205,18 @@ def populate_county(
                         })  # fmt: skip
                     next_id += 1
                 counts["hazards"] += len(report["hazards"])
-                heads.append({"school_code": p.code, "period": period, "county_code": county,
-                              "revision_id": next_id - 1, "revisions": len(versions), "first_received_at": received,
-                              "on_time": received <= period_deadline(period),
-                              "figures": figures_json(report)})  # fmt: skip  (the effective one's, as ingested)
+                heads.append(
+                    {
+                        "school_code": p.code,
+                        "period": period,
+                        "county_code": county,
+                        "revision_id": next_id - 1,
+                        "revisions": len(versions),
+                        "first_received_at": received,
+                        "on_time": received <= period_deadline(period),
+                        "figures": figures_json(report),
+                    }
+                )  # fmt: skip  (the effective one's, as ingested)
                 counts["reports"] += 1
         for i in range(0, len(revisions), 2000):
             conn.execute(insert(ReportRevision.__table__), revisions[i : i + 2000])

@@ -25,8 +25,19 @@ STAGES = ["setup", "hub", "ingest", "rank", "fund", "pdf"]
 
 def run(instance: Path, env: dict[str, str], schools: int, pdf_counties: int | None) -> dict[str, float]:
     timings = instance.parent / f"{instance.name}.json"
-    args = [sys.executable, "-m", "district", "demo", "--schools", str(schools), "--no-serve", "--instance",
-            str(instance), "--timings", str(timings)]
+    args = [
+        sys.executable,
+        "-m",
+        "district",
+        "demo",
+        "--schools",
+        str(schools),
+        "--no-serve",
+        "--instance",
+        str(instance),
+        "--timings",
+        str(timings),
+    ]
     if pdf_counties is not None:
         args += ["--pdf-counties", str(pdf_counties)]
     started = time.perf_counter()
@@ -56,8 +67,11 @@ def main() -> None:
         redis.Redis.from_url("redis://127.0.0.1:6379/13").flushdb()
         with tempfile.TemporaryDirectory() as tmp:
             embedded = run(Path(tmp) / "embedded", base, opts.schools, opts.pdf_counties)
-            prod_env = {**base, "HOUQIN_DATABASE_URL": make_url(opts.postgres).set(database=name).render_as_string(
-                hide_password=False), "HOUQIN_BROKER_URL": "redis://127.0.0.1:6379/13"}
+            prod_env = {
+                **base,
+                "HOUQIN_DATABASE_URL": make_url(opts.postgres).set(database=name).render_as_string(hide_password=False),
+                "HOUQIN_BROKER_URL": "redis://127.0.0.1:6379/13",
+            }
             production = run(Path(tmp) / "production", prod_env, opts.schools, opts.pdf_counties)
     finally:
         with admin.connect() as c:

@@ -76,12 +76,25 @@ def free_port() -> int:
 class Gunicorn:
     """``gunicorn -w 2 -b 127.0.0.1:PORT APP`` as a child process, stopped (TERM, then KILL) on exit."""
 
-    def __init__(self, name: str, app: str, env: dict[str, str], log_dir: Path, *, chdir: Path = ROOT,
-                 workers: int = 2) -> None:
+    def __init__(
+        self, name: str, app: str, env: dict[str, str], log_dir: Path, *, chdir: Path = ROOT, workers: int = 2
+    ) -> None:
         self.name, self.port = name, free_port()
         self.log = log_dir / f"{name}.log"
-        argv = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{self.port}",
-                "--chdir", str(chdir), "--log-level", "warning", app]
+        argv = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{self.port}",
+            "--chdir",
+            str(chdir),
+            "--log-level",
+            "warning",
+            app,
+        ]
         env = {**env, "HOUQIN_PUBLIC_URL": f"http://127.0.0.1:{self.port}/"}  # a hub that serves must know it
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(argv, cwd=chdir, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -185,11 +198,20 @@ class Workload:
     periods: list[str]
 
 
-def set_up_hub(url: str, instance: Path, env: dict[str, str], n_reports: int, months: int, seed: int,
-               warmup: int, standard: int = 1) -> Workload:
+def set_up_hub(
+    url: str,
+    instance: Path,
+    env: dict[str, str],
+    n_reports: int,
+    months: int,
+    seed: int,
+    warmup: int,
+    standard: int = 1,
+) -> Workload:
     """Schema (the CLI), schools and credentials (district's services, in-process), the reports to send."""
-    subprocess.run([sys.executable, "-m", "district", "db", "upgrade"], cwd=ROOT, env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "district", "db", "upgrade"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL
+    )
 
     from district.app import create_app
     from district.db import db
@@ -204,8 +226,16 @@ def set_up_hub(url: str, instance: Path, env: dict[str, str], n_reports: int, mo
         county = COUNTIES[i % len(COUNTIES)]
         code = f"{county}{i // len(COUNTIES) + 1:04d}"
         stype = rng.choice(TYPES)
-        rows.append({"code": code, "name": f"基准测试学校{i + 1:04d}", "county_code": county,
-                     "township": f"第{i % 7 + 1}学区", "type": stype, "boarding": str(rng.random() < 0.4).lower()})
+        rows.append(
+            {
+                "code": code,
+                "name": f"基准测试学校{i + 1:04d}",
+                "county_code": county,
+                "township": f"第{i % 7 + 1}学区",
+                "type": stype,
+                "boarding": str(rng.random() < 0.4).lower(),
+            }
+        )
     registry = instance / "schools.csv"
     with registry.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
@@ -281,8 +311,14 @@ class Result:
         return data[min(len(data) - 1, max(0, math.ceil(q * len(data)) - 1))] * 1000.0
 
 
-def push(name: str, port: int, path: str, items: list[tuple[str, bytes]], clients: int,
-         sign: Callable[[str, bytes], dict[str, str]] | None) -> Result:
+def push(
+    name: str,
+    port: int,
+    path: str,
+    items: list[tuple[str, bytes]],
+    clients: int,
+    sign: Callable[[str, bytes], dict[str, str]] | None,
+) -> Result:
     """Send every item once from ``clients`` threads, each with its own connection."""
     result = Result(name, sent=len(items))
     lock = threading.Lock()
@@ -337,14 +373,18 @@ def push(name: str, port: int, path: str, items: list[tuple[str, bytes]], client
 
 
 def table(results: list[Result]) -> str:
-    head = (f"{'endpoint':<34} {'reports':>7} {'reports/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}"
-            f"  CPU ms/report: {'clients':>7} {'server':>6} {'PostgreSQL':>10}")
+    head = (
+        f"{'endpoint':<34} {'reports':>7} {'reports/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}"
+        f"  CPU ms/report: {'clients':>7} {'server':>6} {'PostgreSQL':>10}"
+    )
     lines = [head, "-" * len(head)]
     for r in results:
         per = [1000.0 * c / r.ok if r.ok else float("nan") for c in r.cpu]
-        lines.append(f"{r.name:<34} {r.ok:>7} {r.rate:>10.1f} {r.percentile(0.50):>8.1f} "
-                     f"{r.percentile(0.99):>8.1f} {r.sent - r.ok:>6}  {'':>14} {per[0]:>7.2f} {per[1]:>6.2f} "
-                     f"{per[2]:>10.2f}")
+        lines.append(
+            f"{r.name:<34} {r.ok:>7} {r.rate:>10.1f} {r.percentile(0.50):>8.1f} "
+            f"{r.percentile(0.99):>8.1f} {r.sent - r.ok:>6}  {'':>14} {per[0]:>7.2f} {per[1]:>6.2f} "
+            f"{per[2]:>10.2f}"
+        )
     return "\n".join(lines)
 
 
@@ -366,12 +406,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--months", type=int, default=10, help="months per school (default 10)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server (default 2)")
     parser.add_argument("--quick", action="store_true", help="500 reports: a smoke run")
-    parser.add_argument("--postgres", default=os.environ.get("HOUQIN_BENCH_POSTGRES_URL")
-                        or os.environ.get("HOUQIN_TEST_POSTGRES_URL") or DEFAULT_POSTGRES)
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("HOUQIN_BENCH_POSTGRES_URL")
+        or os.environ.get("HOUQIN_TEST_POSTGRES_URL")
+        or DEFAULT_POSTGRES,
+    )
     parser.add_argument("--rounds", type=int, default=5, help="alternating bare/hub rounds (default 5)")
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--standard", type=int, choices=(1, 2), default=1,
-                        help="the reports' standard: 1 (houqin/monthly-report@1) or 2 (@2, issue 20)")
+    parser.add_argument(
+        "--standard",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help="the reports' standard: 1 (houqin/monthly-report@1) or 2 (@2, issue 20)",
+    )
     parser.add_argument("--verbose", action="store_true", help="print each round's figures on stderr")
     parser.add_argument("--keep-logs", action="store_true", help="print where the servers' logs are kept")
     args = parser.parse_args(argv)
@@ -386,13 +435,26 @@ def main(argv: list[str] | None = None) -> int:
         with fresh_database(args.postgres) as url:
             instance = tmp / "instance"
             instance.mkdir()
-            env = {**os.environ, "HOUQIN_DATABASE_URL": url, "HOUQIN_INSTANCE_PATH": str(instance),
-                   "HOUQIN_RATE_LIMIT_PER_MINUTE": str(10**9), "PYTHONPATH": str(ROOT)}
+            env = {
+                **os.environ,
+                "HOUQIN_DATABASE_URL": url,
+                "HOUQIN_INSTANCE_PATH": str(instance),
+                "HOUQIN_RATE_LIMIT_PER_MINUTE": str(10**9),
+                "PYTHONPATH": str(ROOT),
+            }
             for name in ("HOUQIN_BROKER_URL", "HOUQIN_RESULT_BACKEND", "HOUQIN_SERVER_KEY_FILE"):
                 env.pop(name, None)  # the embedded configuration: in-process limiter, key in the instance
             t0 = time.perf_counter()
-            work = set_up_hub(url, instance, env, args.reports, args.months, args.seed, warmup=2 * args.clients,
-                              standard=args.standard)
+            work = set_up_hub(
+                url,
+                instance,
+                env,
+                args.reports,
+                args.months,
+                args.seed,
+                warmup=2 * args.clients,
+                standard=args.standard,
+            )
             setup_s = time.perf_counter() - t0
 
             import psycopg
@@ -404,8 +466,9 @@ def main(argv: list[str] | None = None) -> int:
             load_before = os.getloadavg()[0]
             hub = Gunicorn("hub", "district.wsgi:app", env, tmp, workers=args.workers)
             servers.append(hub)
-            bare = Gunicorn("bare", "bare:app", {**env, "BENCH_BARE_DSN": libpq_url(url)}, tmp, chdir=HERE,
-                            workers=args.workers)
+            bare = Gunicorn(
+                "bare", "bare:app", {**env, "BENCH_BARE_DSN": libpq_url(url)}, tmp, chdir=HERE, workers=args.workers
+            )
             servers.append(bare)
             hub.wait_ready("GET", "/api/v1/openapi.json")
             bare.wait_ready("GET", "/bare/ready")
@@ -432,15 +495,18 @@ def main(argv: list[str] | None = None) -> int:
                 # was empty (a sequential scan) would be kept for the whole run (docs/PERFORMANCE.md).
                 with psycopg.connect(libpq_url(url), autocommit=True) as conn:
                     conn.execute("ANALYZE")
-                chunk = work.items[k * size:(k + 1) * size]
+                chunk = work.items[k * size : (k + 1) * size]
                 runs = [(bare_result, bare, BARE_PATH, None), (hub_result, hub, HUB_PATH, sign)]
                 for total, server, path, signer in runs if k % 2 == 0 else runs[::-1]:
                     before = cpu_snapshot(server)
                     part = push(total.name, server.port, path, chunk, args.clients, signer)
                     part.cpu = [b - a for a, b in zip(before, cpu_snapshot(server), strict=True)]
                     if args.verbose:
-                        print(f"  round {k + 1}: {part.name:<34} {part.rate:8.1f}/s  p50 {part.percentile(0.5):6.1f} ms"
-                              f"  load {os.getloadavg()[0]:.1f}", file=sys.stderr)
+                        print(
+                            f"  round {k + 1}: {part.name:<34} {part.rate:8.1f}/s  p50 {part.percentile(0.5):6.1f} ms"
+                            f"  load {os.getloadavg()[0]:.1f}",
+                            file=sys.stderr,
+                        )
                     total.merge(part)
             pg = postgres_version(url)
     finally:
@@ -448,19 +514,25 @@ def main(argv: list[str] | None = None) -> int:
             server.stop()
 
     ratio = hub_result.rate / bare_result.rate if bare_result.rate else float("nan")
-    print(f"ingest bench: {len(work.items)} distinct @{args.standard} reports ({work.schools} schools × up to "
-          f"{args.months} months, {work.periods[0]}..{work.periods[-1]}), {args.clients} clients, "
-          f"gunicorn -w {args.workers}, "
-          f"PostgreSQL {pg}, Python {platform.python_version()}, {os.cpu_count()} CPUs, load average "
-          f"{load_before:.1f} → {os.getloadavg()[0]:.1f}; {args.rounds} alternating rounds; set-up {setup_s:.1f} s")
+    print(
+        f"ingest bench: {len(work.items)} distinct @{args.standard} reports ({work.schools} schools × up to "
+        f"{args.months} months, {work.periods[0]}..{work.periods[-1]}), {args.clients} clients, "
+        f"gunicorn -w {args.workers}, "
+        f"PostgreSQL {pg}, Python {platform.python_version()}, {os.cpu_count()} CPUs, load average "
+        f"{load_before:.1f} → {os.getloadavg()[0]:.1f}; {args.rounds} alternating rounds; set-up {setup_s:.1f} s"
+    )
     print(table([bare_result, hub_result]))
     print(f"ratio hub/bare throughput: {ratio:.2f} (target ≥ 0.5)")
     failed = False
     for r in (bare_result, hub_result):
         if r.ok != r.sent:
             failed = True
-            print(f"{r.name}: {r.sent - r.ok} of {r.sent} failed; statuses "
-                  f"{dict(r.statuses)}", *r.failures[:5], sep="\n  ", file=sys.stderr)
+            print(
+                f"{r.name}: {r.sent - r.ok} of {r.sent} failed; statuses {dict(r.statuses)}",
+                *r.failures[:5],
+                sep="\n  ",
+                file=sys.stderr,
+            )
     if args.keep_logs or failed:
         print(f"server logs: {tmp}", file=sys.stderr)
     else:

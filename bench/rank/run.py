@@ -57,8 +57,7 @@ from district.reports.figures import figures_json  # noqa: E402
 from houqin_standard import canonical_json, period_deadline  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-PERIODS = ["2025-11", "2025-12", "2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06", "2026-09",
-           "2026-10"]
+PERIODS = ["2025-11", "2025-12", "2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06", "2026-09", "2026-10"]
 WINDOW = ("2025-11", "2026-10")
 TYPES = ["primary"] * 10 + ["junior"] * 4 + ["kindergarten"] * 3 + ["nine_year", "teaching_point", "senior"]
 COUNTY_SIZE = 300
@@ -112,8 +111,16 @@ def load(engine: Engine, schools: int, seed: int, standard: int = 1) -> tuple[in
                 code = f"{county_code}{k + 1:04d}"
                 stype = TYPES[k % len(TYPES)]
                 boarding = k % 3 == 0
-                s.add(School(code=code, name=f"{county_code}第{k + 1}校", county_code=county_code,
-                             township_id=townships[k % 10].id, type=stype, boarding=boarding))
+                s.add(
+                    School(
+                        code=code,
+                        name=f"{county_code}第{k + 1}校",
+                        county_code=county_code,
+                        township_id=townships[k % 10].id,
+                        type=stype,
+                        boarding=boarding,
+                    )
+                )
                 codes.append((code, county_code, stype, boarding))
         s.commit()
 
@@ -136,18 +143,45 @@ def load(engine: Engine, schools: int, seed: int, standard: int = 1) -> tuple[in
                     digest = hashlib.sha256(content.encode("utf-8")).hexdigest()
                     chain = hashlib.sha256((prev_hash + digest).encode()).hexdigest()
                     values = {
-                        "id": rid, "report_id": str(uuid.uuid4()), "school_code": code, "period": period,
-                        "revision": 1, "received_at": received[period], "signer": "credential:bench",
-                        "content": content, "content_sha256": digest, "warnings": "[]", "on_time": True,
-                        "chain_seq": seq, "prev_chain_hash": prev_hash, "chain_hash": chain,
+                        "id": rid,
+                        "report_id": str(uuid.uuid4()),
+                        "school_code": code,
+                        "period": period,
+                        "revision": 1,
+                        "received_at": received[period],
+                        "signer": "credential:bench",
+                        "content": content,
+                        "content_sha256": digest,
+                        "warnings": "[]",
+                        "on_time": True,
+                        "chain_seq": seq,
+                        "prev_chain_hash": prev_hash,
+                        "chain_hash": chain,
                         "calendar_version_id": None,  # judged by the calendar shipped with the hub
                     }
                     prev_hash = chain
                     rev_copy.write_row([values[c] for c in rev_cols])
                     # the head with the revision's figures, as ingestion stores them
                     heads.append((code, period, county_code, rid, 1, received[period], True, figures_json(report)))
-        head_values = [dict(zip(("school_code", "period", "county_code", "revision_id", "revisions",
-                                 "first_received_at", "on_time", "figures"), h, strict=True)) for h in heads]
+        head_values = [
+            dict(
+                zip(
+                    (
+                        "school_code",
+                        "period",
+                        "county_code",
+                        "revision_id",
+                        "revisions",
+                        "first_received_at",
+                        "on_time",
+                        "figures",
+                    ),
+                    h,
+                    strict=True,
+                )
+            )
+            for h in heads
+        ]
         with cur.copy(f"COPY report_heads ({', '.join(head_cols)}) FROM STDIN") as head_copy:
             for h in head_values:
                 head_copy.write_row([h[c] for c in head_cols])
@@ -250,8 +284,9 @@ def time_incremental(engine: Engine, county: str, i: int, standard: int = 1) -> 
     with Session(engine) as s:
         school = s.get(School, f"{county}{i + 1:04d}")
         assert school is not None
-        data = monthly_report(SchoolProfile.make(school.code, school.type, school.boarding, 99), "2026-10",
-                              standard=standard)
+        data = monthly_report(
+            SchoolProfile.make(school.code, school.type, school.boarding, 99), "2026-10", standard=standard
+        )
         submit_report(s, school, 1, data, now=dt.datetime(2026, 11, 3, tzinfo=dt.UTC))
         s.commit()
     with Session(engine) as s:
@@ -269,10 +304,19 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="do not drop the database")
-    parser.add_argument("--standard", type=int, choices=(1, 2), default=1,
-                        help="the reports' standard: 2 loads @2 reports and ranks every county with default-2")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                        help="processes of the parallel full recompute, also timed (1: serial only)")
+    parser.add_argument(
+        "--standard",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help="the reports' standard: 2 loads @2 reports and ranks every county with default-2",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes of the parallel full recompute, also timed (1: serial only)",
+    )
     args = parser.parse_args()
     base = os.environ.get("HOUQIN_BENCH_POSTGRES_URL", DEFAULT_URL)
     url, drop = _database(base)
@@ -282,9 +326,11 @@ def main() -> int:
         t0 = time.perf_counter()
         reports, counties = load(engine, args.schools, args.seed, args.standard)
         load_s = time.perf_counter() - t0
-        print(f"loaded {args.schools} schools in {len(counties)} counties, {reports} @{args.standard} reports in "
-              f"{load_s:.1f} s",
-              flush=True)
+        print(
+            f"loaded {args.schools} schools in {len(counties)} counties, {reports} @{args.standard} reports in "
+            f"{load_s:.1f} s",
+            flush=True,
+        )
         selects = [time_select(engine) for _ in range(args.repeat)]
         select_s, select_cpu, select_rows = min(selects)
         full_s, full_cpu, ranked = time_full(engine, counties)
@@ -298,24 +344,64 @@ def main() -> int:
         ok_full, ok_inc = best_full / select_s <= 3.0, inc_s <= 0.5
         print()
         loadavg = os.getloadavg()[0]
-        print(f"PostgreSQL {'.'.join(map(str, engine.dialect.server_version_info or ()))}, Python "
-              f"{platform.python_version()}, {os.cpu_count()} CPUs, load average {loadavg:.1f} at the end")
+        print(
+            f"PostgreSQL {'.'.join(map(str, engine.dialect.server_version_info or ()))}, Python "
+            f"{platform.python_version()}, {os.cpu_count()} CPUs, load average {loadavg:.1f} at the end"
+        )
         header = ("measure", "size", "wall", "CPU (this process)", "ratio / target")
         rows = [
             header,
-            ("plain SELECT of the effective revisions", f"{select_rows} reports", f"{select_s:.2f} s",
-             f"{select_cpu:.2f} s", "(best of " + str(args.repeat) + ")"),
-            ("full recompute: every county, stored", f"{ranked} schools", f"{full_s:.2f} s", f"{full_cpu:.2f} s",
-             f"{ratio:.1f} × SELECT" + ("" if par else " (target ≤ 3 ×: " + ("met" if ok_full else "MISSED") + ")")),
-            *([(f"full recompute, {args.workers} worker processes", f"{par[2]} schools", f"{par[0]:.2f} s",
-                "(in the workers)", f"{par[0] / select_s:.1f} × SELECT (best of {len(pars)}: "
-                + ", ".join(f"{t[0]:.2f}" for t in pars) + " s)")] if par else []),
-            *([("best full recompute", "", f"{best_full:.2f} s", "",
-                f"{best_full / select_s:.1f} × SELECT (target ≤ 3 ×: " + ("met" if ok_full else "MISSED") + ")")]
-              if par else []),
-            ("incremental: one county after one report", f"{inc_schools} schools", f"{inc_s:.3f} s",
-             f"{inc_cpu:.3f} s", f"median {statistics.median(t[0] for t in incremental):.3f} s (target ≤ 0.5 s: "
-             + ("met" if ok_inc else "MISSED") + ")"),
+            (
+                "plain SELECT of the effective revisions",
+                f"{select_rows} reports",
+                f"{select_s:.2f} s",
+                f"{select_cpu:.2f} s",
+                "(best of " + str(args.repeat) + ")",
+            ),
+            (
+                "full recompute: every county, stored",
+                f"{ranked} schools",
+                f"{full_s:.2f} s",
+                f"{full_cpu:.2f} s",
+                f"{ratio:.1f} × SELECT" + ("" if par else " (target ≤ 3 ×: " + ("met" if ok_full else "MISSED") + ")"),
+            ),
+            *(
+                [
+                    (
+                        f"full recompute, {args.workers} worker processes",
+                        f"{par[2]} schools",
+                        f"{par[0]:.2f} s",
+                        "(in the workers)",
+                        f"{par[0] / select_s:.1f} × SELECT (best of {len(pars)}: "
+                        + ", ".join(f"{t[0]:.2f}" for t in pars)
+                        + " s)",
+                    )
+                ]
+                if par
+                else []
+            ),
+            *(
+                [
+                    (
+                        "best full recompute",
+                        "",
+                        f"{best_full:.2f} s",
+                        "",
+                        f"{best_full / select_s:.1f} × SELECT (target ≤ 3 ×: " + ("met" if ok_full else "MISSED") + ")",
+                    )
+                ]
+                if par
+                else []
+            ),
+            (
+                "incremental: one county after one report",
+                f"{inc_schools} schools",
+                f"{inc_s:.3f} s",
+                f"{inc_cpu:.3f} s",
+                f"median {statistics.median(t[0] for t in incremental):.3f} s (target ≤ 0.5 s: "
+                + ("met" if ok_inc else "MISSED")
+                + ")",
+            ),
         ]
         widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
         for r in rows:

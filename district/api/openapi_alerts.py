@@ -40,9 +40,12 @@ def schemas() -> dict[str, Schema]:
         "CityOverview": {
             "type": "object",
             "required": ["city_code", "name", "period", "counties"],
-            "properties": {"city_code": {"type": "string"}, "name": {"type": "string"},
-                           "period": {"type": "string", "pattern": PERIOD_QUERY["pattern"]},
-                           "counties": {"type": "array", "items": ref("CityCounty")}},
+            "properties": {
+                "city_code": {"type": "string"},
+                "name": {"type": "string"},
+                "period": {"type": "string", "pattern": PERIOD_QUERY["pattern"]},
+                "counties": {"type": "array", "items": ref("CityCounty")},
+            },
         },
         "Alert": {
             "type": "object",
@@ -52,12 +55,18 @@ def schemas() -> dict[str, Schema]:
                 "kind": {"type": "string", "enum": list(KINDS)},
                 "school_code": {"type": "string", "pattern": SCHOOL_CODE_PATTERN},
                 "name": {"type": "string"},
-                "period": {"type": "string", "pattern": PERIOD_QUERY["pattern"],
-                           "description": "veto: the month the count was reported for; else the period asked"},
+                "period": {
+                    "type": "string",
+                    "pattern": PERIOD_QUERY["pattern"],
+                    "description": "veto: the month the count was reported for; else the period asked",
+                },
                 "message": {"type": "string", "description": "one plain Chinese sentence"},
                 "figures": {"type": "object", "description": "the figures the finding rests on"},
-                "cause": {"type": "string", "description": "veto only: poisoning_incidents, major_accidents or "
-                                                           "improper_fee_cases (or a county rubric's veto field)"},
+                "cause": {
+                    "type": "string",
+                    "description": "veto only: poisoning_incidents, major_accidents or "
+                    "improper_fee_cases (or a county rubric's veto field)",
+                },
             },
         },
         "Alerts": {
@@ -77,21 +86,41 @@ def _city_county() -> Schema:
     rate = {"type": ["string", "null"], "description": "4 places; null when nobody is expected"}
     return {
         "type": "object",
-        "required": ["county_code", "name", "expected", "reported", "on_time", "completeness", "timeliness",
-                     "veto_schools", "overdue_major_hazards", "fund_anomalies", "campaign"],
+        "required": [
+            "county_code",
+            "name",
+            "expected",
+            "reported",
+            "on_time",
+            "completeness",
+            "timeliness",
+            "veto_schools",
+            "overdue_major_hazards",
+            "fund_anomalies",
+            "campaign",
+        ],
         "properties": {
-            "county_code": {"type": "string"}, "name": {"type": "string"},
-            "expected": count, "reported": count, "on_time": count, "completeness": rate, "timeliness": rate,
+            "county_code": {"type": "string"},
+            "name": {"type": "string"},
+            "expected": count,
+            "reported": count,
+            "on_time": count,
+            "completeness": rate,
+            "timeliness": rate,
             "veto_schools": {**count, "description": "vetoed over the year to date of the period"},
             "overdue_major_hazards": {**count, "description": "open and past the deadline on the period's last day"},
             "fund_anomalies": {**count, "description": "fund anomalies of the period"},
             "campaign": {
                 "type": ["object", "null"],
                 "description": "the year to date of the period, as the ranking shows it; null when no month of "
-                               "that year can be counted yet",
+                "that year can be counted yet",
                 "required": ["compliant", "active", "progress", "target"],
-                "properties": {"compliant": count, "active": count, "progress": rate,
-                               "target": {"type": ["string", "null"]}},
+                "properties": {
+                    "compliant": count,
+                    "active": count,
+                    "progress": rate,
+                    "target": {"type": ["string", "null"]},
+                },
             },
         },
     }

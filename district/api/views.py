@@ -107,9 +107,7 @@ def _read_body_limited() -> bytes:
     return body
 
 
-def _signed_school(
-    body: bytes, *, about: tuple[str, str] | None = None, record_seen: bool = True
-) -> reports.Signer:
+def _signed_school(body: bytes, *, about: tuple[str, str] | None = None, record_seen: bool = True) -> reports.Signer:
     return reports.authenticate(
         db.session(),
         _box(),
@@ -484,21 +482,30 @@ def county_settings_put(county: str) -> Any:
     if "reporting_start" in payload:
         value = payload["reporting_start"]
         if value is not None and not isinstance(value, str):
-            raise ApiError(400, "invalid_period", "reporting_start 应为 YYYY-MM 或 null",
-                           [{"path": "reporting_start", "code": "invalid_period", "message": "应为 YYYY-MM 或 null"}])
+            raise ApiError(
+                400,
+                "invalid_period",
+                "reporting_start 应为 YYYY-MM 或 null",
+                [{"path": "reporting_start", "code": "invalid_period", "message": "应为 YYYY-MM 或 null"}],
+            )
         try:
             configure_county(s, county, reporting_start=value, actor=user.username)
         except calendar.WindowError as exc:
-            raise ApiError(400, exc.code, exc.message(lang()),
-                           [{"path": "reporting_start", "code": exc.code, "message": exc.message(lang())}]) from None
+            raise ApiError(
+                400,
+                exc.code,
+                exc.message(lang()),
+                [{"path": "reporting_start", "code": exc.code, "message": exc.message(lang())}],
+            ) from None
     if "channels" in payload:  # reminder channels (issue 18): district.reminders.services.set_channels
         from district.reminders.services import ChannelsError, set_channels
 
         try:
             set_channels(s, county, payload["channels"], actor=user.username)
         except ChannelsError as exc:
-            raise ApiError(400, "invalid_channels", f"催报渠道设置有误 / invalid channels: {exc}"[:300],
-                           exc.details) from None
+            raise ApiError(
+                400, "invalid_channels", f"催报渠道设置有误 / invalid channels: {exc}"[:300], exc.details
+            ) from None
     if "township_order" in payload:  # the official order of its townships (issue 17 item 6); null clears it
         from district.registry.services import TownshipOrderError, parse_township_order, set_township_order
 
@@ -512,8 +519,12 @@ def county_settings_put(county: str) -> Any:
         try:
             set_requirement(s, county, parse_requirement(payload["require_standard"]), actor=user.username)
         except RequirementError as exc:
-            raise ApiError(400, exc.code, exc.message(lang())[:300],
-                           [{"path": exc.path, "code": exc.code, "message": exc.message(lang())[:300]}]) from None
+            raise ApiError(
+                400,
+                exc.code,
+                exc.message(lang())[:300],
+                [{"path": exc.path, "code": exc.code, "message": exc.message(lang())[:300]}],
+            ) from None
     c = s.get(County, county)
     assert c is not None
     return jsonify(county_settings(s, c))

@@ -359,9 +359,15 @@ def _hazards_for_month(p: SchoolProfile, period: str, *, overdue_major: bool) ->
         category = rng.choice(list(HAZARD_TEXT))
         found = dt.date(y, m, rng.randint(1, 20))
         major = (overdue_major and i == new - 1) or rng.random() < 0.08
-        h = {"ref": f"H-{period}-{p.hazard_seq:03d}", "found_on": found.isoformat(), "category": category,
-             "severity": "major" if major else "general", "description": rng.choice(HAZARD_TEXT[category]),
-             "deadline": (found + dt.timedelta(days=rng.choice([3, 7, 14]))).isoformat(), "rectified_on": None}
+        h = {
+            "ref": f"H-{period}-{p.hazard_seq:03d}",
+            "found_on": found.isoformat(),
+            "category": category,
+            "severity": "major" if major else "general",
+            "description": rng.choice(HAZARD_TEXT[category]),
+            "deadline": (found + dt.timedelta(days=rng.choice([3, 7, 14]))).isoformat(),
+            "rectified_on": None,
+        }
         if overdue_major and i == new - 1:
             p.keep_open.add(h["ref"])
         elif rng.random() < 0.4:  # fixed within the month

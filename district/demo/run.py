@@ -311,9 +311,7 @@ def make_plan(
             at = dt.datetime(y, m, day, rng.randint(8, 17), rng.randint(0, 59), tzinfo=SHANGHAI).astimezone(dt.UTC)
             at = min(at, now - dt.timedelta(minutes=5))
             subs.append(
-                Submission(
-                    at, s.code, period, "submit", variations.get((s.code, period)), stock.get((s.code, period))
-                )
+                Submission(at, s.code, period, "submit", variations.get((s.code, period)), stock.get((s.code, period)))
             )
             if rng.random() < 0.06 or variations.get((s.code, period)) == "BALANCE_MISMATCH":
                 fix = min(at + dt.timedelta(days=rng.randint(1, 6)), now - dt.timedelta(minutes=1))
@@ -1203,6 +1201,7 @@ class Demo:
         )
         held = self.hub_standards(county)
         if held != planned:
+
             def said(c: Counter[tuple[str, int]]) -> str:
                 return "、".join(f"{period} 第 {v} 版 {n} 份" for (period, v), n in sorted(c.items())) or "无"
 

@@ -91,7 +91,7 @@ def audit_verify_receipt(file: Path) -> None:
         sys.exit(2)
     receipts = data if isinstance(data, list) else data.get("receipts", [data]) if isinstance(data, dict) else []
     if not receipts or not all(isinstance(r, dict) for r in receipts):
-        click.echo(f"{file}: expected a receipt, a list of receipts, or {{\"receipts\": [...]}}", err=True)
+        click.echo(f'{file}: expected a receipt, a list of receipts, or {{"receipts": [...]}}', err=True)
         sys.exit(2)
     with app.app_context():
         keys = HubKeys.load(Path(app.config["SIGNING_KEY_DIR"]), create=False).public_key_map()

@@ -355,9 +355,7 @@ class FundReport:
 def _school_row(school: FundSchool, window: set[str], standard_rate: Decimal) -> FundSchoolRow | None:
     previous = school.previous_participating
     if previous is not None and previous["period"] >= min(window):
-        raise ValueError(
-            f"{school.code}: previous_participating {previous['period']} is not before the window"
-        )
+        raise ValueError(f"{school.code}: previous_participating {previous['period']} is not before the window")
     previous_stock = school.previous_stock
     if previous_stock is not None and previous_stock["period"] >= min(window):
         raise ValueError(f"{school.code}: previous_stock {previous_stock['period']} is not before the window")
@@ -377,9 +375,7 @@ def _school_row(school: FundSchool, window: set[str], standard_rate: Decimal) ->
         if seen and month.period <= seen[-1]:
             raise ValueError(f"{school.code}: months must be in ascending order without repeats")
         if report["period"] != month.period or report["school_code"] != school.code:
-            raise ValueError(
-                f"{school.code}: revision {month.revision_id} is not of {school.code} {month.period}"
-            )
+            raise ValueError(f"{school.code}: revision {month.revision_id} is not of {school.code} {month.period}")
         seen.append(month.period)
         nutrition = report["nutrition"]
         if not nutrition.get("participating"):
@@ -437,9 +433,7 @@ def _anomaly_key(a: Anomaly) -> tuple[str, str, str]:
     return (a.school_code, a.period, a.code)
 
 
-def _group(
-    rows: Sequence[FundSchoolRow], key_of: Any, order: Sequence[str | None]
-) -> tuple[FundSubtotal, ...]:
+def _group(rows: Sequence[FundSchoolRow], key_of: Any, order: Sequence[str | None]) -> tuple[FundSubtotal, ...]:
     groups: dict[str | None, list[FundSchoolRow]] = {}
     for row in rows:
         groups.setdefault(key_of(row), []).append(row)
@@ -517,9 +511,7 @@ def build_fund_report(
         reported = {m.period for m in school.months}
         missing = tuple(p for p in window_periods if p in set(school.expected_periods) - reported)
         if missing:
-            non_reporting.append(
-                NonReportingSchool(school.code, school.name, school.type, school.township, missing)
-            )
+            non_reporting.append(NonReportingSchool(school.code, school.name, school.type, school.township, missing))
 
     anomalies = tuple(sorted((a for row in rows for a in row.anomalies), key=_anomaly_key))
     has_stock = any(row.totals.stock is not None for row in rows)

@@ -287,7 +287,12 @@ def fund_report(
         period_from,
         period_to,
         _fund_schools(
-            county, [(s, t) for s, t in schools], heads, previous, periods, calendar.reporting_start(session, county),
+            county,
+            [(s, t) for s, t in schools],
+            heads,
+            previous,
+            periods,
+            calendar.reporting_start(session, county),
             previous_stock,
         ),
         standard_rate=county.subsidy_standard,

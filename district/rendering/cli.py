@@ -62,9 +62,7 @@ def _run(county_code: str, school_code: str | None, year: int | None, period_fro
             if county is None:
                 raise click.UsageError(f"未登记的县 / unknown county: {county_code}")
             try:
-                window = calendar.resolve_window(
-                    s, county, period_from=period_from, period_to=period_to, year=year
-                )
+                window = calendar.resolve_window(s, county, period_from=period_from, period_to=period_to, year=year)
                 job = jobs.create_job(
                     s,
                     county_code,

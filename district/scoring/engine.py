@@ -404,9 +404,7 @@ class SchoolScore:
                     "grade_code": self.grade_code,
                     "raw_score": None if self.raw_score is None else exact_figure(self.raw_score),
                     "earned_total": None if self.earned_total is None else exact_figure(self.earned_total),
-                    "available_total": (
-                        None if self.available_total is None else exact_figure(self.available_total)
-                    ),
+                    "available_total": (None if self.available_total is None else exact_figure(self.available_total)),
                     "reported_periods": list(self.reported_periods),
                     "expected_periods": list(self.expected_periods),
                 }
@@ -789,9 +787,7 @@ def _prepare(school: SchoolInput, window: Window) -> _School:
         if not prev.period < window.period_from:
             raise ValueError(f"school {school.code}: previous_participating ({prev.period}) is not before W")
         if not _participates(prev):
-            raise ValueError(
-                f"school {school.code}: previous_participating ({prev.period}) is not participating"
-            )
+            raise ValueError(f"school {school.code}: previous_participating ({prev.period}) is not participating")
     prev_stock = None if school.previous_stock is None else _with_figures(school.previous_stock)
     if prev_stock is not None:
         if not prev_stock.period < window.period_from:
@@ -860,13 +856,9 @@ def _campaign_status(ind: Indicator, s: _School, ctx: _Context) -> _Result:
         raise ValueError(f"school {s.code} {latest.period} {ind.params['field']}: unknown status {status!r}")
     inputs = {"latest report": latest.period, _leaf(ind.params["field"]): status}
     if status == "not_applicable":
-        return _not_applicable(
-            inputs, (latest.revision_id,), f"{status} in the latest report ({latest.period})"
-        )
+        return _not_applicable(inputs, (latest.revision_id,), f"{status} in the latest report ({latest.period})")
     earned = ind.params["status_points"][status]
-    return _Result(
-        True, earned, inputs, (latest.revision_id,), f"{status} in the latest report ({latest.period})"
-    )
+    return _Result(True, earned, inputs, (latest.revision_id,), f"{status} in the latest report ({latest.period})")
 
 
 def _green_ratio(ind: Indicator, s: _School, ctx: _Context) -> _Result:
@@ -895,16 +887,13 @@ def _green_ratio(ind: Indicator, s: _School, ctx: _Context) -> _Result:
 def _inspection_score(ind: Indicator, s: _School, ctx: _Context) -> _Result:
     inside = _inspections_in_window(s.input, ctx.window)
     if not inside:
-        return _Result(
-            True, _ZERO, {"inspections in W": "0"}, (), "no bureau inspection dated inside W: 0 points"
-        )
+        return _Result(True, _ZERO, {"inspections in W": "0"}, (), "no bureau inspection dated inside W: 0 points")
     chosen = max(inside, key=lambda i: (i.date, i.id))
     max_score = ind.params["max_score"]
     score = _to_fraction(chosen.score, f"school {s.code} inspection {chosen.id} score")
     if not 0 <= score <= max_score:
         raise ValueError(
-            f"school {s.code} inspection {chosen.id}: score {chosen.score}"
-            f" is outside 0..{exact_figure(max_score)}"
+            f"school {s.code} inspection {chosen.id}: score {chosen.score} is outside 0..{exact_figure(max_score)}"
         )
     inputs = {
         "inspections in W": len(inside),
@@ -923,9 +912,7 @@ def _inspections_in_window(school: SchoolInput, window: Window) -> list[Inspecti
     return [i for i in school.inspections if window.first_day <= i.date <= window.last_day]
 
 
-def _ratio_over(
-    ind: Indicator, s: _School, months: Sequence[_Month], months_label: str, zero: str
-) -> _Result:
+def _ratio_over(ind: Indicator, s: _School, months: Sequence[_Month], months_label: str, zero: str) -> _Result:
     num_field, den_field = ind.params["numerator"], ind.params["denominator"]
     num = s.total(months, num_field)
     den = s.total(months, den_field)
@@ -934,9 +921,7 @@ def _ratio_over(
     if den == 0:
         if zero == "not_applicable":
             return _not_applicable(inputs, revision_ids, f"Σ {_leaf(den_field)} = 0")
-        return _Result(
-            True, ind.points, inputs, revision_ids, f"Σ {_leaf(den_field)} = 0: nothing to check, full"
-        )
+        return _Result(True, ind.points, inputs, revision_ids, f"Σ {_leaf(den_field)} = 0: nothing to check, full")
     earned = _scaled(ind.points, num, den)
     return _Result(True, earned, inputs, revision_ids, _ratio_note(ind.points, num_field, den_field))
 
@@ -1066,9 +1051,7 @@ def _hazard_rectification(ind: Indicator, s: _School, ctx: _Context) -> _Result:
         (
             h
             for h in s.input.hazards
-            if h.severity == "major"
-            and h.deadline < last_day
-            and (h.rectified_on is None or h.rectified_on > last_day)
+            if h.severity == "major" and h.deadline < last_day and (h.rectified_on is None or h.rectified_on > last_day)
         ),
         key=lambda h: (h.deadline, h.ref),
     )
@@ -1197,9 +1180,7 @@ def _energy_row(
         _sigma(p["students"]): students,
     }
     if students == 0:
-        return _Result(
-            True, ind.points, inputs, revision_ids, "Σ students = 0: no per-student use to check, full"
-        )
+        return _Result(True, ind.points, inputs, revision_ids, "Σ students = 0: no per-student use to check, full")
     m_e, m_w, n = medians[(ind.code, school_type)]
     lo, hi = p["thresholds"]
     half, note = _energy_text(ind.points)
@@ -1242,14 +1223,10 @@ def _dormitory_items(ind: Indicator, s: _School, ctx: _Context) -> _Result:
     boarders = s.number(latest, ind.params["boarders"])
     inputs: dict[str, Any] = {"latest report": latest.period, _leaf(ind.params["boarders"]): boarders}
     if boarders == 0:
-        return _not_applicable(
-            inputs, (latest.revision_id,), f"no boarders in the latest report ({latest.period})"
-        )
+        return _not_applicable(inputs, (latest.revision_id,), f"no boarders in the latest report ({latest.period})")
     items = s.value(latest, ind.params["field"])
     if not isinstance(items, list | tuple):
-        raise ValueError(
-            f"school {s.code} {latest.period} {ind.params['field']}: expected a list, got {items!r}"
-        )
+        raise ValueError(f"school {s.code} {latest.period} {ind.params['field']}: expected a list, got {items!r}")
     out_of = ind.params["out_of"]
     count = min(len(set(items)), out_of)
     inputs[_leaf(ind.params["field"])] = count
@@ -1344,9 +1321,7 @@ def check_rubric(rubric: Rubric) -> None:
     """``ValueError`` when the rubric uses a kind this engine does not implement."""
     unknown = sorted({ind.kind for ind in rubric.indicators} - set(_KIND_FUNCTIONS))
     if unknown:
-        raise ValueError(
-            f"rubric {rubric.version}: kinds this engine does not implement: {', '.join(unknown)}"
-        )
+        raise ValueError(f"rubric {rubric.version}: kinds this engine does not implement: {', '.join(unknown)}")
 
 
 @dataclass(frozen=True)
@@ -1625,15 +1600,12 @@ def campaign_progress(
     if active_school_count < 0:
         raise ValueError("active_school_count must be ≥ 0")
     compliant_codes = {
-        s.code
-        for s in scores
-        if s.status == STATUS_COMPLIANT and (active_codes is None or s.code in active_codes)
+        s.code for s in scores if s.status == STATUS_COMPLIANT and (active_codes is None or s.code in active_codes)
     }
     compliant = len(compliant_codes)
     if compliant > active_school_count:
         raise ValueError(
-            f"{compliant} compliant schools but only {active_school_count} active:"
-            " pass the active schools' scores"
+            f"{compliant} compliant schools but only {active_school_count} active: pass the active schools' scores"
         )
     campaign_year = None if campaign_start_year is None else year - campaign_start_year + 1
     target = None if campaign_year is None else rubric.target_for(campaign_year)

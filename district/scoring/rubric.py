@@ -309,6 +309,8 @@ def _same_section(check: Callable[[object], tuple[str, ...]]) -> Callable[[objec
         return fields
 
     return same
+
+
 _SUMMABLE = _report_field("int", "quantity")
 _FLAG = _report_field("bool")
 
@@ -366,8 +368,7 @@ KINDS: Mapping[str, KindSpec] = MappingProxyType(
             {"field": _FLAG},
         ),
         "hazard_rectification": KindSpec(
-            "points × min(1, Σ rectified / Σ found) − major_overdue_penalty × overdue open major hazards,"
-            " floor 0",
+            "points × min(1, Σ rectified / Σ found) − major_overdue_penalty × overdue open major hazards, floor 0",
             {"found": _COUNT, "rectified": _COUNT, "major_overdue_penalty": _number(0)},
         ),
         "patrols": KindSpec(
@@ -637,9 +638,7 @@ class _Loader:
         raw = campaign.get("targets")
         if not isinstance(raw, dict) or not raw:
             line = self.where.line(path) if "targets" in campaign else self.where.line(("campaign",))
-            self.error(
-                line, "campaign.targets must be a table of campaign year = target share, e.g. 1 = 0.50"
-            )
+            self.error(line, "campaign.targets must be a table of campaign year = target share, e.g. 1 = 0.50")
             return {}
         targets: dict[int, Fraction] = {}
         for key, value in raw.items():
@@ -677,8 +676,7 @@ class _Loader:
         if grades and grades[-1].min_score != 0:
             self.error(
                 self.where.line(("grades",), len(grades) - 1, "min_score"),
-                f"the lowest grade must start at 0, not {_show(grades[-1].min_score)}:"
-                " every score needs a grade",
+                f"the lowest grade must start at 0, not {_show(grades[-1].min_score)}: every score needs a grade",
             )
         return grades
 
@@ -769,8 +767,7 @@ class _Loader:
             listed = ", ".join(f"{r.get('code')}={r.get('points')}" for r in raws)
             self.error(
                 self.where.line(("indicators",), 0),
-                f"the indicators' points sum to {_show(total)}, they must sum to exactly 100"
-                f" (points: {listed})",
+                f"the indicators' points sum to {_show(total)}, they must sum to exactly 100 (points: {listed})",
             )
         return indicators
 
@@ -796,8 +793,7 @@ class _Loader:
             if parts != points:
                 self.error(
                     self.where.line(path, i, "repairs_points"),
-                    f"{label}: mismatch_points + repairs_points = {_show(parts)}, must equal points"
-                    f" ({_show(points)})",
+                    f"{label}: mismatch_points + repairs_points = {_show(parts)}, must equal points ({_show(points)})",
                 )
 
 

@@ -218,8 +218,14 @@ def _problems(value: Any) -> list[dict[str, str]]:
         elif isinstance(node, dict):
             for key in getattr(node, "duplicates", ()):
                 where = _shown_path(f"{path}/{_ptr(key)}")
-                out.append(_detail(where, "duplicate_key", f"键“{where}”在同一个对象中出现了不止一次",
-                                   f"the key {where} appears more than once"))
+                out.append(
+                    _detail(
+                        where,
+                        "duplicate_key",
+                        f"键“{where}”在同一个对象中出现了不止一次",
+                        f"the key {where} appears more than once",
+                    )
+                )
             children = []
             for key, child in node.items():
                 child_path = f"{path}/{_ptr(key)}"
@@ -237,12 +243,23 @@ def _check_text(out: list[dict[str, str]], path: str, text: str, *, key: bool) -
         return
     where, what = _shown_path(path), ("键名" if key else "文字")
     if bad.group() == "\x00":
-        out.append(_detail(where, "nul_character", f"{where} 的{what}含有 NUL 字符（\\u0000）",
-                           f"{where} holds a NUL character (\\u0000)"))
+        out.append(
+            _detail(
+                where,
+                "nul_character",
+                f"{where} 的{what}含有 NUL 字符（\\u0000）",
+                f"{where} holds a NUL character (\\u0000)",
+            )
+        )
     else:
-        out.append(_detail(where, "lone_surrogate",
-                           f"{where} 的{what}含有不成对的代理项（如 \\ud800），不是有效的 Unicode 文字",
-                           f"{where} holds a lone surrogate (such as \\ud800), which is not Unicode text"))
+        out.append(
+            _detail(
+                where,
+                "lone_surrogate",
+                f"{where} 的{what}含有不成对的代理项（如 \\ud800），不是有效的 Unicode 文字",
+                f"{where} holds a lone surrogate (such as \\ud800), which is not Unicode text",
+            )
+        )
 
 
 def _detail(path: str, code: str, zh: str, en: str) -> dict[str, str]:

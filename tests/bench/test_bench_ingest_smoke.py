@@ -25,7 +25,11 @@ def test_ingest_bench_quick_prints_the_table() -> None:
     env = {**os.environ, "HOUQIN_BENCH_POSTGRES_URL": url}
     proc = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "ingest" / "run.py"), "--quick"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout

@@ -105,7 +105,10 @@ def test_expected_months_start_at_the_reporting_start(session: Any, county: Any)
         p for p in periods if p not in ("2026-07", "2026-08")
     ]
     assert calendar.expected_periods(county, open_all_along, periods, "2026-09") == [
-        "2026-09", "2026-10", "2026-11", "2026-12"
+        "2026-09",
+        "2026-10",
+        "2026-11",
+        "2026-12",
     ]
     assert calendar.expected_periods(county, school, periods, "2026-09") == ["2026-10", "2026-11", "2026-12"]
     assert calendar.expected_periods(county, closed, periods, "2026-09") == []
@@ -150,8 +153,14 @@ def test_the_settings_api_sets_the_reporting_start_and_refuses_it_with_the_reaso
     assert resp.status_code == 200, resp.get_json()
     assert resp.get_json()["reporting_start"] == "2026-09"
     assert session.get(type(county), "610528").reporting_start == "2026-09"
-    for value, words in (("2026-11", "晚于本县已收到的第一份月报（2026-10）"), ("2027-01", "尚未到来"),
-                         ("2009-12", "2010"), ("9999-12", "尚未到来"), ("2026-13", "YYYY-MM"), (202609, "YYYY-MM")):
+    for value, words in (
+        ("2026-11", "晚于本县已收到的第一份月报（2026-10）"),
+        ("2027-01", "尚未到来"),
+        ("2009-12", "2010"),
+        ("9999-12", "尚未到来"),
+        ("2026-13", "YYYY-MM"),
+        (202609, "YYYY-MM"),
+    ):
         resp = client.put("/api/v1/counties/610528/settings", headers=admin, json={"reporting_start": value})
         assert resp.status_code == 400, (value, resp.get_json())
         error = resp.get_json()["error"]

@@ -58,8 +58,9 @@ def _download(client: Any, url: str, headers: dict[str, str]) -> bytes:
 def _pdftotext(pdf: bytes, tmp_path: Path, name: str) -> str:
     path = tmp_path / name
     path.write_bytes(pdf)
-    out = subprocess.run(["pdftotext", "-raw", "-enc", "UTF-8", str(path), "-"], check=True, capture_output=True,
-                         text=True, timeout=60).stdout
+    out = subprocess.run(
+        ["pdftotext", "-raw", "-enc", "UTF-8", str(path), "-"], check=True, capture_output=True, text=True, timeout=60
+    ).stdout
     return re.sub(r"\s+", " ", out)
 
 

@@ -87,8 +87,10 @@ class MissingVariable(LookupError):
     pass
 
 
-_VAR = re.compile(r"\$(?:\$|\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:?[-?])?(?P<arg>[^}]*)\}|"
-                  r"(?P<bare>[A-Za-z_][A-Za-z0-9_]*))")
+_VAR = re.compile(
+    r"\$(?:\$|\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:?[-?])?(?P<arg>[^}]*)\}|"
+    r"(?P<bare>[A-Za-z_][A-Za-z0-9_]*))"
+)
 
 
 def interpolate(value: str, env: dict[str, str]) -> str:
@@ -237,8 +239,16 @@ def test_houqin_commands_exist() -> None:
 
     from district.cli import main
 
-    for args in (["db", "upgrade"], ["db", "check"], ["keys", "init"], ["keys", "list"], ["audit", "verify"],
-                 ["schools", "credential"], ["schools", "import"], ["users", "create"]):
+    for args in (
+        ["db", "upgrade"],
+        ["db", "check"],
+        ["keys", "init"],
+        ["keys", "list"],
+        ["audit", "verify"],
+        ["schools", "credential"],
+        ["schools", "import"],
+        ["users", "create"],
+    ):
         result = CliRunner().invoke(main, [*args, "--help"])
         assert result.exit_code == 0, (args, result.output)
 
@@ -288,11 +298,18 @@ def test_database_url_of_the_example_matches_the_db_service() -> None:
     c = compose()
     db_env = service_env(c["services"]["db"])
     example = read_env_file(ENV_EXAMPLE)
-    template = next(line for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
-                    if line.startswith("# postgresql+psycopg://"))
+    template = next(
+        line
+        for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
+        if line.startswith("# postgresql+psycopg://")
+    )
     url = make_url(template[2:].split()[0].replace("<POSTGRES_PASSWORD>", "x"))
-    assert (url.username, url.host, url.port, url.database) == (db_env["POSTGRES_USER"], "db", 5432,
-                                                                db_env["POSTGRES_DB"])
+    assert (url.username, url.host, url.port, url.database) == (
+        db_env["POSTGRES_USER"],
+        "db",
+        5432,
+        db_env["POSTGRES_DB"],
+    )
     assert url.drivername == "postgresql+psycopg"
     assert make_url(example["HOUQIN_BROKER_URL"]).host == "redis"
 
@@ -371,8 +388,9 @@ def test_dockerfile_packages_exist_in_debian_12() -> None:
     if not shutil.which("apt-cache") or "bookworm" not in Path("/etc/os-release").read_text():
         pytest.skip("needs apt-cache on Debian 12 (the image's base is bookworm)")
     packages = sorted(dockerfile_packages())
-    out = subprocess.run(["apt-cache", "show", "--no-all-versions", *packages], capture_output=True, text=True,
-                         timeout=120)
+    out = subprocess.run(
+        ["apt-cache", "show", "--no-all-versions", *packages], capture_output=True, text=True, timeout=120
+    )
     known = set(re.findall(r"^Package: (\S+)", out.stdout, re.M))
     assert set(packages) <= known, f"not Debian 12 packages: {set(packages) - known}"
 
@@ -409,7 +427,7 @@ def _dockerignore_rules() -> list[tuple[bool, re.Pattern[str]]]:
                 rx, i = rx + "[^/]", i + 1
             elif pat[i] == "[":
                 j = pat.index("]", i)
-                rx, i = rx + pat[i:j + 1], j + 1
+                rx, i = rx + pat[i : j + 1], j + 1
             else:
                 rx, i = rx + re.escape(pat[i]), i + 1
         rules.append((include, re.compile(rx)))
@@ -428,26 +446,54 @@ def sent_to_docker(path: str) -> bool:
 
 
 def test_dockerignore_sends_the_runtime_files_and_no_secrets() -> None:
-    runtime = ["pyproject.toml", "README.md", "district/app.py", "district/migrations/env.py",
-               "district/static/pdf/report.css", "district/translations/zh/LC_MESSAGES/messages.mo",
-               "templates/pages/base.html", "workers/worker.py", "houqin_standard/__init__.py",
-               "school_agent/cli.py", "docker/entrypoint.sh"]
+    runtime = [
+        "pyproject.toml",
+        "README.md",
+        "district/app.py",
+        "district/migrations/env.py",
+        "district/static/pdf/report.css",
+        "district/translations/zh/LC_MESSAGES/messages.mo",
+        "templates/pages/base.html",
+        "workers/worker.py",
+        "houqin_standard/__init__.py",
+        "school_agent/cli.py",
+        "docker/entrypoint.sh",
+    ]
     for path in runtime:
         assert (ROOT / path).exists(), path
         assert sent_to_docker(path), f"{path} would not reach the image"
-    for path in ["instance/server.key", "instance/keys/current", "docker/.env", ".git/config", "tests/conftest.py",
-                 "district/__pycache__/app.cpython-311.pyc", "houqin.egg-info/PKG-INFO", ".cache/x"]:
+    for path in [
+        "instance/server.key",
+        "instance/keys/current",
+        "docker/.env",
+        ".git/config",
+        "tests/conftest.py",
+        "district/__pycache__/app.cpython-311.pyc",
+        "houqin.egg-info/PKG-INFO",
+        ".cache/x",
+    ]:
         assert not sent_to_docker(path), f"{path} would be sent to the image"
 
 
 def test_entrypoint_makes_the_instance_secrets_once(tmp_path: Path) -> None:
     instance = tmp_path / "instance"
-    env = {**_clean_environ(), "HOUQIN_INSTANCE_PATH": str(instance), "HOUQIN_PDF_DIR": str(tmp_path / "pdf"),
-           "HOUQIN_SECRET_KEY": "x", "PYTHONPATH": str(ROOT)}
+    env = {
+        **_clean_environ(),
+        "HOUQIN_INSTANCE_PATH": str(instance),
+        "HOUQIN_PDF_DIR": str(tmp_path / "pdf"),
+        "HOUQIN_SECRET_KEY": "x",
+        "PYTHONPATH": str(ROOT),
+    }
 
     def run(**extra: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["sh", str(ENTRYPOINT), "echo", "the command ran"], env={**env, **extra},
-                              capture_output=True, text=True, timeout=120, check=True)
+        return subprocess.run(
+            ["sh", str(ENTRYPOINT), "echo", "the command ran"],
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
 
     out = run()
     assert out.stdout.strip() == "the command ran"
@@ -536,8 +582,14 @@ class Stack:
     def running(self, name: str) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
         log = self.root / f"{name}.log"
         with log.open("wb") as out:
-            proc = subprocess.Popen(self.argv(name), env=self.env(name), cwd=self.root, stdout=out,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
+            proc = subprocess.Popen(
+                self.argv(name),
+                env=self.env(name),
+                cwd=self.root,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         try:
             yield proc, log
         finally:
@@ -569,8 +621,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     st = Stack(root, url)
     for sub in ("instance", "pdf", "beat"):
         (st.data / sub).mkdir(parents=True)  # the image makes these folders (the volumes' mount points)
-    st.migrate = subprocess.run(["sh", str(ENTRYPOINT), *st.argv("migrate")], env=st.env("migrate"), cwd=root,
-                                capture_output=True, text=True, timeout=180)
+    st.migrate = subprocess.run(
+        ["sh", str(ENTRYPOINT), *st.argv("migrate")],
+        env=st.env("migrate"),
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     try:
         yield st
     finally:
@@ -585,11 +643,17 @@ def test_migrate_service_command_runs(stack: Stack) -> None:
     assert "is at head" in out.stdout
     instance = stack.data / "instance"
     assert (instance / "server.key").is_file() and (instance / "keys" / "current").is_file()
-    check = subprocess.run(["houqin", "db", "check"], env=stack.env("migrate"), capture_output=True, text=True,
-                           timeout=120)
+    check = subprocess.run(
+        ["houqin", "db", "check"], env=stack.env("migrate"), capture_output=True, text=True, timeout=120
+    )
     assert check.returncode == 0, check.stderr
-    again = subprocess.run(["sh", str(ENTRYPOINT), *stack.argv("migrate")], env=stack.env("migrate"),
-                           capture_output=True, text=True, timeout=180)
+    again = subprocess.run(
+        ["sh", str(ENTRYPOINT), *stack.argv("migrate")],
+        env=stack.env("migrate"),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert again.returncode == 0, again.stderr  # every `docker compose up` runs it again
     assert "kept" in again.stdout
 
@@ -641,8 +705,7 @@ def test_hub_service_command_serves(stack: Stack) -> None:
             status, body, _ = _get(base + "/healthz")
             assert status == 200, body
             assert json.loads(body) == {"status": "ok", "checks": {"database": "ok", "broker": "ok"}}
-            check = subprocess.run(stack.healthcheck("hub"), env=stack.env("hub"), capture_output=True,
-                                   timeout=30)
+            check = subprocess.run(stack.healthcheck("hub"), env=stack.env("hub"), capture_output=True, timeout=30)
             assert check.returncode == 0, check.stderr
         assert proc.poll() is None, stack.tail("hub")
     assert "Booting worker" in stack.tail("hub")
@@ -661,8 +724,13 @@ def test_worker_service_command_answers_ping(stack: Stack, name: str) -> None:
         deadline = time.monotonic() + 90
         ping = None
         while time.monotonic() < deadline and proc.poll() is None:
-            ping = subprocess.run(["celery", "-A", "workers.worker", "inspect", "ping", "-d", node, "-t", "3"],
-                                  env=env, capture_output=True, text=True, timeout=60)
+            ping = subprocess.run(
+                ["celery", "-A", "workers.worker", "inspect", "ping", "-d", node, "-t", "3"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             if ping.returncode == 0:
                 break
             time.sleep(1)
@@ -671,8 +739,13 @@ def test_worker_service_command_answers_ping(stack: Stack, name: str) -> None:
         # the compose health check (celery -b $HOUQIN_BROKER_URL inspect ping -d <queue>@$HOSTNAME)
         check = subprocess.run(stack.healthcheck(name), env=env, capture_output=True, text=True, timeout=60)
         assert check.returncode == 0, check.stderr
-        active = subprocess.run(["celery", "-A", "workers.worker", "inspect", "active_queues", "-d", node, "-t", "5"],
-                                env=env, capture_output=True, text=True, timeout=60)
+        active = subprocess.run(
+            ["celery", "-A", "workers.worker", "inspect", "active_queues", "-d", node, "-t", "5"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert f"'name': '{queue}'" in active.stdout, active.stdout
         assert proc.poll() is None
         proc.terminate()
@@ -697,4 +770,3 @@ def test_beat_service_command_starts(stack: Stack) -> None:
         proc.terminate()
         proc.wait(30)
     assert "Traceback" not in stack.tail("beat"), stack.tail("beat")
-

@@ -30,8 +30,9 @@ def invocations(program: str) -> list[list[str]]:
     for snippet in code_snippets(DOC.read_text(encoding="utf-8")):
         snippet = snippet.split(" #")[0]
         # in command position: at the start, after a shell operator, or run in a compose service's container
-        for m in re.finditer(rf"(?:^|[;&|(]\s*|\b(?:hub|migrate|worker|worker-pdf) ){re.escape(program)}(?=\s)(.*)",
-                             snippet):
+        for m in re.finditer(
+            rf"(?:^|[;&|(]\s*|\b(?:hub|migrate|worker|worker-pdf) ){re.escape(program)}(?=\s)(.*)", snippet
+        ):
             tail = m.group(1)
             tail = tail[: _END.search(tail).start()]  # type: ignore[union-attr]
             found.append(shlex.split(tail))
@@ -55,8 +56,12 @@ def test_every_houqin_command_exists() -> None:
             path.append(rest.pop(0))
             cmd = sub
         options = {o for p in cmd.params if isinstance(p, click.Option) for o in (*p.opts, *p.secondary_opts)}
-        flags = {o for p in cmd.params if isinstance(p, click.Option) and (p.is_flag or p.count)
-                 for o in (*p.opts, *p.secondary_opts)}
+        flags = {
+            o
+            for p in cmd.params
+            if isinstance(p, click.Option) and (p.is_flag or p.count)
+            for o in (*p.opts, *p.secondary_opts)
+        }
         arguments = [p for p in cmd.params if isinstance(p, click.Argument)]
         positional = 0
         i = 0

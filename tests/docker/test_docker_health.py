@@ -55,8 +55,7 @@ def _redis_up() -> bool:
 def test_the_hub_registers_healthz() -> None:
     """docker/compose.yaml's hub health check and a load balancer ask /healthz of `district.wsgi:app`."""
     assert health in route_modules(), (
-        "add `health` to route_modules() in district/app.py: without it the compose hub never "
-        "becomes healthy"
+        "add `health` to route_modules() in district/app.py: without it the compose hub never becomes healthy"
     )
 
 
@@ -94,15 +93,17 @@ def test_503_when_redis_is_down_and_no_secret_in_the_answer(tmp_path: Path, clie
 def test_ok_with_redis(tmp_path: Path, client_for: Callable[..., Any]) -> None:
     if not _redis_up():
         pytest.skip("needs the Redis server on 127.0.0.1:6379")
-    resp = client_for(DATABASE_URL=f"sqlite:///{tmp_path / 'h.db'}",
-                   BROKER_URL="redis://127.0.0.1:6379/9").get("/healthz")
+    resp = client_for(DATABASE_URL=f"sqlite:///{tmp_path / 'h.db'}", BROKER_URL="redis://127.0.0.1:6379/9").get(
+        "/healthz"
+    )
     assert resp.status_code == 200
     assert resp.get_json() == {"status": "ok", "checks": {"database": "ok", "broker": "ok"}}
 
 
 def test_a_broker_we_do_not_run_is_not_probed(tmp_path: Path, client_for: Callable[..., Any]) -> None:
-    resp = client_for(DATABASE_URL=f"sqlite:///{tmp_path / 'h.db'}",
-                   BROKER_URL="amqp://guest@127.0.0.1:1//").get("/healthz")
+    resp = client_for(DATABASE_URL=f"sqlite:///{tmp_path / 'h.db'}", BROKER_URL="amqp://guest@127.0.0.1:1//").get(
+        "/healthz"
+    )
     assert resp.status_code == 200
     assert resp.get_json()["checks"]["broker"] == "unchecked"
 

@@ -101,7 +101,19 @@ def test_a_signature_has_one_spelling() -> None:
 
 def test_a_timestamp_is_ascii_digits_only() -> None:
     assert parse_timestamp("1796604584") == 1796604584 and parse_timestamp(12) == 12
-    for bad in ("+1796604584", "1796_604584", " 1796604584", "1796604584\n", "１７９６６０４５８４", "-1", "",
-                "1" * 13, "1e9", True, None, 1.5):
+    for bad in (
+        "+1796604584",
+        "1796_604584",
+        " 1796604584",
+        "1796604584\n",
+        "１７９６６０４５８４",
+        "-1",
+        "",
+        "1" * 13,
+        "1e9",
+        True,
+        None,
+        1.5,
+    ):
         assert parse_timestamp(bad) is None, bad
         assert not timestamp_fresh(bad, now=1796604584)

@@ -77,7 +77,8 @@ def test_an_explicit_period(client: Any, session: Any, seeded: Any) -> None:
     # the current month: the veto of the year to date (up to the latest closed period) is still shown
     body = client.get(f"{URL}?period=2026-11", headers=admin).json
     assert [(a["kind"], a["period"]) for a in body["alerts"]] == [
-        ("veto", "2026-10"), ("overdue_major_hazard", "2026-11")
+        ("veto", "2026-10"),
+        ("overdue_major_hazard", "2026-11"),
     ]
     assert body["alerts"][1]["figures"]["days_overdue"] == 61  # on 2026-11-30
 

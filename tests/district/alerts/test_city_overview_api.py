@@ -41,7 +41,10 @@ def test_each_countys_figures_are_the_county_endpoints(client: Any, session: Any
     assert line["veto_schools"] == sum(1 for s in ranking["schools"] if s["status"] == "veto") == 1
     p = ranking["campaign_progress"]
     assert line["campaign"] == {
-        "compliant": p["compliant"], "active": p["active"], "progress": p["rate"], "target": p["target"]
+        "compliant": p["compliant"],
+        "active": p["active"],
+        "progress": p["rate"],
+        "target": p["target"],
     }
     fund = client.get("/api/v1/counties/610528/nutrition?from=2026-10&to=2026-10", headers=city).json
     assert line["fund_anomalies"] == len(fund["anomalies"]) > 0
@@ -49,7 +52,10 @@ def test_each_countys_figures_are_the_county_endpoints(client: Any, session: Any
     assert line["overdue_major_hazards"] == sum(1 for a in alerts if a["kind"] == "overdue_major_hazard") == 1
     empty = body["counties"][0]
     assert (empty["expected"], empty["veto_schools"], empty["fund_anomalies"], empty["overdue_major_hazards"]) == (
-        0, 0, 0, 0
+        0,
+        0,
+        0,
+        0,
     )
     assert session.scalars(select(RankingSnapshot)).all() == []  # reads never write
 
@@ -58,11 +64,16 @@ def test_an_explicit_period(client: Any, session: Any, other_city: Any) -> None:
     city = bearer(session, "city_admin", "610500", "city")
     line = client.get(f"{URL}?period=2026-09", headers=city).json["counties"][1]
     done = client.get("/api/v1/counties/610528/completeness?period=2026-09", headers=city).json
-    assert (line["expected"], line["reported"], line["on_time"]) == (done["expected"], done["reported"],
-                                                                    done["on_time"])
+    assert (line["expected"], line["reported"], line["on_time"]) == (
+        done["expected"],
+        done["reported"],
+        done["on_time"],
+    )
     fund = client.get("/api/v1/counties/610528/nutrition?from=2026-09&to=2026-09", headers=city).json
     assert (line["veto_schools"], line["overdue_major_hazards"], line["fund_anomalies"]) == (
-        0, 0, len(fund["anomalies"])
+        0,
+        0,
+        len(fund["anomalies"]),
     )
 
 

@@ -79,6 +79,7 @@ def test_no_spelling_of_a_captured_request_is_new(agent: SignedClient, client: A
 
 # ---------------------------------------------------------------- 3. the report body
 
+
 def test_a_lone_surrogate_in_a_report_is_400_logged_and_its_signature_kept(
     agent: SignedClient, client: Any, session: Any
 ) -> None:
@@ -92,7 +93,11 @@ def test_a_lone_surrogate_in_a_report_is_400_logged_and_its_signature_kept(
     assert nothing_stored(session)
     rej = session.scalars(select(Rejection).order_by(Rejection.id.desc())).first()
     assert (rej.status, rej.code, rej.school_code, rej.details) == (
-        400, "lone_surrogate", "6105280001", [{"path": "/prepared_by", "code": "lone_surrogate"}])
+        400,
+        "lone_surrogate",
+        "6105280001",
+        [{"path": "/prepared_by", "code": "lone_surrogate"}],
+    )
     again = client.post("/api/v1/reports", data=raw, headers=headers)
     assert again.status_code == 401 and again.json["error"]["code"] == "replay"  # the signature was kept as seen
 
@@ -166,15 +171,30 @@ def test_inspection_bodies(client: Any, session: Any, county: Any) -> None:
     cases = [
         (DEEP, "application/json", 400, "nesting_too_deep", None),
         (TOO_LARGE, "application/json", 413, "payload_too_large", None),
-        (b'{"date": "2026-10-15", "score": 4, "inspector": "\\ud800"}', "application/json", 400, "lone_surrogate",
-         "/inspector"),
+        (
+            b'{"date": "2026-10-15", "score": 4, "inspector": "\\ud800"}',
+            "application/json",
+            400,
+            "lone_surrogate",
+            "/inspector",
+        ),
         (json.dumps({**good, "notes": "a\u0000b"}).encode(), "application/json", 400, "nul_character", "/notes"),
         (b'{"score": 4, "score": 5}', "application/json", 400, "duplicate_key", "/score"),
         (json.dumps(good).encode("utf-8"), "application/json; charset=latin-1", 415, "unsupported_charset", None),
-        (json.dumps({**good, "inspector": "\u202e科勤后"}).encode(), "application/json", 422, "validation_failed",
-         "/inspector"),
-        (json.dumps({**good, "inspector": "\u200b\u200b"}).encode(), "application/json", 422, "validation_failed",
-         "/inspector"),
+        (
+            json.dumps({**good, "inspector": "\u202e科勤后"}).encode(),
+            "application/json",
+            422,
+            "validation_failed",
+            "/inspector",
+        ),
+        (
+            json.dumps({**good, "inspector": "\u200b\u200b"}).encode(),
+            "application/json",
+            422,
+            "validation_failed",
+            "/inspector",
+        ),
         (json.dumps({**good, "notes": "好\x07"}).encode(), "application/json", 422, "validation_failed", "/notes"),
     ]
     for raw, ctype, status, code, path in cases:
@@ -208,11 +228,15 @@ def test_lock_note_and_settings_bodies(client: Any, session: Any, county: Any) -
         if path is not None:
             assert resp.json["error"]["details"][0]["path"] == path
     assert count(session, PeriodApproval) == 0 and count(session, AuditEntry) == audits
-    resp = client.put("/api/v1/counties/610528/settings", headers={**admin, "Content-Type": "application/json"},
-                      data=b'{"reporting_start": "2026-09", "reporting_start": null}')
+    resp = client.put(
+        "/api/v1/counties/610528/settings",
+        headers={**admin, "Content-Type": "application/json"},
+        data=b'{"reporting_start": "2026-09", "reporting_start": null}',
+    )
     assert resp.status_code == 400 and resp.json["error"]["code"] == "duplicate_key"
-    resp = client.put("/api/v1/counties/610528/settings", headers={**admin, "Content-Type": "application/json"},
-                      data=DEEP)
+    resp = client.put(
+        "/api/v1/counties/610528/settings", headers={**admin, "Content-Type": "application/json"}, data=DEEP
+    )
     assert resp.status_code == 400 and resp.json["error"]["code"] == "nesting_too_deep"
     assert count(session, AuditEntry) == audits
     ok = client.post(url, json={"note": "审核通过\n第二行"}, headers=admin)
@@ -234,17 +258,29 @@ def test_pdf_job_bodies(client: Any, session: Any, county: Any) -> None:
 
 # ---------------------------------------------------------------- 4. ids in paths and queries
 
+
 def test_ids_in_paths_and_queries_are_ascii_digits_within_32_bits(client: Any, session: Any, county: Any) -> None:
     admin = bearer(session)
-    for path in ("/api/v1/jobs/99999999999999999999", "/api/v1/jobs/2147483648", "/api/v1/jobs/１２",
-                 "/api/v1/jobs/%C2%B2", "/api/v1/jobs/0", "/api/v1/jobs/99999999999999999999/files/a.pdf"):
+    for path in (
+        "/api/v1/jobs/99999999999999999999",
+        "/api/v1/jobs/2147483648",
+        "/api/v1/jobs/１２",
+        "/api/v1/jobs/%C2%B2",
+        "/api/v1/jobs/0",
+        "/api/v1/jobs/99999999999999999999/files/a.pdf",
+    ):
         resp = client.get(path, headers=admin)
         assert resp.status_code == 404, path
         assert resp.json["error"]["code"] == "not_found"
     base = "/api/v1/counties/610528/rankings?snapshot="
-    for raw, status, code in (("²", 400, "invalid_snapshot"), ("１２", 400, "invalid_snapshot"),
-                              ("+1", 400, "invalid_snapshot"), ("1_0", 400, "invalid_snapshot"),
-                              ("99999999999999999999", 404, "not_found"), ("2147483648", 404, "not_found")):
+    for raw, status, code in (
+        ("²", 400, "invalid_snapshot"),
+        ("１２", 400, "invalid_snapshot"),
+        ("+1", 400, "invalid_snapshot"),
+        ("1_0", 400, "invalid_snapshot"),
+        ("99999999999999999999", 404, "not_found"),
+        ("2147483648", 404, "not_found"),
+    ):
         resp = client.get(base + raw, headers=admin)
         assert resp.status_code == status, raw
         assert resp.json["error"]["code"] == code

@@ -177,9 +177,17 @@ def test_key_rotation_keeps_old_receipts_valid_and_endorses_the_new_key(tmp_path
     keys_dir = tmp_path / "keys"
     first = init_keys(keys_dir)
     old = HubKeys.load(keys_dir)
-    receipt = {"report_id": "r", "school_code": "6105280001", "period": "2026-09", "revision": 1,
-               "received_at": "2026-10-01T10:00:00.000000+08:00", "on_time": True, "content_sha256": "a" * 64,
-               "chain_hash": "b" * 64, "hub_key_id": first}
+    receipt = {
+        "report_id": "r",
+        "school_code": "6105280001",
+        "period": "2026-09",
+        "revision": 1,
+        "received_at": "2026-10-01T10:00:00.000000+08:00",
+        "on_time": True,
+        "content_sha256": "a" * 64,
+        "chain_hash": "b" * 64,
+        "hub_key_id": first,
+    }
     receipt["signature"] = old.sign(receipt_payload(receipt))
     pinned = old.public_key_map()
     second = init_keys(keys_dir)

@@ -36,7 +36,11 @@ def test_an_agent_request_without_a_session_is_still_exempt(client: Any, session
     resp = client.post(
         "/api/v1/reports",
         data=b"{}",
-        headers={"Content-Type": "application/json", "X-Houqin-School": "6105280001",
-                 "X-Houqin-Timestamp": "1", "X-Houqin-Signature": "0" * 64},
+        headers={
+            "Content-Type": "application/json",
+            "X-Houqin-School": "6105280001",
+            "X-Houqin-Timestamp": "1",
+            "X-Houqin-Signature": "0" * 64,
+        },
     )
     assert resp.status_code == 401

@@ -35,7 +35,9 @@ def test_the_band_lists_the_alerts_most_serious_first(client: Any, session: Any,
     assert resp.status_code == 200
     band = _band(resp)
     assert re.findall(r'data-kind="(\w+)" data-school="(\d+)"', band) == [
-        ("veto", "6105280001"), ("overdue_major_hazard", "6105280001"), ("misuse", "6105280001")
+        ("veto", "6105280001"),
+        ("overdue_major_hazard", "6105280001"),
+        ("misuse", "6105280001"),
     ]
     assert "重大预警" in band and "一票否决" in band and "挪用补助资金" in band
     assert band.count('href="/schools/6105280001/"') == 3

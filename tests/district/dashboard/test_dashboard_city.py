@@ -39,8 +39,16 @@ def test_the_city_admin_lands_on_the_city_overview(client: Any, session: Any, us
     fuping = html[html.index('<tr data-county="610528">') :]
     cells = re.findall(r'<td class="num">(?:<span class="late">)?([^<]+)<', fuping[: fuping.index("</tr>")])
     line = api["counties"][1]
-    assert cells == [str(line["expected"]), str(line["reported"]), str(line["on_time"]), "50.0%", "50.0%",
-                     str(line["veto_schools"]), str(line["overdue_major_hazards"]), str(line["fund_anomalies"])]
+    assert cells == [
+        str(line["expected"]),
+        str(line["reported"]),
+        str(line["on_time"]),
+        "50.0%",
+        "50.0%",
+        str(line["veto_schools"]),
+        str(line["overdue_major_hazards"]),
+        str(line["fund_anomalies"]),
+    ]
     assert line["veto_schools"] == 1
     band = html[html.index('id="alerts"') : html.index('id="counties"')]
     assert re.findall(r'data-kind="(\w+)"', band) == ["veto", "misuse"]

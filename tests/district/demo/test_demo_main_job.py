@@ -46,9 +46,26 @@ def demo_env(base: Path, **extra: str) -> dict[str, str]:
 
 
 def run_demo(env: dict[str, str], timings: Path, *, check: bool = True) -> dict[str, object]:
-    res = subprocess.run([sys.executable, "-m", "district", "demo", "--schools", "12", "--no-serve",
-                          "--pdf-counties", "1", "--timings", str(timings)],
-                         env=env, cwd=ROOT, capture_output=True, text=True, timeout=280)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "district",
+            "demo",
+            "--schools",
+            "12",
+            "--no-serve",
+            "--pdf-counties",
+            "1",
+            "--timings",
+            str(timings),
+        ],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=280,
+    )
     if not check:
         return {"code": res.returncode, "stdout": res.stdout, "stderr": res.stderr}
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
@@ -69,10 +86,17 @@ def run_demo(env: dict[str, str], timings: Path, *, check: bool = True) -> dict[
     assert v2 and int(v2[3]) >= 1, res.stdout
     checklist = CHECKLIST_LINE.search(res.stdout)
     assert checklist and int(checklist[1]) >= 1 and int(checklist[2]) >= 1, res.stdout
-    return {"stdout": res.stdout, "timings": json.loads(timings.read_text()), "review_corrections": 2,
-            "revisions": int(printed[1]), "school_months": int(printed[2]), "web_revisions": int(web[2]),
-            "v2_from": f"{int(v2[1]):04d}-{int(v2[2]):02d}", "v2_revisions": int(v2[3]),
-            "findings": int(checklist[2])}
+    return {
+        "stdout": res.stdout,
+        "timings": json.loads(timings.read_text()),
+        "review_corrections": 2,
+        "revisions": int(printed[1]),
+        "school_months": int(printed[2]),
+        "web_revisions": int(web[2]),
+        "v2_from": f"{int(v2[1]):04d}-{int(v2[2]):02d}",
+        "v2_revisions": int(v2[3]),
+        "findings": int(checklist[2]),
+    }
 
 
 def stock_anomalies(report: dict[str, object]) -> set[str]:
@@ -81,8 +105,9 @@ def stock_anomalies(report: dict[str, object]) -> set[str]:
     stock = report["canteen_stock"]
     nutrition = report["nutrition"]
     assert isinstance(stock, dict) and isinstance(nutrition, dict)
-    consumed = (Decimal(stock["opening_stock_value"]) + Decimal(stock["purchases"])
-                - Decimal(stock["closing_stock_value"]))
+    consumed = (
+        Decimal(stock["opening_stock_value"]) + Decimal(stock["purchases"]) - Decimal(stock["closing_stock_value"])
+    )
     out = set()
     if Decimal(nutrition["food_spend"]) > consumed + Decimal("0.01"):
         out.add("SPEND_EXCEEDS_CONSUMPTION")
@@ -98,9 +123,11 @@ def check_standard_v2(s: Session, result: dict[str, object]) -> None:
     summary = result["timings"]["summary"]  # type: ignore[index]
     start = result["v2_from"]
     assert summary["standard_v2"]["from"] == start == summary["periods"][1]
-    rows = s.execute(select(School.county_code, ReportRevision.school_code, ReportRevision.period,
-                            ReportRevision.content)
-                     .join(School, School.code == ReportRevision.school_code)).all()
+    rows = s.execute(
+        select(School.county_code, ReportRevision.school_code, ReportRevision.period, ReportRevision.content).join(
+            School, School.code == ReportRevision.school_code
+        )
+    ).all()
     seen: Counter[tuple[bool, int]] = Counter()
     for county, _code, period, content in rows:
         standard = json.loads(content)["standard"]
@@ -109,10 +136,12 @@ def check_standard_v2(s: Session, result: dict[str, object]) -> None:
         seen[(county == "610528", want)] += 1
     assert seen[(True, 1)] >= 1 and seen[(True, 2)] == result["v2_revisions"] and seen[(True, 2)] >= 1
     assert seen[(False, 1)] >= 1 and seen[(False, 2)] == 0
-    effective = s.execute(select(ReportHead.school_code, ReportHead.period, ReportRevision.content)
-                          .join(ReportRevision, ReportRevision.id == ReportHead.revision_id)
-                          .where(ReportHead.county_code == "610528", ReportHead.period >= start)
-                          .order_by(ReportHead.school_code, ReportHead.period)).all()
+    effective = s.execute(
+        select(ReportHead.school_code, ReportHead.period, ReportRevision.content)
+        .join(ReportRevision, ReportRevision.id == ReportHead.revision_id)
+        .where(ReportHead.county_code == "610528", ReportHead.period >= start)
+        .order_by(ReportHead.school_code, ReportHead.period)
+    ).all()
     found: set[tuple[str, str, str]] = set()
     tasks_done = 0
     last_closing: dict[str, str] = {}
@@ -135,7 +164,10 @@ def check_standard_v2(s: Session, result: dict[str, object]) -> None:
     assert tasks_done > 0  # the schools report 后勤行事历 tasks done (H1 of default-2 has something to count)
     planted = {tuple(a) for a in summary["standard_v2"]["stock_planted"]}
     assert found == planted and {a[2] for a in planted} == {
-        "SPEND_EXCEEDS_CONSUMPTION", "STOCK_CARRY_OVER_MISMATCH", "STOCK_NOT_CHECKED"}
+        "SPEND_EXCEEDS_CONSUMPTION",
+        "STOCK_CARRY_OVER_MISMATCH",
+        "STOCK_NOT_CHECKED",
+    }
     # the checklist visits' findings: one ledger entry each, under the spec's ref
     findings = s.scalars(select(InspectionFinding).where(InspectionFinding.county_code == "610528")).all()
     assert len(findings) == result["findings"] and findings
@@ -145,8 +177,11 @@ def check_standard_v2(s: Session, result: dict[str, object]) -> None:
         entry = ledger[(f.school_code, f.ref)]
         assert (entry.description, entry.deadline, entry.found_on) == (f.description, f.deadline, f.found_on)
     # the @2 county ranks under default-2 (loaded by the demo as a bureau does), the others under default-1
-    versions = dict(s.execute(select(RankingSnapshot.county_code, RankingSnapshot.rubric_version)
-                              .order_by(RankingSnapshot.id)).tuples().all())  # the newest of each county
+    versions = dict(
+        s.execute(select(RankingSnapshot.county_code, RankingSnapshot.rubric_version).order_by(RankingSnapshot.id))
+        .tuples()
+        .all()
+    )  # the newest of each county
     assert versions["610528"] == "default-2" and {v for c, v in versions.items() if c != "610528"} == {"default-1"}
 
 
@@ -158,8 +193,9 @@ def check_outputs(instance: Path, database_url: str, result: dict[str, object]) 
     assert {"汇总", "学校明细", "异常清单"} <= set(wb.sheetnames)
     wb.close()
     pdf = sorted(reports.glob("610528_富平县_营养餐资金报表_*.pdf"))[0]
-    text_out = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
-                              check=True).stdout
+    text_out = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
     assert "富平县" in text_out
     assert sorted(reports.glob("610528_*_评估报告.zip"))
     engine = create_engine(database_url)
@@ -230,8 +266,11 @@ def test_main_job_on_postgres_and_redis_after_the_embedded_one(tmp_path: Path) -
 
 
 def test_a_postgresql_server_that_does_not_answer_is_one_chinese_line(tmp_path: Path) -> None:
-    env = demo_env(tmp_path, HOUQIN_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:1/houqin_demo",
-                   HOUQIN_BROKER_URL="redis://127.0.0.1:6379/12")
+    env = demo_env(
+        tmp_path,
+        HOUQIN_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:1/houqin_demo",
+        HOUQIN_BROKER_URL="redis://127.0.0.1:6379/12",
+    )
     res = run_demo(env, tmp_path / "t.json", check=False)
     assert res["code"] != 0
     assert "Traceback" not in str(res["stderr"]) + str(res["stdout"])
@@ -251,8 +290,11 @@ def test_a_database_the_user_may_not_create_is_one_chinese_line(tmp_path: Path) 
         conn.execute(text(f'CREATE ROLE "{role}" LOGIN NOCREATEDB'))
     try:
         url = make_url(base).set(username=role, password=None, database=f"houqin_demo_{uuid.uuid4().hex[:8]}")
-        env = demo_env(tmp_path, HOUQIN_DATABASE_URL=url.render_as_string(hide_password=False),
-                       HOUQIN_BROKER_URL="redis://127.0.0.1:6379/12")
+        env = demo_env(
+            tmp_path,
+            HOUQIN_DATABASE_URL=url.render_as_string(hide_password=False),
+            HOUQIN_BROKER_URL="redis://127.0.0.1:6379/12",
+        )
         res = run_demo(env, tmp_path / "t.json", check=False)
         assert res["code"] != 0
         assert "Traceback" not in str(res["stderr"]) + str(res["stdout"])
@@ -269,11 +311,14 @@ def test_what_the_hub_holds_is_compared_with_what_was_planted() -> None:
     planned = Counter({("6105280001", "2026-09"): 2, ("6105280001", "2026-10"): 1, ("6105280002", "2026-09"): 1})
     assert compare_reports(planned, Counter(planned)) is None
     line = compare_reports(planned, Counter({("6105280001", "2026-09"): 1}))
-    assert line == ("计划送达 4 份，教育局服务器上只有 1 份；缺 3 份（如 6105280001 2026-09、6105280001 2026-10、"
-                    "6105280002 2026-09）")
+    assert line == (
+        "计划送达 4 份，教育局服务器上只有 1 份；缺 3 份（如 6105280001 2026-09、6105280001 2026-10、"
+        "6105280002 2026-09）"
+    )
     line = compare_reports(Counter({("6105280001", "2026-09"): 1}), Counter({("6105280002", "2026-09"): 1}))
-    assert line == ("计划送达 1 份，教育局服务器上有 1 份；缺 1 份（如 6105280001 2026-09）；"
-                    "多出 1 份（如 6105280002 2026-09）")
+    assert line == (
+        "计划送达 1 份，教育局服务器上有 1 份；缺 1 份（如 6105280001 2026-09）；多出 1 份（如 6105280002 2026-09）"
+    )
 
 
 def test_every_planted_anomaly_is_compared_with_the_fund_report() -> None:
@@ -281,8 +326,9 @@ def test_every_planted_anomaly_is_compared_with_the_fund_report() -> None:
     shown = planted | {("6105280003", "2026-10", "UNDERSPEND")}  # arises unplanted too: not an error
     assert compare_anomalies("富平县", planted, shown, exact=("STOCK_NOT_CHECKED",)) is None
     line = compare_anomalies("富平县", planted, {("6105280001", "2026-10", "MISUSE")}, exact=("STOCK_NOT_CHECKED",))
-    assert line == ("富平县 计划的资金异常 2 处，服务器资金报表只列出其中 1 处"
-                    "（缺 6105280002 2026-11 STOCK_NOT_CHECKED）")
+    assert line == (
+        "富平县 计划的资金异常 2 处，服务器资金报表只列出其中 1 处（缺 6105280002 2026-11 STOCK_NOT_CHECKED）"
+    )
     # a stock anomaly arises only where planted: one more is a difference
     extra = shown | {("6105280003", "2026-11", "STOCK_NOT_CHECKED")}
     line = compare_anomalies("富平县", planted, extra, exact=("STOCK_NOT_CHECKED",))
@@ -292,8 +338,10 @@ def test_every_planted_anomaly_is_compared_with_the_fund_report() -> None:
 
 def test_each_database_has_a_demo_folder_of_its_own(tmp_path: Path) -> None:
     assert demo_folder(None, tmp_path) == tmp_path / "demo"
-    assert (demo_folder("postgresql+psycopg://postgres@127.0.0.1:5432/houqin_demo", tmp_path)
-            == tmp_path / "demo-postgresql-houqin_demo")
+    assert (
+        demo_folder("postgresql+psycopg://postgres@127.0.0.1:5432/houqin_demo", tmp_path)
+        == tmp_path / "demo-postgresql-houqin_demo"
+    )
     assert demo_folder("sqlite:////srv/x/hub.db", tmp_path) == tmp_path / "demo-sqlite-hub"
 
 

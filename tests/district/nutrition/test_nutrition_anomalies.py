@@ -74,9 +74,7 @@ def test_example_report_has_only_sample_gap(example_report):
         "figures": {"sample_retention_days": "15", "meal_days": "17", "shortfall_days": "2"},
         "sentence": "供餐 17 天，留样合规的只有 15 天，少 2 天",
     }
-    assert (
-        a.to_dict("en")["message"] == "Food samples short: compliant food samples on 15 days < 17 meal days"
-    )
+    assert a.to_dict("en")["message"] == "Food samples short: compliant food samples on 15 days < 17 meal days"
 
 
 def test_clean_month_and_non_participating_month(make_report):
@@ -152,9 +150,7 @@ def test_carry_over_mismatch(make_report):
     assert month_anomalies(make_report(), None) == []
 
 
-@pytest.mark.parametrize(
-    ("prev_closing", "flagged"), [("499.99", False), ("500.01", False), ("499.98", True)]
-)
+@pytest.mark.parametrize(("prev_closing", "flagged"), [("499.99", False), ("500.01", False), ("499.98", True)])
 def test_carry_over_tolerance_boundary(make_report, prev_closing, flagged):
     # a previous month's own balance does not matter here; only its closing_balance is compared
     previous = make_report(period="2026-06", closing_balance=prev_closing)
@@ -183,10 +179,7 @@ def test_meals_exceed_entitlement(make_report):
         "entitled_meals": "1800",
     }
     # 1960 = 98 × 20: equality is allowed (1960 × 5.00 = 9800.00 ≥ 9750.00 ≥ 0.9 × 9800.00 = 8820.00)
-    assert (
-        month_anomalies(make_report(eligible_students=98, meals_served=1960, food_spend="9750.00"), None)
-        == []
-    )
+    assert month_anomalies(make_report(eligible_students=98, meals_served=1960, food_spend="9750.00"), None) == []
 
 
 def test_spend_exceeds_meals(make_report):
@@ -258,9 +251,7 @@ def test_high_balance_shows_an_exact_three_decimal_limit(make_report):
 
 def test_nonstandard_rate(make_report):
     # rate 4.00: 1950 × 4.00 = 7800.00 = food; 500.00 + 8000.00 − 7800.00 = 700.00 ≤ 850.00
-    report = make_report(
-        subsidy_rate="4.00", funds_received="8000.00", food_spend="7800.00", closing_balance="700.00"
-    )
+    report = make_report(subsidy_rate="4.00", funds_received="8000.00", food_spend="7800.00", closing_balance="700.00")
     a = only(month_anomalies(report, None), "NONSTANDARD_RATE")
     assert a.zh == "补助标准不符：补助标准 4.00 元/生/天 ≠ 县定标准 5.00 元/生/天"
     assert a.en == "Non-standard subsidy rate: subsidy rate 4.00 yuan per student-day ≠ county standard 5.00"
@@ -272,9 +263,7 @@ def test_nonstandard_rate(make_report):
 @pytest.mark.parametrize(("rate", "flagged"), [("5.01", False), ("4.99", False), ("5.02", True)])
 def test_rate_tolerance_boundary(make_report, rate, flagged):
     # 1950 × 5.02 = 9789.00 ≥ 9750.00 ≥ 0.9 × 9789.00 = 8810.10; 1950 × 4.99 = 9730.50 < 9750.00 though
-    found = [
-        a.code for a in month_anomalies(make_report(subsidy_rate=rate), None) if a.code == "NONSTANDARD_RATE"
-    ]
+    found = [a.code for a in month_anomalies(make_report(subsidy_rate=rate), None) if a.code == "NONSTANDARD_RATE"]
     assert found == (["NONSTANDARD_RATE"] if flagged else [])
 
 

@@ -208,9 +208,7 @@ def test_carry_over_across_a_non_participating_month(make_month, make_not_partic
     assert codes("750.00") == []
     assert codes("750.01") == []  # within the 0.01 tolerance
     assert codes("700.00") == [("2026-11", "CARRY_OVER_MISMATCH")]
-    rep = build_fund_report(
-        "610528", "富平县", "2026-09", "2026-11", [school("700.00")], standard_rate=Decimal("5.00")
-    )
+    rep = build_fund_report("610528", "富平县", "2026-09", "2026-11", [school("700.00")], standard_rate=Decimal("5.00"))
     assert rep.anomalies[0].figures["previous_period"] == "2026-09"
     # utilisation = (9750 + 9750) / (500 + 20000) = 19500 / 20500 = 0.951219… → 0.9512; closing 700 + 250
     row = rep.to_dict()["schools"][0]
@@ -268,28 +266,18 @@ def test_empty_county():
 
 def test_inconsistent_input_is_refused(make_not_participating):
     not_participating = make_not_participating
-    bad_month = FundSchool(
-        A, "甲校", "primary", "庄里镇", None, [not_participating(A, "2026-12")], None, WINDOW
-    )
+    bad_month = FundSchool(A, "甲校", "primary", "庄里镇", None, [not_participating(A, "2026-12")], None, WINDOW)
     with pytest.raises(ValueError, match="outside the window"):
-        build_fund_report(
-            "610528", "富平县", "2026-09", "2026-11", [bad_month], standard_rate=Decimal("5.00")
-        )
+        build_fund_report("610528", "富平县", "2026-09", "2026-11", [bad_month], standard_rate=Decimal("5.00"))
     unordered = FundSchool(
         A, "甲校", "primary", "庄里镇", None,
         [not_participating(A, "2026-10"), not_participating(A, "2026-09")], None, WINDOW,
     )  # fmt: skip
     with pytest.raises(ValueError, match="ascending"):
-        build_fund_report(
-            "610528", "富平县", "2026-09", "2026-11", [unordered], standard_rate=Decimal("5.00")
-        )
-    other_school = FundSchool(
-        B, "乙校", "primary", "庄里镇", None, [not_participating(A, "2026-09")], None, WINDOW
-    )
+        build_fund_report("610528", "富平县", "2026-09", "2026-11", [unordered], standard_rate=Decimal("5.00"))
+    other_school = FundSchool(B, "乙校", "primary", "庄里镇", None, [not_participating(A, "2026-09")], None, WINDOW)
     with pytest.raises(ValueError, match="is not of"):
-        build_fund_report(
-            "610528", "富平县", "2026-09", "2026-11", [other_school], standard_rate=Decimal("5.00")
-        )
+        build_fund_report("610528", "富平县", "2026-09", "2026-11", [other_school], standard_rate=Decimal("5.00"))
     with pytest.raises(ValueError, match="ends before"):
         build_fund_report("610528", "富平县", "2026-11", "2026-09", [], standard_rate=Decimal("5.00"))
 

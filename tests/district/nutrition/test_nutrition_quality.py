@@ -49,10 +49,7 @@ def test_per_meal_spend_low_and_high(make_report):
     # M(9.50) = 0.6745 × 4.575 / 0.075 = 41.1445; M(1.00) = 0.6745 × −3.925 / 0.075 = −35.29883…
     # M(4.80) = 0.6745 × −0.125 / 0.075 = −1.124…
     spends = ["4800.00", "4850.00", "4900.00", "4950.00", "5000.00", "5000.00", "9500.00", "1000.00"]
-    reports = [
-        make_report(f"61052800{i:02d}", meals_served=1000, food_spend=s)
-        for i, s in enumerate(spends, start=1)
-    ]
+    reports = [make_report(f"61052800{i:02d}", meals_served=1000, food_spend=s) for i, s in enumerate(spends, start=1)]
     reports.append(make_report("6105280099", participating=False))  # no nutrition figures: not in the set
     warnings = [w for w in period_quality_warnings("2026-09", reports) if w["metric"] == "per_meal_spend"]
     assert [(w["school_code"], w["value"], w["median"], w["modified_z"]) for w in warnings] == [

@@ -236,9 +236,7 @@ def test_scoring_s_chain_finds_the_same_codes_from_figures() -> None:
     )
     assert found == [[], [], list(STOCK)]
     # only the codes asked for; without the stock basis before the window September has nothing to compare
-    only = chain_anomaly_codes(
-        [figures_of(m.report) for m in months], None, only=("STOCK_CARRY_OVER_MISMATCH",)
-    )
+    only = chain_anomaly_codes([figures_of(m.report) for m in months], None, only=("STOCK_CARRY_OVER_MISMATCH",))
     assert only == [[], [], ["STOCK_CARRY_OVER_MISMATCH"]]
 
 
@@ -294,9 +292,7 @@ def _stock_anomalies(session: Any, period_from: str, period_to: str) -> list[tup
 
     report = fund_report(session, "610528", period_from, period_to)
     return [
-        (a.school_code, a.period, a.code, a.figures.get("previous_period"))
-        for a in report.anomalies
-        if a.code in STOCK
+        (a.school_code, a.period, a.code, a.figures.get("previous_period")) for a in report.anomalies if a.code in STOCK
     ]
 
 

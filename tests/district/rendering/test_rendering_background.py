@@ -91,8 +91,10 @@ def test_a_county_batch_runs_in_the_background_of_the_hub(tmp_path: Path) -> Non
         assert view["done"] == view["total"] == len(SCHOOLS) + 1
         assert seen == sorted(seen)  # progress only goes forward
         assert view["files"][0]["kind"] == "zip"
-        with urllib.request.urlopen(urllib.request.Request(
-                hub.url + view["files"][0]["url"], headers={"Authorization": f"Bearer {token}"}), timeout=60) as r:
+        with urllib.request.urlopen(
+            urllib.request.Request(hub.url + view["files"][0]["url"], headers={"Authorization": f"Bearer {token}"}),
+            timeout=60,
+        ) as r:
             assert r.status == 200 and r.read(2) == b"PK"
 
         # the place is free again; a job the hub is stopped in the middle of is failed at the next start

@@ -326,8 +326,9 @@ def test_a_user_has_at_most_n_unfinished_jobs(
     assert post(client, admin, {"from": "2026-13", "to": "2026-10"}).status_code == 400
 
 
-def test_no_limit_when_set_to_zero(app: Any, client: Any, session: Any, seeded: dict[str, int],
-                                   admin: dict[str, str], monkeypatch: Any) -> None:
+def test_no_limit_when_set_to_zero(
+    app: Any, client: Any, session: Any, seeded: dict[str, int], admin: dict[str, str], monkeypatch: Any
+) -> None:
     monkeypatch.setitem(app.config, "PDF_JOBS_PER_USER", 0)
     for _ in range(4):
         jobs.create_job(session, "610528", Window(YEAR_FROM, YEAR_TO), requested_by="admin610528", year=2026)
@@ -335,9 +336,7 @@ def test_no_limit_when_set_to_zero(app: Any, client: Any, session: Any, seeded: 
     assert post(client, admin, {"school": "6105280001", "year": 2026}).status_code == 202
 
 
-def test_jobs_left_by_a_stopped_hub_are_failed_at_the_next_start(
-    session: Any, seeded: dict[str, int]
-) -> None:
+def test_jobs_left_by_a_stopped_hub_are_failed_at_the_next_start(session: Any, seeded: dict[str, int]) -> None:
     window = Window(YEAR_FROM, YEAR_TO)
     queued = jobs.create_job(session, "610528", window, requested_by="a", school_code="6105280001")
     running = jobs.create_job(session, "610528", window, requested_by="a", year=2026)

@@ -52,8 +52,16 @@ def hub(tmp_path: Path, restore_db_state: None) -> Iterator[tuple[Any, Any, dict
             s.add(town)
             s.flush()
             for code, kind in ((SCHOOL, "primary"), (OTHER, "junior")):
-                s.add(School(code=code, name=f"学校{code[-1]}", county_code="610528", township_id=town.id, type=kind,
-                             boarding=True))
+                s.add(
+                    School(
+                        code=code,
+                        name=f"学校{code[-1]}",
+                        county_code="610528",
+                        township_id=town.id,
+                        type=kind,
+                        boarding=True,
+                    )
+                )
             s.flush()
             box = SecretBox(app.config["SERVER_KEY_FILE"])
             secrets = {code: issue_credential(s, box, code) for code in (SCHOOL, OTHER)}
@@ -87,13 +95,28 @@ def test_an_accepted_report_is_stored_whole_in_two_statements(hub: Any) -> None:
 
     app, engine, secrets = hub
     agent = SignedClient(app.test_client(), SCHOOL, secrets[SCHOOL])
-    report = example_report(hazards=[
-        {"ref": "H-1", "found_on": "2026-09-03", "category": "fire", "severity": "major",
-         "description": "<script>alert(1)</script>'; DROP TABLE schools;--", "deadline": "2026-09-30",
-         "rectified_on": None},
-        {"ref": "H-2", "found_on": "2026-09-04", "category": "building", "severity": "general",
-         "description": "配电箱未上锁", "deadline": "2026-09-20", "rectified_on": "2026-09-10"},
-    ])
+    report = example_report(
+        hazards=[
+            {
+                "ref": "H-1",
+                "found_on": "2026-09-03",
+                "category": "fire",
+                "severity": "major",
+                "description": "<script>alert(1)</script>'; DROP TABLE schools;--",
+                "deadline": "2026-09-30",
+                "rectified_on": None,
+            },
+            {
+                "ref": "H-2",
+                "found_on": "2026-09-04",
+                "category": "building",
+                "severity": "general",
+                "description": "配电箱未上锁",
+                "deadline": "2026-09-20",
+                "rectified_on": "2026-09-10",
+            },
+        ]
+    )
     statements: list[str] = []
     from sqlalchemy import event
 
@@ -115,22 +138,33 @@ def test_an_accepted_report_is_stored_whole_in_two_statements(hub: Any) -> None:
         assert (rev.revision, rev.chain_seq, rev.chain_hash) == (1, 1, receipt["chain_hash"])
         assert rev.received_at.tzinfo is not None
         assert rev.received_at.isoformat(timespec="microseconds") == dt.datetime.fromisoformat(
-            receipt["received_at"]).astimezone(dt.UTC).isoformat(timespec="microseconds")
+            receipt["received_at"]
+        ).astimezone(dt.UTC).isoformat(timespec="microseconds")
         assert [w["code"] for w in rev.warnings] == [w["code"] for w in receipt["warnings"]]
         head = s.get(ReportHead, (SCHOOL, report["period"]))
         assert head is not None and (head.revision_id, head.revisions, head.county_code) == (rev.id, 1, "610528")
         assert head.figures == figures_json(report)  # what scoring reads of the revision, in the same statement
         hazards = s.scalars(select(HazardEntry).order_by(HazardEntry.ref)).all()
         assert [(h.ref, h.severity, h.found_on, h.deadline, h.rectified_on, h.description) for h in hazards] == [
-            ("H-1", "major", dt.date(2026, 9, 3), dt.date(2026, 9, 30), None,
-             "<script>alert(1)</script>'; DROP TABLE schools;--"),
+            (
+                "H-1",
+                "major",
+                dt.date(2026, 9, 3),
+                dt.date(2026, 9, 30),
+                None,
+                "<script>alert(1)</script>'; DROP TABLE schools;--",
+            ),
             ("H-2", "general", dt.date(2026, 9, 4), dt.date(2026, 9, 20), dt.date(2026, 9, 10), "配电箱未上锁"),
         ]
         assert all(h.revision_id == rev.id and h.period == report["period"] for h in hazards)
         entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "report.accepted")).one()
         assert (entry.actor, entry.county_code, entry.school_code) == (f"school:{SCHOOL}", "610528", SCHOOL)
-        assert entry.details == {"report_id": report["report_id"], "period": report["period"], "revision": 1,
-                                 "content_sha256": rev.content_sha256}
+        assert entry.details == {
+            "report_id": report["report_id"],
+            "period": report["period"],
+            "revision": 1,
+            "content_sha256": rev.content_sha256,
+        }
         assert entry.at == rev.received_at and entry.chain_key is None
         assert s.scalars(select(SeenSignature.signature)).all() == [headers["X-Houqin-Signature"].lower()]
 
@@ -200,19 +234,44 @@ def test_the_one_statement_writes_what_the_separate_statements_write(hub: Any) -
     rows = {}
     for school, store in ((SCHOOL, services._store_postgresql), (OTHER, services._store_generic)):
         revision = {
-            "report_id": str(uuid.uuid4()), "school_code": school, "period": "2026-09", "revision": 1,
-            "received_at": now, "signer": "credential:1", "content": '{"a":"中文"}', "content_sha256": "c" * 64,
-            "warnings": [{"path": "/period", "code": "period_old", "zh": "补报", "en": "late"}], "on_time": True,
-            "chain_seq": 1, "prev_chain_hash": "0" * 64, "chain_hash": "1" * 64,
+            "report_id": str(uuid.uuid4()),
+            "school_code": school,
+            "period": "2026-09",
+            "revision": 1,
+            "received_at": now,
+            "signer": "credential:1",
+            "content": '{"a":"中文"}',
+            "content_sha256": "c" * 64,
+            "warnings": [{"path": "/period", "code": "period_old", "zh": "补报", "en": "late"}],
+            "on_time": True,
+            "chain_seq": 1,
+            "prev_chain_hash": "0" * 64,
+            "chain_hash": "1" * 64,
         }
-        hazards = [{"ref": "H-1", "found_on": "2026-09-01", "category": "fire", "severity": "major",
-                    "description": "灭火器过期", "deadline": "2026-09-15", "rectified_on": None}]
-        audit = {"at": now, "actor": f"school:{school}", "action": "report.accepted", "county_code": "610528",
-                 "school_code": school, "details": {"report_id": revision["report_id"], "revision": 1}}
+        hazards = [
+            {
+                "ref": "H-1",
+                "found_on": "2026-09-01",
+                "category": "fire",
+                "severity": "major",
+                "description": "灭火器过期",
+                "deadline": "2026-09-15",
+                "rectified_on": None,
+            }
+        ]
+        audit = {
+            "at": now,
+            "actor": f"school:{school}",
+            "action": "report.accepted",
+            "county_code": "610528",
+            "school_code": school,
+            "details": {"report_id": revision["report_id"], "revision": 1},
+        }
         with Session(engine) as s:
             figures = figures_json(example_report())
-            store(s, services._Writes("610528", revision, False, hazards, audit, f"{school}-sig".ljust(64, "0"),
-                                      figures))
+            store(
+                s, services._Writes("610528", revision, False, hazards, audit, f"{school}-sig".ljust(64, "0"), figures)
+            )
             s.commit()
         with Session(engine) as s:
             rev = s.scalars(select(ReportRevision).where(ReportRevision.school_code == school)).one()
@@ -228,7 +287,10 @@ def test_the_one_statement_writes_what_the_separate_statements_write(hub: Any) -
     assert rows[SCHOOL][0] == figures_json(example_report())  # the head keeps the revision's figures
     with engine.connect() as conn:
         texts = conn.execute(text("SELECT warnings::text FROM report_revisions ORDER BY id")).scalars().all()
-        details = conn.execute(text("SELECT details::text FROM audit_log WHERE action = 'report.accepted' "
-                                    "ORDER BY id")).scalars().all()
+        details = (
+            conn.execute(text("SELECT details::text FROM audit_log WHERE action = 'report.accepted' ORDER BY id"))
+            .scalars()
+            .all()
+        )
     assert texts[0] == texts[1]  # the same JSON text, as the JSON type stores it
     assert json.loads(details[0])["revision"] == json.loads(details[1])["revision"] == 1

@@ -33,8 +33,19 @@ def test_ranking_of_a_year(client: Any, session: Any, seeded: dict[str, int]) ->
     assert body["window"] == {"from": YEAR_FROM, "to": YEAR_TO}
     assert body["rubric_version"] == "default-1"
     first = body["schools"][0]
-    assert set(first) == {"school_code", "name", "type", "township", "score", "grade", "status", "rank",
-                          "coverage", "flags", "rubric_version"}
+    assert set(first) == {
+        "school_code",
+        "name",
+        "type",
+        "township",
+        "score",
+        "grade",
+        "status",
+        "rank",
+        "coverage",
+        "flags",
+        "rubric_version",
+    }
     assert [s["school_code"] for s in body["schools"]][-1] == "6105280004"  # no report: last
     ranks = [s["rank"] for s in body["schools"] if s["rank"] is not None]
     assert ranks == sorted(ranks) and ranks[0] == 1
@@ -60,7 +71,10 @@ def test_ranking_by_type_and_a_past_snapshot(client: Any, session: Any, seeded: 
     assert body["snapshot_id"] is not None
     assert body["by_type"] is True
     assert [(s["type"], s["rank"]) for s in body["schools"]] == [
-        ("primary", 1), ("primary", 2), ("primary", None), ("junior", 1)
+        ("primary", 1),
+        ("primary", 2),
+        ("primary", None),
+        ("junior", 1),
     ]
     # a correction arrives: the current ranking changes, the old snapshot is still there as it was
     corrected = report("6105280002", "2026-10")
@@ -69,14 +83,21 @@ def test_ranking_by_type_and_a_past_snapshot(client: Any, session: Any, seeded: 
     now = client.get("/api/v1/counties/610528/rankings?year=2026", headers=viewer).json
     assert now["snapshot_id"] is None  # computed for the read: the stored one is no longer current
     past = client.get(f"/api/v1/counties/610528/rankings?snapshot={body['snapshot_id']}", headers=viewer).json
-    old = {s["school_code"]: s["score"] for s in client.get(
-        f"/api/v1/counties/610528/rankings?snapshot={body['snapshot_id']}&by_type=1", headers=viewer).json["schools"]}
+    old = {
+        s["school_code"]: s["score"]
+        for s in client.get(
+            f"/api/v1/counties/610528/rankings?snapshot={body['snapshot_id']}&by_type=1", headers=viewer
+        ).json["schools"]
+    }
     assert {s["school_code"]: s["score"] for s in past["schools"]} == old
-    assert Decimal(old["6105280002"]) > Decimal(next(s["score"] for s in now["schools"]
-                                                     if s["school_code"] == "6105280002"))
+    assert Decimal(old["6105280002"]) > Decimal(
+        next(s["score"] for s in now["schools"] if s["school_code"] == "6105280002")
+    )
     assert client.get("/api/v1/counties/610528/rankings?snapshot=999999", headers=viewer).status_code == 404
-    assert client.get("/api/v1/counties/610528/rankings?snapshot=x", headers=viewer).json["error"]["code"] == \
-        "invalid_snapshot"
+    assert (
+        client.get("/api/v1/counties/610528/rankings?snapshot=x", headers=viewer).json["error"]["code"]
+        == "invalid_snapshot"
+    )
 
 
 @pytest.mark.parametrize(
@@ -134,8 +155,11 @@ def test_school_score_has_the_indicator_rows(client: Any, session: Any, seeded: 
 def test_inspection_is_recorded_by_a_county_admin(client: Any, session: Any, seeded: dict[str, int]) -> None:
     admin = bearer(session, "county_admin", "610528", "admin")
     before = client.get("/api/v1/schools/6105280002/score?year=2026", headers=admin).json
-    resp = client.post("/api/v1/schools/6105280002/inspections", headers=admin,
-                       json={"date": "2026-10-15", "score": 4.5, "inspector": "教育局后勤科", "notes": "文化墙完成"})
+    resp = client.post(
+        "/api/v1/schools/6105280002/inspections",
+        headers=admin,
+        json={"date": "2026-10-15", "score": 4.5, "inspector": "教育局后勤科", "notes": "文化墙完成"},
+    )
     assert resp.status_code == 201, resp.json
     body = resp.json
     assert body["score"] == 4.5 and body["date"] == "2026-10-15" and body["school_code"] == "6105280002"
@@ -168,13 +192,18 @@ def test_inspection_errors(client: Any, session: Any, seeded: dict[str, int]) ->
     assert resp.status_code == 415 and resp.json["error"]["code"] == "malformed_json"
     resp = client.post(url, headers=admin, json=[1])
     assert resp.status_code == 422 and resp.json["error"]["details"][0]["code"] == "invalid_type"
-    resp = client.post(url, headers={**admin, "Accept-Language": "en"},
-                       json={"date": "2026-02-30", "score": 4.55, "inspector": "", "extra": 1})
+    resp = client.post(
+        url,
+        headers={**admin, "Accept-Language": "en"},
+        json={"date": "2026-02-30", "score": 4.55, "inspector": "", "extra": 1},
+    )
     assert resp.status_code == 422
     err = resp.json["error"]
     assert err["code"] == "validation_failed"
     assert [(d["path"], d["code"]) for d in err["details"]] == [
-        ("/extra", "unknown_field"), ("/date", "invalid_date"), ("/score", "score_precision"),
+        ("/extra", "unknown_field"),
+        ("/date", "invalid_date"),
+        ("/score", "score_precision"),
         ("/inspector", "inspector_length"),
     ]
     assert err["details"][2]["message"] == "score has at most one decimal"

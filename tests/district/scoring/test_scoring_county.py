@@ -398,9 +398,7 @@ def test_to_dict_is_the_api_ranking_row(make_school, score_one):
 
 def _statuses(make_school, rubric, n_compliant: int, n_other: int):
     schools = [make_school(f"61052600{i:02d}", months=[SEP]) for i in range(n_compliant)]
-    schools += [
-        make_school(f"61052601{i:02d}", months=[(SEP, {"safety.major_accidents": 1})]) for i in range(n_other)
-    ]
+    schools += [make_school(f"61052601{i:02d}", months=[(SEP, {"safety.major_accidents": 1})]) for i in range(n_other)]
     return score_county(schools, Window(SEP, SEP), rubric)
 
 

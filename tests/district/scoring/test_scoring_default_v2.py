@@ -114,4 +114,3 @@ def test_the_same_county_ranked_with_default_1_and_default_2(two_rankings: Any) 
     assert Fraction(second["6105280002"]["available_total"]) == 100 - sum(
         Fraction(r["points"]) for r in r2.values() if not r["applicable"]
     )
-

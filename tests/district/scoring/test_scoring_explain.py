@@ -103,8 +103,15 @@ def test_every_code_of_the_default_rubric_is_explained(scores: dict[str, SchoolS
     # every code the catalog knows, but the fallback, D3 without an expected month (a listed school has one) and
     # default-2's C6 and H1, which default-1 has not (tests/district/scoring/test_scoring_v2.py and
     # tests/district/duties/test_duties_scoring.py explain them)
-    assert codes == set(SENTENCES) - {"figures", "drills_none_required", "kitchen_controls", "kitchen_zero_full",
-                                      "no_kitchen", "calendar_tasks", "calendar_none_due"}
+    assert codes == set(SENTENCES) - {
+        "figures",
+        "drills_none_required",
+        "kitchen_controls",
+        "kitchen_zero_full",
+        "no_kitchen",
+        "calendar_tasks",
+        "calendar_none_due",
+    }
     assert set(SENTENCES) == set(FORMULAS)
 
 

@@ -17,9 +17,7 @@ from district.scoring.engine import HazardInput, InspectionInput, Window, score_
 SEP, OCT, NOV = "2026-09", "2026-10", "2026-11"
 
 
-def hazard(
-    ref: str, deadline: date, rectified_on: date | None = None, severity: str = "major"
-) -> HazardInput:
+def hazard(ref: str, deadline: date, rectified_on: date | None = None, severity: str = "major") -> HazardInput:
     return HazardInput(ref, severity, deadline, rectified_on, date(2026, 9, 1), revision_id=77)
 
 
@@ -70,9 +68,7 @@ def test_b1_capped_at_full_above_target(make_school, score_one):
 
 
 def test_b1_zero_campus_area_is_nothing_to_check(make_school, score_one):
-    result = score_one(
-        make_school(months=[(SEP, {"campus.campus_area_m2": "0", "campus.green_area_m2": "0"})])
-    )
+    result = score_one(make_school(months=[(SEP, {"campus.campus_area_m2": "0", "campus.green_area_m2": "0"})]))
     assert result.row("B1").earned == 10
 
 
@@ -464,9 +460,7 @@ def test_f1_linear_between_thresholds_on_water(make_school, rubric):
 
 def test_f1_sums_over_the_reported_months(make_school, rubric):
     schools = [
-        make_school(
-            "6105260001", months=[(SEP, energy("6000.0")), (OCT, energy("4000.0"))]
-        ),  # 10000/2000 = 5
+        make_school("6105260001", months=[(SEP, energy("6000.0")), (OCT, energy("4000.0"))]),  # 10000/2000 = 5
         make_school("6105260002", months=[(SEP, energy("7000.0"))]),  # 7
         make_school("6105260003", months=[(SEP, energy("9000.0"))]),  # 9
     ]

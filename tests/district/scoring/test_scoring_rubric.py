@@ -126,9 +126,7 @@ def test_points_not_summing_to_100():
 def test_unknown_kind():
     text = edited('kind = "drills"', 'kind = "drill_count"')
     [message] = errors_of(text)
-    assert message.startswith(
-        f"{SOURCE}:{line_of(text, 'drill_count')}: indicator D3: unknown kind 'drill_count'"
-    )
+    assert message.startswith(f"{SOURCE}:{line_of(text, 'drill_count')}: indicator D3: unknown kind 'drill_count'")
     assert "known: campaign_status, green_ratio" in message
 
 
@@ -155,9 +153,7 @@ def test_coverage_threshold_out_of_range():
 
 def test_campaign_target_out_of_range():
     text = edited("2 = 0.70", "2 = 70")
-    assert errors_of(text) == [
-        f"{SOURCE}:{line_of(text, '2 = 70')}: campaign.targets.2: 70 is out of range [0, 1]"
-    ]
+    assert errors_of(text) == [f"{SOURCE}:{line_of(text, '2 = 70')}: campaign.targets.2: 70 is out of range [0, 1]"]
 
 
 def test_missing_parameter_names_the_indicator():
@@ -187,9 +183,7 @@ def test_field_of_the_wrong_kind():
 def test_duplicate_code():
     text = edited('code = "D4"', 'code = "D3"')
     first, second = line_of(text, 'code = "D3"', 1), line_of(text, 'code = "D3"', 2)
-    assert errors_of(text) == [
-        f"{SOURCE}:{second}: indicator D3: code 'D3' is used twice (first at line {first})"
-    ]
+    assert errors_of(text) == [f"{SOURCE}:{second}: indicator D3: code 'D3' is used twice (first at line {first})"]
 
 
 def test_status_points_above_the_points():
@@ -216,8 +210,7 @@ def test_unknown_fund_code_and_unknown_area():
     text = edited('area = "energy"', 'area = "energy_saving"', text)
     messages = errors_of(text)
     assert messages == [
-        f"{SOURCE}:{line_of(text, 'CARRY_OVER')}: indicator C4: codes:"
-        " unknown fund anomaly code(s) 'CARRY_OVER'",
+        f"{SOURCE}:{line_of(text, 'CARRY_OVER')}: indicator C4: codes: unknown fund anomaly code(s) 'CARRY_OVER'",
         f"{SOURCE}:{line_of(text, 'energy_saving')}: indicator F1: area 'energy_saving' is not one of the"
         " [[areas]] (campus_five, campus_three, dormitory, energy, finance_assets, food_nutrition, safety)",
     ]
@@ -283,6 +276,4 @@ def test_break_months_default_to_july_and_august():
     rubric = load_rubric(edited("break_months = [7, 8]\n", ""), source=SOURCE)
     assert rubric.break_months == (7, 8)
     text = edited("break_months = [7, 8]", "break_months = [1, 2, 13]")
-    assert errors_of(text) == [
-        f"{SOURCE}:{line_of(text, 'break_months')}: break_months: 13 is not a month 1–12"
-    ]
+    assert errors_of(text) == [f"{SOURCE}:{line_of(text, 'break_months')}: break_months: 13 is not a month 1–12"]

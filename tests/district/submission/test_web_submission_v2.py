@@ -54,9 +54,7 @@ def test_the_web_path_follows_the_required_version(client: Any, people: Any, ses
     assert json.loads(rev.content)["standard"] == STANDARD_ID_2
 
 
-def test_the_web_preview_judges_calendar_codes_by_the_calendar_in_force(
-    client: Any, people: Any, session: Any
-) -> None:
+def test_the_web_preview_judges_calendar_codes_by_the_calendar_in_force(client: Any, people: Any, session: Any) -> None:
     from district.duties.services import period_codes
 
     set_requirement(session, "610528", parse_requirement({"version": 2, "from": PERIOD}))
