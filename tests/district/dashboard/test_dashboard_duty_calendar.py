@@ -51,3 +51,10 @@ def test_the_calendar_page_of_a_month(app: Any, client: Any, session: Any, users
     assert "庄里镇中心小学" in mine and "城关新区小学" not in mine
     assert client.get("/counties/610526/calendar?period=2026-10").status_code in (403, 404)
     assert client.get("/counties/610528/calendar?period=2026-13").status_code == 400
+
+    # in English the task categories are English too (the standard's labels)
+    from tests.district.dashboard.conftest import page_csrf
+
+    client.post("/language", data={"lang": "en", "csrf_token": page_csrf(client)})
+    english = _section(client.get("/counties/610528/calendar?period=2026-10").get_data(as_text=True), "tasks")
+    assert "<td>Electrical wiring</td>" in english and "电路" not in english
