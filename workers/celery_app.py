@@ -17,8 +17,6 @@ from celery.schedules import crontab
 from celery.signals import worker_process_init
 from flask import Flask
 
-from district.dispatch import enqueue_after_commit  # noqa: F401 - the rule lives with the hub (district/dispatch.py)
-
 PDF_QUEUE = "pdf"
 DEFAULT_QUEUE = "default"
 # the longest task (a county's PDF batch part, a city-wide recompute) is far below this; the integration

@@ -136,7 +136,8 @@ def children(pid: int) -> list[int]:
 def per_school(app: Any, samples: int) -> dict[str, Any]:
     """``run_part`` end to end vs ``render_pdf`` alone on the same HTML, interleaved."""
     from district.db import db
-    from district.rendering import jobs, render_pdf
+    from district.printing import render_pdf
+    from district.rendering import jobs
     from district.rendering.models import PdfDocument, PdfJobPart
     from district.scoring.engine import Window
 

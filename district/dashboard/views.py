@@ -755,7 +755,7 @@ def inspection_report(code: str) -> Any:
 
     from flask import current_app
 
-    from district.rendering import RenderError
+    from district.printing import RenderError
     from district.rendering.inspection import inspection_report_pdf, school_inspections
 
     sch = school_in_scope(code)

@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from district.printing import render_html, render_pdf, render_pdf_bounded
 from district.registry.models import County, School, Township
-from district.rendering import render_html, render_pdf, render_pdf_bounded
 from district.scoring.checklists import RESULTS, checklist, findings_of
 from district.scoring.models import Inspection
 from houqin_standard import ENUM_LABELS, SHANGHAI

@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 from district import calendar
 from district.registry.models import County, School
 from district.reports.feedback import feedback_part
-from district.scoring.models import Inspection, InspectionFinding
+from district.reports.models import InspectionFinding
+from district.scoring.models import Inspection
 from houqin_standard import text_issue, visible_length
 from houqin_standard.fields import ENUM_LABELS
 from houqin_standard.periods import period_of

@@ -1,6 +1,6 @@
-"""Scoring tables: bureau on-site inspections (B2) and ranking snapshots (the daily reminder lists moved to
-``district.reminders.models``; ``ReminderList`` is still importable from here; an inspection's findings are
-hazard-ledger entries, ``district.reports.models.InspectionFinding``, also importable from here).
+"""Scoring tables: bureau on-site inspections (B2) and ranking snapshots (the daily reminder lists are
+``district.reminders.models.ReminderList``; an inspection's findings are hazard-ledger entries,
+``district.reports.models.InspectionFinding``).
 
 Everything here is appended, never updated: a corrected inspection is a new inspection (the engine takes the
 latest dated inside W, on one date the highest id), a recomputed ranking is a new snapshot (so a past ranking
@@ -17,8 +17,6 @@ from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, Integer, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from district.db import Base, period_str, utc_datetime
-from district.reminders.models import ReminderList  # noqa: F401 - the daily lists live with the reminders
-from district.reports.models import InspectionFinding  # noqa: F401 - a finding is a hazard-ledger entry
 
 
 class Inspection(Base):

@@ -51,7 +51,7 @@ from district.reports.feedback import feedback_part
 from district.reports.figures import load_figures, stored_figures
 from district.reports.hazards import hazard_ledger
 from district.reports.history import previous_participating_rows
-from district.reports.models import ReportHead, ReportRevision
+from district.reports.models import InspectionFinding, ReportHead, ReportRevision
 from district.scoring.engine import (
     STATUS_LABELS,
     HazardInput,
@@ -71,7 +71,7 @@ from district.scoring.engine import (
     school_part,
     score_parts,
 )
-from district.scoring.models import Inspection, InspectionFinding, RankingSnapshot
+from district.scoring.models import Inspection, RankingSnapshot
 from district.scoring.rubric import Rubric, RubricError, load_default_rubric, load_rubric
 from houqin_standard import SHANGHAI, text_issue, visible_length
 

@@ -1,5 +1,4 @@
 """The request edge every blueprint shares: who is calling (``auth.py``: a signed school agent or a bureau user,
 scope checks), the error format (``errors.py``), the one JSON body reader (``body.py``), CSRF on the pages
 (``csrf.py``). Imported by the HTTP edges (``district/api``, the pages, each package's ``api.py``); it imports the
-services it asks (``district.auth``), never an edge. The old paths ``district.api.errors | body | auth |
-ratelimit`` still re-export these."""
+services it asks (``district.auth``), never an edge."""

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from district import calendar
-from district.scoring.models import RankingSnapshot, ReminderList
+from district.reminders.models import ReminderList
+from district.scoring.models import RankingSnapshot
 from district.scoring.tasks import periodic_lock
 from tests.district.scoring.helpers_scoring_db import seed_county, submit
 from workers.tasks import scoring as scoring_tasks

@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from district.scoring.models import Inspection, InspectionFinding
+from district.reports.models import InspectionFinding
+from district.scoring.models import Inspection
 from tests.district.dashboard.conftest import page_csrf, sign_in
 
 URL = "/schools/6105280001/inspection"

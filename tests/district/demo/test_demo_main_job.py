@@ -24,8 +24,8 @@ from district.demo.run import DemoFailed, compare_anomalies, compare_reports, de
 from district.duties.services import default_calendar
 from district.registry.models import School
 from district.reports.hazards import hazard_ledger
-from district.reports.models import ReportHead, ReportRevision
-from district.scoring.models import InspectionFinding, RankingSnapshot
+from district.reports.models import InspectionFinding, ReportHead, ReportRevision
+from district.scoring.models import RankingSnapshot
 
 ROOT = Path(__file__).resolve().parents[3]
 HUB_LINE = re.compile(r"教育局服务器收到 (\d+) 份月报 / reports on the hub: (\d+) 个学校·月")

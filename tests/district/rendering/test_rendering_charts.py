@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from markupsafe import Markup
 
-from district.rendering import bar_chart_svg, pdf_env, radar_chart_svg, render_pdf
+from district.printing import bar_chart_svg, pdf_env, radar_chart_svg, render_pdf
 
 # The evaluation report's seven areas, as the rubric labels them (district/scoring/rubrics/default-v1.toml).
 RUBRIC_AREAS_ZH = ("五项整治", "三化", "食品安全与营养餐", "安全", "财务与资产", "节约", "学生公寓")

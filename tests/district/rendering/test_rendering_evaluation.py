@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from district.integrity.heads import county_heads
-from district.rendering import render_pdf
+from district.printing import render_pdf
 from district.rendering.evaluation import (
     Verification,
     area_rates,

@@ -238,7 +238,7 @@ def test_a_part_run_twice_does_nothing_the_second_time(session: Any, seeded: dic
 
 
 def test_a_failed_render_fails_the_job(session: Any, seeded: dict[str, int], pdf_dir: Path, monkeypatch: Any) -> None:
-    from district.rendering import RenderTimeout
+    from district.printing import RenderTimeout
 
     def too_slow(html: str, **kw: Any) -> bytes:
         raise RenderTimeout("PDF render exceeded 120 s")

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from district.rendering import (
+from district.printing import (
     RenderError,
     RenderTimeout,
     RenderTooLarge,

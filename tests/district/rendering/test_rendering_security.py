@@ -17,8 +17,8 @@ from urllib.parse import urljoin
 import pytest
 import weasyprint
 
+from district.printing import StaticURLFetcher, pdf_env, render_pdf
 from district.printing.pdf import STATIC_ROOT, URLRefused
-from district.rendering import StaticURLFetcher, pdf_env, render_pdf
 
 # 1×1 grey PNG, so a fetched image would really be drawn
 PNG = bytes.fromhex(

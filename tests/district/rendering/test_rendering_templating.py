@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from jinja2 import UndefinedError
 
+from district.printing import pdf_env, render_html
 from district.printing.templating import (
     format_date,
     format_datetime,
@@ -16,7 +17,6 @@ from district.printing.templating import (
     pct,
     period_zh,
 )
-from district.rendering import pdf_env, render_html
 
 
 @pytest.mark.parametrize(

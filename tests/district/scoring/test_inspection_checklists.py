@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from district.audit.models import AuditEntry
+from district.reports.models import InspectionFinding
 from district.scoring import checklists, services
 from district.scoring.engine import Window
-from district.scoring.models import Inspection, InspectionFinding
+from district.scoring.models import Inspection
 from tests.district.scoring.helpers_scoring_db import YEAR_FROM, YEAR_TO, bearer, seed_county
 
 W = Window(YEAR_FROM, YEAR_TO)
