@@ -7,68 +7,24 @@ other revision shares) and the county's subsidy standard. Any accepted revision,
 watermark; nothing else enters the fund rules or the hazard ledger. While reports keep arriving, a value made
 less than ``READ_MAX_AGE_SECONDS`` ago is shown as it is (the read side's debounce, as for rankings).
 
-The caches are per process (each gunicorn worker has its own), bounded, thread-safe, keyed by values, and
-emptied together by ``clear()``.
+The caches are ``district.caches``'s: per process (each gunicorn worker has its own), bounded, thread-safe,
+keyed by values, and emptied together by ``clear()``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from district import caches
 from district.registry.models import County
 from district.reports.models import ReportHead, ReportRevision
 
 T = TypeVar("T")
-
-
-class LRU:
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._data: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get_or_make(self, key: Hashable, make: Callable[[], T]) -> T:
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                return self._data[key]
-        value = make()
-        with self._lock:
-            self._data[key] = value
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
-        return value
-
-    def get_recent_or_make(self, key: Hashable, mark: Hashable, make: Callable[[], T]) -> T:
-        """The value kept under ``key`` while it was made at watermark ``mark``, or — while reports keep
-        arriving — made less than ``READ_MAX_AGE_SECONDS`` ago (the read side's debounce, as rankings have);
-        else made again."""
-        now = time.monotonic()
-        with self._lock:
-            found = self._data.get(key)
-            if found is not None:
-                made_mark, made_at, value = found
-                if made_mark == mark or now - made_at < _max_age():
-                    self._data.move_to_end(key)
-                    return value
-        value = make()
-        with self._lock:
-            self._data[key] = (mark, now, value)
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
-        return value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
 
 
 def _max_age() -> float:
@@ -80,15 +36,14 @@ def _max_age() -> float:
         return 0.0
 
 
-_anomalies = LRU(64)
-_ledgers = LRU(64)
-_ALL: list[LRU] = [_anomalies, _ledgers]
+_anomalies = caches.cache("readcache.period_anomalies", 64)
+_ledgers = caches.cache("readcache.overdue_major_hazards", 64)
 
 
-def register(cache: LRU) -> LRU:
-    """A cache of another module, emptied with the others by ``clear()``."""
-    _ALL.append(cache)
-    return cache
+def get_recent_or_make(cache: caches.Cache[Any], key: Hashable, mark: Hashable, make: Callable[[], T]) -> T:
+    """``cache``'s value for ``key`` made at watermark ``mark``, or while reports keep arriving one made less than
+    ``READ_MAX_AGE_SECONDS`` ago (the read side's debounce, as rankings have); else made again."""
+    return cache.get_recent_or_make(key, mark, make, _max_age())
 
 
 def county_watermark(session: Session, county: County) -> tuple[Any, ...]:
@@ -111,8 +66,11 @@ def period_anomalies(session: Session, county: County, period: str) -> list[Any]
 
     mark = county_watermark(session, county)
     return list(
-        _anomalies.get_recent_or_make(
-            (county.code, period), mark, lambda: tuple(fund.county_period_anomalies(session, county.code, period))
+        get_recent_or_make(
+            _anomalies,
+            (county.code, period),
+            mark,
+            lambda: tuple(fund.county_period_anomalies(session, county.code, period)),
         )
     )
 
@@ -127,9 +85,9 @@ def overdue_major_hazards(session: Session, county: County, period: str, on: dt.
         return tuple(e for e in entries if e.severity == "major")
 
     mark = county_watermark(session, county)
-    return list(_ledgers.get_recent_or_make((county.code, period, on), mark, make))
+    return list(get_recent_or_make(_ledgers, (county.code, period, on), mark, make))
 
 
 def clear() -> None:
-    for cache in _ALL:
-        cache.clear()
+    """Every cache of the hub (``district.caches``), as the tests do between databases."""
+    caches.clear()

@@ -27,8 +27,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, event
 from sqlalchemy.orm import ORMExecuteState, Session, defer
 
-from district import calendar, readcache
-from district.readcache import LRU, county_watermark, register
+from district import caches, calendar, readcache
+from district.readcache import county_watermark, get_recent_or_make
 from district.registry.models import County
 from district.scoring import services as scoring
 from district.scoring.engine import Window
@@ -37,10 +37,12 @@ from district.scoring.models import RankingSnapshot
 T = TypeVar("T")
 
 
-_rankings = register(LRU(32))
-_hazards = register(LRU(32))
-_fragments = register(LRU(16))
-_school_views = register(LRU(256))  # (snapshot, school) → that school's explained view as JSON text (~12 KB each)
+_rankings = caches.cache("dashboard.ranking_views", 32)
+_hazards = caches.cache("dashboard.overdue_hazards", 32)
+_fragments = caches.cache("dashboard.ranking_fragments", 16)
+_school_views = caches.cache(
+    "dashboard.school_views", 256
+)  # (snapshot, school) → that school's explained view as JSON text (~12 KB each)
 
 _LARGE_COLUMNS = (RankingSnapshot.results, RankingSnapshot.inputs, RankingSnapshot.type_ranking)
 
@@ -67,11 +69,14 @@ def light_snapshots(session: Session) -> Iterator[None]:
 
 def _snapshot_key(snapshot: RankingSnapshot) -> tuple[Any, ...]:
     # the id alone would do for a stored snapshot in production (never reused); computed_at also tells apart
-    # rolled-back test data, and a transient (unstored) snapshot's object identity tells it apart from others
+    # rolled-back test data, and a transient (unstored) snapshot is told apart by its inputs' watermarks and rubric
     return (
         snapshot.id,
-        id(snapshot) if snapshot.id is None else None,
         snapshot.computed_at,
+        snapshot.rubric_version,
+        snapshot.max_revision_id,
+        snapshot.max_inspection_id,
+        snapshot.registry_sha256,
         snapshot.county_code,
         snapshot.period_from,
         snapshot.period_to,
@@ -131,7 +136,7 @@ def overdue_hazards(session: Session, county: County, on: dt.date) -> list[Any]:
     from district.reports.hazards import overdue_hazards as overdue
 
     mark = county_watermark(session, county)
-    return list(_hazards.get_recent_or_make((county.code, on), mark, lambda: tuple(overdue(session, county.code, on))))
+    return list(get_recent_or_make(_hazards, (county.code, on), mark, lambda: tuple(overdue(session, county.code, on))))
 
 
 def ranking_fragments(view: dict[str, Any], variant: Hashable, make: Callable[[], T]) -> T:

@@ -12,9 +12,7 @@ are kept per process by id.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
-import threading
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +22,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from district import caches
 from district.audit.services import record
 from district.db import utcnow
 from district.duties.models import DutyCalendarVersion, DutyTask
@@ -246,7 +245,7 @@ def _first_line(text: str, key: str) -> int:
 # ------------------------------------------------------------------------------------------------ versions
 
 
-@functools.lru_cache(maxsize=1)
+@caches.memoize("duties.default_calendar", 1)
 def default_calendar() -> Calendar:
     """The calendar shipped with the hub (``default-calendar.toml``): in force where a county loaded none."""
     text = DEFAULT_CALENDAR_PATH.read_text(encoding="utf-8")
@@ -254,8 +253,7 @@ def default_calendar() -> Calendar:
 
 
 # (id, county, version, loaded_at) → the version's calendar: a version never changes once stored
-_versions: dict[tuple[Any, ...], Calendar] = {}
-_versions_lock = threading.Lock()
+_versions = caches.cache("duties.calendar_versions", 256)
 
 
 def calendar_by_version(session: Session, version_id: int | None) -> Calendar:
@@ -267,7 +265,7 @@ def calendar_by_version(session: Session, version_id: int | None) -> Calendar:
         raise LookupError(version_id)
     # keyed by the row's identity, not its id alone: an id a rolled-back load used may be given again
     key = (row.id, row.county_code, row.version, row.loaded_at)
-    hit = _versions.get(key)
+    hit: Calendar | None = _versions.get(key)
     if hit is not None:
         return hit
     tasks = session.scalars(select(DutyTask).where(DutyTask.version_id == version_id).order_by(DutyTask.position))
@@ -279,11 +277,7 @@ def calendar_by_version(session: Session, version_id: int | None) -> Calendar:
         row.loaded_at,
         row.loaded_by,
     )
-    with _versions_lock:
-        if len(_versions) > 256:
-            _versions.clear()
-        _versions[key] = cal
-    return cal
+    return _versions.put(key, cal)
 
 
 def current_version_id_statement(county_code: Any) -> Any:
@@ -372,8 +366,3 @@ def done_codes(tasks: object, due: Sequence[str]) -> tuple[str, ...]:
     counted: the standard refuses it at ingestion, and an older report may carry one)."""
     listed = {t.get("code") for t in tasks if isinstance(t, Mapping)} if isinstance(tasks, list) else set()
     return tuple(c for c in due if c in listed)
-
-
-def clear_cache() -> None:
-    with _versions_lock:
-        _versions.clear()

@@ -22,7 +22,6 @@ flags are put in words by the one catalog of explanations (``district.scoring.ex
 from __future__ import annotations
 
 import datetime as dt
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -32,7 +31,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from district import calendar
+from district import caches, calendar
 from district.calendar import Window, round_half_up
 from district.glossary import term
 from district.printing.charts import bar_chart_svg, radar_chart_svg
@@ -210,20 +209,17 @@ class SnapshotFacts:
     means: dict[str, Fraction]
 
 
-_FACTS: OrderedDict[tuple[int, dt.datetime, str], SnapshotFacts] = OrderedDict()
-_FACTS_KEPT = 4
+_FACTS = caches.cache("rendering.snapshot_facts", 4)
 
 
 def snapshot_facts(session: Session, snapshot: RankingSnapshot) -> SnapshotFacts:
     key = (snapshot.id, snapshot.computed_at, snapshot.registry_sha256)
-    facts = _FACTS.get(key)
-    if facts is None:
+
+    def make() -> SnapshotFacts:
         results: list[dict[str, Any]] = scoring.snapshot_rows(session, snapshot)
-        facts = SnapshotFacts(results, _areas(results), _county_area_means(results))
-        _FACTS[key] = facts
-        while len(_FACTS) > _FACTS_KEPT:
-            _FACTS.popitem(last=False)
-    _FACTS.move_to_end(key)
+        return SnapshotFacts(results, _areas(results), _county_area_means(results))
+
+    facts: SnapshotFacts = _FACTS.get_or_make(key, make)
     return facts
 
 
