@@ -65,6 +65,9 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
         hops = int(app.config["PROXY_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     db.init_app(app)
+    from district import backends
+
+    backends.init_app(app)  # the storage backends for this database (district/backends.py)
 
     from district.unit_of_work import dispatch_in_unit
 

@@ -4,8 +4,8 @@ once it is freed, so a key made of it can serve another object's value), counted
 
 Nothing here decides a figure: a cache keeps what a service returned while it cannot have changed, under a key
 that names everything the value depends on (a revision id and its content hash, a snapshot's watermarks, a
-county's revision watermark). ``clear()`` is never needed for correctness; the tests call it between
-databases, and ``houqin cache stats`` (``stats()``) shows the sizes, hits and misses of each.
+county's revision watermark). ``clear()`` is never needed for correctness; the tests call it before each test
+(rolled-back rows come back under the same ids). ``stats()`` gives each cache's bound, entries, hits and misses.
 
 Each gunicorn worker and each Celery worker process has its own caches.
 """

@@ -24,7 +24,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,6 +152,23 @@ def reading_first() -> Iterator[bool]:
         if session.in_transaction():
             session.rollback()  # it only read
         db.bind_writer(session)
+
+
+class _RequestUnit:
+    """This module's functions as the ``Unit`` ingestion takes (``district.reports.ingest``)."""
+
+    def restart(self) -> None:
+        restart()
+
+    def commit_now(self) -> None:
+        commit_now()
+
+    def reading_first(self) -> AbstractContextManager[bool]:
+        return reading_first()
+
+
+#: The request's unit of work, for services that run attempts of their own (ingestion's retry after a lost race).
+REQUEST_UNIT = _RequestUnit()
 
 
 def busy_response() -> Response:

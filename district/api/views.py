@@ -9,18 +9,19 @@ from typing import Any, NoReturn
 
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
 
 from district import calendar
 from district.api.refusals import RefusalGuard
+from district.backends import report_store
 from district.db import db, utcnow
 from district.ratelimit import RateLimiter
 from district.registry.crypto import SecretBox
 from district.registry.models import School
 from district.reports import services as reports
 from district.reports.completeness import county_completeness
+from district.reports.ingest import SignedRequest, authenticate_request, ingest
 from district.reports.models import ReportRevision
-from district.unit_of_work import commit_now, keep_on_error, reading_first, restart
+from district.unit_of_work import REQUEST_UNIT, keep_on_error, restart
 from district.web.auth import bureau_required, require_county, require_county_admin
 from district.web.body import BodyError, parse_json, read_json
 from district.web.errors import ApiError, lang, period_param
@@ -107,10 +108,8 @@ def _read_body_limited() -> bytes:
     return body
 
 
-def _signed_school(body: bytes, *, about: tuple[str, str] | None = None, record_seen: bool = True) -> reports.Signer:
-    return reports.authenticate(
-        db.session(),
-        _box(),
+def _signed_request(body: bytes) -> SignedRequest:
+    return SignedRequest(
         school_header=request.headers.get("X-Houqin-School"),
         timestamp_header=request.headers.get("X-Houqin-Timestamp"),
         signature_header=request.headers.get("X-Houqin-Signature"),
@@ -118,15 +117,13 @@ def _signed_school(body: bytes, *, about: tuple[str, str] | None = None, record_
         path_with_query=_path_with_query(),
         body=body,
         window_seconds=current_app.config["SIGNATURE_WINDOW_SECONDS"],
-        about=about,
-        record_seen=record_seen,
     )
 
 
 def _signed_agent_school() -> School:
     """The signer's school of a bodiless agent request: read without ``about``, it is the registry's entity
     (only the submission's path reads a ``SchoolKey``)."""
-    school = _signed_school(b"").school
+    school = authenticate_request(db.session(), _box(), _signed_request(b"")).school
     assert isinstance(school, School)
     return school
 
@@ -182,7 +179,7 @@ def _refuse(err: reports.IngestError, signer: reports.Signer | None = None) -> A
     if signer is None:
         _log_unsigned(err)
     else:  # a verified signature not yet kept (submit_report keeps it with the revision)
-        reports.record_seen(s, signer.signature, utcnow())
+        reports.record_seen(s, signer.signature, utcnow(), report_store())
         reports.log_rejection(s, err, remote_addr=request.remote_addr)
         keep_on_error()
     _raise(err)
@@ -199,72 +196,31 @@ def _raise(err: reports.IngestError) -> NoReturn:
 def submit_report() -> Any:
     _guard_source()
     s = db.session()
-    school = signer = None
     try:
-        body = _read_body_limited()
-        about = reports.claimed_report(body)
-        with reading_first() as separate:
-            if separate:  # SQLite: a bad signature is refused before the request queues for the write lock
-                _signed_school(body, record_seen=False)
-        for attempt in range(_RACE_RETRIES):
-            try:
-                direct = reports.direct_connection(s)
-                if direct is None:
-                    db.begin_write(s)
-                else:
-                    s.info[reports.DIRECT] = direct
-                signer = None
-                # the signer and the report's context in one statement; the signature is kept with the revision
-                signer = _signed_school(body, about=about, record_seen=False)
-                school = signer.school
-                if attempt == 0 and (wait := _limiter().hit(school.code)) is not None:
-                    raise reports.IngestError(
-                        429,
-                        "rate_limited",
-                        f"请求过于频繁，请 {wait} 秒后重试",
-                        f"too many requests; retry in {wait} s",
-                        school_code=school.code,
-                        headers={"Retry-After": str(wait)},
-                    )
-                data = _report_json(body)
-                receipt, created = reports.submit_report(
-                    s,
-                    school,
-                    signer.credential_id,
-                    data,
-                    deadline_day=signer.deadline_day,
-                    signature=signer.signature,
-                    context=signer.context,
-                )
-                # the documented exception to one commit per request (district/unit_of_work.py): the receipt
-                # below is signed only for a revision that is durably stored (the direct connection's path
-                # wrote in autocommit already)
-                commit_now()
-                break
-            except (OperationalError, IntegrityError):
-                # lost a race with a concurrent writer (SQLite busy, or the same report/chain position/revision
-                # number/signature taken: the unique constraints serialise a school's revisions):
-                # nothing of this attempt was kept; run it again against the now-committed state
-                restart()
-                if attempt == _RACE_RETRIES - 1:
-                    raise
-                time.sleep(0.02 * (attempt + 1))
+        req = _signed_request(_read_body_limited())
+        accepted = ingest(s, report_store(), REQUEST_UNIT, _box(), req, parse=_report_json, admit=_admit)
     except reports.IngestError as err:
-        if err.school_code is None and school is not None:
-            err.school_code = school.code
-        return _refuse(err, signer)
-    finally:
-        s.info.pop(reports.DIRECT, None)
-    assert school is not None  # set by every attempt that did not raise
-    if created:
-        reports.notify_revision_accepted(school.county_code, school.code, receipt.period)
-    resp = jsonify(receipt.sign(_hub_keys()).to_dict(lang()))
-    resp.status_code = 201 if created else 200
-    resp.headers["Location"] = f"/api/v1/reports/{receipt.report_id}"
+        return _refuse(err, err.signer)
+    if accepted.created:
+        reports.notify_revision_accepted(accepted.school.county_code, accepted.school.code, accepted.receipt.period)
+    resp = jsonify(accepted.receipt.sign(_hub_keys()).to_dict(lang()))
+    resp.status_code = 201 if accepted.created else 200
+    resp.headers["Location"] = f"/api/v1/reports/{accepted.receipt.report_id}"
     return resp
 
 
-_RACE_RETRIES = 5
+def _admit(school_code: str) -> reports.IngestError | None:
+    """The per-school request limit, once a valid signature names the school."""
+    if (wait := _limiter().hit(school_code)) is None:
+        return None
+    return reports.IngestError(
+        429,
+        "rate_limited",
+        f"请求过于频繁，请 {wait} 秒后重试",
+        f"too many requests; retry in {wait} s",
+        school_code=school_code,
+        headers={"Retry-After": str(wait)},
+    )
 
 
 def _report_json(body: bytes) -> Any:

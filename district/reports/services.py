@@ -12,41 +12,37 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import BindParameter, Executable, and_, bindparam, func, insert, or_, select, text, tuple_, update
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from district import calendar
 from district.audit.chain import genesis, revision_link
 from district.audit.services import record
-from district.db import json_text, utcnow
+from district.db import utcnow
 from district.duties import services as duties
 from district.registry.crypto import SecretBox
-from district.registry.models import County, Credential, School
+from district.registry.models import County, School
 from district.reports.figures import STORED_PREFIXES, figures_json
 from district.reports.models import (
-    HazardEntry,
-    PeriodApproval,
     Rejection,
     ReportHead,
     ReportRevision,
     SeenSignature,
 )
 from district.reports.standards import required_version_of, version_refusal
+from district.reports.store import AUTH, Context, ReportStore, Writes, context_params, latest_approval_act, store_for
 from houqin_standard import (
     SHANGHAI,
     STANDARD_ID_2,
     canonical_json,
     normalize_signature,
     parse_timestamp,
-    period_add,
     period_deadline,
     validate_report,
     verify_signature,
@@ -74,6 +70,7 @@ class IngestError(Exception):
         self.details = details or []
         self.school_code, self.report_id, self.period = school_code, report_id, period
         self.headers = headers or {}
+        self.signer: Signer | None = None  # set by ``ingest`` when a valid signature vouches for the request
 
     def message(self, lang: str) -> str:
         return self.en if lang == "en" else self.zh
@@ -147,7 +144,7 @@ class Signer:
     credential_id: int
     deadline_day: int
     signature: str
-    context: _Context | None = None  # read with the signer when the caller named the report (``about``)
+    context: Context | None = None  # read with the signer when the caller named the report (``about``)
 
 
 def authenticate(
@@ -164,6 +161,7 @@ def authenticate(
     now: float | None = None,
     about: tuple[str, str] | None = None,
     record_seen: bool = True,
+    store: ReportStore | None = None,
 ) -> Signer:
     """Check the signature headers of API.md; returns the signer (school, credential id, deadline day).
 
@@ -173,7 +171,8 @@ def authenticate(
     :func:`record_seen`. A concurrent twin is refused by the primary key of ``seen_signatures`` either way.
 
     ``about`` = (period, report_id) as the body claims them: the same statement then also reads what
-    ``submit_report`` checks for that report (:class:`_Context`), saving the hub a round trip per report.
+    ``submit_report`` checks for that report (:class:`Context`), saving the hub a round trip per report; it is
+    read by ``store`` (the request's :class:`~district.reports.store.ReportStore`).
     """
     now = utcnow().timestamp() if now is None else now
     if not school_header or not timestamp_header or not signature_header:
@@ -219,10 +218,10 @@ def authenticate(
     if claimed is not None:
         params = {"code": claimed, "school": claimed, "signature": signature}
         if about is None:
-            row = session.execute(_AUTH, params).first()
+            row = session.execute(AUTH, params).first()
         else:  # the submission's path: plain columns, no ORM entity (the school as a SchoolKey)
-            params.update(_context_params(*about))
-            found = fetch_one(session, _SIGNER_CONTEXT, params)
+            params.update(context_params(*about))
+            found = (store or store_for(session.get_bind())).signer_context(session, params)
             row = None if found is None else (SchoolKey(found[0], found[1]), *found[2:])
     if row is None:
         raise IngestError(
@@ -233,7 +232,7 @@ def authenticate(
             school_code=None,
         )
     school, cred_id, secret_encrypted, deadline_day, seen = row[:5]
-    context = None if about is None else _Context(about[0], about[1].lower(), *row[5:])
+    context = None if about is None else Context(about[0], about[1].lower(), *row[5:])
     secret = box.open(secret_encrypted)
     if not verify_signature(secret, timestamp_header, method, path_with_query, body, signature):
         raise IngestError(
@@ -255,41 +254,12 @@ def authenticate(
     return Signer(school, cred_id, deadline_day, signature, context)
 
 
-def _auth_statement(*school: Any) -> Any:
-    return (
-        select(
-            *school,
-            Credential.id,
-            Credential.secret_encrypted,
-            County.deadline_day,
-            select(SeenSignature.signature).where(SeenSignature.signature == bindparam("signature")).exists(),
-        )
-        .join(Credential, Credential.school_code == School.code)
-        .join(County, County.code == School.county_code)
-        .where(School.code == bindparam("code"), Credential.revoked_at.is_(None))
-        .order_by(Credential.id.desc())
-        .limit(1)
-    )
-
-
 _SCHOOL_CODE = re.compile(r"[0-9]{10}", re.ASCII)
-# built once: a statement object keeps its cache key, so executing it again costs no SQL construction
-_AUTH = _auth_statement(School)
 
 
-def record_seen(session: Session, signature: str, at: dt.datetime) -> None:
+def record_seen(session: Session, signature: str, at: dt.datetime, store: ReportStore | None = None) -> None:
     """Keep a verified signature as seen (a refused request's), unless a concurrent twin already did."""
-    dialect = session.get_bind().dialect.name
-    stmt: Executable
-    if dialect == "postgresql":
-        from sqlalchemy.dialects import postgresql
-
-        stmt = postgresql.insert(SeenSignature).values(signature=signature, seen_at=at).on_conflict_do_nothing()
-    else:
-        from sqlalchemy.dialects import sqlite
-
-        stmt = sqlite.insert(SeenSignature).values(signature=signature, seen_at=at).on_conflict_do_nothing()
-    session.execute(stmt)
+    (store or store_for(session.get_bind())).record_seen(session, signature, at)
 
 
 def prune_seen_signatures(session: Session, window_seconds: int = 300) -> int:
@@ -317,19 +287,8 @@ def claimed_report(body: bytes) -> tuple[str, str] | None:
     return period.group(1).decode("ascii"), report_id.group(1).decode("ascii")
 
 
-def _latest_approval_act(county: Any, period: Any) -> Any:
-    """The period's latest approval act ("lock" or "unlock"): its lock state, for ``period_locked`` and for
-    the submission's one read (:func:`_context_statement`)."""
-    return (
-        select(PeriodApproval.action)
-        .where(PeriodApproval.county_code == county, PeriodApproval.period == period)
-        .order_by(PeriodApproval.id.desc())
-        .limit(1)
-    )
-
-
 def period_locked(session: Session, county_code: str, period: str) -> bool:
-    return session.scalars(_latest_approval_act(county_code, period)).first() == "lock"
+    return session.scalars(latest_approval_act(county_code, period)).first() == "lock"
 
 
 def receipt_for(session: Session, rev: ReportRevision) -> Receipt:
@@ -352,7 +311,13 @@ def _receipt(rev: ReportRevision, head: ReportHead | None) -> Receipt:
 
 
 def _identical_earlier(
-    session: Session, ctx: _Context, school: School | SchoolKey, data: Any, signature: str | None, now: dt.datetime
+    session: Session,
+    store: ReportStore,
+    ctx: Context,
+    school: School | SchoolKey,
+    data: Any,
+    signature: str | None,
+    now: dt.datetime,
 ) -> Receipt | None:
     """The receipt of this very report when it was stored before (same report_id, school and content), else
     None: an identical re-send is answered with its receipt whatever the rules say of it today."""
@@ -365,7 +330,7 @@ def _identical_earlier(
     if digest != ctx.existing_sha256:
         return None
     if signature is not None:
-        record_seen(session, signature, now)
+        store.record_seen(session, signature, now)
     report_id = str(data["report_id"]).lower()
     existing = session.scalars(select(ReportRevision).where(ReportRevision.report_id == report_id)).one()
     return receipt_for(session, existing)
@@ -380,8 +345,9 @@ def submit_report(
     now: dt.datetime | None = None,
     deadline_day: int | None = None,
     signature: str | None = None,
-    context: _Context | None = None,
+    context: Context | None = None,
     signer: str | None = None,
+    store: ReportStore | None = None,
 ) -> tuple[Receipt, bool]:
     """Store ``data`` as a new revision, or return the receipt of the identical earlier submission.
 
@@ -394,11 +360,12 @@ def submit_report(
     Revisions of one school are serialised by the unique constraints, not by a lock: a report that lost a
     race with another revision of its school (the same chain position, revision number or report_id) fails
     at its write with an IntegrityError, nothing of it is kept, and the HTTP edge runs it again against the
-    committed state. On PostgreSQL a report costs the hub two statements: the authentication, which also
-    reads everything below (:class:`_Context`), and the writes (:func:`_store_postgresql`), in autocommit on
-    the worker's own connection when the HTTP edge gives one (:func:`direct_connection`; docs/PERFORMANCE.md).
+    committed state. ``store`` (:mod:`district.reports.store`; the bind's by default) reads and writes: on
+    PostgreSQL a report costs the hub two statements, the authentication, which also reads everything below
+    (:class:`Context`), and the writes, in autocommit on the worker's own connection (docs/PERFORMANCE.md).
     """
     now = now or utcnow()
+    store = store or store_for(session.get_bind())
     if isinstance(data, dict) and isinstance(data.get("school_code"), str) and data["school_code"] != school.code:
         raise IngestError(
             403,
@@ -418,7 +385,8 @@ def submit_report(
     # wasted: one statement, and the 422 answer does not wait for more)
     ctx = context
     if ctx is None or ctx.period != (period_hint or "") or ctx.report_id != (id_hint or "").lower():
-        ctx = _context(session, school, period_hint or "", (id_hint or "").lower())
+        params = {"school": school.code, **context_params(period_hint or "", id_hint or "")}
+        ctx = Context(period_hint or "", (id_hint or "").lower(), *store.context(session, params))
     previous = json.loads(ctx.previous_content) if ctx.previous_content else None
     # a @2 report's calendar.tasks are judged by the county's 后勤行事历 in force now, for the period's month
     calendar_in_force, calendar_codes = None, None
@@ -432,7 +400,7 @@ def submit_report(
         # a report accepted before is judged as it was then: its identical re-send (an agent that lost the
         # receipt) gets that receipt even when a rule's basis has moved since (a new 行事历 without one of its
         # task codes); any other invalid report is refused
-        earlier = _identical_earlier(session, ctx, school, data, signature, now)
+        earlier = _identical_earlier(session, store, ctx, school, data, signature, now)
         if earlier is not None:
             return earlier, False
         raise IngestError(
@@ -452,7 +420,7 @@ def submit_report(
         None if required == 1 else version_refusal(required, ctx.require_standard_from or "", period, data["standard"])
     )
     if refusal is not None:
-        earlier = _identical_earlier(session, ctx, school, data, signature, now)  # stored before the requirement
+        earlier = _identical_earlier(session, store, ctx, school, data, signature, now)  # stored before the requirement
         if earlier is not None:
             return earlier, False
         raise IngestError(
@@ -470,7 +438,7 @@ def submit_report(
     if ctx.existing_school is not None:
         if ctx.existing_sha256 == digest and ctx.existing_school == school.code:
             if signature is not None:
-                record_seen(session, signature, now)
+                store.record_seen(session, signature, now)
             existing = session.scalars(select(ReportRevision).where(ReportRevision.report_id == report_id)).one()
             return receipt_for(session, existing), False
         raise IngestError(
@@ -547,11 +515,10 @@ def submit_report(
         "school_code": school.code,
         "details": {"report_id": report_id, "period": period, "revision": revision_no, "content_sha256": digest},
     }
-    store = _store_postgresql if session.get_bind().dialect.name == "postgresql" else _store_generic
-    writes = _Writes(
+    writes = Writes(
         school.county_code, revision, ctx.head_revisions is not None, hazards, audit, signature, figures_json(data)
     )
-    store(session, writes)
+    store.write(session, writes)
     receipt = Receipt(
         report_id=report_id,
         school_code=school.code,
@@ -564,268 +531,6 @@ def submit_report(
         chain_hash=chain_hash,
     )
     return receipt, True
-
-
-_EFFECTIVE_CONTENT = (
-    select(ReportRevision.content)
-    .join(ReportHead, ReportHead.revision_id == ReportRevision.id)
-    .where(ReportHead.school_code == bindparam("school"))
-)
-
-
-@dataclass
-class _Context:
-    """What a new revision depends on, read in one statement (``period`` and ``report_id`` as claimed)."""
-
-    period: str
-    report_id: str
-    existing_school: str | None  # the report_id's revision, when it was used
-    existing_sha256: str | None
-    lock_action: str | None  # the period's latest approval act
-    head_revisions: int | None  # the school-period's head, when it has one
-    head_on_time: bool | None
-    last_chain_seq: int | None  # the school's last chain link
-    last_chain_hash: str | None
-    previous_content: str | None  # the effective report of the month before (the standard's carry-over rules)
-    school_opened: dt.date | None  # the school's active range (``school_inactive``)
-    school_closed: dt.date | None
-    # the standard version the county requires from ``require_standard_from`` on (``reports.standards``)
-    require_standard: int | None = None
-    require_standard_from: str | None = None
-    # the county's 后勤行事历 version in force (``district.duties``; ``None``: the calendar shipped with the hub)
-    calendar_version_id: int | None = None
-
-
-def _context_statement() -> Any:
-    rr, rh = ReportRevision, ReportHead
-    school: BindParameter[str] = bindparam("school")
-    period: BindParameter[str] = bindparam("period")
-    existing = select(rr.school_code, rr.content_sha256).where(rr.report_id == bindparam("report_id"))
-    head = select(rh.revisions, rh.on_time).where(rh.school_code == school, rh.period == period)
-    link = select(rr.chain_seq, rr.chain_hash).where(rr.school_code == school).order_by(rr.chain_seq.desc()).limit(1)
-    lock = _latest_approval_act(select(School.county_code).where(School.code == school).scalar_subquery(), period)
-    county = select(County.require_standard, County.require_standard_from).where(
-        County.code == select(School.county_code).where(School.code == school).scalar_subquery()
-    )
-    return select(
-        existing.with_only_columns(rr.school_code).scalar_subquery(),
-        existing.with_only_columns(rr.content_sha256).scalar_subquery(),
-        lock.scalar_subquery(),
-        head.with_only_columns(rh.revisions).scalar_subquery(),
-        head.with_only_columns(rh.on_time).scalar_subquery(),
-        link.with_only_columns(rr.chain_seq).scalar_subquery(),
-        link.with_only_columns(rr.chain_hash).scalar_subquery(),
-        _EFFECTIVE_CONTENT.where(ReportHead.period == bindparam("previous_period")).scalar_subquery(),
-        select(School.opened).where(School.code == school).scalar_subquery(),
-        select(School.closed).where(School.code == school).scalar_subquery(),
-        county.with_only_columns(County.require_standard).scalar_subquery(),
-        county.with_only_columns(County.require_standard_from).scalar_subquery(),
-        duties.current_version_id_statement(select(School.county_code).where(School.code == school).scalar_subquery()),
-    )
-
-
-_CONTEXT = _context_statement()
-
-
-def _context_params(period: str, report_id: str) -> dict[str, str]:
-    try:
-        previous_period = period_add(period, -1) if len(period) == 7 else ""
-    except ValueError:
-        previous_period = ""
-    return {"period": period, "report_id": report_id.lower(), "previous_period": previous_period}
-
-
-_SIGNER_CONTEXT = _auth_statement(School.code, School.county_code).add_columns(*_CONTEXT.selected_columns)
-_COMPILED: dict[int, tuple[str, dict[str, Any]]] = {}
-DIRECT = "houqin_direct_connection"  # session.info key: the connection fetch_one uses instead of the session's
-_direct: dict[str, tuple[int, Any]] = {}
-
-
-def direct_connection(session: Session) -> Any | None:
-    """This process's own autocommit psycopg connection for the ingestion path, or None: not PostgreSQL, or the
-    session bound to a connection or already in a transaction (as when it is joined to a test's outer
-    transaction), where the session's own transaction is used.
-
-    A submission reads its signer and context in one statement and writes in one statement (atomic by itself);
-    the unique constraints make the pair safe without a transaction around them (``submit_report``). Running
-    them in autocommit on a connection the process keeps saves the BEGIN and COMMIT round trips and the
-    session's connection checkout, return and commit per report (docs/PERFORMANCE.md)."""
-    bind = session.get_bind()
-    if bind.dialect.name != "postgresql" or not isinstance(bind, Engine) or session.in_transaction():
-        return None
-    import psycopg
-
-    key = str(bind.url)
-    entry = _direct.get(key)
-    if entry is not None and entry[0] == os.getpid() and not entry[1].closed and not entry[1].broken:
-        return entry[1]
-    if entry is not None and entry[0] == os.getpid():
-        entry[1].close()  # broken (the server restarted): replaced
-    dsn = bind.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    conn = psycopg.connect(dsn, autocommit=True)
-    _direct[key] = (os.getpid(), conn)
-    return conn
-
-
-def fetch_one(session: Session, stmt: Any, params: dict[str, Any]) -> Any:
-    """The first row of a prebuilt Core statement of plain columns. On PostgreSQL the statement, compiled once,
-    runs prepared on psycopg: on the direct connection when the session carries one (``session.info[DIRECT]``),
-    else on the session's own connection, in its transaction. The hot path of ingestion so skips SQLAlchemy's
-    per-execution work (docs/PERFORMANCE.md). Elsewhere it is an ordinary execution."""
-    direct = session.info.get(DIRECT)
-    if direct is None:
-        conn = session.connection()
-        if conn.dialect.name != "postgresql":
-            return conn.execute(stmt, params).first()
-        driver, dialect = conn.connection.driver_connection, conn.dialect
-        if driver is None:  # only a detached (closed) pool connection has no driver connection
-            raise RuntimeError("the session's connection is closed")
-    else:
-        driver, dialect = direct, session.get_bind().dialect
-    compiled = _COMPILED.get(id(stmt))
-    if compiled is None:
-        c = stmt.compile(dialect=dialect)
-        compiled = _COMPILED[id(stmt)] = (str(c), dict(c.params))
-    sql, defaults = compiled
-    import psycopg
-
-    with driver.cursor() as cur:
-        try:
-            cur.execute(sql, {**defaults, **params}, prepare=True)
-        except psycopg.Error as exc:  # as SQLAlchemy would raise it (IntegrityError for a lost race, ...)
-            raise DBAPIError.instance(sql, params, exc, psycopg.Error) from exc
-        return cur.fetchone()
-
-
-def _context(session: Session, school: School | SchoolKey, period: str, report_id: str) -> _Context:
-    params = {"school": school.code, **_context_params(period, report_id)}
-    return _Context(period, report_id.lower(), *fetch_one(session, _CONTEXT, params))
-
-
-@dataclass
-class _Writes:
-    """What a new revision writes: the revision row, its head (new or moved on), hazards, audit, signature."""
-
-    county_code: str
-    revision: dict[str, Any]
-    head_exists: bool
-    hazards: list[dict[str, Any]]
-    audit: dict[str, Any]
-    signature: str | None
-    figures: str  # the revision's figures (``reports.figures``), the JSON its head keeps
-
-
-def _store_generic(session: Session, w: _Writes) -> None:
-    """The writes of a new revision as separate statements (SQLite: no round trips to save)."""
-    from district.audit.models import AuditEntry
-
-    rev_id = session.execute(insert(ReportRevision).values(**w.revision).returning(ReportRevision.id)).scalar_one()
-    school_code, period = w.revision["school_code"], w.revision["period"]
-    if w.head_exists:
-        session.execute(
-            update(ReportHead)
-            .where(ReportHead.school_code == school_code, ReportHead.period == period)
-            .values(revision_id=rev_id, revisions=w.revision["revision"], figures=w.figures)
-        )
-    else:
-        session.execute(
-            insert(ReportHead).values(
-                school_code=school_code,
-                period=period,
-                county_code=w.county_code,
-                revision_id=rev_id,
-                revisions=w.revision["revision"],
-                first_received_at=w.revision["received_at"],
-                on_time=w.revision["on_time"],
-                figures=w.figures,
-            )
-        )
-    if w.hazards:
-        session.execute(
-            insert(HazardEntry),
-            [
-                {
-                    **h,
-                    "revision_id": rev_id,
-                    "school_code": school_code,
-                    "period": period,
-                    "found_on": dt.date.fromisoformat(h["found_on"]),
-                    "deadline": dt.date.fromisoformat(h["deadline"]),
-                    "rectified_on": dt.date.fromisoformat(h["rectified_on"]) if h["rectified_on"] else None,
-                }
-                for h in w.hazards
-            ],
-        )
-    session.execute(insert(AuditEntry).values(**w.audit))
-    if w.signature is not None:
-        session.execute(insert(SeenSignature).values(signature=w.signature, seen_at=w.revision["received_at"]))
-    _expire_stale_heads(session)
-
-
-_STORE_POSTGRESQL = text(
-    """
-WITH rev AS (
-    INSERT INTO report_revisions (report_id, school_code, period, revision, received_at, signer, content,
-                                  content_sha256, warnings, on_time, chain_seq, prev_chain_hash, chain_hash,
-                                  calendar_version_id)
-    VALUES (:report_id, :school_code, :period, :revision, :received_at, :signer, :content,
-            :content_sha256, CAST(:warnings AS json), :on_time, :chain_seq, :prev_chain_hash, :chain_hash,
-            CAST(:calendar_version_id AS integer))
-    RETURNING id
-), head AS (
-    INSERT INTO report_heads (school_code, period, county_code, revision_id, revisions, first_received_at, on_time,
-                              figures)
-    SELECT :school_code, :period, :county_code, rev.id, :revision, :received_at, :on_time, :figures FROM rev
-    ON CONFLICT (school_code, period) DO UPDATE SET revision_id = EXCLUDED.revision_id,
-                                                    revisions = EXCLUDED.revisions,
-                                                    figures = EXCLUDED.figures
-), hazards AS (
-    INSERT INTO hazard_entries (revision_id, school_code, period, ref, found_on, category, severity, description,
-                                deadline, rectified_on)
-    SELECT rev.id, :school_code, :period, h.ref, h.found_on, h.category, h.severity, h.description, h.deadline,
-           h.rectified_on
-    FROM rev, json_to_recordset(CAST(:hazards AS json)) AS h(ref text, found_on date, category text,
-                                                              severity text, description text, deadline date,
-                                                              rectified_on date)
-), audit AS (
-    INSERT INTO audit_log (at, actor, action, county_code, school_code, details)
-    VALUES (:received_at, :actor, :action, :county_code, :school_code, CAST(:details AS json))
-), seen AS (
-    INSERT INTO seen_signatures (signature, seen_at)
-    SELECT CAST(:signature AS varchar), :received_at WHERE CAST(:signature AS varchar) IS NOT NULL
-)
-SELECT id FROM rev
-"""
-)
-
-
-def _store_postgresql(session: Session, w: _Writes) -> None:
-    """The same writes as :func:`_store_generic` in one statement (data-modifying CTEs): one round trip.
-
-    Timestamps are bound as naive UTC, as ``UTCDateTime`` stores them; a revision, head, hazard or audit row
-    written here reads back exactly as one written by the generic path (tests/district/reports)."""
-    received = w.revision["received_at"].astimezone(dt.UTC).replace(tzinfo=None)
-    params = {
-        **w.revision,
-        "received_at": received,
-        "warnings": json_text(w.revision["warnings"]),  # as the JSON type stores it (district.db)
-        "county_code": w.county_code,
-        "hazards": json.dumps(w.hazards, ensure_ascii=False),
-        "actor": w.audit["actor"],
-        "action": w.audit["action"],
-        "details": json_text(w.audit["details"]),
-        "signature": w.signature,
-        "figures": w.figures,
-    }
-    fetch_one(session, _STORE_POSTGRESQL, params)
-    _expire_stale_heads(session)
-
-
-def _expire_stale_heads(session: Session) -> None:
-    """Heads loaded into this session before the write are stale now (Core statements bypass the ORM)."""
-    for obj in list(session.identity_map.values()):
-        if isinstance(obj, ReportHead):
-            session.expire(obj)
 
 
 def log_rejection(

@@ -9,32 +9,31 @@ HTTP only: scope, call ``district.submission.services`` and the one ingestion pa
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, current_app, redirect, render_template, request, url_for
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from district import calendar
 from district.api.feedback import school_feedback
 from district.auth.models import User
 from district.auth.services import can_see_school, can_submit_for
+from district.backends import report_store
 from district.dashboard.errors import register_page_errors
 from district.db import db
 from district.registry.models import School
 from district.reports import services as reports
+from district.reports.ingest import ingest_web
 from district.reports.models import ReportRevision
 from district.submission import services as web
-from district.unit_of_work import commit_now, keep_on_error, restart
+from district.unit_of_work import REQUEST_UNIT, keep_on_error, restart
 from district.web.auth import current_user
 from houqin_standard import SHANGHAI, period_add
 from houqin_standard.periods import PERIOD_RE
 
 bp = Blueprint("school_portal", __name__)
 _FORM_OVERHEAD = 64 * 1024  # the multipart envelope and the CSRF field around a 1 MiB file
-_RACE_RETRIES = 5
 
 
 # ---------------------------------------------------------------- access
@@ -206,27 +205,16 @@ def confirm(code: str) -> Any:
     data = json.loads(content)
     s = db.session()
     try:
-        for attempt in range(_RACE_RETRIES):
-            try:
-                receipt, created = reports.submit_report(
-                    s, school, 0, data, signer=f"web:{user.username}", deadline_day=school.county.deadline_day
-                )
-                commit_now()  # the receipt is shown only for a revision durably stored
-                break
-            except (OperationalError, IntegrityError):
-                restart()  # lost a race with another revision of the school: run again on the committed state
-                if attempt == _RACE_RETRIES - 1:
-                    raise
-                time.sleep(0.02 * (attempt + 1))
+        accepted = ingest_web(s, report_store(), REQUEST_UNIT, school, data, signer=f"web:{user.username}")
     except reports.IngestError as err:
         restart()
-        err.school_code = err.school_code or school.code
         reports.log_rejection(s, err, remote_addr=request.remote_addr)
         keep_on_error()
         message = web.LOCKED_MESSAGE if err.code == "period_locked" else err.zh
         lines = [d.get("zh", "") for d in err.details]
         return _refused(err.status, message + ("：" + "；".join(lines) if lines else ""), school)
-    if created:
+    receipt = accepted.receipt
+    if accepted.created:
         reports.notify_revision_accepted(school.county_code, school.code, receipt.period)
     return redirect(url_for("school_portal.receipt", code=code, report_id=receipt.report_id), code=303)
 

@@ -34,7 +34,6 @@ def hub(tmp_path: Path, restore_db_state: None) -> Iterator[tuple[Any, Any, dict
     from district.registry.crypto import SecretBox
     from district.registry.models import City, County, School, Township
     from district.registry.services import issue_credential
-    from district.reports import services
     from tests.scratch_db import throwaway_postgres
 
     base = postgres_url()
@@ -73,11 +72,16 @@ def hub(tmp_path: Path, restore_db_state: None) -> Iterator[tuple[Any, Any, dict
             db.session.remove()
             if db.engine is not None:
                 db.engine.dispose()  # the app's own engine (restore_db_state puts the suite's back)
-            for key, (_pid, conn) in list(services._direct.items()):
-                if key.endswith(url.rsplit("/", 1)[1]):
-                    conn.close()
-                    del services._direct[key]
+            _store(app).close()  # the process's direct connection to the throwaway database
             engine.dispose()
+
+
+def _store(app: Any) -> Any:
+    from district.reports.store import PostgresReportStore
+
+    store = app.extensions["houqin.report_store"]
+    assert isinstance(store, PostgresReportStore)  # chosen by create_app for a PostgreSQL database
+    return store
 
 
 def _count(engine: Any, table: str, where: str = "true", **params: Any) -> int:
@@ -90,7 +94,6 @@ def test_an_accepted_report_is_stored_whole_in_two_statements(hub: Any) -> None:
     from district.audit.models import AuditEntry
     from district.reports.figures import figures_json
     from district.reports.models import HazardEntry, ReportHead, ReportRevision, SeenSignature
-    from district.reports.services import DIRECT
     from houqin_standard import canonical_json, content_sha256
 
     app, engine, secrets = hub
@@ -130,7 +133,7 @@ def test_an_accepted_report_is_stored_whole_in_two_statements(hub: Any) -> None:
     # the session never took a connection from its pool: the two statements went over the direct connection
     assert statements == []
     with app.app_context():
-        assert DIRECT not in db.session().info
+        assert not db.session().info  # the submission's direct connection was handed back
     with Session(engine) as s:
         rev = s.scalars(select(ReportRevision)).one()
         assert rev.content == canonical_json(report).decode("utf-8")
@@ -209,12 +212,11 @@ def test_replay_idempotency_conflict_lock_and_invalid_reports(hub: Any) -> None:
 
 def test_a_lost_direct_connection_is_replaced_and_the_report_kept(hub: Any) -> None:
     """PostgreSQL restarted (the process's connection terminated): the hub reconnects on the retry."""
-    from district.reports import services
-
     app, engine, secrets = hub
     agent = SignedClient(app.test_client(), SCHOOL, secrets[SCHOOL])
     assert agent.post_report(example_report()).status_code == 201
-    (conn,) = [c for _pid, c in services._direct.values() if not c.closed and c.info.dbname in str(engine.url)]
+    conn = _store(app).direct_connection()
+    assert conn is not None and not conn.closed and conn.info.dbname in str(engine.url)
     with engine.connect() as admin:
         admin.execute(text("SELECT pg_terminate_backend(:p)"), {"p": conn.info.backend_pid})
         admin.commit()
@@ -224,15 +226,20 @@ def test_a_lost_direct_connection_is_replaced_and_the_report_kept(hub: Any) -> N
 
 
 def test_the_one_statement_writes_what_the_separate_statements_write(hub: Any) -> None:
-    """``_store_postgresql`` and ``_store_generic`` (the SQLite path) store the same rows from the same input."""
-    from district.reports import services
+    """The PostgreSQL store's one statement and the portable store's separate statements (the SQLite path) store
+    the same rows from the same input."""
+    from sqlalchemy.dialects import postgresql
+
     from district.reports.figures import figures_json
     from district.reports.models import HazardEntry, ReportHead, ReportRevision
+    from district.reports.store import PostgresReportStore, SqlAlchemyReportStore, Writes
 
-    _app, engine, _secrets = hub
+    app, engine, _secrets = hub
+    fast, portable = _store(app), SqlAlchemyReportStore(postgresql.insert)
+    assert isinstance(fast, PostgresReportStore) and not isinstance(portable, PostgresReportStore)
     now = dt.datetime(2026, 10, 3, 8, 30, 15, 123456, tzinfo=dt.UTC)
     rows = {}
-    for school, store in ((SCHOOL, services._store_postgresql), (OTHER, services._store_generic)):
+    for school, store in ((SCHOOL, fast), (OTHER, portable)):
         revision = {
             "report_id": str(uuid.uuid4()),
             "school_code": school,
@@ -269,9 +276,7 @@ def test_the_one_statement_writes_what_the_separate_statements_write(hub: Any) -
         }
         with Session(engine) as s:
             figures = figures_json(example_report())
-            store(
-                s, services._Writes("610528", revision, False, hazards, audit, f"{school}-sig".ljust(64, "0"), figures)
-            )
+            store.write(s, Writes("610528", revision, False, hazards, audit, f"{school}-sig".ljust(64, "0"), figures))
             s.commit()
         with Session(engine) as s:
             rev = s.scalars(select(ReportRevision).where(ReportRevision.school_code == school)).one()
