@@ -65,6 +65,10 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
         hops = int(app.config["PROXY_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     db.init_app(app)
+    from district.scoring import loader as score_loader
+
+    assert db.engine is not None
+    score_loader.init_app(app, db.engine)  # scoring's reads: the database's backend, chosen once
 
     from district.unit_of_work import dispatch_in_unit
 
