@@ -78,7 +78,7 @@ def hub_clock() -> Iterator[Any]:
         def now(self) -> dt.datetime:
             return clock.now()
 
-    from district.scoring.services import clear_transient_rankings
+    from district.scoring.ranking import clear_transient_rankings
 
     clear_transient_rankings()  # keyed by ids that a rolled-back test leaves free for the next one
     with clock.frozen(HUB_NOW, ticking=True):

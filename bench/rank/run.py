@@ -9,14 +9,14 @@ In one run, on a database of its own (created, migrated, dropped):
    ingestion stores them: ``district.reports.figures``, made by the same ``figures_json``).
 2. The baseline: a plain SELECT of those reports' effective revisions (heads joined to revisions, content
    included, every row fetched into Python), best of ``--repeat``.
-3. The full recompute: every county's ranking over W = 2025-11..2026-10 with ``services.compute_ranking`` —
+3. The full recompute: every county's ranking over W = 2025-11..2026-10 with ``ranking.compute_ranking`` —
    reading the inputs (the revisions' stored figures, not their content), the one engine, storing the
    snapshots — committed; target ≤ 3 × the SELECT. Timed
    serially in this process, then (``--workers N``, default the CPU count; 1: not) over a pool of N fresh
    processes, each with its own engine, session and caches, each taking the next county when it has finished
    one (as Celery workers take tasks from the queue): best of ``--repeat``, as the SELECT, each in a new pool.
 4. The incremental recompute of one 300-school county after one new report (a new revision submitted through
-   ``reports.services.submit_report`` and committed): ``services.latest_ranking`` sees the snapshot is stale,
+   ``reports.services.submit_report`` and committed): ``ranking.latest_ranking`` sees the snapshot is stale,
    recomputes and stores it; target ≤ 0.5 s (best of ``--repeat``, each after its own new report). The
    scoring services' per-process caches are warm from step 3, as in a long-running worker.
 
@@ -192,13 +192,15 @@ def load(engine: Engine, schools: int, seed: int, standard: int = 1) -> tuple[in
     finally:
         raw.close()
     if standard == 2:
-        from district.scoring import services
+        from district.scoring import county_rubrics
         from district.scoring.rubric import DEFAULT_RUBRIC_PATH
 
         v2 = DEFAULT_RUBRIC_PATH.with_name("default-v2.toml")
         with Session(engine) as s:
             for county_code, _n in counties:
-                services.load_county_rubric(s, county_code, v2.read_text(encoding="utf-8"), v2.name, actor="bench")
+                county_rubrics.load_county_rubric(
+                    s, county_code, v2.read_text(encoding="utf-8"), v2.name, actor="bench"
+                )
             s.commit()
     return rid, [c for c, _n in counties]
 
@@ -217,7 +219,7 @@ def time_select(engine: Engine) -> tuple[float, int]:
 
 
 def time_full(engine: Engine, counties: list[str]) -> tuple[float, float, int]:
-    from district.scoring import services
+    from district.scoring import ranking
     from district.scoring.engine import Window
 
     _warm(0)
@@ -226,7 +228,7 @@ def time_full(engine: Engine, counties: list[str]) -> tuple[float, float, int]:
     start, cpu = time.perf_counter(), time.process_time()
     with Session(engine) as s:
         for code in counties:
-            snapshot = services.compute_ranking(s, code, window, trigger="bench")
+            snapshot = ranking.compute_ranking(s, code, window, trigger="bench")
             ranked += len(snapshot.results)
             s.commit()
             s.expunge_all()
@@ -245,11 +247,11 @@ def _worker_init(url: str) -> None:
 
 
 def _one_county(code: str) -> int:
-    from district.scoring import services
+    from district.scoring import ranking
     from district.scoring.engine import Window
 
     s = _WORKER["session"]
-    ranked = len(services.compute_ranking(s, code, Window(*WINDOW), trigger="bench").results)
+    ranked = len(ranking.compute_ranking(s, code, Window(*WINDOW), trigger="bench").results)
     s.commit()
     s.expunge_all()
     return ranked
@@ -259,7 +261,7 @@ def _warm(_: int) -> None:
     # imported before the clock, as in a running worker (the hub's clock reads Flask's app context)
     import flask  # noqa: F401
 
-    from district.scoring import services  # noqa: F401
+    from district.scoring import county_rubrics, ranking  # noqa: F401
 
 
 def time_full_parallel(url: str, counties: list[str], workers: int) -> tuple[float, float, int]:
@@ -278,7 +280,7 @@ def time_full_parallel(url: str, counties: list[str], workers: int) -> tuple[flo
 def time_incremental(engine: Engine, county: str, i: int, standard: int = 1) -> tuple[float, float, int]:
     from district.registry.models import School
     from district.reports.services import submit_report
-    from district.scoring import services
+    from district.scoring import ranking
     from district.scoring.engine import Window
 
     with Session(engine) as s:
@@ -291,7 +293,7 @@ def time_incremental(engine: Engine, county: str, i: int, standard: int = 1) -> 
         s.commit()
     with Session(engine) as s:
         start, cpu = time.perf_counter(), time.process_time()
-        snapshot = services.latest_ranking(s, county, Window(*WINDOW), trigger="bench")
+        snapshot = ranking.latest_ranking(s, county, Window(*WINDOW), trigger="bench")
         s.commit()
         elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
         assert snapshot is not None and snapshot.trigger == "bench"

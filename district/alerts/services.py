@@ -115,7 +115,7 @@ def year_to_date_ranking(session: Session, county: County, period: str) -> Any:
 def veto_alerts(session: Session, county: County, period: str, snapshot: Any = _ASK) -> list[Alert]:
     """The vetoed schools of the year to date of ``period``, one alert per (school, cause, month).
     ``snapshot``: that ranking when the caller has it already (``year_to_date_ranking``)."""
-    from district.scoring import services as scoring
+    from district.scoring import county_rubrics
 
     if snapshot is _ASK:
         snapshot = year_to_date_ranking(session, county, period)
@@ -125,7 +125,7 @@ def veto_alerts(session: Session, county: County, period: str, snapshot: Any = _
     vetoed = [r for r in snapshot.results if r["status"] == "veto"]
     if not vetoed:
         return []
-    rubric = scoring.snapshot_rubric(session, snapshot)
+    rubric = county_rubrics.snapshot_rubric(session, snapshot)
     by_leaf = {name.rpartition(".")[2]: name for name in rubric.veto_fields}
     causes: dict[str, list[str]] = {}
     for r in vetoed:

@@ -20,7 +20,7 @@ from district.reports.services import period_locked, receipt_for
 from district.reports.standards import required_version
 from district.review import services as _review  # noqa: F401  (the ``review`` part)
 from district.scoring import checklists as _checklists  # noqa: F401  (the ``inspection_findings`` part)
-from district.scoring import services as _scoring  # noqa: F401  (score, rank and reminders)
+from district.scoring import feedback as _scoring  # noqa: F401  (score, rank and reminders)
 from houqin_standard import SHANGHAI, period_deadline, standard_id
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from district.nutrition.anomalies import ANOMALY_CODES
-from district.scoring.services import RANKING_FIELDS
+from district.scoring.snapshots import RANKING_FIELDS
 from houqin_standard import ERROR_CODES, HAZARD_FIELDS, HEADER_FIELDS, SECTIONS, STANDARD_ID, WARNING_CODES
 from houqin_standard.fields import CALENDAR_TASK_FIELDS, ENUM_LABELS, MAX_COUNT, SECTIONS_V2_ONLY, STANDARD_ID_2, Field
 from houqin_standard.money import MAX_INTEGER_DIGITS, MONEY_RE, QUANTITY_RE
@@ -738,7 +738,7 @@ def _ranking_row() -> Schema:
             "flags": {"type": "array", "items": {"type": "string"}},
             "rubric_version": {"type": "string"},
         },
-        "required": list(RANKING_FIELDS),  # the stored row's fields (scoring.services), in one place
+        "required": list(RANKING_FIELDS),  # the stored row's fields (scoring.snapshots), in one place
     }
 
 

@@ -14,7 +14,7 @@ from district.db import db
 from district.ids import NotAnId, parse_id
 from district.ratelimit import computing_read_limit
 from district.registry.models import County, School
-from district.scoring import services
+from district.scoring import inspections, snapshots
 from district.scoring.checklists import checklist_codes
 from district.scoring.tasks import ranking_for_read
 from district.web.auth import bureau_required, current_user, not_found, require_county, require_school
@@ -61,7 +61,7 @@ def _snapshot_arg(county_code: str) -> Any:
     except NotAnId:  # ``²``, ``１２``, ``+3``: not a number at all
         raise ApiError(400, "invalid_snapshot", "snapshot 应为排名快照编号 / snapshot must be a snapshot id") from None
     # a number no id can be (past 32 bits) is simply no such snapshot
-    snapshot = None if snapshot_id is None else services.snapshot_by_id(db.session(), county_code, snapshot_id)
+    snapshot = None if snapshot_id is None else snapshots.snapshot_by_id(db.session(), county_code, snapshot_id)
     if snapshot is None:
         raise not_found()
     return snapshot
@@ -83,7 +83,7 @@ def rankings(county: str) -> Any:
         if c is None:  # pragma: no cover - require_county answered 404 already
             raise not_found()
         snapshot = ranking_for_read(s, county, _window(c), trigger="api")
-    view = services.ranking_view(s, snapshot, by_type=_flag("by_type"))
+    view = snapshots.ranking_view(s, snapshot, by_type=_flag("by_type"))
     user = current_user()
     assert user is not None
     from district.auth.services import rows_in_scope
@@ -114,8 +114,8 @@ def school_score(code: str) -> Any:
         assert county is not None
         snapshot = ranking_for_read(s, school.county_code, _window(county), trigger="api")
     try:
-        return jsonify(services.school_view(s, snapshot, code))
-    except services.NotRanked:
+        return jsonify(snapshots.school_view(s, snapshot, code))
+    except snapshots.NotRanked:
         raise ApiError(
             404,
             "not_found",
@@ -151,8 +151,8 @@ def add_inspection(code: str) -> Any:
     county = s.get(County, school.county_code)
     assert county is not None
     try:
-        services.validate_inspection(**fields, codes=None if fields["items"] is None else checklist_codes(s, county))
-    except services.InspectionError as exc:
+        inspections.validate_inspection(**fields, codes=None if fields["items"] is None else checklist_codes(s, county))
+    except inspections.InspectionError as exc:
         details += exc.details(lang())
     if details:  # every problem at once: unknown fields and the field rules
         raise ApiError(
@@ -162,8 +162,8 @@ def add_inspection(code: str) -> Any:
             details,
         )
     # the request's unit of work commits it; the recompute request is sent after that commit (an after_commit
-    # hook of services.record_inspection)
-    insp = services.record_inspection(s, code, **fields, actor=user.username)
-    resp = jsonify(services.inspection_dict(insp, s))
+    # hook of inspections.record_inspection)
+    insp = inspections.record_inspection(s, code, **fields, actor=user.username)
+    resp = jsonify(inspections.inspection_dict(insp, s))
     resp.status_code = 201
     return resp

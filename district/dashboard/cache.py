@@ -30,7 +30,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, defer
 from district import caches, calendar, readcache
 from district.readcache import county_watermark, get_recent_or_make
 from district.registry.models import County
-from district.scoring import services as scoring
+from district.scoring import snapshots
 from district.scoring.engine import Window
 from district.scoring.models import RankingSnapshot
 
@@ -97,27 +97,27 @@ def current_snapshot(session: Session, county_code: str, period_from: str, perio
 def county_ranking(
     session: Session, county_code: str, period_from: str, period_to: str, *, by_type: bool = False
 ) -> dict[str, Any]:
-    """``scoring.services.county_ranking``, with the view of an unchanged snapshot made once per process."""
+    """``scoring.ranking.county_ranking``, with the view of an unchanged snapshot made once per process."""
     snapshot = current_snapshot(session, county_code, period_from, period_to)
     return _rankings.get_or_make(
-        (*_snapshot_key(snapshot), by_type), lambda: scoring.ranking_view(session, snapshot, by_type=by_type)
+        (*_snapshot_key(snapshot), by_type), lambda: snapshots.ranking_view(session, snapshot, by_type=by_type)
     )
 
 
 def school_score(session: Session, school_code: str, county_code: str, period_from: str, period_to: str) -> Any:
-    """``scoring.services.school_score``: one school's view of the current snapshot (``NotRanked`` when the
+    """``scoring.ranking.school_score``: one school's view of the current snapshot (``NotRanked`` when the
     school has no expected month in W), its indicator rows explained from the snapshot's pinned inputs once
     per process and kept as JSON text (each caller gets its own copy)."""
     snapshot = current_snapshot(session, county_code, period_from, period_to)
     text = _school_views.get_or_make(
         (*_snapshot_key(snapshot), school_code),
-        lambda: json.dumps(scoring.school_view(session, snapshot, school_code), ensure_ascii=False),
+        lambda: json.dumps(snapshots.school_view(session, snapshot, school_code), ensure_ascii=False),
     )
     return json.loads(text)
 
 
 def county_campaign_progress(session: Session, county: County, year: int) -> dict[str, Any] | None:
-    """``scoring.services.county_campaign_progress`` — the year snapshot's ``campaign``, without its rows."""
+    """``scoring.campaign.county_campaign_progress`` — the year snapshot's ``campaign``, without its rows."""
     try:
         window = calendar.resolve_window(session, county, year=year)
     except calendar.WindowError:

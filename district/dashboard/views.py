@@ -48,7 +48,7 @@ from district.rendering.inspection import has_inspections
 from district.reports import opinions
 from district.reports.completeness import county_completeness
 from district.reports.hazards import hazard_ledger
-from district.scoring import services as scoring
+from district.scoring import inspections, snapshots
 from district.web.auth import current_user
 from houqin_standard import ENUM_LABELS, parse_period, period_add, periods_between
 
@@ -431,7 +431,7 @@ def school_indicators(school: School, frm: str, to: str) -> dict[str, Any] | Non
     s = db.session()
     try:
         score = cache.school_score(s, school.code, school.county_code, frm, to)
-    except scoring.NotRanked:
+    except snapshots.NotRanked:
         score = None
     return score
 
@@ -717,7 +717,7 @@ def inspection(code: str) -> Any:
         findings, filled = ifm.form_findings(request.form)
         item_args, finding_args = ifm.service_args(rows, answered, findings, filled)
         try:
-            scoring.record_inspection(
+            inspections.record_inspection(
                 s,
                 sch.code,
                 date=form["date"] or None,
@@ -728,7 +728,7 @@ def inspection(code: str) -> Any:
                 findings=finding_args,
                 actor=_user().username,
             )
-        except scoring.InspectionError as exc:  # the 400 answer rolls the request back
+        except inspections.InspectionError as exc:  # the 400 answer rolls the request back
             details = exc.details(lang())
             errors = [d["message"] for d in details]
             by_field = ifm.field_errors(details, answered, filled)

@@ -110,7 +110,7 @@ RANKING_COLUMNS = (
 
 
 def ranking_table(view: dict[str, Any]) -> Table:
-    """The ranking JSON (``scoring.services.ranking_view``) as one sheet, in its order; no totals (scores of
+    """The ranking JSON (``scoring.snapshots.ranking_view``) as one sheet, in its order; no totals (scores of
     different schools are not summed)."""
     rows = [
         [

@@ -4,13 +4,13 @@
 Every figure comes from a service; nothing here scores anything:
 
 - the score, grade, status, rank, coverage, flags and indicator rows: the ranking snapshot the job pinned
-  (``district.scoring.services.school_view`` / ``ranking_view``: the one scoring engine's output);
+  (``district.scoring.snapshots.school_view`` / ``ranking_view``: the one scoring engine's output);
 - month-by-month reporting: ``ReportHead`` (``on_time``, ``first_received_at``) against the engine's expected
   months; deadlines from ``houqin_standard.period_deadline`` with the county's deadline day;
 - the hazard rectification list (整改清单): ``district.reports.hazards.hazard_ledger``;
 - the fund summary and its anomalies: ``district.nutrition.services.school_fund_history`` (the fund engine);
 - completeness and timeliness by township: ``district.reports.completeness.county_completeness``;
-- campaign progress: ``district.scoring.services.county_campaign_progress``;
+- campaign progress: ``district.scoring.campaign.county_campaign_progress``;
 - the chain head digest: ``district.integrity.heads.county_heads`` (pinned by the job when it starts).
 
 What is added here is presentation only: the engine's exact indicator figures summed per area for the
@@ -41,7 +41,7 @@ from district.registry.services import township_order
 from district.reports.completeness import county_completeness
 from district.reports.hazards import LedgerEntry, hazard_ledger
 from district.reports.models import ReportHead, ReportRevision
-from district.scoring import services as scoring
+from district.scoring import county_rubrics, snapshots
 from district.scoring.engine import STATUS_LABELS
 from district.scoring.explain_text import flag_text, render_row
 from district.scoring.models import RankingSnapshot
@@ -216,7 +216,7 @@ def snapshot_facts(session: Session, snapshot: RankingSnapshot) -> SnapshotFacts
     key = (snapshot.id, snapshot.computed_at, snapshot.registry_sha256)
 
     def make() -> SnapshotFacts:
-        results: list[dict[str, Any]] = scoring.snapshot_rows(session, snapshot)
+        results: list[dict[str, Any]] = snapshots.snapshot_rows(session, snapshot)
         return SnapshotFacts(results, _areas(results), _county_area_means(results))
 
     facts: SnapshotFacts = _FACTS.get_or_make(key, make)
@@ -432,7 +432,7 @@ def school_evaluation_context(
 ) -> dict[str, Any]:
     """Everything ``school_evaluation.html`` prints for one school, from ``snapshot`` (the pinned ranking).
 
-    Raises ``LookupError`` (unknown school) or ``district.scoring.services.NotRanked`` (no expected month in the
+    Raises ``LookupError`` (unknown school) or ``district.scoring.snapshots.NotRanked`` (no expected month in the
     snapshot's window, so the engine did not list it).
     """
     school, township, county = _school(session, school_code)
@@ -443,7 +443,7 @@ def school_evaluation_context(
     facts = snapshot_facts(session, snapshot)
     results = facts.results
     # the service's view of one school: its indicator rows explained from the snapshot's pinned inputs
-    row = scoring.school_view(session, snapshot, school_code)
+    row = snapshots.school_view(session, snapshot, school_code)
     chart, areas = _area_chart(row, facts)
     months, month_counts = _month_rows(session, school, county, window, row.get("expected_periods") or (), now)
     as_of = min(window.last_day, now.astimezone(SHANGHAI).date())
@@ -596,11 +596,11 @@ def county_summary_context(
         raise LookupError(snapshot.county_code)
     now = now or verification.made_at
     window = Window(snapshot.period_from, snapshot.period_to)
-    view = scoring.ranking_view(session, snapshot)
-    results: list[dict[str, Any]] = scoring.snapshot_rows(session, snapshot)
+    view = snapshots.ranking_view(session, snapshot)
+    results: list[dict[str, Any]] = snapshots.snapshot_rows(session, snapshot)
     # the campaign progress of the pinned ranking itself: one figure per page, the same as the ranking's
     progress = {"county_code": county.code, "window": view["window"], **dict(snapshot.campaign)}
-    rubric = scoring.county_rubric(session, county)
+    rubric = county_rubrics.county_rubric(session, county)
     grades = [g.zh for g in rubric.grades] if rubric.version == snapshot.rubric_version else []
     distribution = grade_distribution(results, grades or sorted({r["grade"] for r in results if r["grade"]}))
     total = len(results)

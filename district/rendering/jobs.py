@@ -69,7 +69,7 @@ from district.rendering.models import (
     PdfJob,
     PdfJobPart,
 )
-from district.scoring import services as scoring
+from district.scoring import ranking
 from district.scoring.engine import Window
 from district.scoring.models import RankingSnapshot
 from houqin_standard import SHANGHAI
@@ -430,7 +430,7 @@ def start_job(session: Session, job_id: int, *, now: dt.datetime | None = None) 
             session.flush()
     elif job.snapshot_id is None:
         window = Window(job.period_from, job.period_to)
-        snapshot = scoring.latest_ranking(session, job.county_code, window, trigger="pdf")
+        snapshot = ranking.latest_ranking(session, job.county_code, window, trigger="pdf")
         assert snapshot is not None
         heads = record_heads(session, job.county_code)  # the county summary prints the pinned ranking's campaign
         job.snapshot_id = snapshot.id
@@ -480,7 +480,7 @@ def prepare_part(session: Session, part_id: int, *, now: dt.datetime | None = No
     if job.snapshot_id is None or job.chain_digest is None:
         raise RuntimeError(f"PDF job {job.id} was not started")
     # the rows (every school's figures and pinned inputs) are read when first used: the county's summaries once
-    # per process (evaluation.snapshot_facts), each school's explanation from its pins (scoring.school_view)
+    # per process (evaluation.snapshot_facts), each school's explanation from its pins (snapshots.school_view)
     snapshot = session.get(RankingSnapshot, job.snapshot_id, options=[defer(RankingSnapshot.results)])
     assert snapshot is not None
     made_at = now or utcnow()

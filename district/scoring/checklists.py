@@ -64,7 +64,7 @@ class ChecklistItem:
 
 def checklist(session: Session, county: County) -> list[ChecklistItem]:
     """The county's checklist: its rubric's indicators in rubric order, then ``COUNTY_CHECKLIST``."""
-    from district.scoring.services import county_rubric
+    from district.scoring.county_rubrics import county_rubric
 
     rubric = county_rubric(session, county)
     return [ChecklistItem(i.code, i.name_zh, i.name_en) for i in rubric.indicators] + [

@@ -133,7 +133,7 @@ def rank_cmd(
 ) -> None:
     """A county's 美丽新校园 ranking with its campaign progress (recomputed when the stored one is stale)."""
     from district.registry.models import County
-    from district.scoring import services
+    from district.scoring import ranking, snapshots
 
     if year is not None and (period_from or period_to):
         _fail("请给出 --year 或 --from/--to，不要同时给出 / give --year or --from/--to, not both")
@@ -143,7 +143,7 @@ def rank_cmd(
             _fail(f"未登记的县 / unknown county: {county}")
         assert c is not None
         if snapshot is not None:
-            snap = services.snapshot_by_id(s, county, snapshot)
+            snap = snapshots.snapshot_by_id(s, county, snapshot)
             if snap is None:
                 _fail(f"{county} 没有编号为 {snapshot} 的排名快照 / no such snapshot")
         else:
@@ -151,9 +151,9 @@ def rank_cmd(
                 window = calendar.resolve_window(s, c, period_from=period_from, period_to=period_to, year=year)
             except calendar.WindowError as exc:
                 _fail(f"{exc.zh} / {exc.en}")
-            snap = services.latest_ranking(s, county, window, trigger="cli")
+            snap = ranking.latest_ranking(s, county, window, trigger="cli")
         assert snap is not None
-        view = services.ranking_view(s, snap, by_type=by_type)
+        view = snapshots.ranking_view(s, snap, by_type=by_type)
     if as_json:
         click.echo(json.dumps(view, ensure_ascii=False, indent=2))
     else:
@@ -167,17 +167,17 @@ def rank_cmd(
 @click.option("--json", "as_json", is_flag=True)
 def campaign_cmd(city: str | None, county: str | None, year: int, as_json: bool) -> None:
     """Campaign progress 创建进度 (compliant / active schools) against the year's target."""
-    from district.scoring import services
+    from district.scoring import campaign
 
     if bool(city) == bool(county):
         _fail("请给出 --city 或 --county 之一 / give --city or --county")
     with _app().app_context(), db.transaction() as s:
         try:
             if city:
-                result: dict[str, Any] | None = services.city_campaign_progress(s, city, year, trigger="cli")
+                result: dict[str, Any] | None = campaign.city_campaign_progress(s, city, year, trigger="cli")
             else:
                 assert county is not None
-                result = services.county_campaign_progress(s, county, year, trigger="cli")
+                result = campaign.county_campaign_progress(s, county, year, trigger="cli")
         except LookupError:
             _fail(f"未登记 / unknown: {city or county}")
     if as_json:
@@ -207,7 +207,7 @@ def rubric_group() -> None:
 @click.option("--county", required=True)
 def rubric_load(file: Path, county: str) -> None:
     """Validate FILE and make it the county's rubric; every error names its line."""
-    from district.scoring import services
+    from district.scoring import county_rubrics
     from district.scoring.rubric import RubricError
 
     try:
@@ -217,7 +217,7 @@ def rubric_load(file: Path, county: str) -> None:
     with _app().app_context():
         try:
             with db.transaction() as s:
-                row = services.load_county_rubric(s, county, text, str(file), actor="cli")
+                row = county_rubrics.load_county_rubric(s, county, text, str(file), actor="cli")
                 version = row.version
         except RubricError as exc:
             for message in exc.messages:
@@ -244,16 +244,16 @@ def inspections_group() -> None:
 @click.option("--notes", default=None)
 def inspections_add(school: str, day: str, score: str, inspector: str, notes: str | None) -> None:
     """Record an on-site inspection (audited)."""
-    from district.scoring import services
+    from district.scoring import inspections
 
     with _app().app_context():
         try:
             with db.transaction() as s:
-                insp = services.record_inspection(
+                insp = inspections.record_inspection(
                     s, school, date=day, score=score, inspector=inspector, notes=notes, actor="cli"
                 )
-                out = services.inspection_dict(insp)
-        except services.InspectionError as exc:
+                out = inspections.inspection_dict(insp)
+        except inspections.InspectionError as exc:
             for d in exc.issues:
                 click.echo(f"{d['path']}: {d['zh']} / {d['en']}", err=True)
             _fail("督查记录未保存 / nothing recorded")
@@ -277,7 +277,7 @@ def inspections_add(school: str, day: str, score: str, inspector: str, notes: st
 def reminders_cmd(county: str | None, stored: bool, store: bool, send: bool, daily: bool, as_json: bool) -> None:
     """Schools that have not reported the month, and hazards past their deadline; ``--send`` sends them."""
     from district.reminders import cli as reminders_cli
-    from district.scoring import services
+    from district.reminders import services as reminder_services
 
     if daily or send:
         reminders_cli.send_cmd(_app(), county, daily=daily, as_json=as_json)
@@ -288,12 +288,12 @@ def reminders_cmd(county: str | None, stored: bool, store: bool, send: bool, dai
         try:
             with db.transaction() as s:
                 if store:
-                    items = services.store_reminders(s, county).items
+                    items = reminder_services.store_reminders(s, county).items
                 elif stored:
-                    row = services.latest_reminders(s, county)
+                    row = reminder_services.latest_reminders(s, county)
                     items = [] if row is None else row.items
                 else:
-                    items = services.reminders(s, county)
+                    items = reminder_services.reminders(s, county)
         except LookupError:
             _fail(f"未登记的县 / unknown county: {county}")
     if as_json:

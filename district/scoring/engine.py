@@ -16,7 +16,7 @@ Arithmetic
 Terms (SCORING.md "Terms"), and where the spec is silent
     - Reported months: the expected months of W with a report (``SchoolInput.months`` ∩
       ``SchoolInput.expected_periods``). A report for a month of W the school was not expected to report (a
-      break month; a month outside its active range never reaches the engine: ``services._county_meta``) is
+      break month; a month outside its active range never reaches the engine: ``inputs.county_meta``) is
       not scored: it is not in any Σ, not in coverage, not
       the latest report, not in the veto sums. It still counts as "the school's most recent earlier
       participating report" for the carry-over check of C4, as the fund engine defines it.

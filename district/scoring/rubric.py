@@ -29,6 +29,8 @@ from the message alone. A TOML syntax error reports the parser's own line.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
@@ -158,6 +160,13 @@ class Rubric:
     @property
     def total_points(self) -> Fraction:
         return sum((i.points for i in self.indicators), Fraction(0))
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """What tells two rubrics apart by value (every field: version, indicators and their parameters, grades,
+        targets), made once per rubric object: the scoring part cache's key holds it, so a part scored under one
+        rubric is never served to another, even one loaded under the same version in another database."""
+        return hashlib.sha256(repr(self).encode("utf-8")).hexdigest()
 
 
 # --------------------------------------------------------------------------------------------------------

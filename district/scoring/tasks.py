@@ -8,7 +8,7 @@ arrives after it started sets the key again and gets its own run: 300 reports in
 deadline cause at most one recompute per debounce interval, never one per report, and none is lost.
 
 Without a broker (the embedded default) nothing is enqueued: each snapshot carries the watermarks of its inputs,
-so the next read of the ranking sees that it is stale and computes it without storing (``services.read_ranking``;
+so the next read of the ranking sees that it is stale and computes it without storing (``ranking.read_ranking``;
 reads never write); a read of the default window then stores it in a short transaction of its own
 (``store_after_read``), as the debounced task would have.
 
@@ -117,7 +117,7 @@ def recompute_after_commit(session: Session, county_code: str, *, reason: str) -
 
 def store_after_read(county_code: str, snapshot: Any) -> Any:
     """The embedded default's stand-in for the debounced task: a read that had to compute the county's ranking
-    of the *default* window (``services.read_ranking``: not stored) stores it here, in a short write transaction
+    of the *default* window (``ranking.read_ranking``: not stored) stores it here, in a short write transaction
     of its own on another connection, after the read's data was read, so the next reader and the agents'
     feedback find it stored. With a broker, or for any other window, or when the app says not to
     (``RANKING_STORE_ON_READ``), nothing is stored. Best effort: a busy database skips it (the next read tries
@@ -135,7 +135,7 @@ def store_after_read(county_code: str, snapshot: Any) -> Any:
     from district import calendar
     from district.db import db
     from district.registry.models import County
-    from district.scoring import services
+    from district.scoring import snapshots
 
     engine = db.engine
     if engine is None:
@@ -148,7 +148,7 @@ def store_after_read(county_code: str, snapshot: Any) -> Any:
             if window is None or (window.period_from, window.period_to) != (snapshot.period_from, snapshot.period_to):
                 own.rollback()
                 return snapshot
-            stored = services.store_snapshot(own, snapshot)
+            stored = snapshots.store_snapshot(own, snapshot)
             own.commit()
             return stored
         except OperationalError:
@@ -158,15 +158,15 @@ def store_after_read(county_code: str, snapshot: Any) -> Any:
 
 
 def ranking_for_read(session: Session, county_code: str, window: Any, *, trigger: str = "read") -> Any:
-    """The ranking a read shows (API GETs, dashboard pages): ``services.read_ranking``, kept by
+    """The ranking a read shows (API GETs, dashboard pages): ``ranking.read_ranking``, kept by
     ``store_after_read`` when it is the default window's on the embedded default."""
-    from district.scoring import services
+    from district.scoring import ranking
 
     try:
         max_age = float(_app().config.get("READ_MAX_AGE_SECONDS") or 0)
     except RuntimeError:
         max_age = 0
-    snapshot = services.read_ranking(session, county_code, window, trigger=trigger, max_age=max_age)
+    snapshot = ranking.read_ranking(session, county_code, window, trigger=trigger, max_age=max_age)
     return store_after_read(county_code, snapshot)
 
 

@@ -86,7 +86,7 @@ def test_ranking_sorts_and_explains_a_score(page: Any, hub: Hub) -> None:
     page.goto(f"/counties/{COUNTY}/ranking?from={hub.periods[0]}&to={hub.periods[-1]}")
     if page.locator("#ranking-table").count() == 0:
         shot(page, "03-ranking-empty")
-        pytest.xfail("the scoring service (district.scoring.services.county_ranking) is not installed yet")
+        pytest.xfail("the scoring service (district.scoring.ranking.county_ranking) is not installed yet")
     page.click("a.sort[data-sort=score]")
     page.wait_for_url(re.compile(r"sort=score"))
     scores = [s for s in page.locator("#ranking-table tbody tr td:nth-child(5)").all_inner_texts()]

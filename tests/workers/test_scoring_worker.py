@@ -157,12 +157,12 @@ def _results(engine: Engine, snapshot_id: int) -> list[dict[str, Any]]:
 
 def _fresh(engine: Engine, period_from: str, period_to: str) -> list[dict[str, Any]]:
     """What the one engine says now, from the same database (computed here, not stored)."""
-    from district.scoring import services
+    from district.scoring import ranking
     from district.scoring.engine import Window
     from district.scoring.models import RankingSnapshot
 
     with Session(engine) as s:
-        snap = services.compute_ranking(s, COUNTY, Window(period_from, period_to), trigger="test")
+        snap = ranking.compute_ranking(s, COUNTY, Window(period_from, period_to), trigger="test")
         assert isinstance(snap, RankingSnapshot)
         results = list(snap.results)
         s.rollback()

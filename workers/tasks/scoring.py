@@ -45,7 +45,7 @@ def recompute_county(
     Returns the id of the current snapshot (a new one only when the stored one was stale).
     """
     from district.registry.models import County
-    from district.scoring import services
+    from district.scoring import ranking
     from district.scoring.engine import Window
     from district.scoring.tasks import clear_pending
 
@@ -60,7 +60,7 @@ def recompute_county(
         )
         if window is None:  # the county has not started reporting: nothing to rank yet
             return None
-        snapshot = services.latest_ranking(s, county_code, window, trigger=trigger)
+        snapshot = ranking.latest_ranking(s, county_code, window, trigger=trigger)
         assert snapshot is not None
         return snapshot.id
 
@@ -69,7 +69,7 @@ def recompute_county(
 def nightly_recompute(force: bool = False) -> dict[str, Any]:
     """Every county's current year window, recomputed when stale (``force``: always)."""
     from district.registry.models import County
-    from district.scoring import services
+    from district.scoring import ranking
     from district.scoring.tasks import periodic_lock
 
     with periodic_lock("nightly-recompute", NIGHTLY_LOCK_SECONDS) as held:
@@ -87,9 +87,9 @@ def nightly_recompute(force: bool = False) -> dict[str, Any]:
                 if window is None:
                     continue
                 if force:
-                    snapshot = services.compute_ranking(s, code, window, trigger="nightly")
+                    snapshot = ranking.compute_ranking(s, code, window, trigger="nightly")
                 else:
-                    found = services.latest_ranking(s, code, window, trigger="nightly")
+                    found = ranking.latest_ranking(s, code, window, trigger="nightly")
                     assert found is not None
                     snapshot = found
                 done[code] = snapshot.id

@@ -111,7 +111,7 @@ def test_overview_of_an_unknown_period_is_400(client: Any, session: Any, users: 
 
 
 def test_ranking_rows_are_the_scoring_services(client: Any, session: Any, users: Any) -> None:
-    from district.scoring.services import county_ranking
+    from district.scoring.ranking import county_ranking
 
     submit(session, "6105280001", "2026-09", OCT3)
     submit(session, "6105280002", "2026-09", OCT3, nutrition__participating=False)
@@ -157,7 +157,7 @@ def test_sort_rows_keeps_ties_by_code_and_unscored_last() -> None:
 
 
 def test_score_explanation_shows_the_indicator_rows(client: Any, session: Any, users: Any) -> None:
-    from district.scoring.services import school_score
+    from district.scoring.ranking import school_score
 
     submit(session, "6105280001", "2026-09", OCT3)
     sign_in(client, "admin")
@@ -450,19 +450,19 @@ def test_cached_views_equal_the_scoring_services(session: Any, users: Any) -> No
     from district import readcache
     from district.dashboard import cache
     from district.registry.models import County
-    from district.scoring import services as scoring
+    from district.scoring import campaign, ranking, snapshots
 
     submit(session, "6105280001", "2026-09", OCT3)
     submit(session, "6105280002", "2026-09", OCT3, safety__drills=2)
     county = session.get(County, "610528")
     for _ in range(2):  # made, then read back
-        assert cache.school_score(session, "6105280001", "610528", "2026-09", "2026-09") == scoring.school_score(
+        assert cache.school_score(session, "6105280001", "610528", "2026-09", "2026-09") == ranking.school_score(
             session, "6105280001", "2026-09", "2026-09"
         )
-        assert cache.county_ranking(session, "610528", "2026-09", "2026-09", by_type=True) == scoring.county_ranking(
+        assert cache.county_ranking(session, "610528", "2026-09", "2026-09", by_type=True) == ranking.county_ranking(
             session, "610528", "2026-09", "2026-09", by_type=True
         )
-        assert cache.county_campaign_progress(session, county, 2026) == scoring.county_campaign_progress(
+        assert cache.county_campaign_progress(session, county, 2026) == campaign.county_campaign_progress(
             session, "610528", 2026
         )
         assert readcache.period_anomalies(session, county, "2026-09") == list(
@@ -470,7 +470,7 @@ def test_cached_views_equal_the_scoring_services(session: Any, users: Any) -> No
                 session, "610528", "2026-09"
             )
         )
-    with pytest.raises(scoring.NotRanked):
+    with pytest.raises(snapshots.NotRanked):
         cache.school_score(session, "6105280004", "610528", "2026-09", "2026-09")  # opened in October
 
 

@@ -185,7 +185,7 @@ def world(app: Any, client: Any, session: Any, users: dict[str, Any], tmp_path: 
     # 城关新区小学 opened in 2026-10: its first month
     report_ids["6105280004"] = submit(session, "6105280004", "2026-10", dt.datetime(2026, 11, 3, tzinfo=UTC)).report_id
     # a visit of the in-scope school, so that its 督查记录 PDF exists for every role that sees the school
-    from district.scoring.services import record_inspection
+    from district.scoring.inspections import record_inspection
 
     record_inspection(session, "6105280001", date="2026-10-12", score="4.5", inspector="县局督导", actor="matrix")
     from sqlalchemy import select

@@ -111,16 +111,16 @@ def _pdf_text(pdf: bytes, tmp_path: Any) -> str:
 
 
 def test_the_inspection_report_pdf_has_a_page_per_visit(client: Any, session: Any, users: Any, tmp_path: Any) -> None:
-    from district.scoring import services
+    from district.scoring import inspections
 
     sign_in(client, "admin")
     assert client.get("/schools/6105280001/inspections.pdf").status_code == 404  # no visit yet
     html = client.get("/schools/6105280001/").get_data(as_text=True)
     assert "inspections.pdf" not in html
-    first = services.record_inspection(
+    first = inspections.record_inspection(
         session, "6105280001", date="2026-09-03", score="4.5", inspector="县局督导 李", actor="t"
     )
-    second = services.record_inspection(
+    second = inspections.record_inspection(
         session,
         "6105280001",
         date="2026-10-12",

@@ -15,9 +15,10 @@ from sqlalchemy import select
 from district.duties import services as duties
 from district.registry.models import County, School
 from district.reports.models import ReportRevision
-from district.scoring import services
+from district.scoring import county_rubrics, ranking
 from district.scoring.engine import Window, score_county
 from district.scoring.explain_text import render_row
+from district.scoring.inputs import county_inputs
 from district.scoring.rubric import DEFAULT_RUBRIC_PATH
 from tests.district.duties.helpers_duties import calendar_text, v2_report
 from tests.district.scoring.helpers_scoring_db import explained, indicator
@@ -45,7 +46,7 @@ def rubric_with_h1() -> str:
 @pytest.fixture()
 def h1_county(session: Any, county: County) -> County:
     county.reporting_start = "2026-01"
-    services.load_county_rubric(session, "610528", rubric_with_h1(), "test-h1.toml", actor="test")
+    county_rubrics.load_county_rubric(session, "610528", rubric_with_h1(), "test-h1.toml", actor="test")
     return county
 
 
@@ -83,7 +84,7 @@ def test_h1_counts_done_over_due_by_the_calendar_in_force_when_each_month_arrive
     duties.load_calendar(session, "610528", second, "fuping-2.toml", actor="test")
     assert [v.version for v in duties.versions(session, "610528")] == [1, 2]
 
-    snapshot = services.compute_ranking(session, "610528", W, trigger="test")
+    snapshot = ranking.compute_ranking(session, "610528", W, trigger="test")
     h1 = indicator(session, snapshot, "6105280001", "H1")
     # September (default calendar): 3 of 5; October (version 1): 1 of 2 → 4 × 4 / 7
     assert h1["earned_exact"] == "16/7" and h1["earned"] == "2.29"
@@ -118,9 +119,9 @@ def test_h1_from_stored_figures_is_h1_from_the_reports(session: Any, h1_county: 
     duties.load_calendar(session, "610528", calendar_text(("OCT-A", [10], "会议", "other")), "c.toml", actor="t")
     submit(session, "6105280001", "2026-10", data=v2_report(s1, "2026-10", ["OCT-A"]))
     submit(session, "6105280002", "2026-10", data=v2_report(s2, "2026-10", []))
-    snapshot = services.compute_ranking(session, "610528", W, trigger="test")
+    snapshot = ranking.compute_ranking(session, "610528", W, trigger="test")
     stored = explained(session, snapshot)
-    inputs = services.county_inputs(session, "610528", W)
+    inputs = county_inputs(session, "610528", W)
     contents = {rid: json.loads(c) for rid, c in session.execute(select(ReportRevision.id, ReportRevision.content))}
 
     def parsed(m: Any) -> Any:
@@ -143,7 +144,7 @@ def test_the_engine_refuses_a_v2_month_without_its_due_tasks(session: Any, h1_co
     s1 = _school(session, "6105280001")
     at = dt.datetime(2026, 10, 2, tzinfo=dt.UTC)
     submit(session, "6105280001", "2026-09", data=v2_report(s1, "2026-09", []), at=at)
-    inputs = services.county_inputs(session, "610528", W)
+    inputs = county_inputs(session, "610528", W)
     bare = [dataclasses.replace(s, months=[m._replace(calendar_due=None) for m in s.months]) for s in inputs.schools]
     with pytest.raises(ValueError, match="no calendar tasks due given"):
         score_county(bare, W, inputs.rubric)

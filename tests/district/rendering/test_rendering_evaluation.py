@@ -29,7 +29,7 @@ from district.rendering.evaluation import (
     school_evaluation_context,
     school_evaluation_html,
 )
-from district.scoring import services
+from district.scoring import campaign, ranking, snapshots
 from district.scoring.engine import STATUS_LABELS, Window
 from tests import factories
 from tests.conftest import example_report
@@ -61,7 +61,7 @@ def verification(session: Any, job_id: int | None = 7) -> Verification:
 
 
 def school_pdf(session: Any, code: str = "6105280001") -> tuple[dict[str, Any], bytes]:
-    snapshot = services.latest_ranking(session, "610528", W)
+    snapshot = ranking.latest_ranking(session, "610528", W)
     ctx = school_evaluation_context(session, snapshot, code, verification(session))
     return ctx, render_pdf(school_evaluation_html(ctx))
 
@@ -120,7 +120,7 @@ def test_every_font_is_embedded_and_there_is_one_face_for_text(
 def test_cover_figures_equal_the_scoring_service(session: Any, seeded: dict[str, int], pdftotext: Any) -> None:
     for code in ("6105280001", "6105280002"):
         _ctx, pdf = school_pdf(session, code)
-        expected = services.school_score(session, code, W)
+        expected = ranking.school_score(session, code, W)
         cover = pdftotext(pdf, page=1)
         no_replacement_glyphs(cover)
         flat = cover.replace("\n", " ")
@@ -147,7 +147,7 @@ def test_month_rows_say_on_time_late_missing_and_break(session: Any, county: Any
 
     late = example_report(school_code="6105280001", period="2026-05", hazards=[])
     factories.submit(session, "6105280001", "2026-05", period_deadline("2026-05") + dt.timedelta(days=3), data=late)
-    snapshot = services.latest_ranking(session, "610528", Window("2026-03", "2026-08"))
+    snapshot = ranking.latest_ranking(session, "610528", Window("2026-03", "2026-08"))
     ctx = school_evaluation_context(session, snapshot, "6105280001", verification(session))
     states = {m["period"]: (m["state"], m["days_late"]) for m in ctx["months"]}
     assert states == {
@@ -155,12 +155,12 @@ def test_month_rows_say_on_time_late_missing_and_break(session: Any, county: Any
         "2026-06": ("on_time", None), "2026-07": ("break", None), "2026-08": ("break", None),
     }  # fmt: skip
     assert ctx["month_counts"] == {"expected": 4, "on_time": 3, "late": 1, "missing": 0, "pending": 0}
-    snapshot = services.latest_ranking(session, "610528", Window("2026-02", "2026-03"))
+    snapshot = ranking.latest_ranking(session, "610528", Window("2026-02", "2026-03"))
     ctx = school_evaluation_context(session, snapshot, "6105280001", verification(session))
     assert [(m["state"], m["days_late"]) for m in ctx["months"]] == [("missing", 261), ("on_time", None)]
     text = pdftotext(render_pdf(school_evaluation_html(ctx))).replace("\n", " ")
     assert "2026年2月 未报送" in text and "2026年3月 按时" in text
-    snapshot = services.latest_ranking(session, "610528", Window("2025-12", "2026-01"))
+    snapshot = ranking.latest_ranking(session, "610528", Window("2025-12", "2026-01"))
     ctx = school_evaluation_context(session, snapshot, "6105280001", verification(session))
     assert [m["state"] for m in ctx["months"]] == ["not_started", "missing"]
 
@@ -182,7 +182,7 @@ def test_revisions_used_are_listed_with_their_hashes(session: Any, seeded: dict[
 
 
 def test_county_summary(session: Any, seeded: dict[str, int], pdftotext: Any, pdf_file: Any, run_tool: Any) -> None:
-    snapshot = services.latest_ranking(session, "610528", W)
+    snapshot = ranking.latest_ranking(session, "610528", W)
     v = verification(session)
     ctx = county_summary_context(session, snapshot, v)
     pdf = render_pdf(county_summary_html(ctx))
@@ -192,11 +192,11 @@ def test_county_summary(session: Any, seeded: dict[str, int], pdftotext: Any, pd
     assert "富平县美丽新校园建设评估汇总报告" in text
     for name in NAMES.values():
         assert name in text
-    ranking = services.ranking_view(session, snapshot)
-    for r in ranking["schools"]:
+    view = snapshots.ranking_view(session, snapshot)
+    for r in view["schools"]:
         score = r["score"] if r["score"] is not None else "—"
         assert re.search(rf"{r['school_code']} {re.escape(r['name'])} .*? {score} ", flat), r
-    progress = services.county_campaign_progress(session, "610528", 2026)
+    progress = campaign.county_campaign_progress(session, "610528", 2026)
     assert f"达标学校 {progress['compliant']} 所 / 在办学校 {progress['active']} 所" in flat
     assert "创建第 1 年，目标 50%" in flat
     face, appendix = split_audit(text)
@@ -218,7 +218,7 @@ def test_county_summary(session: Any, seeded: dict[str, int], pdftotext: Any, pd
 def test_completeness_grid_is_the_completeness_service(session: Any, seeded: dict[str, int]) -> None:
     from district.reports.completeness import county_completeness
 
-    snapshot = services.latest_ranking(session, "610528", W)
+    snapshot = ranking.latest_ranking(session, "610528", W)
     ctx = county_summary_context(session, snapshot, verification(session))
     [table] = ctx["completeness"]
     assert table["periods"] == list(W.periods)
@@ -319,7 +319,7 @@ def test_untrusted_text_in_the_evaluation_report_is_printed_not_fetched(
     school.name = '庄里镇中心小学<b style="background:url(http://127.0.0.1:1/z.png)">'
     session.flush()
     submit(session, "6105280001", "2026-09", hazards=[hazard])
-    snapshot = services.latest_ranking(session, "610528", Window("2026-09", "2026-09"))
+    snapshot = ranking.latest_ranking(session, "610528", Window("2026-09", "2026-09"))
     ctx = school_evaluation_context(session, snapshot, "6105280001", verification(session))
     html = school_evaluation_html(ctx)
     assert img not in html and link not in html and "&lt;img src=" in html  # escaped before WeasyPrint sees it

@@ -14,7 +14,7 @@ import pytest
 from district.api.feedback import school_feedback
 from district.registry.models import School
 from district.reports.hazards import hazard_ledger
-from district.scoring import services
+from district.scoring import inspections, ranking, snapshots
 from district.scoring.engine import Window
 from district.scoring.models import Inspection
 from district.submission.services import open_hazards
@@ -34,7 +34,7 @@ def _finding(**overrides: Any) -> dict[str, Any]:
 
 
 def _indicator(session: Any, code: str, indicator_code: str, window: Window = W) -> dict[str, Any]:
-    return next(i for i in services.school_score(session, code, window)["indicators"] if i["code"] == indicator_code)
+    return next(i for i in ranking.school_score(session, code, window)["indicators"] if i["code"] == indicator_code)
 
 
 # ------------------------------------------------------------------------------------------------ the ledger
@@ -42,7 +42,7 @@ def _indicator(session: Any, code: str, indicator_code: str, window: Window = W)
 
 def _visit(session: Any, code: str = "6105280002", date: str = "2026-09-10", **finding: Any) -> Inspection:
     finding.setdefault("deadline", "2026-09-30")
-    return services.record_inspection(
+    return inspections.record_inspection(
         session, code, date=date, score="4", inspector="后勤科", findings=[_finding(**finding)], actor="t"
     )
 
@@ -134,14 +134,14 @@ def test_a_statement_from_before_the_visit_does_not_close_it(session: Any, seede
 
 def test_an_old_visit_with_findings_makes_a_stored_ranking_stale(session: Any, seeded: dict[str, int]) -> None:
     window = Window("2026-10", "2026-10")
-    first = services.latest_ranking(session, "610528", window)
+    first = ranking.latest_ranking(session, "610528", window)
     assert first is not None
     _visit(session)  # dated 2026-09-10, before the window; its finding is overdue at the window's end
-    second = services.latest_ranking(session, "610528", window)
+    second = ranking.latest_ranking(session, "610528", window)
     assert second is not None and second.id > first.id
     row = next(r for r in second.results if r["school_code"] == "6105280002")
     assert any(h[0].startswith("DC-") and h[5] is None for h in row["pins"]["hazards"])
-    d1 = next(i for i in services.school_view(session, second, "6105280002")["indicators"] if i["code"] == "D1")
+    d1 = next(i for i in snapshots.school_view(session, second, "6105280002")["indicators"] if i["code"] == "D1")
     assert d1["inputs"]["overdue open major hazards"] == "1"
 
 

@@ -204,8 +204,9 @@ def test_a_county_ranked_from_parsed_v2_contents_equals_the_ranking_from_stored_
     exactly as from the figures stored at ingestion, and the default-1 rubric ranks a @2 month exactly as its @1
     fields say (the same reports sent in @1 rank the same)."""
     from district.registry.models import County
-    from district.scoring import services
+    from district.scoring import ranking
     from district.scoring.engine import Window, score_county
+    from district.scoring.inputs import county_inputs
     from tests.district.scoring.helpers_scoring_db import explained, report
 
     session.get(County, "610528").reporting_start = "2026-01"
@@ -218,9 +219,9 @@ def test_a_county_ranked_from_parsed_v2_contents_equals_the_ranking_from_stored_
                 data = v2(data)
             submit(session, code, period, data=data)
     window = Window("2026-01", "2026-10")
-    snapshot = services.compute_ranking(session, "610528", window, trigger="test")
+    snapshot = ranking.compute_ranking(session, "610528", window, trigger="test")
     stored = explained(session, snapshot)
-    inputs = services.county_inputs(session, "610528", window)
+    inputs = county_inputs(session, "610528", window)
     contents = {rid: json.loads(c) for rid, c in session.execute(select(ReportRevision.id, ReportRevision.content))}
     assert {c["standard"] for c in contents.values()} == {STANDARD_ID, STANDARD_ID_2}
     assert len(stored) == 4 and sum(1 for row in stored if row["indicators"] and row["earned_total"]) >= 2

@@ -133,8 +133,8 @@ def test_fund_report_xlsx_completeness_and_ranking_leave_an_inactive_month_out(
     app: Any, session: Any, county: Any
 ) -> None:
     from district.nutrition.xlsx import fund_report_xlsx
-    from district.scoring import services as scoring
     from district.scoring.engine import Window
+    from district.scoring.ranking import compute_ranking
 
     box = SecretBox(app.config["SERVER_KEY_FILE"])
     issue_credential(session, box, "6105280001")
@@ -149,5 +149,5 @@ def test_fund_report_xlsx_completeness_and_ranking_leave_an_inactive_month_out(
     assert "6105280002" in cells and "6105280001" not in cells and "庄里镇中心小学" not in cells
     completeness = county_completeness(session, "610528", "2026-09")
     assert (completeness.expected, completeness.reported) == (1, 1)
-    ranking = scoring.compute_ranking(session, "610528", Window("2026-09", "2026-09"), trigger="test", store=False)
+    ranking = compute_ranking(session, "610528", Window("2026-09", "2026-09"), trigger="test", store=False)
     assert "6105280001" not in {r["school_code"] for r in ranking.results}

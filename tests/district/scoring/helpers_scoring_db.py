@@ -58,18 +58,18 @@ _VIEW_ONLY = ("county_code", "window", "snapshot_id", "computed_at", "schools_ra
 def explained(session: Any, snapshot: Any) -> list[dict[str, Any]]:
     """Every school of a stored ranking as ``SchoolScore.to_dict(audit=True)`` gives it: the service's view of
     each school, its indicator rows explained from the snapshot's pinned inputs."""
-    from district.scoring import services
+    from district.scoring import snapshots
 
     out = []
     for row in snapshot.results:
-        view = services.school_view(session, snapshot, row["school_code"])
+        view = snapshots.school_view(session, snapshot, row["school_code"])
         out.append({k: v for k, v in view.items() if k not in _VIEW_ONLY})
     return out
 
 
 def indicator(session: Any, snapshot: Any, code: str, indicator_code: str) -> dict[str, Any]:
     """One explained indicator row of one school of a stored ranking."""
-    from district.scoring import services
+    from district.scoring import snapshots
 
-    view = services.school_view(session, snapshot, code)
+    view = snapshots.school_view(session, snapshot, code)
     return next(i for i in view["indicators"] if i["code"] == indicator_code)

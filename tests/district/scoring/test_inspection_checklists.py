@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from district.audit.models import AuditEntry
 from district.reports.models import InspectionFinding
-from district.scoring import checklists, services
+from district.scoring import checklists, inspections, ranking
 from district.scoring.engine import Window
 from district.scoring.models import Inspection
 from tests.district.scoring.helpers_scoring_db import YEAR_FROM, YEAR_TO, bearer, seed_county
@@ -36,7 +36,7 @@ def _finding(**overrides: Any) -> dict[str, Any]:
 
 
 def _indicator(session: Any, code: str, indicator_code: str, window: Window = W) -> dict[str, Any]:
-    return next(i for i in services.school_score(session, code, window)["indicators"] if i["code"] == indicator_code)
+    return next(i for i in ranking.school_score(session, code, window)["indicators"] if i["code"] == indicator_code)
 
 
 # ------------------------------------------------------------------------------------------------ the score
@@ -57,7 +57,7 @@ def _indicator(session: Any, code: str, indicator_code: str, window: Window = W)
 def test_the_score_is_made_from_the_items(
     session: Any, seeded: dict[str, int], results: tuple[str, ...], score: Any
 ) -> None:
-    insp = services.record_inspection(
+    insp = inspections.record_inspection(
         session, "6105280002", date="2026-10-15", score=None, inspector="后勤科", items=_items(*results), actor="t"
     )
     assert insp.score == score
@@ -65,7 +65,7 @@ def test_the_score_is_made_from_the_items(
 
 
 def test_b2_reads_a_checklist_score_and_ignores_a_visit_without_one(session: Any, seeded: dict[str, int]) -> None:
-    services.record_inspection(
+    inspections.record_inspection(
         session,
         "6105280002",
         date="2026-10-10",
@@ -77,15 +77,15 @@ def test_b2_reads_a_checklist_score_and_ignores_a_visit_without_one(session: Any
     b2 = _indicator(session, "6105280002", "B2")
     assert b2["earned"] == "3.80"
     # a later visit with no applicable item has no score: B2 still reads the 3.8 visit
-    services.record_inspection(
+    inspections.record_inspection(
         session, "6105280002", date="2026-10-20", score=None, inspector="x", items=_items("not_applicable"), actor="t"
     )
     assert _indicator(session, "6105280002", "B2")["earned"] == "3.80"
-    only = services.record_inspection(
+    only = inspections.record_inspection(
         session, "6105280001", date="2026-10-20", score=None, inspector="x", items=_items("not_applicable"), actor="t"
     )
     assert only.score is None
-    assert "awaiting_inspection" in services.school_score(session, "6105280001", W)["flags"]
+    assert "awaiting_inspection" in ranking.school_score(session, "6105280001", W)["flags"]
 
 
 # ------------------------------------------------------------------------------------------------ bad input

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from district.audit.models import AuditEntry
 from district.calendar import Window
-from district.scoring import services
+from district.scoring import ranking
 from district.scoring.models import Inspection, RankingSnapshot
 from tests.district.scoring.helpers_scoring_db import YEAR_FROM, YEAR_TO, bearer, report, seed_county, submit
 
@@ -58,7 +58,7 @@ def test_ranking_of_a_year(client: Any, session: Any, seeded: dict[str, int]) ->
     explicit = client.get(f"/api/v1/counties/610528/rankings?from={YEAR_FROM}&to={YEAR_TO}", headers=admin).json
     assert again["schools"] == explicit["schools"] == body["schools"]
     # once stored (the debounced task, houqin rank), reads show the stored snapshot with the same figures
-    stored = services.latest_ranking(session, "610528", Window(YEAR_FROM, YEAR_TO), trigger="debounced")
+    stored = ranking.latest_ranking(session, "610528", Window(YEAR_FROM, YEAR_TO), trigger="debounced")
     assert stored is not None and stored.id is not None
     after = client.get("/api/v1/counties/610528/rankings?year=2026", headers=admin).json
     assert after["snapshot_id"] == stored.id and after["schools"] == body["schools"]
@@ -66,7 +66,7 @@ def test_ranking_of_a_year(client: Any, session: Any, seeded: dict[str, int]) ->
 
 def test_ranking_by_type_and_a_past_snapshot(client: Any, session: Any, seeded: dict[str, int]) -> None:
     viewer = bearer(session, "county_viewer", "610528", "viewer")
-    services.latest_ranking(session, "610528", Window(YEAR_FROM, YEAR_TO), trigger="debounced")  # stored
+    ranking.latest_ranking(session, "610528", Window(YEAR_FROM, YEAR_TO), trigger="debounced")  # stored
     body = client.get("/api/v1/counties/610528/rankings?year=2026&by_type=1", headers=viewer).json
     assert body["snapshot_id"] is not None
     assert body["by_type"] is True

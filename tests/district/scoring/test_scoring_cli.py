@@ -58,14 +58,14 @@ def test_rank_prints_a_chinese_table_with_the_campaign_progress(run: Any, seeded
 
 
 def test_rank_json_equals_the_api_view(run: Any, seeded: dict[str, int], session: Any) -> None:
-    from district.scoring import services
+    from district.scoring import snapshots
 
     result = run("rank", "--county", "610528", "--from", YEAR_FROM, "--to", YEAR_TO, "--json", "--by-type")
     assert result.exit_code == 0, result.output
     body = json.loads(result.output)
     snapshot = session.get(RankingSnapshot, body["snapshot_id"])
     assert snapshot.trigger == "cli"
-    assert body == services.ranking_view(session, snapshot, by_type=True)
+    assert body == snapshots.ranking_view(session, snapshot, by_type=True)
     again = json.loads(run("rank", "--county", "610528", "--snapshot", str(snapshot.id), "--json").output)
     assert again["snapshot_id"] == snapshot.id and not again["by_type"]
 

@@ -112,14 +112,14 @@ def test_300_accepted_revisions_enqueue_one_recompute(
 def test_an_inspection_enqueues_only_after_the_commit(
     app: Any, session: Any, county: Any, monkeypatch: pytest.MonkeyPatch, prefix: str, redis_client: Any
 ) -> None:
-    from district.scoring import services
+    from district.scoring import inspections
 
     recorder = Recorder()
     monkeypatch.setitem(app.config, "BROKER_URL", REDIS_URL)
     monkeypatch.setitem(app.config, "RANKING_KEY_PREFIX", prefix)
     monkeypatch.setitem(app.extensions, "celery", recorder)
     monkeypatch.delitem(app.extensions, "houqin_scoring_redis", raising=False)
-    services.record_inspection(session, "6105280001", date="2026-10-15", score="4", inspector="x", actor="t")
+    inspections.record_inspection(session, "6105280001", date="2026-10-15", score="4", inspector="x", actor="t")
     assert recorder.sent == []  # flushed, not committed
     session.commit()
     assert len(recorder.sent) == 1 and recorder.sent[0][1][0] == "610528"

@@ -12,7 +12,7 @@ import pytest
 
 from district.duties import services as duties
 from district.registry.models import County, School
-from district.scoring import services
+from district.scoring import county_rubrics, ranking
 from district.scoring.engine import Window
 from district.scoring.rubric import DEFAULT_RUBRIC_PATH, load_rubric_file
 from tests.district.duties.helpers_duties import v2_report
@@ -62,12 +62,12 @@ def two_rankings(session: Any, county: County) -> tuple[dict[str, Any], dict[str
     submit(session, "6105280002", "2026-09", data=school_report(s2, "2026-09"))
     submit(session, "6105280002", "2026-10", data=school_report(s2, "2026-10"))
     first = _ranked(session)
-    services.load_county_rubric(session, "610528", V2_PATH.read_text(encoding="utf-8"), V2_PATH.name, actor="t")
+    county_rubrics.load_county_rubric(session, "610528", V2_PATH.read_text(encoding="utf-8"), V2_PATH.name, actor="t")
     return first, _ranked(session)
 
 
 def _ranked(session: Any) -> dict[str, Any]:
-    snapshot = services.compute_ranking(session, "610528", W, trigger="t")
+    snapshot = ranking.compute_ranking(session, "610528", W, trigger="t")
     return {r["school_code"]: r for r in explained(session, snapshot)}
 
 

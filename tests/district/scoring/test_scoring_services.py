@@ -13,12 +13,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from district import calendar, clock
+from district import caches, calendar, clock
 from district.audit.models import AuditEntry
+from district.reminders import services as reminder_services
 from district.reports.figures import INDEX as FIGURE_INDEX
 from district.reports.models import ReportHead, ReportRevision
-from district.scoring import services
+from district.scoring import campaign, county_rubrics, inspections, ranking, snapshots
 from district.scoring.engine import Window, score_county
+from district.scoring.inputs import county_inputs
 from district.scoring.models import Inspection, RankingSnapshot
 from district.scoring.rubric import DEFAULT_RUBRIC_PATH, RubricError
 from tests.conftest import example_report
@@ -49,7 +51,7 @@ def _row(snapshot: RankingSnapshot, code: str) -> dict[str, Any]:
 
 
 def test_inputs_expected_months_follow_break_months_and_active_ranges(session: Any, seeded: dict[str, int]) -> None:
-    inputs = services.county_inputs(session, "610528", W)
+    inputs = county_inputs(session, "610528", W)
     by_code = {s.code: s for s in inputs.schools}
     months = ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06", "2026-09", "2026-10"]
     assert list(by_code["6105280001"].expected_periods) == months  # July and August are break months
@@ -70,7 +72,7 @@ def test_inputs_use_the_effective_revision_and_the_carry_over_basis_before_w(
         "2026-09",
         enrollment={"students": 805, "boarders": 201, "staff": 58, "logistics_staff": 7},
     )
-    inputs = services.county_inputs(session, "610528", Window("2026-09", "2026-10"))
+    inputs = county_inputs(session, "610528", Window("2026-09", "2026-10"))
     school = next(s for s in inputs.schools if s.code == "6105280001")
     september = next(m for m in school.months if m.period == "2026-09")
     assert september.revision_id == newer and september.report[FIGURE_INDEX["enrollment.staff"]] == 58
@@ -84,7 +86,7 @@ def test_inputs_use_the_effective_revision_and_the_carry_over_basis_before_w(
 def test_previous_participating_skips_non_participating_months(session: Any, county: Any) -> None:
     submit(session, "6105280001", "2026-05")
     submit(session, "6105280001", "2026-06", nutrition={"participating": False})
-    inputs = services.county_inputs(session, "610528", Window("2026-09", "2026-09"))
+    inputs = county_inputs(session, "610528", Window("2026-09", "2026-09"))
     school = next(s for s in inputs.schools if s.code == "6105280001")
     assert school.previous_participating is not None and school.previous_participating.period == "2026-05"
 
@@ -93,8 +95,8 @@ def test_previous_participating_skips_non_participating_months(session: Any, cou
 
 
 def test_compute_ranking_stores_what_the_engine_says(session: Any, seeded: dict[str, int]) -> None:
-    snapshot = services.compute_ranking(session, "610528", W, trigger="test")
-    inputs = services.county_inputs(session, "610528", W)
+    snapshot = ranking.compute_ranking(session, "610528", W, trigger="test")
+    inputs = county_inputs(session, "610528", W)
     expected = score_county(inputs.schools, W, inputs.rubric, standard_rate=Decimal("5.00"))
     assert [r["school_code"] for r in snapshot.results] == [s.code for s in expected]
     assert explained(session, snapshot) == [score.to_dict(audit=True) for score in expected]
@@ -117,9 +119,9 @@ def test_a_ranking_from_stored_figures_is_the_ranking_of_the_reports(session: An
     """Scoring reads each revision's figures stored at ingestion: the engine given the parsed reports themselves
     ranks the same; a revision whose figures are lost or of an older layout is read from its content, and the
     ranking is again the same."""
-    snapshot = services.compute_ranking(session, "610528", W, trigger="test")
+    snapshot = ranking.compute_ranking(session, "610528", W, trigger="test")
     stored = explained(session, snapshot)
-    inputs = services.county_inputs(session, "610528", W)
+    inputs = county_inputs(session, "610528", W)
     contents = {rid: json.loads(c) for rid, c in session.execute(select(ReportRevision.id, ReportRevision.content))}
 
     def parsed(m: Any) -> Any:
@@ -137,15 +139,15 @@ def test_a_ranking_from_stored_figures_is_the_ranking_of_the_reports(session: An
     ids = snapshot.inputs["revision_ids"]
     session.execute(update(ReportHead).where(ReportHead.revision_id.in_(ids[::2])).values(figures=None))
     session.execute(update(ReportHead).where(ReportHead.revision_id == ids[1]).values(figures='["f0:old"]'))
-    services.clear_caches()
-    again = services.compute_ranking(session, "610528", W, trigger="test")
+    caches.clear()
+    again = ranking.compute_ranking(session, "610528", W, trigger="test")
     assert again.results == snapshot.results and explained(session, again) == stored
 
 
 def test_a_snapshot_keeps_figures_and_pinned_inputs_and_explains_from_them(
     session: Any, seeded: dict[str, int]
 ) -> None:
-    snapshot = services.compute_ranking(session, "610528", W, trigger="test")
+    snapshot = ranking.compute_ranking(session, "610528", W, trigger="test")
     row = _row(snapshot, "6105280001")
     # stored: the ranking fields, each indicator's exact earned points, the inputs the engine read; no prose
     assert "indicators" not in row and '"inputs"' not in json.dumps(snapshot.results)
@@ -161,10 +163,10 @@ def test_a_snapshot_keeps_figures_and_pinned_inputs_and_explains_from_them(
     # still explained as it was computed (its ledger was pinned, not read again)
     fixed = {**example_report()["hazards"][0], "rectified_on": "2026-10-08"}
     submit(session, "6105280001", "2026-10", hazards=[fixed])
-    after = services.latest_ranking(session, "610528", W)
+    after = ranking.latest_ranking(session, "610528", W)
     assert after is not None and after.id != snapshot.id
     assert indicator(session, after, "6105280001", "D1")["inputs"]["overdue open major hazards"] == "0"
-    kept = services.snapshot_by_id(session, "610528", snapshot.id)
+    kept = snapshots.snapshot_by_id(session, "610528", snapshot.id)
     assert kept is not None
     d1 = indicator(session, kept, "6105280001", "D1")
     assert d1["inputs"]["overdue open major hazards"] == "1"
@@ -172,32 +174,32 @@ def test_a_snapshot_keeps_figures_and_pinned_inputs_and_explains_from_them(
 
 
 def test_a_stored_figure_its_pinned_inputs_do_not_give_is_refused(session: Any, seeded: dict[str, int]) -> None:
-    snapshot = services.compute_ranking(session, "610528", W, trigger="test")
-    services.school_view(session, snapshot, "6105280002")  # as stored: explained
+    snapshot = ranking.compute_ranking(session, "610528", W, trigger="test")
+    snapshots.school_view(session, snapshot, "6105280002")  # as stored: explained
     rows = copy.deepcopy(snapshot.results)
     earned = next(r for r in rows if r["school_code"] == "6105280002")["earned"]
     assert earned[0] != "11/2"  # A1 as stored ("n/d")
     earned[0] = "11/2"
     snapshot.results = rows  # in memory only (never flushed)
-    with pytest.raises(services.SnapshotMismatch, match="6105280002"):
-        services.school_view(session, snapshot, "6105280002")
+    with pytest.raises(snapshots.SnapshotMismatch, match="6105280002"):
+        snapshots.school_view(session, snapshot, "6105280002")
     session.expire(snapshot)
 
 
 def test_latest_ranking_is_reused_until_an_input_changes(session: Any, seeded: dict[str, int]) -> None:
-    first = services.latest_ranking(session, "610528", W)
+    first = ranking.latest_ranking(session, "610528", W)
     assert first is not None
-    assert services.latest_ranking(session, "610528", W) is first  # nothing changed: no recompute
+    assert ranking.latest_ranking(session, "610528", W) is first  # nothing changed: no recompute
     # a report of a month after W changes nothing of W
     submit(session, "6105280001", "2026-11")
-    assert services.latest_ranking(session, "610528", W) is first
+    assert ranking.latest_ranking(session, "610528", W) is first
     # a new revision inside W does
     submit(session, "6105280002", "2026-10")
-    second = services.latest_ranking(session, "610528", W)
+    second = ranking.latest_ranking(session, "610528", W)
     assert second is not None and second.id > first.id
     # so does an inspection dated in W
-    services.record_inspection(session, "6105280001", date="2026-10-15", score="4.5", inspector="后勤科", actor="t")
-    third = services.latest_ranking(session, "610528", W)
+    inspections.record_inspection(session, "6105280001", date="2026-10-15", score="4.5", inspector="后勤科", actor="t")
+    third = ranking.latest_ranking(session, "610528", W)
     assert third is not None and third.id > second.id
     assert third.inputs["inspection_ids"] == [session.scalars(select(Inspection.id)).one()]
     # and a change of the registry (a school closes)
@@ -205,13 +207,13 @@ def test_latest_ranking_is_reused_until_an_input_changes(session: Any, seeded: d
 
     session.get(School, "6105280004").closed = dt.date(2026, 10, 31)
     session.flush()
-    fourth = services.latest_ranking(session, "610528", W)
+    fourth = ranking.latest_ranking(session, "610528", W)
     assert fourth is not None and fourth.id > third.id
-    assert services.latest_ranking(session, "610528", W, recompute=False) is fourth
+    assert ranking.latest_ranking(session, "610528", W, recompute=False) is fourth
 
 
 def test_a_past_ranking_is_shown_as_it_was_after_a_correction(session: Any, seeded: dict[str, int]) -> None:
-    before = services.latest_ranking(session, "610528", W)
+    before = ranking.latest_ranking(session, "610528", W)
     assert before is not None
     old_rev = seeded["6105280002:2026-10"]
     old = _row(before, "6105280002")
@@ -219,27 +221,27 @@ def test_a_past_ranking_is_shown_as_it_was_after_a_correction(session: Any, seed
     corrected = report("6105280002", "2026-10")
     corrected["campus"]["toilets"] = "noncompliant"
     new_rev = submit(session, "6105280002", "2026-10", corrected)
-    after = services.latest_ranking(session, "610528", W)
+    after = ranking.latest_ranking(session, "610528", W)
     assert after is not None and after.id != before.id
     assert Decimal(_row(after, "6105280002")["score"]) < Decimal(old["score"])
     assert new_rev in after.inputs["revision_ids"] and old_rev not in after.inputs["revision_ids"]
     # the earlier snapshot is untouched, with the revision it used
     session.expire_all()
-    kept = services.snapshot_by_id(session, "610528", before.id)
+    kept = snapshots.snapshot_by_id(session, "610528", before.id)
     assert kept is not None and _row(kept, "6105280002") == old
     assert old_rev in kept.inputs["revision_ids"] and new_rev not in kept.inputs["revision_ids"]
     a2 = indicator(session, kept, "6105280002", "A2")  # explained from what the past ranking pinned
     assert a2["earned"] == "6.00" and a2["revision_ids"] == [old_rev]
-    assert services.snapshot_by_id(session, "610526", before.id) is None  # another county's id: nothing
+    assert snapshots.snapshot_by_id(session, "610526", before.id) is None  # another county's id: nothing
 
 
 def test_ranking_view_by_type_and_school_view(session: Any, seeded: dict[str, int]) -> None:
-    snapshot = services.latest_ranking(session, "610528", W)
+    snapshot = ranking.latest_ranking(session, "610528", W)
     assert snapshot is not None
-    view = services.ranking_view(session, snapshot)
-    assert set(view["schools"][0]) == set(services.RANKING_FIELDS)
+    view = snapshots.ranking_view(session, snapshot)
+    assert set(view["schools"][0]) == set(snapshots.RANKING_FIELDS)
     assert view["campaign_progress"]["active"] == 3
-    by_type = services.ranking_view(session, snapshot, by_type=True)
+    by_type = snapshots.ranking_view(session, snapshot, by_type=True)
     # three primaries then the junior school; 0001 pays for its overdue major hazard, so 0003 leads
     scores = {r["school_code"]: Decimal(r["score"]) for r in snapshot.results if r["score"] is not None}
     assert scores["6105280003"] > scores["6105280001"]
@@ -249,11 +251,11 @@ def test_ranking_view_by_type_and_school_view(session: Any, seeded: dict[str, in
         ("6105280004", None, None),
         ("6105280002", 1, _row(snapshot, "6105280002")["rank"]),
     ]
-    one = services.school_score(session, "6105280002", YEAR_FROM, YEAR_TO)
+    one = ranking.school_score(session, "6105280002", YEAR_FROM, YEAR_TO)
     assert one["snapshot_id"] == snapshot.id and one["type_rank"] == 1
     assert [i["code"] for i in one["indicators"]][:3] == ["A1", "A2", "A3"]
-    with pytest.raises(services.NotRanked):
-        services.school_score(session, "6105280004", Window("2026-03", "2026-09"))
+    with pytest.raises(snapshots.NotRanked):
+        ranking.school_score(session, "6105280004", Window("2026-03", "2026-09"))
 
 
 # ------------------------------------------------------------------------------------------------ inspections
@@ -278,17 +280,17 @@ def test_ranking_view_by_type_and_school_view(session: Any, seeded: dict[str, in
     ],
 )
 def test_inspection_rules(session: Any, county: Any, fields: dict[str, Any], issues: list[tuple[str, str]]) -> None:
-    with pytest.raises(services.InspectionError) as err:
-        services.record_inspection(session, "6105280001", **fields, actor="t")
+    with pytest.raises(inspections.InspectionError) as err:
+        inspections.record_inspection(session, "6105280001", **fields, actor="t")
     assert [(i["path"], i["code"]) for i in err.value.issues] == issues
     assert session.scalars(select(Inspection)).all() == []
 
 
 def test_inspection_is_appended_and_audited_in_the_county_chain(session: Any, county: Any) -> None:
-    first = services.record_inspection(
+    first = inspections.record_inspection(
         session, "6105280001", date=dt.date(2026, 10, 15), score=Decimal("4"), inspector=" 后勤科 ", actor="admin"
     )
-    second = services.record_inspection(
+    second = inspections.record_inspection(
         session, "6105280001", date="2026-10-15", score="4.5", inspector="后勤科", notes="更正", actor="admin"
     )
     assert (first.score, second.score) == (Decimal("4.0"), Decimal("4.5"))
@@ -298,14 +300,15 @@ def test_inspection_is_appended_and_audited_in_the_county_chain(session: Any, co
     assert entries[1].details["score"] == "4.5" and entries[1].chain_key == "610528"
     assert entries[1].chain_seq == entries[0].chain_seq + 1
     with pytest.raises(LookupError):
-        services.record_inspection(session, "6105289999", date="2026-10-15", score="4", inspector="x", actor="t")
+        inspections.record_inspection(session, "6105289999", date="2026-10-15", score="4", inspector="x", actor="t")
 
 
 def test_the_correction_of_an_inspection_is_what_b2_uses(session: Any, seeded: dict[str, int]) -> None:
-    services.record_inspection(session, "6105280002", date="2026-10-15", score="3", inspector="x", actor="t")
-    services.record_inspection(session, "6105280002", date="2026-10-15", score="4.5", inspector="x", actor="t")
-    services.record_inspection(session, "6105280002", date="2026-11-02", score="1", inspector="x", actor="t")  # after W
-    b2 = next(i for i in services.school_score(session, "6105280002", W)["indicators"] if i["code"] == "B2")
+    inspections.record_inspection(session, "6105280002", date="2026-10-15", score="3", inspector="x", actor="t")
+    inspections.record_inspection(session, "6105280002", date="2026-10-15", score="4.5", inspector="x", actor="t")
+    after_w = "2026-11-02"
+    inspections.record_inspection(session, "6105280002", date=after_w, score="1", inspector="x", actor="t")
+    b2 = next(i for i in ranking.school_score(session, "6105280002", W)["indicators"] if i["code"] == "B2")
     assert b2["earned"] == "4.50" and b2["inputs"]["inspections in W"] == "2"
 
 
@@ -320,26 +323,26 @@ def _custom_rubric(version: str = "610528-2026") -> str:
 
 
 def test_a_county_rubric_is_loaded_audited_and_used(session: Any, seeded: dict[str, int]) -> None:
-    default = services.latest_ranking(session, "610528", W)
+    default = ranking.latest_ranking(session, "610528", W)
     assert default is not None and default.rubric_version == "default-1"
-    row = services.load_county_rubric(session, "610528", _custom_rubric(), "fuping.toml", actor="admin")
+    row = county_rubrics.load_county_rubric(session, "610528", _custom_rubric(), "fuping.toml", actor="admin")
     assert row.version == "610528-2026" and row.county_code == "610528"
     entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "rubric.load")).one()
     assert entry.details["version"] == "610528-2026" and entry.chain_key == "610528"
-    custom = services.latest_ranking(session, "610528", W)
+    custom = ranking.latest_ranking(session, "610528", W)
     assert custom is not None and custom.rubric_version == "610528-2026" and custom.id != default.id
     assert all(r["rubric_version"] == "610528-2026" for r in custom.results)
     # the same file again is the same rubric; other content under that version is refused, naming the line
-    assert services.load_county_rubric(session, "610528", _custom_rubric(), "fuping.toml").id == row.id
+    assert county_rubrics.load_county_rubric(session, "610528", _custom_rubric(), "fuping.toml").id == row.id
     with pytest.raises(RubricError) as err:
-        services.load_county_rubric(session, "610528", _custom_rubric().replace("= 60", "= 70"), "f2.toml")
+        county_rubrics.load_county_rubric(session, "610528", _custom_rubric().replace("= 60", "= 70"), "f2.toml")
     assert err.value.messages[0].startswith("f2.toml:8: version '610528-2026' is already loaded")
 
 
 def test_a_bad_rubric_names_its_lines_and_changes_nothing(session: Any, county: Any) -> None:
     text = _custom_rubric().replace('kind = "drills"', 'kind = "drill"')
     with pytest.raises(RubricError) as err:
-        services.load_county_rubric(session, "610528", text, "bad.toml")
+        county_rubrics.load_county_rubric(session, "610528", text, "bad.toml")
     line = text.splitlines().index('kind = "drill"') + 1
     assert any(m.startswith(f"bad.toml:{line}: ") and "unknown kind 'drill'" in m for m in err.value.messages)
     assert county.rubric_id is None
@@ -360,19 +363,19 @@ def test_county_and_city_campaign_progress(session: Any, seeded: dict[str, int],
     session.add(School(code="6105260001", name="蒲城一小", county_code="610526", township_id=t.id, type="primary"))
     session.flush()
     now = dt.datetime(2026, 11, 21, tzinfo=UTC)
-    progress = services.county_campaign_progress(session, "610528", 2026, now=now)
+    progress = campaign.county_campaign_progress(session, "610528", 2026, now=now)
     assert progress is not None
-    snapshot = services.latest_ranking(session, "610528", W)
+    snapshot = ranking.latest_ranking(session, "610528", W)
     assert snapshot is not None
     compliant = sum(1 for r in snapshot.results if r["status"] == "compliant" and r["school_code"] != "6105280003")
     assert progress["window"] == {"from": "2026-01", "to": "2026-10"}
     assert (progress["campaign_year"], progress["target"], progress["active"]) == (2, "0.7000", 3)
     assert progress["compliant"] == compliant
-    city = services.city_campaign_progress(session, "610500", 2026, now=now)
+    city = campaign.city_campaign_progress(session, "610500", 2026, now=now)
     assert [c["county_code"] for c in city["counties"]] == ["610526", "610528"]
     assert city["active"] == 4 and city["compliant"] == compliant
     assert (city["campaign_year"], city["target"]) == (2, "0.7000")  # the earliest county started in 2025
-    assert services.county_campaign_progress(session, "610528", 2027, now=now) is None
+    assert campaign.county_campaign_progress(session, "610528", 2027, now=now) is None
 
 
 # ------------------------------------------------------------------------------------------------ reminders
@@ -381,7 +384,7 @@ def test_county_and_city_campaign_progress(session: Any, seeded: dict[str, int],
 def test_reminders_list_missing_reports_and_overdue_hazards(session: Any, seeded: dict[str, int]) -> None:
     submit(session, "6105280002", "2026-11")
     today = dt.date(2026, 12, 9)  # November's deadline was 5 December
-    items = services.reminders(session, "610528", today)
+    items = reminder_services.reminders(session, "610528", today)
     missing = [(r["school_code"], r["days_late"]) for r in items if r["kind"] == "report_missing"]
     assert missing == [("6105280001", 4), ("6105280004", 4)]  # 0003 closed in June
     hazards = [r for r in items if r["kind"] == "hazard_overdue"]
@@ -389,18 +392,20 @@ def test_reminders_list_missing_reports_and_overdue_hazards(session: Any, seeded
         ("6105280001", "H-2026-09-001", "major", 70)
     ]
     assert hazards[0]["message"].startswith("重大隐患 H-2026-09-001")
-    before = services.reminders(session, "610528", dt.date(2026, 12, 3), school_code="6105280001", lang="en")
+    before = reminder_services.reminders(session, "610528", dt.date(2026, 12, 3), school_code="6105280001", lang="en")
     assert before[0]["kind"] == "report_missing" and before[0]["overdue"] is False
     assert before[0]["message"] == "the 2026-11 report is due by 2026-12-05"
-    assert services.reminders(session, "610528", dt.date(2026, 8, 10)) == hazards_on(session, dt.date(2026, 8, 10))
-    stored = services.store_reminders(session, "610528", today)
+    assert reminder_services.reminders(session, "610528", dt.date(2026, 8, 10)) == hazards_on(
+        session, dt.date(2026, 8, 10)
+    )
+    stored = reminder_services.store_reminders(session, "610528", today)
     assert stored.period == "2026-11" and stored.items == items
-    assert services.latest_reminders(session, "610528") is stored
+    assert reminder_services.latest_reminders(session, "610528") is stored
 
 
 def hazards_on(session: Any, day: dt.date) -> list[dict[str, Any]]:
     # July is a break month: no report is asked for on 10 August; only hazards past deadline remain
-    return [r for r in services.reminders(session, "610528", day) if r["kind"] == "hazard_overdue"]
+    return [r for r in reminder_services.reminders(session, "610528", day) if r["kind"] == "hazard_overdue"]
 
 
 def test_feedback_shows_the_latest_stored_score_and_the_reminders(session: Any, agent: Any, county: Any) -> None:
@@ -408,7 +413,7 @@ def test_feedback_shows_the_latest_stored_score_and_the_reminders(session: Any, 
         assert agent.post_report(report("6105280001", period)).status_code == 201
     fb = agent.get("/api/v1/feedback?period=2026-09").json
     assert (fb["score"], fb["rank"], fb["ranking"]) == (None, None, None)  # no ranking computed yet
-    snapshot = services.latest_ranking(session, "610528", calendar.resolve_window(session, county))
+    snapshot = ranking.latest_ranking(session, "610528", calendar.resolve_window(session, county))
     assert snapshot is not None
     fb = agent.get("/api/v1/feedback?period=2026-09", ts=int(clock.now().timestamp()) + 1).json  # not a replay
     row = _row(snapshot, "6105280001")
@@ -424,18 +429,18 @@ def test_a_read_computes_without_storing_and_shows_a_recent_ranking_for_max_age(
 
     seed_county(session)
     window = Window(YEAR_FROM, YEAR_TO)
-    first = services.read_ranking(session, "610528", window)
+    first = ranking.read_ranking(session, "610528", window)
     assert first.id is None and session.scalars(select(RankingSnapshot)).all() == []
-    assert services.read_ranking(session, "610528", window) is first  # unchanged inputs: kept in the process
+    assert ranking.read_ranking(session, "610528", window) is first  # unchanged inputs: kept in the process
     submit(session, "6105280002", "2026-10", safety__drills=0)
     hub_clock.set(hub_clock.now() + dt.timedelta(seconds=10))
     # within max_age the recent ranking is shown as it is (its computed_at says when); past it, computed again
-    assert services.read_ranking(session, "610528", window, max_age=30) is first
+    assert ranking.read_ranking(session, "610528", window, max_age=30) is first
     hub_clock.set(hub_clock.now() + dt.timedelta(seconds=30))
-    second = services.read_ranking(session, "610528", window, max_age=30)
+    second = ranking.read_ranking(session, "610528", window, max_age=30)
     assert second is not first and second.computed_at > first.computed_at
-    assert services.read_ranking(session, "610528", window) is second
+    assert ranking.read_ranking(session, "610528", window) is second
     assert session.scalars(select(RankingSnapshot)).all() == []  # reads never write
-    stored = services.store_snapshot(session, second)
-    assert stored.id is not None and services.store_snapshot(session, second) is stored
-    assert services.read_ranking(session, "610528", window).id == stored.id  # current: the stored one
+    stored = snapshots.store_snapshot(session, second)
+    assert stored.id is not None and snapshots.store_snapshot(session, second) is stored
+    assert ranking.read_ranking(session, "610528", window).id == stored.id  # current: the stored one

@@ -201,11 +201,12 @@ def test_a_county_ranked_with_c4_and_c6_from_parsed_v2_contents_equals_the_store
     from figures, explained again from its pinned inputs (the stock carry-over basis too), equals the engine run
     on the parsed reports."""
     from district.registry.models import County
-    from district.scoring import services
+    from district.scoring import county_rubrics, ranking
+    from district.scoring.inputs import county_inputs
     from tests.district.reports.test_reports_standard_v2 import v2
     from tests.district.scoring.helpers_scoring_db import explained, indicator, report, submit
 
-    services.load_county_rubric(session, "610528", v2_rubric_text("test-v2-db"), "test-v2.toml")
+    county_rubrics.load_county_rubric(session, "610528", v2_rubric_text("test-v2-db"), "test-v2.toml")
     session.get(County, "610528").reporting_start = "2026-01"
     # Balanced months that carry over (2986.00 + 65305.35 − 65305.35 = 2986.00). @2 in March, @1 in April and
     # May, @2 from June: the window 2026-05..2026-10's stock basis is March (April, the previous participating
@@ -224,7 +225,7 @@ def test_a_county_ranked_with_c4_and_c6_from_parsed_v2_contents_equals_the_store
                 data = v2(data)
             submit(session, code, period, data=data)
     window = Window("2026-05", "2026-10")
-    snapshot = services.compute_ranking(session, "610528", window, trigger="test")
+    snapshot = ranking.compute_ranking(session, "610528", window, trigger="test")
     assert snapshot.rubric_version == "test-v2-db"
     stored = explained(session, snapshot)
     # C4 of 0001: 05 (@1) compliant, 06, 09, 10 stock carry-over mismatches → 4 × 1 / 4 = 1
@@ -235,7 +236,7 @@ def test_a_county_ranked_with_c4_and_c6_from_parsed_v2_contents_equals_the_store
     c6 = indicator(session, snapshot, "6105280001", "C6")
     assert Fraction(c6["earned_exact"]) == Fraction(49, 17)
 
-    inputs = services.county_inputs(session, "610528", window)
+    inputs = county_inputs(session, "610528", window)
     contents = {rid: json.loads(c) for rid, c in session.execute(select(ReportRevision.id, ReportRevision.content))}
     assert {c["standard"] for c in contents.values()} == {STANDARD_ID, STANDARD_ID_2}
     by_code = {s.code: s for s in inputs.schools}
