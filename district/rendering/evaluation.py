@@ -38,6 +38,7 @@ from district.printing.charts import bar_chart_svg, radar_chart_svg
 from district.printing.templating import period_zh, render_html
 from district.registry.models import County, School, Township
 from district.registry.services import township_order
+from district.reports import windows
 from district.reports.completeness import county_completeness
 from district.reports.hazards import LedgerEntry, hazard_ledger
 from district.reports.models import ReportHead, ReportRevision
@@ -284,7 +285,7 @@ def _month_rows(
         )
     }
     expected_set = set(expected)
-    start = calendar.reporting_start(session, county)
+    start = windows.reporting_start(session, county)
     counts = {"expected": 0, "on_time": 0, "late": 0, "missing": 0, "pending": 0}
     rows = []
     for period in window.periods:

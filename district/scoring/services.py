@@ -47,6 +47,7 @@ from district.db import json_text, utcnow
 from district.registry.models import City, County, School, Township
 from district.registry.models import Rubric as RubricRow
 from district.reminders.services import latest_reminders, reminder_period, reminders, store_reminders
+from district.reports import windows
 from district.reports.feedback import feedback_part
 from district.reports.figures import load_figures, stored_figures
 from district.reports.hazards import hazard_ledger
@@ -564,7 +565,7 @@ def _county_meta(session: Session, county_code: str, window: Window) -> _CountyM
         if entry.revision_id is not None:  # None: a bureau finding no report has restated
             revision_ids.add(entry.revision_id)
 
-    start = calendar.reporting_start(session, county)
+    start = windows.reporting_start(session, county)
     schools: list[_SchoolMeta] = []
     active: set[str] = set()
     always: list[str] | None = None  # the expected months of a school open all along, computed once
@@ -1190,7 +1191,7 @@ def county_campaign_progress(
     if county is None:
         raise LookupError(county_code)
     try:
-        window = calendar.resolve_window(session, county, year=year, at=now)
+        window = windows.resolve_window(session, county, year=year, at=now)
     except WindowError:
         return None
     snapshot = read_ranking(session, county_code, window, trigger=trigger)
@@ -1219,7 +1220,7 @@ def city_campaign_progress(
     active = 0
     for county in counties:
         try:
-            window = calendar.resolve_window(session, county, year=year, at=now)
+            window = windows.resolve_window(session, county, year=year, at=now)
         except WindowError:
             continue
         snapshot = read_ranking(session, county.code, window, trigger=trigger)
@@ -1527,7 +1528,7 @@ def score_feedback(session: Session, school: School, period: str, lang: str) -> 
     county = session.get(County, school.county_code)
     assert county is not None
     out: dict[str, Any] = {"score": None, "rank": None, "ranking": None}
-    window = calendar.default_window(session, county)
+    window = windows.default_window(session, county)
     snapshot = None if window is None else _stored_snapshot(session, county, window)
     if snapshot is not None:
         for row in snapshot.results:
