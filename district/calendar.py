@@ -6,7 +6,8 @@ computes a deadline, an expected month, days late or a window of its own.
 - **Now** is the hub's one clock (``district.clock``), re-exported here as ``now``/``today``.
 - **Deadline** of a period: the county's deadline day of the next month, 23:59:59 Asia/Shanghai.
 - **Reporting start** (上线月份): the county's setting, else the earliest period of any accepted report in the
-  county, else none (nothing has been collected yet: no month is cut off).
+  county, else none (nothing has been collected yet: no month is cut off). Finding it reads the reports, so it
+  lives with them (``district.reports.windows``); the rules here take it as a value.
 - **Active**: inside the school's active range (开办 .. 停办, by month); a report of another month is refused.
 - **Expected**: period ≥ reporting start, not a break month, inside the school's active range.
 - **Latest closed period**: the newest period whose deadline has passed at now.
@@ -14,7 +15,11 @@ computes a deadline, an expected month, days late or a window of its own.
   first accepted revision's arrival date; never negative.
 - **Windows**: ``from/to``, ``year=`` or ``school_year=``, clipped to the reporting start and capped at the
   latest closed period, at most 36 months as asked; the default window is ``year=`` the year of the latest
-  closed period. One ``Window`` type and one ``WindowError``.
+  closed period. One ``Window`` type and one ``WindowError``. ``window_for`` is the rule; a request's window
+  (``resolve_window``, ``window_from_args``, ``default_window``) is ``district.reports.windows``, which reads
+  the county's reporting start and calls it.
+
+This module reads no table and opens no session: it sits below every domain package.
 """
 
 from __future__ import annotations
@@ -27,9 +32,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
-
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
 from district.clock import now, today
 from houqin_standard import SHANGHAI, days_between, parse_period, period_add, period_deadline, periods_between
@@ -46,23 +48,20 @@ __all__ = [
     "WindowError",
     "active_range_zh",
     "check_period",
+    "check_reporting_start",
     "current_period",
     "days_late",
     "deadline",
     "deadline_date",
-    "default_window",
     "expected_periods",
-    "first_report_period",
     "in_active_range",
     "is_active",
     "is_expected",
     "latest_closed_period",
     "now",
-    "reporting_start",
-    "resolve_window",
     "round_half_up",
     "today",
-    "validate_reporting_start",
+    "window_for",
 ]
 
 #: The longest window any surface computes (three school years), counted as asked; longer asks are refused.
@@ -115,7 +114,7 @@ class Window:
 
     @classmethod
     def for_year(cls, year: int, latest_closed: str | None = None) -> Window:
-        """``Y-01..Y-12``, capped at ``latest_closed`` (no reporting start: see :func:`resolve_window`)."""
+        """``Y-01..Y-12``, capped at ``latest_closed`` (no reporting start: see :func:`window_for`)."""
         to = f"{year:04d}-12"
         if latest_closed is not None and latest_closed < to:
             to = latest_closed
@@ -213,42 +212,10 @@ def days_late(due: dt.date, *, first_received_at: dt.datetime | None = None, on:
 # ------------------------------------------------------------------------------------------------ reporting start
 
 
-_FIRST_PERIODS = "houqin.first_report_period"
-
-
-def first_report_period(session: Session, county_code: str) -> str | None:
-    """The earliest period of any accepted report in the county (asked once per county and transaction: a
-    page asks it for every window it resolves)."""
-    from sqlalchemy import func, select
-
-    from district.reports.models import ReportHead
-
-    known: dict[str, str | None] = session.info.setdefault(_FIRST_PERIODS, {})
-    if county_code not in known:
-        known[county_code] = session.scalar(
-            select(func.min(ReportHead.period)).where(ReportHead.county_code == county_code)
-        )
-    return known[county_code]
-
-
-def _forget_first_periods(session: Session, *_args: Any) -> None:
-    session.info.pop(_FIRST_PERIODS, None)
-
-
-# what the session wrote, or what others committed since its transaction began, may move a county's first period
-for _event in ("after_flush", "after_commit", "after_soft_rollback", "after_begin"):
-    event.listen(Session, _event, _forget_first_periods)
-
-
-def reporting_start(session: Session, county: County) -> str | None:
-    """The county's 上线月份: its setting, else its earliest accepted report's period, else ``None``."""
-    if county.reporting_start:
-        return county.reporting_start
-    return first_report_period(session, county.code)
-
-
-def validate_reporting_start(session: Session, county: County, value: Any) -> str:
-    """A reporting start the county may set, else ``WindowError`` saying why (field ``reporting_start``)."""
+def check_reporting_start(value: Any, first: str | None) -> str:
+    """A reporting start a county may set, given ``first``, the period of its first accepted report (``None``:
+    none yet), else ``WindowError`` saying why (field ``reporting_start``): not a period, a future month, or
+    one after that first report."""
     period = check_period(value, "reporting_start")
     if period > current_period():
         raise WindowError(
@@ -257,7 +224,6 @@ def validate_reporting_start(session: Session, county: County, value: Any) -> st
             f"reporting_start {period} is in the future",
             field="reporting_start",
         )
-    first = first_report_period(session, county.code)
     if first is not None and period > first:
         raise WindowError(
             "invalid_period",
@@ -351,9 +317,9 @@ def _clip(asked: Window, start: str | None, latest: str) -> Window:
     return Window(lo, hi)
 
 
-def resolve_window(
-    session: Session,
+def window_for(
     county: County,
+    start: str | None,
     *,
     period_from: str | None = None,
     period_to: str | None = None,
@@ -361,8 +327,9 @@ def resolve_window(
     school_year: Any = None,
     at: dt.datetime | None = None,
 ) -> Window:
-    """The window of a request: ``from``+``to``, ``year`` or ``school_year``, else the default window; clipped
-    to the county's reporting start and capped at its latest closed period (``WindowError`` when bad or empty)."""
+    """The window asked by ``from``+``to``, ``year`` or ``school_year``, else the default window; clipped to the
+    reporting start ``start`` and capped at the county's latest closed period (``WindowError`` when bad or
+    empty). ``district.reports.windows.resolve_window`` passes the county's reporting start."""
     given = [
         name
         for name, v in (("from/to", period_from or period_to), ("year", year), ("school_year", school_year))
@@ -375,7 +342,6 @@ def resolve_window(
             "give one of from/to, year or school_year",
             field=given[1].split("/")[0],
         )
-    start = reporting_start(session, county)
     latest = latest_closed_period(county, at)
     if year not in (None, ""):
         y = _year(year, "year")
@@ -401,26 +367,3 @@ def resolve_window(
             field="from",
         )
     return _clip(Window(period_from, period_to), start, latest)
-
-
-def default_window(session: Session, county: County, at: dt.datetime | None = None) -> Window | None:
-    """The window every surface shows without being given one (``year=`` the latest closed period's year),
-    or ``None`` when no month of it can be counted yet (the county has not started reporting)."""
-    try:
-        return resolve_window(session, county, at=at)
-    except WindowError:
-        return None
-
-
-def window_from_args(session: Session, county: County, args: Any, at: dt.datetime | None = None) -> Window:
-    """The window of a request's query arguments (``from``, ``to``, ``year``, ``school_year``), as every page
-    and API endpoint reads it."""
-    return resolve_window(
-        session,
-        county,
-        period_from=args.get("from") or None,
-        period_to=args.get("to") or None,
-        year=args.get("year") or None,
-        school_year=args.get("school_year") or None,
-        at=at,
-    )

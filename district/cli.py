@@ -194,12 +194,8 @@ def counties_configure(
     """Set a county's reporting start and the order of its townships; prints the settings in force."""
     from district import calendar
     from district.api.settings import county_settings
-    from district.registry.services import (
-        TownshipOrderError,
-        configure_county,
-        parse_township_order,
-        set_township_order,
-    )
+    from district.registry.services import TownshipOrderError, parse_township_order, set_township_order
+    from district.reports.windows import configure_county
 
     with ctx.app.app_context(), db.transaction() as s:
         try:

@@ -2,8 +2,9 @@
 
 Every figure is a county endpoint's, for the same period, read through the same services: completeness and
 timeliness (``reports.completeness.county_completeness``), the ranking over the year to date of the period
-(``alerts.services.year_to_date_ranking``: its vetoed schools and its campaign progress, as the ranking API
-shows them for ``from=<year>-01&to=<period>``), the period's fund anomalies
+(``alerts.services.year_to_date_ranking``: its vetoed schools, counted by ``scoring.summaries.status_counts``
+as the county summary PDF counts them, and its campaign progress, as the ranking API shows them for
+``from=<year>-01&to=<period>``), the period's fund anomalies
 (``nutrition.services.county_period_anomalies``, the fund report's list) and the overdue major hazards of the
 alerts. The city's 重大预警 are its counties' alerts, most serious kind first, then by county code.
 """
@@ -28,6 +29,8 @@ from district.auth.models import User
 from district.auth.services import can_see_county
 from district.registry.models import City, County
 from district.reports.completeness import county_completeness
+from district.scoring.engine import STATUS_VETO
+from district.scoring.summaries import status_counts
 from houqin_standard.periods import period_add
 
 
@@ -60,7 +63,7 @@ def county_figures(session: Session, county: County, period: str) -> tuple[dict[
     campaign = None
     veto_schools = 0
     if snapshot is not None:
-        veto_schools = sum(1 for r in snapshot.results if r["status"] == "veto")
+        veto_schools = status_counts(snapshot.results)[STATUS_VETO]  # as the county summary PDF counts them
         p = snapshot.campaign
         campaign = {"compliant": p["compliant"], "active": p["active"], "progress": p["rate"], "target": p["target"]}
     line = {

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from district import calendar, readcache
 from district.registry.models import County, School
+from district.reports import windows
 from district.reports.figures import INDEX, load_figures
 from district.reports.models import ReportHead, ReportRevision
 from houqin_standard import fund_text
@@ -106,7 +107,7 @@ def year_to_date_ranking(session: Session, county: County, period: str) -> Any:
     from district.scoring.tasks import ranking_for_read
 
     try:
-        window = calendar.resolve_window(session, county, period_to=period)
+        window = windows.resolve_window(session, county, period_to=period)
     except calendar.WindowError:
         return None
     return ranking_for_read(session, county.code, window, trigger="alerts")

@@ -14,6 +14,7 @@ from district.db import db
 from district.ids import NotAnId, parse_id
 from district.ratelimit import computing_read_limit
 from district.registry.models import County, School
+from district.reports import windows
 from district.scoring import inspections, snapshots
 from district.scoring.checklists import checklist_codes
 from district.scoring.tasks import ranking_for_read
@@ -32,7 +33,7 @@ def init_app(app: Flask) -> None:
 
 def _window(county: County) -> Any:
     try:
-        window = calendar.window_from_args(db.session(), county, request.args)
+        window = windows.window_from_args(db.session(), county, request.args)
     except calendar.WindowError as exc:
         raise ApiError(400, exc.code, exc.message(lang())) from None
     user = current_user()

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from district import calendar
 from district.registry.models import County
 from district.registry.services import township_order_setting, townships_in_order
 from district.reminders.services import channels_view, load_channels
+from district.reports import windows
 from district.reports.standards import requirement_view
 
 
@@ -20,7 +20,7 @@ def county_settings(session: Session, county: County) -> dict[str, object]:
         "county_code": county.code,
         "reporting_start": county.reporting_start,
         # the month the calendar uses when none is set: the earliest accepted report's
-        "reporting_start_in_effect": calendar.reporting_start(session, county),
+        "reporting_start_in_effect": windows.reporting_start(session, county),
         "deadline_day": county.deadline_day,
         "break_months": sorted(county.break_month_set),
         # the official order of its townships (a setting; ``None``: pinyin order) and the order in force

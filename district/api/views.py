@@ -420,7 +420,7 @@ def county_settings_put(county: str) -> Any:
     """Set the county's settings (county_admin); a bad value is a 400 naming the field and the reason."""
     from district.api.settings import county_settings
     from district.registry.models import County
-    from district.registry.services import configure_county
+    from district.reports.windows import configure_county
 
     user = require_county_admin(county)
     payload = read_json()

@@ -30,6 +30,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, defer
 from district import caches, calendar, readcache
 from district.readcache import county_watermark, get_recent_or_make
 from district.registry.models import County
+from district.reports import windows
 from district.scoring import snapshots
 from district.scoring.engine import Window
 from district.scoring.models import RankingSnapshot
@@ -119,7 +120,7 @@ def school_score(session: Session, school_code: str, county_code: str, period_fr
 def county_campaign_progress(session: Session, county: County, year: int) -> dict[str, Any] | None:
     """``scoring.campaign.county_campaign_progress`` — the year snapshot's ``campaign``, without its rows."""
     try:
-        window = calendar.resolve_window(session, county, year=year)
+        window = windows.resolve_window(session, county, year=year)
     except calendar.WindowError:
         return None
     snapshot = current_snapshot(session, county.code, window.period_from, window.period_to)

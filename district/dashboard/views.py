@@ -45,7 +45,7 @@ from district.nutrition import services as fund_services
 from district.nutrition.anomalies import ANOMALY_CODES
 from district.registry.models import County, School
 from district.rendering.inspection import has_inspections
-from district.reports import opinions
+from district.reports import opinions, windows
 from district.reports.completeness import county_completeness
 from district.reports.hazards import hazard_ledger
 from district.scoring import inspections, snapshots
@@ -109,11 +109,11 @@ def period_arg(county: County, name: str = "period") -> str:
 
 
 def window_args(county: County) -> tuple[str, str, int | None]:
-    """The window W of a page, read exactly as the API reads it (``district.calendar.window_from_args``):
+    """The window W of a page, read exactly as the API reads it (``district.reports.windows.window_from_args``):
     ``?from=&to=``, ``?year=`` or ``?school_year=``, by default the latest closed period's year."""
     year_arg = request.args.get("year") or None
     try:
-        window = calendar.window_from_args(db.session(), county, request.args)
+        window = windows.window_from_args(db.session(), county, request.args)
     except calendar.WindowError as exc:
         abort(400, description=exc.message(lang()))
     from district.ratelimit import computing_read_limit
@@ -131,7 +131,7 @@ def pdf_window(county: County, frm: str, to: str, year: int | None) -> dict[str,
     the year), else ``from`` and ``to``."""
     if year is None and frm[:4] == to[:4]:
         try:
-            whole_year = calendar.resolve_window(db.session(), county, year=int(frm[:4]))
+            whole_year = windows.resolve_window(db.session(), county, year=int(frm[:4]))
         except calendar.WindowError:
             whole_year = None
         if whole_year is not None and (whole_year.period_from, whole_year.period_to) == (frm, to):

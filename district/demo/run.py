@@ -669,7 +669,8 @@ class Demo:
         from district.migrate import upgrade
         from district.registry.crypto import SecretBox
         from district.registry.models import County
-        from district.registry.services import configure_county, import_schools, issue_credential
+        from district.registry.services import import_schools, issue_credential
+        from district.reports.windows import configure_county
 
         if self.production:  # Redis first: a database is not created for a run that cannot start its workers
             assert self.broker_url

@@ -36,18 +36,23 @@ def calendar_group() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--county", required=True)
 def calendar_load(file: Path, county: str) -> None:
-    """Validate FILE (TOML, one [[task]] per task) and make it the county's calendar, as a new version; every
-    error names its line, and nothing is stored unless the whole file is right."""
+    """Validate FILE (TOML, one [[task]] per task; or .xlsx, a heading row 任务代码/月份/任务/类别 and a task per
+    row) and make it the county's calendar, as a new version; every error names its line (the sheet's row),
+    and nothing is stored unless the whole file is right."""
     from district.duties import services
 
-    try:
-        text = file.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        _fail(f"{file}: 不是 UTF-8 文本 / not UTF-8 text")
+    content: str | bytes
+    if file.suffix.lower() == ".xlsx":
+        content = file.read_bytes()  # a workbook: parse_calendar_file reads its first sheet
+    else:
+        try:
+            content = file.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            _fail(f"{file}: 不是 UTF-8 文本 / not UTF-8 text")
     with _app().app_context():
         try:
             with db.transaction() as s:
-                row = services.load_calendar(s, county, text, file.name, actor="cli")
+                row = services.load_calendar(s, county, content, file.name, actor="cli")
                 version, tasks = row.version, len(services.calendar_by_version(s, row.id).tasks)
         except services.CalendarError as exc:
             for message in exc.messages("zh"):

@@ -1,5 +1,6 @@
-"""The 后勤行事历's rules, in one place: reading a calendar file, loading a county's version, the calendar in
-force, the tasks of a month, and which tasks a revision had due (STANDARD-v2.md "`calendar`", SCORING.md H1).
+"""The 后勤行事历's rules, in one place: reading a calendar file (TOML, or an xlsx workbook), loading a county's
+version, the calendar in force, the tasks of a month, and which tasks a revision had due (STANDARD-v2.md
+"`calendar`", SCORING.md H1).
 
 A county's calendar is versioned: ``houqin calendar load`` appends version n + 1 and its tasks; the newest is in
 force. A county that has loaded none is judged by the calendar shipped with the hub
@@ -143,10 +144,24 @@ def parse_calendar(text: str, source: str) -> tuple[Task, ...]:
     if not isinstance(raw, list) or not raw:
         problems.append((1, "task", "没有任何任务（每个任务一个 [[task]]）", "no task (one [[task]] table per task)"))
         raise CalendarError(source, problems)
-    tasks: list[Task] = []
-    seen: dict[str, int] = {}
+    entries: list[tuple[int, Mapping[str, int], Any]] = []
     for i, entry in enumerate(raw):
         header, keys = lines[i] if i < len(lines) else (1, {})
+        entries.append((header, keys, entry))
+    return _checked_tasks(source, entries, problems)
+
+
+def _checked_tasks(
+    source: str,
+    entries: Sequence[tuple[int, Mapping[str, int], Any]],
+    problems: list[tuple[int, str, str, str]],
+) -> tuple[Task, ...]:
+    """The tasks of ``entries`` (each: the line of its start, the line of each of its keys, the task as read),
+    checked by the one set of rules whatever the file's format; ``CalendarError`` with ``problems`` and every
+    problem found here, each naming its line and field."""
+    tasks: list[Task] = []
+    seen: dict[str, int] = {}
+    for header, keys, entry in entries:
         problems_before = len(problems)
 
         def at(key: str, keys: Mapping[str, int] = keys, header: int = header) -> int:
@@ -242,6 +257,128 @@ def _first_line(text: str, key: str) -> int:
     return 1
 
 
+# the columns of a calendar workbook: the Chinese headings of the template, the TOML keys, and the Chinese names
+# the error messages give the fields
+_COLUMNS = {
+    **{name: key for key, name in _FIELD_ZH.items()},
+    "任务代码": "code",
+    **{key: key for key in _TASK_KEYS},
+}
+_MONTH_SPLIT = re.compile(r"[,，、;；\s]+")
+
+
+def _cell_text(value: Any) -> Any:
+    """A cell as the TOML path would read it: text stripped, a whole number (Excel stores 3 as 3.0) as such."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _months(values: Sequence[Any]) -> Any:
+    """The months of a row's month cells: a number per cell or a list in one (``2,3``, ``2、3``, ``2，9``); a
+    token that is not a whole number is kept as it is written, for the rules to refuse it."""
+    out: list[Any] = []
+    for value in values:
+        value = _cell_text(value)
+        if value is None or value == "":
+            continue
+        if isinstance(value, str):
+            for token in _MONTH_SPLIT.split(value):
+                if token:
+                    out.append(int(token) if token.isascii() and token.isdigit() else token)
+        else:
+            out.append(value)
+    return out
+
+
+def parse_calendar_xlsx(data: bytes, source: str) -> tuple[Task, ...]:
+    """The tasks of a calendar workbook: its first sheet, a heading row (任务代码 or 编号, 月份, 任务, 类别; or
+    code, months, title, category) and one task per row below it; empty rows are skipped. The months are a
+    number per cell (several 月份 columns may be given) or a list in one cell (``2,3`` or ``2、3``); the
+    category its code or its Chinese name (``校舍`` for ``building``). The same rules as the TOML file, every
+    problem naming the sheet's row: ``CalendarError``."""
+    import zipfile
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise CalendarError(
+            source, [(1, "xlsx", f"不是有效的 xlsx 文件：{exc}", f"not a valid xlsx workbook: {exc}")]
+        ) from None
+    try:
+        rows = [
+            (number, [_cell_text(v) for v in row])
+            for number, row in enumerate(book.worksheets[0].iter_rows(values_only=True), start=1)
+            if any(_cell_text(v) not in (None, "") for v in row)
+        ]
+    finally:
+        book.close()
+    if not rows:
+        raise CalendarError(source, [(1, "task", "工作表是空的（应有表头和任务）", "the sheet is empty")])
+    heading, names = rows[0]
+    problems: list[tuple[int, str, str, str]] = []
+    columns: dict[str, list[int]] = {}
+    for i, name in enumerate(names):
+        if name in (None, ""):
+            continue
+        key = _COLUMNS.get(str(name).lower() if str(name).isascii() else str(name))
+        if key is None:
+            problems.append(
+                (heading, str(name), "不是行事历的列（只有 任务代码、月份、任务、类别）",
+                 "unknown column (only code, months, title, category)")
+            )  # fmt: skip
+        elif key != "months" and key in columns:
+            problems.append((heading, key, "这一列出现了两次", "is a column twice"))
+        else:
+            columns.setdefault(key, []).append(i)
+    for key in _TASK_KEYS:
+        if key not in columns:
+            problems.append((heading, key, "缺少这一列", "column missing"))
+    if problems:
+        raise CalendarError(source, problems)
+    if len(rows) == 1:
+        raise CalendarError(
+            source, [(heading, "task", "没有任何任务（表头下每行一个任务）", "no task below the heading")]
+        )
+
+    def cell(row: Sequence[Any], i: int) -> Any:
+        return row[i] if i < len(row) else None
+
+    entries: list[tuple[int, Mapping[str, int], Any]] = []
+    for number, row in rows[1:]:
+        entry: dict[str, Any] = {}
+        for key in ("code", "title", "category"):
+            value = cell(row, columns[key][0])
+            if value in (None, ""):
+                continue
+            if key == "category" and isinstance(value, str):
+                value = _CATEGORY_BY_NAME.get(value, value)
+            elif key != "category" and isinstance(value, int) and not isinstance(value, bool):
+                value = str(value)  # a code typed as a number: 101
+            entry[key] = value
+        months = _months([cell(row, i) for i in columns["months"]])
+        if months:
+            entry["months"] = months
+        entries.append((number, {}, entry))
+    return _checked_tasks(source, entries, [])
+
+
+#: a category as a workbook may name it: its code or its Chinese label
+_CATEGORY_BY_NAME = {zh: code for code, (zh, _en) in ENUM_LABELS["calendar_category"].items()}
+
+
+def parse_calendar_file(content: str | bytes, source: str) -> tuple[Task, ...]:
+    """A calendar file's tasks: a workbook (bytes, ``.xlsx``) or TOML (text). ``CalendarError`` either way."""
+    if isinstance(content, bytes):
+        return parse_calendar_xlsx(content, source)
+    return parse_calendar(content, source)
+
+
 # ------------------------------------------------------------------------------------------------ versions
 
 
@@ -304,14 +441,15 @@ def versions(session: Session, county_code: str) -> list[DutyCalendarVersion]:
 
 
 def load_calendar(
-    session: Session, county_code: str, text: str, source: str, *, actor: str = "cli"
+    session: Session, county_code: str, text: str | bytes, source: str, *, actor: str = "cli"
 ) -> DutyCalendarVersion:
-    """Validate a calendar file and make it the county's calendar in force, as a new version (the old ones
-    stay: months already reported keep the version that judged them). Audited as ``calendar.load``.
-    ``CalendarError`` (every problem naming its line; nothing stored) or ``LookupError`` (no such county)."""
+    """Validate a calendar file (TOML text, or an xlsx workbook's bytes: ``parse_calendar_file``) and make it
+    the county's calendar in force, as a new version (the old ones stay: months already reported keep the
+    version that judged them). Audited as ``calendar.load``. ``CalendarError`` (every problem naming its line
+    or row; nothing stored) or ``LookupError`` (no such county)."""
     if session.get(County, county_code) is None:
         raise LookupError(county_code)
-    tasks = parse_calendar(text, source)
+    tasks = parse_calendar_file(text, source)
     last = session.scalar(
         select(func.max(DutyCalendarVersion.version)).where(DutyCalendarVersion.county_code == county_code)
     )

@@ -24,6 +24,7 @@ from district.db import db
 from district.nutrition import services
 from district.nutrition.engine import FundReport
 from district.registry.models import County
+from district.reports import windows
 from district.web.auth import bureau_required, require_county
 from district.web.errors import ApiError, lang
 
@@ -60,7 +61,7 @@ def county_nutrition(county: str) -> Any:
     try:
         # the reporting calendar's window (from/to, year or school_year; by default the latest closed
         # period's year), clipped to the county's reporting start and capped at its latest closed period
-        window = calendar.window_from_args(s, c, request.args)
+        window = windows.window_from_args(s, c, request.args)
         from district.auth.services import school_filter
 
         report = services.fund_report(  # a township_admin: its township's rows and totals (issue 18)

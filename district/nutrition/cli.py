@@ -44,6 +44,7 @@ def nutrition(county: str, period_from: str, period_to: str, fmt: str, lang: str
     from district.db import db
     from district.nutrition import services
     from district.registry.models import County
+    from district.reports import windows
 
     ctx = click.get_current_context().ensure_object(Context)
     with ctx.app.app_context():
@@ -52,7 +53,7 @@ def nutrition(county: str, period_from: str, period_to: str, fmt: str, lang: str
             c = s.get(County, county)
             if c is None:
                 raise LookupError(county)
-            window = calendar.resolve_window(s, c, period_from=period_from, period_to=period_to)
+            window = windows.resolve_window(s, c, period_from=period_from, period_to=period_to)
             report = services.fund_report(s, county, window.period_from, window.period_to)
         except calendar.WindowError as exc:
             raise click.UsageError(f"{exc.zh} / {exc.en}") from None

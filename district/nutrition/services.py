@@ -44,6 +44,7 @@ from district.nutrition.engine import FundMonth, FundReport, FundSchool, FundSch
 from district.nutrition.quality import period_quality_warnings
 from district.registry.models import County, School, Township
 from district.registry.services import township_order
+from district.reports import windows
 from district.reports.history import PARTICIPATING_MARK, previous_participating_rows
 from district.reports.models import ReportHead, ReportRevision
 from houqin_standard import format_money, parse_period, periods_between
@@ -292,7 +293,7 @@ def fund_report(
             heads,
             previous,
             periods,
-            calendar.reporting_start(session, county),
+            windows.reporting_start(session, county),
             previous_stock,
         ),
         standard_rate=county.subsidy_standard,
@@ -406,7 +407,7 @@ def school_fund_history(session: Session, school_code: str, period_from: str, pe
     heads = _window_heads(session, county.code, period_from, period_to, school_code=school.code)
     previous = _previous_participating(session, county.code, period_from, school_code=school.code)
     previous_stock = _previous_participating(session, county.code, period_from, school_code=school.code, stock=True)
-    start = calendar.reporting_start(session, county)
+    start = windows.reporting_start(session, county)
     fund_school = _fund_schools(county, [(school, township)], heads, previous, periods, start, previous_stock)[0]
     report = build_fund_report(
         county.code,

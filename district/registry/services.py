@@ -339,36 +339,6 @@ def schools_active_in(schools: Iterable[School], period: str) -> list[School]:
     return [s for s in schools if s.active_in(period)]
 
 
-# ---------------------------------------------------------------- county settings
-
-
-def configure_county(session: Session, county_code: str, *, reporting_start: object, actor: str = "cli") -> County:
-    """Set a county's reporting start (上线月份); ``None`` clears it. Validated by the reporting calendar (a
-    future month, or one after the county's first accepted report, is refused with the reason:
-    ``district.calendar.WindowError``); audited as ``county.configure``. ``LookupError`` for an unknown county."""
-    from district import calendar
-
-    county = session.get(County, county_code)
-    if county is None:
-        raise LookupError(county_code)
-    value = None
-    if reporting_start not in (None, ""):
-        value = calendar.validate_reporting_start(session, county, reporting_start)
-    previous = county.reporting_start
-    if value != previous:
-        county.reporting_start = value
-        record(
-            session,
-            actor=actor,
-            action="county.configure",
-            county_code=county_code,
-            reporting_start=value,
-            previous_reporting_start=previous,
-        )
-    session.flush()
-    return county
-
-
 # ---------------------------------------------------------------- township order (issue 17 item 6)
 
 

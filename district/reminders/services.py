@@ -34,6 +34,7 @@ from district.registry.crypto import SecretBox
 from district.registry.models import County, School, Township
 from district.reminders import channels as ch
 from district.reminders.models import ReminderAttempt, ReminderChannels, ReminderDelivery, ReminderList
+from district.reports import windows
 from district.reports.hazards import hazard_ledger
 from district.reports.models import ReportHead
 from houqin_standard import SHANGHAI, period_add
@@ -106,7 +107,7 @@ def reminders(
     deadline = calendar.deadline(county, period)
     deadline_day = calendar.deadline_date(county, period)
     days_late = calendar.days_late(deadline_day, on=today)
-    start = calendar.reporting_start(session, county)
+    start = windows.reporting_start(session, county)
     out: list[dict[str, Any]] = []
     if (start is None or period >= start) and int(period[5:7]) not in county.break_month_set:
         q = (

@@ -40,6 +40,7 @@ from district.db import db
 from district.registry.models import County, School
 from district.rendering import jobs
 from district.rendering.models import KIND_COUNTY, KIND_SCHOOL, PdfJob
+from district.reports import windows
 from district.unit_of_work import commit_now
 from district.web.auth import (
     bureau_required,
@@ -147,7 +148,7 @@ def request_pdfs(county: str) -> Any:
     if c is None:  # pragma: no cover - the scope checks answered 404 already
         raise not_found()
     try:
-        window = calendar.window_from_args(s, c, data)
+        window = windows.window_from_args(s, c, data)
     except calendar.WindowError as exc:
         raise ApiError(400, exc.code, exc.message(lang())) from None
     year = None
@@ -185,7 +186,7 @@ def request_fund_pdf(county: str) -> Any:
     if c is None:  # pragma: no cover - the scope check answered 404 already
         raise not_found()
     try:
-        window = calendar.window_from_args(s, c, {k: str(v) for k, v in data.items() if v is not None})
+        window = windows.window_from_args(s, c, {k: str(v) for k, v in data.items() if v is not None})
     except calendar.WindowError as exc:
         raise ApiError(400, exc.code, exc.message(lang())) from None
     try:

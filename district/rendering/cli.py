@@ -52,6 +52,7 @@ def _run(county_code: str, school_code: str | None, year: int | None, period_fro
     from district.registry.models import County
     from district.rendering import jobs
     from district.rendering.models import PdfJob
+    from district.reports import windows
 
     if year is None and not (period_from and period_to):
         raise click.UsageError("give --year Y, or --from YYYY-MM --to YYYY-MM")
@@ -62,7 +63,7 @@ def _run(county_code: str, school_code: str | None, year: int | None, period_fro
             if county is None:
                 raise click.UsageError(f"未登记的县 / unknown county: {county_code}")
             try:
-                window = calendar.resolve_window(s, county, period_from=period_from, period_to=period_to, year=year)
+                window = windows.resolve_window(s, county, period_from=period_from, period_to=period_to, year=year)
                 job = jobs.create_job(
                     s,
                     county_code,

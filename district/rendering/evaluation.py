@@ -11,18 +11,18 @@ Every figure comes from a service; nothing here scores anything:
 - the fund summary and its anomalies: ``district.nutrition.services.school_fund_history`` (the fund engine);
 - completeness and timeliness by township: ``district.reports.completeness.county_completeness``;
 - campaign progress: ``district.scoring.campaign.county_campaign_progress``;
-- the chain head digest: ``district.integrity.heads.county_heads`` (pinned by the job when it starts).
+- the chain head digest: ``district.integrity.heads.county_heads`` (pinned by the job when it starts);
+- area rates and the county's area means (the seven-area chart and its dashed reference), schools per grade
+  and per status, the indicators most often below 60 %: ``district.scoring.summaries`` over the snapshot's rows.
 
-What is added here is presentation only: the engine's exact indicator figures summed per area for the
-seven-area chart (and averaged over the county's schools for its dashed reference), counts of schools per
-grade and the count of schools per indicator whose earned/available is below 60 %. The indicator rows and the
+What is added here is presentation only (percentages, charts, labels). The indicator rows and the
 flags are put in words by the one catalog of explanations (``district.scoring.explain_text``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -38,10 +38,11 @@ from district.printing.charts import bar_chart_svg, radar_chart_svg
 from district.printing.templating import period_zh, render_html
 from district.registry.models import County, School, Township
 from district.registry.services import township_order
+from district.reports import windows
 from district.reports.completeness import county_completeness
 from district.reports.hazards import LedgerEntry, hazard_ledger
 from district.reports.models import ReportHead, ReportRevision
-from district.scoring import county_rubrics, snapshots
+from district.scoring import county_rubrics, snapshots, summaries
 from district.scoring.engine import STATUS_LABELS
 from district.scoring.explain_text import flag_text, render_row
 from district.scoring.models import RankingSnapshot
@@ -50,15 +51,11 @@ from houqin_standard.fields import ENUM_LABELS
 
 __all__ = [
     "COUNTY_TEMPLATE",
-    "FAILING_SHARE",
     "SCHOOL_TEMPLATE",
     "Verification",
-    "area_rates",
     "county_summary_context",
     "county_summary_html",
-    "failing_indicators",
     "flag_zh",
-    "grade_distribution",
     "indicator_text",
     "school_evaluation_context",
     "school_evaluation_html",
@@ -67,8 +64,6 @@ __all__ = [
 
 SCHOOL_TEMPLATE = "school_evaluation.html"
 COUNTY_TEMPLATE = "county_summary.html"
-#: An indicator "fails" for a school when earned / available is below this share (county summary).
-FAILING_SHARE = Fraction(3, 5)
 #: Periods per table of the township completeness grid (more would not fit an A4 landscape page).
 PERIODS_PER_TABLE = 12
 
@@ -127,13 +122,6 @@ def _iso_shanghai(t: dt.datetime, seconds: bool = True) -> str:
     return t.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
-def _fraction(text: str | None) -> Fraction | None:
-    """An exact figure of the engine (``"45"``, ``"916.2"``, ``"325800/82397"``)."""
-    if text is None:
-        return None
-    return Fraction(text)
-
-
 def _percent(ratio: Fraction | None, places: int = 1) -> Decimal | None:
     return None if ratio is None else round_half_up(ratio * 100, places)
 
@@ -165,39 +153,6 @@ def flag_zh(flag: str) -> str:
 # ------------------------------------------------------------------------------------------------ areas
 
 
-def area_rates(row: Mapping[str, Any]) -> dict[str, tuple[Fraction, Fraction]]:
-    """Per area of one school's indicator rows: (Σ exact earned, Σ available) over the applicable rows."""
-    out: dict[str, tuple[Fraction, Fraction]] = {}
-    for ind in row.get("indicators") or ():
-        earned, available = out.get(ind["area"], (Fraction(0), Fraction(0)))
-        if ind["applicable"]:
-            earned += _fraction(ind["earned_exact"]) or Fraction(0)
-            available += _fraction(ind["available"]) or Fraction(0)
-        out[ind["area"]] = (earned, available)
-    return out
-
-
-def _areas(results: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
-    """(code, Chinese label) of the rubric's areas, in the rubric's order (as the engine listed the rows)."""
-    seen: dict[str, str] = {}
-    for row in results:
-        for ind in row.get("indicators") or ():
-            seen.setdefault(ind["area"], ind.get("area_zh") or ind["area"])
-        if seen:
-            break
-    return list(seen.items())
-
-
-def _county_area_means(results: Sequence[Mapping[str, Any]]) -> dict[str, Fraction]:
-    """The mean over the county's scored schools of each school's area rate (schools where it applies)."""
-    sums: dict[str, list[Fraction]] = {}
-    for row in results:
-        for area, (earned, available) in area_rates(row).items():
-            if available > 0:
-                sums.setdefault(area, []).append(earned / available)
-    return {area: sum(rates, Fraction(0)) / len(rates) for area, rates in sums.items()}
-
-
 @dataclass(frozen=True)
 class SnapshotFacts:
     """What every school report of one ranking snapshot shares: its rows (parsed once) and the county's area
@@ -217,7 +172,7 @@ def snapshot_facts(session: Session, snapshot: RankingSnapshot) -> SnapshotFacts
 
     def make() -> SnapshotFacts:
         results: list[dict[str, Any]] = snapshots.snapshot_rows(session, snapshot)
-        return SnapshotFacts(results, _areas(results), _county_area_means(results))
+        return SnapshotFacts(results, summaries.rubric_areas(results), summaries.county_area_means(results))
 
     facts: SnapshotFacts = _FACTS.get_or_make(key, make)
     return facts
@@ -225,7 +180,7 @@ def snapshot_facts(session: Session, snapshot: RankingSnapshot) -> SnapshotFacts
 
 def _area_chart(row: Mapping[str, Any], facts: SnapshotFacts) -> tuple[Any, list[dict[str, Any]]]:
     areas = facts.areas
-    mine = area_rates(row)
+    mine = summaries.area_rates(row)
     means = facts.means
     table: list[dict[str, Any]] = []
     for code, label in areas:
@@ -284,7 +239,7 @@ def _month_rows(
         )
     }
     expected_set = set(expected)
-    start = calendar.reporting_start(session, county)
+    start = windows.reporting_start(session, county)
     counts = {"expected": 0, "on_time": 0, "late": 0, "missing": 0, "pending": 0}
     rows = []
     for period in window.periods:
@@ -508,56 +463,6 @@ def school_evaluation_html(context: Mapping[str, Any]) -> str:
 # ------------------------------------------------------------------------------------------------ county
 
 
-def grade_distribution(results: Sequence[Mapping[str, Any]], grades: Sequence[str]) -> list[dict[str, Any]]:
-    """Schools per grade (in ``grades`` order, best first), then those without a score."""
-    counts = {g: 0 for g in grades}
-    unscored = 0
-    for r in results:
-        if r.get("grade") is None:
-            unscored += 1
-        else:
-            counts[r["grade"]] = counts.get(r["grade"], 0) + 1
-    total = len(results)
-
-    def share(n: int) -> Decimal | None:
-        return round_half_up(Fraction(n, total), 4) if total else None
-
-    rows = [{"grade": g, "count": n, "share": share(n)} for g, n in counts.items()]
-    rows.append({"grade": "无成绩（期内无报表）", "count": unscored, "share": share(unscored)})
-    return rows
-
-
-def failing_indicators(results: Sequence[Mapping[str, Any]], limit: int | None = 10) -> list[dict[str, Any]]:
-    """Indicators most often below ``FAILING_SHARE`` of their available points, counted across schools.
-
-    For each indicator code: ``failing`` = schools whose row is applicable with exact earned / available below
-    60 %, ``applicable`` = schools whose row is applicable. Most failing first, then by code; only indicators
-    with at least one failing school.
-    """
-    stats: dict[str, dict[str, Any]] = {}
-    for r in results:
-        for ind in r.get("indicators") or ():
-            entry = stats.setdefault(
-                ind["code"],
-                {"code": ind["code"], "name": ind["name_zh"], "area": ind.get("area_zh") or ind["area"],
-                 "points": ind["points"], "failing": 0, "applicable": 0},
-            )  # fmt: skip
-            if not ind["applicable"]:
-                continue
-            available = _fraction(ind["available"]) or Fraction(0)
-            if available <= 0:
-                continue
-            entry["applicable"] += 1
-            earned = _fraction(ind["earned_exact"]) or Fraction(0)
-            if earned / available < FAILING_SHARE:
-                entry["failing"] += 1
-    rows = [s for s in stats.values() if s["failing"] > 0]
-    for s in rows:
-        s["share"] = round_half_up(Fraction(s["failing"], s["applicable"]), 4)
-    rows.sort(key=lambda s: (-s["failing"], s["code"]))
-    return rows if limit is None else rows[:limit]
-
-
 def _completeness_tables(session: Session, county_code: str, window: Window, now: dt.datetime) -> list[dict[str, Any]]:
     """The completeness service's figures per township and period, cut into tables of 12 periods."""
     per_period = [county_completeness(session, county_code, p, now=now).to_dict() for p in window.periods]
@@ -602,7 +507,7 @@ def county_summary_context(
     progress = {"county_code": county.code, "window": view["window"], **dict(snapshot.campaign)}
     rubric = county_rubrics.county_rubric(session, county)
     grades = [g.zh for g in rubric.grades] if rubric.version == snapshot.rubric_version else []
-    distribution = grade_distribution(results, grades or sorted({r["grade"] for r in results if r["grade"]}))
+    distribution = summaries.grade_distribution(results, grades or sorted({r["grade"] for r in results if r["grade"]}))
     total = len(results)
     chart = None
     if total:
@@ -612,9 +517,7 @@ def county_summary_context(
             title="",
             value_format=lambda v, m: f"{v} 所",
         )
-    status_counts: dict[str, int] = {}
-    for r in results:
-        status_counts[r["status"]] = status_counts.get(r["status"], 0) + 1
+    status_counts = summaries.status_counts(results)
     statuses = [
         {"status": code, "label": zh, "count": status_counts.get(code, 0)} for code, (zh, _en) in STATUS_LABELS.items()
     ]
@@ -641,13 +544,13 @@ def county_summary_context(
         "standard_id": STANDARD_ID,
         "rows": rows,
         "schools_listed": total,
-        "schools_ranked": sum(1 for r in results if r["rank"] is not None),
+        "schools_ranked": summaries.schools_ranked(results),
         "progress": progress,
         "distribution": distribution,
         "grade_chart": chart,
         "statuses": statuses,
-        "failing": failing_indicators(results),
-        "failing_share": round_half_up(FAILING_SHARE, 2),
+        "failing": summaries.failing_indicators(results),
+        "failing_share": round_half_up(summaries.FAILING_SHARE, 2),
         "completeness": _completeness_tables(session, county.code, window, now),
         "snapshot": {
             "id": snapshot.id,

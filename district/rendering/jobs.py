@@ -176,8 +176,9 @@ def planned_schools(session: Session, county: County, window: Window) -> list[Sc
     """The schools the engine lists for W: those with at least one expected month (the reporting calendar's
     ``expected_periods``), by code."""
     from district import calendar
+    from district.reports import windows
 
-    start = calendar.reporting_start(session, county)
+    start = windows.reporting_start(session, county)
     schools = session.scalars(select(School).where(School.county_code == county.code).order_by(School.code))
     return [s for s in schools if calendar.expected_periods(county, s, window.periods, start)]
 

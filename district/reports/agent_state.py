@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from district import calendar
 from district.clock import today
 from district.registry.models import County, School
+from district.reports import windows
 from district.reports.latest import last_accepted
 from district.reports.models import ReportHead
 from district.reports.services import period_locked
@@ -31,7 +32,7 @@ def period_state(session: Session, school: School, period: str) -> dict[str, Any
     assert county is not None
     head = session.get(ReportHead, (school.code, period))
     due = calendar.deadline_date(county, period)
-    start = calendar.reporting_start(session, county)
+    start = windows.reporting_start(session, county)
     if head is not None:
         late = calendar.days_late(due, first_received_at=head.first_received_at)
         left = None

@@ -15,6 +15,7 @@ from district import calendar as reporting
 from district.duties.services import calendar_by_version, calendar_in_force, done_codes, month_of
 from district.registry.models import County, School, Township
 from district.registry.services import township_order
+from district.reports import windows
 from district.reports.figures import INDEX, LAYOUT, load_figures, stored_figures
 from district.reports.models import ReportHead, ReportRevision
 
@@ -57,7 +58,7 @@ def month_status(session: Session, county_code: str, period: str, *, schools_whe
     if county is None:
         raise LookupError(county_code)
     # a break month, or a month before the county's reporting start, expects nobody (as completeness counts)
-    start = reporting.reporting_start(session, county)
+    start = windows.reporting_start(session, county)
     expects = month_of(period) not in county.break_month_set and (start is None or period >= start)
     in_force = calendar_in_force(session, county_code)
     month = month_of(period)

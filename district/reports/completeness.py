@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from district import calendar
 from district.registry.models import County, School, Township
 from district.registry.services import township_order
+from district.reports import windows
 from district.reports.models import ReportHead
 from houqin_standard import SHANGHAI, parse_period
 
@@ -103,7 +104,7 @@ def county_completeness(
     now = now or calendar.now()
     deadline = calendar.deadline(county, period)
     _y, m = parse_period(period)
-    start = calendar.reporting_start(session, county)
+    start = windows.reporting_start(session, county)
     # a break month, or a month before the county's reporting start, expects nobody
     result = Completeness(
         county_code, period, m in county.break_month_set, deadline, township_key=township_order(session, county_code)

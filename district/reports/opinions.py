@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from district import calendar
 from district.registry.models import County, School, Township
 from district.registry.services import township_order
+from district.reports import windows
 from district.reports.figures import FIELDS, load_figures
 from district.reports.models import ReportHead, ReportRevision
 
@@ -117,7 +118,7 @@ def county_month(session: Session, county_code: str, period: str, *, schools_whe
     if county is None:
         raise LookupError(county_code)
     result = CountyBox(county_code, period)
-    start = calendar.reporting_start(session, county)
+    start = windows.reporting_start(session, county)
     if int(period[5:7]) in county.break_month_set or (start is not None and period < start):
         return result  # a break month, or a month before the reporting start, expects nobody (as completeness)
     schools = session.execute(

@@ -17,9 +17,9 @@ from typing import Any, cast
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from district import calendar
 from district.calendar import WindowError
 from district.registry.models import City, County
+from district.reports import windows
 from district.scoring.county_rubrics import default_rubric
 from district.scoring.engine import SchoolScore, campaign_progress
 from district.scoring.ranking import read_ranking
@@ -36,7 +36,7 @@ def county_campaign_progress(
     if county is None:
         raise LookupError(county_code)
     try:
-        window = calendar.resolve_window(session, county, year=year, at=now)
+        window = windows.resolve_window(session, county, year=year, at=now)
     except WindowError:
         return None
     snapshot = read_ranking(session, county_code, window, trigger=trigger)
@@ -65,7 +65,7 @@ def city_campaign_progress(
     active = 0
     for county in counties:
         try:
-            window = calendar.resolve_window(session, county, year=year, at=now)
+            window = windows.resolve_window(session, county, year=year, at=now)
         except WindowError:
             continue
         snapshot = read_ranking(session, county.code, window, trigger=trigger)

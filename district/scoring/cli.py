@@ -13,6 +13,7 @@ import click
 
 from district import calendar
 from district.db import db
+from district.reports import windows
 from district.scoring.engine import STATUS_LABELS
 from district.scoring.explain_text import flag_text
 from houqin_standard.fields import ENUM_LABELS
@@ -148,7 +149,7 @@ def rank_cmd(
                 _fail(f"{county} 没有编号为 {snapshot} 的排名快照 / no such snapshot")
         else:
             try:
-                window = calendar.resolve_window(s, c, period_from=period_from, period_to=period_to, year=year)
+                window = windows.resolve_window(s, c, period_from=period_from, period_to=period_to, year=year)
             except calendar.WindowError as exc:
                 _fail(f"{exc.zh} / {exc.en}")
             snap = ranking.latest_ranking(s, county, window, trigger="cli")

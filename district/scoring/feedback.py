@@ -7,10 +7,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from district import calendar
 from district.registry.models import County, School
 from district.reminders.services import reminders
+from district.reports import windows
 from district.reports.feedback import feedback_part
+from district.scoring import summaries
 from district.scoring.county_rubrics import county_rubric
 from district.scoring.engine import STATUS_LABELS
 from district.scoring.snapshots import iso, newest_snapshot
@@ -26,7 +27,7 @@ def score_feedback(session: Session, school: School, period: str, lang: str) -> 
     county = session.get(County, school.county_code)
     assert county is not None
     out: dict[str, Any] = {"score": None, "rank": None, "ranking": None}
-    window = calendar.default_window(session, county)
+    window = windows.default_window(session, county)
     snapshot = (
         None
         if window is None
@@ -43,7 +44,7 @@ def score_feedback(session: Session, school: School, period: str, lang: str) -> 
                     "status_label": STATUS_LABELS[row["status"]][1 if lang == "en" else 0],
                     "coverage": row["coverage"],
                     "flags": row["flags"],
-                    "schools_ranked": sum(1 for r in snapshot.results if r["rank"] is not None),
+                    "schools_ranked": summaries.schools_ranked(snapshot.results),
                     "rubric_version": snapshot.rubric_version,
                     "snapshot_id": snapshot.id,
                     "computed_at": iso(snapshot.computed_at),

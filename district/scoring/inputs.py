@@ -21,6 +21,7 @@ from district import calendar
 from district.calendar import Window
 from district.db import json_text
 from district.registry.models import County, School, Township
+from district.reports import windows
 from district.reports.figures import stored_figures
 from district.reports.hazards import hazard_ledger
 from district.reports.models import InspectionFinding, ReportHead
@@ -347,7 +348,7 @@ def county_meta(session: Session, county_code: str, window: Window) -> CountyMet
         if entry.revision_id is not None:  # None: a bureau finding no report has restated
             revision_ids.add(entry.revision_id)
 
-    start = calendar.reporting_start(session, county)
+    start = windows.reporting_start(session, county)
     schools: list[SchoolMeta] = []
     active: set[str] = set()
     always: list[str] | None = None  # the expected months of a school open all along, computed once

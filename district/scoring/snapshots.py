@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from district import caches
 from district.calendar import Window
 from district.registry.models import County
+from district.scoring import summaries
 from district.scoring.county_rubrics import snapshot_rubric
 from district.scoring.engine import (
     HazardInput,
@@ -178,7 +179,7 @@ def school_view(session: Session, snapshot: RankingSnapshot, school_code: str) -
                     "window": {"from": snapshot.period_from, "to": snapshot.period_to},
                     "snapshot_id": snapshot.id,
                     "computed_at": iso(snapshot.computed_at),
-                    "schools_ranked": sum(1 for r in snapshot.results if r["rank"] is not None),
+                    "schools_ranked": summaries.schools_ranked(snapshot.results),
                 }
             )
             return out

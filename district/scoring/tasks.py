@@ -132,9 +132,9 @@ def store_after_read(county_code: str, snapshot: Any) -> Any:
         return snapshot
     from sqlalchemy.exc import OperationalError
 
-    from district import calendar
     from district.db import db
     from district.registry.models import County
+    from district.reports import windows
     from district.scoring import snapshots
 
     engine = db.engine
@@ -144,7 +144,7 @@ def store_after_read(county_code: str, snapshot: Any) -> Any:
         try:
             db.begin_write(own, sqlite_busy_ms=2000)
             county = own.get(County, county_code)
-            window = None if county is None else calendar.default_window(own, county)
+            window = None if county is None else windows.default_window(own, county)
             if window is None or (window.period_from, window.period_to) != (snapshot.period_from, snapshot.period_to):
                 own.rollback()
                 return snapshot

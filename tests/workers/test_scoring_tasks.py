@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from district import calendar
 from district.reminders.models import ReminderList
+from district.reports import windows
 from district.scoring.models import RankingSnapshot
 from district.scoring.tasks import periodic_lock
 from tests.district.scoring.helpers_scoring_db import seed_county, submit
@@ -25,7 +25,7 @@ def test_recompute_county_twice_stores_one_snapshot(session: Any, seeded: dict[s
     first = scoring_tasks.recompute_county.run("610528")
     assert scoring_tasks.recompute_county.run("610528") == first  # nothing changed: nothing recomputed
     snapshot = session.get(RankingSnapshot, first)
-    window = calendar.resolve_window(session, county)
+    window = windows.resolve_window(session, county)
     assert (snapshot.period_from, snapshot.period_to) == (window.period_from, window.period_to)
     assert snapshot.trigger == "debounced"
     submit(session, "6105280002", "2026-10")

@@ -20,8 +20,8 @@ from typing import Any
 from celery import shared_task
 from sqlalchemy import select
 
-from district import calendar
 from district.db import db
+from district.reports import windows
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def recompute_county(
         if county is None:
             return None
         window: Window | None = (
-            Window(period_from, period_to) if period_from and period_to else calendar.default_window(s, county)
+            Window(period_from, period_to) if period_from and period_to else windows.default_window(s, county)
         )
         if window is None:  # the county has not started reporting: nothing to rank yet
             return None
@@ -83,7 +83,7 @@ def nightly_recompute(force: bool = False) -> dict[str, Any]:
             with db.transaction() as s:  # one commit per county: a failure loses one county, not all
                 county = s.get(County, code)
                 assert county is not None
-                window = calendar.default_window(s, county)
+                window = windows.default_window(s, county)
                 if window is None:
                     continue
                 if force:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -19,18 +18,16 @@ from district.integrity.heads import county_heads
 from district.printing import render_pdf
 from district.rendering.evaluation import (
     Verification,
-    area_rates,
     county_summary_context,
     county_summary_html,
-    failing_indicators,
     flag_zh,
-    grade_distribution,
     indicator_text,
     school_evaluation_context,
     school_evaluation_html,
 )
 from district.scoring import campaign, ranking, snapshots
 from district.scoring.engine import STATUS_LABELS, Window
+from district.scoring.summaries import failing_indicators
 from tests import factories
 from tests.conftest import example_report
 from tests.district.rendering.test_rendering_security import Recorder
@@ -208,7 +205,7 @@ def test_county_summary(session: Any, seeded: dict[str, int], pdftotext: Any, pd
     assert "庄里镇 完整率" in flat and "城关街道 完整率" in flat
     for heading in ("二、等级分布", "三、失分较多的指标", "四、学校排名", "五、各学区报送完整率与及时率"):
         assert heading in text
-    for row in failing_indicators(snapshot.results):
+    for row in failing_indicators(snapshots.snapshot_rows(session, snapshot)):
         assert f"{row['code']} {row['name']}" in flat
     rows = run_tool("pdffonts", pdf_file(pdf)).splitlines()[2:]
     assert rows and all(r.split()[-5:-2] == ["yes", "yes", "yes"] for r in rows)
@@ -234,36 +231,6 @@ def test_completeness_grid_is_the_completeness_service(session: Any, seeded: dic
                 assert cell is None
                 continue
             assert cell["completeness"] == t["completeness"] and cell["timeliness"] == t["timeliness"]
-
-
-# ------------------------------------------------------------------------------------------------ by hand
-
-
-def _row(code: str, area: str, earned: str | None, available: str, applicable: bool = True) -> dict[str, Any]:
-    return {"code": code, "area": area, "area_zh": area, "name_zh": code, "points": available,
-            "applicable": applicable, "earned_exact": earned, "available": available}  # fmt: skip
-
-
-def test_area_rates_and_failing_indicators_by_hand() -> None:
-    a = {"indicators": [_row("A1", "x", "3", "6"), _row("A2", "x", "6", "6"), _row("B1", "y", "1/3", "10"),
-                        _row("G1", "z", None, "0", applicable=False)], "grade": "合格"}  # fmt: skip
-    b = {"indicators": [_row("A1", "x", "4", "6"), _row("A2", "x", "0", "6"), _row("B1", "y", "6", "10"),
-                        _row("G1", "z", "5", "5")], "grade": "优秀"}  # fmt: skip
-    assert area_rates(a) == {"x": (Fraction(9), Fraction(12)), "y": (Fraction(1, 3), Fraction(10)),
-                             "z": (Fraction(0), Fraction(0))}  # fmt: skip
-    # below 60 %: a.A1 3/6 = 50 %, a.B1, b.A2 0/6; b.A1 4/6 = 66.7 % and b.B1 6/10 = 60 % are not below
-    rows = failing_indicators([a, b])
-    assert [(r["code"], r["failing"], r["applicable"], r["share"]) for r in rows] == [
-        ("A1", 1, 2, Decimal("0.5000")), ("A2", 1, 2, Decimal("0.5000")), ("B1", 1, 2, Decimal("0.5000")),
-    ]  # fmt: skip
-    dist = grade_distribution([a, b, {"grade": None}], ["优秀", "良好", "合格", "不合格"])
-    assert [(d["grade"], d["count"]) for d in dist] == [
-        ("优秀", 1),
-        ("良好", 0),
-        ("合格", 1),
-        ("不合格", 0),
-        ("无成绩（期内无报表）", 1),
-    ]
 
 
 def test_indicator_rows_and_flags_are_put_in_words_by_the_one_catalog() -> None:

@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from district import caches, calendar, clock
+from district import caches, clock
 from district.audit.models import AuditEntry
 from district.reminders import services as reminder_services
+from district.reports import windows
 from district.reports.figures import INDEX as FIGURE_INDEX
 from district.reports.models import ReportHead, ReportRevision
 from district.scoring import campaign, county_rubrics, inspections, ranking, snapshots
@@ -413,7 +414,7 @@ def test_feedback_shows_the_latest_stored_score_and_the_reminders(session: Any, 
         assert agent.post_report(report("6105280001", period)).status_code == 201
     fb = agent.get("/api/v1/feedback?period=2026-09").json
     assert (fb["score"], fb["rank"], fb["ranking"]) == (None, None, None)  # no ranking computed yet
-    snapshot = ranking.latest_ranking(session, "610528", calendar.resolve_window(session, county))
+    snapshot = ranking.latest_ranking(session, "610528", windows.resolve_window(session, county))
     assert snapshot is not None
     fb = agent.get("/api/v1/feedback?period=2026-09", ts=int(clock.now().timestamp()) + 1).json  # not a replay
     row = _row(snapshot, "6105280001")
