@@ -48,7 +48,7 @@ from district.registry.models import City, County, School, Township
 from district.registry.models import Rubric as RubricRow
 from district.reminders.services import latest_reminders, reminder_period, reminders, store_reminders
 from district.reports.feedback import feedback_part
-from district.reports.figures import load_figures, stored_figures
+from district.reports.figures import ReportFigures, load_figures
 from district.reports.hazards import hazard_ledger
 from district.reports.history import previous_participating_rows
 from district.reports.models import InspectionFinding, ReportHead, ReportRevision
@@ -285,15 +285,15 @@ def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any, limit: int) ->
 
 def _figures(
     session: Session, ids: Sequence[int], stored: dict[int, str | bytes | None] | None = None
-) -> dict[int, list[Any]]:
+) -> dict[int, ReportFigures]:
     """The figures (``district.reports.figures``) of the revisions ``ids``, as the engine reads them: those in
     ``stored`` (their JSON, already read with the county's heads), the others' read in one query; a revision
-    without stored figures of the current layout gets them from its content (the same ``figures_of`` as at
+    without stored figures of the current layout gets them from its content (``ReportFigures.from_content``, as at
     ingestion)."""
-    out: dict[int, list[Any]] = {}
+    out: dict[int, ReportFigures] = {}
     unread: list[int] = []
     for rid in ids:
-        values = None if stored is None else stored_figures(stored.get(rid))
+        values = None if stored is None else ReportFigures.from_stored(stored.get(rid))
         if values is None:  # none stored, or of another layout
             unread.append(rid)
         else:
@@ -304,7 +304,7 @@ def _figures(
     return out
 
 
-def _figures_from_database(session: Session, ids: Sequence[int], out: dict[int, list[Any]]) -> None:
+def _figures_from_database(session: Session, ids: Sequence[int], out: dict[int, ReportFigures]) -> None:
     """The figures of revisions ``ids``: their heads' while they are effective (through the revision's school and
     period: the heads' key), else made from their content."""
     conn = session.connection()
@@ -320,7 +320,7 @@ def _figures_from_database(session: Session, ids: Sequence[int], out: dict[int, 
             )
             .where(_id_in(session, ReportRevision.id, chunk), ReportHead.figures.is_not(None))
         ):
-            values = stored_figures(text_)
+            values = ReportFigures.from_stored(text_)
             if values is not None:
                 out[rid] = values
         left = [rid for rid in chunk if rid not in out]
@@ -412,7 +412,7 @@ class _SchoolMeta:
         )
 
     def school_input(
-        self, reports: dict[int, list[Any]], due: Mapping[int, tuple[str, ...]] | None = None
+        self, reports: dict[int, ReportFigures], due: Mapping[int, tuple[str, ...]] | None = None
     ) -> SchoolInput:
         prev, stock = self.previous, self.previous_stock
         due = due or {}
