@@ -140,12 +140,14 @@ class ReportFigures(tuple[Any, ...]):
         return STANDARD_ID_2 if self[0] == LAYOUT else STANDARD_ID
 
     @property
-    def school_code(self) -> Any:
-        return self[_SCHOOL_CODE]
+    def school_code(self) -> str:
+        """The report's school code (a loader's report is valid: a string)."""
+        return cast(str, self[_SCHOOL_CODE])
 
     @property
-    def period(self) -> Any:
-        return self[_PERIOD]
+    def period(self) -> str:
+        """The report's period, ``YYYY-MM`` (a loader's report is valid: a string)."""
+        return cast(str, self[_PERIOD])
 
     @property
     def participating(self) -> bool:
