@@ -10,11 +10,13 @@ import copy
 import datetime as dt
 import json
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from district.registry.models import School
+    from district.reports.figures import ReportFigures
     from district.reports.services import Receipt
 
 EXAMPLE_REPORT = Path(__file__).resolve().parent / "data" / "example-report.json"
@@ -85,3 +87,11 @@ def effective_revision_id(session: Any, code: str, period: str) -> int:
     head = session.get(ReportHead, (code, period))
     assert head is not None, f"{code} {period}: no report stored"
     return int(head.revision_id)
+
+
+def report_figures(report: Mapping[str, Any] | None) -> ReportFigures | None:
+    """What a loader hands the engines for a parsed ``report`` (``ReportFigures.from_content``); ``None`` for
+    ``None`` (no carry-over basis)."""
+    from district.reports.figures import ReportFigures
+
+    return None if report is None else ReportFigures.from_content(report)

@@ -40,6 +40,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from district.reports.figures import INDEX as FIGURE_INDEX
+from district.reports.figures import ReportFigures
 from houqin_standard import fund_text, prechecks
 from houqin_standard.prechecks import COUNT_RULES as _COUNT_RULES
 from houqin_standard.prechecks import TOLERANCE, format_amount, parse_amount
@@ -122,7 +123,7 @@ class Anomaly:
         }
 
 
-#: What ``_Fund`` reads of a figures list, in its order.
+#: What ``_Fund`` reads of a report's figures, in its order.
 _FUND_FIGURES = operator.itemgetter(
     *(
         FIGURE_INDEX[name]
@@ -143,7 +144,7 @@ _FUND_FIGURES = operator.itemgetter(
         )
     )
 )
-#: What ``StockMonth`` reads of a figures list (all ``None`` for a month sent in @1).
+#: What ``StockMonth`` reads of a report's figures (all ``None`` for a month sent in @1).
 _STOCK_FIGURES = operator.itemgetter(
     *(
         FIGURE_INDEX[f"canteen_stock.{name}"]
@@ -194,41 +195,37 @@ def _fired(
 
 
 def _previous_closing(
-    report: Mapping[str, Any], previous_participating: Mapping[str, Any] | None
+    report: ReportFigures, previous_participating: ReportFigures | None
 ) -> tuple[str, Decimal] | None:
     if previous_participating is None:
         return None
     prev_period = _check_previous(report, previous_participating)
-    return prev_period, parse_amount(previous_participating["nutrition"]["closing_balance"])
+    return prev_period, parse_amount(previous_participating[_CLOSING])
 
 
-def _previous_stock_closing(
-    report: Mapping[str, Any], previous_stock: Mapping[str, Any] | None
-) -> tuple[str, Decimal] | None:
+def _previous_stock_closing(report: ReportFigures, previous_stock: ReportFigures | None) -> tuple[str, Decimal] | None:
     """The period and closing stock value of the stock carry-over basis (checked as ``_check_previous``
     does, and it must have been sent in @2: a ``canteen_stock`` section)."""
     if previous_stock is None:
         return None
     prev_period = _check_previous(report, previous_stock)
-    stock = previous_stock.get("canteen_stock")
-    if not isinstance(stock, Mapping):
+    if previous_stock[_STOCK_OPENING] is None:
         raise ValueError(f"previous_stock ({prev_period}) has no canteen_stock: not a month sent in @2")
-    return prev_period, parse_amount(stock["closing_stock_value"])
+    return prev_period, parse_amount(previous_stock[_STOCK_CLOSING])
 
 
 def chain_anomaly_codes(
-    months: Sequence[list[Any]],
-    previous_participating: list[Any] | None,
+    months: Sequence[ReportFigures],
+    previous_participating: ReportFigures | None,
     *,
     standard_rate: Decimal = Decimal("5.00"),
     only: Collection[str] | None = None,
-    previous_stock: list[Any] | None = None,
+    previous_stock: ReportFigures | None = None,
 ) -> list[list[str]]:
     """The codes of ``month_anomalies`` for each of one school's participating months, without messages: what
-    scoring indicator C4 reads for every school of a county. ``months``: the figures
-    (``district.reports.figures``) of one school's participating reports in ascending period order; each
-    month's carry-over basis is the report before it (the first one's: ``previous_participating``, figures
-    too), each @2 month's stock carry-over basis the @2 report before it (before the first:
+    scoring indicator C4 reads for every school of a county. ``months``: one school's participating reports
+    in ascending period order; each month's carry-over basis is the report before it (the first one's:
+    ``previous_participating``), each @2 month's stock carry-over basis the @2 report before it (before the first:
     ``previous_stock``, the most recent participating month sent in @2 before ``months``), with the same checks
     as ``month_anomalies`` (``ValueError``). ``only``: just these codes are checked (C4 counts a few; the
     figures the others need are not even parsed)."""
@@ -238,18 +235,17 @@ def chain_anomaly_codes(
     counts = only is None or not _COUNT_RULES.isdisjoint(only)
     stocks = only is None or not prechecks.STOCK_RULES.isdisjoint(only)
     out: list[list[str]] = []
-    previous: list[Any] = []
+    previous: ReportFigures | None = None
     closing: Decimal | None = None
     stock_closing: Decimal | None = None
-    for i, values in enumerate(months):
+    for values in months:
         if values[_PARTICIPATING] is not True:
             raise ValueError(f"{values[_PERIOD]}: not a participating report")
-        if i == 0:
-            basis = None if previous_participating is None else _shaped(previous_participating)
-            found = _previous_closing(_shaped(values), basis)
+        if previous is None:
+            found = _previous_closing(values, previous_participating)
             closing = None if found is None else found[1]
             if stocks and previous_stock is not None:
-                stock_found = _previous_stock_closing(_shaped(values), _shaped(previous_stock))
+                stock_found = _previous_stock_closing(values, previous_stock)
                 stock_closing = None if stock_found is None else stock_found[1]
         elif values[_SCHOOL_CODE] != previous[_SCHOOL_CODE] or not previous[_PERIOD] < values[_PERIOD]:
             # the report before it is in ``months``, and was checked participating there
@@ -263,36 +259,23 @@ def chain_anomaly_codes(
     return out
 
 
-def _stock_of(values: list[Any]) -> prechecks.StockMonth | None:
+def _stock_of(values: ReportFigures) -> prechecks.StockMonth | None:
     opening, purchases, closing, checked = _STOCK_FIGURES(values)
     if opening is None:  # sent in @1 (or, impossibly for a participating @2 month, without the section)
         return None
     return prechecks.StockMonth(opening, purchases, closing, checked)
 
 
-def _shaped(values: list[Any]) -> dict[str, Any]:
-    """What ``_previous_closing`` and ``_previous_stock_closing`` read of a report, from its figures (once per
-    school: the chain's start)."""
-    out: dict[str, Any] = {
-        "school_code": values[_SCHOOL_CODE],
-        "period": values[_PERIOD],
-        "nutrition": {"participating": values[_PARTICIPATING], "closing_balance": values[_CLOSING]},
-    }
-    if values[_STOCK_OPENING] is not None:
-        out["canteen_stock"] = {"closing_stock_value": values[_STOCK_CLOSING]}
-    return out
-
-
 def month_anomalies(
-    report: Mapping[str, Any],
-    previous_participating: Mapping[str, Any] | None,
+    report: ReportFigures,
+    previous_participating: ReportFigures | None,
     *,
     standard_rate: Decimal = Decimal("5.00"),
-    previous_stock: Mapping[str, Any] | None = None,
+    previous_stock: ReportFigures | None = None,
 ) -> list[Anomaly]:
     """The fund anomalies of one school-month, in ``ANOMALY_CODES`` order.
 
-    ``report`` is a parsed, valid report (``houqin/monthly-report@1``). A month with
+    ``report`` is a valid report's figures (``district.reports.figures.ReportFigures``). A month with
     ``nutrition.participating`` false gives ``[]``.
 
     ``previous_participating`` is the school's most recent participating report before ``report.period``
@@ -307,10 +290,10 @@ def month_anomalies(
     school's most recent participating report *sent in @2* before it (``None``: none, no stock carry-over to
     check), with the same checks as ``previous_participating``. A @1 month gets no stock anomaly.
     """
-    if not report["nutrition"].get("participating"):
+    if report[_PARTICIPATING] is not True:
         return []
     standard_rate = parse_amount(standard_rate)
-    f = _Fund.from_report(report)
+    f = _Fund(*_FUND_FIGURES(report), stock=_stock_of(report))
     previous = _previous_closing(report, previous_participating)
     previous_stock_basis = None if f.stock is None else _previous_stock_closing(report, previous_stock)
     codes = _fired(
@@ -323,20 +306,10 @@ def month_anomalies(
     if not codes:
         return []
 
-    # Each figure appears in the Chinese message, the English one and ``figures``: format each Decimal object
-    # once. Keyed by identity (equal Decimals may print differently, 0.00 and -0.00), with the object kept in
-    # the memo so that its id cannot be reused by another value during this call.
-    formatted: dict[int, tuple[Decimal, str]] = {}
-
-    def m(value: Decimal) -> str:
-        hit = formatted.get(id(value))
-        if hit is None:
-            hit = formatted[id(value)] = (value, format_amount(value))
-        return hit[1]
-
+    # each figure is formatted once per anomaly (the messages are made from ``figures``): a month has few
     found: list[Anomaly] = []
     for code in codes:
-        figures = _figures(code, f, m, previous, standard_rate, previous_stock_basis)
+        figures = _figures(code, f, format_amount, previous, standard_rate, previous_stock_basis)
         zh, en = fund_text.message(code, figures, "zh"), fund_text.message(code, figures, "en")
         found.append(Anomaly(f.school_code, f.period, code, zh, en, figures))
     return found
@@ -374,13 +347,13 @@ def _figures(
     }
 
 
-def _check_previous(report: Mapping[str, Any], previous: Mapping[str, Any]) -> str:
-    prev_period = str(previous["period"])
-    if not previous["nutrition"].get("participating"):
+def _check_previous(report: ReportFigures, previous: ReportFigures) -> str:
+    prev_period = str(previous[_PERIOD])
+    if previous[_PARTICIPATING] is not True:
         raise ValueError(f"previous_participating ({prev_period}) is not a participating report")
-    if previous["school_code"] != report["school_code"]:
-        raise ValueError(f"previous_participating is of school {previous['school_code']}, not {report['school_code']}")
+    if previous[_SCHOOL_CODE] != report[_SCHOOL_CODE]:
+        raise ValueError(f"previous_participating is of school {previous[_SCHOOL_CODE]}, not {report[_SCHOOL_CODE]}")
     # YYYY-MM strings order as the periods do.
-    if not prev_period < report["period"]:
-        raise ValueError(f"previous_participating ({prev_period}) is not before {report['period']}")
+    if not prev_period < report[_PERIOD]:
+        raise ValueError(f"previous_participating ({prev_period}) is not before {report[_PERIOD]}")
     return prev_period

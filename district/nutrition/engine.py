@@ -17,6 +17,7 @@ from typing import Any
 from district import clock
 from district.calendar import round_half_up
 from district.nutrition.anomalies import ANOMALY_CODES, STOCK_CODES, Anomaly, month_anomalies, parse_amount
+from district.reports.figures import ReportFigures
 from houqin_standard import SHANGHAI, STANDARD_ID, STANDARD_ID_2, format_money, parse_period
 from houqin_standard import periods_between as _periods_between
 
@@ -70,11 +71,12 @@ def format_ratio(value: Decimal | None, places: int) -> str | None:
 
 @dataclass(frozen=True)
 class FundMonth:
-    """The effective (newest accepted) revision of one school-month: ``report`` is the parsed report."""
+    """The effective (newest accepted) revision of one school-month: its figures (``ReportFigures``, made by
+    the loader from the figures stored on its head or from its content)."""
 
     period: str
     revision_id: int
-    report: Mapping[str, Any]
+    figures: ReportFigures
 
 
 @dataclass(frozen=True)
@@ -98,9 +100,9 @@ class FundSchool:
     township: str
     supply_mode_hint: str | None
     months: Sequence[FundMonth]
-    previous_participating: Mapping[str, Any] | None
+    previous_participating: ReportFigures | None
     expected_periods: Sequence[str]
-    previous_stock: Mapping[str, Any] | None = None
+    previous_stock: ReportFigures | None = None
 
 
 # ------------------------------------------------------------------------------------ outputs
@@ -354,11 +356,11 @@ class FundReport:
 
 def _school_row(school: FundSchool, window: set[str], standard_rate: Decimal) -> FundSchoolRow | None:
     previous = school.previous_participating
-    if previous is not None and previous["period"] >= min(window):
-        raise ValueError(f"{school.code}: previous_participating {previous['period']} is not before the window")
+    if previous is not None and previous.period >= min(window):
+        raise ValueError(f"{school.code}: previous_participating {previous.period} is not before the window")
     previous_stock = school.previous_stock
-    if previous_stock is not None and previous_stock["period"] >= min(window):
-        raise ValueError(f"{school.code}: previous_stock {previous_stock['period']} is not before the window")
+    if previous_stock is not None and previous_stock.period >= min(window):
+        raise ValueError(f"{school.code}: previous_stock {previous_stock.period} is not before the window")
     stock_totals: StockTotals | None = None
     seen: list[str] = []
     periods: list[str] = []
@@ -369,48 +371,48 @@ def _school_row(school: FundSchool, window: set[str], standard_rate: Decimal) ->
     last_closing = _ZERO
     supply_mode: str | None = None
     for month in school.months:
-        report = month.report
+        report = month.figures
         if month.period not in window:
             raise ValueError(f"{school.code}: month {month.period} is outside the window")
         if seen and month.period <= seen[-1]:
             raise ValueError(f"{school.code}: months must be in ascending order without repeats")
-        if report["period"] != month.period or report["school_code"] != school.code:
+        if report.period != month.period or report.school_code != school.code:
             raise ValueError(f"{school.code}: revision {month.revision_id} is not of {school.code} {month.period}")
         seen.append(month.period)
-        nutrition = report["nutrition"]
-        if not nutrition.get("participating"):
+        if not report.participating:
             continue
         found = month_anomalies(report, previous, standard_rate=standard_rate, previous_stock=previous_stock)
         previous = report  # carry-over runs across non-participating and break months
-        stock = report.get("canteen_stock")
-        if stock is not None:  # sent in @2; a @1 month is skipped by the stock carry-over and has no stock
+        value = report.value
+        if value("canteen_stock.opening_stock_value") is not None:
+            # sent in @2; a @1 month is skipped by the stock carry-over and has no stock
             previous_stock = report
-            opening_stock = parse_amount(stock["opening_stock_value"])
-            purchases = parse_amount(stock["purchases"])
-            closing_stock = parse_amount(stock["closing_stock_value"])
+            opening_stock = parse_amount(value("canteen_stock.opening_stock_value"))
+            purchases = parse_amount(value("canteen_stock.purchases"))
+            closing_stock = parse_amount(value("canteen_stock.closing_stock_value"))
             month_stock = StockTotals(1, opening_stock, purchases, closing_stock,
                                       opening_stock + purchases - closing_stock)  # fmt: skip
             stock_totals = (
                 month_stock if stock_totals is None
                 else replace(stock_totals + month_stock, opening=stock_totals.opening, closing=closing_stock)
             )  # fmt: skip
-        rate = parse_amount(nutrition["subsidy_rate"])
-        opening = parse_amount(nutrition["opening_balance"])
+        rate = parse_amount(value("nutrition.subsidy_rate"))
+        opening = parse_amount(value("nutrition.opening_balance"))
         if first_opening is None:
             first_opening = opening
-        last_closing = parse_amount(nutrition["closing_balance"])
-        supply_mode = nutrition.get("supply_mode") or supply_mode
+        last_closing = parse_amount(value("nutrition.closing_balance"))
+        supply_mode = value("nutrition.supply_mode") or supply_mode
         periods.append(month.period)
         revision_ids[month.period] = month.revision_id
         anomalies.extend(found)
         totals = totals + FundTotals(
             months_participating=1,
-            meal_days=nutrition["meal_days"],
-            meals_served=nutrition["meals_served"],
-            expected_funds=nutrition["eligible_students"] * nutrition["meal_days"] * rate,
-            funds_received=parse_amount(nutrition["funds_received"]),
-            food_spend=parse_amount(nutrition["food_spend"]),
-            other_spend=parse_amount(nutrition["other_spend"]),
+            meal_days=value("nutrition.meal_days"),
+            meals_served=value("nutrition.meals_served"),
+            expected_funds=value("nutrition.eligible_students") * value("nutrition.meal_days") * rate,
+            funds_received=parse_amount(value("nutrition.funds_received")),
+            food_spend=parse_amount(value("nutrition.food_spend")),
+            other_spend=parse_amount(value("nutrition.other_spend")),
             anomaly_count=len(found),
         )
     if first_opening is None:

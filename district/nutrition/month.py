@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from district.nutrition.anomalies import Anomaly, month_anomalies
 from district.reports.feedback import previous_participating
+from district.reports.figures import ReportFigures
 
 
 def report_anomalies(session: Session, report: dict[str, Any], *, standard_rate: Decimal) -> list[Anomaly]:
@@ -22,4 +23,9 @@ def report_anomalies(session: Session, report: dict[str, Any], *, standard_rate:
     prev_stock = None
     if "canteen_stock" in report:
         prev_stock = previous_participating(session, school_code, period, stock=True)
-    return month_anomalies(report, prev, standard_rate=standard_rate, previous_stock=prev_stock)
+    return month_anomalies(
+        ReportFigures.from_content(report),
+        None if prev is None else ReportFigures.from_content(prev),
+        standard_rate=standard_rate,
+        previous_stock=None if prev_stock is None else ReportFigures.from_content(prev_stock),
+    )

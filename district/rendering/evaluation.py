@@ -463,7 +463,7 @@ def school_evaluation_html(context: Mapping[str, Any]) -> str:
 # ------------------------------------------------------------------------------------------------ county
 
 
-def _completeness_tables(session: Session, county_code: str, window: Window, now: dt.datetime) -> list[dict[str, Any]]:
+def completeness_tables(session: Session, county_code: str, window: Window, now: dt.datetime) -> list[dict[str, Any]]:
     """The completeness service's figures per township and period, cut into tables of 12 periods."""
     per_period = [county_completeness(session, county_code, p, now=now).to_dict() for p in window.periods]
     by_township = [{t["township"]: t for t in c["by_township"]} for c in per_period]
@@ -551,7 +551,7 @@ def county_summary_context(
         "statuses": statuses,
         "failing": summaries.failing_indicators(results),
         "failing_share": round_half_up(summaries.FAILING_SHARE, 2),
-        "completeness": _completeness_tables(session, county.code, window, now),
+        "completeness": completeness_tables(session, county.code, window, now),
         "snapshot": {
             "id": snapshot.id,
             "computed_at": _iso_shanghai(snapshot.computed_at, False),

@@ -16,7 +16,7 @@ from district.duties.services import calendar_by_version, calendar_in_force, don
 from district.registry.models import County, School, Township
 from district.registry.services import township_order
 from district.reports import windows
-from district.reports.figures import INDEX, LAYOUT, load_figures, stored_figures
+from district.reports.figures import INDEX, LAYOUT, ReportFigures, load_figures
 from district.reports.models import ReportHead, ReportRevision
 
 
@@ -92,7 +92,7 @@ def month_status(session: Session, county_code: str, period: str, *, schools_whe
             entry.update(status=STATUS_MISSING, due=[], done=[])
         else:
             stored, version_id, revision_id = head
-            values = stored_figures(stored)
+            values = ReportFigures.from_stored(stored)
             if values is None:  # none stored (or of an older layout): the revision's content
                 content = session.scalar(select(ReportRevision.content).where(ReportRevision.id == revision_id))
                 values = load_figures(None, content)

@@ -132,11 +132,12 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any, NamedTuple, cast
 
+from district import caches
 from district.calendar import Window, round_half_up
 from district.nutrition.anomalies import chain_anomaly_codes
 from district.reports.figures import INDEX as FIGURE_INDEX
 from district.reports.figures import LAYOUT as FIGURES_LAYOUT_2
-from district.reports.figures import figures_of, is_figures
+from district.reports.figures import ReportFigures
 from district.scoring.rubric import Indicator, Rubric
 from houqin_standard.fields import ENUM_LABELS
 from houqin_standard.periods import parse_period
@@ -194,14 +195,14 @@ _CAMPUS_STATUSES = ("compliant", "rectifying", "noncompliant", "not_applicable")
 
 
 class MonthInput(NamedTuple):
-    """The effective (newest accepted) revision of one reported month: the parsed report, or its figures
-    (``district.reports.figures``: what the engine reads of it, as stored at ingestion; the engine reads a
-    parsed report through ``figures_of``, so both give the same scores). (A named tuple: a county's recompute
-    makes one per school-month.)"""
+    """The effective (newest accepted) revision of one reported month: its figures
+    (``district.reports.figures.ReportFigures``, what the engine reads of a report), which the loader made
+    from the figures stored at ingestion or from the parsed report, so both give the same scores. (A named
+    tuple: a county's recompute makes one per school-month.)"""
 
     period: str
     revision_id: int
-    report: Mapping[str, Any] | list[Any]
+    figures: ReportFigures
     # the codes of the 后勤行事历 tasks due in the month by the calendar that judged the revision (the version in
     # force when it arrived: ``district.duties.services.due_codes``); read by ``calendar_tasks`` (H1) only, for
     # months sent in @2; ``None`` when the caller did not read them
@@ -485,7 +486,7 @@ def show_figure(value: object) -> str:
     raise TypeError(f"not an input figure: {value!r}")
 
 
-@functools.lru_cache(maxsize=1024)
+@caches.memoize("scoring.engine.sigma", 1024)
 def _sigma(field_name: str) -> str:
     return f"Σ {field_name.rsplit('.', 1)[-1]}"
 
@@ -581,7 +582,7 @@ def _scaled(points: Fraction, num: Fraction | int, den: Fraction | int) -> Fract
     )
 
 
-@functools.lru_cache(maxsize=4096)
+@caches.memoize("scoring.engine.scaled_counts", 4096)
 def _scaled_counts(pn: int, pd: int, num: int, den: int) -> Fraction:  # keyed on ints: hashing a Fraction is slow
     return Fraction(pn * num, pd * den)
 
@@ -595,26 +596,20 @@ def _capped(points: Fraction, num: Fraction | int, den: Fraction | int) -> Fract
 # One school, prepared
 
 
-class _Month(NamedTuple):
-    """A ``MonthInput`` as ``_prepare`` made it: its report is always the figures list (``_with_figures``),
-    read by position (``FIGURE_INDEX``)."""
-
-    period: str
-    revision_id: int
-    report: list[Any]
-    calendar_due: tuple[str, ...] | None = None
+#: A reported month as the engine reads it: its figures by position (``FIGURE_INDEX``).
+_Month = MonthInput
 
 
 @dataclass
 class _School:
-    """One school's inputs for the indicators: its months as figures (``_Month``)."""
+    """One school's inputs for the indicators: its months (``MonthInput``) read through their figures."""
 
     input: SchoolInput
     reported: list[_Month]  # expected months with a report, ascending
     chain: list[_Month]  # every report of W, ascending (the carry-over basis of C4)
     missing: list[str]
-    previous: _Month | None  # the carry-over basis of W's first participating month (figures too)
-    previous_stock: _Month | None  # the stock carry-over basis of W's first month sent in @2 (figures too)
+    previous: _Month | None  # the carry-over basis of W's first participating month
+    previous_stock: _Month | None  # the stock carry-over basis of W's first month sent in @2
     _totals: dict[str, Fraction] = field(default_factory=dict, repr=False)  # over the reported months
     _ptotals: dict[str, Fraction] = field(default_factory=dict, repr=False)  # over the participating ones
 
@@ -646,7 +641,7 @@ class _School:
         i = FIGURE_INDEX.get(field_name)
         if i is None:
             raise ValueError(f"{field_name} is not a field of the report standard")
-        v = month.report[i]
+        v = month.figures[i]
         if v is None:  # no field of a report's sections may be null (STANDARD.md): None is "absent"
             raise ValueError(f"school {self.code} {month.period}: the report has no {field_name}")
         return v
@@ -655,7 +650,7 @@ class _School:
         """The field's value in each of ``months``; a missing field is named (``value``'s error)."""
         i = FIGURE_INDEX.get(field_name)
         if i is not None:
-            out = [m.report[i] for m in months]
+            out = [m.figures[i] for m in months]
             if None not in out:
                 return out
         return [self.value(m, field_name) for m in months]  # raises the error that names the field
@@ -678,7 +673,7 @@ class _School:
         ``_summed_fields``), for ``total`` to find: the months' figures turned into columns at once. A field
         that is missing or not a number is left for ``total`` to report, when an indicator asks for it."""
         memo = self._totals
-        columns = list(zip(*[m.report for m in self.reported], strict=True))
+        columns = list(zip(*[m.figures for m in self.reported], strict=True))
         for name, i in plan:
             try:
                 memo[name] = _exact_sum(columns[i], str)
@@ -704,8 +699,8 @@ class _School:
         return result
 
 
-def _participates(month: _Month) -> bool:  # ``month`` as ``_prepare`` made it: figures
-    return month.report[_PARTICIPATING] is True
+def _participates(month: _Month) -> bool:
+    return month.figures[_PARTICIPATING] is True
 
 
 _PARTICIPATING = FIGURE_INDEX["nutrition.participating"]
@@ -714,7 +709,7 @@ _PERIOD = FIGURE_INDEX["period"]
 _SCHOOL_CODE = FIGURE_INDEX["school_code"]
 
 
-@functools.lru_cache(maxsize=1024)
+@caches.memoize("scoring.engine.expected_problem", 1024)
 def _expected_problem(expected: tuple[str, ...], lo: str, hi: str) -> str:
     """What is wrong with a school's expected periods for W = lo..hi ("" when nothing): most schools of a county
     share one list, so it is checked once."""
@@ -738,26 +733,24 @@ _SUMMED_OVER_REPORTED = {  # kind → the parameters naming fields it sums over 
 }
 
 
-_SUMMED: dict[int, tuple[Rubric, tuple[tuple[str, int], ...]]] = {}  # id(rubric) → (rubric, fields)
-
-
 def _summed_fields(rubric: Rubric) -> tuple[tuple[str, int], ...]:
     """The ``section.key`` fields the rubric's indicators and veto sum over the reported months, with their
-    positions in a figures list."""
-    hit = _SUMMED.get(id(rubric))
-    if hit is not None and hit[0] is rubric:
-        return hit[1]
-    if len(_SUMMED) > 64:
-        _SUMMED.clear()
+    positions in a figures tuple."""
     names = [ind.params[k] for ind in rubric.indicators for k in _SUMMED_OVER_REPORTED.get(ind.kind, ())]
-    names += list(rubric.veto_fields)
+    names += rubric.veto_fields
+    return _summed_positions(tuple(names))
+
+
+@caches.memoize("scoring.engine.summed_fields", 64)
+def _summed_positions(names: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+    """``names`` (each once, in their first order) with their positions, those that are fields of the standard
+    (another is reported by ``total`` when an indicator asks for it). Keyed by the names themselves: a
+    rubric's value, not its object."""
     out: dict[str, tuple[str, int]] = {}
     for name in names:
         if name in FIGURE_INDEX:
             out[name] = (name, FIGURE_INDEX[name])
-    fields = tuple(out.values())
-    _SUMMED[id(rubric)] = (rubric, fields)
-    return fields
+    return tuple(out.values())
 
 
 def _prepare(school: SchoolInput, window: Window) -> _School:
@@ -775,24 +768,23 @@ def _prepare(school: SchoolInput, window: Window) -> _School:
             raise ValueError(f"school {code}: report of {period} is outside W")
         if period in by_period:
             raise ValueError(f"school {code}: two reports for {period}; pass the effective one only")
-        m = _with_figures(given)
-        values = m.report
+        values = given.figures
         if values[_PERIOD] not in (period, None):
-            raise ValueError(f"school {code}: revision {m.revision_id} is for {values[_PERIOD]}")
+            raise ValueError(f"school {code}: revision {given.revision_id} is for {values[_PERIOD]}")
         if values[_SCHOOL_CODE] not in (code, None):
-            raise ValueError(f"school {code}: revision {m.revision_id} is of another school")
-        by_period[period] = m
-    prev = None if school.previous_participating is None else _with_figures(school.previous_participating)
+            raise ValueError(f"school {code}: revision {given.revision_id} is of another school")
+        by_period[period] = given
+    prev = school.previous_participating
     if prev is not None:
         if not prev.period < window.period_from:
             raise ValueError(f"school {school.code}: previous_participating ({prev.period}) is not before W")
         if not _participates(prev):
             raise ValueError(f"school {school.code}: previous_participating ({prev.period}) is not participating")
-    prev_stock = None if school.previous_stock is None else _with_figures(school.previous_stock)
+    prev_stock = school.previous_stock
     if prev_stock is not None:
         if not prev_stock.period < window.period_from:
             raise ValueError(f"school {school.code}: previous_stock ({prev_stock.period}) is not before W")
-        if not _participates(prev_stock) or prev_stock.report[_STOCK_OPENING] is None:
+        if not _participates(prev_stock) or prev_stock.figures[_STOCK_OPENING] is None:
             raise ValueError(
                 f"school {school.code}: previous_stock ({prev_stock.period}) is not a participating month sent in @2"
             )
@@ -809,16 +801,6 @@ def _prepare(school: SchoolInput, window: Window) -> _School:
         previous=prev,
         previous_stock=prev_stock,
     )
-
-
-def _with_figures(month: MonthInput) -> _Month:
-    """``month`` with its report as figures (``figures_of`` of a parsed report; stored figures as they are)."""
-    report = month.report
-    if isinstance(report, list):
-        if not is_figures(report):
-            raise ValueError(f"revision {month.revision_id}: not figures of the current layout")
-        return _Month(month.period, month.revision_id, report, month.calendar_due)
-    return _Month(month.period, month.revision_id, figures_of(report), month.calendar_due)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -926,7 +908,7 @@ def _ratio_over(ind: Indicator, s: _School, months: Sequence[_Month], months_lab
     return _Result(True, earned, inputs, revision_ids, _ratio_note(ind.points, num_field, den_field))
 
 
-@functools.lru_cache(maxsize=256)
+@caches.memoize("scoring.engine.ratio_note", 256)
 def _ratio_note(points: Fraction, num_field: str, den_field: str) -> str:
     return f"{exact_figure(points)} × Σ {_leaf(num_field)} / Σ {_leaf(den_field)}"
 
@@ -957,17 +939,17 @@ def _fund_compliance(ind: Indicator, s: _School, ctx: _Context) -> _Result:
     previous_stock = s.previous_stock if stock_carry else None
     chain = s.participating_chain  # the counted months and any break-month report between
     found = chain_anomaly_codes(
-        [m.report for m in chain],
-        None if previous is None else previous.report,
+        [m.figures for m in chain],
+        None if previous is None else previous.figures,
         standard_rate=ctx.standard_rate,
         only=codes,
-        previous_stock=None if previous_stock is None else previous_stock.report,
+        previous_stock=None if previous_stock is None else previous_stock.figures,
     )
     revision_ids: list[int] = []
     inputs: dict[str, Any] = {"participating months": len(participating)}
     compliant = 0
     for month, hits in zip(chain, found, strict=True):
-        sent_in_2 = month.report[_STOCK_OPENING] is not None
+        sent_in_2 = month.figures[_STOCK_OPENING] is not None
         if month.period in counted:
             if previous is not None:
                 inputs[f"carry-over basis of {month.period}"] = previous.period
@@ -993,7 +975,7 @@ def _kitchen_controls(ind: Indicator, s: _School, ctx: _Context) -> _Result:
     fields: tuple[str, ...] = ind.params["fields"]
     den_field: str = ind.params["denominator"]
     first = FIGURE_INDEX[fields[0]]
-    months = [m for m in s.participating if m.report[first] is not None]  # with a ``kitchen`` section
+    months = [m for m in s.participating if m.figures[first] is not None]  # with a ``kitchen`` section
     if not months:
         return _not_applicable(
             {"months with kitchen controls": "0"}, (), "no participating month of W has a kitchen section"
@@ -1027,7 +1009,7 @@ def _months_with(ind: Indicator, s: _School, fields: Sequence[str]) -> _Result:
     return _Result(True, earned, inputs, s.reported_revision_ids, note)
 
 
-@functools.lru_cache(maxsize=256)
+@caches.memoize("scoring.engine.months_with_text", 256)
 def _months_with_text(fields: tuple[str, ...]) -> tuple[str, str]:
     label = " and ".join(_leaf(f) for f in fields)
     return f"months with {label}", f"months with {label} true / reported months"
@@ -1212,7 +1194,7 @@ _R_KEYS = {"e": "r_e", "w": "r_w"}
 _F_KEYS = {"e": "f(r_e)", "w": "f(r_w)"}
 
 
-@functools.lru_cache(maxsize=64)
+@caches.memoize("scoring.engine.energy_text", 64)
 def _energy_text(points: Fraction) -> tuple[Fraction, str]:
     half = points / 2
     return half, f"{exact_figure(half)} × f(e / median e) + {exact_figure(half)} × f(w / median w)"
@@ -1239,7 +1221,7 @@ def _calendar_tasks(ind: Indicator, s: _School, ctx: _Context) -> _Result:
     """H1 后勤行事历: points × tasks done / tasks due over the reported months sent in @2; a task is due in a
     month when the calendar that judged the month's report lists it for that month (``MonthInput.calendar_due``);
     done when the report's ``calendar.tasks`` names it. No task due → not applicable."""
-    months = [m for m in s.reported if m.report[0] == FIGURES_LAYOUT_2]
+    months = [m for m in s.reported if m.figures.layout == FIGURES_LAYOUT_2]
     inputs: dict[str, Any] = {"months sent in @2": len(months)}
     due_total = 0
     done_total = 0
@@ -1247,7 +1229,7 @@ def _calendar_tasks(ind: Indicator, s: _School, ctx: _Context) -> _Result:
         due = m.calendar_due
         if due is None:
             raise ValueError(f"school {s.code} {m.period}: no calendar tasks due given for revision {m.revision_id}")
-        listed = m.report[_CALENDAR_TASKS]
+        listed = m.figures[_CALENDAR_TASKS]
         names = {t.get("code") for t in listed if isinstance(t, Mapping)} if isinstance(listed, list) else set()
         done = sum(1 for code in due if code in names)
         due_total += len(due)

@@ -22,7 +22,7 @@ from district.calendar import Window
 from district.db import json_text
 from district.registry.models import County, School, Township
 from district.reports import windows
-from district.reports.figures import stored_figures
+from district.reports.figures import ReportFigures
 from district.reports.hazards import hazard_ledger
 from district.reports.models import InspectionFinding, ReportHead
 from district.scoring.county_rubrics import county_rubric
@@ -136,15 +136,15 @@ def watermarks(session: Session, county_code: str, window: Window) -> tuple[int,
 
 def read_figures(
     session: Session, ids: Sequence[int], stored: dict[int, str | bytes | None] | None = None
-) -> dict[int, list[Any]]:
+) -> dict[int, ReportFigures]:
     """The figures (``district.reports.figures``) of the revisions ``ids``, as the engine reads them: those in
     ``stored`` (their JSON, already read with the county's heads), the others' read in one query; a revision
-    without stored figures of the current layout gets them from its content (the same ``figures_of`` as at
+    without stored figures of the current layout gets them from its content (``ReportFigures.from_content``, as at
     ingestion)."""
-    out: dict[int, list[Any]] = {}
+    out: dict[int, ReportFigures] = {}
     unread: list[int] = []
     for rid in ids:
-        values = None if stored is None else stored_figures(stored.get(rid))
+        values = None if stored is None else ReportFigures.from_stored(stored.get(rid))
         if values is None:  # none stored, or of another layout
             unread.append(rid)
         else:
@@ -206,7 +206,7 @@ class SchoolMeta:
         )
 
     def school_input(
-        self, reports: dict[int, list[Any]], due: Mapping[int, tuple[str, ...]] | None = None
+        self, reports: dict[int, ReportFigures], due: Mapping[int, tuple[str, ...]] | None = None
     ) -> SchoolInput:
         prev, stock = self.previous, self.previous_stock
         due = due or {}

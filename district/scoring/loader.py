@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from district import caches
 from district.calendar import Window
-from district.reports.figures import load_figures, stored_figures
+from district.reports.figures import ReportFigures, load_figures
 from district.reports.history import previous_participating_rows
 from district.reports.models import ReportHead, ReportRevision
 
@@ -57,7 +57,7 @@ class ScoreLoader(Protocol):
         (``reports.history.previous_participating_rows``; ``stock``: the most recent sent in @2)."""
         ...
 
-    def figures(self, session: Session, ids: Sequence[int], out: dict[int, list[Any]]) -> None:
+    def figures(self, session: Session, ids: Sequence[int], out: dict[int, ReportFigures]) -> None:
         """Put into ``out`` the figures of revisions ``ids``: their heads' while they are effective, else made from
         their content."""
         ...
@@ -88,7 +88,7 @@ class SqlScoreLoader:
     ) -> Sequence[MonthRow]:
         return self._rows(session, previous_participating_rows(before, county_code=county_code, stock=stock))
 
-    def figures(self, session: Session, ids: Sequence[int], out: dict[int, list[Any]]) -> None:
+    def figures(self, session: Session, ids: Sequence[int], out: dict[int, ReportFigures]) -> None:
         conn = session.connection()
         for i in range(0, len(ids), 5000):
             chunk = ids[i : i + 5000]
@@ -102,7 +102,7 @@ class SqlScoreLoader:
                 )
                 .where(self._id_in(ReportRevision.id, chunk), ReportHead.figures.is_not(None))
             ):
-                values = stored_figures(text_)
+                values = ReportFigures.from_stored(text_)
                 if values is not None:
                     out[rid] = values
             left = [rid for rid in chunk if rid not in out]

@@ -49,7 +49,7 @@ class RankingSnapshot(Base):
     ``results``: one row per school in ranking order: the ranking fields of ``SchoolScore.to_dict(audit=True)``
     and ``type_rank``, ``earned`` (each indicator's exact earned points, ``"n/d"`` or ``None`` when not
     applicable) and ``pins`` (the revisions, inspections and ledger entries its score read); the indicator rows'
-    explanation is made from them when shown (``services.school_view``). ``type_ranking``: ``[school_code,
+    explanation is made from them when shown (``snapshots.school_view``). ``type_ranking``: ``[school_code,
     type_rank]`` in the by-type order of the engine. ``inputs``: the ids of every revision and inspection used,
     the county's subsidy standard and F1 medians. ``max_revision_id``,
     ``max_inspection_id`` and ``registry_sha256`` are the watermarks that say whether the snapshot is still

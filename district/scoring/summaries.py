@@ -1,5 +1,5 @@
 """A county's ranking summed up: area rates, the county's area means, schools per grade and per status, the
-indicators most often failed. Pure functions over a snapshot's rows (``scoring.services.snapshot_rows``:
+indicators most often failed. Pure functions over a snapshot's rows (``scoring.snapshots.snapshot_rows``:
 the ranking fields and, per indicator, its exact figures), so the PDFs (``rendering.evaluation``) and the pages
 (the city overview's vetoed schools, ``alerts.city``) count the same figure the same way.
 

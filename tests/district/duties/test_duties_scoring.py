@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 from typing import Any
 
 import pytest
@@ -21,7 +20,7 @@ from district.scoring.explain_text import render_row
 from district.scoring.inputs import county_inputs
 from district.scoring.rubric import DEFAULT_RUBRIC_PATH
 from tests.district.duties.helpers_duties import calendar_text, v2_report
-from tests.district.scoring.helpers_scoring_db import explained, indicator
+from tests.district.scoring.helpers_scoring_db import explained, indicator, ranked_from_contents
 from tests.factories import school_report, submit
 
 W = Window("2026-09", "2026-10")
@@ -121,20 +120,7 @@ def test_h1_from_stored_figures_is_h1_from_the_reports(session: Any, h1_county: 
     submit(session, "6105280002", "2026-10", data=v2_report(s2, "2026-10", []))
     snapshot = ranking.compute_ranking(session, "610528", W, trigger="test")
     stored = explained(session, snapshot)
-    inputs = county_inputs(session, "610528", W)
-    contents = {rid: json.loads(c) for rid, c in session.execute(select(ReportRevision.id, ReportRevision.content))}
-
-    def parsed(m: Any) -> Any:
-        return None if m is None else m._replace(report=contents[m.revision_id])
-
-    schools = [
-        dataclasses.replace(
-            s, months=[parsed(m) for m in s.months], previous_participating=parsed(s.previous_participating)
-        )
-        for s in inputs.schools
-    ]
-    assert all(type(m.report) is dict for s in schools for m in s.months)
-    assert [s.to_dict(audit=True) for s in score_county(schools, W, inputs.rubric)] == stored
+    assert ranked_from_contents(session, "610528", W) == stored
     h1 = {r["school_code"]: next(i for i in r["indicators"] if i["code"] == "H1") for r in stored if r["indicators"]}
     assert h1["6105280001"]["earned_exact"] == "4/3"  # 4 × (1 + 1) / (5 + 1)
     assert h1["6105280002"]["earned_exact"] == "0"  # 0 of 1

@@ -5,16 +5,18 @@ through the signed API (``fund_county``, ``fund_agents``, ``submit``, ``fund_sce
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from district.nutrition.anomalies import Anomaly, month_anomalies
 from district.nutrition.engine import FundMonth, FundReport, FundSchool, build_fund_report
+from district.reports.figures import ReportFigures
 from houqin_standard import STANDARD_ID_2
-from tests.factories import EXAMPLE
+from tests.factories import EXAMPLE, report_figures
 
 # The example's sections other than nutrition (tests/factories.py: the repository's one copy of the spec's example).
 BASE_REPORT: dict[str, Any] = {k: v for k, v in EXAMPLE.items() if k != "nutrition"}
@@ -144,15 +146,32 @@ def month(
         supply_mode=mode,
         accompany_meal_days=days if accompany is None else accompany,
     )
-    return FundMonth(period, revision_id or int(code[-2:]) * 100 + int(period[-2:]), report)
+    return FundMonth(period, revision_id or int(code[-2:]) * 100 + int(period[-2:]), ReportFigures.from_content(report))
 
 
 def not_participating(code: str, period: str) -> FundMonth:
-    return FundMonth(period, int(code[-2:]) * 100 + int(period[-2:]), build_report(code, period, participating=False))
+    report = build_report(code, period, participating=False)
+    return FundMonth(period, int(code[-2:]) * 100 + int(period[-2:]), ReportFigures.from_content(report))
 
 
-def previous(code: str, closing: str) -> dict[str, Any]:
-    return build_report(code, "2026-07", closing_balance=closing)
+def anomalies_of(
+    report: Mapping[str, Any],
+    previous_participating: Mapping[str, Any] | None = None,
+    *,
+    standard_rate: Decimal = Decimal("5.00"),
+    previous_stock: Mapping[str, Any] | None = None,
+) -> list[Anomaly]:
+    """``month_anomalies`` of parsed reports, each read as a loader reads a content (``ReportFigures.from_content``)."""
+    return month_anomalies(
+        ReportFigures.from_content(report),
+        report_figures(previous_participating),
+        standard_rate=standard_rate,
+        previous_stock=report_figures(previous_stock),
+    )
+
+
+def previous(code: str, closing: str) -> ReportFigures:
+    return ReportFigures.from_content(build_report(code, "2026-07", closing_balance=closing))
 
 
 A, B, C, D, E = (f"610528000{i}" for i in range(1, 6))

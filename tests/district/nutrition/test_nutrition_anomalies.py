@@ -12,9 +12,9 @@ from district.nutrition.anomalies import (
     Anomaly,
     chain_anomaly_codes,
     format_amount,
-    month_anomalies,
 )
 from district.reports.figures import figures_json, load_figures
+from tests.district.nutrition.conftest import anomalies_of
 
 
 def codes(anomalies: list[Anomaly]) -> list[str]:
@@ -65,7 +65,7 @@ def test_example_report_has_only_sample_gap(example_report):
     # 2986.00 + 67235.00 − 65305.35 − 0.00 = 4915.65 (balanced); 13193 ≤ 791 × 17 = 13447;
     # 65305.35 ≤ 13193 × 5.00 = 65965.00 and ≥ 0.9 × 65965.00 = 59368.50; 4915.65 ≤ 0.10 × 70221.00 = 7022.10;
     # rate 5.00; accompany 17 = meal days; samples 15 < 17 → SAMPLE_GAP only.
-    a = only(month_anomalies(example_report, None), "SAMPLE_GAP")
+    a = only(anomalies_of(example_report, None), "SAMPLE_GAP")
     assert a.to_dict() == {
         "school_code": "6105260012",
         "period": "2026-09",
@@ -78,8 +78,8 @@ def test_example_report_has_only_sample_gap(example_report):
 
 
 def test_clean_month_and_non_participating_month(make_report):
-    assert month_anomalies(make_report(), None) == []
-    assert month_anomalies(make_report(participating=False), make_report(period="2026-08")) == []
+    assert anomalies_of(make_report(), None) == []
+    assert anomalies_of(make_report(participating=False), make_report(period="2026-08")) == []
 
 
 def test_balance_mismatch(make_report):
@@ -93,7 +93,7 @@ def test_balance_mismatch(make_report):
         food_spend="80650.50",
         closing_balance="2487.00",
     )
-    a = only(month_anomalies(report, None), "BALANCE_MISMATCH")
+    a = only(anomalies_of(report, None), "BALANCE_MISMATCH")
     assert a.zh == "账目不平：1200.00 + 81900.00 − 80650.50 − 0.00 = 2449.50 ≠ 2487.00"
     assert a.en == "Balance mismatch: 1200.00 + 81900.00 − 80650.50 − 0.00 = 2449.50 ≠ 2487.00"
     assert a.figures == {
@@ -113,15 +113,13 @@ def test_balance_mismatch(make_report):
 )
 def test_balance_tolerance_boundary(make_report, closing, flagged):
     # expected closing 500.00 + 10000.00 − 9750.00 − 0.00 = 750.00; |diff| 0.01 passes, 0.02 fails
-    assert codes(month_anomalies(make_report(closing_balance=closing), None)) == (
-        ["BALANCE_MISMATCH"] if flagged else []
-    )
+    assert codes(anomalies_of(make_report(closing_balance=closing), None)) == (["BALANCE_MISMATCH"] if flagged else [])
 
 
 def test_misuse(make_report):
     # 500.00 + 10000.00 − 9450.00 − 300.00 = 750.00 (balanced); 9450.00 ≥ 0.9 × 9750.00 = 8775.00
     a = only(
-        month_anomalies(make_report(food_spend="9450.00", other_spend="300.00"), None),
+        anomalies_of(make_report(food_spend="9450.00", other_spend="300.00"), None),
         "MISUSE",
     )
     assert a.zh == "挪用补助资金：补助资金用于食材以外的支出 300.00 元 > 0.00"
@@ -132,12 +130,12 @@ def test_misuse(make_report):
 def test_misuse_has_no_tolerance(make_report):
     # one fen of misuse is misuse: 500.00 + 10000.00 − 9750.00 − 0.01 = 749.99
     report = make_report(other_spend="0.01", closing_balance="749.99")
-    assert only(month_anomalies(report, None), "MISUSE").figures == {"other_spend": "0.01"}
+    assert only(anomalies_of(report, None), "MISUSE").figures == {"other_spend": "0.01"}
 
 
 def test_carry_over_mismatch(make_report):
     previous = make_report(period="2026-08", closing_balance="480.00", food_spend="10020.00")
-    a = only(month_anomalies(make_report(), previous), "CARRY_OVER_MISMATCH")
+    a = only(anomalies_of(make_report(), previous), "CARRY_OVER_MISMATCH")
     assert a.zh == "结转不符：上月结余 500.00 ≠ 2026-08 本月结余 480.00"
     assert a.en == "Carry-over mismatch: opening balance 500.00 ≠ closing balance 480.00 of 2026-08"
     assert a.figures == {
@@ -147,29 +145,29 @@ def test_carry_over_mismatch(make_report):
         "difference": "20.00",
     }
     # not checked without a previous participating report
-    assert month_anomalies(make_report(), None) == []
+    assert anomalies_of(make_report(), None) == []
 
 
 @pytest.mark.parametrize(("prev_closing", "flagged"), [("499.99", False), ("500.01", False), ("499.98", True)])
 def test_carry_over_tolerance_boundary(make_report, prev_closing, flagged):
     # a previous month's own balance does not matter here; only its closing_balance is compared
     previous = make_report(period="2026-06", closing_balance=prev_closing)
-    found = [a.code for a in month_anomalies(make_report(), previous) if a.code == "CARRY_OVER_MISMATCH"]
+    found = [a.code for a in anomalies_of(make_report(), previous) if a.code == "CARRY_OVER_MISMATCH"]
     assert found == (["CARRY_OVER_MISMATCH"] if flagged else [])
 
 
 def test_carry_over_refuses_a_wrong_previous(make_report):
     with pytest.raises(ValueError, match="not a participating report"):
-        month_anomalies(make_report(), make_report(period="2026-08", participating=False))
+        anomalies_of(make_report(), make_report(period="2026-08", participating=False))
     with pytest.raises(ValueError, match="not before"):
-        month_anomalies(make_report(), make_report(period="2026-09"))
+        anomalies_of(make_report(), make_report(period="2026-09"))
     with pytest.raises(ValueError, match="of school"):
-        month_anomalies(make_report(), make_report("6105280002", "2026-08"))
+        anomalies_of(make_report(), make_report("6105280002", "2026-08"))
 
 
 def test_meals_exceed_entitlement(make_report):
     # 1950 > 90 × 20 = 1800
-    a = only(month_anomalies(make_report(eligible_students=90), None), "MEALS_EXCEED_ENTITLEMENT")
+    a = only(anomalies_of(make_report(eligible_students=90), None), "MEALS_EXCEED_ENTITLEMENT")
     assert a.zh == "供餐人次超标：实际供餐 1950 人次 > 90 人 × 20 天 = 1800 人次"
     assert a.en == "Meals exceed entitlement: 1950 meals served > 90 students × 20 days = 1800 meals"
     assert a.figures == {
@@ -179,13 +177,13 @@ def test_meals_exceed_entitlement(make_report):
         "entitled_meals": "1800",
     }
     # 1960 = 98 × 20: equality is allowed (1960 × 5.00 = 9800.00 ≥ 9750.00 ≥ 0.9 × 9800.00 = 8820.00)
-    assert month_anomalies(make_report(eligible_students=98, meals_served=1960, food_spend="9750.00"), None) == []
+    assert anomalies_of(make_report(eligible_students=98, meals_served=1960, food_spend="9750.00"), None) == []
 
 
 def test_spend_exceeds_meals(make_report):
     # 9750.01 > 1950 × 5.00 = 9750.00 (exact: no tolerance on an inequality); balance 749.99 kept
     a = only(
-        month_anomalies(make_report(food_spend="9750.01", closing_balance="749.99"), None),
+        anomalies_of(make_report(food_spend="9750.01", closing_balance="749.99"), None),
         "SPEND_EXCEEDS_MEALS",
     )
     assert a.zh == "支出超过供餐应支：食材支出 9750.01 > 1950 人次 × 5.00 = 9750.00"
@@ -203,7 +201,7 @@ def test_underspend(make_report):
     report = make_report(
         opening_balance="0.00", funds_received="8800.00", food_spend="8774.99", closing_balance="25.01"
     )
-    a = only(month_anomalies(report, None), "UNDERSPEND")
+    a = only(anomalies_of(report, None), "UNDERSPEND")
     assert a.zh == "餐标不足：食材支出 8774.99 < 0.9 × 1950 人次 × 5.00 = 8775.00"
     assert a.en == "Underspending on meals: food spending 8774.99 < 0.9 × 1950 meals × 5.00 = 8775.00"
     assert a.figures == {
@@ -216,7 +214,7 @@ def test_underspend(make_report):
     at_limit = make_report(
         opening_balance="0.00", funds_received="8800.00", food_spend="8775.00", closing_balance="25.00"
     )
-    assert month_anomalies(at_limit, None) == []
+    assert anomalies_of(at_limit, None) == []
 
 
 def test_high_balance_shows_an_exact_three_decimal_limit(make_report):
@@ -229,7 +227,7 @@ def test_high_balance_shows_an_exact_three_decimal_limit(make_report):
         food_spend="6319.84",
         closing_balance="702.21",
     )
-    a = only(month_anomalies(report, None), "HIGH_BALANCE")
+    a = only(anomalies_of(report, None), "HIGH_BALANCE")
     assert a.zh == "资金沉淀：本月结余 702.21 > 0.10 × (0.00 + 7022.05) = 702.205"
     assert a.en == "Funds left unspent: closing balance 702.21 > 0.10 × (0.00 + 7022.05) = 702.205"
     assert a.figures == {
@@ -246,36 +244,36 @@ def test_high_balance_shows_an_exact_three_decimal_limit(make_report):
         food_spend="6319.85",
         closing_balance="702.20",
     )
-    assert month_anomalies(below, None) == []
+    assert anomalies_of(below, None) == []
 
 
 def test_nonstandard_rate(make_report):
     # rate 4.00: 1950 × 4.00 = 7800.00 = food; 500.00 + 8000.00 − 7800.00 = 700.00 ≤ 850.00
     report = make_report(subsidy_rate="4.00", funds_received="8000.00", food_spend="7800.00", closing_balance="700.00")
-    a = only(month_anomalies(report, None), "NONSTANDARD_RATE")
+    a = only(anomalies_of(report, None), "NONSTANDARD_RATE")
     assert a.zh == "补助标准不符：补助标准 4.00 元/生/天 ≠ 县定标准 5.00 元/生/天"
     assert a.en == "Non-standard subsidy rate: subsidy rate 4.00 yuan per student-day ≠ county standard 5.00"
     assert a.figures == {"subsidy_rate": "4.00", "standard_rate": "5.00"}
     # a county whose configured standard is 4.00
-    assert month_anomalies(report, None, standard_rate=Decimal("4.00")) == []
+    assert anomalies_of(report, None, standard_rate=Decimal("4.00")) == []
 
 
 @pytest.mark.parametrize(("rate", "flagged"), [("5.01", False), ("4.99", False), ("5.02", True)])
 def test_rate_tolerance_boundary(make_report, rate, flagged):
     # 1950 × 5.02 = 9789.00 ≥ 9750.00 ≥ 0.9 × 9789.00 = 8810.10; 1950 × 4.99 = 9730.50 < 9750.00 though
-    found = [a.code for a in month_anomalies(make_report(subsidy_rate=rate), None) if a.code == "NONSTANDARD_RATE"]
+    found = [a.code for a in anomalies_of(make_report(subsidy_rate=rate), None) if a.code == "NONSTANDARD_RATE"]
     assert found == (["NONSTANDARD_RATE"] if flagged else [])
 
 
 def test_accompany_gap(make_report):
-    a = only(month_anomalies(make_report(accompany_meal_days=18), None), "ACCOMPANY_GAP")
+    a = only(anomalies_of(make_report(accompany_meal_days=18), None), "ACCOMPANY_GAP")
     assert a.zh == "陪餐不足：陪餐 18 天 < 供餐 20 天"
     assert a.en == "Accompanied meals short: accompanied meals on 18 days < 20 meal days"
     assert a.figures == {"accompany_meal_days": "18", "meal_days": "20", "shortfall_days": "2"}
 
 
 def test_sample_gap(make_report):
-    a = only(month_anomalies(make_report(sample_retention_days=15), None), "SAMPLE_GAP")
+    a = only(anomalies_of(make_report(sample_retention_days=15), None), "SAMPLE_GAP")
     assert a.zh == "留样不足：留样合规 15 天 < 供餐 20 天"
     assert a.figures == {"sample_retention_days": "15", "meal_days": "20", "shortfall_days": "5"}
 
@@ -287,7 +285,7 @@ def test_several_anomalies_come_in_table_order(make_report):
         sample_retention_days=19,
     )
     previous = make_report(period="2026-08", closing_balance="0.00")
-    assert codes(month_anomalies(report, previous)) == [
+    assert codes(anomalies_of(report, previous)) == [
         "BALANCE_MISMATCH",
         "MISUSE",
         "CARRY_OVER_MISMATCH",
@@ -298,9 +296,9 @@ def test_several_anomalies_come_in_table_order(make_report):
 
 def test_money_must_be_a_decimal_string(make_report):
     with pytest.raises(TypeError, match="decimal string"):
-        month_anomalies(make_report(food_spend=9750.0), None)
+        anomalies_of(make_report(food_spend=9750.0), None)
     with pytest.raises(ValueError, match="not a money string"):
-        month_anomalies(make_report(food_spend="9,750.00"), None)
+        anomalies_of(make_report(food_spend="9,750.00"), None)
 
 
 def test_format_amount():
@@ -325,7 +323,7 @@ def test_chain_codes_are_month_anomalies_codes_month_by_month(make_report):
     for previous in (None, before):
         expected, prev = [], previous
         for report in months:
-            expected.append(codes(month_anomalies(report, prev, standard_rate=Decimal("5.00"))))
+            expected.append(codes(anomalies_of(report, prev, standard_rate=Decimal("5.00"))))
             prev = report
         figures, basis = [stored(m) for m in months], None if previous is None else stored(previous)
         assert chain_anomaly_codes(figures, basis, standard_rate=Decimal("5.00")) == expected

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from district.nutrition.engine import FundSchool, build_fund_report, periods_between, ratio_half_up
+from tests.factories import report_figures
 
 # The county is the ``county_report`` fixture of conftest.py, each month's figures checked in its comments.
 A, B, C, D, E = (f"610528000{i}" for i in range(1, 6))
@@ -230,7 +231,7 @@ def test_carry_over_across_break_months_and_from_before_the_window(make_month, m
             month(A, "2026-09", days=20, eligible=100, meals=1950, opening="600.00",
                   received="10000.00", food="9750.00", closing="850.00"),
         ],
-        make_report(A, "2026-05", closing_balance="500.00"),
+        report_figures(make_report(A, "2026-05", closing_balance="500.00")),
         ["2026-06", "2026-09"],
     )  # fmt: skip
     rep = build_fund_report("610528", "富平县", "2026-06", "2026-09", [school], standard_rate=Decimal("5.00"))

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from district.nutrition.anomalies import ANOMALY_CODES, Anomaly, month_anomalies
+from district.nutrition.anomalies import ANOMALY_CODES, Anomaly
 from houqin_standard import fund_text
 from houqin_standard.prechecks import precheck
-from tests.district.nutrition.conftest import stock_section
+from tests.district.nutrition.conftest import anomalies_of, stock_section
 
 
 @pytest.fixture
@@ -22,16 +22,16 @@ def every_code(make_report: Callable[..., dict[str, Any]]) -> dict[str, Anomaly]
     """One anomaly of each of the ten codes, found by the engine in hand-made months."""
     found: list[Anomaly] = []
     previous = make_report(period="2026-08", closing_balance="0.00")
-    found += month_anomalies(
+    found += anomalies_of(
         make_report(other_spend="100.00", accompany_meal_days=10, sample_retention_days=19), previous
     )  # BALANCE_MISMATCH, MISUSE, CARRY_OVER_MISMATCH, ACCOMPANY_GAP, SAMPLE_GAP
-    found += month_anomalies(make_report(eligible_students=90), None)
-    found += month_anomalies(make_report(food_spend="9750.01", closing_balance="749.99"), None)
-    found += month_anomalies(
+    found += anomalies_of(make_report(eligible_students=90), None)
+    found += anomalies_of(make_report(food_spend="9750.01", closing_balance="749.99"), None)
+    found += anomalies_of(
         make_report(opening_balance="0.00", funds_received="8800.00", food_spend="8774.99", closing_balance="25.01"),
         None,
     )
-    found += month_anomalies(
+    found += anomalies_of(
         make_report(
             meals_served=1264,
             opening_balance="0.00",
@@ -41,14 +41,14 @@ def every_code(make_report: Callable[..., dict[str, Any]]) -> dict[str, Anomaly]
         ),
         None,
     )
-    found += month_anomalies(
+    found += anomalies_of(
         make_report(subsidy_rate="4.00", funds_received="8000.00", food_spend="7800.00", closing_balance="700.00"),
         None,
     )
     # a month sent in @2: 40.00 + 9000.00 − 100.00 = 8940.00 consumed < 9750.00 spent; opening stock 40.00 ≠
     # August's closing stock 50.00; not counted
     previous_stock = make_report(period="2026-08", stock=stock_section("0.00", "100.00", "50.00"))
-    found += month_anomalies(
+    found += anomalies_of(
         make_report(stock=stock_section("40.00", "9000.00", "100.00", checked=False)), None,
         previous_stock=previous_stock,
     )  # fmt: skip
@@ -100,7 +100,7 @@ def test_unknown_codes_and_figures_stay_visible() -> None:
 def test_the_agent_s_pre_check_says_the_same_words(make_report: Callable[..., dict[str, Any]]) -> None:
     report = make_report(eligible_students=90)
     [finding] = precheck(report)
-    [a] = month_anomalies(report, None)
+    [a] = anomalies_of(report, None)
     assert (finding["code"], finding["message"], finding["sentence"], finding["figures"]) == (
         a.code,
         a.zh,

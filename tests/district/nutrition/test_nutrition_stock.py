@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from district.nutrition.anomalies import Anomaly, chain_anomaly_codes, month_anomalies
+from district.nutrition.anomalies import Anomaly, chain_anomaly_codes
 from district.nutrition.engine import FundMonth, FundSchool, build_fund_report
-from district.reports.figures import figures_of
+from district.reports.figures import ReportFigures
 from houqin_standard import STANDARD_ID, STANDARD_ID_2
 from houqin_standard.prechecks import precheck
 from tests.district.dashboard.conftest import other_county as other_county  # the page test's fixtures
 from tests.district.dashboard.conftest import users as _dashboard_users  # noqa: F401
-from tests.district.nutrition.conftest import GENERATED, build_report, fund, stock_section
+from tests.district.nutrition.conftest import GENERATED, anomalies_of, build_report, fund, stock_section
 from tests.district.nutrition.fund_checks import pdftotext
 
 STOCK = ("SPEND_EXCEEDS_CONSUMPTION", "STOCK_CARRY_OVER_MISMATCH", "STOCK_NOT_CHECKED")
@@ -50,12 +50,12 @@ def stock_codes(found: list[Anomaly]) -> list[str]:
 )
 def test_spend_exceeds_consumption_at_its_tolerance(purchases: str, fires: bool) -> None:
     report = build_report(stock=stock_section("100.00", purchases, "100.00"))
-    assert codes(month_anomalies(report, None)) == (["SPEND_EXCEEDS_CONSUMPTION"] if fires else [])
+    assert codes(anomalies_of(report, None)) == (["SPEND_EXCEEDS_CONSUMPTION"] if fires else [])
 
 
 def test_spend_exceeds_consumption_in_words() -> None:
     # 1,000.00 + 8,000.00 − 240.00 = 8,760.00 consumed; 9,750.00 spent; 990.00 more
-    [a] = month_anomalies(build_report(stock=stock_section("1000.00", "8000.00", "240.00")), None)
+    [a] = anomalies_of(build_report(stock=stock_section("1000.00", "8000.00", "240.00")), None)
     assert a.to_dict() == {
         "school_code": "6105280001",
         "period": "2026-09",
@@ -82,7 +82,7 @@ def test_stock_carry_over_at_its_tolerance(opening: str, fires: bool) -> None:
     # August (sent in @2) closed its stock at 50.00; consumed in September = opening + 9750.00 − opening = 9750.00
     august = build_report(period="2026-08", closing_balance="500.00", stock=stock_section("0.00", "9800.00", "50.00"))
     september = build_report(stock=stock_section(opening, "9750.00", opening))
-    found = month_anomalies(september, august, previous_stock=august)
+    found = anomalies_of(september, august, previous_stock=august)
     assert codes(found) == (["STOCK_CARRY_OVER_MISMATCH"] if fires else [])
     if fires:
         assert found[0].figures == {
@@ -100,8 +100,8 @@ def test_stock_carry_over_at_its_tolerance(opening: str, fires: bool) -> None:
 def test_stock_not_checked_fires_exactly_when_not_counted() -> None:
     counted = build_report(stock=stock_section("0.00", "9750.00", "0.00", checked=True))
     not_counted = build_report(stock=stock_section("0.00", "9750.00", "0.00", checked=False))
-    assert month_anomalies(counted, None) == []
-    [a] = month_anomalies(not_counted, None)
+    assert anomalies_of(counted, None) == []
+    [a] = anomalies_of(not_counted, None)
     assert (a.code, a.zh) == ("STOCK_NOT_CHECKED", "未盘点：本月未盘点食材库存")
     assert a.sentence() == "本月没有对食堂食材库存进行月底盘点"
 
@@ -109,15 +109,15 @@ def test_stock_not_checked_fires_exactly_when_not_counted() -> None:
 def test_a_v1_month_has_no_stock_anomaly_and_no_stock_basis_is_nothing_to_compare() -> None:
     august = build_report(period="2026-08", closing_balance="500.00", stock=stock_section("0.00", "9800.00", "50.00"))
     v1 = build_report()  # the same clean month in @1: its stock is not reported
-    assert month_anomalies(v1, august, previous_stock=august) == []
+    assert anomalies_of(v1, august, previous_stock=august) == []
     # sent in @2 with no earlier @2 month: nothing to compare the opening stock with
-    assert month_anomalies(build_report(stock=stock_section("999.00", "9750.00", "999.00")), None) == []
+    assert anomalies_of(build_report(stock=stock_section("999.00", "9750.00", "999.00")), None) == []
 
 
 def test_a_stock_basis_that_is_not_a_v2_month_is_a_caller_s_error() -> None:
     august_v1 = build_report(period="2026-08")
     with pytest.raises(ValueError, match="canteen_stock"):
-        month_anomalies(build_report(stock=stock_section("0.00", "9750.00", "0.00")), None, previous_stock=august_v1)
+        anomalies_of(build_report(stock=stock_section("0.00", "9750.00", "0.00")), None, previous_stock=august_v1)
 
 
 def test_the_agent_s_precheck_warns_of_the_report_only_stock_rules() -> None:
@@ -151,18 +151,19 @@ def test_the_agent_s_precheck_warns_of_the_report_only_stock_rules() -> None:
 # 0002 (@1 only), 09: 0.00 + 20000.00 − 20000.00 = 0.00 clean; its stock is not reported (null).
 
 
-def _a_months() -> tuple[dict[str, Any], list[FundMonth]]:
-    june = build_report(period="2026-06", closing_balance="500.00", stock=stock_section("0.00", "9830.00", "80.00"))
+def _a_months() -> tuple[ReportFigures, list[FundMonth]]:
+    F = ReportFigures.from_content
+    june = F(build_report(period="2026-06", closing_balance="500.00", stock=stock_section("0.00", "9830.00", "80.00")))
     months = [
-        FundMonth("2026-09", 1, build_report(stock=stock_section("80.00", "9800.00", "130.00"))),
-        FundMonth("2026-10", 2, build_report(period="2026-10", opening_balance="750.00", closing_balance="1000.00")),
+        FundMonth("2026-09", 1, F(build_report(stock=stock_section("80.00", "9800.00", "130.00")))),
+        FundMonth("2026-10", 2, F(build_report(period="2026-10", opening_balance="750.00", closing_balance="1000.00"))),
         FundMonth(
             "2026-11",
             3,
-            build_report(
+            F(build_report(
                 period="2026-11", opening_balance="1000.00", funds_received="9750.00", closing_balance="1000.00",
                 stock=stock_section("100.00", "9700.00", "60.00", checked=False),
-            ),
+            )),
         ),
     ]  # fmt: skip
     return june, months
@@ -173,9 +174,9 @@ def _report(with_a: bool = True) -> Any:
     schools = [
         FundSchool(
             "6105280002", "庄里镇中心小学", "primary", "庄里镇", None,
-            [FundMonth("2026-09", 4, build_report("6105280002", eligible_students=200, meals_served=4000,
-                                                  opening_balance="0.00", funds_received="20000.00",
-                                                  food_spend="20000.00", closing_balance="0.00", meal_days=20))],
+            [FundMonth("2026-09", 4, ReportFigures.from_content(build_report(
+                "6105280002", eligible_students=200, meals_served=4000, opening_balance="0.00",
+                funds_received="20000.00", food_spend="20000.00", closing_balance="0.00", meal_days=20)))],
             None, ["2026-09", "2026-10", "2026-11"],
         ),
     ]  # fmt: skip
@@ -231,12 +232,10 @@ def test_a_window_of_v1_months_has_no_stock_columns_at_all() -> None:
 
 def test_scoring_s_chain_finds_the_same_codes_from_figures() -> None:
     june, months = _a_months()
-    found = chain_anomaly_codes(
-        [figures_of(m.report) for m in months], figures_of(june), previous_stock=figures_of(june)
-    )
+    found = chain_anomaly_codes([m.figures for m in months], june, previous_stock=june)
     assert found == [[], [], list(STOCK)]
     # only the codes asked for; without the stock basis before the window September has nothing to compare
-    only = chain_anomaly_codes([figures_of(m.report) for m in months], None, only=("STOCK_CARRY_OVER_MISMATCH",))
+    only = chain_anomaly_codes([m.figures for m in months], None, only=("STOCK_CARRY_OVER_MISMATCH",))
     assert only == [[], [], ["STOCK_CARRY_OVER_MISMATCH"]]
 
 

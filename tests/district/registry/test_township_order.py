@@ -129,11 +129,11 @@ def test_the_county_pdfs_completeness_tables_follow_the_order(session: Any, coun
 
     from district.calendar import Window
     from district.registry.services import set_township_order
-    from district.rendering.evaluation import _completeness_tables
+    from district.rendering.evaluation import completeness_tables
 
     now = dt.datetime(2026, 11, 21, 4, 0, tzinfo=dt.UTC)
-    tables = _completeness_tables(session, "610528", Window("2026-10", "2026-10"), now)
+    tables = completeness_tables(session, "610528", Window("2026-10", "2026-10"), now)
     assert [r["township"] for r in tables[0]["rows"]] == ["城关街道", "张桥镇", "庄里镇"]  # pinyin by default
     set_township_order(session, "610528", ["庄里镇"], actor="test")
-    tables = _completeness_tables(session, "610528", Window("2026-10", "2026-10"), now)
+    tables = completeness_tables(session, "610528", Window("2026-10", "2026-10"), now)
     assert [r["township"] for r in tables[0]["rows"]] == ["庄里镇", "城关街道", "张桥镇"]

@@ -16,10 +16,10 @@ from district.reports.figures import (
     FIELDS,
     FIELDS_1,
     INDEX,
+    LAYOUT,
     LAYOUT_1,
+    ReportFigures,
     figures_json,
-    figures_of,
-    is_figures,
     load_figures,
 )
 from district.reports.models import ReportHead, ReportRevision
@@ -29,8 +29,8 @@ from tests.conftest import SignedClient, example_report
 
 def test_figures_are_every_section_field_in_the_standards_order() -> None:
     report = example_report()
-    values = figures_of(report)
-    assert values[0] == LAYOUT_1 and len(values) == len(FIELDS) + 1
+    values = ReportFigures.from_content(report)
+    assert values[0] == values.layout == LAYOUT_1 and len(values) == len(FIELDS) + 1
     assert FIELDS[:2] == ("school_code", "period")
     assert list(FIELDS_1[2:]) == [f"{s.key}.{f.key}" for s in SECTIONS for f in s.fields]
     assert list(FIELDS[2:]) == [f"{s.key}.{f.key}" for s in SECTIONS_V2 for f in s.fields]
@@ -43,6 +43,12 @@ def test_figures_are_every_section_field_in_the_standards_order() -> None:
     assert isinstance(values[INDEX["nutrition.funds_received"]], str)
     assert values[INDEX["dormitory.unified_items"]] == report["dormitory"]["unified_items"]
     assert values[INDEX["nutrition.participating"]] is True
+    # the same read by name
+    assert values.value("nutrition.funds_received") == report["nutrition"]["funds_received"]
+    assert (values.school_code, values.period, values.participating) == ("6105280001", report["period"], True)
+    assert values.section("nutrition") == report["nutrition"]
+    with pytest.raises(KeyError):
+        values.value("nutrition.no_such_field")
 
 
 def test_an_absent_field_or_section_is_none() -> None:
@@ -50,8 +56,9 @@ def test_an_absent_field_or_section_is_none() -> None:
     report["nutrition"] = {"participating": False}
     del report["dormitory"]
     report["energy"] = "not an object"
-    values = figures_of(report)
-    assert values[INDEX["nutrition.participating"]] is False
+    values = ReportFigures.from_content(report)
+    assert values[INDEX["nutrition.participating"]] is False and not values.participating
+    assert values.section("nutrition") == {"participating": False} and values.section("dormitory") is None
     assert values[INDEX["nutrition.meals_served"]] is None
     assert values[INDEX["dormitory.beds"]] is None and values[INDEX["dormitory.unified_items"]] is None
     assert values[INDEX["energy.water_m3"]] is None
@@ -60,14 +67,27 @@ def test_an_absent_field_or_section_is_none() -> None:
 def test_stored_figures_read_back_equal_and_another_layout_is_taken_from_the_content() -> None:
     report = example_report()
     text = figures_json(report)
-    assert load_figures(text) == figures_of(report) and is_figures(load_figures(text.encode("utf-8")))
+    parsed = ReportFigures.from_content(report)
+    assert load_figures(text) == parsed == ReportFigures.from_stored(text.encode("utf-8"))
+    assert type(load_figures(text)) is ReportFigures
     content = json.dumps(report, ensure_ascii=False)
-    other = json.dumps(["f0:old", *figures_of(report)[1:]])
-    assert load_figures(other, content) == figures_of(report)
-    assert load_figures(None, content) == figures_of(report)
+    other = json.dumps(["f0:old", *parsed[1:]])
+    assert load_figures(other, content) == parsed
+    assert load_figures(None, content) == parsed
     with pytest.raises(ValueError, match="no figures"):
         load_figures(other)
-    assert not is_figures(json.loads(other)) and not is_figures([]) and not is_figures(report)
+    for not_figures in (other, "[]", "{}", json.dumps(report), None):
+        assert ReportFigures.from_stored(not_figures) is None
+
+
+def test_figures_are_immutable_and_say_their_standard() -> None:
+    v1 = ReportFigures.from_content(example_report())
+    with pytest.raises(TypeError):
+        v1[1] = "6105280002"  # type: ignore[index]
+    with pytest.raises(AttributeError):
+        v1.extra = 1  # type: ignore[attr-defined]
+    v2 = ReportFigures.from_content(example_report(standard="houqin/monthly-report@2"))
+    assert (v1.standard, v2.standard, v2.layout) == ("houqin/monthly-report@1", "houqin/monthly-report@2", LAYOUT)
 
 
 def _heads(session: Any) -> dict[tuple[str, str], tuple[int, str | None]]:

@@ -6,7 +6,6 @@ state names the version, and scoring ranks a @2 month by its @1 fields exactly a
 from __future__ import annotations
 
 import copy
-import dataclasses
 import json
 from typing import Any
 
@@ -15,7 +14,7 @@ from sqlalchemy import select
 
 from district.audit.models import AuditEntry
 from district.duties.services import default_calendar
-from district.reports.figures import FIELDS, FIELDS_1, INDEX, LAYOUT, LAYOUT_1, figures_json, figures_of
+from district.reports.figures import FIELDS, FIELDS_1, INDEX, LAYOUT, LAYOUT_1, ReportFigures, figures_json
 from district.reports.models import ReportHead, ReportRevision
 from district.reports.services import IngestError
 from houqin_standard import STANDARD_ID, STANDARD_ID_2
@@ -65,7 +64,8 @@ def test_a_v1_month_keeps_its_layout_and_reads_none_for_v2_fields() -> None:
     text = figures_json(report)
     stored = json.loads(text)
     assert stored[0] == LAYOUT_1 and len(stored) == len(FIELDS_1) + 1  # as stored before @2 existed
-    values = figures_of(report)
+    values = ReportFigures.from_content(report)
+    assert values.standard == STANDARD_ID and values.section("kitchen") is None
     for name in FIELDS[len(FIELDS_1) :]:
         assert values[INDEX[name]] is None, name  # not reported: never 0, never false
 
@@ -205,9 +205,8 @@ def test_a_county_ranked_from_parsed_v2_contents_equals_the_ranking_from_stored_
     fields say (the same reports sent in @1 rank the same)."""
     from district.registry.models import County
     from district.scoring import ranking
-    from district.scoring.engine import Window, score_county
-    from district.scoring.inputs import county_inputs
-    from tests.district.scoring.helpers_scoring_db import explained, report
+    from district.scoring.engine import Window
+    from tests.district.scoring.helpers_scoring_db import explained, ranked_from_contents, report
 
     session.get(County, "610528").reporting_start = "2026-01"
     for period in ("2026-03", "2026-04", "2026-05", "2026-06", "2026-09", "2026-10"):
@@ -221,32 +220,18 @@ def test_a_county_ranked_from_parsed_v2_contents_equals_the_ranking_from_stored_
     window = Window("2026-01", "2026-10")
     snapshot = ranking.compute_ranking(session, "610528", window, trigger="test")
     stored = explained(session, snapshot)
-    inputs = county_inputs(session, "610528", window)
     contents = {rid: json.loads(c) for rid, c in session.execute(select(ReportRevision.id, ReportRevision.content))}
     assert {c["standard"] for c in contents.values()} == {STANDARD_ID, STANDARD_ID_2}
     assert len(stored) == 4 and sum(1 for row in stored if row["indicators"] and row["earned_total"]) >= 2
 
-    def parsed(m: Any, as_v1: bool = False) -> Any:
-        if m is None:
-            return None
-        content = copy.deepcopy(contents[m.revision_id])
-        if as_v1:
-            content["standard"] = STANDARD_ID
-            for key in V2_SECTIONS:
-                content.pop(key, None)
-        return m._replace(report=content)
+    def as_v1(content: dict[str, Any]) -> dict[str, Any]:
+        content["standard"] = STANDARD_ID
+        for key in V2_SECTIONS:
+            content.pop(key, None)
+        return content
 
-    for as_v1 in (False, True):
-        schools = [
-            dataclasses.replace(
-                s,
-                months=[parsed(m, as_v1) for m in s.months],
-                previous_participating=parsed(s.previous_participating, as_v1),
-            )
-            for s in inputs.schools
-        ]
-        assert all(type(m.report) is dict for s in schools for m in s.months)
-        assert [s.to_dict(audit=True) for s in score_county(schools, window, inputs.rubric)] == stored
+    assert ranked_from_contents(session, "610528", window) == stored
+    assert ranked_from_contents(session, "610528", window, as_v1) == stored
 
 
 def test_the_periods_export_has_every_v2_field_and_a_v1_school_leaves_them_empty(session: Any, county: Any) -> None:

@@ -27,7 +27,7 @@ from district.scoring.engine import (
     score_county,
 )
 from district.scoring.rubric import Rubric, load_default_rubric
-from tests.factories import EXAMPLE
+from tests.factories import EXAMPLE, report_figures
 
 ALL_ITEMS = [
     "rules",
@@ -109,7 +109,7 @@ def build_month(
     revision_id: int | None = None,
 ) -> MonthInput:
     rid = next(_revision_ids) if revision_id is None else revision_id
-    return MonthInput(period, rid, build_report(period, overrides, school_code=school_code, base=base))
+    return MonthInput(period, rid, report_figures(build_report(period, overrides, school_code=school_code, base=base)))
 
 
 def build_school(

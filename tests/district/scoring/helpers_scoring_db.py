@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import datetime as dt
+import json
+from collections.abc import Callable
 from typing import Any
+
+from sqlalchemy import select
 
 from tests import factories
 from tests.factories import example_report
@@ -73,3 +79,40 @@ def indicator(session: Any, snapshot: Any, code: str, indicator_code: str) -> di
 
     view = snapshots.school_view(session, snapshot, code)
     return next(i for i in view["indicators"] if i["code"] == indicator_code)
+
+
+def ranked_from_contents(
+    session: Any, county_code: str, window: Any, shape: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """The county's ranking (each school as ``SchoolScore.to_dict(audit=True)``) made by the engine from the
+    revisions' parsed contents (``ReportFigures.from_content``, what a loader reading the content hands it)
+    instead of the figures stored on the heads at ingestion: the same inputs otherwise. ``shape``: applied to a
+    copy of each content first (e.g. a @2 report as if sent in @1). Compare it with ``explained`` of the
+    stored ranking: reading the stored figures must rank exactly as reading the reports."""
+    from district.reports.figures import ReportFigures
+    from district.reports.models import ReportRevision
+    from district.scoring.engine import score_county
+    from district.scoring.inputs import county_inputs
+
+    inputs = county_inputs(session, county_code, window)
+    contents = {rid: json.loads(c) for rid, c in session.execute(select(ReportRevision.id, ReportRevision.content))}
+
+    def parsed(m: Any) -> Any:
+        if m is None:
+            return None
+        content = contents[m.revision_id]
+        figures = ReportFigures.from_content(content if shape is None else shape(copy.deepcopy(content)))
+        if shape is None:  # what ingestion stored is what the content gives
+            assert figures == m.figures, m.revision_id
+        return m._replace(figures=figures)
+
+    schools = [
+        dataclasses.replace(
+            s,
+            months=[parsed(m) for m in s.months],
+            previous_participating=parsed(s.previous_participating),
+            previous_stock=parsed(s.previous_stock),
+        )
+        for s in inputs.schools
+    ]
+    return [s.to_dict(audit=True) for s in score_county(schools, window, inputs.rubric)]

@@ -18,6 +18,7 @@ from district.scoring.engine import (
     score_county,
 )
 from district.scoring.rubric import DEFAULT_RUBRIC_PATH, load_rubric
+from tests.factories import report_figures
 
 SEP, OCT, NOV = "2026-09", "2026-10", "2026-11"
 FALL = [SEP, OCT, NOV, "2026-12", "2027-01"]
@@ -445,7 +446,7 @@ def test_campaign_progress_never_exceeds_one(make_school, rubric):
 # --- bad input ------------------------------------------------------------------------------------
 
 
-def test_bad_inputs_are_refused(make_school, make_month, rubric):
+def test_bad_inputs_are_refused(make_school, make_month, make_report, rubric):
     window = Window(SEP, SEP)
     with pytest.raises(ValueError, match="school 6105260012: report of 2026-10 is outside W"):
         score_county([make_school(months=[OCT], expected=[SEP])], window, rubric)
@@ -453,12 +454,12 @@ def test_bad_inputs_are_refused(make_school, make_month, rubric):
         score_county([make_school(), make_school()], window, rubric)
     with pytest.raises(ValueError, match="previous_participating \\(2026-09\\) is not before W"):
         score_county([make_school(previous=make_month(SEP))], window, rubric)
-    report = make_month(SEP).report
-    no_water = MonthInput(SEP, 1, {**report, "energy": {"electricity_kwh": "10.0"}})
+    report = make_report(SEP)
+    no_water = MonthInput(SEP, 1, report_figures({**report, "energy": {"electricity_kwh": "10.0"}}))
     school = SchoolInput("6105260012", "x", "primary", "y", [no_water], [SEP])
     with pytest.raises(ValueError, match=r"school 6105260012 2026-09: the report has no energy\.water_m3"):
         score_county([school], window, rubric)
-    float_water = MonthInput(SEP, 1, {**report, "energy": {"electricity_kwh": "10.0", "water_m3": 1.5}})
+    float_water = MonthInput(SEP, 1, report_figures({**report, "energy": {"electricity_kwh": "10.0", "water_m3": 1.5}}))
     school = SchoolInput("6105260012", "x", "primary", "y", [float_water], [SEP])
     with pytest.raises(
         ValueError,

@@ -19,6 +19,7 @@ from district.scoring.engine import (
     Window,
     score_county,
 )
+from tests.factories import report_figures
 
 WINDOW = Window("2026-09", "2026-09")
 
@@ -40,7 +41,7 @@ def example_school(report: dict[str, Any], inspections: list[InspectionInput]) -
         name="示例学校",
         type="nine_year",
         township="庄里镇",
-        months=[MonthInput("2026-09", 41, report)],
+        months=[MonthInput("2026-09", 41, report_figures(report))],
         expected_periods=["2026-09"],
         inspections=inspections,
         hazards=hazards,

@@ -5,7 +5,6 @@ rubrics; every figure computed by hand in the comments."""
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
 from fractions import Fraction
@@ -20,6 +19,7 @@ from district.scoring.explain_text import render_row
 from district.scoring.rubric import DEFAULT_RUBRIC_PATH, Rubric, RubricError, load_default_rubric, load_rubric
 from houqin_standard import STANDARD_ID, STANDARD_ID_2
 from tests.district.scoring.conftest import build_report, build_school
+from tests.factories import report_figures
 
 DEFAULT_TEXT = DEFAULT_RUBRIC_PATH.read_text(encoding="utf-8")
 STOCK_CODES = (
@@ -140,8 +140,8 @@ def test_c4_counts_the_stock_anomalies_of_default_2_across_a_v1_month(v2_rubric:
     # and 900.00 + 65405.35 − 1000.00 = 65305.35 consumed = food (no SPEND_EXCEEDS_CONSUMPTION).
     # 12 @2: 1000.00 + 65300.00 − 1000.00 = 65300.00 < 65305.35 → SPEND_EXCEEDS_CONSUMPTION; not counted
     # (STOCK_NOT_CHECKED is not one of default-2's codes). C4 = 4 × 1 / 4 (only October compliant) = 1.
-    august = MonthInput("2026-08", 1, build_report("2026-08", dict(v2_month(
-        "2026-08", (17, 17, 17), ("0.00", "66255.35", "950.00", True))[1])))  # fmt: skip
+    august = MonthInput("2026-08", 1, report_figures(build_report("2026-08", dict(v2_month(
+        "2026-08", (17, 17, 17), ("0.00", "66255.35", "950.00", True))[1]))))  # fmt: skip
     school = build_school(
         months=[
             v2_month("2026-09", (17, 17, 17), ("1000.00", "65305.35", "1000.00", True)),
@@ -204,7 +204,7 @@ def test_a_county_ranked_with_c4_and_c6_from_parsed_v2_contents_equals_the_store
     from district.scoring import county_rubrics, ranking
     from district.scoring.inputs import county_inputs
     from tests.district.reports.test_reports_standard_v2 import v2
-    from tests.district.scoring.helpers_scoring_db import explained, indicator, report, submit
+    from tests.district.scoring.helpers_scoring_db import explained, indicator, ranked_from_contents, report, submit
 
     county_rubrics.load_county_rubric(session, "610528", v2_rubric_text("test-v2-db"), "test-v2.toml")
     session.get(County, "610528").reporting_start = "2026-01"
@@ -243,17 +243,4 @@ def test_a_county_ranked_with_c4_and_c6_from_parsed_v2_contents_equals_the_store
     assert by_code["6105280001"].previous_stock is not None and by_code["6105280001"].previous_stock.period == "2026-03"
     assert by_code["6105280001"].previous_participating.period == "2026-04"  # type: ignore[union-attr]
 
-    def parsed(m: Any) -> Any:
-        return None if m is None else m._replace(report=copy.deepcopy(contents[m.revision_id]))
-
-    schools = [
-        dataclasses.replace(
-            s,
-            months=[parsed(m) for m in s.months],
-            previous_participating=parsed(s.previous_participating),
-            previous_stock=parsed(s.previous_stock),
-        )
-        for s in inputs.schools
-    ]
-    assert all(type(m.report) is dict for s in schools for m in s.months)
-    assert [s.to_dict(audit=True) for s in score_county(schools, window, inputs.rubric)] == stored
+    assert ranked_from_contents(session, "610528", window) == stored

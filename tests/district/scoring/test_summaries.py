@@ -13,7 +13,7 @@ from district.alerts.services import year_to_date_ranking
 from district.calendar import round_half_up
 from district.integrity.heads import county_heads
 from district.rendering.evaluation import Verification, county_summary_context, school_evaluation_context
-from district.scoring import services, summaries
+from district.scoring import snapshots, summaries
 from tests.district.dashboard.conftest import sign_in
 from tests.district.scoring.helpers_scoring_db import seed_county, submit
 
@@ -81,7 +81,7 @@ def test_the_city_page_and_the_pdfs_show_the_summaries_of_one_snapshot(client: A
     submit(session, "6105280002", "2026-10", food_safety__poisoning_incidents=1)
     # the city page's ranking (the year to date of its period) is the one the PDFs are made from here
     snapshot = year_to_date_ranking(session, county, "2026-10")
-    rows = services.snapshot_rows(session, snapshot)
+    rows = snapshots.snapshot_rows(session, snapshot)
     counts = summaries.status_counts(rows)
     assert counts["veto"] == 1  # not a vacuous pin
 
@@ -108,7 +108,7 @@ def test_the_city_page_and_the_pdfs_show_the_summaries_of_one_snapshot(client: A
     # a school's evaluation PDF: its area rates and the county's means in the seven-area table
     school = school_evaluation_context(session, snapshot, "6105280001", v)
     means = summaries.county_area_means(rows)
-    mine = summaries.area_rates(services.school_view(session, snapshot, "6105280001"))
+    mine = summaries.area_rates(snapshots.school_view(session, snapshot, "6105280001"))
     areas = summaries.rubric_areas(rows)
     assert len(areas) == 7 and means
     assert [a["label"] for a in school["areas"]] == [label for _code, label in areas]
