@@ -76,7 +76,7 @@ PUBLIC_URL_MISSING = (
 
 
 # name -> (default, parser). Every key is settable as HOUQIN_<NAME>.
-_SETTINGS: dict[str, tuple[Any, Any]] = {
+SETTINGS: dict[str, tuple[Any, Any]] = {
     "DATABASE_URL": (None, str),  # None -> sqlite:///<instance>/houqin.db
     "BROKER_URL": (None, str),  # None -> tasks run eagerly in-process
     "RESULT_BACKEND": (None, str),
@@ -126,8 +126,8 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
 
 
 def load_config(instance_path: Path, override: dict[str, Any] | None = None) -> dict[str, Any]:
-    cfg: dict[str, Any] = {name: default for name, (default, _parse) in _SETTINGS.items()}
-    for name, (_default, parse) in _SETTINGS.items():
+    cfg: dict[str, Any] = {name: default for name, (default, _parse) in SETTINGS.items()}
+    for name, (_default, parse) in SETTINGS.items():
         raw = os.environ.get(f"HOUQIN_{name}")
         if raw is not None and raw != "":
             cfg[name] = parse(raw)

@@ -191,7 +191,7 @@ def _print_receipt_invalid(item: OutboxItem, prefix: str = "") -> None:
     )
 
 
-def _print_refusal(item: OutboxItem, read: ReadResult | None = None, prefix: str = "") -> None:
+def print_refusal(item: OutboxItem, read: ReadResult | None = None, prefix: str = "") -> None:
     """A report the hub refused, in a clerk's words: what happened, then what to do (the HTTP status and the
     hub's code only with ``--verbose``)."""
     e = item.hub_error or {}
@@ -793,7 +793,7 @@ def _accept(args: argparse.Namespace, home: Path, *, correct_period: str | None)
         _print_receipt(item)
         return EXIT_OK
     if item.state in ("rejected", "conflict"):
-        _print_refusal(item, read)
+        print_refusal(item, read)
         return EXIT_REFUSED
     if item.state == "receipt_invalid":
         _print_receipt_invalid(item)
@@ -811,7 +811,7 @@ def _accept(args: argparse.Namespace, home: Path, *, correct_period: str | None)
             out(f"另外送达了以前未发送的报表 {len(others)} 份：{'、'.join(sorted({i.period for i in others}))}")
         for other in result.refused:
             if other.report_id != item.report_id:
-                _print_refusal(other)
+                print_refusal(other)
         for other in result.receipt_invalid:
             if other.report_id != item.report_id:
                 _print_receipt_invalid(other)
@@ -822,7 +822,7 @@ def _accept(args: argparse.Namespace, home: Path, *, correct_period: str | None)
         _print_receipt(final)
         return EXIT_OK
     if final.state in ("rejected", "conflict"):
-        _print_refusal(final, read)
+        print_refusal(final, read)
         return EXIT_REFUSED
     if final.state == "receipt_invalid":
         _print_receipt_invalid(final)
@@ -873,7 +873,7 @@ def cmd_sync(args: argparse.Namespace, home: Path) -> int:
             "回执见 houqin-agent status --all"
         )
     for item in result.refused:
-        _print_refusal(item)
+        print_refusal(item)
     for item in result.receipt_invalid:
         _print_receipt_invalid(item)
     out(
@@ -957,7 +957,7 @@ def _deadline_lines_hub(ob: Outbox | None, cfg: AgentConfig, deadline_day: int, 
     return lines
 
 
-def _feedback_lines(fb: dict[str, Any]) -> list[str]:
+def feedback_lines(fb: dict[str, Any]) -> list[str]:
     """The hub's feedback in the clerk's words (``school_agent.wording.feedback_lines``): every known field in
     Chinese, the ranking as 得分/等级/排名/数据不全, an unknown future field skipped, never dumped raw."""
     return wording.feedback_lines(fb)
@@ -1121,10 +1121,10 @@ def cmd_status(args: argparse.Namespace, home: Path) -> int:
         if refused:
             out("被退回 / 冲突：")
             for i in refused:
-                _print_refusal(i, prefix="  ")
+                print_refusal(i, prefix="  ")
         out(f"教育局反馈（{period}）：")
         if feedback is not None:
-            for line in _feedback_lines(feedback):
+            for line in feedback_lines(feedback):
                 out(f"  {line}")
         elif args.offline:
             out("  （--offline：未连接服务器）")

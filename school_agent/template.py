@@ -68,7 +68,7 @@ def _hint(f: Field) -> str:
     return ""
 
 
-def _excel_value(f: Field, value: Any) -> Any:
+def excel_value(f: Field, value: Any) -> Any:
     """A report value as the cell should hold it (numbers as numbers, enums as their Chinese label)."""
     if value is None:
         return None
@@ -292,7 +292,7 @@ def build_template(
             if slot.item is not None:
                 cell_value = BOOL_LABELS[slot.item in prefilled] if isinstance(prefilled, list) else None
             else:
-                cell_value = _excel_value(f, prefilled)
+                cell_value = excel_value(f, prefilled)
             input_cell(ws, slot.cell, cell_value, number_formats.get(f.kind))
             dv = validation(ws, f, slot.cell)
             if dv is not None:
@@ -369,7 +369,7 @@ def build_template(
     for i, h in enumerate(hazards):
         row = FIRST_ROW + i
         for col, f in zip(HAZARD_COLUMNS, HAZARD_FIELDS, strict=True):
-            ws[f"{col}{row}"].value = _excel_value(f, h.get(f.key))
+            ws[f"{col}{row}"].value = excel_value(f, h.get(f.key))
         # The ref of a known hazard is its identity on the hub's ledger: not editable.
         ref_cell = ws[f"{HAZARD_COLUMNS[0]}{row}"]
         ref_cell.protection = Protection(locked=True)

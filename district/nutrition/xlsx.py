@@ -199,7 +199,7 @@ _TITLE_ALIGNMENT = Alignment(horizontal="center", vertical="center", wrap_text=T
 _RIGHT = Alignment(horizontal="right")
 
 
-def _put(ws: Any, value: Any, kind: str = "text", font: Font | None = None) -> Any:
+def put_cell(ws: Any, value: Any, kind: str = "text", font: Font | None = None) -> Any:
     """The value of one cell as ``ws.append`` takes it: a plain ``str`` for unstyled text (the write-only writer
     stores a ``str`` as a string cell; ``safe_text`` has removed every formula trigger), otherwise a cell
     carrying its type and style."""
@@ -273,18 +273,18 @@ class _Sheet:
             ws.column_dimensions[get_column_letter(col)].width = min(max(width + 2, 8), _MAX_WIDTH)
         ws.freeze_panes = f"A{HEADER_ROW + 1}"
         for i, line in enumerate(self.header_lines, start=1):
-            ws.append([_put(ws, line, font=_BOLD if i == 1 else _NOT_BOLD)])
+            ws.append([put_cell(ws, line, font=_BOLD if i == 1 else _NOT_BOLD)])
         for _ in range(len(self.header_lines) + 1, HEADER_ROW):
             ws.append([])
         titles = []
         for title_text in self.columns:
-            cell = _put(ws, title_text, font=_BOLD)
+            cell = put_cell(ws, title_text, font=_BOLD)
             cell.alignment = _TITLE_ALIGNMENT
             titles.append(cell)
         ws.append(titles)
         for cells, bold in self.rows:
             font = _BOLD if bold else None
-            ws.append([_put(ws, value, kind, font) for value, kind in cells])
+            ws.append([put_cell(ws, value, kind, font) for value, kind in cells])
 
 
 def _sum_cells(totals: dict[str, Any], stock: bool = False, unknown: str = "") -> list[tuple[Any, str]]:

@@ -111,9 +111,9 @@ def test_one_school_reads_the_same_on_every_surface(
     assert (fb["score"], fb["rank"]) == (truth["score"], truth["rank"])
     assert (fb["ranking"]["grade"], fb["ranking"]["status"]) == (truth["grade"], truth["status"])
     assert fb["ranking"]["window"] == ranking["window"]
-    from school_agent.cli import _feedback_lines
+    from school_agent.cli import feedback_lines
 
-    printed = "\n".join(_feedback_lines(fb))
+    printed = "\n".join(feedback_lines(fb))
     assert f"得分：{truth['score']}" in printed and f"全县第 {truth['rank']} 名" in printed
     assert "2026-01 至 2026-10" in printed and "status" not in printed and "snapshot" not in printed
 

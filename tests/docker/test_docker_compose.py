@@ -149,10 +149,10 @@ def argv(service: dict[str, Any]) -> list[str]:
 
 
 def real_settings() -> set[str]:
-    from district.config import _SETTINGS
+    from district.config import SETTINGS
 
     # HOUQIN_INSTANCE_PATH is read by district.config._default_instance (the folder the other defaults are in)
-    return {f"HOUQIN_{name}" for name in _SETTINGS} | {"HOUQIN_INSTANCE_PATH"}
+    return {f"HOUQIN_{name}" for name in SETTINGS} | {"HOUQIN_INSTANCE_PATH"}
 
 
 def mounts(service: dict[str, Any]) -> dict[str, str]:

@@ -89,8 +89,8 @@ def test_every_agent_command_exists() -> None:
 
 
 def test_every_houqin_variable_in_the_doc_is_a_setting() -> None:
-    from district.config import _SETTINGS
+    from district.config import SETTINGS
 
-    settings = {f"HOUQIN_{name}" for name in _SETTINGS} | {"HOUQIN_INSTANCE_PATH"}
+    settings = {f"HOUQIN_{name}" for name in SETTINGS} | {"HOUQIN_INSTANCE_PATH"}
     named = set(re.findall(r"\bHOUQIN_[A-Z_]+\b", DOC.read_text(encoding="utf-8")))
     assert named and named <= settings, f"not settings of district/config.py: {named - settings}"

@@ -288,7 +288,7 @@ def fill_template(template: Path, report: dict[str, Any], target: Path | None = 
         SHEET_NAMES,
         section_slots,
     )
-    from school_agent.template import _excel_value
+    from school_agent.template import excel_value
 
     wb = load_workbook(template)
     try:
@@ -303,7 +303,7 @@ def fill_template(template: Path, report: dict[str, Any], target: Path | None = 
                 if slot.item is not None:
                     ws[slot.cell] = None if value is None else ("是" if slot.item in value else "否")
                 else:
-                    ws[slot.cell] = _excel_value(slot.field, value)
+                    ws[slot.cell] = excel_value(slot.field, value)
         if CALENDAR_SHEET in wb.sheetnames:  # @2: one task done per row
             from houqin_standard.fields import CALENDAR_TASK_FIELDS
 
@@ -311,14 +311,14 @@ def fill_template(template: Path, report: dict[str, Any], target: Path | None = 
             tasks = (report.get("calendar") or {}).get("tasks") or []
             for i, task in enumerate(tasks):
                 for col, f in zip(CALENDAR_COLUMNS, CALENDAR_TASK_FIELDS, strict=True):
-                    ws[f"{col}{FIRST_ROW + i}"] = _excel_value(f, task.get(f.key))
+                    ws[f"{col}{FIRST_ROW + i}"] = excel_value(f, task.get(f.key))
         ws = wb[HAZARD_SHEET]
         for row in range(FIRST_ROW, ws.max_row + 1):
             for col in HAZARD_COLUMNS:
                 ws[f"{col}{row}"] = None
         for i, h in enumerate(report.get("hazards") or []):
             for col, f in zip(HAZARD_COLUMNS, HAZARD_FIELDS, strict=True):
-                ws[f"{col}{FIRST_ROW + i}"] = _excel_value(f, h.get(f.key))
+                ws[f"{col}{FIRST_ROW + i}"] = excel_value(f, h.get(f.key))
         out = target or template
         wb.save(out)
     finally:

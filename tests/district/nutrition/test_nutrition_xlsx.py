@@ -257,10 +257,10 @@ def test_more_than_15_digits_stay_exact_as_text():
     # digits, which a float cell would round: such a figure is written as its exact string instead.
     from openpyxl import Workbook
 
-    from district.nutrition.xlsx import _put
+    from district.nutrition.xlsx import put_cell
 
     ws = Workbook(write_only=True).create_sheet()
-    big = _put(ws, "12345678901234.56", "money")  # 16 significant digits
+    big = put_cell(ws, "12345678901234.56", "money")  # 16 significant digits
     assert (big.value, big.data_type) == ("12345678901234.56", "s")
-    ok = _put(ws, "1234567890123.45", "money")  # 15: exact as a number
+    ok = put_cell(ws, "1234567890123.45", "money")  # 15: exact as a number
     assert ok.value == Decimal("1234567890123.45") and ok.number_format == MONEY

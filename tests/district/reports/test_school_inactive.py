@@ -71,12 +71,12 @@ def test_a_school_not_yet_opened_is_refused_until_its_first_month(
 def test_the_agent_says_so_in_plain_chinese(capsys: Any) -> None:
     from types import SimpleNamespace
 
-    from school_agent.cli import _print_refusal
+    from school_agent.cli import print_refusal
 
     item = SimpleNamespace(state="rejected", http_status=403, period="2026-11", report_id="0123456789abcdef",
                            source="r.xlsx", hub_error={"code": "school_inactive", "details": [],
                                                        "message": "2026-11 不在本校的办学期间内"})  # fmt: skip
-    _print_refusal(item)  # type: ignore[arg-type]
+    print_refusal(item)  # type: ignore[arg-type]
     out = capsys.readouterr().out
     assert "2026-11 报表没有送达：按教育局的学校名册，本校这个月不需要报送" in out
     assert "2026-11 不在本校的办学期间内" in out and "HTTP" not in out  # the code only with --verbose
