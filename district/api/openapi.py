@@ -2,7 +2,8 @@
 
 ``OPENAPI_PATH`` is the committed ``openapi.json`` that ``GET /api/v1/openapi.json`` serves as is. The report
 schema is generated from the field metadata of ``houqin_standard.fields`` (sections, kinds, ranges, enums,
-labels), so a new field of the standard changes the document the next time it is regenerated::
+labels), so a new field of the standard changes the document the next time it is regenerated. The bureau's
+request bodies are the request schemas the views validate with (``<domain>/schemas.py``, ``schema.openapi()``)::
 
     python3 -m district.api.openapi          # rewrite district/api/openapi.json
     python3 -m district.api.openapi --check  # exit 1 when the committed file is stale
@@ -22,15 +23,21 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from district.api.schemas_settings import COUNTY_SETTINGS, REQUIRE_STANDARD
 from district.nutrition.anomalies import ANOMALY_CODES
+from district.rendering.schemas import FUND_PDF_JOB, PDF_JOB
+from district.reports.schemas import PERIOD_NOTE
+from district.review.schemas import REVIEW
+from district.scoring.schemas import INSPECTION, finding_schema
 from district.scoring.snapshots import RANKING_FIELDS
+from district.web.schemas import DATE_PATTERN, PERIOD_PATTERN, REPORTABLE_PERIOD_PATTERN, SCHOOL_CODE_PATTERN
 from houqin_standard import ERROR_CODES, HAZARD_FIELDS, HEADER_FIELDS, SECTIONS, STANDARD_ID, WARNING_CODES
 from houqin_standard.fields import CALENDAR_TASK_FIELDS, ENUM_LABELS, MAX_COUNT, SECTIONS_V2_ONLY, STANDARD_ID_2, Field
 from houqin_standard.money import MAX_INTEGER_DIGITS, MONEY_RE, QUANTITY_RE
-from houqin_standard.periods import EARLIEST_PERIOD, PERIOD_RE
+from houqin_standard.periods import EARLIEST_PERIOD
 from houqin_standard.receipts import SIGNED_FIELDS
 from houqin_standard.text import text_pattern
-from houqin_standard.validate import _DATE_RE, _DATETIME_RE, _SCHOOL_CODE_RE, _UUID_RE
+from houqin_standard.validate import _DATETIME_RE, _UUID_RE
 
 OPENAPI_PATH = Path(__file__).resolve().with_name("openapi.json")
 
@@ -69,14 +76,8 @@ def _bounded_digits(pattern: str) -> str:
 
 MONEY_PATTERN = anchored(_bounded_digits(MONEY_RE.pattern))
 QUANTITY_PATTERN = anchored(_bounded_digits(QUANTITY_RE.pattern))
-PERIOD_PATTERN = anchored(PERIOD_RE.pattern)
-# A period a report can be for: YYYY-MM from EARLIEST_PERIOD on (earlier ones are refused with 422).
-assert EARLIEST_PERIOD == "2010-01", "update REPORTABLE_PERIOD_PATTERN"
-REPORTABLE_PERIOD_PATTERN = "^(?:20[1-9][0-9]|2[1-9][0-9]{2}|[3-9][0-9]{3})-(?:0[1-9]|1[0-2])$"
-SCHOOL_CODE_PATTERN = anchored(_SCHOOL_CODE_RE.pattern)
 COUNTY_CODE_PATTERN = "^[0-9]{6}$"
 UUID_PATTERN = anchored(_UUID_RE.pattern)
-DATE_PATTERN = anchored(_DATE_RE.pattern)
 DATETIME_PATTERN = anchored(_DATETIME_RE.pattern)
 SHA256_PATTERN = "^[0-9a-f]{64}$"
 RATE_PATTERN = r"^[0-9]+\.[0-9]{4}$"  # ratios as strings with 4 decimals ("0.9500")
@@ -90,16 +91,6 @@ STANDARD_REQUIRED: Schema = {
     "type": "string",
     "enum": [STANDARD_ID, STANDARD_ID_2],
     "description": "the report standard the county requires for the period (write the template in it)",
-}
-#: A county's ``require_standard`` setting (``district.reports.standards``).
-REQUIRE_STANDARD: Schema = {
-    "type": ["object", "null"],
-    "description": "houqin/monthly-report@<version> required from period `from` on; null: @1 or @2 accepted",
-    "properties": {
-        "version": {"type": "integer", "enum": [1, 2]},
-        "from": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
-    },
-    "additionalProperties": False,
 }
 
 
@@ -909,14 +900,7 @@ def _review_schemas() -> dict[str, Schema]:
     }
     return {
         "Review": review,
-        "ReviewRequest": {
-            "type": "object",
-            "properties": {
-                "decision": decision,
-                "comment": {"type": "string", "maxLength": 2000, "pattern": text_pattern(multiline=True)},
-            },
-            "required": ["decision"],
-        },
+        "ReviewRequest": REVIEW.openapi(),
         "ReviewResult": {
             "type": "object",
             "properties": {
@@ -931,76 +915,8 @@ def _review_schemas() -> dict[str, Schema]:
     }
 
 
-def _inspection_request() -> Schema:
-    return {
-        "type": "object",
-        "properties": {
-            "date": {"type": "string", "format": "date", "pattern": DATE_PATTERN},
-            "score": {
-                "type": "number",
-                "minimum": 0,
-                "maximum": 5,
-                "description": "0–5 with at most one decimal (4.5); more decimals are 422",
-            },
-            "inspector": {"type": "string", "minLength": 1, "pattern": text_pattern(visible=True)},
-            "notes": {
-                "type": ["string", "null"],
-                "pattern": text_pattern(multiline=True),
-                "description": "null or absent: no notes",
-            },
-            "items": {
-                "type": "array",
-                "minItems": 1,
-                "maxItems": 60,
-                "description": "the checklist (SCORING.md 督查): the score is then 5 × passed / (passed + "
-                "failed), half up to one decimal; `score` beside `items` is 422; codes: the "
-                "rubric's indicator codes and the county checklist CK1–CK5",
-                "items": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "required": ["code", "result"],
-                    "properties": {
-                        "code": {"type": "string", "minLength": 1, "maxLength": 20},
-                        "result": {"type": "string", "enum": ["pass", "fail", "not_applicable"]},
-                        "note": {"type": ["string", "null"], "maxLength": 500, "pattern": text_pattern(multiline=True)},
-                    },
-                },
-            },
-            "findings": {
-                "type": "array",
-                "minItems": 1,
-                "maxItems": 30,
-                "description": "problems found: each becomes the school's hazard-ledger entry "
-                "`DC-<inspection id>-<n>`, found on the visit's date; a deadline before "
-                "the visit is 422",
-                "items": _finding(ref_=False),
-            },
-        },
-        "required": ["date", "inspector"],
-        "description": "An on-site inspection by the bureau (indicator B2): `score`, or `items` to make it from.",
-        "additionalProperties": False,
-    }
-
-
-def _finding(*, ref_: bool) -> Schema:
-    props: dict[str, Any] = {
-        "category": {"type": "string", "enum": list(ENUM_LABELS["hazard_category"])},
-        "severity": {"type": "string", "enum": list(ENUM_LABELS["severity"])},
-        "description": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 500,
-            "pattern": text_pattern(multiline=True, visible=True),
-        },
-        "deadline": {"type": "string", "format": "date", "pattern": DATE_PATTERN},
-    }
-    if ref_:
-        props = {"ref": {"type": "string", "pattern": "^DC-[0-9]+-[0-9]+$"}, **props}
-    return {"type": "object", "additionalProperties": False, "required": list(props), "properties": props}
-
-
 def _inspection() -> Schema:
-    request = _inspection_request()
+    request = INSPECTION.openapi()
     return {
         "type": "object",
         "description": "A recorded inspection.",
@@ -1013,46 +929,12 @@ def _inspection() -> Schema:
                 "maximum": 5,
                 "description": "null: a checklist with no applicable item (no B2 score)",
             },
-            "findings": {"type": "array", "items": _finding(ref_=True)},
+            "findings": {"type": "array", "items": finding_schema(ref_=True)},
             "school_code": {"type": "string", "pattern": SCHOOL_CODE_PATTERN},
             "recorded_by": {"type": "string"},
             "recorded_at": {"type": "string", "format": "date-time"},
         },
         "required": ["id", "school_code", "score", *request["required"]],
-    }
-
-
-def _pdf_job_request() -> Schema:
-    period = {"type": "string", "pattern": REPORTABLE_PERIOD_PATTERN}
-    return {
-        "type": "object",
-        "description": "PDF evaluation reports for one school (`school`) or, without it, every school of the county "
-        "with the county summary and a zip (county or city admin). Window `from`+`to` or `year`; "
-        "neither: the current year. An empty body is the county's batch for the current year.",
-        "properties": {
-            "school": {"type": "string", "pattern": SCHOOL_CODE_PATTERN},
-            "school_code": {"type": "string", "pattern": SCHOOL_CODE_PATTERN, "description": "alias of `school`"},
-            "from": period,
-            "to": period,
-            "year": {"type": ["integer", "string"], "description": "a calendar year, e.g. 2026"},
-        },
-        "additionalProperties": False,
-    }
-
-
-def _fund_pdf_request() -> Schema:
-    period = {"type": "string", "pattern": REPORTABLE_PERIOD_PATTERN}
-    return {
-        "type": "object",
-        "description": "The window of the county's fund report, as `GET …/nutrition` reads it: `from`+`to`, "
-        "`year` or `school_year`; none: the default window. An empty body is the default window.",
-        "properties": {
-            "from": period,
-            "to": period,
-            "year": {"type": ["integer", "string"], "description": "a calendar year, e.g. 2026"},
-            "school_year": {"type": "string", "description": "a school year, e.g. 2026-2027"},
-        },
-        "additionalProperties": False,
     }
 
 
@@ -1136,11 +1018,7 @@ def components_schemas() -> dict[str, Schema]:
         },
         "PeriodState": _period_state(),
         **_review_schemas(),
-        "PeriodNote": {
-            "type": "object",
-            "properties": {"note": {"type": "string", "pattern": text_pattern(multiline=True)}},
-            "additionalProperties": False,
-        },
+        "PeriodNote": PERIOD_NOTE.openapi(),
         "RankingRow": _ranking_row(),
         "IndicatorRow": _indicator_row(),
         "SchoolScore": _school_score(),
@@ -1148,11 +1026,11 @@ def components_schemas() -> dict[str, Schema]:
         "Rankings": _rankings(),
         "Window": _window(),
         "FundReport": _fund_report(),
-        "InspectionRequest": _inspection_request(),
+        "InspectionRequest": INSPECTION.openapi(),
         "Inspection": _inspection(),
-        "PdfJobRequest": _pdf_job_request(),
+        "PdfJobRequest": PDF_JOB.openapi(),
         "Job": _job(),
-        "FundPdfRequest": _fund_pdf_request(),
+        "FundPdfRequest": FUND_PDF_JOB.openapi(),
     }
 
 
@@ -1637,24 +1515,7 @@ def paths() -> dict[str, Schema]:
                 },
                 operationId="putCountySettings",
                 parameters=[COUNTY],
-                requestBody={
-                    "required": True,
-                    "content": {
-                        JSON: {
-                            "schema": {
-                                "type": "object",
-                                "additionalProperties": False,
-                                "properties": {
-                                    "reporting_start": {"type": ["string", "null"], "pattern": "^[0-9]{4}-[0-9]{2}$"},
-                                    "channels": _reminders_openapi().channels_request(),
-                                    "township_order": {"type": ["array", "null"], "items": {"type": "string"}},
-                                    "require_standard": REQUIRE_STANDARD,
-                                },
-                            },
-                            "example": {"reporting_start": "2026-09"},
-                        }
-                    },
-                },
+                requestBody=COUNTY_SETTINGS.request_body(example={"reporting_start": "2026-09"}),
             ),
         },
         f"{API}/periods/{{county}}/{{period}}": {

@@ -12,7 +12,6 @@ from district.api.openapi import (
     BODY_415,
     COUNTY,
     JSON,
-    PERIOD_PATTERN,
     PERIOD_QUERY,
     XLSX,
     _bureau,
@@ -22,6 +21,7 @@ from district.api.openapi import (
     ref,
     text_pattern,
 )
+from district.exports.schemas import REPORTS_EXPORT
 from district.exports.services import HAZARD_STATUSES, SEARCH_MAX_LENGTH, SEARCH_MAX_RESULTS
 
 Schema = dict[str, Any]
@@ -266,22 +266,9 @@ def paths() -> dict[str, Schema]:
                 },
                 operationId="requestPeriodReportsExport",
                 parameters=[COUNTY],
-                requestBody={
-                    "required": False,
-                    "content": {
-                        JSON: {
-                            "schema": {
-                                "type": "object",
-                                "additionalProperties": False,
-                                "properties": {
-                                    "period": {"type": "string", "pattern": PERIOD_PATTERN},
-                                    "format": {"type": "string", "enum": ["xlsx", "csv"], "default": "xlsx"},
-                                },
-                            },
-                            "example": {"period": "2026-10", "format": "xlsx"},
-                        }
-                    },
-                },
+                requestBody=REPORTS_EXPORT.request_body(
+                    required=False, example={"period": "2026-10", "format": "xlsx"}
+                ),
             )
         },
     }

@@ -1,5 +1,6 @@
 """The OpenAPI operations and schemas of the reminders (issue 18): 一键催报, the delivery log and the settings'
-``channels``; merged into the one document by ``district.api.openapi.build`` (imported there at call time)."""
+``channels`` as shown (as set: ``district.api.schemas_settings``); merged into the one document by
+``district.api.openapi.build`` (imported there at call time)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,6 @@ from district.api.openapi import API, COUNTY, _bureau, error_response, json_resp
 from district.reminders.models import CHANNELS, KINDS, STATUSES
 
 Schema = dict[str, Any]
-
-_URL = {"type": "string", "pattern": "^https?://", "maxLength": 1000}
 
 
 def channels_schema() -> Schema:
@@ -26,23 +25,6 @@ def channels_schema() -> Schema:
             "wecom": {"type": ["object", "null"], "properties": {"url": {"type": "string"}}},
             "dingtalk": {"type": ["object", "null"], "properties": {"url": {"type": "string"},
                                                                     "secret": {"type": ["string", "null"]}}},
-        },
-    }  # fmt: skip
-
-
-def channels_request() -> Schema:
-    """``channels`` in a settings PUT: keys given replace theirs, a robot ``null`` is removed."""
-    return {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "email": {"type": "boolean"},
-            "paused": {"type": "boolean"},
-            "wecom": {"type": ["object", "null"], "additionalProperties": False, "required": ["url"],
-                      "properties": {"url": _URL}},
-            "dingtalk": {"type": ["object", "null"], "additionalProperties": False, "required": ["url"],
-                         "properties": {"url": _URL, "secret": {"type": "string", "minLength": 1, "maxLength": 200,
-                                                                "pattern": "^[^\\n]*$"}}},
         },
     }  # fmt: skip
 

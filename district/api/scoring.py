@@ -12,19 +12,18 @@ from district import calendar
 from district.auth.services import can_admin_county
 from district.db import db
 from district.ids import NotAnId, parse_id
-from district.ratelimit import computing_read_limit
 from district.registry.models import County, School
 from district.reports import windows
 from district.scoring import inspections, snapshots
 from district.scoring.checklists import checklist_codes
+from district.scoring.schemas import INSPECTION
 from district.scoring.tasks import ranking_for_read
 from district.web.auth import bureau_required, current_user, not_found, require_county, require_school
 from district.web.body import read_json
 from district.web.errors import ApiError, lang
+from district.web.ratelimit import computing_read_limit
 
 bp = Blueprint("scoring_api", __name__, url_prefix="/api/v1")
-
-INSPECTION_FIELDS = ("date", "score", "inspector", "notes", "items", "findings")
 
 
 def init_app(app: Flask) -> None:
@@ -136,32 +135,22 @@ def add_inspection(code: str) -> Any:
     if not can_admin_county(s, user, school.county_code):  # in scope (a viewer, the school's own): 403
         raise ApiError(403, "forbidden", "需要县级管理员权限 / county_admin required")
     data = read_json(parse_float=Decimal)  # a score of 4.5 is read as exactly 4.5
-    en = lang() == "en"
-    if not isinstance(data, dict):
-        raise ApiError(
-            422,
-            "validation_failed",
-            "the body must be a JSON object" if en else "请求体应为 JSON 对象",
-            [{"path": "", "code": "invalid_type", "message": "expected an object" if en else "应为 JSON 对象"}],
-        )
-    details = [
-        {"path": f"/{k}", "code": "unknown_field", "message": f"unknown field {k}" if en else f"未知字段 {k}"}
-        for k in sorted(set(data) - set(INSPECTION_FIELDS))
-    ]
-    fields = {k: data.get(k) for k in INSPECTION_FIELDS}
+    # the schema refuses a body that is not an object and every unknown key; each field's rules are the
+    # service's (validate_inspection); every problem is answered at once
+    fields, problems = INSPECTION.problems(data)
+    fields = {k: fields.get(k) for k in INSPECTION.fields}
     county = s.get(County, school.county_code)
     assert county is not None
-    try:
-        inspections.validate_inspection(**fields, codes=None if fields["items"] is None else checklist_codes(s, county))
-    except inspections.InspectionError as exc:
-        details += exc.details(lang())
-    if details:  # every problem at once: unknown fields and the field rules
-        raise ApiError(
-            422,
-            "validation_failed",
-            f"the inspection has {len(details)} errors" if en else f"督查记录有 {len(details)} 处错误",
-            details,
-        )
+    details: list[dict[str, Any]] = []
+    if not (problems and problems[0].path == ""):  # an object: its fields can be checked
+        try:
+            inspections.validate_inspection(
+                **fields, codes=None if fields["items"] is None else checklist_codes(s, county)
+            )
+        except inspections.InspectionError as exc:
+            details = exc.details(lang())
+    if problems or details:
+        raise INSPECTION.refusal(problems, details)
     # the request's unit of work commits it; the recompute request is sent after that commit (an after_commit
     # hook of inspections.record_inspection)
     insp = inspections.record_inspection(s, code, **fields, actor=user.username)

@@ -14,7 +14,6 @@ from district import calendar
 from district.api.refusals import RefusalGuard
 from district.backends import report_store
 from district.db import db, utcnow
-from district.ratelimit import RateLimiter
 from district.registry.crypto import SecretBox
 from district.registry.models import School
 from district.reports import services as reports
@@ -25,7 +24,7 @@ from district.unit_of_work import REQUEST_UNIT, keep_on_error, restart
 from district.web.auth import bureau_required, require_county, require_county_admin
 from district.web.body import BodyError, parse_json, read_json
 from district.web.errors import ApiError, lang, period_param
-from houqin_standard import text_issue
+from district.web.ratelimit import RateLimiter
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -370,17 +369,10 @@ def _set_lock(county: str, period: str, *, lock: bool) -> Any:
             403, "forbidden", "锁定与解锁月份由县级管理员办理 / only the county's county_admin locks a period"
         )
     _period_arg(period)
-    payload = read_json(optional=True)  # no body: no note
-    note = payload.get("note") if isinstance(payload, dict) else None
-    if note is not None:
-        problem = "invalid_type" if not isinstance(note, str) else None
-        bad = text_issue(note, "备注（/note）", "note (/note)", multiline=True) if isinstance(note, str) else None
-        if bad is not None:  # NUL (PostgreSQL refuses it), other controls, bidi overrides
-            problem = bad[0]
-        if problem is not None:
-            en = lang() == "en"
-            message = (bad[2] if en else bad[1]) if bad else ("note must be text" if en else "备注应为文字")
-            raise ApiError(422, "validation_failed", message, [{"path": "/note", "code": problem, "message": message}])
+    from district.reports.schemas import PERIOD_NOTE
+
+    payload = read_json(optional=True)  # no body, or one that is not an object (as always): no note
+    note = PERIOD_NOTE.validate(payload).get("note") if isinstance(payload, dict) else None
     try:
         state = set_lock(db.session(), county, period, lock=lock, actor=user.username, note=note)
     except ApprovalError as exc:  # the 409 answer rolls the request back
@@ -395,9 +387,6 @@ def period_status(county: str, period: str) -> Any:
 
     require_county(county)
     return jsonify(period_state(db.session(), county, _period_arg(period)).to_dict())
-
-
-SETTINGS_FIELDS = ("reporting_start", "channels", "township_order", "require_standard")
 
 
 @bp.get("/counties/<county>/settings")
@@ -423,29 +412,15 @@ def county_settings_put(county: str) -> Any:
     from district.reports.windows import configure_county
 
     user = require_county_admin(county)
-    payload = read_json()
-    if not isinstance(payload, dict):
-        raise ApiError(400, "invalid_body", "请求体应为 JSON 对象 / the body must be a JSON object")
-    unknown = sorted(k for k in payload if k not in SETTINGS_FIELDS)
-    if unknown:
-        raise ApiError(
-            400,
-            "invalid_field",
-            f"不支持的设置项：{'、'.join(unknown)[:200]} / unsupported settings",
-            [{"path": k[:100], "code": "unsupported", "message": "不支持的设置项"} for k in unknown[:20]],
-        )
+    from district.api.schemas_settings import COUNTY_SETTINGS, settings_refusal
+
+    payload, problems = COUNTY_SETTINGS.problems(read_json())
+    if problems:
+        raise settings_refusal(problems)
     s = db.session()
     if "reporting_start" in payload:
-        value = payload["reporting_start"]
-        if value is not None and not isinstance(value, str):
-            raise ApiError(
-                400,
-                "invalid_period",
-                "reporting_start 应为 YYYY-MM 或 null",
-                [{"path": "reporting_start", "code": "invalid_period", "message": "应为 YYYY-MM 或 null"}],
-            )
         try:
-            configure_county(s, county, reporting_start=value, actor=user.username)
+            configure_county(s, county, reporting_start=payload["reporting_start"], actor=user.username)
         except calendar.WindowError as exc:
             raise ApiError(
                 400,

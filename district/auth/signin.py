@@ -31,7 +31,7 @@ from district.audit.services import record
 from district.auth.models import LoginFailures, User
 from district.auth.services import check_password, find_user, hash_password
 from district.db import utcnow
-from district.ratelimit import RateLimiter
+from district.web.ratelimit import RateLimiter
 
 DEFAULTS = {
     "LOGIN_PER_IP_PER_MINUTE": 30,

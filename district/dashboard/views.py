@@ -116,7 +116,7 @@ def window_args(county: County) -> tuple[str, str, int | None]:
         window = windows.window_from_args(db.session(), county, request.args)
     except calendar.WindowError as exc:
         abort(400, description=exc.message(lang()))
-    from district.ratelimit import computing_read_limit
+    from district.web.ratelimit import computing_read_limit
 
     if computing_read_limit(f"user:{_user().id}", request.args) is not None:
         abort(429, description=_("Too many rankings over periods of your own choosing: please wait a minute."))

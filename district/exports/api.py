@@ -118,9 +118,6 @@ def county_reports(county: str) -> Any:
     )
 
 
-EXPORT_JOB_FIELDS = ("period", "format")
-
-
 @bp.post("/counties/<county>/reports/export")
 @bureau_required
 def request_reports_export(county: str) -> Any:
@@ -130,22 +127,15 @@ def request_reports_export(county: str) -> Any:
     from flask import current_app
 
     from district.exports.jobs import EXPORT_FORMATS, create_export_job
+    from district.exports.schemas import REPORTS_EXPORT
     from district.registry.models import County
     from district.rendering import jobs
-    from district.rendering.api import _accepted, _body
+    from district.rendering.api import _accepted
+    from district.web.body import read_json
     from district.web.errors import lang
 
-    data = _body(EXPORT_JOB_FIELDS)
-    bad = [k for k in EXPORT_JOB_FIELDS if data.get(k) is not None and not isinstance(data[k], str)]
-    if bad:
-        en = lang() == "en"
-        raise ApiError(
-            422,
-            "validation_failed",
-            f"the request has {len(bad)} errors" if en else f"请求有 {len(bad)} 处错误",
-            [{"path": f"/{k}", "code": "invalid_type", "message": "expected a string" if en else "应为字符串"}
-             for k in bad],
-        )  # fmt: skip
+    body = read_json(optional=True)  # no body: the latest closed period, xlsx
+    data = {} if body is None else REPORTS_EXPORT.validate(body)
     user = require_county(county)
     s = db.session()
     c = s.get(County, county)

@@ -40,6 +40,7 @@ from district.db import db
 from district.registry.models import County, School
 from district.rendering import jobs
 from district.rendering.models import KIND_COUNTY, KIND_SCHOOL, PdfJob
+from district.rendering.schemas import FUND_PDF_JOB, PDF_JOB
 from district.reports import windows
 from district.unit_of_work import commit_now
 from district.web.auth import (
@@ -52,13 +53,11 @@ from district.web.auth import (
 )
 from district.web.body import read_json
 from district.web.errors import ApiError, lang
+from district.web.schemas import Schema
 from houqin_standard import SHANGHAI
 
 bp = Blueprint("rendering_api", __name__, url_prefix="/api/v1")
 verify_bp = Blueprint("pdf_verify", __name__)
-
-JOB_FIELDS = ("school", "school_code", "from", "to", "year")
-FUND_JOB_FIELDS = ("from", "to", "year", "school_year")
 
 
 def init_app(app: Flask) -> None:
@@ -69,43 +68,19 @@ def init_app(app: Flask) -> None:
 # ------------------------------------------------------------------------------------------------ jobs
 
 
-def _body(fields: tuple[str, ...] = JOB_FIELDS) -> dict[str, Any]:
+def _body(schema: Schema = PDF_JOB) -> dict[str, Any]:
+    """The job's body checked by its schema (``rendering.schemas``); no body: ``{}``. A null is the key not
+    given."""
     data = read_json(optional=True)  # the one body reader (district/web/body.py)
     if data is None:
         return {}
-    en = lang() == "en"
-    if not isinstance(data, dict):
-        raise ApiError(
-            422,
-            "validation_failed",
-            "the body must be a JSON object" if en else "请求体应为 JSON 对象",
-            [{"path": "", "code": "invalid_type", "message": "expected an object" if en else "应为 JSON 对象"}],
-        )
-    details = [
-        {"path": f"/{k}", "code": "unknown_field", "message": f"unknown field {k}" if en else f"未知字段 {k}"}
-        for k in sorted(set(data) - set(fields))
-    ]
-    for key in ("school", "school_code", "from", "to", "school_year"):
-        if data.get(key) is not None and not isinstance(data[key], str):
-            details.append(
-                {"path": f"/{key}", "code": "invalid_type", "message": "expected a string" if en else "应为字符串"}
-            )
-    year = data.get("year")
-    if year is not None and (isinstance(year, bool) or not isinstance(year, int | str)):
-        details.append({"path": "/year", "code": "invalid_type", "message": "expected a year" if en else "应为年份"})
-    if data.get("school") and data.get("school_code") and data["school"] != data["school_code"]:
-        details.append(
-            {"path": "/school_code", "code": "conflict",
-             "message": "school and school_code differ" if en else "school 与 school_code 不一致"}
-        )  # fmt: skip
-    if details:
-        raise ApiError(
-            422,
-            "validation_failed",
-            f"the request has {len(details)} errors" if en else f"请求有 {len(details)} 处错误",
-            details,
-        )
-    return data
+    values = schema.validate(data)
+    if values.get("school") and values.get("school_code") and values["school"] != values["school_code"]:
+        en = lang() == "en"
+        message = "school and school_code differ" if en else "school 与 school_code 不一致"
+        detail = {"path": "/school_code", "code": "conflict", "message": message}
+        raise ApiError(422, "validation_failed", message, [detail])
+    return values
 
 
 def _file_url(job: PdfJob, name: str) -> str:
@@ -179,7 +154,7 @@ def request_fund_pdf(county: str) -> Any:
     """Ask for the county's 营养餐 fund report as a PDF: 202 with the job, at once (made beside the hub or on the
     ``pdf`` queue, like the evaluation reports). Check order: 401 → 415 → 422 (body) → 404 (scope) → 400
     (window) → 429 (``too_many_jobs``)."""
-    data = _body(FUND_JOB_FIELDS)
+    data = _body(FUND_PDF_JOB)
     user = require_county(county)
     s = db.session()
     c = s.get(County, county)

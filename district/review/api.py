@@ -1,6 +1,7 @@
 """HTTP edge of per-report review (issue 18): ``POST /api/v1/reports/<report_id>/review``. Check order: 401 (no
-bureau user) → 404 (unknown report, or its school outside the caller's scope) → 403 (a role that does not review)
-→ 400/422 (body) → 409 (superseded revision, locked period)."""
+bureau user) → 413/415 → 400 (not an object) → 422 (its shape, ``review.schemas.REVIEW``: an unknown key, a
+type) → 404 (unknown report, or its school outside the caller's scope) → 403 (a role that does not review) → 422
+(``review_report``'s rules: the decision, the comment) → 409 (superseded revision, locked period)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from flask import Blueprint, Flask, jsonify
 
 from district.auth.services import can_review, can_see_school
 from district.db import db
+from district.review.schemas import REVIEW
 from district.review.services import ReviewError, review_report
 from district.web.auth import bureau_required, current_user
 from district.web.body import read_json
@@ -29,9 +31,7 @@ def review(report_id: str) -> Any:
     user = current_user()
     assert user is not None
     s = db.session()
-    payload = read_json()
-    if not isinstance(payload, dict):
-        raise ApiError(400, "invalid_body", "请求体应为 JSON 对象 / the body must be a JSON object")
+    payload = REVIEW.validate(read_json())  # its shape; the decision's rules are review_report's
 
     def may_review(school_code: str) -> bool:
         if not can_see_school(s, user, school_code):

@@ -311,7 +311,7 @@ def test_five_thousand_hazards_answer_within_a_second(agent: SignedClient, sessi
 
 
 def test_rate_limit_answers_429_with_retry_after(app: Any, agent: SignedClient, session: Any) -> None:
-    from district.ratelimit import RateLimiter
+    from district.web.ratelimit import RateLimiter
 
     app.extensions["houqin_limiter"] = RateLimiter(2)
     try:
