@@ -23,7 +23,7 @@ from typing import Any, Generic, TypeVar
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["Cache", "CacheStats", "cache", "clear", "memoize", "stats"]
+__all__ = ["Cache", "CacheStats", "cache", "clear", "memoize", "named", "stats"]
 
 
 @dataclass(frozen=True)
@@ -155,10 +155,18 @@ def memoize(name: str, size: int) -> Callable[[F], F]:
     return wrap
 
 
+def named(name: str) -> Cache[Any]:
+    """The registered cache ``name`` (``KeyError`` when there is none, or it is a memoised function)."""
+    entry = _REGISTRY[name]
+    if not isinstance(entry, Cache):
+        raise KeyError(name)
+    return entry
+
+
 def clear(*names: str) -> None:
-    """Empty the named caches, or all of them."""
+    """Empty the named caches (a name ending in ``.`` names every cache under it: ``"dashboard."``), or all."""
     for name, entry in list(_REGISTRY.items()):
-        if not names or name in names:
+        if not names or any(name == n or (n.endswith(".") and name.startswith(n)) for n in names):
             entry.clear()
 
 

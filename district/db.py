@@ -144,7 +144,7 @@ class Database:
         self.engine: Engine | None = None
         self.session_factory = sessionmaker(expire_on_commit=False)
         self.session: scoped_session[Session] = scoped_session(self.session_factory)
-        self._writers: dict[int, tuple[Engine, Engine]] = {}  # engine id -> (engine, its BEGIN IMMEDIATE twin)
+        self._writers: dict[Engine, Engine] = {}  # engine -> its BEGIN IMMEDIATE twin (keyed by the engine itself)
 
     def init_app(self, app: Any) -> None:
         self.engine = make_engine(app.config["DATABASE_URL"])
@@ -173,11 +173,11 @@ class Database:
             return  # a session joined to a connection (tests) keeps its transaction; other databases: no-op
         if "houqin_reader_bind" in session.info:
             return
-        writer = self._writers.get(id(bind))
-        if writer is None or writer[0] is not bind:
-            writer = self._writers[id(bind)] = (bind, bind.execution_options(sqlite_begin="IMMEDIATE"))
+        writer = self._writers.get(bind)
+        if writer is None:
+            writer = self._writers[bind] = bind.execution_options(sqlite_begin="IMMEDIATE")
         session.info["houqin_reader_bind"] = bind
-        session.bind = writer[1]
+        session.bind = writer
 
     def bind_reader(self, session: Session) -> None:
         """Undo :meth:`bind_writer`: transactions ``session`` begins from now on begin deferred again."""

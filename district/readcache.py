@@ -89,5 +89,7 @@ def overdue_major_hazards(session: Session, county: County, period: str, on: dt.
 
 
 def clear() -> None:
-    """Every cache of the hub (``district.caches``), as the tests do between databases."""
-    caches.clear()
+    """The read side's caches (these and the dashboard's, keyed by county watermarks and snapshots), as the tests
+    do before each test: a rolled-back test's rows may come back in the next under the same ids. The other caches
+    of ``district.caches`` are content-addressed or pure, never stale."""
+    caches.clear("readcache.", "dashboard.")
