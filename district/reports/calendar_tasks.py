@@ -5,7 +5,7 @@ sits below the report store; these read both, so they live here."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -20,23 +20,36 @@ from district.reports.figures import INDEX, LAYOUT, ReportFigures, load_figures
 from district.reports.models import ReportHead, ReportRevision
 
 
-def due_codes(session: Session, revisions: Iterable[tuple[int, str]]) -> dict[int, tuple[str, ...]]:
+def due_codes(
+    session: Session, revisions: Iterable[tuple[int, str]], *, recorded: Mapping[int, int | None] | None = None
+) -> dict[int, tuple[str, ...]]:
     """Per revision id (of ``(revision id, period)`` pairs): the codes of the tasks due in its period's month
     by the calendar that judged it (the version recorded at its arrival; none recorded: the shipped default).
     SCORING.md H1: "a task is due in a month when the county's calendar (the version in force when the
-    month's report arrived) lists it for that month"."""
+    month's report arrived) lists it for that month". ``recorded``: each revision's recorded version, when
+    the caller has read them (scoring's loader); else they are read here."""
     pairs = list(revisions)
     if not pairs:
         return {}
-    ids = [rid for rid, _ in pairs]
-    recorded: dict[int, int | None] = {}
-    for i in range(0, len(ids), 5000):
-        chunk = ids[i : i + 5000]
-        for rid, vid in session.execute(
-            select(ReportRevision.id, ReportRevision.calendar_version_id).where(ReportRevision.id.in_(chunk))
-        ):
-            recorded[rid] = vid
-    return {rid: calendar_by_version(session, recorded.get(rid)).codes_of(month_of(period)) for rid, period in pairs}
+    if recorded is None:
+        ids = [rid for rid, _ in pairs]
+        recorded = {}
+        for i in range(0, len(ids), 5000):
+            chunk = ids[i : i + 5000]
+            for rid, vid in session.execute(
+                select(ReportRevision.id, ReportRevision.calendar_version_id).where(ReportRevision.id.in_(chunk))
+            ):
+                recorded[rid] = vid
+    # a county's revisions share a few (calendar, month) pairs: each pair's codes are looked up once
+    codes: dict[tuple[int | None, int], tuple[str, ...]] = {}
+    out: dict[int, tuple[str, ...]] = {}
+    for rid, period in pairs:
+        key = (recorded.get(rid), month_of(period))
+        found = codes.get(key)
+        if found is None:
+            found = codes[key] = calendar_by_version(session, key[0]).codes_of(key[1])
+        out[rid] = found
+    return out
 
 
 # ------------------------------------------------------------------------------------------------ a county's month

@@ -318,6 +318,7 @@ SELECT id FROM rev
 )
 
 _DIRECT = "houqin.report_store.direct"  # session.info key: the connection of this submission, when direct
+_DIRECT_OPTIONS = "-c plan_cache_mode=force_generic_plan"  # the direct connection's session settings
 
 
 class PostgresReportStore(SqlAlchemyReportStore):
@@ -330,11 +331,13 @@ class PostgresReportStore(SqlAlchemyReportStore):
 
     name = "postgresql"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, conninfo: str) -> None:
+        """``conninfo``: the libpq connection string of the database (:func:`store_for` makes it from the
+        engine's URL, with the arguments SQLAlchemy connects with)."""
         from sqlalchemy.dialects import postgresql
 
         super().__init__(postgresql.insert)
-        self._dsn = url
+        self._dsn = conninfo
         self._conn: tuple[int, Any] | None = None  # (pid, psycopg connection): a forked worker makes its own
         self._compiled: dict[str, tuple[str, dict[str, Any]]] = {}  # statement name → (SQL, default params)
 
@@ -349,7 +352,11 @@ class PostgresReportStore(SqlAlchemyReportStore):
             if not conn.closed and not conn.broken:
                 return conn
             conn.close()  # broken (the server restarted): replaced
-        conn = psycopg.connect(self._dsn, autocommit=True)
+        # its statements are few, fixed and prepared, each a lookup or insert by a unique key: one generic plan
+        # each, made once, instead of PostgreSQL planning them afresh for every report (docs/PERFORMANCE.md)
+        given = psycopg.conninfo.conninfo_to_dict(self._dsn).get("options")
+        options = f"{given} {_DIRECT_OPTIONS}" if given else _DIRECT_OPTIONS  # the URL's own options kept
+        conn = psycopg.connect(self._dsn, autocommit=True, options=options)
         self._conn = (os.getpid(), conn)
         return conn
 
@@ -424,7 +431,8 @@ class PostgresReportStore(SqlAlchemyReportStore):
         _expire_stale_heads(session)
 
 
-# (dialect, URL) → its store: not a cache (a store holds the process's connection), a backend per database
+# (dialect, connection string) → its store: not a cache (a store holds the process's connection), a backend per
+# database
 _stores: dict[tuple[str, str], ReportStore] = {}
 _stores_lock = threading.Lock()
 
@@ -451,5 +459,11 @@ def store_for(bind: Engine | Connection) -> ReportStore:
     """The report store of a database (one per database URL in a process): PostgreSQL's fast path, or the
     portable store on SQLite."""
     engine = bind if isinstance(bind, Engine) else bind.engine
-    url = engine.url.set(drivername="postgresql") if engine.dialect.name == "postgresql" else engine.url
-    return _store(engine.dialect.name, url.render_as_string(hide_password=False))
+    if engine.dialect.name != "postgresql":
+        return _store(engine.dialect.name, engine.url.render_as_string(hide_password=False))
+    import psycopg
+
+    # what SQLAlchemy itself connects with (a query option of the URL decoded as libpq would, spaces and all)
+    _args, kwargs = engine.dialect.create_connect_args(engine.url)
+    conninfo = psycopg.conninfo.make_conninfo("", **{k: v for k, v in kwargs.items() if k != "context"})
+    return _store("postgresql", conninfo)

@@ -164,7 +164,8 @@ def calendar_due(session: Session, rubric: Rubric, months: Sequence[tuple[int, s
         return {}
     from district.reports.calendar_tasks import due_codes
 
-    return due_codes(session, months)
+    recorded = loader_of(session).calendar_versions(session, [rid for rid, _period in months])
+    return due_codes(session, months, recorded=recorded)
 
 
 class _Month(NamedTuple):  # a reported month before its figures are parsed: enough to know whether a school changed

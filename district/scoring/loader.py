@@ -57,6 +57,11 @@ class ScoreLoader(Protocol):
         (``reports.history.previous_participating_rows``; ``stock``: the most recent sent in @2)."""
         ...
 
+    def calendar_versions(self, session: Session, ids: Sequence[int]) -> dict[int, int | None]:
+        """The 后勤行事历 version recorded with each of revisions ``ids`` at its arrival (``None``: the shipped
+        default), for H1's tasks due (``reports.calendar_tasks.due_codes``)."""
+        ...
+
     def figures(self, session: Session, ids: Sequence[int], out: dict[int, ReportFigures]) -> None:
         """Put into ``out`` the figures of revisions ``ids``: their heads' while they are effective, else made from
         their content."""
@@ -87,6 +92,14 @@ class SqlScoreLoader:
         self, session: Session, county_code: str, before: str, *, stock: bool = False
     ) -> Sequence[MonthRow]:
         return self._rows(session, previous_participating_rows(before, county_code=county_code, stock=stock))
+
+    def calendar_versions(self, session: Session, ids: Sequence[int]) -> dict[int, int | None]:
+        recorded: dict[int, int | None] = {}
+        for i in range(0, len(ids), 5000):
+            stmt = select(ReportRevision.id, ReportRevision.calendar_version_id)
+            for rid, version_id in self._rows(session, stmt.where(self._id_in(ReportRevision.id, ids[i : i + 5000]))):
+                recorded[rid] = version_id
+        return recorded
 
     def figures(self, session: Session, ids: Sequence[int], out: dict[int, ReportFigures]) -> None:
         conn = session.connection()

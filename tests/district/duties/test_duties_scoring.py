@@ -18,6 +18,7 @@ from district.scoring import county_rubrics, ranking
 from district.scoring.engine import Window, score_county
 from district.scoring.explain_text import render_row
 from district.scoring.inputs import county_inputs
+from district.scoring.loader import loader_of
 from district.scoring.rubric import DEFAULT_RUBRIC_PATH
 from tests.district.duties.helpers_duties import calendar_text, v2_report
 from tests.district.scoring.helpers_scoring_db import explained, indicator, ranked_from_contents
@@ -110,6 +111,14 @@ def test_h1_counts_done_over_due_by_the_calendar_in_force_when_each_month_arrive
         ).all()
     )
     assert versions["2026-09"] is None and versions["2026-10"] == duties.versions(session, "610528")[0].id
+    # the scoring loader (this database's backend) reads the same recorded versions
+    ids = dict(
+        session.execute(
+            select(ReportRevision.period, ReportRevision.id).where(ReportRevision.school_code == "6105280001")
+        ).all()
+    )
+    recorded = loader_of(session).calendar_versions(session, [ids["2026-09"], ids["2026-10"]])
+    assert recorded == {ids["2026-09"]: None, ids["2026-10"]: versions["2026-10"]}
 
 
 def test_h1_from_stored_figures_is_h1_from_the_reports(session: Any, h1_county: County, hub_clock: Any) -> None:

@@ -299,3 +299,26 @@ def test_the_one_statement_writes_what_the_separate_statements_write(hub: Any) -
         )
     assert texts[0] == texts[1]  # the same JSON text, as the JSON type stores it
     assert json.loads(details[0])["revision"] == json.loads(details[1])["revision"] == 1
+
+
+def test_the_direct_connection_plans_its_statements_once_and_keeps_the_url_options(hub: Any) -> None:
+    """Its statements are prepared with one generic plan each (PostgreSQL does not plan them again for every
+    report); options the database URL gives its connections stay in force."""
+    from district.reports.store import store_for
+
+    _app, engine, _secrets = hub
+    options = {"options": "-c statement_timeout=4321"}
+    with_options = make_engine(engine.url.update_query_dict(options).render_as_string(hide_password=False))
+    store = store_for(with_options)
+    assert store is not _store(_app)  # a store per database connection string
+    try:
+        with Session(with_options) as session:
+            store.begin(session)
+            conn = store.direct_connection()
+            assert conn is not None
+            assert conn.execute("SHOW plan_cache_mode").fetchone() == ("force_generic_plan",)
+            assert conn.execute("SHOW statement_timeout").fetchone() == ("4321ms",)
+            store.end(session)
+    finally:
+        store.close()
+        with_options.dispose()
