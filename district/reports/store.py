@@ -318,7 +318,6 @@ SELECT id FROM rev
 )
 
 _DIRECT = "houqin.report_store.direct"  # session.info key: the connection of this submission, when direct
-_DIRECT_OPTIONS = "-c plan_cache_mode=force_generic_plan"  # the direct connection's session settings
 
 
 class PostgresReportStore(SqlAlchemyReportStore):
@@ -352,11 +351,7 @@ class PostgresReportStore(SqlAlchemyReportStore):
             if not conn.closed and not conn.broken:
                 return conn
             conn.close()  # broken (the server restarted): replaced
-        # its statements are few, fixed and prepared, each a lookup or insert by a unique key: one generic plan
-        # each, made once, instead of PostgreSQL planning them afresh for every report (docs/PERFORMANCE.md)
-        given = psycopg.conninfo.conninfo_to_dict(self._dsn).get("options")
-        options = f"{given} {_DIRECT_OPTIONS}" if given else _DIRECT_OPTIONS  # the URL's own options kept
-        conn = psycopg.connect(self._dsn, autocommit=True, options=options)
+        conn = psycopg.connect(self._dsn, autocommit=True)
         self._conn = (os.getpid(), conn)
         return conn
 
