@@ -17,7 +17,6 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from district import caches
@@ -47,7 +46,14 @@ from district.scoring.inputs import (
 )
 from district.scoring.loader import loader_of
 from district.scoring.models import RankingSnapshot
-from district.scoring.snapshots import compact_row, medians_doc, newest_snapshot, ranking_view, school_view
+from district.scoring.snapshots import (
+    compact_row,
+    medians_doc,
+    newest_snapshot,
+    newest_statement,
+    ranking_view,
+    school_view,
+)
 
 __all__ = [
     "TRANSIENT_RANKINGS",
@@ -216,20 +222,16 @@ def latest_ranking(
         return newest_snapshot(session, county_code, window, version)
     # the watermarks first: a stale snapshot's results (megabytes of JSON) are never loaded
     newest = session.execute(
-        select(
+        newest_statement(
+            county_code,
+            window.period_from,
+            window.period_to,
+            version,
             RankingSnapshot.id,
             RankingSnapshot.max_revision_id,
             RankingSnapshot.max_inspection_id,
             RankingSnapshot.registry_sha256,
         )
-        .where(
-            RankingSnapshot.county_code == county_code,
-            RankingSnapshot.period_from == window.period_from,
-            RankingSnapshot.period_to == window.period_to,
-            RankingSnapshot.rubric_version == version,
-        )
-        .order_by(RankingSnapshot.id.desc())
-        .limit(1)
     ).first()
     marks = watermarks(session, county_code, window)
     sha = current_registry_sha256(session, county)

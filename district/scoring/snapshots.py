@@ -52,6 +52,7 @@ __all__ = [
     "iso",
     "medians_doc",
     "newest_snapshot",
+    "newest_statement",
     "ranking_view",
     "school_view",
     "snapshot_by_id",
@@ -68,19 +69,27 @@ class SnapshotMismatch(RuntimeError):
     """Explaining a stored score from its pinned inputs did not give the stored figures (never expected)."""
 
 
-def newest_snapshot(session: Session, county_code: str, window: Window, rubric_version: str) -> RankingSnapshot | None:
-    """The newest stored snapshot of the county for exactly ``window`` under ``rubric_version`` (never computed)."""
-    return session.scalars(
-        select(RankingSnapshot)
+def newest_statement(county_code: str, period_from: str, period_to: str, rubric_version: str, *columns: Any) -> Any:
+    """The query of the newest stored snapshot of a county for exactly that window under ``rubric_version``: the
+    snapshot, or only ``columns`` of it (a caller that reads its watermarks before its results)."""
+    return (
+        select(*(columns or (RankingSnapshot,)))
         .where(
             RankingSnapshot.county_code == county_code,
-            RankingSnapshot.period_from == window.period_from,
-            RankingSnapshot.period_to == window.period_to,
+            RankingSnapshot.period_from == period_from,
+            RankingSnapshot.period_to == period_to,
             RankingSnapshot.rubric_version == rubric_version,
         )
         .order_by(RankingSnapshot.id.desc())
         .limit(1)
-    ).first()
+    )
+
+
+def newest_snapshot(session: Session, county_code: str, window: Window, rubric_version: str) -> RankingSnapshot | None:
+    """The newest stored snapshot of the county for exactly ``window`` under ``rubric_version`` (never computed)."""
+    stmt = newest_statement(county_code, window.period_from, window.period_to, rubric_version)
+    found: RankingSnapshot | None = session.scalars(stmt).first()
+    return found
 
 
 def store_snapshot(session: Session, snapshot: RankingSnapshot) -> RankingSnapshot:
@@ -88,19 +97,13 @@ def store_snapshot(session: Session, snapshot: RankingSnapshot) -> RankingSnapsh
     stored already; returns the stored one. The caller commits."""
     if snapshot.id is not None:
         return snapshot
+    stmt = newest_statement(snapshot.county_code, snapshot.period_from, snapshot.period_to, snapshot.rubric_version)
     same = session.scalars(
-        select(RankingSnapshot)
-        .where(
-            RankingSnapshot.county_code == snapshot.county_code,
-            RankingSnapshot.period_from == snapshot.period_from,
-            RankingSnapshot.period_to == snapshot.period_to,
-            RankingSnapshot.rubric_version == snapshot.rubric_version,
+        stmt.where(
             RankingSnapshot.max_revision_id == snapshot.max_revision_id,
             RankingSnapshot.max_inspection_id == snapshot.max_inspection_id,
             RankingSnapshot.registry_sha256 == snapshot.registry_sha256,
         )
-        .order_by(RankingSnapshot.id.desc())
-        .limit(1)
     ).first()
     if same is not None:
         return same
