@@ -21,29 +21,16 @@ from district.reports.models import ReportHead, ReportRevision
 
 
 def due_codes(
-    session: Session, revisions: Iterable[tuple[int, str]], *, recorded: Mapping[int, int | None] | None = None
+    session: Session, revisions: Iterable[tuple[int, str]], recorded: Mapping[int, int | None]
 ) -> dict[int, tuple[str, ...]]:
     """Per revision id (of ``(revision id, period)`` pairs): the codes of the tasks due in its period's month
-    by the calendar that judged it (the version recorded at its arrival; none recorded: the shipped default).
-    SCORING.md H1: "a task is due in a month when the county's calendar (the version in force when the
-    month's report arrived) lists it for that month". ``recorded``: each revision's recorded version, when
-    the caller has read them (scoring's loader); else they are read here."""
-    pairs = list(revisions)
-    if not pairs:
-        return {}
-    if recorded is None:
-        ids = [rid for rid, _ in pairs]
-        recorded = {}
-        for i in range(0, len(ids), 5000):
-            chunk = ids[i : i + 5000]
-            for rid, vid in session.execute(
-                select(ReportRevision.id, ReportRevision.calendar_version_id).where(ReportRevision.id.in_(chunk))
-            ):
-                recorded[rid] = vid
+    by the calendar that judged it (the version recorded at its arrival, ``recorded``, as scoring's loader reads
+    it; none recorded: the shipped default). SCORING.md H1: "a task is due in a month when the county's calendar
+    (the version in force when the month's report arrived) lists it for that month"."""
     # a county's revisions share a few (calendar, month) pairs: each pair's codes are looked up once
     codes: dict[tuple[int | None, int], tuple[str, ...]] = {}
     out: dict[int, tuple[str, ...]] = {}
-    for rid, period in pairs:
+    for rid, period in revisions:
         key = (recorded.get(rid), month_of(period))
         found = codes.get(key)
         if found is None:

@@ -165,7 +165,7 @@ def calendar_due(session: Session, rubric: Rubric, months: Sequence[tuple[int, s
     from district.reports.calendar_tasks import due_codes
 
     recorded = loader_of(session).calendar_versions(session, [rid for rid, _period in months])
-    return due_codes(session, months, recorded=recorded)
+    return due_codes(session, months, recorded)
 
 
 class _Month(NamedTuple):  # a reported month before its figures are parsed: enough to know whether a school changed
