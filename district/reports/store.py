@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import BindParameter, Executable, bindparam, insert, select, text, update
+from sqlalchemy import BindParameter, Executable, and_, bindparam, func, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -113,45 +113,73 @@ class Context:
     calendar_version_id: int | None = None
 
 
-_EFFECTIVE_CONTENT = (
-    select(ReportRevision.content)
-    .join(ReportHead, ReportHead.revision_id == ReportRevision.id)
-    .where(ReportHead.school_code == bindparam("school"))
-)
+def _context_from(base: Any) -> tuple[Any, list[Any]]:
+    """The report's context joined to ``base`` (a FROM clause holding ``schools`` and ``counties``, one row for the
+    school): the joined FROM clause and the :class:`Context` columns after its period and report_id.
+
+    Each row it reads is joined once on its key (the report_id's revision, the head, the school's last chain link,
+    the head and revision of the month before), not read again per column by a scalar subquery: the same columns
+    in half the index look-ups (docs/PERFORMANCE.md). Every join finds at most one row, so the school's row stays
+    one row; SQLite and PostgreSQL run the same statement."""
+    rr, rh = ReportRevision.__table__, ReportHead.__table__
+    existing, link, previous = rr.alias("existing"), rr.alias("link"), rr.alias("previous")
+    head, previous_head = rh.alias("head"), rh.alias("previous_head")
+    period: BindParameter[str] = bindparam("period")
+    last_seq = select(func.max(rr.c.chain_seq)).where(rr.c.school_code == School.code).scalar_subquery()
+    joined = (
+        base.outerjoin(existing, existing.c.report_id == bindparam("report_id"))
+        .outerjoin(head, and_(head.c.school_code == School.code, head.c.period == period))
+        .outerjoin(link, and_(link.c.school_code == School.code, link.c.chain_seq == last_seq))
+        .outerjoin(
+            previous_head,
+            and_(previous_head.c.school_code == School.code, previous_head.c.period == bindparam("previous_period")),
+        )
+        .outerjoin(previous, previous.c.id == previous_head.c.revision_id)
+    )
+    columns = [
+        existing.c.school_code,
+        existing.c.content_sha256,
+        latest_approval_act(School.county_code, period).scalar_subquery(),
+        head.c.revisions,
+        head.c.on_time,
+        link.c.chain_seq,
+        link.c.chain_hash,
+        previous.c.content,  # the effective report of the month before
+        School.opened,
+        School.closed,
+        County.require_standard,
+        County.require_standard_from,
+        duties.current_version_id_statement(School.county_code),
+    ]
+    return joined, columns
 
 
 def _context_statement() -> Any:
-    rr, rh = ReportRevision, ReportHead
-    school: BindParameter[str] = bindparam("school")
-    period: BindParameter[str] = bindparam("period")
-    existing = select(rr.school_code, rr.content_sha256).where(rr.report_id == bindparam("report_id"))
-    head = select(rh.revisions, rh.on_time).where(rh.school_code == school, rh.period == period)
-    link = select(rr.chain_seq, rr.chain_hash).where(rr.school_code == school).order_by(rr.chain_seq.desc()).limit(1)
-    lock = latest_approval_act(select(School.county_code).where(School.code == school).scalar_subquery(), period)
-    county = select(County.require_standard, County.require_standard_from).where(
-        County.code == select(School.county_code).where(School.code == school).scalar_subquery()
+    joined, columns = _context_from(School.__table__.join(County.__table__, County.code == School.county_code))
+    return select(*columns).select_from(joined).where(School.code == bindparam("school"))
+
+
+def _signer_context_statement() -> Any:
+    base = School.__table__.join(Credential.__table__, Credential.school_code == School.code).join(
+        County.__table__, County.code == School.county_code
     )
-    return select(
-        existing.with_only_columns(rr.school_code).scalar_subquery(),
-        existing.with_only_columns(rr.content_sha256).scalar_subquery(),
-        lock.scalar_subquery(),
-        head.with_only_columns(rh.revisions).scalar_subquery(),
-        head.with_only_columns(rh.on_time).scalar_subquery(),
-        link.with_only_columns(rr.chain_seq).scalar_subquery(),
-        link.with_only_columns(rr.chain_hash).scalar_subquery(),
-        _EFFECTIVE_CONTENT.where(ReportHead.period == bindparam("previous_period")).scalar_subquery(),
-        select(School.opened).where(School.code == school).scalar_subquery(),
-        select(School.closed).where(School.code == school).scalar_subquery(),
-        county.with_only_columns(County.require_standard).scalar_subquery(),
-        county.with_only_columns(County.require_standard_from).scalar_subquery(),
-        duties.current_version_id_statement(select(School.county_code).where(School.code == school).scalar_subquery()),
+    joined, columns = _context_from(base)
+    seen = select(SeenSignature.signature).where(SeenSignature.signature == bindparam("signature")).exists()
+    return (
+        select(School.code, School.county_code, Credential.id, Credential.secret_encrypted, County.deadline_day, seen)
+        .add_columns(*columns)
+        .select_from(joined)
+        .where(School.code == bindparam("code"), Credential.revoked_at.is_(None))
+        .order_by(Credential.id.desc())
+        .limit(1)
     )
 
 
-#: The report's context (:class:`Context` after its period and report_id).
+#: The report's context (:class:`Context` after its period and report_id) of the school ``school``.
 CONTEXT = _context_statement()
-#: The signer (school code, county code, credential id, secret, deadline day, seen) and the report's context.
-SIGNER_CONTEXT = auth_statement(School.code, School.county_code).add_columns(*CONTEXT.selected_columns)
+#: The signer (school code, county code, credential id, secret, deadline day, seen) and the report's context:
+#: :data:`AUTH`'s row and :data:`CONTEXT`'s in one statement (``code`` and ``school`` both the claimed school).
+SIGNER_CONTEXT = _signer_context_statement()
 
 
 def context_params(period: str, report_id: str) -> dict[str, str]:
