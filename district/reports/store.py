@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import BindParameter, Executable, and_, bindparam, func, insert, select, text, update
+from sqlalchemy import BindParameter, Executable, and_, bindparam, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -122,14 +122,16 @@ def _context_from(base: Any) -> tuple[Any, list[Any]]:
     in half the index look-ups (docs/PERFORMANCE.md). Every join finds at most one row, so the school's row stays
     one row; SQLite and PostgreSQL run the same statement."""
     rr, rh = ReportRevision.__table__, ReportHead.__table__
-    existing, link, previous = rr.alias("existing"), rr.alias("link"), rr.alias("previous")
+    existing, previous = rr.alias("existing"), rr.alias("previous")
     head, previous_head = rh.alias("head"), rh.alias("previous_head")
     period: BindParameter[str] = bindparam("period")
-    last_seq = select(func.max(rr.c.chain_seq)).where(rr.c.school_code == School.code).scalar_subquery()
+    # the school's last chain link: two index-only probes of (school_code, chain_seq) backwards; joined on the
+    # highest chain_seq instead, PostgreSQL would hash all the school's revisions
+    link = select(rr.c.chain_seq, rr.c.chain_hash).where(rr.c.school_code == School.code)
+    link = link.order_by(rr.c.chain_seq.desc()).limit(1)
     joined = (
         base.outerjoin(existing, existing.c.report_id == bindparam("report_id"))
         .outerjoin(head, and_(head.c.school_code == School.code, head.c.period == period))
-        .outerjoin(link, and_(link.c.school_code == School.code, link.c.chain_seq == last_seq))
         .outerjoin(
             previous_head,
             and_(previous_head.c.school_code == School.code, previous_head.c.period == bindparam("previous_period")),
@@ -142,8 +144,8 @@ def _context_from(base: Any) -> tuple[Any, list[Any]]:
         latest_approval_act(School.county_code, period).scalar_subquery(),
         head.c.revisions,
         head.c.on_time,
-        link.c.chain_seq,
-        link.c.chain_hash,
+        link.with_only_columns(rr.c.chain_seq).scalar_subquery(),
+        link.with_only_columns(rr.c.chain_hash).scalar_subquery(),
         previous.c.content,  # the effective report of the month before
         School.opened,
         School.closed,
