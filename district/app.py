@@ -55,6 +55,9 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
         public = app.config.get("PUBLIC_URL")
         app.config["SESSION_COOKIE_SECURE"] = bool(public) and not is_loopback_http(public)
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"  # Flask's own default is None, so setdefault would not do it
+    from district.web import session
+
+    session.init_app(app)  # the signed cookie, made only for a request that brings one (district/web/session.py)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
