@@ -225,6 +225,47 @@ def test_a_lost_direct_connection_is_replaced_and_the_report_kept(hub: Any) -> N
     assert _count(engine, "report_revisions") == 2
 
 
+def test_threads_of_one_process_share_one_direct_connection_and_each_reads_its_own_rows(hub: Any) -> None:
+    """A gthread worker's threads make one direct connection between them (two threads that found none made two,
+    one of them left open) and use it with a cursor each: every receipt is its own report's."""
+    import sys
+    import threading
+
+    app, engine, secrets = hub
+    periods = [f"2026-{m:02d}" for m in range(1, 10)]
+    results: dict[str, list[Any]] = {SCHOOL: [], OTHER: []}
+    start = threading.Barrier(2)
+
+    def submit(school: str) -> None:
+        agent = SignedClient(app.test_client(), school, secrets[school])
+        start.wait()
+        for period in periods:
+            report = example_report(period=period)
+            report["school_code"] = school
+            resp = agent.post_report(report)
+            results[school].append((report["report_id"], period, resp.status_code, resp.json))
+
+    threads = [threading.Thread(target=submit, args=(code,)) for code in (SCHOOL, OTHER)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter can, between any two steps
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    for school, answers in results.items():
+        assert len(answers) == len(periods)
+        for report_id, period, status, body in answers:
+            assert status == 201, body
+            assert (body["report_id"], body["school_code"], body["period"]) == (report_id, school, period)
+        # each school's chain in order, one link per report
+        assert [b["revision"] for *_, b in answers] == [1] * len(periods)
+    assert _count(engine, "report_revisions") == 2 * len(periods)
+    assert _count(engine, "report_revisions", "chain_seq > 0 AND school_code = :s", s=OTHER) == len(periods)
+
+
 def test_the_one_statement_writes_what_the_separate_statements_write(hub: Any) -> None:
     """The PostgreSQL store's one statement and the portable store's separate statements (the SQLite path) store
     the same rows from the same input."""
