@@ -359,15 +359,48 @@ def _check_object(
             c.error("unknown_field", f"{path}/{_ptr(key)}", key=_show(str(key), 60))
     parsed: dict[str, Any] = {}
     for f in fields:
-        field_required = f.required and (required or f.key in always_required)
-        if f.key not in obj:
-            if field_required:
-                c.error("required", f"{path}/{f.key}", f)
+        key = f.key
+        if key not in obj:
+            if f.required and (required or key in always_required):
+                c.error("required", f"{path}/{key}", f)
             continue
-        value = _check_value(c, f, obj[f.key], f"{path}/{f.key}", field_required)
-        if value is not _INVALID:
-            parsed[f.key] = value
+        v = obj[key]
+        value = _plainly_valid(f, v)
+        if value is _INVALID:  # not plainly valid: the full check judges it and words its errors
+            value = _check_value(c, f, v, f"{path}/{key}", f.required and (required or key in always_required))
+            if value is _INVALID:
+                continue
+        parsed[key] = value
     return parsed
+
+
+# the money and quantity rules in one match each (no sign; at most MAX_INTEGER_DIGITS integer digits)
+_PLAIN_MONEY = re.compile(rf"(?:0|[1-9][0-9]{{0,{MAX_INTEGER_DIGITS - 1}}})\.[0-9]{{2}}", re.ASCII)
+_PLAIN_QUANTITY = re.compile(rf"(?:0|[1-9][0-9]{{0,{MAX_INTEGER_DIGITS - 1}}})(?:\.[0-9])?", re.ASCII)
+
+
+def _plainly_valid(f: Field, v: object) -> Any:
+    """The parsed value of a value that passes its field's check at a glance, the common case (a count in range,
+    an amount or quantity in the standard's form, a boolean, a known code); ``_INVALID`` when it needs the full
+    check (``_check_value``), which then accepts or words the error. Never accepts what ``_check_value`` would
+    refuse, and parses to the same value."""
+    kind = f.kind
+    if kind == "int":
+        if type(v) is int and v >= (f.minimum or 0) and (f.maximum is None or v <= f.maximum):
+            return v
+    elif kind == "money":
+        if type(v) is str and _PLAIN_MONEY.fullmatch(v) is not None:
+            return Decimal(v)
+    elif kind == "quantity":
+        if type(v) is str and _PLAIN_QUANTITY.fullmatch(v) is not None:
+            return Decimal(v)
+    elif kind == "bool":
+        if type(v) is bool:
+            return v
+    elif kind == "enum":
+        if type(v) is str and v in (f.enum or ()):
+            return v
+    return _INVALID
 
 
 # --------------------------------------------------------------------------------------------------- report
