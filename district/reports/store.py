@@ -117,10 +117,10 @@ def _context_from(base: Any) -> tuple[Any, list[Any]]:
     """The report's context joined to ``base`` (a FROM clause holding ``schools`` and ``counties``, one row for the
     school): the joined FROM clause and the :class:`Context` columns after its period and report_id.
 
-    Each row it reads is joined once on its key (the report_id's revision, the head, the school's last chain link,
-    the head and revision of the month before), not read again per column by a scalar subquery: the same columns
-    in half the index look-ups (docs/PERFORMANCE.md). Every join finds at most one row, so the school's row stays
-    one row; SQLite and PostgreSQL run the same statement."""
+    Each row it reads is joined once on its key (the report_id's revision, the head, the head and revision of the
+    month before), not read again per column by a scalar subquery, and the school and county are the FROM clause's
+    own: the same columns in about half the look-ups (docs/PERFORMANCE.md). Every join finds at most one row, so
+    the school's row stays one row; SQLite and PostgreSQL run the same statement."""
     rr, rh = ReportRevision.__table__, ReportHead.__table__
     existing, previous = rr.alias("existing"), rr.alias("previous")
     head, previous_head = rh.alias("head"), rh.alias("previous_head")
