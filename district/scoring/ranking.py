@@ -247,7 +247,11 @@ def latest_ranking(
     recent = _recent.get(recent_key)
     if max_age > 0:
         fresh_after = utcnow() - dt.timedelta(seconds=max_age)
-        if recent is not None and recent.computed_at >= fresh_after:
+        # a ranking another request computed from inputs this request cannot see yet (its transaction began before
+        # they were committed) is not shown: explaining it would read revisions this request cannot read. Ids
+        # are given in commit order where writers queue (SQLite), so watermarks at or below this request's
+        # mean inputs it sees.
+        if recent is not None and recent.computed_at >= fresh_after and _sees_all_of(marks, recent):
             return recent
         if newest is not None:
             stored = session.get(RankingSnapshot, newest[0])
@@ -259,7 +263,12 @@ def latest_ranking(
     return snapshot
 
 
-#: Rankings computed for reads and not stored, per process, by their inputs' fingerprint (bounded).
+def _sees_all_of(marks: tuple[int, int], snapshot: RankingSnapshot) -> bool:
+    """Whether a request whose inputs reach ``marks`` (``watermarks``) sees every input ``snapshot`` was computed
+    from: its newest revision and inspection are no newer than the request's."""
+    return snapshot.max_revision_id <= marks[0] and snapshot.max_inspection_id <= marks[1]
+
+
 def read_ranking(
     session: Session, county_code: str, window: Window, *, trigger: str = "read", max_age: float = 0
 ) -> RankingSnapshot:

@@ -395,6 +395,26 @@ def hazards_on(session: Any, day: dt.date) -> list[dict[str, Any]]:
     return [r for r in reminder_services.reminders(session, "610528", day) if r["kind"] == "hazard_overdue"]
 
 
+def test_a_recent_ranking_of_inputs_the_read_cannot_see_is_not_shown(session: Any, county: Any, hub_clock: Any) -> None:
+    """Another request computed a ranking from a revision committed after this request's transaction began
+    (simulated: the revision rolled back after the ranking was computed). Within max_age the read does not show it
+    (explaining a school from it read a revision the request could not see: a 500 under concurrent use, seen by
+    test_unit_of_work_live); it computes the ranking of what it sees."""
+    seed_county(session)
+    window = Window(YEAR_FROM, YEAR_TO)
+    nested = session.begin_nested()
+    newer_revision = submit(session, "6105280002", "2026-10", safety__drills=0)
+    newer = ranking.read_ranking(session, "610528", window)
+    assert newer.max_revision_id == newer_revision
+    nested.rollback()  # this request never saw that revision
+    hub_clock.set(hub_clock.now() + dt.timedelta(seconds=5))
+    shown = ranking.read_ranking(session, "610528", window, max_age=30)
+    assert shown is not newer and shown.max_revision_id < newer_revision
+    assert snapshots.school_view(session, shown, "6105280002")["school_code"] == "6105280002"
+    # a recent ranking it does see is shown within max_age, as before
+    assert ranking.read_ranking(session, "610528", window, max_age=30) is shown
+
+
 def test_feedback_shows_the_latest_stored_score_and_the_reminders(session: Any, agent: Any, county: Any) -> None:
     for period in ("2026-09", "2026-10"):
         assert agent.post_report(report("6105280001", period)).status_code == 201
