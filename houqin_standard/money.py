@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import TypeGuard
 
 MAX_INTEGER_DIGITS = 12
 
@@ -17,19 +18,17 @@ MONEY_RE = re.compile(r"(?:0|[1-9][0-9]*)\.[0-9]{2}", re.ASCII)
 # the whole rule in one match: MONEY_RE with at most MAX_INTEGER_DIGITS integer digits
 _MONEY_FULL_RE = re.compile(rf"(?:0|[1-9][0-9]{{0,{MAX_INTEGER_DIGITS - 1}}})\.[0-9]{{2}}", re.ASCII)
 QUANTITY_RE = re.compile(r"(?:0|[1-9][0-9]*)(?:\.[0-9])?", re.ASCII)
+# the same for QUANTITY_RE
+_QUANTITY_FULL_RE = re.compile(rf"(?:0|[1-9][0-9]{{0,{MAX_INTEGER_DIGITS - 1}}})(?:\.[0-9])?", re.ASCII)
 _CENT = Decimal("0.01")
 
 
-def _integer_digits(s: str) -> int:
-    return len(s.split(".", 1)[0])
-
-
-def is_money(s: object) -> bool:
+def is_money(s: object) -> TypeGuard[str]:
     return isinstance(s, str) and _MONEY_FULL_RE.fullmatch(s) is not None
 
 
-def is_quantity(s: object) -> bool:
-    return isinstance(s, str) and QUANTITY_RE.fullmatch(s) is not None and _integer_digits(s) <= MAX_INTEGER_DIGITS
+def is_quantity(s: object) -> TypeGuard[str]:
+    return isinstance(s, str) and _QUANTITY_FULL_RE.fullmatch(s) is not None
 
 
 def parse_money(s: str) -> Decimal:

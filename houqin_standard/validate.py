@@ -34,7 +34,7 @@ from .fields import (
     Field,
 )
 from .issues import Issue, ValidationResult
-from .money import MAX_INTEGER_DIGITS, MONEY_RE, QUANTITY_RE
+from .money import MAX_INTEGER_DIGITS, MONEY_RE, QUANTITY_RE, is_money, is_quantity
 from .periods import EARLIEST_PERIOD, PERIOD_RE, current_period, period_add, period_of
 from .text import text_problem, visible_length
 
@@ -360,23 +360,19 @@ def _check_object(
     parsed: dict[str, Any] = {}
     for f in fields:
         key = f.key
+        field_required = f.required and (required or key in always_required)
         if key not in obj:
-            if f.required and (required or key in always_required):
+            if field_required:
                 c.error("required", f"{path}/{key}", f)
             continue
         v = obj[key]
         value = _plainly_valid(f, v)
         if value is _INVALID:  # not plainly valid: the full check judges it and words its errors
-            value = _check_value(c, f, v, f"{path}/{key}", f.required and (required or key in always_required))
+            value = _check_value(c, f, v, f"{path}/{key}", field_required)
             if value is _INVALID:
                 continue
         parsed[key] = value
     return parsed
-
-
-# the money and quantity rules in one match each (no sign; at most MAX_INTEGER_DIGITS integer digits)
-_PLAIN_MONEY = re.compile(rf"(?:0|[1-9][0-9]{{0,{MAX_INTEGER_DIGITS - 1}}})\.[0-9]{{2}}", re.ASCII)
-_PLAIN_QUANTITY = re.compile(rf"(?:0|[1-9][0-9]{{0,{MAX_INTEGER_DIGITS - 1}}})(?:\.[0-9])?", re.ASCII)
 
 
 def _plainly_valid(f: Field, v: object) -> Any:
@@ -389,10 +385,10 @@ def _plainly_valid(f: Field, v: object) -> Any:
         if type(v) is int and v >= (f.minimum or 0) and (f.maximum is None or v <= f.maximum):
             return v
     elif kind == "money":
-        if type(v) is str and _PLAIN_MONEY.fullmatch(v) is not None:
+        if is_money(v):
             return Decimal(v)
     elif kind == "quantity":
-        if type(v) is str and _PLAIN_QUANTITY.fullmatch(v) is not None:
+        if is_quantity(v):
             return Decimal(v)
     elif kind == "bool":
         if type(v) is bool:
