@@ -113,24 +113,39 @@ class Context:
     calendar_version_id: int | None = None
 
 
-def _context_from(base: Any) -> tuple[Any, list[Any]]:
-    """The report's context joined to ``base`` (a FROM clause holding ``schools`` and ``counties``, one row for the
-    school): the joined FROM clause and the :class:`Context` columns after its period and report_id.
+def _with_context(stmt: Any) -> Any:
+    """``stmt`` (a select of one row of ``schools`` joined to ``counties``) with the report's context added: the
+    :class:`Context` columns after its period and report_id.
 
     Each row it reads is joined once on its key (the report_id's revision, the head, the head and revision of the
-    month before), not read again per column by a scalar subquery, and the school and county are the FROM clause's
+    month before), not read again per column by a scalar subquery, and the school and county are the statement's
     own: the same columns in about half the look-ups (docs/PERFORMANCE.md). Every join finds at most one row, so
     the school's row stays one row; SQLite and PostgreSQL run the same statement."""
     rr, rh = ReportRevision.__table__, ReportHead.__table__
     existing, previous = rr.alias("existing"), rr.alias("previous")
     head, previous_head = rh.alias("head"), rh.alias("previous_head")
     period: BindParameter[str] = bindparam("period")
-    # the school's last chain link: two index-only probes of (school_code, chain_seq) backwards; joined on the
+    # the school's last chain link: two probes of the (school_code, chain_seq) index backwards; joined on the
     # highest chain_seq instead, PostgreSQL would hash all the school's revisions
     link = select(rr.c.chain_seq, rr.c.chain_hash).where(rr.c.school_code == School.code)
     link = link.order_by(rr.c.chain_seq.desc()).limit(1)
-    joined = (
-        base.outerjoin(existing, existing.c.report_id == bindparam("report_id"))
+    return (
+        stmt.add_columns(
+            existing.c.school_code,
+            existing.c.content_sha256,
+            latest_approval_act(School.county_code, period).scalar_subquery(),
+            head.c.revisions,
+            head.c.on_time,
+            link.with_only_columns(rr.c.chain_seq).scalar_subquery(),
+            link.with_only_columns(rr.c.chain_hash).scalar_subquery(),
+            previous.c.content,  # the effective report of the month before
+            School.opened,
+            School.closed,
+            County.require_standard,
+            County.require_standard_from,
+            duties.current_version_id_statement(School.county_code),
+        )
+        .outerjoin(existing, existing.c.report_id == bindparam("report_id"))
         .outerjoin(head, and_(head.c.school_code == School.code, head.c.period == period))
         .outerjoin(
             previous_head,
@@ -138,50 +153,18 @@ def _context_from(base: Any) -> tuple[Any, list[Any]]:
         )
         .outerjoin(previous, previous.c.id == previous_head.c.revision_id)
     )
-    columns = [
-        existing.c.school_code,
-        existing.c.content_sha256,
-        latest_approval_act(School.county_code, period).scalar_subquery(),
-        head.c.revisions,
-        head.c.on_time,
-        link.with_only_columns(rr.c.chain_seq).scalar_subquery(),
-        link.with_only_columns(rr.c.chain_hash).scalar_subquery(),
-        previous.c.content,  # the effective report of the month before
-        School.opened,
-        School.closed,
-        County.require_standard,
-        County.require_standard_from,
-        duties.current_version_id_statement(School.county_code),
-    ]
-    return joined, columns
-
-
-def _context_statement() -> Any:
-    joined, columns = _context_from(School.__table__.join(County.__table__, County.code == School.county_code))
-    return select(*columns).select_from(joined).where(School.code == bindparam("school"))
-
-
-def _signer_context_statement() -> Any:
-    base = School.__table__.join(Credential.__table__, Credential.school_code == School.code).join(
-        County.__table__, County.code == School.county_code
-    )
-    joined, columns = _context_from(base)
-    seen = select(SeenSignature.signature).where(SeenSignature.signature == bindparam("signature")).exists()
-    return (
-        select(School.code, School.county_code, Credential.id, Credential.secret_encrypted, County.deadline_day, seen)
-        .add_columns(*columns)
-        .select_from(joined)
-        .where(School.code == bindparam("code"), Credential.revoked_at.is_(None))
-        .order_by(Credential.id.desc())
-        .limit(1)
-    )
 
 
 #: The report's context (:class:`Context` after its period and report_id) of the school ``school``.
-CONTEXT = _context_statement()
+CONTEXT = _with_context(
+    select()
+    .select_from(School)
+    .join(County, County.code == School.county_code)
+    .where(School.code == bindparam("school"))
+)
 #: The signer (school code, county code, credential id, secret, deadline day, seen) and the report's context:
 #: :data:`AUTH`'s row and :data:`CONTEXT`'s in one statement (``code`` and ``school`` both the claimed school).
-SIGNER_CONTEXT = _signer_context_statement()
+SIGNER_CONTEXT = _with_context(auth_statement(School.code, School.county_code))
 
 
 def context_params(period: str, report_id: str) -> dict[str, str]:
